@@ -1,0 +1,1 @@
+"""The supplier collaboration gateway application."""

@@ -1,0 +1,188 @@
+"""The `gateway` command line: a thin shell over the service functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from gateway.domain.documents import Document, document_to_json
+from mappings.registry import read_documents
+from parsers.errors import Problem, ProblemCode, Severity
+
+_SKIPPED_SUFFIXES = frozenset({".json", ".md"})
+
+
+def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named, and the files below folders named (expected-output JSON and hidden files
+    in folders are skipped), in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if (child.is_file() and child.suffix.lower() not in _SKIPPED_SUFFIXES
+                        and not any(part.startswith(".") for part in child.parts)):
+                    yield child
+        else:
+            yield path
+
+
+def problem_to_json(problem: Problem, file: str) -> dict[str, Any]:
+    """An error or warning as DESIGN.md section 4 describes it."""
+    return {
+        "file": file,
+        "message_index": problem.message_index,
+        "segment": problem.segment,
+        "tag": problem.tag,
+        "code": problem.code.value,
+        "severity": problem.severity.value,
+        "contrl_code": problem.code.contrl_code,
+        "detail": problem.detail,
+    }
+
+
+@dataclass(slots=True)
+class ParseSummary:
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _stream_json(paths: list[Path], out: IO[str]) -> bool:
+    """Print `{"documents": [...], "errors": [...], "warnings": [...]}` one document at a time,
+    so a 100 MB interchange never sits in memory as JSON. Returns whether any error occurred."""
+    errors: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    out.write('{"documents": [')
+    first = True
+    for path in expand_paths(paths):
+        for result in read_documents(path):
+            if isinstance(result, Document):
+                out.write("\n  " if first else ",\n  ")
+                out.write(json.dumps(document_to_json(result), ensure_ascii=False))
+                first = False
+            else:
+                target = errors if result.is_error else warnings
+                target.append(problem_to_json(result, str(path)))
+    out.write("\n],\n")
+    out.write(f'"errors": {json.dumps(errors, ensure_ascii=False, indent=1)},\n')
+    out.write(f'"warnings": {json.dumps(warnings, ensure_ascii=False, indent=1)}\n}}\n')
+    return bool(errors)
+
+
+def _summary_row(document: Document) -> tuple[str, ...]:
+    orders = ", ".join(document.order_numbers[:3]) + (" …" if len(document.order_numbers) > 3
+                                                      else "")
+    return (
+        str(document.message_index or ""),
+        document.message_type,
+        document.document_number or "—",
+        document.status or "—",
+        orders or "—",
+        str(len(document.lines)),
+        str(len(document.warnings)) if document.warnings else "",
+    )
+
+
+def print_tables(paths: list[Path], console: Console) -> bool:
+    """A table of documents and a table of problems per file. Returns whether any error."""
+    any_error = False
+    for path in expand_paths(paths):
+        table = Table(title=str(path), title_justify="left", expand=False)
+        for column in ("msg", "type", "document", "status", "orders", "lines", "warnings"):
+            table.add_column(column, justify="right" if column in ("msg", "lines") else "left")
+        problems: list[Problem] = []
+        for result in read_documents(path):
+            if isinstance(result, Document):
+                table.add_row(*_summary_row(result))
+                problems.extend(_warnings_of(result))
+            else:
+                problems.append(result)
+        if table.row_count:
+            console.print(table)
+        else:
+            console.print(f"[bold]{path}[/bold]: no documents")
+        if problems:
+            console.print(_problem_table(problems))
+        any_error = any_error or any(p.is_error for p in problems)
+    return any_error
+
+
+def _warnings_of(document: Document) -> Iterator[Problem]:
+    for notice in document.warnings:
+        yield Problem(Severity.WARNING, ProblemCode(notice.code), notice.detail,
+                      document.message_index, notice.segment, notice.tag)
+
+
+def _problem_table(problems: list[Problem]) -> Table:
+    table = Table(show_header=True, header_style="bold", expand=False, box=None, padding=(0, 1))
+    for column in ("", "msg", "seg", "tag", "code", "what"):
+        table.add_column(column, overflow="fold")
+    for problem in problems:
+        mark = "[red]error[/red]" if problem.is_error else "[yellow]warn[/yellow]"
+        table.add_row(mark, str(problem.message_index or ""), str(problem.segment or ""),
+                      problem.tag or "", problem.code.value, problem.detail)
+    return table
+
+
+@click.group()
+def cli() -> None:
+    """Supplier collaboration gateway: supplier messages in, reconciled order events out."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print canonical JSON (DESIGN.md section 4).")
+def parse(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Parse supplier messages into canonical documents, without a database.
+
+    Exit status 1 when any file had an error; the good documents are still printed.
+    """
+    if as_json:
+        failed = _stream_json(list(paths), sys.stdout)
+    else:
+        failed = print_tables(list(paths), Console())
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.option("--samples", type=click.Path(path_type=Path, exists=True), default=Path("samples"),
+              show_default=True, help="Folder of sample messages.")
+def demo(samples: Path) -> None:
+    """Parse the sample supplier messages and show what the gateway reads in them."""
+    console = Console()
+    console.rule("[bold]Supplier gateway demo: parsing the sample supplier messages")
+    console.print("Each table is one file; each row one message, mapped to a canonical document.\n"
+                  "Warnings say where a supplier's message is sloppy; errors refuse a message.\n")
+    print_tables([samples], console)
+    console.rule()
+    console.print("Try: [bold].venv/bin/gateway parse --json samples/edifact/"
+                  "ordrsp_changed_lines.edi[/bold]")
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks that compare the gateway with its baselines, side by side."""
+
+
+@bench.command("parse")
+@click.option("--messages", default=10_000, show_default=True, help="Messages per interchange.")
+@click.option("--runs", default=3, show_default=True, help="Timed runs per side (median).")
+@click.option("--memory-mb", default=100, show_default=True,
+              help="Size of the interchange for the peak-memory run (0 to skip).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_parse(messages: int, runs: int, memory_mb: int, as_json: bool) -> None:
+    """Parse+map of ORDRSP and DESADV interchanges against pydifact's own parse."""
+    from gateway.bench.parse import run_parse_benchmark
+
+    run_parse_benchmark(messages=messages, runs=runs, memory_mb=memory_mb, as_json=as_json)
+
+
+def main() -> None:
+    cli()

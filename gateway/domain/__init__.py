@@ -1,0 +1,4 @@
+"""The pure domain: canonical documents, events, reconciliation rules, state machines.
+
+No SQLAlchemy, Celery, sockets or file I/O here (DESIGN.md section 3).
+"""

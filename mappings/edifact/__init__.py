@@ -1,0 +1,1 @@
+"""EDIFACT messages -> canonical documents."""

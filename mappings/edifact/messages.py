@@ -1,0 +1,555 @@
+"""EDIFACT ORDRSP, DESADV and ORDERS messages -> canonical documents.
+
+One pass over a message's segments. Segment groups matter: a DTM after an RFF dates the
+reference, not the delivery, and a QTY after a PAC counts the pack, not the line. The builder
+tracks which group a segment belongs to by its trigger segment (the first segment of each group
+in the UN/EDIFACT message structures) and reads only the values that belong to the document or
+to a line. What differs between message types is data (`MessageProfile`), not code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from gateway.domain.documents import (
+    Document,
+    DocumentKind,
+    Item,
+    ItemId,
+    Line,
+    Notice,
+    Package,
+    SourceFormat,
+)
+from mappings.edifact import codes
+from mappings.edifact.codes import DateQualifier, QuantityQualifier, ReferenceQualifier
+from mappings.edifact.readers import (
+    Notes,
+    Price,
+    Quantity,
+    Reference,
+    gs1_check_digit,
+    gtin_problem,
+    read_amount,
+    read_carrier,
+    read_currency,
+    read_date,
+    read_description,
+    read_identities,
+    read_line_item,
+    read_package_count,
+    read_package_level,
+    read_party,
+    read_price,
+    read_product_ids,
+    read_quantity,
+    read_reference,
+)
+from parsers.edifact import EdifactMessage, Segment
+from parsers.errors import Problem, ProblemCode, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class MessageProfile:
+    """What one message type means: its document kind and which codes carry the commitment."""
+
+    kind: DocumentKind
+    document_codes: frozenset[str]
+    quantity_order: tuple[str, ...]
+    date_order: tuple[str, ...]
+    order_number_in_bgm: bool = False
+    line_actions: bool = False
+
+
+Q, D = QuantityQualifier, DateQualifier
+PROFILES: dict[str, MessageProfile] = {
+    "ORDRSP": MessageProfile(
+        DocumentKind.ORDER_RESPONSE, frozenset({"231"}),
+        (Q.TO_BE_DELIVERED, Q.DESPATCH, Q.CONFIRMED_EDIT30, Q.ORDERED),
+        (D.DELIVERY_PROMISED, D.DELIVERY_ESTIMATED, D.ARRIVAL_ESTIMATED, D.DELIVERY_REQUESTED,
+         D.DELIVERY_EARLIEST, D.DELIVERY_LATEST, D.AVAILABILITY, D.SHIPMENT_REQUESTED),
+        line_actions=True,
+    ),
+    "DESADV": MessageProfile(
+        DocumentKind.DESPATCH_ADVICE, frozenset({"351"}),
+        (Q.DESPATCH,),
+        (D.DELIVERY_ESTIMATED, D.ARRIVAL_ESTIMATED, D.DELIVERY_REQUESTED, D.DELIVERY_PROMISED,
+         D.DELIVERY_EARLIEST, D.DELIVERY_LATEST),
+    ),
+    "ORDERS": MessageProfile(
+        DocumentKind.PURCHASE_ORDER, frozenset({"105", "220", "221", "224", "225", "226", "227",
+                                                 "228", "22E", "23E", "402"}),
+        (Q.ORDERED, Q.DISCRETE),
+        (D.DELIVERY_REQUESTED, D.DELIVERY_EARLIEST, D.DELIVERY_LATEST, D.DELIVERY_PROMISED,
+         D.DELIVERY_ESTIMATED),
+        order_number_in_bgm=True,
+    ),
+}
+
+# Trigger segments of segment groups that are neither the header nor a line: the values inside
+# those groups describe the reference, party, package ... and not the document or the line.
+_GROUP_TRIGGERS = frozenset({"RFF", "NAD", "TDT", "PAC", "PCI", "CPS", "LOC", "ALC", "TAX",
+                             "CUX", "PRI", "TOD", "PAT", "SCC", "EQD", "HAN", "DGS", "CTA",
+                             "QVR", "APR", "RCS", "SEQ"})
+
+
+def map_message(message: EdifactMessage, file: str | None = None) -> Document | list[Problem]:
+    """The canonical document of one message, or the errors that refuse it."""
+    errors = [problem for problem in message.problems if problem.is_error]
+    if errors:
+        return errors
+    profile = PROFILES.get(message.type)
+    if profile is None:
+        return [Problem(Severity.ERROR, ProblemCode.UNSUPPORTED_MESSAGE,
+                        f"message type {message.type or '(none)'} is not an order response, "
+                        "despatch advice or order; not processed", message.index, 1, "UNH")]
+    builder = _DocumentBuilder(message, profile, file)
+    handlers = _HANDLERS
+    for segment in message.segments:
+        handler = handlers.get(segment.tag)
+        if handler is not None:
+            handler(builder, segment)
+        else:
+            builder.other(segment)
+    return builder.finish()
+
+
+@dataclass(slots=True)
+class _LineState:
+    segment: Segment
+    line: Line
+    group: str = "LIN"
+    quantities: dict[str, Quantity] = field(default_factory=dict)
+    dates: dict[str, date | None] = field(default_factory=dict)
+    prices: list[Price] = field(default_factory=list)
+    orders: list[Reference] = field(default_factory=list)
+    customer_refs: list[Reference] = field(default_factory=list)
+    package_level: int | None = None
+
+
+class _DocumentBuilder:
+    """State of one pass over a message. Long by nature: one small method per segment tag."""
+
+    def __init__(self, message: EdifactMessage, profile: MessageProfile,
+                 file: str | None) -> None:
+        self.message = message
+        self.profile = profile
+        self.notes = Notes(message)
+        header = message.interchange
+        self.document = Document(
+            kind=profile.kind,
+            source_format=SourceFormat.EDIFACT,
+            message_type=message.type,
+            syntax_version=_syntax_version(message, self.notes),
+            sender_id=header.sender if header else None,
+            receiver_id=header.receiver if header else None,
+            interchange_ref=header.reference if header else None,
+            message_ref=message.reference or None,
+            file=file,
+            message_index=message.index,
+        )
+        self.group = "header"
+        self.line: _LineState | None = None
+        self.seen_bgm = False
+        self.dates: dict[str, date | None] = {}
+        self.orders: list[str] = []
+        self.customer_refs: list[str] = []
+        self.tracking: dict[str, str] = {}
+        self.conveyance: str | None = None
+        # CPS levels are keyed by occurrence: real senders repeat ids ("CPS+1+1" twice in an
+        # ICA DESADV), and the parent id refers to the latest level with that id.
+        self.package_ids: dict[str, int] = {}
+        self.package_parent: dict[int, int | None] = {}
+        self.package_counts: dict[int, Decimal] = {}
+        self.package_ssccs: dict[int, list[str]] = {}
+        self.package_level: int | None = None
+
+    # -- header segments -------------------------------------------------------------------
+
+    def bgm(self, segment: Segment) -> None:
+        """BGM: C002 (1001 document name code), 1004 or C106 (document number), 1225."""
+        self.seen_bgm = True
+        document = self.document
+        name_code = segment.component(0, 0)
+        if name_code not in self.profile.document_codes:
+            expected = "/".join(sorted(self.profile.document_codes))
+            self.notes.add(segment, ProblemCode.INVALID_CODE,
+                           f"document name code (1001) {name_code or '(none)'} is not "
+                           f"{expected} for a {self.message.type}")
+        document.document_number = segment.component(1, 0) or None
+        function = segment.component(2)
+        document.function_code = function or None
+        if function and function not in codes.KNOWN_FUNCTIONS:
+            self.notes.add(segment, ProblemCode.INVALID_CODE,
+                           f"message function code (1225) {function!r} is not a known code")
+        document.status = codes.FUNCTION_STATUS.get(function)
+        if self.profile.order_number_in_bgm and document.document_number:
+            self.orders.append(document.document_number)
+
+    def dtm(self, segment: Segment) -> None:
+        value = read_date(segment, self.notes)
+        line = self.line
+        if line is not None:
+            if line.group in ("LIN", "LOC") or (
+                    line.group == "PCI" and value.qualifier == DateQualifier.BEST_BEFORE):
+                line.dates.setdefault(value.qualifier, value.value)
+        elif self.group == "header":
+            self.dates.setdefault(value.qualifier, value.value)
+
+    def rff(self, segment: Segment) -> None:
+        reference = read_reference(segment)
+        line = self.line
+        qualifier, value = reference.qualifier, reference.value
+        if not value:
+            self._enter_group(segment)
+            return
+        if line is not None:
+            if qualifier == ReferenceQualifier.ORDER:
+                line.orders.append(reference)
+            elif qualifier == ReferenceQualifier.CUSTOMER_REFERENCE:
+                line.customer_refs.append(reference)
+            elif qualifier == ReferenceQualifier.LINE_ITEM and line.line.line_reference is None:
+                line.line.line_reference = value
+        elif qualifier == ReferenceQualifier.ORDER:
+            if value not in self.orders:
+                self.orders.append(value)
+        elif qualifier == ReferenceQualifier.CUSTOMER_REFERENCE:
+            self.customer_refs.append(value)
+        if qualifier in codes.TRACKING_REFERENCES:
+            self.tracking.setdefault(qualifier, value)
+        self._enter_group(segment)
+
+    def nad(self, segment: Segment) -> None:
+        party = read_party(segment)
+        if party.role not in codes.KNOWN_PARTY_ROLES:
+            self.notes.add(segment, ProblemCode.UNKNOWN_QUALIFIER,
+                           f"party function code (3035) {party.role!r} is not known; "
+                           "party ignored")
+        elif self.line is None:
+            self.document.parties.append(party)
+            if party.role == "CA" and self.document.shipment.carrier is None:
+                self.document.shipment.carrier = party.name or party.id
+        self._enter_group(segment)
+
+    def cux(self, segment: Segment) -> None:
+        currency = read_currency(segment)
+        if self.line is None and self.document.currency is None:
+            self.document.currency = currency
+        elif self.line is not None:
+            self.line.line.currency = currency
+        self._enter_group(segment)
+
+    def tdt(self, segment: Segment) -> None:
+        if self.line is None:
+            carrier, conveyance = read_carrier(segment)
+            shipment = self.document.shipment
+            if carrier and shipment.carrier is None:
+                shipment.carrier = carrier
+            self.conveyance = self.conveyance or conveyance
+        self._enter_group(segment)
+
+    def cps(self, segment: Segment) -> None:
+        self._finish_line()
+        level, parent = read_package_level(segment)
+        key = len(self.package_parent)
+        self.package_parent[key] = (self.package_ids.get(parent)
+                                    if parent and parent != level else None)
+        self.package_ids[level] = key
+        self.package_level = key
+        self.group = "CPS"
+
+    def pac(self, segment: Segment) -> None:
+        count = read_package_count(segment, self.notes)
+        if count is not None and self.package_level is not None and self.line is None:
+            level = self.package_level
+            self.package_counts[level] = self.package_counts.get(level, Decimal(0)) + count
+        self._enter_group(segment)
+
+    def gin(self, segment: Segment) -> None:
+        qualifier, values = read_identities(segment)
+        line = self.line
+        if qualifier in codes.SSCC_QUALIFIERS:
+            if line is None and self.package_level is not None:
+                self.package_ssccs.setdefault(self.package_level, []).extend(values)
+            elif line is not None:
+                line.line.packages.extend(Package(value, None) for value in values)
+            for value in values:
+                self._check_sscc(segment, value)
+        elif qualifier == codes.IdentityQualifier.BATCH and line is not None and values:
+            line.line.batch = line.line.batch or values[0]
+
+    def end_of_detail(self, segment: Segment) -> None:
+        """UNS/CNT: the summary section starts; no more lines."""
+        self._finish_line()
+        self.group = "summary"
+
+    # -- line segments ---------------------------------------------------------------------
+
+    def lin(self, segment: Segment) -> None:
+        self._finish_line()
+        self.group = "LIN"
+        item = read_line_item(segment)
+        line = Line(line_no=item.line_no or None, action_code=item.action or None)
+        if item.action and self.profile.line_actions:
+            line.status = codes.ACTION_STATUS.get(item.action)
+            if item.action not in codes.KNOWN_ACTIONS:
+                self.notes.add(segment, ProblemCode.INVALID_CODE,
+                               f"action code (1229) {item.action!r} is not a known code")
+        self.line = _LineState(segment, line, package_level=self.package_level)
+        if item.item_id:
+            self._add_item_id(segment, line.item, item.item_id, item.item_type)
+
+    def pia(self, segment: Segment) -> None:
+        line = self.line
+        if line is None:
+            self.notes.add(segment, ProblemCode.UNKNOWN_SEGMENT, "PIA before any LIN; ignored")
+            return
+        for item_id, item_type in read_product_ids(segment):
+            if item_type == codes.ItemType.BATCH:
+                line.line.batch = line.line.batch or item_id
+            else:
+                self._add_item_id(segment, line.line.item, item_id, item_type)
+
+    def imd(self, segment: Segment) -> None:
+        if self.line is not None and self.line.line.item.description is None:
+            self.line.line.item.description = read_description(segment, self.notes)
+
+    def qty(self, segment: Segment) -> None:
+        line = self.line
+        if line is not None and line.group in ("LIN", "LOC"):
+            quantity = read_quantity(segment, self.notes)
+            line.quantities.setdefault(quantity.qualifier, quantity)
+
+    def pri(self, segment: Segment) -> None:
+        if self.line is not None:
+            price = read_price(segment, self.notes)
+            if price.basis and price.basis not in ("1", "1.0"):
+                self.notes.add(segment, ProblemCode.ASSUMED_VALUE,
+                               f"price {price.qualifier} is per {price.basis} units "
+                               "(unit price basis 5284)")
+            self.line.prices.append(price)
+        self._enter_group(segment)
+
+    def moa(self, segment: Segment) -> None:
+        qualifier, amount = read_amount(segment, self.notes)
+        line = self.line
+        if line is not None and line.group == "LIN" and qualifier == "203":
+            line.line.line_amount = amount
+
+    def other(self, segment: Segment) -> None:
+        tag = segment.tag
+        if tag in _GROUP_TRIGGERS:
+            self._enter_group(segment)
+        elif tag not in codes.KNOWN_SEGMENTS:
+            self.notes.add(segment, ProblemCode.UNKNOWN_SEGMENT,
+                           f"segment {tag} is not part of a {self.message.type} message; "
+                           "ignored")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _enter_group(self, segment: Segment) -> None:
+        if self.line is not None:
+            self.line.group = segment.tag
+        else:
+            self.group = segment.tag if self.group != "summary" else "summary"
+
+    def _add_item_id(self, segment: Segment, item: Item, item_id: str, item_type: str) -> None:
+        if item_type in codes.GTIN_TYPES:
+            problem = gtin_problem(item_id)
+            if problem is not None:
+                self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
+                if not item_id.isdigit():
+                    return
+            if item.gtin is None:
+                item.gtin = item_id
+        elif item_type in codes.BUYER_TYPES:
+            item.buyer_part = item.buyer_part or item_id
+        elif item_type in codes.SUPPLIER_TYPES:
+            item.supplier_part = item.supplier_part or item_id
+        item.ids.append(ItemId(item_id, item_type or None))
+
+    def _check_sscc(self, segment: Segment, value: str) -> None:
+        if len(value) != 18 or not value.isdigit():
+            self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
+                           f"SSCC {value!r} is not 18 digits")
+        elif gs1_check_digit(value[:-1]) != int(value[-1]):
+            self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
+                           f"SSCC {value!r} has a wrong check digit")
+
+    def _finish_line(self) -> None:
+        state = self.line
+        if state is None:
+            return
+        self.line = None
+        line = state.line
+        profile = self.profile
+        chosen = next((state.quantities[q] for q in profile.quantity_order
+                       if q in state.quantities), None)
+        if chosen is not None:
+            line.quantity, line.unit = chosen.value, chosen.unit
+            ordered = state.quantities.get(QuantityQualifier.ORDERED)
+            if ordered is not None and (ordered is not chosen or profile.order_number_in_bgm):
+                line.ordered_quantity = ordered.value
+        else:
+            wanted = "/".join(profile.quantity_order)
+            self.notes.add(state.segment, ProblemCode.MISSING_VALUE,
+                           f"line {line.line_no or '?'} has no quantity (QTY {wanted})")
+        line.delivery_date = _first_date(state.dates, profile.date_order)
+        line.requested_delivery_date = state.dates.get(DateQualifier.DELIVERY_REQUESTED)
+        line.best_before_date = state.dates.get(DateQualifier.BEST_BEFORE)
+        self._take_price(line, state.prices)
+        self._take_line_order(line, state)
+        if not line.item.ids:
+            self.notes.add(state.segment, ProblemCode.MISSING_VALUE,
+                           f"line {line.line_no or '?'} identifies no item (LIN/PIA)")
+        if not line.packages and state.package_level is not None:
+            line.packages = self._packages_of(state.package_level, line.quantity)
+        elif len(line.packages) == 1:
+            line.packages = [Package(line.packages[0].sscc, line.quantity)]
+        self.document.lines.append(line)
+
+    @staticmethod
+    def _take_price(line: Line, prices: list[Price]) -> None:
+        if not prices:
+            return
+        ranked = sorted(prices, key=lambda p: {"AAA": 0, "AAB": 1}.get(p.qualifier, 2))
+        line.price, line.price_qualifier = ranked[0].value, ranked[0].qualifier or None
+
+    def _take_line_order(self, line: Line, state: _LineState) -> None:
+        if state.orders:
+            line.order_number = state.orders[0].value
+            line.order_line_no = state.orders[0].line_no or None
+        elif state.customer_refs:
+            state_ref = state.customer_refs[0]
+            line.order_number = state_ref.value
+            line.order_line_no = state_ref.line_no or None
+            self.notes.add(state.segment, ProblemCode.ASSUMED_VALUE,
+                           f"line {line.line_no or '?'}: order number taken from RFF+CR "
+                           "(customer reference); no RFF+ON was sent")
+
+    def _packages_of(self, level: int | None, quantity: Decimal | None) -> list[Package]:
+        while level is not None:
+            ssccs = self.package_ssccs.get(level)
+            if ssccs:
+                share = quantity if len(ssccs) == 1 else None
+                return [Package(sscc, share) for sscc in ssccs]
+            level = self.package_parent.get(level)
+        return []
+
+    def finish(self) -> Document | list[Problem]:
+        self._finish_line()
+        if not self.seen_bgm:
+            return [Problem(Severity.ERROR, ProblemCode.MISSING_SEGMENT,
+                            f"the {self.message.type} message has no BGM segment: no document "
+                            "number or function", self.message.index, None, "BGM")]
+        document = self.document
+        dates = self.dates
+        document.document_date = dates.get(DateQualifier.DOCUMENT)
+        document.despatch_date = dates.get(DateQualifier.DESPATCH)
+        document.expected_delivery_date = _first_date(dates, self.profile.date_order)
+        self._settle_order_numbers()
+        for line in document.lines:
+            if line.delivery_date is None:
+                line.delivery_date = document.expected_delivery_date
+            if line.requested_delivery_date is None:
+                line.requested_delivery_date = dates.get(DateQualifier.DELIVERY_REQUESTED)
+            if line.currency is None:
+                line.currency = document.currency
+        self._settle_shipment()
+        document.warnings = [
+            *(_notice(p) for p in self.message.problems),
+            *self.notes.items,
+        ]
+        return document
+
+    def _settle_order_numbers(self) -> None:
+        document = self.document
+        orders = list(self.orders)
+        for line in document.lines:
+            if line.order_number and line.order_number not in orders:
+                orders.append(line.order_number)
+        if not orders and self.customer_refs:
+            orders = [self.customer_refs[0]]
+            self.notes.add(None, ProblemCode.ASSUMED_VALUE,
+                           "order number taken from RFF+CR (customer reference); "
+                           "no RFF+ON was sent")
+        document.order_numbers = orders
+        if len(orders) == 1:
+            for line in document.lines:
+                line.order_number = line.order_number or orders[0]
+        elif len(orders) > 1:
+            for line in document.lines:
+                if line.order_number is None:
+                    self.notes.add(None, ProblemCode.MISSING_VALUE,
+                                   f"line {line.line_no or '?'} names no order and the message "
+                                   f"refers to {len(orders)} orders")
+
+    def _settle_shipment(self) -> None:
+        shipment = self.document.shipment
+        for qualifier in codes.TRACKING_REFERENCES:
+            if qualifier in self.tracking:
+                shipment.tracking_number = self.tracking[qualifier]
+                break
+        else:
+            shipment.tracking_number = self.conveyance
+        ssccs = {s for values in self.package_ssccs.values() for s in values}
+        ssccs.update(p.sscc for line in self.document.lines for p in line.packages if p.sscc)
+        if ssccs:
+            shipment.packages = len(ssccs)
+            return
+        roots = [count for level, count in self.package_counts.items()
+                 if self.package_parent.get(level) is None]
+        if roots:
+            shipment.packages = int(sum(roots))
+
+
+def _first_date(dates: dict[str, date | None], order: tuple[str, ...]) -> date | None:
+    for qualifier in order:
+        value = dates.get(qualifier)
+        if value is not None:
+            return value
+    return None
+
+
+def _syntax_version(message: EdifactMessage, notes: Notes) -> str | None:
+    version, release = message.version, message.release
+    if not (version or release):
+        return None
+    if version == "D":
+        text = f"D{release}"
+    else:
+        text = f"{version}:{release}"
+        notes.add(None, ProblemCode.INVALID_CODE,
+                  f"message version {version!r} in UNH should be 'D' (directory {release})")
+    if message.association:
+        text += f" / {message.association}"
+    return text
+
+
+def _notice(problem: Problem) -> Notice:
+    return Notice(problem.code.value, problem.detail, problem.segment, problem.tag)
+
+
+_Handler = Callable[[_DocumentBuilder, Segment], None]
+_HANDLERS: dict[str, _Handler] = {
+    "BGM": _DocumentBuilder.bgm,
+    "DTM": _DocumentBuilder.dtm,
+    "RFF": _DocumentBuilder.rff,
+    "NAD": _DocumentBuilder.nad,
+    "CUX": _DocumentBuilder.cux,
+    "TDT": _DocumentBuilder.tdt,
+    "CPS": _DocumentBuilder.cps,
+    "PAC": _DocumentBuilder.pac,
+    "GIN": _DocumentBuilder.gin,
+    "UNS": _DocumentBuilder.end_of_detail,
+    "CNT": _DocumentBuilder.end_of_detail,
+    "LIN": _DocumentBuilder.lin,
+    "PIA": _DocumentBuilder.pia,
+    "IMD": _DocumentBuilder.imd,
+    "QTY": _DocumentBuilder.qty,
+    "PRI": _DocumentBuilder.pri,
+    "MOA": _DocumentBuilder.moa,
+}

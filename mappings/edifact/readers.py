@@ -1,0 +1,267 @@
+"""Typed readers for the segments the mappings use: element positions live here and only here.
+
+Each reader takes a `Segment` and the `Notes` of its message, and returns plain values. A value
+that cannot be read is `None` plus a note saying where and why; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from gateway.domain.documents import Notice, Party
+from mappings.edifact.codes import DateFormat
+from parsers.edifact import EdifactMessage, Segment
+from parsers.errors import ProblemCode
+
+_NUMBER = re.compile(r"-?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
+# Two-digit years (formats 101 and 201) are read in the window 1950-2049, as ISO 8601 systems
+# and EANCOM users do; ISO 9735 itself does not define a century.
+_CENTURY_PIVOT = 50
+
+
+class Notes:
+    """The notices collected while mapping one message, located by segment."""
+
+    __slots__ = ("items", "message")
+
+    def __init__(self, message: EdifactMessage) -> None:
+        self.message = message
+        self.items: list[Notice] = []
+
+    def add(self, segment: Segment | None, code: ProblemCode, detail: str) -> None:
+        position = self.message.position(segment) if segment is not None else None
+        self.items.append(Notice(code.value, detail, position,
+                                 segment.tag if segment is not None else None))
+
+
+def read_decimal(text: str, segment: Segment, notes: Notes, what: str) -> Decimal | None:
+    """A numeric value: digits with one decimal mark, comma or point (ISO 9735-1, 10.6)."""
+    if not text:
+        return None
+    if not _NUMBER.fullmatch(text):
+        notes.add(segment, ProblemCode.INVALID_NUMBER, f"{what} {text!r} is not a number")
+        return None
+    return Decimal(text.replace(",", "."))
+
+
+@dataclass(frozen=True, slots=True)
+class DateValue:
+    qualifier: str
+    value: date | None
+
+
+def read_date(segment: Segment, notes: Notes) -> DateValue:
+    """DTM C507: 2005 qualifier, 2380 value, 2379 format."""
+    qualifier = segment.component(0, 0)
+    text = segment.component(0, 1)
+    form = segment.component(0, 2)
+    return DateValue(qualifier, parse_date(text, form, segment, notes, qualifier))
+
+
+def parse_date(text: str, form: str, segment: Segment, notes: Notes,
+               qualifier: str) -> date | None:
+    if not text:
+        return None
+    if not form:
+        form = {8: DateFormat.CCYYMMDD, 12: DateFormat.CCYYMMDDHHMM}.get(len(text), "")
+        if not form:
+            notes.add(segment, ProblemCode.INVALID_DATE,
+                      f"date {qualifier} {text!r} has no format code (2379) and no usual length")
+            return None
+        notes.add(segment, ProblemCode.ASSUMED_VALUE,
+                  f"date {qualifier} {text!r} has no format code (2379); read as format {form}")
+    digits = _DATE_LENGTHS.get(form)
+    if digits is None:
+        notes.add(segment, ProblemCode.INVALID_DATE,
+                  f"date {qualifier}: format code {form!r} is not a calendar date format")
+        return None
+    if form == DateFormat.CCYYMMDD_RANGE:
+        text = text.replace("-", "")[:8]
+        notes.add(segment, ProblemCode.ASSUMED_VALUE,
+                  f"date {qualifier} is a period; its first day is used")
+    elif digits > 8 and len(text) == 8 and text.isdigit():
+        # Renault's DESADVs declare 203 (CCYYMMDDHHMM) and send CCYYMMDD: the day is certain.
+        notes.add(segment, ProblemCode.ASSUMED_VALUE,
+                  f"date {qualifier} {text!r} has no time of day although format {form} "
+                  "asks for one; read as a date")
+        digits = 8
+    if len(text) != digits or not text.isdigit():
+        notes.add(segment, ProblemCode.INVALID_DATE,
+                  f"date {qualifier} {text!r} does not fit format {form}")
+        return None
+    if digits in (6, 10):
+        year = int(text[:2])
+        text = ("20" if year < _CENTURY_PIVOT else "19") + text
+    try:
+        value = date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        _check_time(text[8:12])
+    except ValueError:
+        notes.add(segment, ProblemCode.INVALID_DATE,
+                  f"date {qualifier} {text!r} does not exist in the calendar")
+        return None
+    return value
+
+
+_DATE_LENGTHS: dict[str, int] = {
+    DateFormat.CCYYMMDD: 8,
+    DateFormat.CCYYMMDDHHMM: 12,
+    DateFormat.CCYYMMDDHHMMSS: 14,
+    DateFormat.YYMMDD: 6,
+    DateFormat.YYMMDDHHMM: 10,
+    DateFormat.CCYYMMDDHHMMZZZ: 15,
+    DateFormat.CCYYMMDD_RANGE: 8,
+}
+
+
+def _check_time(hhmm: str) -> None:
+    if hhmm and (int(hhmm[:2]) > 24 or int(hhmm[2:4]) > 59):
+        raise ValueError(hhmm)
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    qualifier: str
+    value: Decimal | None
+    unit: str | None
+
+
+def read_quantity(segment: Segment, notes: Notes) -> Quantity:
+    """QTY C186: 6063 qualifier, 6060 quantity, 6411 measurement unit."""
+    qualifier = segment.component(0, 0)
+    value = read_decimal(segment.component(0, 1), segment, notes, f"quantity {qualifier}")
+    if value is None and not segment.component(0, 1):
+        notes.add(segment, ProblemCode.MISSING_VALUE, f"quantity {qualifier} has no value")
+    return Quantity(qualifier, value, segment.component(0, 2) or None)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    qualifier: str
+    value: str
+    line_no: str
+
+
+def read_reference(segment: Segment) -> Reference:
+    """RFF C506: 1153 qualifier, 1154 reference, 1156 line number."""
+    return Reference(segment.component(0, 0), segment.component(0, 1), segment.component(0, 2))
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    line_no: str
+    action: str
+    item_id: str
+    item_type: str
+
+
+def read_line_item(segment: Segment) -> LineItem:
+    """LIN: 1082 line number, 1229 action, C212 (7140 item number, 7143 type)."""
+    return LineItem(segment.component(0), segment.component(1), segment.component(2, 0),
+                    segment.component(2, 1))
+
+
+def read_product_ids(segment: Segment) -> list[tuple[str, str]]:
+    """PIA: 4347 function, then up to five C212 (7140 item number, 7143 type)."""
+    ids = []
+    for index in range(1, min(len(segment.elements), 6)):
+        item_id = segment.component(index, 0)
+        if item_id:
+            ids.append((item_id, segment.component(index, 1)))
+    return ids
+
+
+def read_description(segment: Segment, notes: Notes) -> str | None:
+    """IMD C273: 7009 code, 1131, 3055, 7008 description, 7008 description, 3453 language.
+
+    A colon left unescaped in the text (the German D01B ORDERS in the corpus writes "1:10")
+    splits it into extra components; they are joined back and the sender is told.
+    """
+    value = segment.element(2)
+    if value is None or isinstance(value, str):
+        return None
+    parts = value[3:]
+    if len(value) > 6:
+        notes.add(segment, ProblemCode.INVALID_CODE,
+                  "description has more components than C273 allows: an unescaped ':'?")
+        return ":".join(parts).strip() or None
+    return " ".join(p for p in parts[:2] if p).strip() or None
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    qualifier: str
+    value: Decimal | None
+    basis: str
+
+
+def read_price(segment: Segment, notes: Notes) -> Price:
+    """PRI C509: 5125 qualifier, 5118 price, 5375, 5387, 5284 unit price basis, 6411 unit."""
+    qualifier = segment.component(0, 0)
+    value = read_decimal(segment.component(0, 1), segment, notes, f"price {qualifier}")
+    return Price(qualifier, value, segment.component(0, 4))
+
+
+def read_amount(segment: Segment, notes: Notes) -> tuple[str, Decimal | None]:
+    """MOA C516: 5025 qualifier, 5004 amount."""
+    qualifier = segment.component(0, 0)
+    return qualifier, read_decimal(segment.component(0, 1), segment, notes, f"amount {qualifier}")
+
+
+def read_party(segment: Segment) -> Party:
+    """NAD: 3035 role, C082 (3039 id, 1131, 3055 agency), C058, C080 (3036 name)."""
+    name = " ".join(p for p in _components(segment, 3) if p).strip()
+    return Party(segment.component(0), segment.component(1, 0) or None,
+                 segment.component(1, 2) or None, name or None)
+
+
+def read_currency(segment: Segment) -> str | None:
+    """CUX C504: 6347 usage qualifier, 6345 currency code."""
+    return segment.component(0, 1) or None
+
+
+def read_identities(segment: Segment) -> tuple[str, list[str]]:
+    """GIN: 7405 qualifier, then up to five C208 (7402 identity number, 7402 range end)."""
+    values = [segment.component(index, 0) for index in range(1, min(len(segment.elements), 6))]
+    return segment.component(0), [v for v in values if v]
+
+
+def read_package_level(segment: Segment) -> tuple[str, str]:
+    """CPS: 7164 hierarchical id, 7166 parent id."""
+    return segment.component(0), segment.component(1)
+
+
+def read_package_count(segment: Segment, notes: Notes) -> Decimal | None:
+    """PAC: 7224 number of packages."""
+    return read_decimal(segment.component(0), segment, notes, "number of packages")
+
+
+def read_carrier(segment: Segment) -> tuple[str | None, str | None]:
+    """TDT: 8051, 8028 conveyance reference, C220, C228, C040 (3127 carrier id, 1131, 3055,
+    3128 carrier name). Returns (carrier, conveyance reference)."""
+    carrier = segment.component(4, 3) or segment.component(4, 0)
+    return carrier or None, segment.component(1) or None
+
+
+def _components(segment: Segment, index: int) -> list[str]:
+    value = segment.element(index)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def gtin_problem(value: str) -> str | None:
+    """Why `value` is not a GTIN (GS1 General Specifications 7.9: 8, 12, 13 or 14 digits with
+    a mod-10 check digit), or None when it is one."""
+    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+        return f"{value!r} is not a GTIN (8, 12, 13 or 14 digits)"
+    if gs1_check_digit(value[:-1]) != int(value[-1]):
+        return f"GTIN {value!r} has a wrong check digit"
+    return None
+
+
+def gs1_check_digit(body: str) -> int:
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10

@@ -1,0 +1,307 @@
+"""A streaming EDIFACT tokenizer: bytes in, `Segment`s out, one at a time.
+
+It reads the input in chunks, so a 100 MB interchange never sits in memory as a whole, and it
+splits with `str.find`/`str.split` on the common path (no release character in a segment), which
+is what makes it about twenty times faster than a character-by-character tokenizer. It yields the
+same segments as pydifact's tokenizer for well-formed input (tested side by side).
+
+Real traffic is sloppy, and each repair made here is reported as a `Problem`, never silent:
+
+- a UTF-8 byte-order mark, CR/LF or spaces between segments (ISO 9735 allows no such thing, but
+  every partner sends line breaks);
+- a file hard-wrapped at a fixed width (998 characters, the SMTP line limit) that cuts segments,
+  even a segment tag, in two: line breaks inside a segment are removed;
+- text after a segment terminator that is not a segment ("'  NM-0 de BL" in a Renault DESADV):
+  dropped up to the line break, with a warning;
+- a typographic right quote U+2019 typed where the apostrophe terminator belongs, recognised only
+  where a segment tag follows it;
+- a last segment with no terminator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from parsers.edifact.charsets import UTF8_BOM, CountingDecoder, choose_codec
+from parsers.edifact.segments import Delimiters, Element, Segment, Simple
+from parsers.errors import NotEdifactError, Problem, ProblemCode, Severity
+
+CHUNK_SIZE = 1 << 20
+_WHITESPACE = " \t\r\n\x00\x1a"
+_TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
+_TYPOGRAPHIC_QUOTE = "\u2019"
+_STARTS = (b"UNA", b"UNB", b"UNH")
+
+Token = Segment | Problem
+
+
+def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Token]:
+    """Yield the segments of an EDIFACT byte stream, with located problems among them.
+
+    Raises `NotEdifactError` when the stream does not start (after a BOM and white space) with
+    UNA, UNB or UNH, and `ServiceStringError` for an unusable UNA.
+    """
+    head = stream.read(chunk_size)
+    if head.startswith(UTF8_BOM):
+        head = head[len(UTF8_BOM):]
+    start = len(head) - len(head.lstrip(b" \t\r\n"))
+    if head[start : start + 3] not in _STARTS:
+        shown = head[start : start + 20].decode("latin-1")
+        raise NotEdifactError(
+            ProblemCode.NOT_EDIFACT,
+            f"not an EDIFACT interchange: expected UNA, UNB or UNH at the start, found {shown!r}",
+        )
+    choice = choose_codec(_declared_syntax(head[start:]), head)
+    decoder = CountingDecoder(choice.codec)
+    if choice.note:
+        yield Problem(Severity.WARNING, ProblemCode.CHARSET_MISMATCH, choice.note)
+    tokenizer = Tokenizer()
+    yield from tokenizer.feed(decoder.decode(head[start:]), final=False)
+    while chunk := stream.read(chunk_size):
+        yield from tokenizer.feed(decoder.decode(chunk), final=False)
+    yield from tokenizer.feed(decoder.decode(b"", final=True), final=True)
+    if decoder.replaced:
+        yield Problem(
+            Severity.WARNING,
+            ProblemCode.UNDECODABLE_BYTES,
+            f"{decoder.replaced} byte(s) invalid in {choice.codec} were read as ISO 8859-1",
+        )
+
+
+def tokenize_text(text: str) -> list[Segment]:
+    """Split an already decoded interchange into segments, ignoring problems (for tests)."""
+    tokenizer = Tokenizer()
+    tokens = [*tokenizer.feed(text, final=False), *tokenizer.feed("", final=True)]
+    return [token for token in tokens if isinstance(token, Segment)]
+
+
+def _declared_syntax(head: bytes) -> str | None:
+    """The syntax identifier (UNB S001/0001, e.g. b'UNOC') read from the raw first bytes."""
+    data_sep, component_sep = b"+", b":"
+    if head.startswith(b"UNA") and len(head) >= 9:
+        component_sep, data_sep = head[3:4], head[4:5]
+    unb = head.find(b"UNB" + data_sep, 0, 4096)
+    if unb < 0:
+        return None
+    value = head[unb + 4 : unb + 40]
+    for separator in (component_sep, data_sep):
+        value = value.split(separator, 1)[0]
+    return value.decode("latin-1").strip() or None
+
+
+class Tokenizer:
+    """The incremental state machine behind `iter_segments`: feed it decoded text."""
+
+    def __init__(self) -> None:
+        self.delimiters = Delimiters()
+        self._explicit_una = False
+        self._expect_una = True
+        self._buffer = ""
+        self._number = 0
+
+    def feed(self, text: str, final: bool) -> Iterator[Token]:
+        buffer = self._buffer + text if self._buffer else text
+        position = 0
+        while True:
+            if self._expect_una:
+                position = _skip_whitespace(buffer, position)
+                if len(buffer) - position < 9 and not final:
+                    break
+                position = self._read_service_string(buffer, position)
+            terminator = self.delimiters.terminator
+            end = self._find_terminator(buffer, position, terminator)
+            if end < 0:
+                break
+            yield from self._segment(buffer[position:end])
+            position = end + len(terminator)
+        rest = buffer[position:]
+        if final:
+            self._buffer = ""
+            if rest.strip(_WHITESPACE):
+                yield Problem(
+                    Severity.WARNING,
+                    ProblemCode.UNTERMINATED_SEGMENT,
+                    "the last segment has no segment terminator",
+                    segment=self._number + 1,
+                )
+                yield from self._segment(rest)
+        else:
+            self._buffer = rest
+
+    def _read_service_string(self, buffer: str, position: int) -> int:
+        self._expect_una = False
+        if not buffer.startswith("UNA", position):
+            return position
+        self.delimiters = Delimiters.from_service_string(buffer[position + 3 : position + 9])
+        self._explicit_una = True
+        return position + 9
+
+    def _find_terminator(self, buffer: str, position: int, terminator: str) -> int:
+        release = self.delimiters.release
+        end = buffer.find(terminator, position)
+        while end > position and release and buffer[end - 1] == release:
+            run = len(buffer[position:end]) - len(buffer[position:end].rstrip(release))
+            if run % 2 == 0:
+                break
+            end = buffer.find(terminator, end + 1)
+        return end
+
+    def _segment(self, raw: str) -> Iterator[Token]:
+        if not raw or raw[0] in _WHITESPACE:
+            raw = raw.lstrip(_WHITESPACE)
+            if not raw:
+                return
+        if ("\n" in raw or "\r" in raw) and self.delimiters.terminator not in "\r\n":
+            raw, dropped = _unwrap(raw, self.delimiters.data)
+            if dropped:
+                yield Problem(
+                    Severity.WARNING,
+                    ProblemCode.TEXT_OUTSIDE_SEGMENT,
+                    f"text {dropped!r} after a segment terminator is not a segment; ignored",
+                    segment=self._number + 1,
+                )
+        if _TYPOGRAPHIC_QUOTE in raw and self.delimiters.terminator == "'":
+            pieces = _split_typographic(raw, self.delimiters.data)
+            if len(pieces) > 1:
+                yield Problem(
+                    Severity.WARNING,
+                    ProblemCode.TYPOGRAPHIC_TERMINATOR,
+                    "a typographic quote \u2019 stands where the segment terminator ' belongs; "
+                    "read as a terminator",
+                    segment=self._number + 1,
+                )
+                for piece in pieces:
+                    yield from self._one_segment(piece)
+                return
+        yield from self._one_segment(raw)
+
+    def _one_segment(self, raw: str) -> Iterator[Token]:
+        self._number += 1
+        delimiters = self.delimiters
+        if delimiters.release and delimiters.release in raw:
+            parts = _split_released(raw, delimiters)
+        else:
+            parts = _split_plain(raw, delimiters)
+        tag = parts[0]
+        if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+            yield Problem(
+                Severity.ERROR,
+                ProblemCode.INVALID_SEGMENT_TAG,
+                f"{raw[:30]!r} does not start with a segment tag of three letters or digits",
+                segment=self._number,
+            )
+            return
+        segment = Segment(tag, parts[1:], self._number)
+        if tag == "UNB":
+            self._adopt_syntax_version(segment)
+        elif tag == "UNZ":
+            self._expect_una = True
+        yield segment
+
+    def _adopt_syntax_version(self, unb: Segment) -> None:
+        """Syntax version 4 (ISO 9735:1998) brings the repetition separator, `*` by default."""
+        version = unb.component(0, 1)
+        if version[:1].isdigit() and int(version[:1]) >= 4:
+            if not self._explicit_una:
+                self.delimiters = Delimiters(repetition="*")
+        elif self.delimiters.repeats:
+            d = self.delimiters
+            self.delimiters = Delimiters(d.component, d.data, d.decimal, d.release, " ",
+                                         d.terminator)
+
+
+def _skip_whitespace(buffer: str, position: int) -> int:
+    while position < len(buffer) and buffer[position] in _WHITESPACE:
+        position += 1
+    return position
+
+
+def _unwrap(raw: str, data_separator: str) -> tuple[str, str]:
+    """Remove line breaks inside a segment; or, when what follows the last line break is a
+    segment and the joined text is not, drop the text before that break as junk."""
+    joined = raw.replace("\r", "").replace("\n", "")
+    if _is_segment_start(joined, 0, data_separator):
+        return joined, ""
+    last_break = max(raw.rfind("\n"), raw.rfind("\r"))
+    tail = raw[last_break + 1 :].lstrip(_WHITESPACE)
+    if _is_segment_start(tail, 0, data_separator):
+        return tail, raw[:last_break].strip(_WHITESPACE)
+    return joined, ""
+
+
+def _is_segment_start(text: str, position: int, data_separator: str) -> bool:
+    """A tag followed by a data separator, or a bare tag at the end."""
+    if not _TAG.match(text, position):
+        return False
+    after = position + 3
+    return after == len(text) or text[after] == data_separator
+
+
+def _split_typographic(raw: str, data_separator: str) -> list[str]:
+    pieces: list[str] = []
+    rest = raw
+    while True:
+        index = rest.find(_TYPOGRAPHIC_QUOTE)
+        while index >= 0 and not _is_segment_start(rest, index + 1, data_separator):
+            index = rest.find(_TYPOGRAPHIC_QUOTE, index + 1)
+        if index < 0:
+            pieces.append(rest)
+            return pieces
+        pieces.append(rest[:index])
+        rest = rest[index + 1 :]
+
+
+def _split_plain(raw: str, d: Delimiters) -> list[Element]:
+    parts = raw.split(d.data)
+    component = d.component
+    elements: list[Element] = [
+        part.split(component) if component in part else part for part in parts
+    ]
+    if d.repeats and d.repetition in raw:
+        elements = [_repeated(part, d) if d.repetition in part else element
+                    for part, element in zip(parts, elements, strict=True)]
+    return elements
+
+
+def _repeated(part: str, d: Delimiters) -> tuple[Simple, ...]:
+    return tuple(
+        piece.split(d.component) if d.component in piece else piece
+        for piece in part.split(d.repetition)
+    )
+
+
+def _split_released(raw: str, d: Delimiters) -> list[Element]:
+    """Split a segment that contains release characters, character by character."""
+    elements: list[Element] = []
+    repetitions: list[Simple] = []
+    components: list[str] = []
+    current: list[str] = []
+    release, data, component = d.release, d.data, d.component
+    repetition = d.repetition if d.repeats else None
+    iterator = iter(raw)
+    for char in iterator:
+        if char == release:
+            current.append(next(iterator, ""))
+        elif char == component:
+            components.append("".join(current))
+            current = []
+        elif char in (data, repetition):
+            components.append("".join(current))
+            repetitions.append(components if len(components) > 1 else components[0])
+            if char == data:
+                elements.append(tuple(repetitions) if len(repetitions) > 1 else repetitions[0])
+                repetitions = []
+            components, current = [], []
+        else:
+            current.append(char)
+    components.append("".join(current))
+    repetitions.append(components if len(components) > 1 else components[0])
+    elements.append(tuple(repetitions) if len(repetitions) > 1 else repetitions[0])
+    return elements
+
+
+def segments_only(tokens: Iterable[Token]) -> Iterator[Segment]:
+    """Drop the problems from a token stream (for callers that only want segments)."""
+    return (token for token in tokens if isinstance(token, Segment))

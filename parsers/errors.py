@@ -1,0 +1,140 @@
+"""Errors the parsers raise, and the located problems they report without raising.
+
+Exception tree::
+
+    ParseError                  the root: nothing else escapes a parser
+    └── EdifactError            the input cannot be read as EDIFACT at all
+        ├── NotEdifactError     no UNA, UNB or UNH where an interchange must start
+        └── ServiceStringError  a UNA service string advice that cannot be used
+
+A problem inside an otherwise readable file is not raised: it is a `Problem` record, located by
+message and segment, so that the rest of a batch goes on (DESIGN.md section 4). Each problem code
+carries the syntax error code of ISO 9735 code list 0085 that a CONTRL message reports for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How bad a problem is: an error refuses the message, a warning only annotates it."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class ProblemCode(StrEnum):
+    """What went wrong, in words that stay stable for scripts and tests."""
+
+    NOT_EDIFACT = "NOT_EDIFACT"
+    BAD_SERVICE_STRING = "BAD_SERVICE_STRING"
+    CHARSET_MISMATCH = "CHARSET_MISMATCH"
+    UNDECODABLE_BYTES = "UNDECODABLE_BYTES"
+    UNSUPPORTED_SYNTAX = "UNSUPPORTED_SYNTAX"
+    INVALID_SEGMENT_TAG = "INVALID_SEGMENT_TAG"
+    TEXT_OUTSIDE_SEGMENT = "TEXT_OUTSIDE_SEGMENT"
+    TYPOGRAPHIC_TERMINATOR = "TYPOGRAPHIC_TERMINATOR"
+    UNTERMINATED_SEGMENT = "UNTERMINATED_SEGMENT"
+    SEGMENT_OUTSIDE_MESSAGE = "SEGMENT_OUTSIDE_MESSAGE"
+    MESSAGE_NOT_TERMINATED = "MESSAGE_NOT_TERMINATED"
+    INTERCHANGE_NOT_TERMINATED = "INTERCHANGE_NOT_TERMINATED"
+    GROUP_NOT_TERMINATED = "GROUP_NOT_TERMINATED"
+    COUNT_MISMATCH = "COUNT_MISMATCH"
+    REFERENCE_MISMATCH = "REFERENCE_MISMATCH"
+    MISSING_SEGMENT = "MISSING_SEGMENT"
+    MISSING_VALUE = "MISSING_VALUE"
+    UNSUPPORTED_MESSAGE = "UNSUPPORTED_MESSAGE"
+    UNKNOWN_SEGMENT = "UNKNOWN_SEGMENT"
+    UNKNOWN_QUALIFIER = "UNKNOWN_QUALIFIER"
+    INVALID_DATE = "INVALID_DATE"
+    INVALID_NUMBER = "INVALID_NUMBER"
+    INVALID_CODE = "INVALID_CODE"
+    INVALID_IDENTIFIER = "INVALID_IDENTIFIER"
+    ASSUMED_VALUE = "ASSUMED_VALUE"
+
+    @property
+    def contrl_code(self) -> str:
+        """The ISO 9735 syntax error code (data element 0085) a CONTRL reports for this."""
+        return _CONTRL_CODES.get(self, "18")
+
+
+# ISO 9735 code list 0085 (syntax error, coded): 2 syntax version or level not supported,
+# 12 invalid value, 13 missing, 15 not supported in this position, 18 unspecified error,
+# 21 invalid character(s), 22 invalid service character(s), 28 references do not match,
+# 29 control count does not match number of instances received, 33 invalid occurrence outside
+# message, functional group and interchange, 37 invalid type of character(s).
+_CONTRL_CODES: dict[ProblemCode, str] = {
+    ProblemCode.NOT_EDIFACT: "18",
+    ProblemCode.BAD_SERVICE_STRING: "22",
+    ProblemCode.CHARSET_MISMATCH: "21",
+    ProblemCode.UNDECODABLE_BYTES: "21",
+    ProblemCode.UNSUPPORTED_SYNTAX: "2",
+    ProblemCode.INVALID_SEGMENT_TAG: "12",
+    ProblemCode.TEXT_OUTSIDE_SEGMENT: "33",
+    ProblemCode.TYPOGRAPHIC_TERMINATOR: "22",
+    ProblemCode.UNTERMINATED_SEGMENT: "13",
+    ProblemCode.SEGMENT_OUTSIDE_MESSAGE: "33",
+    ProblemCode.MESSAGE_NOT_TERMINATED: "13",
+    ProblemCode.INTERCHANGE_NOT_TERMINATED: "13",
+    ProblemCode.GROUP_NOT_TERMINATED: "13",
+    ProblemCode.COUNT_MISMATCH: "29",
+    ProblemCode.REFERENCE_MISMATCH: "28",
+    ProblemCode.MISSING_SEGMENT: "13",
+    ProblemCode.MISSING_VALUE: "13",
+    ProblemCode.UNSUPPORTED_MESSAGE: "15",
+    ProblemCode.UNKNOWN_SEGMENT: "15",
+    ProblemCode.UNKNOWN_QUALIFIER: "12",
+    ProblemCode.INVALID_DATE: "12",
+    ProblemCode.INVALID_NUMBER: "37",
+    ProblemCode.INVALID_CODE: "12",
+    ProblemCode.INVALID_IDENTIFIER: "12",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A located problem: where (message, segment, tag) and what, in plain words.
+
+    `message_index` counts messages in the file from 1. `segment` is the segment's position in
+    its message (UNH is 1, as CONTRL counts) when `message_index` is set, else its position in the
+    file.
+    """
+
+    severity: Severity
+    code: ProblemCode
+    detail: str
+    message_index: int | None = None
+    segment: int | None = None
+    tag: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+class ParseError(Exception):
+    """Root of every error a parser raises. Not retryable: the same bytes fail the same way."""
+
+    retryable = False
+
+    def __init__(self, code: ProblemCode, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+    def as_problem(self) -> Problem:
+        return Problem(Severity.ERROR, self.code, self.detail)
+
+
+class EdifactError(ParseError):
+    """The input cannot be read as EDIFACT at all."""
+
+
+class NotEdifactError(EdifactError):
+    """No UNA, UNB or UNH where an EDIFACT interchange must start."""
+
+
+class ServiceStringError(EdifactError):
+    """A UNA service string advice whose separators cannot be used."""
