@@ -336,7 +336,9 @@ class _DocumentBuilder:
     def moa(self, segment: Segment) -> None:
         qualifier, amount = read_amount(segment, self.notes)
         line = self.line
-        if line is not None and line.group == "LIN" and qualifier == "203":
+        # 203 (line item amount) names the line whatever group it trails (edifabric's ORDRSP
+        # sends it after PRI).
+        if line is not None and qualifier == "203":
             line.line.line_amount = amount
 
     def other(self, segment: Segment) -> None:

@@ -9,7 +9,6 @@ escape sequences; Python's `iso2022_jp_2` codec covers the sequences seen in pra
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
 
 SYNTAX_CODECS: dict[str, str] = {
     "UNOA": "ascii",
@@ -30,44 +29,30 @@ SYNTAX_CODECS: dict[str, str] = {
 }
 
 UTF8_BOM = codecs.BOM_UTF8
+_DECIDED_CODECS = frozenset({"utf-8", "iso2022_jp_2"})
 
 
-@dataclass(frozen=True, slots=True)
-class CharsetChoice:
-    """The codec chosen for a stream, and why it differs from what was declared, if it does."""
-
-    codec: str
-    declared: str | None
-    note: str | None = None
-
-
-def choose_codec(syntax_id: str | None, head: bytes) -> CharsetChoice:
-    """Pick the codec for a stream from its declared syntax identifier and its first bytes.
+def choose_codec(syntax_id: str | None, sample: bytes) -> tuple[str, str | None]:
+    """The codec for a stream, from its declared syntax identifier and its first non-ASCII
+    bytes, and a note when it differs from what was declared.
 
     Partners often declare UNOA/UNOC and send UTF-8 (the typographic quote in a Koha ORDRSP is
     the UTF-8 bytes E2 80 99 under UNOC). Latin-1 text almost never forms valid multi-byte UTF-8,
     so non-ASCII bytes that decode as UTF-8 are read as UTF-8, and the choice is reported.
     """
     declared = SYNTAX_CODECS.get(syntax_id or "")
-    if declared == "utf-8":
-        return CharsetChoice("utf-8", syntax_id)
-    if head.isascii():
-        return CharsetChoice(declared or "utf-8", syntax_id)
-    if _is_utf8(head):
-        note = (
-            f"declared {syntax_id} but the bytes are UTF-8; read as UTF-8"
-            if syntax_id
-            else "no syntax identifier; the bytes are UTF-8"
-        )
-        return CharsetChoice("utf-8", syntax_id, note)
+    if declared == "utf-8" or sample.isascii():
+        return declared or "utf-8", None
+    if _is_utf8(sample):
+        if syntax_id is None:
+            return "utf-8", None
+        return "utf-8", f"declared {syntax_id} but the bytes are UTF-8; read as UTF-8"
     if declared is None or declared == "ascii":
-        note = (
+        return "latin-1", (
             f"declared {syntax_id} (ASCII) but non-ASCII bytes occur; read as ISO 8859-1"
             if syntax_id
-            else "no syntax identifier and the bytes are not UTF-8; read as ISO 8859-1"
-        )
-        return CharsetChoice("latin-1", syntax_id, note)
-    return CharsetChoice(declared, syntax_id)
+            else "no syntax identifier and the bytes are not UTF-8; read as ISO 8859-1")
+    return declared, None
 
 
 def _is_utf8(head: bytes) -> bool:
@@ -77,6 +62,34 @@ def _is_utf8(head: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+class AdaptiveDecoder:
+    """Decodes a stream by its declared repertoire, deciding on the first non-ASCII bytes
+    whether the sender really used it (see `choose_codec`). Never fails, never drops a byte."""
+
+    def __init__(self, syntax_id: str | None) -> None:
+        self._syntax_id = syntax_id
+        self._decoder: CountingDecoder | None = None
+        self.codec = "ascii"
+        self.note: str | None = None
+        declared = SYNTAX_CODECS.get(syntax_id or "")
+        if declared in _DECIDED_CODECS:
+            # ISO 2022 switches repertoires with escape sequences made of ASCII bytes.
+            self.codec = declared
+            self._decoder = CountingDecoder(declared)
+
+    @property
+    def replaced(self) -> int:
+        return self._decoder.replaced if self._decoder else 0
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        if self._decoder is None:
+            if data.isascii():
+                return data.decode("ascii")
+            self.codec, self.note = choose_codec(self._syntax_id, data)
+            self._decoder = CountingDecoder(self.codec)
+        return self._decoder.decode(data, final)
 
 
 class CountingDecoder:

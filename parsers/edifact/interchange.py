@@ -184,7 +184,7 @@ class _Assembler:
             association=unh.component(1, 4),
             first_number=unh.number,
             interchange=self.header,
-            group_reference=self.group.header_segment.component(0) if self.group else None,
+            group_reference=self.group.header_segment.component(4) if self.group else None,
         )
         if not self.message.reference:
             self.message.problem(Severity.WARNING, ProblemCode.MISSING_VALUE,
@@ -221,8 +221,9 @@ class _Assembler:
             yield self._file_problem(ProblemCode.SEGMENT_OUTSIDE_MESSAGE,
                                      "UNE without a UNG before it", une)
             return
+        # UNG: 0038 group id, S006, S007, S004, 0048 group reference number (ISO 9735-1).
         yield from self._check_trailer(une, group.messages, "UNE", "messages",
-                                       group.header_segment.component(0), "UNG")
+                                       group.header_segment.component(4), "UNG")
 
     def _close_interchange(self, unz: Segment) -> Iterator[Problem]:
         envelope, self.interchange = self.interchange, None

@@ -24,11 +24,12 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from parsers.edifact.charsets import UTF8_BOM, CountingDecoder, choose_codec
+from parsers.edifact.charsets import UTF8_BOM, AdaptiveDecoder
 from parsers.edifact.segments import Delimiters, Element, Segment, Simple
 from parsers.errors import NotEdifactError, Problem, ProblemCode, Severity
 
 CHUNK_SIZE = 1 << 20
+_HEAD_BYTES = 64
 _WHITESPACE = " \t\r\n\x00\x1a"
 _TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
 _TYPOGRAPHIC_QUOTE = "\u2019"
@@ -43,7 +44,7 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
     Raises `NotEdifactError` when the stream does not start (after a BOM and white space) with
     UNA, UNB or UNH, and `ServiceStringError` for an unusable UNA.
     """
-    head = stream.read(chunk_size)
+    head = _read_head(stream, chunk_size)
     if head.startswith(UTF8_BOM):
         head = head[len(UTF8_BOM):]
     start = len(head) - len(head.lstrip(b" \t\r\n"))
@@ -53,21 +54,36 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
             ProblemCode.NOT_EDIFACT,
             f"not an EDIFACT interchange: expected UNA, UNB or UNH at the start, found {shown!r}",
         )
-    choice = choose_codec(_declared_syntax(head[start:]), head)
-    decoder = CountingDecoder(choice.codec)
-    if choice.note:
-        yield Problem(Severity.WARNING, ProblemCode.CHARSET_MISMATCH, choice.note)
+    decoder = AdaptiveDecoder(_declared_syntax(head[start:]))
     tokenizer = Tokenizer()
-    yield from tokenizer.feed(decoder.decode(head[start:]), final=False)
-    while chunk := stream.read(chunk_size):
-        yield from tokenizer.feed(decoder.decode(chunk), final=False)
-    yield from tokenizer.feed(decoder.decode(b"", final=True), final=True)
+    data = head[start:]
+    while True:
+        final = not data
+        text = decoder.decode(data, final=final)
+        if decoder.note:
+            yield Problem(Severity.WARNING, ProblemCode.CHARSET_MISMATCH, decoder.note)
+            decoder.note = None
+        yield from tokenizer.feed(text, final=final)
+        if final:
+            break
+        data = stream.read(chunk_size)
     if decoder.replaced:
         yield Problem(
             Severity.WARNING,
             ProblemCode.UNDECODABLE_BYTES,
-            f"{decoder.replaced} byte(s) invalid in {choice.codec} were read as ISO 8859-1",
+            f"{decoder.replaced} byte(s) invalid in {decoder.codec} were read as ISO 8859-1",
         )
+
+
+def _read_head(stream: BinaryIO, chunk_size: int) -> bytes:
+    """At least the first few hundred bytes (UNA, UNB and its syntax identifier), or all."""
+    head = stream.read(max(chunk_size, 1))
+    while len(head) < _HEAD_BYTES * 8:
+        more = stream.read(max(chunk_size, 1))
+        if not more:
+            break
+        head += more
+    return head
 
 
 def tokenize_text(text: str) -> list[Segment]:

@@ -1,0 +1,30 @@
+"""The dependency rule of DESIGN.md section 3, checked by import-linter, and no import-time
+side effects."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_contracts_hold() -> None:
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken" in result.stdout
+    assert "0 broken" in result.stdout
+
+
+def test_importing_the_packages_has_no_side_effects() -> None:
+    code = (
+        "import logging, sys\n"
+        "before = set(sys.modules)\n"
+        "import gateway.cli, mappings.registry, parsers.edifact, outbound\n"
+        "assert not logging.getLogger().handlers, 'logging configured at import'\n"
+        "assert 'sqlalchemy' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

@@ -1,0 +1,201 @@
+"""Mapping EDIFACT messages to canonical documents: values, fallbacks and notices."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from gateway.domain.documents import Document, DocumentStatus, LineStatus
+from mappings.edifact.readers import gs1_check_digit, gtin_problem
+from mappings.registry import read_stream
+from parsers.errors import Problem, ProblemCode
+
+ENVELOPE = "UNA:+.? 'UNB+UNOC:3+5412345000013:14+5400000000001:14+261120:1015+IC1'{body}UNZ+1+IC1'"
+
+
+def read(body: str) -> list[Document | Problem]:
+    data = ENVELOPE.format(body=body).encode("latin-1")
+    return list(read_stream(io.BufferedReader(io.BytesIO(data)), "test.edi"))
+
+
+def one_document(body: str) -> Document:
+    results = read(body)
+    documents = [r for r in results if isinstance(r, Document)]
+    assert len(documents) == 1, results
+    return documents[0]
+
+
+def codes(document: Document) -> list[str]:
+    return [n.code for n in document.warnings]
+
+
+ORDRSP = (
+    "UNH+1+ORDRSP:D:96A:UN:EAN005'BGM+231+RSP-1+4'DTM+137:20261120:102'"
+    "DTM+69:20261205:102'RFF+ON:4500012345'DTM+171:20261101:102'NAD+BY+5400000000001::9'"
+    "NAD+SU+5412345000013::9'CUX+2:EUR:9'"
+    "LIN+1+5+4000862141404:EN'QTY+21:100:PCE'QTY+113:100:PCE'PRI+AAA:12.50'"
+    "RFF+ON:4500012345:10'"
+    "LIN+2+3+4000862141411:EN'PIA+1+ABC-9:SA+X77:IN'QTY+21:100'QTY+113:80:PCE'"
+    "DTM+69:20261212:102'PRI+AAB:13'PRI+AAA:12.75'MOA+203:1020'RFF+ON:4500012345:20'"
+    "DTM+171:20261101:102'"
+    "LIN+3+7+4000862141428:EN'QTY+21:5'"
+    "UNS+S'CNT+2:3'UNT+{count}+1'"
+)
+
+
+def test_order_response_lines() -> None:
+    doc = one_document(ORDRSP.format(count=29))
+    assert doc.warnings == []
+    assert (doc.document_number, doc.status, doc.function_code) == (
+        "RSP-1", DocumentStatus.CHANGED, "4")
+    assert doc.order_numbers == ["4500012345"]
+    assert doc.document_date == date(2026, 11, 20)
+    first, second, third = doc.lines
+    assert (first.status, first.quantity, first.ordered_quantity, first.order_line_no) == (
+        LineStatus.ACCEPTED, Decimal(100), Decimal(100), "10")
+    assert first.delivery_date == date(2026, 12, 5)
+    assert second.status is LineStatus.CHANGED
+    assert (second.quantity, second.unit, second.ordered_quantity) == (
+        Decimal(80), "PCE", Decimal(100))
+    assert second.delivery_date == date(2026, 12, 12)
+    assert (second.price, second.price_qualifier) == (Decimal("12.75"), "AAA")
+    assert second.line_amount == Decimal(1020)
+    assert (second.item.gtin, second.item.supplier_part, second.item.buyer_part) == (
+        "4000862141411", "ABC-9", "X77")
+    assert (third.status, third.quantity, third.order_number) == (
+        LineStatus.REJECTED, Decimal(5), "4500012345")
+    assert {line.currency for line in doc.lines} == {"EUR"}
+
+
+def test_reference_dates_are_not_delivery_dates() -> None:
+    doc = one_document(ORDRSP.format(count=29))
+    assert date(2026, 11, 1) not in {line.delivery_date for line in doc.lines}
+
+
+@pytest.mark.parametrize(
+    ("dtm", "expected", "code"),
+    [
+        ("DTM+69:20260230:102'", None, ProblemCode.INVALID_DATE),
+        ("DTM+69:20261305:102'", None, ProblemCode.INVALID_DATE),
+        ("DTM+69:261205:101'", date(2026, 12, 5), None),
+        ("DTM+69:9912050000:201'", date(1999, 12, 5), None),
+        ("DTM+69:202612051330:203'", date(2026, 12, 5), None),
+        ("DTM+69:202612052561:203'", None, ProblemCode.INVALID_DATE),
+        ("DTM+69:20261205:203'", date(2026, 12, 5), ProblemCode.ASSUMED_VALUE),
+        ("DTM+69:20261205-20261210:718'", date(2026, 12, 5), ProblemCode.ASSUMED_VALUE),
+        ("DTM+69:20261205'", date(2026, 12, 5), ProblemCode.ASSUMED_VALUE),
+        ("DTM+69:202649:616'", None, ProblemCode.INVALID_DATE),
+        ("DTM+69:2026-12-05:102'", None, ProblemCode.INVALID_DATE),
+    ],
+)
+def test_dates(dtm: str, expected: date | None, code: ProblemCode | None) -> None:
+    body = ("UNH+1+ORDRSP:D:96A:UN'BGM+231+R+29'RFF+ON:PO1'LIN+1++4000862141404:EN'"
+            f"QTY+113:1'{dtm}UNT+7+1'")
+    doc = one_document(body)
+    assert doc.lines[0].delivery_date == expected
+    assert codes(doc) == ([code.value] if code else [])
+    if code:
+        assert doc.warnings[0].segment == 6
+        assert doc.warnings[0].tag == "DTM"
+
+
+@pytest.mark.parametrize(
+    ("qty", "expected", "code"),
+    [
+        ("12", Decimal(12), None),
+        ("12,5", Decimal("12.5"), None),
+        ("-3", Decimal(-3), None),
+        (".5", Decimal("0.5"), None),
+        ("zwoelf", None, ProblemCode.INVALID_NUMBER),
+        ("1e3", None, ProblemCode.INVALID_NUMBER),
+        ("NaN", None, ProblemCode.INVALID_NUMBER),
+        ("1 000", None, ProblemCode.INVALID_NUMBER),
+    ],
+)
+def test_quantities_are_decimals_or_null(qty: str, expected: Decimal | None,
+                                         code: ProblemCode | None) -> None:
+    body = (f"UNH+1+DESADV:D:96A:UN'BGM+351+D1+9'RFF+ON:PO1'LIN+1++4000862141404:EN'"
+            f"QTY+12:{qty}:PCE'UNT+6+1'")
+    doc = one_document(body)
+    assert doc.lines[0].quantity == expected
+    assert codes(doc) == ([code.value] if code else [])
+
+
+def test_order_number_from_customer_reference_is_flagged() -> None:
+    doc = one_document("UNH+1+ORDRSP:D:93A:UN:EDIT30'BGM+231+R+27'RFF+CR:777'UNT+4+1'")
+    assert doc.order_numbers == ["777"]
+    assert doc.status is DocumentStatus.REJECTED
+    assert codes(doc) == [ProblemCode.ASSUMED_VALUE.value]
+
+
+def test_line_without_order_in_a_multi_order_message_is_flagged() -> None:
+    body = ("UNH+1+DESADV:D:96A:UN'BGM+351+D1+9'LIN+1++4000862141404:EN'QTY+12:1'RFF+ON:A'"
+            "LIN+2++4000862141411:EN'QTY+12:1'RFF+ON:B'LIN+3++4000862141428:EN'QTY+12:1'"
+            "UNT+11+1'")
+    doc = one_document(body)
+    assert doc.order_numbers == ["A", "B"]
+    assert [line.order_number for line in doc.lines] == ["A", "B", None]
+    assert codes(doc) == [ProblemCode.MISSING_VALUE.value]
+
+
+def test_despatch_advice_packages_and_shipment() -> None:
+    body = ("UNH+1+DESADV:D:96A:UN:EAN005'BGM+351+ASN-1+9'DTM+11:20261120:102'"
+            "DTM+17:20261123:102'RFF+ON:PO1'RFF+CN:TRACK-9'TDT+20++30++:::Fast Freight'"
+            "CPS+1'CPS+2+1'PAC+1++PX'GIN+BJ+354123450000000014'"
+            "LIN+1++4000862141404:EN'PIA+1+LOT7:NB'QTY+12:40:PCE'PCI+36E'DTM+361:20270101:102'"
+            "CPS+3+1'PAC+1++PX'GIN+BJ+354123450000000021'"
+            "LIN+2++4000862141411:EN'QTY+12:10:PCE'UNT+22+1'")
+    doc = one_document(body)
+    assert doc.warnings == []
+    assert (doc.despatch_date, doc.expected_delivery_date) == (date(2026, 11, 20),
+                                                                date(2026, 11, 23))
+    assert (doc.shipment.carrier, doc.shipment.tracking_number, doc.shipment.packages) == (
+        "Fast Freight", "TRACK-9", 2)
+    first, second = doc.lines
+    assert [(p.sscc, p.quantity) for p in first.packages] == [
+        ("354123450000000014", Decimal(40))]
+    assert (first.batch, first.best_before_date) == ("LOT7", date(2027, 1, 1))
+    assert [p.sscc for p in second.packages] == ["354123450000000021"]
+    assert second.delivery_date == date(2026, 11, 23)
+
+
+def test_invalid_sscc_and_gtin_are_reported() -> None:
+    body = ("UNH+1+DESADV:D:96A:UN'BGM+351+D1+9'RFF+ON:PO1'CPS+1'GIN+BJ+354123450000000019'"
+            "LIN+1++4000862141405:EN'QTY+12:1'LIN+2++empty:SRV'PIA+5+X1:SA'QTY+12:1'UNT+11+1'")
+    doc = one_document(body)
+    assert codes(doc) == [ProblemCode.INVALID_IDENTIFIER.value] * 3
+    assert doc.lines[0].item.gtin == "4000862141405"
+    assert doc.lines[1].item.gtin is None
+    assert doc.lines[1].item.supplier_part == "X1"
+
+
+def test_missing_bgm_refuses_the_message() -> None:
+    (problem,) = read("UNH+1+ORDRSP:D:96A:UN'LIN+1++4000862141404:EN'UNT+3+1'")
+    assert isinstance(problem, Problem)
+    assert (problem.code, problem.message_index, problem.tag) == (
+        ProblemCode.MISSING_SEGMENT, 1, "BGM")
+
+
+def test_unsupported_message_type_is_a_located_error() -> None:
+    (problem,) = read("UNH+1+INVOIC:D:96A:UN'BGM+380+I1+9'UNT+3+1'")
+    assert isinstance(problem, Problem)
+    assert problem.code is ProblemCode.UNSUPPORTED_MESSAGE
+    assert problem.code.contrl_code == "15"
+
+
+def test_unknown_segments_and_qualifiers_are_reported() -> None:
+    body = "UNH+1+ORDRSP:D:96A:UN'BGM+999+R+77'NAD+QQ+1::9'XYZ+1'UNT+5+1'"
+    doc = one_document(body)
+    assert codes(doc) == [ProblemCode.INVALID_CODE.value, ProblemCode.INVALID_CODE.value,
+                          ProblemCode.UNKNOWN_QUALIFIER.value, ProblemCode.UNKNOWN_SEGMENT.value]
+    assert doc.status is None
+
+
+def test_gtin_check_digits() -> None:
+    assert gs1_check_digit("400086214140") == 4
+    assert gtin_problem("4000862141404") is None
+    assert gtin_problem("4000862141405") == "GTIN '4000862141405' has a wrong check digit"
+    assert gtin_problem("40008621414") is not None
