@@ -1,0 +1,112 @@
+"""Discrepancies, their risk, and the life cycle of the exception a buyer works on.
+
+A `Discrepancy` is what reconciliation finds; the persistence layer turns it into an exception
+row, or updates the open one with the same `key` (repeated evidence does not flood the queue).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from gateway.domain.tolerances import Severity
+from gateway.errors import InvalidTransition
+
+
+class DiscrepancyCode(StrEnum):
+    """DESIGN.md section 5 (extend, do not rename)."""
+
+    QTY_SHORT = "QTY_SHORT"
+    QTY_OVER = "QTY_OVER"
+    DATE_LATE = "DATE_LATE"
+    DATE_EARLY = "DATE_EARLY"
+    PRICE_CHANGED = "PRICE_CHANGED"
+    LINE_REJECTED = "LINE_REJECTED"
+    ORDER_REJECTED = "ORDER_REJECTED"
+    LINE_NOT_CONFIRMED = "LINE_NOT_CONFIRMED"
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"
+    UNKNOWN_LINE = "UNKNOWN_LINE"
+    AMBIGUOUS_LINE = "AMBIGUOUS_LINE"
+    ITEM_MISMATCH = "ITEM_MISMATCH"
+    UNIT_MISMATCH = "UNIT_MISMATCH"
+    OVER_SHIPPED = "OVER_SHIPPED"
+    SHORT_SHIPPED = "SHORT_SHIPPED"
+    SHIPPED_UNCONFIRMED = "SHIPPED_UNCONFIRMED"
+    DUPLICATE_DOCUMENT = "DUPLICATE_DOCUMENT"
+    CONFIRMATION_OVERDUE = "CONFIRMATION_OVERDUE"
+    DESPATCH_OVERDUE = "DESPATCH_OVERDUE"
+    DELIVERY_OVERDUE = "DELIVERY_OVERDUE"
+
+
+@dataclass(frozen=True, slots=True)
+class Discrepancy:
+    """What was expected, what the supplier said, by how much, and which rule fired."""
+
+    code: DiscrepancyCode
+    severity: Severity
+    order_number: str | None
+    line_no: str | None
+    expected: str | None
+    actual: str | None
+    difference: str | None
+    rule: str
+    tolerance: str | None
+    risk: float
+    position: int | None = None
+    owner: str | None = None
+
+    @property
+    def key(self) -> str:
+        return discrepancy_key(self.code, self.order_number, self.line_no)
+
+
+def discrepancy_key(code: DiscrepancyCode, order_number: str | None,
+                    line_no: str | None) -> str:
+    """The identity of a problem: the same code on the same order line is one exception."""
+    return f"{code}|{order_number or ''}|{line_no or ''}"
+
+
+def risk_score(severity: Severity, magnitude: Decimal | float, line_value: Decimal,
+               days_to_need: int | None) -> float:
+    """Grows with the size of the deviation, the line's value and the nearness of the need date.
+
+    severity weight (1-3) x (1 + deviation, capped at 3) x (1 + log10(1 + value))
+    x urgency (4 when needed today or overdue, falling towards 1 over the weeks; 1.5 unknown).
+    """
+    deviation = min(abs(float(magnitude)), 3.0)
+    value = 1.0 + math.log10(1.0 + max(float(line_value), 0.0))
+    urgency = 1.5 if days_to_need is None else 1.0 + 3.0 / (1.0 + max(days_to_need, 0) / 7.0)
+    return round(severity.weight * (1.0 + deviation) * value * urgency, 1)
+
+
+class ExceptionState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    ACCEPTED_CHANGE = "accepted_change"
+    REJECTED_CHANGE = "rejected_change"
+
+
+_CLOSED = frozenset({ExceptionState.RESOLVED, ExceptionState.ACCEPTED_CHANGE,
+                     ExceptionState.REJECTED_CHANGE})
+
+EXCEPTION_TRANSITIONS: dict[ExceptionState, frozenset[ExceptionState]] = {
+    ExceptionState.OPEN: frozenset({ExceptionState.ACKNOWLEDGED, *_CLOSED}),
+    ExceptionState.ACKNOWLEDGED: frozenset({ExceptionState.OPEN, *_CLOSED}),
+    # New evidence of the same problem reopens a resolved or rejected one.
+    ExceptionState.RESOLVED: frozenset({ExceptionState.OPEN}),
+    ExceptionState.REJECTED_CHANGE: frozenset({ExceptionState.OPEN}),
+    ExceptionState.ACCEPTED_CHANGE: frozenset({ExceptionState.OPEN}),
+}
+
+
+def move_exception(current: ExceptionState, target: ExceptionState) -> ExceptionState:
+    if target not in EXCEPTION_TRANSITIONS[current]:
+        raise InvalidTransition("an exception", current, target)
+    return target
+
+
+def is_open(state: ExceptionState) -> bool:
+    return state not in _CLOSED

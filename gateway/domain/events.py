@@ -1,0 +1,143 @@
+"""Canonical order events: past-tense facts a supplier document states (DESIGN.md section 5).
+
+`document_events` turns a canonical document into events, whatever format it came in.
+Reconciliation applies them to the open order lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from gateway.domain.documents import (
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    Item,
+    Line,
+    LineStatus,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LineRef:
+    """How a supplier named an order line: order number, line numbers and item ids."""
+
+    order_number: str | None
+    order_line_no: str | None
+    line_no: str | None
+    gtin: str | None = None
+    buyer_part: str | None = None
+    supplier_part: str | None = None
+    position: int = 0
+
+    @classmethod
+    def of(cls, line: Line, position: int, fallback_order: str | None) -> LineRef:
+        item: Item = line.item
+        return cls(line.order_number or fallback_order, line.order_line_no, line.line_no,
+                   item.gtin, item.buyer_part, item.supplier_part, position)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAcknowledged:
+    """The whole order is accepted as ordered (ORDRSP 1225 = 29 with no lines)."""
+
+    order_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected:
+    order_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineConfirmed:
+    """A line confirmed, changed or not: quantity, date and price as the supplier commits."""
+
+    ref: LineRef
+    quantity: Decimal | None
+    unit: str | None
+    delivery_date: date | None
+    price: Decimal | None
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LineRejected:
+    ref: LineRef
+
+
+@dataclass(frozen=True, slots=True)
+class LinesDespatched:
+    """One despatch advice line: what left, and when it is expected."""
+
+    ref: LineRef
+    quantity: Decimal | None
+    unit: str | None
+    expected_delivery: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseComplete:
+    """The response lists every line it answers: lines of these orders not named are not
+    confirmed (LINE_NOT_CONFIRMED)."""
+
+    order_numbers: tuple[str, ...]
+    named: tuple[LineRef, ...] = field(default_factory=tuple)
+
+
+Event = (OrderAcknowledged | OrderRejected | LineConfirmed | LineRejected | LinesDespatched
+         | ResponseComplete)
+
+# ORDRSP message functions (1225) after which the response is read as complete: a replacement
+# (5) restates every line; an acceptance (29) with lines lists what it accepts.
+_COMPLETE_FUNCTIONS = frozenset({"5", "29"})
+
+
+def document_events(document: Document) -> list[Event]:
+    """The events a canonical document states. Pure: the same document, the same events."""
+    if document.kind is DocumentKind.ORDER_RESPONSE:
+        return _response_events(document)
+    if document.kind is DocumentKind.DESPATCH_ADVICE:
+        return _despatch_events(document)
+    return []
+
+
+def _fallback_order(document: Document) -> str | None:
+    return document.order_numbers[0] if len(document.order_numbers) == 1 else None
+
+
+def _response_events(document: Document) -> list[Event]:
+    orders = document.order_numbers
+    if document.status is DocumentStatus.REJECTED:
+        return [OrderRejected(number) for number in orders]
+    if document.status is DocumentStatus.CANCELLED:
+        return [OrderRejected(number) for number in orders]
+    fallback = _fallback_order(document)
+    events: list[Event] = []
+    if not document.lines:
+        if document.status in (DocumentStatus.ACCEPTED, None):
+            events.extend(OrderAcknowledged(number) for number in orders)
+        return events
+    refs = []
+    for position, line in enumerate(document.lines, 1):
+        ref = LineRef.of(line, position, fallback)
+        refs.append(ref)
+        if line.status in (LineStatus.REJECTED, LineStatus.DELETED):
+            events.append(LineRejected(ref))
+        else:
+            events.append(LineConfirmed(ref, line.quantity, line.unit, line.delivery_date,
+                                        line.price, line.status is LineStatus.CHANGED))
+    if document.function_code in _COMPLETE_FUNCTIONS and orders:
+        events.append(ResponseComplete(tuple(orders), tuple(refs)))
+    return events
+
+
+def _despatch_events(document: Document) -> list[Event]:
+    fallback = _fallback_order(document)
+    return [
+        LinesDespatched(LineRef.of(line, position, fallback), line.quantity, line.unit,
+                        line.delivery_date or document.expected_delivery_date)
+        for position, line in enumerate(document.lines, 1)
+    ]

@@ -1,0 +1,91 @@
+"""Open orders as the reconciliation sees them: plain values, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+
+class LineState(StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    CHANGED = "changed"
+    REJECTED = "rejected"
+    PARTLY_DESPATCHED = "partly_despatched"
+    DESPATCHED = "despatched"
+
+
+class VersionKind(StrEnum):
+    """What set a version of a line's promise (DESIGN.md section 5)."""
+
+    REQUESTED = "requested"
+    CONFIRMATION = "confirmation"
+    DESPATCH = "despatch"
+    RECEIPT = "receipt"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One ordered line and the supplier's current promise for it."""
+
+    order_number: str
+    line_no: str
+    quantity: Decimal
+    unit: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    requested_date: date | None = None
+    gtin: str | None = None
+    buyer_part: str | None = None
+    supplier_part: str | None = None
+    description: str | None = None
+    state: LineState = LineState.OPEN
+    confirmed_quantity: Decimal | None = None
+    confirmed_date: date | None = None
+    confirmed_price: Decimal | None = None
+    despatched_quantity: Decimal = Decimal(0)
+    expected_delivery: date | None = None
+    id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.order_number, self.line_no)
+
+    @property
+    def promised_quantity(self) -> Decimal:
+        return self.confirmed_quantity if self.confirmed_quantity is not None else self.quantity
+
+    @property
+    def promised_date(self) -> date | None:
+        return self.confirmed_date or self.requested_date
+
+    @property
+    def value(self) -> Decimal:
+        return self.quantity * self.price if self.price is not None else Decimal(0)
+
+    @property
+    def answered(self) -> bool:
+        return self.state is not LineState.OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    number: str
+    supplier_id: str | None
+    owner: str | None
+    lines: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LineVersion:
+    """A new version of a line's promise, and which document line set it."""
+
+    order_number: str
+    line_no: str
+    kind: VersionKind
+    quantity: Decimal | None
+    delivery_date: date | None
+    price: Decimal | None
+    position: int | None

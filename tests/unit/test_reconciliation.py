@@ -1,0 +1,255 @@
+"""Reconciliation rules, pure: documents against open orders, no database."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from gateway.domain.discrepancies import (
+    DiscrepancyCode,
+    ExceptionState,
+    is_open,
+    move_exception,
+    risk_score,
+)
+from gateway.domain.documents import (
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    Item,
+    Line,
+    LineStatus,
+    SourceFormat,
+)
+from gateway.domain.orders import LineState, Order, OrderLine, VersionKind
+from gateway.domain.reconciliation import reconcile
+from gateway.domain.tolerances import Severity, ToleranceProfile
+from gateway.errors import InvalidTransition
+
+C = DiscrepancyCode
+TODAY = date(2026, 11, 26)
+NEED = date(2026, 12, 5)
+PROFILE = ToleranceProfile(name="acme", version=2, qty_under_pct=Decimal(5),
+                           qty_over_abs=Decimal(2), price_pct=Decimal(1))
+
+
+def order(*lines: OrderLine, number: str = "PO1") -> dict[str, Order]:
+    return {number: Order(number, "SUP1", "buyer@example.com", lines)}
+
+
+def ordered(line_no: str = "10", qty: str = "100", gtin: str | None = "4000862141404",
+            **kw: object) -> OrderLine:
+    fields: dict[str, object] = {"unit": "PCE", "price": Decimal("12.50"),
+                                 "requested_date": NEED, "gtin": gtin}
+    fields.update(kw)
+    return OrderLine("PO1", line_no, Decimal(qty), **fields)  # type: ignore[arg-type]
+
+
+def response(*lines: Line, status: DocumentStatus | None = DocumentStatus.CHANGED,
+             function: str = "4", orders: tuple[str, ...] = ("PO1",)) -> Document:
+    return Document(DocumentKind.ORDER_RESPONSE, SourceFormat.EDIFACT, "ORDRSP",
+                    document_number="R1", status=status, function_code=function,
+                    order_numbers=list(orders), lines=list(lines))
+
+
+def despatch(*lines: Line, number: str = "ASN1") -> Document:
+    return Document(DocumentKind.DESPATCH_ADVICE, SourceFormat.EDIFACT, "DESADV",
+                    document_number=number, order_numbers=["PO1"], lines=list(lines))
+
+
+def said(qty: str | None = "100", *, order_line_no: str | None = "10", line_no: str = "1",
+         gtin: str | None = "4000862141404", status: LineStatus | None = LineStatus.ACCEPTED,
+         when: date | None = NEED, price: str | None = "12.50", unit: str | None = "PCE",
+         order_number: str | None = "PO1") -> Line:
+    return Line(line_no=line_no, order_number=order_number, order_line_no=order_line_no,
+                item=Item(gtin=gtin), status=status,
+                quantity=Decimal(qty) if qty is not None else None, unit=unit,
+                delivery_date=when, price=Decimal(price) if price is not None else None)
+
+
+def codes(outcome: object) -> list[DiscrepancyCode]:
+    return [d.code for d in outcome.discrepancies]  # type: ignore[attr-defined]
+
+
+def test_accepted_line_as_ordered_raises_nothing_and_records_a_version() -> None:
+    outcome = reconcile(response(said()), order(ordered()), PROFILE, TODAY)
+    assert outcome.discrepancies == []
+    (version,) = outcome.versions
+    assert (version.kind, version.quantity, version.delivery_date) == (
+        VersionKind.CONFIRMATION, Decimal(100), NEED)
+    assert outcome.lines[("PO1", "10")].state is LineState.CONFIRMED
+    assert "QTY_SHORT|PO1|10" in outcome.cleared
+
+
+@pytest.mark.parametrize(
+    ("qty", "expected", "severity"),
+    [("96", [], None), ("95", [], None), ("94", [C.QTY_SHORT], Severity.MEDIUM),
+     ("40", [C.QTY_SHORT], Severity.HIGH), ("102", [], None),
+     ("103", [C.QTY_OVER], Severity.MEDIUM)],
+)
+def test_quantity_tolerance(qty: str, expected: list[DiscrepancyCode],
+                            severity: Severity | None) -> None:
+    outcome = reconcile(response(said(qty, status=LineStatus.CHANGED)), order(ordered()),
+                        PROFILE, TODAY)
+    assert codes(outcome) == expected
+    if severity:
+        found = outcome.discrepancies[0]
+        assert found.severity is severity
+        assert found.tolerance is not None
+        assert "acme v2" in found.tolerance
+        assert found.expected == "100 PCE"
+        assert found.actual == f"{qty} PCE"
+    assert outcome.lines[("PO1", "10")].confirmed_quantity == Decimal(qty)
+
+
+@pytest.mark.parametrize(
+    ("days", "expected", "severity"),
+    [(0, [], None), (1, [C.DATE_LATE], Severity.LOW), (3, [C.DATE_LATE], Severity.LOW),
+     (4, [C.DATE_LATE], Severity.HIGH), (-3, [], None), (-4, [C.DATE_EARLY], Severity.LOW),
+     (-8, [C.DATE_EARLY], Severity.MEDIUM)],
+)
+def test_date_warning_and_error_levels(days: int, expected: list[DiscrepancyCode],
+                                       severity: Severity | None) -> None:
+    when = date.fromordinal(NEED.toordinal() + days)
+    outcome = reconcile(response(said(when=when)), order(ordered()), PROFILE, TODAY)
+    assert codes(outcome) == expected
+    if severity:
+        assert outcome.discrepancies[0].severity is severity
+        assert outcome.discrepancies[0].difference == f"{days:+d} days"
+
+
+def test_price_change_beyond_tolerance() -> None:
+    within = reconcile(response(said(price="12.60")), order(ordered()), PROFILE, TODAY)
+    assert codes(within) == []
+    up = reconcile(response(said(price="13.00")), order(ordered()), PROFILE, TODAY)
+    assert codes(up) == [C.PRICE_CHANGED]
+    assert up.discrepancies[0].severity is Severity.MEDIUM
+    assert up.discrepancies[0].difference == "0.5 (+4.0%)"
+    down = reconcile(response(said(price="11.00")), order(ordered()), PROFILE, TODAY)
+    assert down.discrepancies[0].severity is Severity.LOW
+
+
+def test_rejected_line_and_rejected_order() -> None:
+    line = reconcile(response(said(status=LineStatus.REJECTED)), order(ordered()), PROFILE,
+                     TODAY)
+    assert codes(line) == [C.LINE_REJECTED]
+    assert line.lines[("PO1", "10")].state is LineState.REJECTED
+    whole = reconcile(response(status=DocumentStatus.REJECTED, function="27"),
+                      order(ordered(), ordered("20")), PROFILE, TODAY)
+    assert codes(whole) == [C.ORDER_REJECTED]
+    assert {line.state for line in whole.lines.values()} == {LineState.REJECTED}
+
+
+def test_whole_order_acknowledged_confirms_every_line() -> None:
+    outcome = reconcile(response(status=DocumentStatus.ACCEPTED, function="29"),
+                        order(ordered(), ordered("20")), PROFILE, TODAY)
+    assert outcome.discrepancies == []
+    assert {line.state for line in outcome.lines.values()} == {LineState.CONFIRMED}
+    assert len(outcome.versions) == 2
+
+
+def test_lines_absent_from_a_complete_response_are_not_confirmed() -> None:
+    outcome = reconcile(response(said(), status=DocumentStatus.ACCEPTED, function="29"),
+                        order(ordered(), ordered("20", gtin="4000862141411")), PROFILE, TODAY)
+    assert codes(outcome) == [C.LINE_NOT_CONFIRMED]
+    assert outcome.discrepancies[0].line_no == "20"
+
+
+def test_unknown_order_once_per_order() -> None:
+    doc = response(said(order_number="PO9"), said(order_number="PO9", order_line_no="20"),
+                   orders=("PO9",))
+    outcome = reconcile(doc, order(ordered()), PROFILE, TODAY)
+    assert codes(outcome) == [C.UNKNOWN_ORDER]
+    assert outcome.discrepancies[0].severity is Severity.HIGH
+
+
+def test_match_by_item_when_line_number_is_missing_or_garbled() -> None:
+    lines = order(ordered("10", gtin="4000862141404"), ordered("20", gtin="4000862141411"))
+    doc = response(said("80", order_line_no=None, line_no="99", gtin="4000862141411",
+                        status=LineStatus.CHANGED))
+    outcome = reconcile(doc, lines, PROFILE, TODAY)
+    assert [d.line_no for d in outcome.discrepancies] == ["20"]
+    assert codes(outcome) == [C.QTY_SHORT]
+
+
+def test_same_item_on_several_lines_is_told_apart_by_quantity_or_flagged() -> None:
+    lines = order(ordered("10", qty="5"), ordered("20", qty="7"))
+    by_quantity = reconcile(response(said("7", order_line_no=None, line_no="")), lines,
+                            PROFILE, TODAY)
+    assert by_quantity.discrepancies == []
+    assert ("PO1", "20") in by_quantity.lines
+    ambiguous = reconcile(response(said("6", order_line_no=None, line_no="")), lines,
+                          PROFILE, TODAY)
+    assert codes(ambiguous) == [C.AMBIGUOUS_LINE]
+    assert ambiguous.lines == {}
+
+
+def test_unknown_line_and_item_mismatch() -> None:
+    unknown = reconcile(response(said(order_line_no=None, line_no="", gtin="4000862141428")),
+                        order(ordered()), PROFILE, TODAY)
+    assert codes(unknown) == [C.UNKNOWN_LINE]
+    mismatch = reconcile(response(said(gtin="4000862141428")), order(ordered()), PROFILE,
+                         TODAY)
+    assert codes(mismatch) == [C.ITEM_MISMATCH]
+    assert mismatch.lines == {}
+
+
+def test_unit_mismatch_stops_the_quantity_comparison() -> None:
+    outcome = reconcile(response(said("10", unit="CT")), order(ordered()), PROFILE, TODAY)
+    assert codes(outcome) == [C.UNIT_MISMATCH]
+
+
+def test_despatch_cumulates_and_flags_short_then_over() -> None:
+    confirmed = ordered(state=LineState.CONFIRMED, confirmed_quantity=Decimal(100))
+    first = reconcile(despatch(said("60", status=None)), order(confirmed), PROFILE, TODAY)
+    assert codes(first) == [C.SHORT_SHIPPED]
+    after_first = first.lines[("PO1", "10")]
+    assert after_first.despatched_quantity == Decimal(60)
+    assert after_first.state is LineState.PARTLY_DESPATCHED
+    second = reconcile(despatch(said("45", status=None), number="ASN2"),
+                       order(after_first), PROFILE, TODAY)
+    assert codes(second) == [C.OVER_SHIPPED]
+    assert second.discrepancies[0].actual == "105 PCE"
+    assert "SHORT_SHIPPED|PO1|10" in second.cleared
+
+
+def test_one_item_split_over_several_despatch_lines_counts_once() -> None:
+    confirmed = ordered(state=LineState.CONFIRMED, confirmed_quantity=Decimal(100))
+    doc = despatch(said("50", status=None), said("50", status=None, line_no="2"))
+    outcome = reconcile(doc, order(confirmed), PROFILE, TODAY)
+    assert outcome.discrepancies == []
+    assert outcome.lines[("PO1", "10")].state is LineState.DESPATCHED
+    assert len(outcome.versions) == 2
+
+
+def test_despatch_of_unconfirmed_line_and_late_expected_delivery() -> None:
+    late = date(2026, 12, 12)
+    outcome = reconcile(despatch(said(status=None, when=late)), order(ordered()), PROFILE,
+                        TODAY)
+    assert codes(outcome) == [C.SHIPPED_UNCONFIRMED, C.DATE_LATE]
+
+
+def test_repeated_document_number_is_reported_not_applied() -> None:
+    outcome = reconcile(despatch(said(status=None)), order(ordered()), PROFILE, TODAY,
+                        repeated=True)
+    assert codes(outcome) == [C.DUPLICATE_DOCUMENT]
+    assert outcome.versions == []
+
+
+def test_risk_grows_with_deviation_value_and_urgency() -> None:
+    base = risk_score(Severity.MEDIUM, Decimal("0.1"), Decimal(1000), 30)
+    assert risk_score(Severity.MEDIUM, Decimal("0.5"), Decimal(1000), 30) > base
+    assert risk_score(Severity.MEDIUM, Decimal("0.1"), Decimal(100000), 30) > base
+    assert risk_score(Severity.MEDIUM, Decimal("0.1"), Decimal(1000), 2) > base
+    assert risk_score(Severity.HIGH, Decimal("0.1"), Decimal(1000), 30) > base
+
+
+def test_exception_state_machine() -> None:
+    state = move_exception(ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED)
+    state = move_exception(state, ExceptionState.ACCEPTED_CHANGE)
+    assert not is_open(state)
+    assert move_exception(state, ExceptionState.OPEN) is ExceptionState.OPEN
+    with pytest.raises(InvalidTransition, match="cannot go from resolved to acknowledged"):
+        move_exception(ExceptionState.RESOLVED, ExceptionState.ACKNOWLEDGED)
