@@ -162,11 +162,8 @@ def _plain(value: Any) -> Any:
 
 
 def _decimal_text(value: Decimal) -> str:
-    """`Decimal('80.000')` -> '80', `Decimal('12.50')` -> '12.5', never an exponent."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
+    """The decimal as the supplier wrote it (`12.50` stays `12.50`), never an exponent."""
+    return format(value, "f")
 
 
 def item_to_json(item: Item) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from gateway.domain.documents import (
     Item,
     ItemId,
     Line,
+    LineStatus,
     Notice,
     Package,
     SourceFormat,
@@ -91,6 +92,7 @@ PROFILES: dict[str, MessageProfile] = {
 
 # Trigger segments of segment groups that are neither the header nor a line: the values inside
 # those groups describe the reference, party, package ... and not the document or the line.
+_NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})
 _GROUP_TRIGGERS = frozenset({"RFF", "NAD", "TDT", "PAC", "PCI", "CPS", "LOC", "ALC", "TAX",
                              "CUX", "PRI", "TOD", "PAT", "SCC", "EQD", "HAN", "DGS", "CTA",
                              "QVR", "APR", "RCS", "SEQ"})
@@ -166,6 +168,8 @@ class _DocumentBuilder:
         self.package_counts: dict[int, Decimal] = {}
         self.package_ssccs: dict[int, list[str]] = {}
         self.package_level: int | None = None
+        self.own_dates: set[int] = set()
+        self.line_orders_from_on = False
 
     # -- header segments -------------------------------------------------------------------
 
@@ -393,13 +397,17 @@ class _DocumentBuilder:
         if chosen is not None:
             line.quantity, line.unit = chosen.value, chosen.unit
             ordered = state.quantities.get(QuantityQualifier.ORDERED)
-            if ordered is not None and (ordered is not chosen or profile.order_number_in_bgm):
+            if ordered is not None:
                 line.ordered_quantity = ordered.value
         else:
             wanted = "/".join(profile.quantity_order)
             self.notes.add(state.segment, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} has no quantity (QTY {wanted})")
         line.delivery_date = _first_date(state.dates, profile.date_order)
+        # A line that sends its own date, even an unreadable one, or that the supplier does
+        # not accept, does not inherit the header's date.
+        if any(q in state.dates for q in profile.date_order) or line.status in _NOT_COMMITTED:
+            self.own_dates.add(len(self.document.lines))
         line.requested_delivery_date = state.dates.get(DateQualifier.DELIVERY_REQUESTED)
         line.best_before_date = state.dates.get(DateQualifier.BEST_BEFORE)
         self._take_price(line, state.prices)
@@ -424,6 +432,7 @@ class _DocumentBuilder:
         if state.orders:
             line.order_number = state.orders[0].value
             line.order_line_no = state.orders[0].line_no or None
+            self.line_orders_from_on = True
         elif state.customer_refs:
             state_ref = state.customer_refs[0]
             line.order_number = state_ref.value
@@ -431,6 +440,9 @@ class _DocumentBuilder:
             self.notes.add(state.segment, ProblemCode.ASSUMED_VALUE,
                            f"line {line.line_no or '?'}: order number taken from RFF+CR "
                            "(customer reference); no RFF+ON was sent")
+        if self.profile.order_number_in_bgm and line.order_line_no is None:
+            # In an order the LIN line number is the buyer's own order line number.
+            line.order_line_no = line.line_no
 
     def _packages_of(self, level: int | None, quantity: Decimal | None) -> list[Package]:
         while level is not None:
@@ -453,8 +465,8 @@ class _DocumentBuilder:
         document.despatch_date = dates.get(DateQualifier.DESPATCH)
         document.expected_delivery_date = _first_date(dates, self.profile.date_order)
         self._settle_order_numbers()
-        for line in document.lines:
-            if line.delivery_date is None:
+        for index, line in enumerate(document.lines):
+            if line.delivery_date is None and index not in self.own_dates:
                 line.delivery_date = document.expected_delivery_date
             if line.requested_delivery_date is None:
                 line.requested_delivery_date = dates.get(DateQualifier.DELIVERY_REQUESTED)
@@ -470,14 +482,14 @@ class _DocumentBuilder:
     def _settle_order_numbers(self) -> None:
         document = self.document
         orders = list(self.orders)
-        for line in document.lines:
-            if line.order_number and line.order_number not in orders:
-                orders.append(line.order_number)
-        if not orders and self.customer_refs:
+        if not orders and not self.line_orders_from_on and self.customer_refs:
             orders = [self.customer_refs[0]]
             self.notes.add(None, ProblemCode.ASSUMED_VALUE,
                            "order number taken from RFF+CR (customer reference); "
                            "no RFF+ON was sent")
+        for line in document.lines:
+            if line.order_number and line.order_number not in orders:
+                orders.append(line.order_number)
         document.order_numbers = orders
         if len(orders) == 1:
             for line in document.lines:

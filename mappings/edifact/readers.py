@@ -179,6 +179,14 @@ def read_description(segment: Segment, notes: Notes) -> str | None:
     A colon left unescaped in the text (the German D01B ORDERS in the corpus writes "1:10")
     splits it into extra components; they are joined back and the sender is told.
     """
+    if len(segment.elements) > 2 and isinstance(segment.elements[2], tuple):
+        # C273 does not repeat: a repetition separator in it is text the sender forgot to
+        # release (syntax version 4, `*` by default).
+        notes.add(segment, ProblemCode.INVALID_CODE,
+                  "description contains an unreleased repetition separator; read as text")
+        text = "*".join(":".join(p) if isinstance(p, list) else p
+                        for p in segment.repetitions(2))
+        return text.split(":", 3)[-1].replace(":", " ").strip() or None
     value = segment.element(2)
     if value is None or isinstance(value, str):
         return None

@@ -142,6 +142,11 @@ class _Assembler:
     def _service(self, segment: Segment) -> Iterator[Item]:
         tag = segment.tag
         if tag == "UNH":
+            if self.header is None and self.count == 0:
+                yield self._file_problem(
+                    ProblemCode.MISSING_ENVELOPE,
+                    "the message has no interchange envelope (UNB ... UNZ): sender, receiver "
+                    "and character set are not stated", segment)
             self._open_message(segment)
         elif tag == "UNB":
             if self.interchange is not None:

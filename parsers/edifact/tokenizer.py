@@ -147,18 +147,27 @@ class Tokenizer:
             self._buffer = rest
 
     def _read_service_string(self, buffer: str, position: int) -> int:
+        """Each interchange has its own service characters: the UNA's, else the defaults
+        (ISO 9735-1, 7.1)."""
         self._expect_una = False
         if not buffer.startswith("UNA", position):
+            self.delimiters = Delimiters()
+            self._explicit_una = False
             return position
         self.delimiters = Delimiters.from_service_string(buffer[position + 3 : position + 9])
         self._explicit_una = True
         return position + 9
 
     def _find_terminator(self, buffer: str, position: int, terminator: str) -> int:
+        """The next terminator not escaped by an odd run of release characters. Line breaks
+        between them are skipped: a file wrapped at 998 characters may cut `?` from `'`."""
         release = self.delimiters.release
         end = buffer.find(terminator, position)
-        while end > position and release and buffer[end - 1] == release:
-            run = len(buffer[position:end]) - len(buffer[position:end].rstrip(release))
+        while end > position and release and buffer[end - 1] in (release, "\r", "\n"):
+            run, index = 0, end - 1
+            while index >= position and buffer[index] in (release, "\r", "\n"):
+                run += buffer[index] == release
+                index -= 1
             if run % 2 == 0:
                 break
             end = buffer.find(terminator, end + 1)
@@ -169,15 +178,7 @@ class Tokenizer:
             raw = raw.lstrip(_WHITESPACE)
             if not raw:
                 return
-        if ("\n" in raw or "\r" in raw) and self.delimiters.terminator not in "\r\n":
-            raw, dropped = _unwrap(raw, self.delimiters.data)
-            if dropped:
-                yield Problem(
-                    Severity.WARNING,
-                    ProblemCode.TEXT_OUTSIDE_SEGMENT,
-                    f"text {dropped!r} after a segment terminator is not a segment; ignored",
-                    segment=self._number + 1,
-                )
+        pieces = [raw]
         if _TYPOGRAPHIC_QUOTE in raw and self.delimiters.terminator == "'":
             pieces = _split_typographic(raw, self.delimiters.data)
             if len(pieces) > 1:
@@ -187,11 +188,19 @@ class Tokenizer:
                     "a typographic quote \u2019 stands where the segment terminator ' belongs; "
                     "read as a terminator",
                     segment=self._number + 1,
+                    tag=pieces[0][:3],
                 )
-                for piece in pieces:
-                    yield from self._one_segment(piece)
-                return
-        yield from self._one_segment(raw)
+        if ("\n" in raw or "\r" in raw) and self.delimiters.terminator not in "\r\n":
+            unwrapped = []
+            for piece in pieces:
+                found, notes = _unwrap(piece, self.delimiters.data)
+                for code, detail in notes:
+                    yield Problem(Severity.WARNING, code, detail, segment=self._number + 1,
+                                  tag=found[0][:3] if found else None)
+                unwrapped += found
+            pieces = unwrapped
+        for piece in pieces:
+            yield from self._one_segment(piece)
 
     def _one_segment(self, raw: str) -> Iterator[Token]:
         self._number += 1
@@ -234,17 +243,56 @@ def _skip_whitespace(buffer: str, position: int) -> int:
     return position
 
 
-def _unwrap(raw: str, data_separator: str) -> tuple[str, str]:
-    """Remove line breaks inside a segment; or, when what follows the last line break is a
-    segment and the joined text is not, drop the text before that break as junk."""
-    joined = raw.replace("\r", "").replace("\n", "")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_SERVICE_START = re.compile(r"UN[BGHTEZ]")
+
+
+def _unwrap(raw: str, data_separator: str) -> tuple[list[str], list[tuple[ProblemCode, str]]]:
+    """Segments in a text that contains line breaks, and what was repaired to get them.
+
+    A service segment (UNH, UNT ...) at the start of a line begins a new segment even without a
+    terminator before it, so a cut-off segment never swallows the next message. Within what is
+    left, line breaks are removed (a hard wrap), unless the text before a break is not a segment
+    and the text after it is: then the text before is junk after a terminator.
+    """
+    lines = [line for line in _LINE_BREAK.split(raw) if line]
+    groups: list[list[str]] = [[]]
+    notes: list[tuple[ProblemCode, str]] = []
+    for index, line in enumerate(lines):
+        stripped = line.lstrip(_WHITESPACE)
+        if index and _SERVICE_START.match(stripped) and _is_segment_start(
+                stripped, 0, data_separator):
+            notes.append((ProblemCode.UNTERMINATED_SEGMENT,
+                          f"the segment before {stripped[:3]} has no terminator; "
+                          f"{stripped[:3]} starts a new segment after the line break"))
+            groups.append([])
+            line = stripped
+        groups[-1].append(line)
+    pieces = []
+    for group in groups:
+        piece, note = _join_lines(group, data_separator)
+        pieces.append(piece)
+        if note:
+            notes.append(note)
+    return pieces, notes
+
+
+def _join_lines(group: list[str], data_separator: str
+                ) -> tuple[str, tuple[ProblemCode, str] | None]:
+    joined = "".join(group)
     if _is_segment_start(joined, 0, data_separator):
-        return joined, ""
-    last_break = max(raw.rfind("\n"), raw.rfind("\r"))
-    tail = raw[last_break + 1 :].lstrip(_WHITESPACE)
-    if _is_segment_start(tail, 0, data_separator):
-        return tail, raw[:last_break].strip(_WHITESPACE)
-    return joined, ""
+        if len(group) == 1:
+            return joined, None
+        return joined, (ProblemCode.WRAPPED_SEGMENT,
+                        "line breaks inside the segment were removed (a wrapped file?)")
+    for index in range(1, len(group)):
+        tail = group[index].lstrip(_WHITESPACE)
+        if _is_segment_start(tail, 0, data_separator):
+            junk = " ".join(part.strip(_WHITESPACE) for part in group[:index])
+            return tail + "".join(group[index + 1 :]), (
+                ProblemCode.TEXT_OUTSIDE_SEGMENT,
+                f"text {junk!r} after a segment terminator is not a segment; ignored")
+    return joined, None
 
 
 def _is_segment_start(text: str, position: int, data_separator: str) -> bool:
@@ -260,13 +308,14 @@ def _split_typographic(raw: str, data_separator: str) -> list[str]:
     rest = raw
     while True:
         index = rest.find(_TYPOGRAPHIC_QUOTE)
-        while index >= 0 and not _is_segment_start(rest, index + 1, data_separator):
+        while index >= 0 and not _is_segment_start(
+                rest, _skip_whitespace(rest, index + 1), data_separator):
             index = rest.find(_TYPOGRAPHIC_QUOTE, index + 1)
         if index < 0:
             pieces.append(rest)
             return pieces
         pieces.append(rest[:index])
-        rest = rest[index + 1 :]
+        rest = rest[_skip_whitespace(rest, index + 1) :]
 
 
 def _split_plain(raw: str, d: Delimiters) -> list[Element]:

@@ -36,7 +36,7 @@ def test_json_output_follows_the_contract(tmp_path: Path) -> None:
     assert doc["order_numbers"] == ["4500012345"]
     line = doc["lines"][0]
     assert (line["quantity"], line["unit"], line["price"], line["delivery_date"]) == (
-        "80", "PCE", "12.5", "2026-12-05")
+        "80", "PCE", "12.50", "2026-12-05")
     assert line["item"]["gtin"] == "4000862141404"
 
 

@@ -64,7 +64,7 @@ def test_file_ending_inside_a_message() -> None:
 
 def test_lone_message_without_envelope() -> None:
     messages, problems = parse(MESSAGE.format(ref="7"))
-    assert problems == []
+    assert [(p.code, p.tag) for p in problems] == [(ProblemCode.MISSING_ENVELOPE, "UNH")]
     assert messages[0].interchange is None
     assert messages[0].reference == "7"
 

@@ -17,10 +17,12 @@ from parsers.edifact.interchange import parse_edifact
 from parsers.errors import ParseError
 
 # Control characters are outside every EDIFACT repertoire (ISO 9735-1 annex A lists graphic
-# characters only), and line breaks inside a segment are removed as wrap repair by design.
+# characters only), and line breaks inside a segment are removed as wrap repair by design. The
+# typographic quote is left out: before a tag and a data separator it is read as a terminator
+# (the repair for senders who type it), which text ending an element in "\u2019ABC" would trip.
 TEXT = st.text(
-    alphabet=st.characters(codec="latin-1", exclude_categories=("Cs", "Cc")), min_size=0,
-    max_size=12)
+    alphabet=st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="\u2019"),
+    min_size=0, max_size=12)
 TAGS = st.from_regex(r"[A-Z][A-Z0-9]{2}", fullmatch=True).filter(
     lambda t: t not in {"UNA", "UNB", "UNZ"})
 COMPONENTS = st.lists(TEXT, min_size=2, max_size=4).filter(lambda c: c[-1] != "")
@@ -62,7 +64,7 @@ def test_serialize_then_parse_round_trips(
         segments: list[tuple[str, list[str | list[str]]]], delimiters: Delimiters,
         chunk: int) -> None:
     text = _serialize(segments, delimiters)
-    parsed = [t for t in iter_segments(io.BytesIO(text.encode("latin-1")), chunk_size=chunk)
+    parsed = [t for t in iter_segments(io.BytesIO(text.encode()), chunk_size=chunk)
               if isinstance(t, Segment)]
     assert [(s.tag, s.elements) for s in parsed] == [
         (tag, _canonical(elements)) for tag, elements in segments]
