@@ -487,19 +487,22 @@ class _DocumentBuilder:
             self.notes.add(None, ProblemCode.ASSUMED_VALUE,
                            "order number taken from RFF+CR (customer reference); "
                            "no RFF+ON was sent")
+        header_orders = list(orders)
         for line in document.lines:
             if line.order_number and line.order_number not in orders:
                 orders.append(line.order_number)
         document.order_numbers = orders
-        if len(orders) == 1:
-            for line in document.lines:
-                line.order_number = line.order_number or orders[0]
-        elif len(orders) > 1:
-            for line in document.lines:
-                if line.order_number is None:
-                    self.notes.add(None, ProblemCode.MISSING_VALUE,
-                                   f"line {line.line_no or '?'} names no order and the message "
-                                   f"refers to {len(orders)} orders")
+        # A header reference applies to every line that does not name its own (EDIFACT
+        # segment groups: the detail overrides the heading).
+        fallback = (header_orders[0] if len(header_orders) == 1
+                    else orders[0] if len(orders) == 1 else None)
+        for line in document.lines:
+            if line.order_number is None and fallback is not None:
+                line.order_number = fallback
+            elif line.order_number is None and orders:
+                self.notes.add(None, ProblemCode.MISSING_VALUE,
+                               f"line {line.line_no or '?'} names no order and the message "
+                               f"refers to {len(orders)} orders")
 
     def _settle_shipment(self) -> None:
         shipment = self.document.shipment

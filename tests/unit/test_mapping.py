@@ -199,3 +199,48 @@ def test_gtin_check_digits() -> None:
     assert gtin_problem("4000862141404") is None
     assert gtin_problem("4000862141405") == "GTIN '4000862141405' has a wrong check digit"
     assert gtin_problem("40008621414") is not None
+
+
+def test_segment_cut_before_a_line_break_does_not_swallow_the_next_message() -> None:
+    body = ("UNH+1+ORDRSP:D:96A:UN'BGM+231+R1+29'RFF+ON:PO1'LIN+1++4000862141404:EN'QTY+113:1\n"
+            "UNH+2+ORDRSP:D:96A:UN'BGM+231+R2+29'RFF+ON:PO2'UNT+4+2'")
+    results = read(body)
+    errors = [r for r in results if isinstance(r, Problem) and r.is_error]
+    documents = [r for r in results if isinstance(r, Document)]
+    assert [(e.code, e.message_index) for e in errors] == [
+        (ProblemCode.MESSAGE_NOT_TERMINATED, 1)]
+    assert [(d.document_number, d.order_numbers) for d in documents] == [("R2", ["PO2"])]
+
+
+def test_header_customer_reference_is_not_hidden_by_a_line_one() -> None:
+    body = ("UNH+1+ORDRSP:D:93A:UN'BGM+231+R+4'RFF+CR:HDR-PO'LIN+1++4000862141404:EN'QTY+21:1'"
+            "LIN+2++4000862141411:EN'QTY+21:1'RFF+CR:LINE-PO:7'UNT+9+1'")
+    doc = one_document(body)
+    assert doc.order_numbers == ["HDR-PO", "LINE-PO"]
+    assert [(line.order_number, line.order_line_no) for line in doc.lines] == [
+        ("HDR-PO", None), ("LINE-PO", "7")]
+
+
+def test_unreleased_repetition_separator_in_text_is_kept_and_reported() -> None:
+    data = ("UNB+UNOC:4+S+R+20261120:1015+IC1'UNH+1+ORDRSP:D:01B:UN'BGM+231+R+29'RFF+ON:P'"
+            "LIN+1++4000862141404:EN'IMD+F++:::Steel*zinc plated'QTY+113:1'UNT+7+1'UNZ+1+IC1'")
+    (doc,) = [r for r in read_stream(io.BufferedReader(io.BytesIO(data.encode())), "t")
+              if isinstance(r, Document)]
+    assert doc.lines[0].item.description == "Steel*zinc plated"
+    assert codes(doc) == [ProblemCode.INVALID_CODE.value]
+
+
+def test_rejected_line_keeps_its_quantity_but_not_the_header_date() -> None:
+    body = ("UNH+1+ORDRSP:D:96A:UN'BGM+231+R+4'DTM+2:20261205:102'RFF+ON:P'"
+            "LIN+1+7+4000862141404:EN'QTY+21:40'UNT+7+1'")
+    line = one_document(body).lines[0]
+    assert (line.status, line.quantity, line.ordered_quantity) == (
+        LineStatus.REJECTED, Decimal(40), Decimal(40))
+    assert line.delivery_date is None
+    assert line.requested_delivery_date == date(2026, 12, 5)
+
+
+def test_unreadable_line_date_does_not_inherit_the_header_date() -> None:
+    body = ("UNH+1+ORDRSP:D:96A:UN'BGM+231+R+4'DTM+69:20261205:102'RFF+ON:P'"
+            "LIN+1+5+4000862141404:EN'QTY+113:4'DTM+69:20260230:102'UNT+8+1'")
+    assert one_document(body).lines[0].delivery_date is None

@@ -200,3 +200,16 @@ def test_late_utf8_after_a_long_ascii_start_is_still_detected() -> None:
             + "IMD+F++:::Grüße'".encode() + b"UNT+3+1'UNZ+1+R'")
     imd = next(s for s in segments(data, chunk_size=4096) if s.tag == "IMD")
     assert imd.component(2, 3) == "Grüße"
+
+
+def test_second_interchange_without_una_returns_to_default_separators() -> None:
+    data = (b"UNA|^.? 'UNB^UNOC|3^A^B^261120|1015^R1'UNZ^0^R1'\n"
+            b"UNB+UNOC:3+A+B+261120:1015+R2'UNH+1+DESADV:D:96A:UN'UNT+2+1'UNZ+1+R2'")
+    unh = next(s for s in segments(data) if s.tag == "UNH")
+    assert unh.elements == ["1", ["DESADV", "D", "96A", "UN"]]
+
+
+def test_wrap_between_release_character_and_terminator() -> None:
+    data = b"UNH+1+ORDRSP:D:96A:UN'IMD+F++:::it?\r\n's 100'UNT+3+1'"
+    imd = next(s for s in segments(data) if s.tag == "IMD")
+    assert imd.component(2, 3) == "it's 100"
