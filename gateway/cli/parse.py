@@ -1,11 +1,10 @@
-"""The `gateway` command line: a thin shell over the service functions."""
+"""`gateway parse` and `gateway bench`: no database involved."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,13 +44,6 @@ def problem_to_json(problem: Problem, file: str) -> dict[str, Any]:
         "contrl_code": problem.code.contrl_code,
         "detail": problem.detail,
     }
-
-
-@dataclass(slots=True)
-class ParseSummary:
-    documents: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _stream_json(paths: list[Path], out: IO[str]) -> bool:
@@ -131,12 +123,7 @@ def _problem_table(problems: list[Problem]) -> Table:
     return table
 
 
-@click.group()
-def cli() -> None:
-    """Supplier collaboration gateway: supplier messages in, reconciled order events out."""
-
-
-@cli.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print canonical JSON (DESIGN.md section 4).")
 def parse(paths: tuple[Path, ...], as_json: bool) -> None:
@@ -151,22 +138,7 @@ def parse(paths: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(1 if failed else 0)
 
 
-@cli.command()
-@click.option("--samples", type=click.Path(path_type=Path, exists=True), default=Path("samples"),
-              show_default=True, help="Folder of sample messages.")
-def demo(samples: Path) -> None:
-    """Parse the sample supplier messages and show what the gateway reads in them."""
-    console = Console()
-    console.rule("[bold]Supplier gateway demo: parsing the sample supplier messages")
-    console.print("Each table is one file; each row one message, mapped to a canonical document.\n"
-                  "Warnings say where a supplier's message is sloppy; errors refuse a message.\n")
-    print_tables([samples], console)
-    console.rule()
-    console.print("Try: [bold].venv/bin/gateway parse --json samples/edifact/"
-                  "ordrsp_changed_lines.edi[/bold]")
-
-
-@cli.group()
+@click.group()
 def bench() -> None:
     """Benchmarks that compare the gateway with its baselines, side by side."""
 
@@ -182,7 +154,3 @@ def bench_parse(messages: int, runs: int, memory_mb: int, as_json: bool) -> None
     from gateway.bench.parse import run_parse_benchmark
 
     run_parse_benchmark(messages=messages, runs=runs, memory_mb=memory_mb, as_json=as_json)
-
-
-def main() -> None:
-    cli()

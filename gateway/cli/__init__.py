@@ -1,0 +1,34 @@
+"""The `gateway` command line: a thin shell over the service functions."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from gateway.cli.context import AppContext
+from gateway.cli.demo import demo
+from gateway.cli.parse import bench, parse, problem_to_json
+from gateway.cli.store import iter_commands
+from gateway.config import Settings
+
+__all__ = ["cli", "main", "problem_to_json"]
+
+
+@click.group()
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Reconcile as if today were this date (risk scores use it).")
+@click.pass_context
+def cli(ctx: click.Context, today: object) -> None:
+    """Supplier collaboration gateway: supplier messages in, reconciled order events out."""
+    moment = today if today is None else today.date()  # type: ignore[attr-defined]
+    ctx.obj = AppContext(Settings.from_env(os.environ), moment)
+    ctx.call_on_close(ctx.obj.close)
+
+
+for command in (parse, bench, demo, *iter_commands()):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,46 @@
+"""What every database command needs, built once per run from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.bootstrap import make_engine, make_session_factory
+from gateway.config import Settings
+
+
+@dataclass(slots=True)
+class AppContext:
+    settings: Settings
+    today_override: date | None = None
+    _engine: Engine | None = field(default=None, init=False)
+    _sessions: sessionmaker[Session] | None = field(default=None, init=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings)
+        return self._engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back when it raises."""
+        if self._sessions is None:
+            self._sessions = make_session_factory(self.engine)
+        with self._sessions.begin() as session:
+            yield session
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        return self.today_override or self.now().date()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()

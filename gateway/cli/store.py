@@ -1,0 +1,337 @@
+"""Database commands: init, partners, orders, ingest, replay, exceptions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from gateway.cli.context import AppContext
+from gateway.cli.parse import expand_paths
+from gateway.persistence.schema import upgrade
+from gateway.services.ingest import Intake, MessageReport, archive, process, replay
+from gateway.services.orders import import_lines, read_order_file
+from gateway.services.partners import load_partners, read_partner_file
+from gateway.services.queue import (
+    exception_to_json,
+    list_exceptions,
+    order_timeline,
+    show_exception,
+)
+
+pass_app = click.make_pass_decorator(AppContext)
+_SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+
+
+def _masked(url: str) -> str:
+    head, at, tail = url.rpartition("@")
+    return f"{head.split('//')[0]}//***@{tail}" if at else url
+
+
+@click.command()
+@pass_app
+def init(app: AppContext) -> None:
+    """Create or upgrade the database (safe to run again)."""
+    revision = upgrade(app.engine)
+    click.echo(f"database ready at {_masked(app.settings.database_url)} (schema {revision})")
+
+
+@click.group()
+def partners() -> None:
+    """Suppliers, their addresses and EDI ids, and tolerance profiles."""
+
+
+@partners.command("load")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@pass_app
+def partners_load(app: AppContext, path: Path) -> None:
+    """Load suppliers and tolerance profiles from a TOML or YAML file."""
+    data = read_partner_file(path)
+    with app.transaction() as session:
+        loaded = load_partners(session, data, app.now())
+    new = f"; new profile versions: {', '.join(loaded.profiles_new)}" if loaded.profiles_new else ""
+    click.echo(f"{loaded.suppliers} supplier(s), {loaded.identities} address(es)/id(s){new}")
+
+
+@click.group()
+def orders() -> None:
+    """Open orders: import from the ERP, show a timeline."""
+
+
+@orders.command("import")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--supplier", help="Supplier code for rows (or ORDERS) that name none.")
+@click.option("--owner", help="Buyer email for rows that name none.")
+@pass_app
+def orders_import(app: AppContext, paths: tuple[Path, ...], supplier: str | None,
+                  owner: str | None) -> None:
+    """Import open orders from CSV, JSON or EDIFACT ORDERS files. Bad rows are listed with
+    their row numbers; the good rows are imported."""
+    failed = False
+    for path in paths:
+        lines, errors = read_order_file(path, supplier, owner)
+        with app.transaction() as session:
+            report = import_lines(session, lines, path.name, app.now())
+        click.echo(f"{path}: {len(report.orders)} order(s); lines {report.created} new, "
+                   f"{report.updated} changed, {report.unchanged} unchanged")
+        for error in errors:
+            click.echo(f"  row {error.row}: {error.detail}", err=True)
+        failed = failed or bool(errors)
+    sys.exit(1 if failed else 0)
+
+
+@orders.command("show")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def orders_show(app: AppContext, number: str, as_json: bool) -> None:
+    """Each line of an order with every version of its promise and where it came from."""
+    with app.transaction() as session:
+        timeline = order_timeline(session, number)
+        if as_json:
+            click.echo(json.dumps(_timeline_json(timeline), indent=2, default=str))
+            return
+        console = Console()
+        order = timeline.order
+        console.print(f"[bold]Order {order.number}[/bold]  supplier {order.supplier_code or '—'}"
+                      f"  buyer {order.owner_email or '—'}")
+        for problem in timeline.exceptions:
+            console.print(f"  [red]{problem.code}[/red] #{problem.id} {problem.state}: "
+                          f"{problem.actual}")
+        for line in timeline.lines:
+            console.print(_line_table(line))
+
+
+def _line_table(timeline: Any) -> Table:
+    line = timeline.line
+    title = (f"line {line.line_no}  {line.description or line.gtin or line.buyer_part or ''}"
+             f"  — now {line.state}")
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in ("when", "what", "qty", "date", "price", "from"):
+        table.add_column(column)
+    for entry in timeline.entries:
+        source = (f"msg #{entry.message_id} {entry.document_number or ''} line {entry.position}"
+                  if entry.message_id else entry.source)
+        table.add_row(entry.at.strftime("%Y-%m-%d %H:%M"), entry.kind, _text(entry.quantity),
+                      _text(entry.delivery_date), _text(entry.price), source)
+    for problem in timeline.exceptions:
+        style = _SEVERITY_STYLE.get(problem.severity, "")
+        table.add_row("", f"[{style}]{problem.code}[/{style}]", problem.actual or "",
+                      problem.difference or "", problem.state, f"exception #{problem.id}")
+    return table
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _timeline_json(timeline: Any) -> dict[str, Any]:
+    return {
+        "order": timeline.order.number,
+        "supplier": timeline.order.supplier_code,
+        "owner": timeline.order.owner_email,
+        "exceptions": [exception_to_json(e) for e in timeline.exceptions],
+        "lines": [{
+            "line_no": t.line.line_no, "state": t.line.state,
+            "quantity": str(t.line.quantity),
+            "versions": [{"kind": e.kind, "quantity": _json(e.quantity),
+                          "delivery_date": _json(e.delivery_date), "price": _json(e.price),
+                          "message_id": e.message_id, "document_number": e.document_number,
+                          "position": e.position, "source": e.source}
+                         for e in t.entries],
+            "exceptions": [exception_to_json(e) for e in t.exceptions],
+        } for t in timeline.lines],
+    }
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--supplier", help="Supplier code, when the files do not identify the sender.")
+@click.option("--sender", default="cli", show_default=True, help="Sender recorded on archive.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
+@pass_app
+def ingest(app: AppContext, paths: tuple[Path, ...], supplier: str | None, sender: str,
+           as_json: bool) -> None:
+    """Archive and process supplier files now, one message per file."""
+    files = list(expand_paths(paths))
+    console = Console(stderr=as_json)
+    reports = []
+    with _progress(console, len(files), as_json) as advance:
+        for path in files:
+            reports.append(_ingest_one(app, path, supplier, sender))
+            advance()
+    for report, path in zip(reports, files, strict=True):
+        if as_json:
+            click.echo(json.dumps(_report_json(report, path)))
+        else:
+            console.print(_report_line(report, path))
+    sys.exit(1 if any(r.state.value in ("quarantined", "failed") for r in reports) else 0)
+
+
+def _ingest_one(app: AppContext, path: Path, supplier: str | None,
+                sender: str) -> MessageReport:
+    raw = path.read_bytes()
+    with app.transaction() as session:
+        archived = archive(session, Intake(raw, "cli", supplier or sender, path.name, supplier),
+                           app.now())
+    with app.transaction() as session:
+        return process(session, archived.message_id, app.today(), app.now())
+
+
+class _progress:
+    """A progress bar on long runs, nothing for one file or JSON output."""
+
+    def __init__(self, console: Console, total: int, quiet: bool) -> None:
+        self.bar = None if quiet or total < 5 else Progress(
+            TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), console=console,
+            transient=True)
+        self.total = total
+
+    def __enter__(self) -> Any:
+        if self.bar is None:
+            return lambda: None
+        self.bar.start()
+        task = self.bar.add_task("ingest", total=self.total)
+        return lambda: self.bar.advance(task) if self.bar else None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _report_line(report: MessageReport, path: Path) -> str:
+    found = report.discrepancies
+    worst = ", ".join(sorted({d.code.value for d in found})) or "nothing to flag"
+    if report.state.value == "reconciled":
+        summary = f"{report.documents} document(s); {worst}"
+    else:
+        summary = report.reason or ""
+    colour = {"reconciled": "green", "duplicate": "blue"}.get(report.state.value, "red")
+    return (f"#{report.message_id} [{colour}]{report.state.value}[/{colour}] "
+            f"{path.name}: {summary}")
+
+
+def _report_json(report: MessageReport, path: Path) -> dict[str, Any]:
+    return {"message_id": report.message_id, "file": str(path), "state": report.state.value,
+            "documents": report.documents, "reason": report.reason,
+            "discrepancies": [{"code": d.code.value, "severity": d.severity.value,
+                               "order_number": d.order_number, "line_no": d.line_no}
+                              for d in report.discrepancies],
+            "errors": [{"code": e.code.value, "message_index": e.message_index,
+                        "segment": e.segment, "detail": e.detail} for e in report.errors]}
+
+
+@click.command("replay")
+@click.argument("message_id", type=int)
+@pass_app
+def replay_command(app: AppContext, message_id: int) -> None:
+    """Undo what an archived message did and process it again (after a tolerance change)."""
+    with app.transaction() as session:
+        report = replay(session, message_id, app.today(), app.now())
+    Console().print(_report_line(report, Path(f"message {message_id}")))
+
+
+@click.group()
+def exceptions() -> None:
+    """The buyers' exception queue."""
+
+
+@exceptions.command("list")
+@click.option("--supplier", help="Only this supplier's (code).")
+@click.option("--severity", type=click.Choice(["low", "medium", "high"]))
+@click.option("--state", help="open (default: all), acknowledged, resolved, ...")
+@click.option("--limit", default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def exceptions_list(app: AppContext, supplier: str | None, severity: str | None,
+                    state: str | None, limit: int, as_json: bool) -> None:
+    """The queue, worst first: open before closed, then severity, then risk."""
+    with app.transaction() as session:
+        rows = list_exceptions(session, supplier, severity, state, limit)
+        if as_json:
+            click.echo(json.dumps([exception_to_json(r) for r in rows], indent=2))
+            return
+        Console().print(exception_table(rows))
+
+
+def exception_table(rows: list[Any]) -> Table:
+    table = Table(title=f"Exceptions ({len(rows)})", title_justify="left")
+    for column in ("id", "sev", "risk", "code", "order", "line", "expected", "supplier said",
+                   "state", "owner"):
+        table.add_column(column, overflow="fold",
+                         justify="right" if column in ("id", "risk") else "left")
+    for row in rows:
+        style = _SEVERITY_STYLE.get(row.severity, "")
+        table.add_row(str(row.id), f"[{style}]{row.severity}[/{style}]", f"{row.risk:.1f}",
+                      row.code, row.order_number or "—", row.line_no or "",
+                      row.expected or "", row.actual or "", row.state, row.owner or "")
+    return table
+
+
+@exceptions.command("show")
+@click.argument("exception_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def exceptions_show(app: AppContext, exception_id: int, as_json: bool) -> None:
+    """One exception: what, why, which rule and tolerance, which message, and its trail."""
+    with app.transaction() as session:
+        detail = show_exception(session, exception_id)
+        if detail is None:
+            raise click.ClickException(f"no exception #{exception_id}")
+        data = exception_to_json(detail.exception)
+        data["trail"] = [{"at": e.at.isoformat(), "action": e.action, "from": e.from_state,
+                          "to": e.to_state, "detail": e.detail, "message_id": e.message_id}
+                         for e in detail.events]
+        if detail.message is not None:
+            data["message"] = {"id": detail.message.id, "file": detail.message.filename,
+                               "sender": detail.message.sender,
+                               "received_at": detail.message.received_at.isoformat(),
+                               "sha256": detail.message.sha256}
+        if detail.document is not None:
+            data["document"] = {"number": detail.document.document_number,
+                                "type": detail.document.message_type,
+                                "message_index": detail.document.message_index}
+        if as_json:
+            click.echo(json.dumps(data, indent=2))
+            return
+        _print_detail(data)
+
+
+def _print_detail(data: dict[str, Any]) -> None:
+    console = Console()
+    console.print(f"[bold]Exception #{data['id']}[/bold] {data['code']} "
+                  f"({data['severity']}, risk {data['risk']}) — {data['state']}")
+    for label, key in (("order", "order_number"), ("line", "line_no"),
+                       ("expected", "expected"), ("supplier said", "actual"),
+                       ("difference", "difference"), ("rule", "rule"),
+                       ("tolerance", "tolerance"), ("owner", "owner"),
+                       ("seen", "occurrences")):
+        if data.get(key) is not None:
+            console.print(f"  {label:>14}: {data[key]}")
+    for key in ("message", "document"):
+        if key in data:
+            console.print(f"  {key:>14}: {data[key]}")
+    console.print("  trail:")
+    for event in data["trail"]:
+        console.print(f"    {event['at'][:19]} {event['action']}: {event['detail'] or ''}")
+
+
+def parse_day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def iter_commands() -> Iterator[click.Command]:
+    yield from (init, partners, orders, ingest, replay_command, exceptions)

@@ -1,0 +1,253 @@
+"""SQLAlchemy 2 models: the database is the source of truth for every message's progress.
+
+Lineage (CONVENTIONS.md): inbound message -> documents -> line versions and exceptions, each
+row pointing at its parent. Status columns hold `StrEnum` values by name.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """NUMERIC on PostgreSQL; on SQLite, which has no decimal type, the exact decimal text."""
+
+    impl = Numeric(24, 6)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(24, 6))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return format(value, "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        result = Decimal(value) if not isinstance(value, Decimal) else value
+        return result.normalize() if result == result.to_integral() else result
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    buyer_contact: Mapped[str | None] = mapped_column(String(200))
+    profile_name: Mapped[str | None] = mapped_column(String(64))
+
+
+class SupplierIdentity(Base):
+    """How a supplier shows up: email address, mail domain, EDI party id, AS2 id."""
+
+    __tablename__ = "supplier_identities"
+    __table_args__ = (UniqueConstraint("kind", "value", "qualifier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(200))
+    qualifier: Mapped[str] = mapped_column(String(16), default="")
+
+
+class ToleranceProfileRow(Base):
+    """One version of a tolerance profile; a change adds a version, never rewrites one."""
+
+    __tablename__ = "tolerance_profiles"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    qty_under_pct: Mapped[Decimal] = mapped_column(ExactDecimal())
+    qty_under_abs: Mapped[Decimal] = mapped_column(ExactDecimal())
+    qty_over_pct: Mapped[Decimal] = mapped_column(ExactDecimal())
+    qty_over_abs: Mapped[Decimal] = mapped_column(ExactDecimal())
+    date_early_warning_days: Mapped[int] = mapped_column(Integer)
+    date_early_error_days: Mapped[int] = mapped_column(Integer)
+    date_late_warning_days: Mapped[int] = mapped_column(Integer)
+    date_late_error_days: Mapped[int] = mapped_column(Integer)
+    price_pct: Mapped[Decimal] = mapped_column(ExactDecimal())
+    confirmation_due_hours: Mapped[int] = mapped_column(Integer)
+    despatch_lead_days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PurchaseOrder(Base):
+    __tablename__ = "purchase_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    supplier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_email: Mapped[str | None] = mapped_column(String(200))
+    order_date: Mapped[date | None] = mapped_column(Date)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    source: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrderLineRow(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"),
+                                          index=True)
+    line_no: Mapped[str] = mapped_column(String(32))
+    buyer_part: Mapped[str | None] = mapped_column(String(64))
+    supplier_part: Mapped[str | None] = mapped_column(String(64))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    description: Mapped[str | None] = mapped_column(String(400))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal())
+    unit: Mapped[str | None] = mapped_column(String(8))
+    price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    requested_date: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(24))
+    confirmed_quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    confirmed_date: Mapped[date | None] = mapped_column(Date)
+    confirmed_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    despatched_quantity: Mapped[Decimal] = mapped_column(ExactDecimal())
+    expected_delivery: Mapped[date | None] = mapped_column(Date)
+
+
+class InboundMessage(Base):
+    """The raw bytes exactly as received, stored before anything else happens."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_messages_sha256_sender", "sha256", "sender"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str | None] = mapped_column(String(400))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    supplier_code: Mapped[str | None] = mapped_column(String(64))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    problems: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_supplier_kind_number", "supplier_code", "kind", "document_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
+    message_index: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    message_type: Mapped[str] = mapped_column(String(16))
+    document_number: Mapped[str | None] = mapped_column(String(70))
+    supplier_code: Mapped[str | None] = mapped_column(String(64))
+    canonical: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LineVersionRow(Base):
+    """A version of a line's promise and the message (document, line position) that set it."""
+
+    __tablename__ = "line_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(
+        ForeignKey("order_lines.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    delivery_date: Mapped[date | None] = mapped_column(Date)
+    price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"),
+                                                   index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    position: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExceptionRow(Base):
+    """A problem a buyer works on. One row per `key` while it is open."""
+
+    __tablename__ = "exceptions"
+    __table_args__ = (Index("ix_exceptions_key_state", "key", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(8))
+    risk: Mapped[float] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    supplier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    line_no: Mapped[str | None] = mapped_column(String(32))
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
+    expected: Mapped[str | None] = mapped_column(String(200))
+    actual: Mapped[str | None] = mapped_column(String(200))
+    difference: Mapped[str | None] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(200))
+    tolerance: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    position: Mapped[int | None] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExceptionEventRow(Base):
+    """The audit trail of an exception: raised, seen again, state changes, comments."""
+
+    __tablename__ = "exception_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exception_id: Mapped[int] = mapped_column(ForeignKey("exceptions.id", ondelete="CASCADE"),
+                                              index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))

@@ -1,0 +1,265 @@
+"""Open orders from an ERP export: CSV, JSON or EDIFACT ORDERS (`gateway orders import`).
+
+CSV/JSON columns (case-insensitive; spaces and dashes read as underscores):
+
+    order_number*, line_no*, quantity*, unit, price, currency, requested_date (YYYY-MM-DD),
+    buyer_part, supplier_part, gtin, description, supplier_id, owner_email,
+    order_date (YYYY-MM-DD)                                    (* required)
+
+JSON is a list of such objects, or {"lines": [...]}. A row that cannot be read is reported with
+its row number (CSV: the line in the file; JSON: the position from 1) and the other rows are still
+imported. Re-importing updates changed lines and adds a `requested` version to their history.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.documents import Document, DocumentKind
+from gateway.domain.orders import LineState, VersionKind
+from gateway.errors import ImportRowError
+from gateway.persistence.models import LineVersionRow, OrderLineRow, PurchaseOrder
+from gateway.persistence.queries import chunked
+from mappings.registry import read_stream
+
+REQUIRED = ("order_number", "line_no", "quantity")
+KNOWN = frozenset({*REQUIRED, "unit", "price", "currency", "requested_date", "buyer_part",
+                   "supplier_part", "gtin", "description", "supplier_id", "owner_email",
+                   "order_date"})
+_COMPARED = ("quantity", "unit", "price", "currency", "requested_date", "buyer_part",
+             "supplier_part", "gtin", "description")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedLine:
+    row: int
+    order_number: str
+    line_no: str
+    quantity: Decimal
+    unit: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    requested_date: date | None = None
+    buyer_part: str | None = None
+    supplier_part: str | None = None
+    gtin: str | None = None
+    description: str | None = None
+    supplier_id: str | None = None
+    owner_email: str | None = None
+    order_date: date | None = None
+
+
+@dataclass(slots=True)
+class ImportReport:
+    source: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    orders: set[str] = field(default_factory=set)
+    errors: list[ImportRowError] = field(default_factory=list)
+
+
+def read_order_file(path: Path, supplier: str | None = None,
+                    owner: str | None = None) -> tuple[list[ImportedLine], list[ImportRowError]]:
+    """Lines and row errors of an order export, by its format."""
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows: Iterable[tuple[int, Mapping[str, Any]]] = _csv_rows(data)
+    elif suffix == ".json":
+        rows = _json_rows(data)
+    else:
+        return _edifact_lines(data, str(path), supplier, owner)
+    lines, errors = [], []
+    for number, row in rows:
+        try:
+            lines.append(line_from_row(number, row, supplier, owner))
+        except ImportRowError as exc:
+            errors.append(exc)
+    return lines, errors
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    text = data.decode("utf-8-sig", errors="replace")
+    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|") if text.strip() else None
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect or csv.excel)
+    for row in reader:
+        yield reader.line_num, row
+
+
+def _json_rows(data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    try:
+        parsed = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise ImportRowError(exc.lineno, f"not valid JSON: {exc.msg}") from exc
+    rows = parsed.get("lines") if isinstance(parsed, dict) else parsed
+    if not isinstance(rows, list):
+        raise ImportRowError(1, "expected a list of lines or {\"lines\": [...]}")
+    for number, row in enumerate(rows, 1):
+        yield number, row if isinstance(row, dict) else {"_": row}
+
+
+def line_from_row(number: int, row: Mapping[str, Any], supplier: str | None,
+                  owner: str | None) -> ImportedLine:
+    values = {_column(k): (str(v).strip() if v is not None else "") for k, v in row.items()
+              if k is not None}
+    missing = [name for name in REQUIRED if not values.get(name)]
+    if missing:
+        raise ImportRowError(number, f"missing {', '.join(missing)}")
+    return ImportedLine(
+        row=number,
+        order_number=values["order_number"],
+        line_no=values["line_no"],
+        quantity=_decimal(number, "quantity", values["quantity"], required=True) or Decimal(0),
+        unit=values.get("unit") or None,
+        price=_decimal(number, "price", values.get("price", "")),
+        currency=(values.get("currency") or "").upper() or None,
+        requested_date=_date(number, "requested_date", values.get("requested_date", "")),
+        buyer_part=values.get("buyer_part") or None,
+        supplier_part=values.get("supplier_part") or None,
+        gtin=values.get("gtin") or None,
+        description=values.get("description") or None,
+        supplier_id=values.get("supplier_id") or supplier,
+        owner_email=values.get("owner_email") or owner,
+        order_date=_date(number, "order_date", values.get("order_date", "")),
+    )
+
+
+def _column(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def _decimal(row: int, name: str, text: str, required: bool = False) -> Decimal | None:
+    if not text:
+        if required:
+            raise ImportRowError(row, f"{name} is empty")
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ImportRowError(row, f"{name} {text!r} is not a number")
+    if value < 0:
+        raise ImportRowError(row, f"{name} {text!r} is negative")
+    return value
+
+
+def _date(row: int, name: str, text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise ImportRowError(row, f"{name} {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _edifact_lines(data: bytes, name: str, supplier: str | None, owner: str | None
+                   ) -> tuple[list[ImportedLine], list[ImportRowError]]:
+    lines: list[ImportedLine] = []
+    errors: list[ImportRowError] = []
+    for result in read_stream(io.BufferedReader(io.BytesIO(data)), name):
+        if not isinstance(result, Document):
+            if result.is_error:
+                errors.append(ImportRowError(result.message_index or 0, result.detail))
+            continue
+        if result.kind is not DocumentKind.PURCHASE_ORDER:
+            errors.append(ImportRowError(result.message_index or 0,
+                                         f"{result.message_type} is not an order"))
+            continue
+        lines.extend(_lines_of_order(result, supplier, owner, errors))
+    return lines, errors
+
+
+def _lines_of_order(document: Document, supplier: str | None, owner: str | None,
+                    errors: list[ImportRowError]) -> Iterator[ImportedLine]:
+    row = document.message_index or 0
+    supplier_party = next((p.id for p in document.parties if p.role == "SU"), None)
+    for position, line in enumerate(document.lines, 1):
+        number = line.order_number or document.document_number
+        if not number or line.quantity is None:
+            errors.append(ImportRowError(row, f"line {position}: no order number or quantity"))
+            continue
+        yield ImportedLine(
+            row=row, order_number=number, line_no=line.line_no or str(position),
+            quantity=line.quantity, unit=line.unit, price=line.price, currency=line.currency,
+            requested_date=line.delivery_date, buyer_part=line.item.buyer_part,
+            supplier_part=line.item.supplier_part, gtin=line.item.gtin,
+            description=line.item.description, supplier_id=supplier or supplier_party,
+            owner_email=owner, order_date=document.document_date)
+
+
+def import_lines(session: Session, lines: list[ImportedLine], source: str,
+                 now: datetime | None = None) -> ImportReport:
+    """Create or update orders and lines; changed lines get a new `requested` version."""
+    now = now or datetime.now(UTC)
+    report = ImportReport(source)
+    orders = _orders_by_number(session, {line.order_number for line in lines}, lines, source,
+                               now)
+    existing = _lines_by_key(session, [o.id for o in orders.values()])
+    pending: list[tuple[OrderLineRow, ImportedLine]] = []
+    for line in lines:
+        order = orders[line.order_number]
+        report.orders.add(line.order_number)
+        row = existing.get((order.id, line.line_no))
+        if row is None:
+            row = OrderLineRow(order_id=order.id, line_no=line.line_no,
+                               state=LineState.OPEN.value, despatched_quantity=Decimal(0),
+                               **{k: getattr(line, k) for k in _COMPARED})
+            session.add(row)
+            existing[(order.id, line.line_no)] = row
+            report.created += 1
+        elif any(getattr(row, k) != getattr(line, k) for k in _COMPARED):
+            for key in _COMPARED:
+                setattr(row, key, getattr(line, key))
+            report.updated += 1
+        else:
+            report.unchanged += 1
+            continue
+        pending.append((row, line))
+    session.flush()
+    if pending:
+        session.execute(insert(LineVersionRow), [
+            {"order_line_id": row.id, "kind": VersionKind.REQUESTED.value,
+             "quantity": line.quantity, "delivery_date": line.requested_date,
+             "price": line.price, "source": f"{source} row {line.row}", "created_at": now}
+            for row, line in pending])
+    return report
+
+
+def _orders_by_number(session: Session, numbers: set[str], lines: list[ImportedLine],
+                      source: str, now: datetime) -> dict[str, PurchaseOrder]:
+    found = {o.number: o for batch in chunked(sorted(numbers)) for o in session.scalars(
+        select(PurchaseOrder).where(PurchaseOrder.number.in_(batch)))}
+    for line in lines:
+        order = found.get(line.order_number)
+        if order is None:
+            order = PurchaseOrder(number=line.order_number, source=source, updated_at=now)
+            session.add(order)
+            found[line.order_number] = order
+        order.supplier_code = line.supplier_id or order.supplier_code
+        order.owner_email = line.owner_email or order.owner_email
+        order.order_date = line.order_date or order.order_date
+        order.currency = line.currency or order.currency
+        order.updated_at = now
+    session.flush()
+    return found
+
+
+def _lines_by_key(session: Session, order_ids: list[int]) -> dict[tuple[int, str], OrderLineRow]:
+    if not order_ids:
+        return {}
+    return {(row.order_id, row.line_no): row for batch in chunked(order_ids)
+            for row in session.scalars(
+                select(OrderLineRow).where(OrderLineRow.order_id.in_(batch)))}

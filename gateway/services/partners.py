@@ -1,0 +1,193 @@
+"""Suppliers and tolerance profiles from a TOML or YAML file (`gateway partners load`).
+
+File shape (TOML; the YAML equivalent has the same keys)::
+
+    [profiles.strict]            # a tolerance profile; omitted fields take the defaults
+    qty_under_pct = 5
+    qty_under_abs = 2
+    date_late_warning_days = 0
+    date_late_error_days = 2
+    price_pct = 1
+
+    [[suppliers]]
+    code = "ACME"
+    name = "Acme Fasteners GmbH"
+    emails = ["orders@acme.example"]
+    domains = ["acme.example"]
+    edi_ids = [{ id = "5412345000013", qualifier = "14" }]
+    as2_id = "ACME-AS2"
+    buyer_contact = "anna.buyer@buyer.example"
+    profile = "strict"
+
+A profile whose values changed since the last load gets a new version; the old version stays, so
+past decisions keep their explanation. A profile named `default` applies to suppliers that name
+none.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.tolerances import DEFAULT_PROFILE, ToleranceProfile
+from gateway.errors import ConfigurationError
+from gateway.persistence.models import Supplier, SupplierIdentity, ToleranceProfileRow
+
+PROFILE_FIELDS = tuple(f.name for f in fields(ToleranceProfile) if f.name not in ("name",
+                                                                                  "version"))
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerLoad:
+    suppliers: int
+    identities: int
+    profiles_new: list[str]
+
+
+def read_partner_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            data = tomllib.loads(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{path}: expected a table with 'suppliers' and 'profiles'")
+    return data
+
+
+def profile_from_mapping(name: str, values: Mapping[str, Any], version: int = 1
+                         ) -> ToleranceProfile:
+    unknown = set(values) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ConfigurationError(f"profile {name!r}: unknown fields {sorted(unknown)}; "
+                                 f"allowed: {', '.join(PROFILE_FIELDS)}")
+    converted: dict[str, Any] = {}
+    for key, value in values.items():
+        default = getattr(DEFAULT_PROFILE, key)
+        try:
+            converted[key] = (Decimal(str(value)) if isinstance(default, Decimal)
+                              else int(value))
+        except (InvalidOperation, ValueError, TypeError) as exc:
+            raise ConfigurationError(f"profile {name!r}: {key} = {value!r} is not a number"
+                                     ) from exc
+        if converted[key] < 0:
+            raise ConfigurationError(f"profile {name!r}: {key} must not be negative")
+    return ToleranceProfile(name=name, version=version, **converted)
+
+
+def load_partners(session: Session, data: Mapping[str, Any], now: datetime | None = None
+                  ) -> PartnerLoad:
+    """Create or update suppliers and profiles from parsed partner data."""
+    now = now or datetime.now(UTC)
+    profiles = data.get("profiles", {}) or {}
+    if not isinstance(profiles, dict):
+        raise ConfigurationError("'profiles' must be a table of named profiles")
+    new_versions = [name for name, values in profiles.items()
+                    if store_profile(session, profile_from_mapping(name, values or {}), now)]
+    suppliers = data.get("suppliers", []) or []
+    if not isinstance(suppliers, list):
+        raise ConfigurationError("'suppliers' must be a list of tables")
+    identities = 0
+    for index, entry in enumerate(suppliers, 1):
+        identities += _store_supplier(session, entry, index, set(profiles))
+    return PartnerLoad(len(suppliers), identities, new_versions)
+
+
+def store_profile(session: Session, profile: ToleranceProfile, now: datetime) -> bool:
+    """Add a version when the values differ from the latest one. Returns whether it did."""
+    latest = latest_profile(session, profile.name)
+    if latest is not None and _values(latest) == _values(profile):
+        return False
+    version = latest.version + 1 if latest else 1
+    session.add(ToleranceProfileRow(name=profile.name, version=version, created_at=now,
+                                    **_values(profile)))
+    session.flush()
+    return True
+
+
+def latest_profile(session: Session, name: str) -> ToleranceProfile | None:
+    row = session.scalars(select(ToleranceProfileRow).where(ToleranceProfileRow.name == name)
+                          .order_by(ToleranceProfileRow.version.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return ToleranceProfile(name=row.name, version=row.version,
+                            **{key: getattr(row, key) for key in PROFILE_FIELDS})
+
+
+def profile_in_force(session: Session, name: str | None) -> ToleranceProfile:
+    """The newest version of the supplier's profile, else of `default`, else built-in."""
+    for candidate in (name, "default"):
+        if candidate:
+            found = latest_profile(session, candidate)
+            if found is not None:
+                return found
+    return DEFAULT_PROFILE
+
+
+def _values(profile: ToleranceProfile) -> dict[str, Any]:
+    return {key: getattr(profile, key) for key in PROFILE_FIELDS}
+
+
+def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]) -> int:
+    if not isinstance(entry, dict) or not entry.get("code") or not entry.get("name"):
+        raise ConfigurationError(f"supplier #{index}: needs at least 'code' and 'name'")
+    code = str(entry["code"])
+    profile = entry.get("profile")
+    if profile and profile not in profiles and not latest_profile_exists(session, profile):
+        raise ConfigurationError(f"supplier {code}: profile {profile!r} is not defined")
+    supplier = session.scalars(select(Supplier).where(Supplier.code == code)).first()
+    if supplier is None:
+        supplier = Supplier(code=code, name=str(entry["name"]))
+        session.add(supplier)
+    supplier.name = str(entry["name"])
+    supplier.buyer_contact = entry.get("buyer_contact")
+    supplier.profile_name = profile
+    session.flush()
+    session.execute(delete(SupplierIdentity).where(SupplierIdentity.supplier_id == supplier.id))
+    identities = list(_identities(entry, code))
+    for kind, value, qualifier in identities:
+        clash = session.scalars(select(SupplierIdentity).where(
+            SupplierIdentity.kind == kind, SupplierIdentity.value == value,
+            SupplierIdentity.qualifier == qualifier)).first()
+        if clash is not None:
+            raise ConfigurationError(f"supplier {code}: {kind} {value!r} already belongs to "
+                                     "another supplier")
+        session.add(SupplierIdentity(supplier_id=supplier.id, kind=kind, value=value,
+                                     qualifier=qualifier))
+        session.flush()
+    return len(identities)
+
+
+def latest_profile_exists(session: Session, name: str) -> bool:
+    return latest_profile(session, name) is not None
+
+
+def _identities(entry: Mapping[str, Any], code: str) -> list[tuple[str, str, str]]:
+    found = [("email", str(v).strip().lower(), "") for v in entry.get("emails", []) or []]
+    found += [("domain", str(v).strip().lower().lstrip("@"), "")
+              for v in entry.get("domains", []) or []]
+    for edi in entry.get("edi_ids", []) or []:
+        if isinstance(edi, dict) and edi.get("id"):
+            found.append(("edi", str(edi["id"]), str(edi.get("qualifier", "") or "")))
+        elif isinstance(edi, str | int):
+            found.append(("edi", str(edi), ""))
+        else:
+            raise ConfigurationError(f"supplier {code}: edi_ids entries need an 'id'")
+    if entry.get("as2_id"):
+        found.append(("as2", str(entry["as2_id"]), ""))
+    return found
