@@ -39,12 +39,14 @@ PARTNERS = {
                    "edi_ids": [{"id": GLN, "qualifier": "14"}],
                    "buyer_contact": "anna@buyer.example", "profile": "strict"}],
 }
-ORDERS_CSV = """order_number,line_no,quantity,unit,price,currency,requested_date,gtin,supplier_id,owner_email
-4500000001,10,100,PCE,12.50,EUR,2026-12-05,4000862141404,ACME,anna@buyer.example
+ORDERS_CSV = (
+    "order_number,line_no,quantity,unit,price,currency,requested_date,gtin,supplier_id,"
+    "owner_email\n"
+    """4500000001,10,100,PCE,12.50,EUR,2026-12-05,4000862141404,ACME,anna@buyer.example
 4500000001,20,50,PCE,3.20,EUR,2026-12-05,4000862141411,ACME,anna@buyer.example
 4500000001,30,abc,PCE,1.00,EUR,2026-12-05,4000862141428,ACME,anna@buyer.example
 4500000002,10,10,PCE,99,EUR,2026-12-10,4000862141435,ACME,ben@buyer.example
-"""
+""")
 
 
 def interchange(body: str, ref: str = "IC1") -> bytes:
@@ -64,7 +66,7 @@ CONFIRM_SHORT_AND_LATE = ("LIN+1+3+4000862141404:EN'QTY+21:100:PCE'QTY+113:80:PC
 
 
 @pytest.fixture
-def sessions(engine: Engine) -> Iterator[object]:
+def sessions(engine: Engine) -> object:
     factory = make_session_factory(engine)
 
     @contextmanager
@@ -74,7 +76,7 @@ def sessions(engine: Engine) -> Iterator[object]:
 
     with transaction() as session:
         load_partners(session, PARTNERS, NOW)
-    yield transaction
+    return transaction
 
 
 def import_orders(sessions: object, tmp_path: Path) -> list[str]:
@@ -138,7 +140,8 @@ def test_ingest_raises_graded_exceptions_linked_to_the_message(sessions: object,
         assert {r.message_id for r in rows} == {message_id}
         assert {r.owner for r in rows} == {"anna@buyer.example"}
         assert rows[0].tolerance == "strict v1"
-        line = session.scalars(select(OrderLineRow).where(OrderLineRow.gtin == "4000862141404")).first()
+        line = session.scalars(select(OrderLineRow).where(
+            OrderLineRow.gtin == "4000862141404")).first()
         assert line is not None
         assert (line.state, line.confirmed_quantity) == ("changed", Decimal(80))
         message = session.get(InboundMessage, message_id)
