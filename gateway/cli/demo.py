@@ -13,9 +13,9 @@ from gateway.cli.parse import expand_paths
 from gateway.cli.store import _ingest_one, _line_table, _report_line, exception_table
 from gateway.config import Settings
 from gateway.persistence.schema import upgrade
-from gateway.services.ingest import MessageReport
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, read_partner_file
+from gateway.services.processing import MessageReport
 from gateway.services.queue import list_exceptions, order_timeline
 
 # The demo's orders are due in the first half of December 2026; a fixed "today" keeps the

@@ -17,9 +17,10 @@ from rich.table import Table
 from gateway.cli.context import AppContext
 from gateway.cli.parse import expand_paths
 from gateway.persistence.schema import upgrade
-from gateway.services.ingest import Intake, MessageReport, archive, process, replay
+from gateway.services.ingest import Intake, archive, process, replay
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, read_partner_file
+from gateway.services.processing import MessageReport
 from gateway.services.queue import (
     exception_to_json,
     list_exceptions,

@@ -77,6 +77,7 @@ class _Run:
         self.claimed: set[tuple[str, str]] = set()
         self.unknown_orders: set[str] = set()
         self.despatched: dict[tuple[str, str], int] = {}
+        self.current_lines: dict[str, list[OrderLine]] = {}
 
     # -- events --------------------------------------------------------------------------
 
@@ -188,7 +189,9 @@ class _Run:
                 "a confirmation before despatch", f"despatched while {said}", None,
                 "despatch of a line the supplier has not confirmed", None, Decimal(1),
                 event.ref.position))
-        found += self.check_date(line, line.promised_date, event.expected_delivery,
+        # Against the need date, as the confirmation was: an accepted late promise does not make
+        # the goods less late, and the same key must not be cleared by a despatch on that date.
+        found += self.check_date(line, line.requested_date, event.expected_delivery,
                                  event.ref.position)
         self.report(found, line, (C.SHIPPED_UNCONFIRMED, C.DATE_LATE, C.DATE_EARLY))
         quantity = event.quantity if event.quantity is not None else Decimal(0)
@@ -307,7 +310,10 @@ class _Run:
         order = self.order(ref.order_number)
         if order is None:
             return None
-        lines = [self.current(line) for line in order.lines]
+        lines = self.current_lines.get(order.number)
+        if lines is None:
+            lines = self.current_lines[order.number] = [self.current(line)
+                                                        for line in order.lines]
         found = self.find_line(ref, lines, quantity)
         if found is not None and claim:
             self.claimed.add(found.key)
@@ -370,6 +376,10 @@ class _Run:
     def store(self, line: OrderLine, kind: VersionKind, quantity: Decimal | None,
               delivery: date | None, price: Decimal | None, position: int | None) -> None:
         self.outcome.lines[line.key] = line
+        cached = self.current_lines.get(line.order_number)
+        if cached is not None:
+            self.current_lines[line.order_number] = [
+                line if current.line_no == line.line_no else current for current in cached]
         self.outcome.versions.append(LineVersion(line.order_number, line.line_no, kind,
                                                  quantity, delivery, price, position))
 

@@ -56,7 +56,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         result = Decimal(value) if not isinstance(value, Decimal) else value
-        return result.normalize() if result == result.to_integral() else result
+        if dialect.name == "sqlite":
+            return result
+        # NUMERIC(24, 6) pads to six places: drop the padding, never into an exponent.
+        return Decimal(format(result.normalize(), "f"))
 
 
 class Base(DeclarativeBase):

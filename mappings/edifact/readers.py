@@ -271,5 +271,6 @@ def gtin_problem(value: str) -> str | None:
 
 
 def gs1_check_digit(body: str) -> int:
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    """Mod-10 check digit: weights 3 and 1 alternating from the rightmost digit."""
+    total = 3 * sum(map(int, body[::-1][::2])) + sum(map(int, body[::-1][1::2]))
     return (10 - total % 10) % 10

@@ -87,12 +87,17 @@ class Segment:
 
     def component(self, index: int, sub: int = 0) -> str:
         """Component `sub` of element `index` as a string; empty when absent."""
-        value = self.element(index)
-        if value is None:
+        elements = self.elements
+        if index >= len(elements):
             return ""
-        if isinstance(value, str):
+        value = elements[index]
+        if value.__class__ is str:
             return value if sub == 0 else ""
-        return value[sub] if sub < len(value) else ""
+        if value.__class__ is tuple:
+            value = value[0] if value else ""
+            if isinstance(value, str):
+                return value if sub == 0 else ""
+        return value[sub] if sub < len(value) else ""  # type: ignore[return-value]
 
     def repetitions(self, index: int) -> tuple[Simple, ...]:
         """Every repetition of element `index` (syntax version 4); one for syntax 3."""

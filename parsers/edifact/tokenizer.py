@@ -89,7 +89,7 @@ def _read_head(stream: BinaryIO, chunk_size: int) -> bytes:
 def tokenize_text(text: str) -> list[Segment]:
     """Split an already decoded interchange into segments, ignoring problems (for tests)."""
     tokenizer = Tokenizer()
-    tokens = [*tokenizer.feed(text, final=False), *tokenizer.feed("", final=True)]
+    tokens = tokenizer.feed(text, final=False) + tokenizer.feed("", final=True)
     return [token for token in tokens if isinstance(token, Segment)]
 
 
@@ -116,8 +116,11 @@ class Tokenizer:
         self._expect_una = True
         self._buffer = ""
         self._number = 0
+        self._tags: set[str] = set()
 
-    def feed(self, text: str, final: bool) -> Iterator[Token]:
+    def feed(self, text: str, final: bool) -> list[Token]:
+        """The tokens completed by `text`; the unfinished rest waits for the next feed."""
+        out: list[Token] = []
         buffer = self._buffer + text if self._buffer else text
         position = 0
         while True:
@@ -130,21 +133,22 @@ class Tokenizer:
             end = self._find_terminator(buffer, position, terminator)
             if end < 0:
                 break
-            yield from self._segment(buffer[position:end])
+            self._segment(buffer[position:end], out)
             position = end + len(terminator)
         rest = buffer[position:]
         if final:
             self._buffer = ""
             if rest.strip(_WHITESPACE):
-                yield Problem(
+                out.append(Problem(
                     Severity.WARNING,
                     ProblemCode.UNTERMINATED_SEGMENT,
                     "the last segment has no segment terminator",
                     segment=self._number + 1,
-                )
-                yield from self._segment(rest)
+                ))
+                self._segment(rest, out)
         else:
             self._buffer = rest
+        return out
 
     def _read_service_string(self, buffer: str, position: int) -> int:
         """Each interchange has its own service characters: the UNA's, else the defaults
@@ -173,36 +177,39 @@ class Tokenizer:
             end = buffer.find(terminator, end + 1)
         return end
 
-    def _segment(self, raw: str) -> Iterator[Token]:
+    def _segment(self, raw: str, out: list[Token]) -> None:
         if not raw or raw[0] in _WHITESPACE:
             raw = raw.lstrip(_WHITESPACE)
             if not raw:
                 return
+        if "\n" not in raw and "\r" not in raw and _TYPOGRAPHIC_QUOTE not in raw:
+            self._one_segment(raw, out)
+            return
         pieces = [raw]
         if _TYPOGRAPHIC_QUOTE in raw and self.delimiters.terminator == "'":
             pieces = _split_typographic(raw, self.delimiters.data)
             if len(pieces) > 1:
-                yield Problem(
+                out.append(Problem(
                     Severity.WARNING,
                     ProblemCode.TYPOGRAPHIC_TERMINATOR,
                     "a typographic quote \u2019 stands where the segment terminator ' belongs; "
                     "read as a terminator",
                     segment=self._number + 1,
                     tag=pieces[0][:3],
-                )
+                ))
         if ("\n" in raw or "\r" in raw) and self.delimiters.terminator not in "\r\n":
             unwrapped = []
             for piece in pieces:
                 found, notes = _unwrap(piece, self.delimiters.data)
-                for code, detail in notes:
-                    yield Problem(Severity.WARNING, code, detail, segment=self._number + 1,
-                                  tag=found[0][:3] if found else None)
+                out.extend(Problem(Severity.WARNING, code, detail, segment=self._number + 1,
+                                   tag=found[0][:3] if found else None)
+                           for code, detail in notes)
                 unwrapped += found
             pieces = unwrapped
         for piece in pieces:
-            yield from self._one_segment(piece)
+            self._one_segment(piece, out)
 
-    def _one_segment(self, raw: str) -> Iterator[Token]:
+    def _one_segment(self, raw: str, out: list[Token]) -> None:
         self._number += 1
         delimiters = self.delimiters
         if delimiters.release and delimiters.release in raw:
@@ -210,20 +217,23 @@ class Tokenizer:
         else:
             parts = _split_plain(raw, delimiters)
         tag = parts[0]
-        if not isinstance(tag, str) or not _TAG.fullmatch(tag):
-            yield Problem(
-                Severity.ERROR,
-                ProblemCode.INVALID_SEGMENT_TAG,
-                f"{raw[:30]!r} does not start with a segment tag of three letters or digits",
-                segment=self._number,
-            )
-            return
+        if not isinstance(tag, str) or tag not in self._tags:
+            if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+                out.append(Problem(
+                    Severity.ERROR,
+                    ProblemCode.INVALID_SEGMENT_TAG,
+                    f"{raw[:30]!r} does not start with a segment tag of three letters or "
+                    "digits",
+                    segment=self._number,
+                ))
+                return
+            self._tags.add(tag)
         segment = Segment(tag, parts[1:], self._number)
         if tag == "UNB":
             self._adopt_syntax_version(segment)
         elif tag == "UNZ":
             self._expect_una = True
-        yield segment
+        out.append(segment)
 
     def _adopt_syntax_version(self, unb: Segment) -> None:
         """Syntax version 4 (ISO 9735:1998) brings the repetition separator, `*` by default."""

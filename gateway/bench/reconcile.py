@@ -1,0 +1,240 @@
+"""`gateway bench reconcile`: supplier messages end to end against pydifact's bare parse.
+
+100,000 open order lines, 10,000 supplier messages (ORDRSP and DESADV, 5-20 lines each), each
+archived, parsed, mapped, reconciled and persisted with its exceptions, one message at a time as
+a channel would hand them in, on SQLite and on PostgreSQL. The baseline is pydifact's
+`Interchange.from_str` of the same messages, and nothing else. Synthetic and seeded: every run
+measures the same bytes.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydifact.segmentcollection import Interchange
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from gateway.bootstrap import make_engine, make_session_factory
+from gateway.config import Settings
+from gateway.domain.messages import MessageState
+from gateway.persistence.schema import upgrade
+from gateway.services.ingest import Intake, ingest
+from gateway.services.orders import ImportedLine, import_lines
+from gateway.services.partners import load_partners
+
+SEED = 4711
+GLN = "4012345000009"
+TODAY = date(2026, 11, 26)
+PARTNERS = {
+    "profiles": {"bench": {"qty_under_pct": 2, "date_late_error_days": 3, "price_pct": 1}},
+    "suppliers": [{"code": "BENCH", "name": "Bench Supplies Ltd",
+                   "edi_ids": [{"id": GLN, "qualifier": "14"}], "profile": "bench"}],
+}
+
+
+def gtin(number: int) -> str:
+    body = f"400{number:09d}"
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
+
+
+def make_orders(lines: int, seed: int = SEED) -> list[list[ImportedLine]]:
+    """Orders of 5-20 lines until `lines` lines exist."""
+    rng = random.Random(seed)
+    orders: list[list[ImportedLine]] = []
+    made = 0
+    while made < lines:
+        number = f"45{len(orders):08d}"
+        count = min(rng.randint(5, 20), lines - made)
+        need = TODAY + timedelta(days=rng.randint(5, 40))
+        orders.append([
+            ImportedLine(row=made + i, order_number=number, line_no=str(10 * (i + 1)),
+                         quantity=Decimal(rng.randint(1, 50) * 10), unit="PCE",
+                         price=Decimal(rng.randint(100, 10000)) / 100, currency="EUR",
+                         requested_date=need, gtin=gtin(made + i), supplier_id="BENCH",
+                         owner_email="buyer@bench.example")
+            for i in range(count)])
+        made += count
+    return orders
+
+
+def _envelope(reference: int, message_type: str, body: list[str]) -> bytes:
+    segments = [f"UNH+1+{message_type}:D:96A:UN:EAN005", *body]
+    segments.append(f"UNT+{len(segments) + 1}+1")
+    return ("UNA:+.? '" + f"UNB+UNOC:3+{GLN}:14+5400000000001:14+261126:0900+{reference}'"
+            + "'".join(segments) + f"'UNZ+1+{reference}'").encode()
+
+
+def _ordrsp(order: list[ImportedLine], reference: int, rng: random.Random) -> bytes:
+    body = [f"BGM+231+RSP{reference}+4", "DTM+137:20261126:102",
+            f"RFF+ON:{order[0].order_number}", f"NAD+SU+{GLN}::9", "CUX+2:EUR:9"]
+    for index, line in enumerate(order, 1):
+        roll = rng.random()
+        quantity, when, action = line.quantity, line.requested_date, "5"
+        if roll < 0.05:
+            quantity, action = line.quantity * Decimal("0.8"), "3"
+        elif roll < 0.08 and when is not None:
+            when, action = when + timedelta(days=6), "3"
+        elif roll < 0.10:
+            action = "7"
+        assert when is not None
+        body += [f"LIN+{index}+{action}+{line.gtin}:EN", f"QTY+21:{line.quantity}:PCE",
+                 f"QTY+113:{quantity}:PCE", f"DTM+69:{when:%Y%m%d}:102",
+                 f"PRI+AAA:{line.price}", f"RFF+ON:{line.order_number}:{line.line_no}"]
+    return _envelope(reference, "ORDRSP", [*body, "UNS+S", f"CNT+2:{len(order)}"])
+
+
+def _desadv(order: list[ImportedLine], reference: int, rng: random.Random) -> bytes:
+    need = order[0].requested_date or TODAY
+    body = [f"BGM+351+ASN{reference}+9", "DTM+137:20261126:102", "DTM+11:20261127:102",
+            f"DTM+17:{need:%Y%m%d}:102", f"RFF+ON:{order[0].order_number}", f"NAD+SU+{GLN}::9",
+            "CPS+1", "PAC+1++PX", f"GIN+BJ+3{reference:016d}0"]
+    for index, line in enumerate(order, 1):
+        shipped = line.quantity if rng.random() > 0.05 else line.quantity - 10
+        body += [f"LIN+{index}++{line.gtin}:EN", f"QTY+12:{shipped}:PCE",
+                 f"RFF+ON:{line.order_number}:{line.line_no}"]
+    return _envelope(reference, "DESADV", [*body, "CNT+2:" + str(len(order))])
+
+
+def make_messages(orders: list[list[ImportedLine]], count: int, seed: int = SEED) -> list[bytes]:
+    """Half order responses, then despatch advices for the same orders."""
+    rng = random.Random(seed)
+    half = count // 2
+    picked = orders[:half] if len(orders) >= half else (orders * (half // len(orders) + 1))[:half]
+    responses = [_ordrsp(order, i, rng) for i, order in enumerate(picked)]
+    despatches = [_desadv(order, half + i, rng) for i, order in enumerate(picked)]
+    return responses + despatches[: count - half]
+
+
+@dataclass(frozen=True, slots=True)
+class SideResult:
+    side: str
+    seconds: float
+    messages: int
+    latency_p50_ms: float | None = None
+    latency_p99_ms: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+def pydifact_baseline(messages: list[bytes]) -> SideResult:
+    texts = [m.decode("latin-1") for m in messages]
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for text_ in texts:
+            list(Interchange.from_str(text_).get_messages())
+    return SideResult("pydifact Interchange.from_str", time.perf_counter() - started,
+                      len(texts))
+
+
+def gateway_run(settings: Settings, orders: list[list[ImportedLine]],
+                messages: list[bytes], label: str, batch_size: int = 200) -> SideResult:
+    """Fresh schema and orders (not timed), then every message archived and processed."""
+    engine = make_engine(settings)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    now = datetime.now(UTC)
+    with factory.begin() as session:
+        load_partners(session, PARTNERS, now)
+        import_lines(session, [line for order in orders for line in order], "bench", now)
+    intakes = [Intake(raw, "bench", "as2:bench", f"m{index}.edi")
+               for index, raw in enumerate(messages)]
+    latencies = []
+    started = time.perf_counter()
+    for first in range(0, len(intakes), batch_size):
+        begin = time.perf_counter()
+        reports = ingest(factory.begin, intakes[first : first + batch_size], TODAY, now,
+                         batch_size)
+        latencies.append(time.perf_counter() - begin)
+        if any(r.state is not MessageState.RECONCILED for r in reports):
+            raise RuntimeError(f"bench messages not reconciled: {reports[0]}")
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    ordered = sorted(latencies)
+    return SideResult(label, elapsed, len(messages), statistics.median(ordered) * 1000,
+                      ordered[max(int(len(ordered) * 0.99) - 1, 0)] * 1000)
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[Settings]:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"gateway_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield Settings(admin_url.rsplit("/", 1)[0] + f"/{name}")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_reconcile_benchmark(lines: int, count: int, runs: int, sqlite_path: str,
+                            postgres_url: str | None,
+                            step: Callable[[str], None]) -> dict[str, Any]:
+    orders = make_orders(lines)
+    messages = make_messages(orders, count)
+    results: dict[str, list[SideResult]] = {"pydifact": [], "sqlite": [], "postgresql": []}
+    postgres_error = None
+    for run in range(1, runs + 1):
+        step(f"run {run}/{runs}: pydifact bare parse")
+        results["pydifact"].append(pydifact_baseline(messages))
+        step(f"run {run}/{runs}: gateway on SQLite")
+        _remove_sqlite(sqlite_path)
+        results["sqlite"].append(gateway_run(Settings(f"sqlite:///{sqlite_path}"), orders,
+                                             messages, "gateway end to end, SQLite"))
+        if postgres_url and postgres_error is None:
+            step(f"run {run}/{runs}: gateway on PostgreSQL")
+            try:
+                with postgres_database(postgres_url) as settings:
+                    results["postgresql"].append(gateway_run(
+                        settings, orders, messages, "gateway end to end, PostgreSQL"))
+            except OperationalError as exc:
+                postgres_error = str(exc.orig)
+    _remove_sqlite(sqlite_path)
+    return summarize(results, lines, count, runs, postgres_error)
+
+
+def _remove_sqlite(path: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+
+
+def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs: int,
+              postgres_error: str | None) -> dict[str, Any]:
+    def median(side: str, attr: str) -> float | None:
+        values = [getattr(r, attr) for r in results[side]]
+        return statistics.median(values) if values else None
+
+    baseline = median("pydifact", "rate") or 0.0
+    sides = {}
+    for side in ("pydifact", "sqlite", "postgresql"):
+        rate = median(side, "rate")
+        if rate is None:
+            continue
+        sides[side] = {"label": results[side][0].side, "messages_per_s": round(rate, 1),
+                       "seconds": round(median(side, "seconds") or 0, 2),
+                       "ratio_to_pydifact": round(rate / baseline, 2) if baseline else None,
+                       "latency_p50_ms": _round(median(side, "latency_p50_ms")),
+                       "latency_p99_ms": _round(median(side, "latency_p99_ms"))}
+    return {"order_lines": lines, "messages": count, "runs": runs, "sides": sides,
+            "target_ratio_sqlite": 1.3, "postgresql_error": postgres_error}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

@@ -1,0 +1,176 @@
+"""Persisting discrepancies as exceptions: one row per problem, never a flood.
+
+New evidence of an open problem updates its row; evidence with other values reopens a closed
+one; a rule that no longer fires resolves it. Every change leaves an event in the audit trail.
+The ledger collects the outcomes of a whole batch of documents and writes them with a handful
+of statements, applying them in order as if one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from gateway.domain.discrepancies import Discrepancy, ExceptionState, is_open
+from gateway.domain.reconciliation import Outcome
+from gateway.persistence.models import ExceptionEventRow, ExceptionRow
+from gateway.persistence.queries import chunked
+from gateway.services.lookups import SupplierInfo
+
+EXCEPTIONS = cast(Table, ExceptionRow.__table__)
+EVENTS = cast(Table, ExceptionEventRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where the evidence came from."""
+
+    message_id: int
+    document_id: int | None
+    now: datetime
+
+
+@dataclass(slots=True)
+class _Row:
+    """An exception as the ledger knows it: stored (`id`) or about to be (`values`)."""
+
+    id: int | None
+    state: ExceptionState
+    actual: str | None
+    occurrences: int
+    values: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
+
+
+@dataclass(slots=True)
+class _Pending:
+    outcome: Outcome
+    supplier: SupplierInfo
+    line_ids: dict[tuple[str, str], int]
+    source: Source
+
+
+class ExceptionLedger:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pending: list[_Pending] = []
+
+    def record(self, outcome: Outcome, supplier: SupplierInfo,
+               line_ids: dict[tuple[str, str], int], source: Source) -> None:
+        if outcome.discrepancies or outcome.cleared:
+            self.pending.append(_Pending(outcome, supplier, dict(line_ids), source))
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        keys = {f"{p.supplier.code}|{key}" for p in self.pending
+                for key in [d.key for d in p.outcome.discrepancies] + p.outcome.cleared}
+        rows = self._known(sorted(keys))
+        events: list[tuple[_Row, dict[str, Any]]] = []
+        for pending in self.pending:
+            events += _apply(pending, rows)
+        self._write(rows, events)
+        self.pending.clear()
+
+    def _known(self, keys: list[str]) -> dict[str, _Row]:
+        known: dict[str, _Row] = {}
+        for batch in chunked(keys):
+            for key, row_id, state, actual, occurrences in self.session.execute(
+                    select(EXCEPTIONS.c.key, EXCEPTIONS.c.id, EXCEPTIONS.c.state,
+                           EXCEPTIONS.c.actual, EXCEPTIONS.c.occurrences)
+                    .where(EXCEPTIONS.c.key.in_(batch)).order_by(EXCEPTIONS.c.id)):
+                known[key] = _Row(row_id, ExceptionState(state), actual, occurrences)
+        return known
+
+    def _write(self, rows: dict[str, _Row], events: list[tuple[_Row, dict[str, Any]]]) -> None:
+        new = [(key, row) for key, row in rows.items() if row.id is None]
+        new_keys = {key for key, _row in new}
+        if new:
+            ids = self.session.execute(
+                insert(EXCEPTIONS).returning(EXCEPTIONS.c.id, sort_by_parameter_order=True),
+                [{"key": key, "state": row.state.value, "occurrences": row.occurrences,
+                  **row.values} for key, row in new]).scalars().all()
+            for (_key, row), row_id in zip(new, ids, strict=True):
+                row.id = row_id
+        changed = [{"_id": row.id, "state": row.state.value, "occurrences": row.occurrences,
+                    **{k: v for k, v in row.values.items() if k not in _INSERT_ONLY}}
+                   for key, row in rows.items() if row.changed and key not in new_keys]
+        for batch in _same_columns(changed):
+            columns = [c for c in batch[0] if c != "_id"]
+            self.session.execute(
+                update(EXCEPTIONS).where(EXCEPTIONS.c.id == bindparam("_id"))
+                .values({c: bindparam(c) for c in columns}), batch)
+        if events:
+            self.session.execute(insert(EVENTS), [{"exception_id": row.id, **event}
+                                                  for row, event in events])
+
+
+_INSERT_ONLY = frozenset({"created_at", "supplier_code"})
+
+
+def _apply(pending: _Pending, rows: dict[str, _Row]) -> list[tuple[_Row, dict[str, Any]]]:
+    source, supplier = pending.source, pending.supplier
+    prefix = f"{supplier.code}|"
+    found = {prefix + d.key: d for d in pending.outcome.discrepancies}
+    cleared = {prefix + key for key in pending.outcome.cleared} - set(found)
+    events = []
+    for key, discrepancy in found.items():
+        values = _values(discrepancy, supplier, pending.line_ids, source)
+        row = rows.get(key)
+        if row is None:
+            rows[key] = row = _Row(None, ExceptionState.OPEN, discrepancy.actual, 1,
+                                   {**values, "created_at": source.now,
+                                    "supplier_code": supplier.code}, True)
+            events.append((row, _event(source, "raised", None, ExceptionState.OPEN,
+                                       discrepancy.rule)))
+            continue
+        before = row.state
+        action = "seen_again"
+        if not is_open(row.state) and row.actual != discrepancy.actual:
+            action, row.state = "reopened", ExceptionState.OPEN
+        row.actual, row.occurrences, row.changed = discrepancy.actual, row.occurrences + 1, True
+        row.values.update(values)
+        events.append((row, _event(source, action, before, row.state,
+                                   f"reported again by message #{source.message_id}")))
+    for key in cleared:
+        row = rows.get(key)
+        if row is not None and is_open(row.state):
+            before, row.state, row.changed = row.state, ExceptionState.RESOLVED, True
+            row.values["updated_at"] = source.now
+            events.append((row, _event(source, "resolved", before, row.state,
+                                       f"message #{source.message_id} no longer shows the "
+                                       "problem")))
+    return events
+
+
+def _values(found: Discrepancy, supplier: SupplierInfo, line_ids: dict[tuple[str, str], int],
+            source: Source) -> dict[str, Any]:
+    return {
+        "code": found.code.value, "severity": found.severity.value, "risk": found.risk,
+        "order_number": found.order_number, "line_no": found.line_no,
+        "order_line_id": line_ids.get((found.order_number or "", found.line_no or "")),
+        "expected": found.expected, "actual": found.actual, "difference": found.difference,
+        "rule": found.rule, "tolerance": found.tolerance, "message_id": source.message_id,
+        "document_id": source.document_id, "position": found.position,
+        "owner": found.owner or supplier.buyer_contact, "updated_at": source.now,
+    }
+
+
+def _same_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """executemany wants the same keys in every row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())
+
+
+def _event(source: Source, action: str, before: ExceptionState | None,
+           after: ExceptionState | None, detail: str | None) -> dict[str, Any]:
+    return {"at": source.now, "actor": "gateway", "action": action,
+            "from_state": before.value if before else None,
+            "to_state": after.value if after else None, "detail": detail,
+            "message_id": source.message_id}

@@ -1,0 +1,56 @@
+"""Reference data a run of processing reads over and over: suppliers, their addresses and ids,
+and the tolerance profile in force. Loaded once per unit of work, never per line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.domain.tolerances import ToleranceProfile
+from gateway.persistence.models import Supplier, SupplierIdentity
+from gateway.services.partners import profile_in_force
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierInfo:
+    code: str
+    name: str
+    buyer_contact: str | None
+    profile: ToleranceProfile
+
+
+@dataclass(slots=True)
+class Lookups:
+    """Valid for one transaction: what it read cannot change under it."""
+
+    session: Session
+    _suppliers: dict[str, Supplier] | None = None
+    _identities: dict[tuple[str, str], str] = field(default_factory=dict)
+    _profiles: dict[str | None, ToleranceProfile] = field(default_factory=dict)
+
+    def _load(self) -> dict[str, Supplier]:
+        if self._suppliers is None:
+            self._suppliers = {s.code: s for s in self.session.scalars(select(Supplier))}
+            by_id = {s.id: s.code for s in self._suppliers.values()}
+            for identity in self.session.scalars(select(SupplierIdentity)):
+                self._identities[(identity.kind, identity.value)] = by_id[identity.supplier_id]
+        return self._suppliers
+
+    def supplier(self, code: str) -> SupplierInfo | None:
+        found = self._load().get(code)
+        if found is None:
+            return None
+        return SupplierInfo(found.code, found.name, found.buyer_contact,
+                            self.profile(found.profile_name))
+
+    def supplier_by(self, kind: str, value: str) -> SupplierInfo | None:
+        self._load()
+        code = self._identities.get((kind, value))
+        return self.supplier(code) if code else None
+
+    def profile(self, name: str | None) -> ToleranceProfile:
+        if name not in self._profiles:
+            self._profiles[name] = profile_in_force(self.session, name)
+        return self._profiles[name]
