@@ -298,10 +298,12 @@ class TypeResult:
 
 
 _LABELS = {
-    "pydifact": f"pydifact {version('pydifact')} Interchange.from_str + get_messages",
-    "ours": "ours: read_stream, parse + map to Documents",
-    "tokenizer": "ours: iter_segments, tokenizer only",
+    "pydifact": "pydifact {version}",  # Interchange.from_str + get_messages
+    "ours": "ours parse+map",  # mappings.registry.read_stream to Documents
+    "tokenizer": "ours tokenizer",  # parsers.edifact.tokenizer.iter_segments only
 }
+_CAPTION = ("pydifact: Interchange.from_str + get_messages; parse+map: read_stream to canonical "
+            "Documents; tokenizer: iter_segments only (informative). MB = 2^20 bytes.")
 
 
 def _timed(run: Callable[[], object]) -> tuple[float, object]:
@@ -330,7 +332,9 @@ def _bench_type(message_type: MessageType, messages: int, runs: int,
         "ours": lambda: parse_and_map(data),
         "tokenizer": lambda: count_segments(data),
     }
-    results = {side: SideResult(side, _LABELS[side]) for side in sides}
+    pydifact_version = version("pydifact")
+    results = {side: SideResult(side, _LABELS[side].format(version=pydifact_version))
+               for side in sides}
     for run in range(1, runs + 1):
         for side, call in sides.items():  # interleaved, so drift hits every side alike
             step(f"{message_type} run {run}/{runs}: {side}")
@@ -343,12 +347,27 @@ def _bench_type(message_type: MessageType, messages: int, runs: int,
 
 # -- peak memory --------------------------------------------------------------------------------
 
+# The child reports its peak RSS as VmHWM, the high-water mark of its own address space. Its
+# ru_maxrss will not do: Linux carries the maximum over from the parent across fork and execve,
+# so a child of this process (hundreds of MB after pydifact's runs) would report the parent's.
 _RSS_SCRIPT = """\
 import json, resource, sys, time
 from pathlib import Path
 from gateway.domain.documents import Document
 from mappings.registry import read_documents
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def peak_mb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+imported = peak_mb()
 documents = errors = 0
 start = time.perf_counter()
 for result in read_documents(Path(sys.argv[1])):
@@ -357,9 +376,8 @@ for result in read_documents(Path(sys.argv[1])):
     elif result.is_error:
         errors += 1
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"documents": documents, "errors": errors, "seconds": seconds,
-                  "import_kib": before, "peak_kib": peak}))
+                  "import_mb": imported, "peak_mb": peak_mb()}))
 """
 
 
@@ -376,11 +394,6 @@ class MemoryResult:
         return self.peak_rss_mb < RSS_LIMIT_MB
 
 
-def _rss_mb(value: int) -> float:
-    """ru_maxrss is KiB on Linux, bytes on macOS."""
-    return value / MB if sys.platform == "darwin" else value / 1024
-
-
 def measure_memory(memory_mb: int, step: Callable[[str], None]) -> MemoryResult:
     """Parse+map a DESADV of about `memory_mb` MB in a fresh interpreter; its peak RSS."""
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as folder:
@@ -390,11 +403,13 @@ def measure_memory(memory_mb: int, step: Callable[[str], None]) -> MemoryResult:
         size = path.stat().st_size
         step(f"memory: parse+map of {size / MB:.0f} MB in a subprocess")
         completed = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(path)],
-                                   capture_output=True, text=True, check=True)
+                                   capture_output=True, text=True, check=False)
+    if completed.returncode:
+        raise BenchmarkError(f"the memory run failed:\n{completed.stderr}")
     report: dict[str, Any] = json.loads(completed.stdout)
     _check("memory parse+map", (report["documents"], report["errors"]), (messages, 0))
-    return MemoryResult(size / MB, messages, report["seconds"],
-                        _rss_mb(report["import_kib"]), _rss_mb(report["peak_kib"]))
+    return MemoryResult(size / MB, messages, report["seconds"], report["import_mb"],
+                        report["peak_mb"])
 
 
 # -- the report ---------------------------------------------------------------------------------
@@ -450,19 +465,17 @@ def _ratio_cell(result: TypeResult, side: str) -> str:
 
 
 def speed_table(results: list[TypeResult], runs: int) -> Table:
-    table = Table(title=f"parse: median of {runs} run(s), MB = 2^20 bytes", title_justify="left")
-    for column in ("interchange", "side", "median s", "MB/s", "messages/s", "runs s",
-                   "vs pydifact"):
+    table = Table(title=f"gateway bench parse: median of {runs} run(s) per side",
+                  title_justify="left", caption=_CAPTION, caption_justify="left")
+    for column in ("interchange", "side", "median s", "MB/s", "msgs/s", "vs pydifact"):
         table.add_column(column, justify="left" if column in ("interchange", "side") else "right")
     for result in results:
-        name = (f"{result.message_type} {result.messages:,} msgs\n{result.size / MB:.1f} MB, "
-                f"{result.segments:,} segs")
+        names = (result.message_type, f"{result.messages:,} msgs, {result.size / MB:.1f} MB",
+                 f"{result.segments:,} segments")
         for index, side in enumerate(result.sides.values()):
-            table.add_row(name if index == 0 else "", side.label, f"{side.median:.3f}",
-                          f"{result.size / MB / side.median:.2f}",
-                          f"{result.messages / side.median:,.0f}",
-                          " ".join(f"{s:.2f}" for s in side.seconds),
-                          _ratio_cell(result, side.side),
+            table.add_row(names[index] if index < len(names) else "", side.label,
+                          f"{side.median:.3f}", f"{result.size / MB / side.median:.2f}",
+                          f"{result.messages / side.median:,.0f}", _ratio_cell(result, side.side),
                           end_section=index == len(result.sides) - 1)
     return table
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class LineState(StrEnum):
@@ -53,6 +54,15 @@ class OrderLine:
     def key(self) -> tuple[str, str]:
         return (self.order_number, self.line_no)
 
+    def evolve(self, **changes: Any) -> OrderLine:
+        """A copy with `changes`: `dataclasses.replace` without its per-call introspection
+        (reconciliation makes one per line per message)."""
+        new = object.__new__(OrderLine)
+        for name in _LINE_FIELDS:
+            object.__setattr__(new, name, changes[name] if name in changes
+                               else getattr(self, name))
+        return new
+
     @property
     def promised_quantity(self) -> Decimal:
         return self.confirmed_quantity if self.confirmed_quantity is not None else self.quantity
@@ -68,6 +78,9 @@ class OrderLine:
     @property
     def answered(self) -> bool:
         return self.state is not LineState.OPEN
+
+
+_LINE_FIELDS = tuple(f.name for f in fields(OrderLine))
 
 
 @dataclass(frozen=True, slots=True)

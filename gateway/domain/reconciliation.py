@@ -15,7 +15,7 @@ AMBIGUOUS_LINE. Nothing is guessed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -78,6 +78,7 @@ class _Run:
         self.unknown_orders: set[str] = set()
         self.despatched: dict[tuple[str, str], int] = {}
         self.current_lines: dict[str, list[OrderLine]] = {}
+        self.number_index: dict[str, dict[str, list[int]]] = {}
 
     # -- events --------------------------------------------------------------------------
 
@@ -112,8 +113,8 @@ class _Run:
         self.report(found, line, _CONFIRMATION_RULES)
         deviates = (quantity != line.quantity or delivery != line.requested_date
                     or price != line.price)
-        self.store(replace(
-            line, state=LineState.CHANGED if deviates else LineState.CONFIRMED,
+        self.store(line.evolve(
+            state=LineState.CHANGED if deviates else LineState.CONFIRMED,
             confirmed_quantity=quantity, confirmed_date=delivery, confirmed_price=price),
             VersionKind.CONFIRMATION, quantity, delivery, price, event.ref.position)
 
@@ -126,7 +127,7 @@ class _Run:
                                   "line not accepted", None, "supplier rejected the line",
                                   None, Decimal(1), event.ref.position)]
         self.report(found, line, _CONFIRMATION_RULES)
-        self.store(replace(line, state=LineState.REJECTED, confirmed_quantity=Decimal(0)),
+        self.store(line.evolve(state=LineState.REJECTED, confirmed_quantity=Decimal(0)),
                    VersionKind.CONFIRMATION, Decimal(0), None, None, event.ref.position)
 
     def acknowledge(self, order_number: str) -> None:
@@ -137,7 +138,7 @@ class _Run:
             current = self.current(line)
             if current.state is LineState.OPEN:
                 self.report([], current, _CONFIRMATION_RULES)
-                self.store(replace(current, state=LineState.CONFIRMED,
+                self.store(current.evolve(state=LineState.CONFIRMED,
                                    confirmed_quantity=current.quantity,
                                    confirmed_date=current.requested_date,
                                    confirmed_price=current.price),
@@ -158,7 +159,7 @@ class _Run:
             risk_score(Severity.HIGH, 1, value, self.days_to(need)), None, order.owner))
         for line in order.lines:
             current = self.current(line)
-            self.store(replace(current, state=LineState.REJECTED,
+            self.store(current.evolve(state=LineState.REJECTED,
                                confirmed_quantity=Decimal(0)),
                        VersionKind.CONFIRMATION, Decimal(0), None, None, None)
 
@@ -196,7 +197,7 @@ class _Run:
         self.report(found, line, (C.SHIPPED_UNCONFIRMED, C.DATE_LATE, C.DATE_EARLY))
         quantity = event.quantity if event.quantity is not None else Decimal(0)
         self.despatched[line.key] = event.ref.position
-        self.store(replace(line, despatched_quantity=line.despatched_quantity + quantity,
+        self.store(line.evolve(despatched_quantity=line.despatched_quantity + quantity,
                            expected_delivery=event.expected_delivery or line.expected_delivery),
                    VersionKind.DESPATCH, event.quantity, event.expected_delivery, None,
                    event.ref.position)
@@ -216,8 +217,8 @@ class _Run:
                                                        target, shipped, True, position))
             self.report(found, line, (C.OVER_SHIPPED, C.SHORT_SHIPPED))
             complete = target - shipped <= self.profile.quantity_allowance(target, under=True)
-            self.outcome.lines[key] = replace(
-                line, state=LineState.DESPATCHED if complete else LineState.PARTLY_DESPATCHED)
+            self.outcome.lines[key] = line.evolve(
+                state=LineState.DESPATCHED if complete else LineState.PARTLY_DESPATCHED)
 
     def duplicate(self, document: Document) -> None:
         number = document.order_numbers[0] if len(document.order_numbers) == 1 else None
@@ -322,7 +323,7 @@ class _Run:
     def find_line(self, ref: LineRef, lines: list[OrderLine],
                   quantity: Decimal | None) -> OrderLine | None:
         if ref.order_line_no:
-            numbered = [line for line in lines if _same_no(line.line_no, ref.order_line_no)]
+            numbered = self.numbered(lines, ref.order_line_no)
             if numbered:
                 line = numbered[0]
                 if _item_conflict(ref, line):
@@ -332,8 +333,8 @@ class _Run:
         if ref.line_no:
             # EANCOM: LIN 1082 of a response repeats the order's line number; trusted only
             # where the item does not say otherwise ("every line numbered 10" happens).
-            numbered = [line for line in lines if _same_no(line.line_no, ref.line_no)
-                        and line.key not in self.claimed and not _item_conflict(ref, line)]
+            numbered = [line for line in self.numbered(lines, ref.line_no)
+                        if line.key not in self.claimed and not _item_conflict(ref, line)]
             if len(numbered) == 1:
                 return numbered[0]
         by_item = [line for line in lines if _item_agrees(ref, line)
@@ -344,6 +345,16 @@ class _Run:
             return by_item[0]
         self.unmatched(ref, ambiguous=len(by_item) > 1)
         return None
+
+    def numbered(self, lines: list[OrderLine], number: str) -> list[OrderLine]:
+        """The lines with this line number, leading zeros ignored ("010" is line 10)."""
+        order = lines[0].order_number if lines else ""
+        index = self.number_index.get(order)
+        if index is None:
+            index = self.number_index[order] = {}
+            for position, line in enumerate(lines):
+                index.setdefault(_line_number(line.line_no), []).append(position)
+        return [lines[position] for position in index.get(_line_number(number), ())]
 
     def item_mismatch(self, ref: LineRef, line: OrderLine) -> None:
         self.outcome.discrepancies.append(self.discrepancy(
@@ -419,8 +430,8 @@ class _Run:
             abs(difference) / expected if expected else Decimal(1), position)
 
 
-def _same_no(ours: str, theirs: str) -> bool:
-    return ours.lstrip("0") == theirs.strip().lstrip("0")
+def _line_number(number: str) -> str:
+    return number.strip().lstrip("0")
 
 
 def _item_agrees(ref: LineRef, line: OrderLine) -> bool:

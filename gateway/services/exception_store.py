@@ -67,22 +67,38 @@ class ExceptionLedger:
     def flush(self) -> None:
         if not self.pending:
             return
-        keys = {f"{p.supplier.code}|{key}" for p in self.pending
-                for key in [d.key for d in p.outcome.discrepancies] + p.outcome.cleared}
-        rows = self._known(sorted(keys))
+        rows = self._known()
         events: list[tuple[_Row, dict[str, Any]]] = []
         for pending in self.pending:
             events += _apply(pending, rows)
         self._write(rows, events)
         self.pending.clear()
 
-    def _known(self, keys: list[str]) -> dict[str, _Row]:
+    def _known(self) -> dict[str, _Row]:
+        """The exceptions already stored for the orders (or, without an order, the keys) the
+        batch speaks of: a query per 500 orders, not per key."""
+        orders: dict[str, set[str]] = {}
+        orderless: set[str] = set()
+        for pending in self.pending:
+            code = pending.supplier.code
+            for discrepancy in pending.outcome.discrepancies:
+                if discrepancy.order_number:
+                    orders.setdefault(code, set()).add(discrepancy.order_number)
+                else:
+                    orderless.add(f"{code}|{discrepancy.key}")
+            orders.setdefault(code, set()).update(
+                key.split("|", 2)[1] for key in pending.outcome.cleared)
+        columns = (EXCEPTIONS.c.key, EXCEPTIONS.c.id, EXCEPTIONS.c.state, EXCEPTIONS.c.actual,
+                   EXCEPTIONS.c.occurrences)
+        queries = [select(*columns).where(EXCEPTIONS.c.supplier_code == code,
+                                          EXCEPTIONS.c.order_number.in_(batch))
+                   for code, numbers in orders.items() for batch in chunked(sorted(numbers))]
+        queries += [select(*columns).where(EXCEPTIONS.c.key.in_(batch))
+                    for batch in chunked(sorted(orderless))]
         known: dict[str, _Row] = {}
-        for batch in chunked(keys):
+        for query in queries:
             for key, row_id, state, actual, occurrences in self.session.execute(
-                    select(EXCEPTIONS.c.key, EXCEPTIONS.c.id, EXCEPTIONS.c.state,
-                           EXCEPTIONS.c.actual, EXCEPTIONS.c.occurrences)
-                    .where(EXCEPTIONS.c.key.in_(batch)).order_by(EXCEPTIONS.c.id)):
+                    query.order_by(EXCEPTIONS.c.id)):
                 known[key] = _Row(row_id, ExceptionState(state), actual, occurrences)
         return known
 

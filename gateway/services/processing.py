@@ -244,11 +244,14 @@ class _Run:
 
     def _keep(self, supplier: str, outcome: Outcome, line_ids: dict[tuple[str, str], int],
               message_id: int, document_id: int) -> None:
+        changed: dict[str, dict[str, OrderLine]] = {}
         for (number, line_no), line in outcome.lines.items():
             self.line_updates[line_ids[(number, line_no)]] = line
+            changed.setdefault(number, {})[line_no] = line
+        for number, lines in changed.items():
             order = self.orders[(supplier, number)]
             self.orders[(supplier, number)] = replace(order, lines=tuple(
-                line if current.line_no == line_no else current for current in order.lines))
+                lines.get(current.line_no, current) for current in order.lines))
         self.versions += [
             {"order_line_id": line_ids[(v.order_number, v.line_no)], "kind": v.kind.value,
              "quantity": v.quantity, "delivery_date": v.delivery_date, "price": v.price,

@@ -38,6 +38,7 @@ from mappings.edifact.readers import (
     read_carrier,
     read_currency,
     read_date,
+    read_decimal,
     read_description,
     read_identities,
     read_line_item,
@@ -330,10 +331,14 @@ class _DocumentBuilder:
     def pri(self, segment: Segment) -> None:
         if self.line is not None:
             price = read_price(segment, self.notes)
-            if price.basis and price.basis not in ("1", "1.0"):
+            basis = read_decimal(price.basis, segment, self.notes, "unit price basis")
+            if basis is not None and basis != 1 and basis > 0 and price.value is not None:
+                # PRI 5284: the price is for `basis` units (fasteners are priced per 100 or
+                # 1000); the canonical price is per unit.
                 self.notes.add(segment, ProblemCode.ASSUMED_VALUE,
-                               f"price {price.qualifier} is per {price.basis} units "
-                               "(unit price basis 5284)")
+                               f"price {price.qualifier} {price.value} is per {price.basis} "
+                               "units (unit price basis 5284); converted to a unit price")
+                price = Price(price.qualifier, price.value / basis, price.basis)
             self.line.prices.append(price)
         self._enter_group(segment)
 
@@ -406,7 +411,7 @@ class _DocumentBuilder:
         line.delivery_date = _first_date(state.dates, profile.date_order)
         # A line that sends its own date, even an unreadable one, or that the supplier does
         # not accept, does not inherit the header's date.
-        if any(q in state.dates for q in profile.date_order) or line.status in _NOT_COMMITTED:
+        if not state.dates.keys().isdisjoint(profile.date_order) or line.status in _NOT_COMMITTED:
             self.own_dates.add(len(self.document.lines))
         line.requested_delivery_date = state.dates.get(DateQualifier.DELIVERY_REQUESTED)
         line.best_before_date = state.dates.get(DateQualifier.BEST_BEFORE)
