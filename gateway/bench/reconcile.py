@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pydifact.segmentcollection import Interchange
+from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -238,3 +239,28 @@ def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def reconcile_table(result: dict[str, Any]) -> Table:
+    table = Table(title=(f"gateway bench reconcile: {result['order_lines']:,} order lines, "
+                         f"{result['messages']:,} messages, median of {result['runs']} run(s)"),
+                  title_justify="left")
+    for column in ("side", "seconds", "messages/s", "vs pydifact", "batch p50 ms",
+                   "batch p99 ms"):
+        table.add_column(column, justify="left" if column == "side" else "right")
+    for name, side in result["sides"].items():
+        ratio = side["ratio_to_pydifact"]
+        mark = ""
+        if name == "sqlite":
+            mark = " ✓" if ratio >= result["target_ratio_sqlite"] else (
+                f" < {result['target_ratio_sqlite']}x ✗")
+        table.add_row(side["label"], f"{side['seconds']:.2f}", f"{side['messages_per_s']:,.0f}",
+                      f"{ratio:.2f}x{mark}", _cell(side["latency_p50_ms"]),
+                      _cell(side["latency_p99_ms"]))
+    if result.get("postgresql_error"):
+        table.caption = f"PostgreSQL skipped: {result['postgresql_error']}"
+    return table
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f}"

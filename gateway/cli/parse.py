@@ -154,3 +154,29 @@ def bench_parse(messages: int, runs: int, memory_mb: int, as_json: bool) -> None
     from gateway.bench.parse import run_parse_benchmark
 
     run_parse_benchmark(messages=messages, runs=runs, memory_mb=memory_mb, as_json=as_json)
+
+
+@bench.command("reconcile")
+@click.option("--lines", default=100_000, show_default=True, help="Open order lines.")
+@click.option("--messages", default=10_000, show_default=True, help="Supplier messages.")
+@click.option("--runs", default=1, show_default=True, help="Runs per side (median).")
+@click.option("--sqlite-path", default="var/bench-reconcile.db", show_default=True)
+@click.option("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="Server to create a scratch database on ('' to skip).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_reconcile(lines: int, messages: int, runs: int, sqlite_path: str,
+                    postgres_url: str, as_json: bool) -> None:
+    """End-to-end ingest (archive, parse, map, reconcile, persist) against pydifact's bare
+    parse of the same messages, on SQLite and PostgreSQL."""
+    from gateway.bench.reconcile import reconcile_table, run_reconcile_benchmark
+
+    console = Console(stderr=True)
+    Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+    with console.status("benchmark") as status:
+        result = run_reconcile_benchmark(lines, messages, runs, sqlite_path,
+                                         postgres_url or None,
+                                         lambda text: status.update(text))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        Console().print(reconcile_table(result))

@@ -14,6 +14,7 @@ from decimal import Decimal
 from gateway.domain.documents import Notice, Party
 from mappings.edifact.codes import DateFormat
 from parsers.edifact import EdifactMessage, Segment
+from parsers.edifact.segments import part
 from parsers.errors import ProblemCode
 
 _NUMBER = re.compile(r"-?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
@@ -37,12 +38,16 @@ class Notes:
                                  segment.tag if segment is not None else None))
 
 
-def read_decimal(text: str, segment: Segment, notes: Notes, what: str) -> Decimal | None:
+def read_decimal(text: str, segment: Segment, notes: Notes, what: str,
+                 qualifier: str = "") -> Decimal | None:
     """A numeric value: digits with one decimal mark, comma or point (ISO 9735-1, 10.6)."""
     if not text:
         return None
+    if text.isdigit():
+        return Decimal(text)
     if not _NUMBER.fullmatch(text):
-        notes.add(segment, ProblemCode.INVALID_NUMBER, f"{what} {text!r} is not a number")
+        label = f"{what} {qualifier}" if qualifier else what
+        notes.add(segment, ProblemCode.INVALID_NUMBER, f"{label} {text!r} is not a number")
         return None
     return Decimal(text.replace(",", "."))
 
@@ -55,10 +60,10 @@ class DateValue:
 
 def read_date(segment: Segment, notes: Notes) -> DateValue:
     """DTM C507: 2005 qualifier, 2380 value, 2379 format."""
-    qualifier = segment.component(0, 0)
-    text = segment.component(0, 1)
-    form = segment.component(0, 2)
-    return DateValue(qualifier, parse_date(text, form, segment, notes, qualifier))
+    parts = segment.parts(0)
+    qualifier = parts[0] if parts else ""
+    return DateValue(qualifier, parse_date(part(parts, 1), part(parts, 2), segment, notes,
+                                           qualifier))
 
 
 def parse_date(text: str, form: str, segment: Segment, notes: Notes,
@@ -130,11 +135,13 @@ class Quantity:
 
 def read_quantity(segment: Segment, notes: Notes) -> Quantity:
     """QTY C186: 6063 qualifier, 6060 quantity, 6411 measurement unit."""
-    qualifier = segment.component(0, 0)
-    value = read_decimal(segment.component(0, 1), segment, notes, f"quantity {qualifier}")
-    if value is None and not segment.component(0, 1):
+    parts = segment.parts(0)
+    qualifier = parts[0] if parts else ""
+    text = part(parts, 1)
+    value = read_decimal(text, segment, notes, "quantity", qualifier)
+    if not text:
         notes.add(segment, ProblemCode.MISSING_VALUE, f"quantity {qualifier} has no value")
-    return Quantity(qualifier, value, segment.component(0, 2) or None)
+    return Quantity(qualifier, value, part(parts, 2) or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +153,8 @@ class Reference:
 
 def read_reference(segment: Segment) -> Reference:
     """RFF C506: 1153 qualifier, 1154 reference, 1156 line number."""
-    return Reference(segment.component(0, 0), segment.component(0, 1), segment.component(0, 2))
+    parts = segment.parts(0)
+    return Reference(part(parts, 0), part(parts, 1), part(parts, 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,17 +167,17 @@ class LineItem:
 
 def read_line_item(segment: Segment) -> LineItem:
     """LIN: 1082 line number, 1229 action, C212 (7140 item number, 7143 type)."""
-    return LineItem(segment.component(0), segment.component(1), segment.component(2, 0),
-                    segment.component(2, 1))
+    item = segment.parts(2)
+    return LineItem(segment.component(0), segment.component(1), part(item, 0), part(item, 1))
 
 
 def read_product_ids(segment: Segment) -> list[tuple[str, str]]:
     """PIA: 4347 function, then up to five C212 (7140 item number, 7143 type)."""
     ids = []
     for index in range(1, min(len(segment.elements), 6)):
-        item_id = segment.component(index, 0)
-        if item_id:
-            ids.append((item_id, segment.component(index, 1)))
+        parts = segment.parts(index)
+        if parts and parts[0]:
+            ids.append((parts[0], part(parts, 1)))
     return ids
 
 
@@ -207,15 +215,17 @@ class Price:
 
 def read_price(segment: Segment, notes: Notes) -> Price:
     """PRI C509: 5125 qualifier, 5118 price, 5375, 5387, 5284 unit price basis, 6411 unit."""
-    qualifier = segment.component(0, 0)
-    value = read_decimal(segment.component(0, 1), segment, notes, f"price {qualifier}")
-    return Price(qualifier, value, segment.component(0, 4))
+    parts = segment.parts(0)
+    qualifier = part(parts, 0)
+    return Price(qualifier, read_decimal(part(parts, 1), segment, notes, "price", qualifier),
+                 part(parts, 4))
 
 
 def read_amount(segment: Segment, notes: Notes) -> tuple[str, Decimal | None]:
     """MOA C516: 5025 qualifier, 5004 amount."""
-    qualifier = segment.component(0, 0)
-    return qualifier, read_decimal(segment.component(0, 1), segment, notes, f"amount {qualifier}")
+    parts = segment.parts(0)
+    qualifier = part(parts, 0)
+    return qualifier, read_decimal(part(parts, 1), segment, notes, "amount", qualifier)
 
 
 def read_party(segment: Segment) -> Party:

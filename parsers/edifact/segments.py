@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from parsers.errors import ProblemCode, ServiceStringError
 
@@ -50,20 +50,50 @@ class Delimiters:
              self.terminator)
         )
 
-    @property
-    def repeats(self) -> bool:
-        return self.repetition not in ("", " ")
+    repeats: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Whether a repetition separator is in force (syntax version 4); read per segment.
+        object.__setattr__(self, "repeats", self.repetition not in ("", " "))
 
 
 class Segment:
-    """One segment: its tag, its data elements and its position in the file (from 1)."""
+    """One segment: its tag, its data elements and its position in the file (from 1).
 
-    __slots__ = ("elements", "number", "tag")
+    The tokenizer hands most segments over unsplit (`Segment.deferred`): their elements are
+    split on first use, so segments nobody reads cost no more than finding their terminator.
+    """
+
+    __slots__ = ("_delimiters", "_elements", "_rest", "number", "tag")
 
     def __init__(self, tag: str, elements: list[Element], number: int = 0) -> None:
         self.tag = tag
-        self.elements = elements
+        self._elements: list[Element] | None = elements
+        self._rest = ""
+        self._delimiters: Delimiters | None = None
         self.number = number
+
+    @classmethod
+    def deferred(cls, tag: str, rest: str | None, delimiters: Delimiters,
+                 number: int) -> Segment:
+        """A segment whose text after the tag and its data separator is `rest` (None when
+        the segment is the bare tag), split only when an element is read. For text without
+        release characters only."""
+        segment = cls.__new__(cls)
+        segment.tag = tag
+        segment._elements = None if rest is not None else []
+        segment._rest = rest or ""
+        segment._delimiters = delimiters
+        segment.number = number
+        return segment
+
+    @property
+    def elements(self) -> list[Element]:
+        elements = self._elements
+        if elements is None:
+            assert self._delimiters is not None
+            elements = self._elements = split_plain(self._rest, self._delimiters)
+        return elements
 
     def __repr__(self) -> str:
         return f"Segment({self.tag!r}, {self.elements!r}, number={self.number})"
@@ -85,9 +115,27 @@ class Segment:
             return value[0] if value else None
         return value
 
+    def parts(self, index: int) -> list[str]:
+        """The components of element `index` (one for a simple element; first repetition)."""
+        elements = self._elements
+        if elements is None:
+            elements = self.elements
+        if index >= len(elements):
+            return _NO_PARTS
+        value = elements[index]
+        kind = value.__class__
+        if kind is list:
+            return value  # type: ignore[return-value]
+        if kind is str:
+            return [value]  # type: ignore[list-item]
+        first = value[0] if value else ""
+        return first if isinstance(first, list) else [first]
+
     def component(self, index: int, sub: int = 0) -> str:
         """Component `sub` of element `index` as a string; empty when absent."""
-        elements = self.elements
+        elements = self._elements
+        if elements is None:
+            elements = self.elements
         if index >= len(elements):
             return ""
         value = elements[index]
@@ -105,3 +153,31 @@ class Segment:
             return ()
         value = self.elements[index]
         return value if isinstance(value, tuple) else (value,)
+
+
+_NO_PARTS: list[str] = []
+
+
+def part(parts: list[str], index: int) -> str:
+    """Component `index` of `parts`, empty when the sender left it out."""
+    return parts[index] if index < len(parts) else ""
+
+
+def split_plain(text: str, d: Delimiters) -> list[Element]:
+    """Data elements of segment text that holds no release character."""
+    parts = text.split(d.data)
+    component = d.component
+    elements: list[Element] = [
+        part.split(component) if component in part else part for part in parts
+    ]
+    if d.repeats and d.repetition in text:
+        elements = [_repeated(part, d) if d.repetition in part else element
+                    for part, element in zip(parts, elements, strict=True)]
+    return elements
+
+
+def _repeated(part: str, d: Delimiters) -> tuple[Simple, ...]:
+    return tuple(
+        piece.split(d.component) if d.component in piece else piece
+        for piece in part.split(d.repetition)
+    )

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from parsers.edifact.charsets import UTF8_BOM, AdaptiveDecoder
-from parsers.edifact.segments import Delimiters, Element, Segment, Simple
+from parsers.edifact.segments import Delimiters, Element, Segment, Simple, split_plain
 from parsers.errors import NotEdifactError, Problem, ProblemCode, Severity
 
 CHUNK_SIZE = 1 << 20
@@ -34,6 +34,8 @@ _WHITESPACE = " \t\r\n\x00\x1a"
 _TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
 _TYPOGRAPHIC_QUOTE = "\u2019"
 _STARTS = (b"UNA", b"UNB", b"UNH")
+# Segments after which the service characters may change: never on the fast path.
+_ENVELOPE_TAGS = frozenset({"UNA", "UNB", "UNZ"})
 
 Token = Segment | Problem
 
@@ -129,12 +131,12 @@ class Tokenizer:
                 if len(buffer) - position < 9 and not final:
                     break
                 position = self._read_service_string(buffer, position)
-            terminator = self.delimiters.terminator
-            end = self._find_terminator(buffer, position, terminator)
-            if end < 0:
+            if self.delimiters.terminator in "\r\n":
+                position, again = self._scan(buffer, position, out)
+            else:
+                position, again = self._split(buffer, position, out)
+            if not again:
                 break
-            self._segment(buffer[position:end], out)
-            position = end + len(terminator)
         rest = buffer[position:]
         if final:
             self._buffer = ""
@@ -149,6 +151,62 @@ class Tokenizer:
         else:
             self._buffer = rest
         return out
+
+    def _split(self, buffer: str, position: int, out: list[Token]) -> tuple[int, bool]:
+        """The fast path: split the buffer on the terminator at C speed, and hand segments
+        over unsplit. Returns where it stopped, and whether the service characters may have
+        changed (after UNB/UNZ), so the caller must split again from there."""
+        delimiters = self.delimiters
+        terminator, release, data = delimiters.terminator, delimiters.release, delimiters.data
+        repetition = delimiters.repetition if delimiters.repeats else "\n"
+        release_char = release or "\n"
+        pieces = buffer[position:].split(terminator)
+        pieces.pop()  # after the last terminator: incomplete, waits for more text
+        tags, deferred, number = self._tags, Segment.deferred, self._number
+        index, count = 0, len(pieces)
+        while index < count:
+            raw = pieces[index]
+            index += 1
+            consumed = len(raw) + 1
+            while release and _escapes_terminator(raw, release):
+                if index >= count:
+                    self._number = number
+                    return position, False
+                raw = raw + terminator + pieces[index]
+                consumed += len(pieces[index]) + 1
+                index += 1
+            position += consumed
+            if raw[:1] in _WHITESPACE:
+                raw = raw.lstrip(_WHITESPACE)
+                if not raw:
+                    continue
+            tag = raw[:3]
+            if (tag in tags and raw[3:4] in (data, "") and "\n" not in raw and "\r" not in raw
+                    and release_char not in raw and repetition not in raw
+                    and _TYPOGRAPHIC_QUOTE not in raw):
+                number += 1
+                out.append(deferred(tag, raw[4:] if len(raw) > 3 else None, delimiters,
+                                    number))
+                continue
+            self._number = number
+            self._segment(raw, out)
+            number = self._number
+            if tag in _ENVELOPE_TAGS:
+                return position, True
+        self._number = number
+        return position, False
+
+    def _scan(self, buffer: str, position: int, out: list[Token]) -> tuple[int, bool]:
+        """Segment by segment, for a terminator that is a line break (UNA can say so)."""
+        terminator = self.delimiters.terminator
+        while True:
+            end = self._find_terminator(buffer, position, terminator)
+            if end < 0:
+                return position, False
+            self._segment(buffer[position:end], out)
+            position = end + len(terminator)
+            if self._expect_una or self.delimiters.terminator != terminator:
+                return position, True
 
     def _read_service_string(self, buffer: str, position: int) -> int:
         """Each interchange has its own service characters: the UNA's, else the defaults
@@ -215,7 +273,7 @@ class Tokenizer:
         if delimiters.release and delimiters.release in raw:
             parts = _split_released(raw, delimiters)
         else:
-            parts = _split_plain(raw, delimiters)
+            parts = split_plain(raw, delimiters)
         tag = parts[0]
         if not isinstance(tag, str) or tag not in self._tags:
             if not isinstance(tag, str) or not _TAG.fullmatch(tag):
@@ -227,7 +285,8 @@ class Tokenizer:
                     segment=self._number,
                 ))
                 return
-            self._tags.add(tag)
+            if tag not in _ENVELOPE_TAGS:
+                self._tags.add(tag)
         segment = Segment(tag, parts[1:], self._number)
         if tag == "UNB":
             self._adopt_syntax_version(segment)
@@ -245,6 +304,20 @@ class Tokenizer:
             d = self.delimiters
             self.delimiters = Delimiters(d.component, d.data, d.decimal, d.release, " ",
                                          d.terminator)
+
+
+def _escapes_terminator(raw: str, release: str) -> bool:
+    """Whether `raw` ends in an odd run of release characters (line breaks between them are
+    a wrap, not text), so the terminator after it is data."""
+    if raw[-1:] != release and raw[-1:] not in ("\r", "\n"):
+        return False
+    run = 0
+    for char in reversed(raw):
+        if char == release:
+            run += 1
+        elif char not in "\r\n":
+            break
+    return run % 2 == 1
 
 
 def _skip_whitespace(buffer: str, position: int) -> int:
@@ -326,25 +399,6 @@ def _split_typographic(raw: str, data_separator: str) -> list[str]:
             return pieces
         pieces.append(rest[:index])
         rest = rest[_skip_whitespace(rest, index + 1) :]
-
-
-def _split_plain(raw: str, d: Delimiters) -> list[Element]:
-    parts = raw.split(d.data)
-    component = d.component
-    elements: list[Element] = [
-        part.split(component) if component in part else part for part in parts
-    ]
-    if d.repeats and d.repetition in raw:
-        elements = [_repeated(part, d) if d.repetition in part else element
-                    for part, element in zip(parts, elements, strict=True)]
-    return elements
-
-
-def _repeated(part: str, d: Delimiters) -> tuple[Simple, ...]:
-    return tuple(
-        piece.split(d.component) if d.component in piece else piece
-        for piece in part.split(d.repetition)
-    )
 
 
 def _split_released(raw: str, d: Delimiters) -> list[Element]:
