@@ -10,12 +10,11 @@ from rich.console import Console
 
 from gateway.cli.context import AppContext
 from gateway.cli.parse import expand_paths
-from gateway.cli.store import _ingest_one, _line_table, _report_line, exception_table
+from gateway.cli.store import _line_table, _report_line, exception_table, ingest_files
 from gateway.config import Settings
 from gateway.persistence.schema import upgrade
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, read_partner_file
-from gateway.services.processing import MessageReport
 from gateway.services.queue import list_exceptions, order_timeline
 
 # The demo's orders are due in the first half of December 2026; a fixed "today" keeps the
@@ -44,14 +43,13 @@ def demo(samples: Path, database: Path, shown_order: str) -> None:
     console.rule("[bold]2. Open orders from the ERP export")
     lines, errors = read_order_file(samples / "orders.csv")
     with app.transaction() as session:
-        report = import_lines(session, lines, "orders.csv", app.now())
-    console.print(f"{len(report.orders)} orders, {report.created} lines"
+        imported = import_lines(session, lines, "orders.csv", app.now())
+    console.print(f"{len(imported.orders)} orders, {imported.created} lines"
                   + (f", {len(errors)} bad rows" if errors else ""))
     console.rule("[bold]3. Supplier messages arrive (order responses, despatch advices)")
-    reports: list[MessageReport] = []
-    for path in expand_paths([samples / "messages"]):
-        reports.append(_ingest_one(app, path, None, "demo"))
-        console.print(_report_line(reports[-1], path))
+    files = list(expand_paths([samples / "messages"]))
+    for report, path in zip(ingest_files(app, files, None, "demo"), files, strict=True):
+        console.print(_report_line(report, path))
     console.rule("[bold]4. The exception queue, worst first")
     with app.transaction() as session:
         rows = list_exceptions(session, state="open")

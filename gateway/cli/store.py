@@ -17,7 +17,8 @@ from rich.table import Table
 from gateway.cli.context import AppContext
 from gateway.cli.parse import expand_paths
 from gateway.persistence.schema import upgrade
-from gateway.services.ingest import Intake, archive, process, replay
+from gateway.services.ingest import Intake, replay
+from gateway.services.ingest import ingest as ingest_intakes
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, read_partner_file
 from gateway.services.processing import MessageReport
@@ -169,11 +170,12 @@ def ingest(app: AppContext, paths: tuple[Path, ...], supplier: str | None, sende
     """Archive and process supplier files now, one message per file."""
     files = list(expand_paths(paths))
     console = Console(stderr=as_json)
-    reports = []
+    reports: list[MessageReport] = []
     with _progress(console, len(files), as_json) as advance:
-        for path in files:
-            reports.append(_ingest_one(app, path, supplier, sender))
-            advance()
+        for first in range(0, len(files), BATCH):
+            batch = files[first : first + BATCH]
+            reports += ingest_files(app, batch, supplier, sender)
+            advance(len(batch))
     for report, path in zip(reports, files, strict=True):
         if as_json:
             click.echo(json.dumps(_report_json(report, path)))
@@ -182,14 +184,15 @@ def ingest(app: AppContext, paths: tuple[Path, ...], supplier: str | None, sende
     sys.exit(1 if any(r.state.value in ("quarantined", "failed") for r in reports) else 0)
 
 
-def _ingest_one(app: AppContext, path: Path, supplier: str | None,
-                sender: str) -> MessageReport:
-    raw = path.read_bytes()
-    with app.transaction() as session:
-        archived = archive(session, Intake(raw, "cli", supplier or sender, path.name, supplier),
-                           app.now())
-    with app.transaction() as session:
-        return process(session, archived.message_id, app.today(), app.now())
+BATCH = 200
+
+
+def ingest_files(app: AppContext, paths: list[Path], supplier: str | None,
+                 sender: str) -> list[MessageReport]:
+    """Archive the files (committed first), then process them, a batch per transaction."""
+    intakes = [Intake(path.read_bytes(), "cli", supplier or sender, path.name, supplier)
+               for path in paths]
+    return ingest_intakes(app.transaction, intakes, app.today(), app.now(), BATCH)
 
 
 class _progress:
@@ -203,10 +206,10 @@ class _progress:
 
     def __enter__(self) -> Any:
         if self.bar is None:
-            return lambda: None
+            return lambda _count: None
         self.bar.start()
         task = self.bar.add_task("ingest", total=self.total)
-        return lambda: self.bar.advance(task) if self.bar else None
+        return lambda count: self.bar.advance(task, count) if self.bar else None
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
@@ -273,12 +276,14 @@ def exception_table(rows: list[Any]) -> Table:
     for column in ("id", "sev", "risk", "code", "order", "line", "expected", "supplier said",
                    "state", "owner"):
         table.add_column(column, overflow="fold",
+                         no_wrap=column in ("id", "sev", "risk", "code", "order"),
                          justify="right" if column in ("id", "risk") else "left")
     for row in rows:
         style = _SEVERITY_STYLE.get(row.severity, "")
         table.add_row(str(row.id), f"[{style}]{row.severity}[/{style}]", f"{row.risk:.1f}",
                       row.code, row.order_number or "—", row.line_no or "",
-                      row.expected or "", row.actual or "", row.state, row.owner or "")
+                      row.expected or "", row.actual or "", row.state,
+                      (row.owner or "").split("@")[0])
     return table
 
 

@@ -190,8 +190,10 @@ def rebuild_line(session: Session, line_id: int) -> None:
         if version.kind == VersionKind.CONFIRMATION:
             line.confirmed_quantity = version.quantity
             line.confirmed_date, line.confirmed_price = version.delivery_date, version.price
+            as_ordered = (version.quantity == line.quantity and version.price == line.price
+                          and version.delivery_date == line.requested_date)
             line.state = (LineState.REJECTED if version.quantity == 0 else
-                          LineState.CONFIRMED).value
+                          LineState.CONFIRMED if as_ordered else LineState.CHANGED).value
         elif version.kind == VersionKind.DESPATCH and version.quantity is not None:
             line.despatched_quantity += version.quantity
             line.expected_delivery = version.delivery_date or line.expected_delivery

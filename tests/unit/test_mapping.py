@@ -244,3 +244,11 @@ def test_unreadable_line_date_does_not_inherit_the_header_date() -> None:
     body = ("UNH+1+ORDRSP:D:96A:UN'BGM+231+R+4'DTM+69:20261205:102'RFF+ON:P'"
             "LIN+1+5+4000862141404:EN'QTY+113:4'DTM+69:20260230:102'UNT+8+1'")
     assert one_document(body).lines[0].delivery_date is None
+
+
+def test_price_per_hundred_units_becomes_a_unit_price() -> None:
+    body = ("UNH+1+ORDRSP:D:96A:UN'BGM+231+R+4'RFF+ON:P'LIN+1+5+4000862141404:EN'QTY+113:500'"
+            "PRI+AAA:6.10:CA::100:PCE'UNT+7+1'")
+    doc = one_document(body)
+    assert doc.lines[0].price == Decimal("0.061")
+    assert codes(doc) == [ProblemCode.ASSUMED_VALUE.value]
