@@ -5,17 +5,32 @@ from __future__ import annotations
 import os
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from gateway.cli.context import AppContext
 from gateway.cli.demo import demo
 from gateway.cli.parse import bench, parse, problem_to_json
 from gateway.cli.store import iter_commands
 from gateway.config import Settings
+from gateway.errors import GatewayError
 
 __all__ = ["cli", "main", "problem_to_json"]
 
 
-@click.group()
+class GatewayGroup(click.Group):
+    """Errors a user can act on become one clear line and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (GatewayError, LookupError) as exc:
+            message = exc.args[0] if exc.args else str(exc)
+            raise click.ClickException(str(message)) from exc
+        except OperationalError as exc:
+            raise click.ClickException(f"the database is unavailable: {exc.orig}") from exc
+
+
+@click.group(cls=GatewayGroup)
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Reconcile as if today were this date (risk scores use it).")
 @click.pass_context

@@ -103,3 +103,20 @@ def test_missing_things_are_clear_errors(run: object) -> None:
     assert "no exception #999" in missing.output
     partner = run("partners", "load", "/nonexistent.toml")  # type: ignore[operator]
     assert partner.exit_code == 2
+
+
+def test_configuration_and_database_errors_are_one_clear_line(run: object,
+                                                              tmp_path: Path) -> None:
+    run("init")  # type: ignore[operator]
+    bad = tmp_path / "partners.toml"
+    bad.write_text("[profiles.x]\nqty_under = 5\n")
+    result = run("partners", "load", str(bad))  # type: ignore[operator]
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: profile 'x': unknown fields")
+    assert "Traceback" not in result.output
+    missing = run("orders", "show", "NOPE")  # type: ignore[operator]
+    assert (missing.exit_code, missing.output.strip()) == (1, "Error: no order NOPE")
+    down = CliRunner().invoke(cli, ["exceptions", "list"], env={
+        "GATEWAY_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert down.exit_code == 1
+    assert "the database is unavailable" in down.output
