@@ -16,6 +16,7 @@ from rich.table import Table
 
 from gateway.cli.context import AppContext
 from gateway.cli.parse import expand_paths
+from gateway.persistence.models import ExceptionRow
 from gateway.persistence.schema import upgrade
 from gateway.services.ingest import Intake, replay
 from gateway.services.ingest import ingest as ingest_intakes
@@ -23,6 +24,8 @@ from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, read_partner_file
 from gateway.services.processing import MessageReport
 from gateway.services.queue import (
+    LineTimeline,
+    OrderTimeline,
     exception_to_json,
     list_exceptions,
     order_timeline,
@@ -113,7 +116,7 @@ def orders_show(app: AppContext, number: str, as_json: bool) -> None:
             console.print(_line_table(line))
 
 
-def _line_table(timeline: Any) -> Table:
+def _line_table(timeline: LineTimeline) -> Table:
     line = timeline.line
     title = (f"line {line.line_no}  {line.description or line.gtin or line.buyer_part or ''}"
              f"  — now {line.state}")
@@ -136,7 +139,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _timeline_json(timeline: Any) -> dict[str, Any]:
+def _timeline_json(timeline: OrderTimeline) -> dict[str, Any]:
     return {
         "order": timeline.order.number,
         "supplier": timeline.order.supplier_code,
@@ -271,7 +274,7 @@ def exceptions_list(app: AppContext, supplier: str | None, severity: str | None,
         Console().print(exception_table(rows))
 
 
-def exception_table(rows: list[Any]) -> Table:
+def exception_table(rows: list[ExceptionRow]) -> Table:
     table = Table(title=f"Exceptions ({len(rows)})", title_justify="left")
     for column in ("id", "sev", "risk", "code", "order", "line", "expected", "supplier said",
                    "state", "owner"):
