@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import Discrepancy
-from gateway.domain.documents import Document, document_to_json
+from gateway.domain.documents import Document, DocumentKind, document_to_json
 from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.reconciliation import Outcome, reconcile
@@ -224,7 +224,11 @@ class _Run:
         for index, document in enumerate(message.documents):
             document_id = self.document_ids[(message.id, index)]
             number_key = (supplier.code, document.kind.value, document.document_number or "")
-            repeated = bool(document.document_number) and (
+            # An order response that replaces an earlier one (BGM 1225 = 5) may repeat its
+            # number: its confirmations supersede the earlier ones.
+            replaces = (document.function_code == _REPLACE
+                        and document.kind is DocumentKind.ORDER_RESPONSE)
+            repeated = bool(document.document_number) and not replaces and (
                 number_key in self.known_numbers or number_key in self.seen_numbers)
             self.seen_numbers.add(number_key)
             orders = {number: self.orders[(supplier.code, number)]
@@ -288,6 +292,7 @@ class _Run:
                  for m, r in changed])
 
 
+_REPLACE = "5"
 _LINE_STATE = ("state", "confirmed_quantity", "confirmed_date", "confirmed_price",
                "despatched_quantity", "expected_delivery")
 _LINE_COLUMNS = (OrderLineRow.id, OrderLineRow.line_no, OrderLineRow.quantity,

@@ -244,3 +244,15 @@ def test_replay_after_a_tolerance_change(sessions: object, tmp_path: Path) -> No
                                ).first()
         assert line is not None
         assert line.confirmed_quantity == Decimal(80)
+
+
+def test_a_replacing_order_response_may_repeat_its_number(sessions: object,
+                                                           tmp_path: Path) -> None:
+    import_orders(sessions, tmp_path)
+    ingest(sessions, ordrsp(CONFIRM_SHORT_AND_LATE))
+    again = CONFIRM_SHORT_AND_LATE.replace("113:80", "113:100").replace("20261209", "20261205")
+    _, report = ingest(sessions, ordrsp(again, "RSP-1", function="5"))
+    assert [d.code.value for d in report.discrepancies] == []  # type: ignore[attr-defined]
+    with sessions() as session:  # type: ignore[operator]
+        states = dict(session.execute(select(ExceptionRow.code, ExceptionRow.state)).all())
+        assert states == {"QTY_SHORT": "resolved", "DATE_LATE": "resolved"}
