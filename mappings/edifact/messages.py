@@ -93,6 +93,8 @@ PROFILES: dict[str, MessageProfile] = {
 
 # Trigger segments of segment groups that are neither the header nor a line: the values inside
 # those groups describe the reference, party, package ... and not the document or the line.
+# Net price first, then gross (5125 AAA, AAB), then whatever else was sent first.
+_PRICE_RANK = {"AAA": 0, "AAB": 1}
 _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})
 _GROUP_TRIGGERS = frozenset({"RFF", "NAD", "TDT", "PAC", "PCI", "CPS", "LOC", "ALC", "TAX",
                              "CUX", "PRI", "TOD", "PAT", "SCC", "EQD", "HAN", "DGS", "CTA",
@@ -120,17 +122,22 @@ def map_message(message: EdifactMessage, file: str | None = None) -> Document | 
     return builder.finish()
 
 
-@dataclass(slots=True)
 class _LineState:
-    segment: Segment
-    line: Line
-    group: str = "LIN"
-    quantities: dict[str, Quantity] = field(default_factory=dict)
-    dates: dict[str, date | None] = field(default_factory=dict)
-    prices: list[Price] = field(default_factory=list)
-    orders: list[Reference] = field(default_factory=list)
-    customer_refs: list[Reference] = field(default_factory=list)
-    package_level: int | None = None
+    """A line being read: the values its segments gave, until the next LIN settles it."""
+
+    __slots__ = ("customer_refs", "dates", "group", "line", "orders", "package_level", "prices",
+                 "quantities", "segment")
+
+    def __init__(self, segment: Segment, line: Line, package_level: int | None) -> None:
+        self.segment = segment
+        self.line = line
+        self.group = "LIN"
+        self.quantities: dict[str, Quantity] = {}
+        self.dates: dict[str, date | None] = {}
+        self.prices: list[Price] = []
+        self.orders: list[Reference] = []
+        self.customer_refs: list[Reference] = []
+        self.package_level = package_level
 
 
 class _DocumentBuilder:
@@ -397,8 +404,11 @@ class _DocumentBuilder:
         self.line = None
         line = state.line
         profile = self.profile
-        chosen = next((state.quantities[q] for q in profile.quantity_order
-                       if q in state.quantities), None)
+        chosen = None
+        for qualifier in profile.quantity_order:
+            chosen = state.quantities.get(qualifier)
+            if chosen is not None:
+                break
         if chosen is not None:
             line.quantity, line.unit = chosen.value, chosen.unit
             ordered = state.quantities.get(QuantityQualifier.ORDERED)
@@ -430,8 +440,9 @@ class _DocumentBuilder:
     def _take_price(line: Line, prices: list[Price]) -> None:
         if not prices:
             return
-        ranked = sorted(prices, key=lambda p: {"AAA": 0, "AAB": 1}.get(p.qualifier, 2))
-        line.price, line.price_qualifier = ranked[0].value, ranked[0].qualifier or None
+        best = prices[0] if len(prices) == 1 else min(
+            prices, key=lambda p: _PRICE_RANK.get(p.qualifier, 2))
+        line.price, line.price_qualifier = best.value, best.qualifier or None
 
     def _take_line_order(self, line: Line, state: _LineState) -> None:
         if state.orders:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from decimal import Decimal
 
@@ -187,7 +188,8 @@ def read_description(segment: Segment, notes: Notes) -> str | None:
     A colon left unescaped in the text (the German D01B ORDERS in the corpus writes "1:10")
     splits it into extra components; they are joined back and the sender is told.
     """
-    if len(segment.elements) > 2 and isinstance(segment.elements[2], tuple):
+    elements = segment.elements
+    if len(elements) > 2 and elements[2].__class__ is tuple:
         # C273 does not repeat: a repetition separator in it is text the sender forgot to
         # release (syntax version 4, `*` by default).
         notes.add(segment, ProblemCode.INVALID_CODE,
@@ -195,15 +197,17 @@ def read_description(segment: Segment, notes: Notes) -> str | None:
         text = "*".join(":".join(p) if isinstance(p, list) else p
                         for p in segment.repetitions(2))
         return text.split(":", 3)[-1].replace(":", " ").strip() or None
-    value = segment.element(2)
-    if value is None or isinstance(value, str):
+    value = elements[2] if len(elements) > 2 else None
+    if value is None or value.__class__ is str:
         return None
     parts = value[3:]
     if len(value) > 6:
         notes.add(segment, ProblemCode.INVALID_CODE,
                   "description has more components than C273 allows: an unescaped ':'?")
-        return ":".join(parts).strip() or None
-    return " ".join(p for p in parts[:2] if p).strip() or None
+        return ":".join(parts).strip() or None  # type: ignore[arg-type]
+    if len(parts) == 1:
+        return parts[0].strip() or None  # type: ignore[union-attr]
+    return " ".join(p for p in parts[:2] if p).strip() or None  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +274,7 @@ def _components(segment: Segment, index: int) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+@lru_cache(maxsize=1 << 16)
 def gtin_problem(value: str) -> str | None:
     """Why `value` is not a GTIN (GS1 General Specifications 7.9: 8, 12, 13 or 14 digits with
     a mod-10 check digit), or None when it is one."""

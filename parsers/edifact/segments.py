@@ -119,7 +119,8 @@ class Segment:
         """The components of element `index` (one for a simple element; first repetition)."""
         elements = self._elements
         if elements is None:
-            elements = self.elements
+            assert self._delimiters is not None
+            elements = self._elements = split_plain(self._rest, self._delimiters)
         if index >= len(elements):
             return _NO_PARTS
         value = elements[index]
