@@ -10,7 +10,7 @@ to a line. What differs between message types is data (`MessageProfile`), not co
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
