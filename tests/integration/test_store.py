@@ -256,3 +256,19 @@ def test_a_replacing_order_response_may_repeat_its_number(sessions: object,
     with sessions() as session:  # type: ignore[operator]
         states = dict(session.execute(select(ExceptionRow.code, ExceptionRow.state)).all())
         assert states == {"QTY_SHORT": "resolved", "DATE_LATE": "resolved"}
+
+
+def test_a_failed_message_can_be_processed_again(sessions: object, tmp_path: Path) -> None:
+    import_orders(sessions, tmp_path)
+    with sessions() as session:  # type: ignore[operator]
+        archived = archive(session, Intake(ordrsp(CONFIRM_SHORT_AND_LATE), "cli", "x", None),
+                           NOW)
+        session.get(InboundMessage, archived.message_id).state = "failed"  # type: ignore[union-attr]
+    again = ordrsp(CONFIRM_SHORT_AND_LATE)
+    with sessions() as session:  # type: ignore[operator]
+        retry = archive(session, Intake(again, "cli", "x", None), NOW)
+        assert retry.duplicate_of is None
+    with sessions() as session:  # type: ignore[operator]
+        report = replay(session, archived.message_id, TODAY, NOW)
+        assert report.state is MessageState.RECONCILED
+        assert {d.code.value for d in report.discrepancies} == {"QTY_SHORT", "DATE_LATE"}
