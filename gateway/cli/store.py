@@ -88,9 +88,9 @@ def orders_import(app: AppContext, paths: tuple[Path, ...], supplier: str | None
             report = import_lines(session, lines, path.name, app.now())
         click.echo(f"{path}: {len(report.orders)} order(s); lines {report.created} new, "
                    f"{report.updated} changed, {report.unchanged} unchanged")
-        for error in errors:
+        for error in sorted([*errors, *report.errors], key=lambda e: e.row):
             click.echo(f"  row {error.row}: {error.detail}", err=True)
-        failed = failed or bool(errors)
+        failed = failed or bool(errors) or bool(report.errors)
     sys.exit(1 if failed else 0)
 
 

@@ -129,9 +129,39 @@ def _response_events(document: Document) -> list[Event]:
         else:
             events.append(LineConfirmed(ref, line.quantity, line.unit, line.delivery_date,
                                         line.price, line.status is LineStatus.CHANGED))
+    events = _merge_schedules(events)
     if document.function_code in _COMPLETE_FUNCTIONS and orders:
         events.append(ResponseComplete(tuple(orders), tuple(refs)))
     return events
+
+
+def _merge_schedules(events: list[Event]) -> list[Event]:
+    """Several response lines naming the same order line are delivery schedules of it
+    (60 now, 40 next week): one confirmation of their total, due on the last date."""
+    merged: dict[tuple[str, str], int] = {}
+    out: list[Event] = []
+    for event in events:
+        key = ((event.ref.order_number or "", event.ref.order_line_no)
+               if isinstance(event, LineConfirmed) and event.ref.order_line_no else None)
+        if key is None or key not in merged:
+            if key is not None:
+                merged[key] = len(out)
+            out.append(event)
+            continue
+        first = out[merged[key]]
+        assert isinstance(first, LineConfirmed)
+        assert isinstance(event, LineConfirmed)
+        out[merged[key]] = LineConfirmed(
+            first.ref, _add(first.quantity, event.quantity), first.unit or event.unit,
+            max((d for d in (first.delivery_date, event.delivery_date) if d), default=None),
+            first.price if first.price is not None else event.price, changed=True)
+    return out
+
+
+def _add(first: Decimal | None, second: Decimal | None) -> Decimal | None:
+    if first is None or second is None:
+        return first if second is None else second
+    return first + second
 
 
 def _despatch_events(document: Document) -> list[Event]:

@@ -113,8 +113,12 @@ class _Run:
         self.report(found, line, _CONFIRMATION_RULES)
         deviates = (quantity != line.quantity or delivery != line.requested_date
                     or price != line.price)
+        state = LineState.CHANGED if deviates else LineState.CONFIRMED
+        if line.despatched_quantity:
+            # What has left the supplier stays shipped; a restated promise does not undo it.
+            state = self.despatch_state(line.despatched_quantity, quantity)
         self.store(line.evolve(
-            state=LineState.CHANGED if deviates else LineState.CONFIRMED,
+            state=state,
             confirmed_quantity=quantity, confirmed_date=delivery, confirmed_price=price),
             VersionKind.CONFIRMATION, quantity, delivery, price, event.ref.position)
 
@@ -194,7 +198,9 @@ class _Run:
         # the goods less late, and the same key must not be cleared by a despatch on that date.
         found += self.check_date(line, line.requested_date, event.expected_delivery,
                                  event.ref.position)
-        self.report(found, line, (C.SHIPPED_UNCONFIRMED, C.DATE_LATE, C.DATE_EARLY))
+        checked = (C.SHIPPED_UNCONFIRMED, C.DATE_LATE, C.DATE_EARLY) if event.expected_delivery \
+            else (C.SHIPPED_UNCONFIRMED,)
+        self.report(found, line, checked)
         quantity = event.quantity if event.quantity is not None else Decimal(0)
         self.despatched[line.key] = event.ref.position
         self.store(line.evolve(despatched_quantity=line.despatched_quantity + quantity,
@@ -216,15 +222,18 @@ class _Run:
                 found.append(self.quantity_discrepancy(C.SHORT_SHIPPED, Severity.LOW, line,
                                                        target, shipped, True, position))
             self.report(found, line, (C.OVER_SHIPPED, C.SHORT_SHIPPED))
-            complete = target - shipped <= self.profile.quantity_allowance(target, under=True)
-            self.outcome.lines[key] = line.evolve(
-                state=LineState.DESPATCHED if complete else LineState.PARTLY_DESPATCHED)
+            self.outcome.lines[key] = line.evolve(state=self.despatch_state(shipped, target))
+
+    def despatch_state(self, shipped: Decimal, target: Decimal) -> LineState:
+        """Despatched once what is missing is within the under-delivery tolerance."""
+        complete = target - shipped <= self.profile.quantity_allowance(target, under=True)
+        return LineState.DESPATCHED if complete else LineState.PARTLY_DESPATCHED
 
     def duplicate(self, document: Document) -> None:
         number = document.order_numbers[0] if len(document.order_numbers) == 1 else None
         self.outcome.discrepancies.append(Discrepancy(
             C.DUPLICATE_DOCUMENT, Severity.LOW, number, None, "one document per number",
-            f"{document.message_type} {document.document_number} sent again with other content",
+            f"{document.message_type} {document.document_number} sent again",
             None, "a document number already received from this supplier; not applied", None,
             risk_score(Severity.LOW, 0, Decimal(0), None)))
 
@@ -324,6 +333,9 @@ class _Run:
                   quantity: Decimal | None) -> OrderLine | None:
         if ref.order_line_no:
             numbered = self.numbered(lines, ref.order_line_no)
+            if len(numbered) > 1:
+                self.unmatched(ref, ambiguous=True)
+                return None
             if numbered:
                 line = numbered[0]
                 if _item_conflict(ref, line):

@@ -84,7 +84,7 @@ def late_severity(days: int, profile: ToleranceProfile) -> Severity | None:
 def early_severity(days: int, profile: ToleranceProfile) -> Severity | None:
     """Severity of a delivery `days` before the requested date, None within tolerance."""
     if days > profile.date_early_error_days:
-        return Severity.MEDIUM
+        return Severity.HIGH
     if days > profile.date_early_warning_days:
         return Severity.LOW
     return None

@@ -39,13 +39,13 @@ NAMING = {
 class ExactDecimal(TypeDecorator[Decimal]):
     """NUMERIC on PostgreSQL; on SQLite, which has no decimal type, the exact decimal text."""
 
-    impl = Numeric(24, 6)
+    impl = Numeric(38, 12)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(24, 6))
+        return dialect.type_descriptor(Numeric(38, 12))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None or dialect.name != "sqlite":
@@ -58,7 +58,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         result = Decimal(value) if not isinstance(value, Decimal) else value
         if dialect.name == "sqlite":
             return result
-        # NUMERIC(24, 6) pads to six places: drop the padding, never into an exponent.
+        # NUMERIC(38, 12) pads to twelve places: drop the padding, never into an exponent.
         return Decimal(format(result.normalize(), "f"))
 
 
@@ -207,6 +207,9 @@ class LineVersionRow(Base):
     position: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The line's promise after the document that wrote this version: what a replay restores
+    # when it removes the versions written after it.
+    line_after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ExceptionRow(Base):

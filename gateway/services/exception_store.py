@@ -58,6 +58,8 @@ class ExceptionLedger:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.pending: list[_Pending] = []
+        # Which exceptions each message raised, saw again or resolved (set by `flush`).
+        self.touched: dict[int, set[int]] = {}
 
     def record(self, outcome: Outcome, supplier: SupplierInfo,
                line_ids: dict[tuple[str, str], int], source: Source) -> None:
@@ -72,6 +74,9 @@ class ExceptionLedger:
         for pending in self.pending:
             events += _apply(pending, rows)
         self._write(rows, events)
+        for row, event in events:
+            assert row.id is not None
+            self.touched.setdefault(event["message_id"], set()).add(row.id)
         self.pending.clear()
 
     def _known(self) -> dict[str, _Row]:
@@ -146,7 +151,10 @@ def _apply(pending: _Pending, rows: dict[str, _Row]) -> list[tuple[_Row, dict[st
             continue
         before = row.state
         action = "seen_again"
-        if not is_open(row.state) and row.actual != discrepancy.actual:
+        # A resolved problem that comes back is open again. A change the buyer accepted or
+        # rejected reopens only when the supplier now says something else.
+        if row.state is ExceptionState.RESOLVED or (
+                not is_open(row.state) and row.actual != discrepancy.actual):
             action, row.state = "reopened", ExceptionState.OPEN
         row.actual, row.occurrences, row.changed = discrepancy.actual, row.occurrences + 1, True
         row.values.update(values)

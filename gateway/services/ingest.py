@@ -15,15 +15,18 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from gateway.domain.discrepancies import ExceptionState, is_open
 from gateway.domain.messages import MessageState, move_message
-from gateway.domain.orders import LineState, VersionKind
+from gateway.domain.orders import LineState
 from gateway.persistence.models import (
     DocumentRow,
+    ExceptionEventRow,
     ExceptionRow,
     InboundMessage,
     LineVersionRow,
@@ -98,7 +101,9 @@ def _insert_messages(session: Session, rows: list[tuple[Intake, str, int | None]
     return list(session.execute(
         insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True),
         [{"sha256": digest, "size": len(intake.raw), "channel": intake.channel,
-          "sender": intake.sender, "filename": intake.filename, "received_at": now,
+          # Names from email headers can be any length: the bytes are kept whatever they say.
+          "sender": intake.sender[:200],
+          "filename": intake.filename[:400] if intake.filename else None, "received_at": now,
           "updated_at": now, "raw": intake.raw, "supplier_code": intake.supplier_code,
           "duplicate_of_id": original,
           "state": (MessageState.DUPLICATE if original else MessageState.RECEIVED).value,
@@ -153,51 +158,90 @@ def process(session: Session, message_id: int, today: date, now: datetime) -> Me
 
 
 def replay(session: Session, message_id: int, today: date, now: datetime) -> MessageReport:
-    """Undo what a message did to the order lines and process it again."""
+    """Undo what a message did, and what every later message did to the same order lines, then
+    process them all again in their original order (after a tolerance change, or once a missing
+    order was imported). Exceptions the new run no longer reports are resolved."""
     state, reason = session.execute(
         select(InboundMessage.state, InboundMessage.state_reason)
         .where(InboundMessage.id == message_id)).one()
     if state == MessageState.DUPLICATE:
         return MessageReport(message_id, MessageState.DUPLICATE, reason=reason)
-    touched = set(session.scalars(select(LineVersionRow.order_line_id).where(
-        LineVersionRow.message_id == message_id)))
-    session.execute(delete(LineVersionRow).where(LineVersionRow.message_id == message_id))
-    session.execute(update(ExceptionRow).where(ExceptionRow.message_id == message_id)
+    chain, lines = _replay_chain(session, message_id)
+    session.execute(delete(LineVersionRow).where(LineVersionRow.message_id.in_(chain)))
+    session.execute(update(ExceptionRow).where(ExceptionRow.message_id.in_(chain))
                     .values(document_id=None))
-    session.execute(delete(DocumentRow).where(DocumentRow.message_id == message_id))
-    for line_id in touched:
+    session.execute(delete(DocumentRow).where(DocumentRow.message_id.in_(chain)))
+    for line_id in sorted(lines):
         rebuild_line(session, line_id)
-    if state != MessageState.RECEIVED:
-        move_message(MessageState(state), MessageState.RECEIVED)
-        session.execute(update(InboundMessage).where(InboundMessage.id == message_id).values(
+    stale = set(session.scalars(select(ExceptionRow.id).where(
+        ExceptionRow.message_id.in_(chain), ExceptionRow.state.in_(_OPEN))))
+    for replayed, replayed_state in session.execute(
+            select(InboundMessage.id, InboundMessage.state)
+            .where(InboundMessage.id.in_(chain), InboundMessage.state != MessageState.RECEIVED)):
+        move_message(MessageState(replayed_state), MessageState.RECEIVED)
+        session.execute(update(InboundMessage).where(InboundMessage.id == replayed).values(
             state=MessageState.RECEIVED.value, state_reason=f"replayed at {now.isoformat()}",
             updated_at=now))
     session.flush()
-    return process(session, message_id, today, now)
+    reports = process_batch(session, chain, today, now)
+    reported = set().union(*(report.exception_ids for report in reports))
+    _resolve_unreported(session, stale - reported, message_id, now)
+    return reports[chain.index(message_id)]
+
+
+_OPEN = [s.value for s in ExceptionState if is_open(s)]
+
+
+def _replay_chain(session: Session, message_id: int) -> tuple[list[int], set[int]]:
+    """The message and every later one that wrote versions of the lines it wrote (and of
+    theirs, transitively), oldest first; and those lines."""
+    chain = {message_id}
+    lines: set[int] = set()
+    while True:
+        found = set(session.scalars(select(LineVersionRow.order_line_id).where(
+            LineVersionRow.message_id.in_(chain))))
+        later = set(session.scalars(select(LineVersionRow.message_id).where(
+            LineVersionRow.order_line_id.in_(found), LineVersionRow.message_id > message_id)
+            .distinct())) - {None}
+        if found <= lines and later <= chain:
+            return sorted(chain), lines
+        lines |= found
+        chain |= {m for m in later if m is not None}
+
+
+def _resolve_unreported(session: Session, stale: set[int], message_id: int,
+                        now: datetime) -> None:
+    """Open exceptions of the replayed messages that the new run did not report again."""
+    gone = sorted(stale)
+    if not gone:
+        return
+    session.execute(update(ExceptionRow).where(ExceptionRow.id.in_(gone)).values(
+        state=ExceptionState.RESOLVED.value, updated_at=now))
+    session.execute(insert(ExceptionEventRow), [
+        {"exception_id": exception_id, "at": now, "actor": "gateway", "action": "resolved",
+         "from_state": ExceptionState.OPEN.value, "to_state": ExceptionState.RESOLVED.value,
+         "detail": f"no longer reported when message #{message_id} was replayed",
+         "message_id": message_id} for exception_id in gone])
 
 
 def rebuild_line(session: Session, line_id: int) -> None:
-    """Recompute a line's promise from its remaining versions, oldest first."""
+    """Restore a line's promise as the newest remaining version left it; with none, as
+    ordered and unanswered."""
     line = session.get(OrderLineRow, line_id)
     if line is None:
         return
-    line.state, line.confirmed_quantity = LineState.OPEN.value, None
-    line.confirmed_date, line.confirmed_price = None, None
-    line.despatched_quantity, line.expected_delivery = line.quantity * 0, None
-    versions = session.scalars(select(LineVersionRow).where(
-        LineVersionRow.order_line_id == line_id).order_by(LineVersionRow.id))
-    for version in versions:
-        if version.kind == VersionKind.CONFIRMATION:
-            line.confirmed_quantity = version.quantity
-            line.confirmed_date, line.confirmed_price = version.delivery_date, version.price
-            as_ordered = (version.quantity == line.quantity and version.price == line.price
-                          and version.delivery_date == line.requested_date)
-            line.state = (LineState.REJECTED if version.quantity == 0 else
-                          LineState.CONFIRMED if as_ordered else LineState.CHANGED).value
-        elif version.kind == VersionKind.DESPATCH and version.quantity is not None:
-            line.despatched_quantity += version.quantity
-            line.expected_delivery = version.delivery_date or line.expected_delivery
-    if line.despatched_quantity:
-        target = line.confirmed_quantity if line.confirmed_quantity is not None else line.quantity
-        line.state = (LineState.DESPATCHED if line.despatched_quantity >= target
-                      else LineState.PARTLY_DESPATCHED).value
+    snapshot = session.scalars(select(LineVersionRow.line_after).where(
+        LineVersionRow.order_line_id == line_id, LineVersionRow.line_after.is_not(None))
+        .order_by(LineVersionRow.id.desc()).limit(1)).first()
+    line.state = (snapshot or {}).get("state") or LineState.OPEN.value
+    for name in ("confirmed_quantity", "confirmed_price"):
+        setattr(line, name, _decimal((snapshot or {}).get(name)))
+    line.despatched_quantity = _decimal((snapshot or {}).get("despatched_quantity")) or \
+        Decimal(0)
+    for name in ("confirmed_date", "expected_delivery"):
+        value = (snapshot or {}).get(name)
+        setattr(line, name, date.fromisoformat(value) if value else None)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

@@ -34,8 +34,13 @@ class Lookups:
         if self._suppliers is None:
             self._suppliers = {s.code: s for s in self.session.scalars(select(Supplier))}
             by_id = {s.id: s.code for s in self._suppliers.values()}
-            for identity in self.session.scalars(select(SupplierIdentity)):
-                self._identities[(identity.kind, identity.value)] = by_id[identity.supplier_id]
+            # An EDI id is matched without its qualifier (UNB 0007 is often missing or wrong);
+            # if two suppliers share an id, the one registered first wins, the same on every
+            # database.
+            for identity in self.session.scalars(select(SupplierIdentity)
+                                                 .order_by(SupplierIdentity.id)):
+                self._identities.setdefault((identity.kind, identity.value),
+                                            by_id[identity.supplier_id])
         return self._suppliers
 
     def supplier(self, code: str) -> SupplierInfo | None:

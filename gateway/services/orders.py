@@ -34,9 +34,12 @@ from gateway.persistence.queries import chunked
 from mappings.registry import read_stream
 
 REQUIRED = ("order_number", "line_no", "quantity")
-KNOWN = frozenset({*REQUIRED, "unit", "price", "currency", "requested_date", "buyer_part",
-                   "supplier_part", "gtin", "description", "supplier_id", "owner_email",
-                   "order_date"})
+_ANSWERED = frozenset({LineState.CONFIRMED.value, LineState.CHANGED.value})
+_PROMISED = ("quantity", "unit", "price", "requested_date")
+# Column widths of the order tables (PostgreSQL enforces them; SQLite would not).
+_WIDTHS = {"order_number": 64, "line_no": 32, "unit": 8, "currency": 3, "buyer_part": 64,
+           "supplier_part": 64, "gtin": 14, "description": 400, "supplier_id": 64,
+           "owner_email": 200}
 _COMPARED = ("quantity", "unit", "price", "currency", "requested_date", "buyer_part",
              "supplier_part", "gtin", "description")
 
@@ -205,11 +208,18 @@ def import_lines(session: Session, lines: list[ImportedLine], source: str,
     """Create or update orders and lines; changed lines get a new `requested` version."""
     now = now or datetime.now(UTC)
     report = ImportReport(source)
-    orders = _orders_by_number(session, {line.order_number for line in lines}, lines, source,
-                               now)
+    storable = []
+    for line in lines:
+        problem = _too_long(line)
+        if problem:
+            report.errors.append(ImportRowError(line.row, problem))
+        else:
+            storable.append(line)
+    orders = _orders_by_number(session, {line.order_number for line in storable}, storable,
+                               source, now)
     existing = _lines_by_key(session, [o.id for o in orders.values()])
     pending: list[tuple[OrderLineRow, ImportedLine]] = []
-    for line in lines:
+    for line in storable:
         order = orders[line.order_number]
         report.orders.add(line.order_number)
         row = existing.get((order.id, line.line_no))
@@ -221,6 +231,12 @@ def import_lines(session: Session, lines: list[ImportedLine], source: str,
             existing[(order.id, line.line_no)] = row
             report.created += 1
         elif any(getattr(row, k) != getattr(line, k) for k in _COMPARED):
+            if row.state in _ANSWERED and any(
+                    getattr(row, k) != getattr(line, k) for k in _PROMISED):
+                # The supplier confirmed what was ordered before; the order changed since, so
+                # that confirmation no longer answers it: the line waits for a new one.
+                row.state = LineState.OPEN.value
+                row.confirmed_quantity = row.confirmed_price = row.confirmed_date = None
             for key in _COMPARED:
                 setattr(row, key, getattr(line, key))
             report.updated += 1
@@ -236,6 +252,14 @@ def import_lines(session: Session, lines: list[ImportedLine], source: str,
              "price": line.price, "source": f"{source} row {line.row}", "created_at": now}
             for row, line in pending])
     return report
+
+
+def _too_long(line: ImportedLine) -> str | None:
+    for name, width in _WIDTHS.items():
+        value = getattr(line, name)
+        if value is not None and len(value) > width:
+            return f"{name} {value[:20]!r}... is longer than {width} characters"
+    return None
 
 
 def _orders_by_number(session: Session, numbers: set[str], lines: list[ImportedLine],

@@ -102,6 +102,12 @@ def load_partners(session: Session, data: Mapping[str, Any], now: datetime | Non
     suppliers = data.get("suppliers", []) or []
     if not isinstance(suppliers, list):
         raise ConfigurationError("'suppliers' must be a list of tables")
+    # Every listed supplier's addresses and ids are replaced, all of them first: an address
+    # may move from one supplier to another, in whatever order the file lists them.
+    codes = [str(entry["code"]) for entry in suppliers if isinstance(entry, dict)
+             and entry.get("code")]
+    listed = select(Supplier.id).where(Supplier.code.in_(codes))
+    session.execute(delete(SupplierIdentity).where(SupplierIdentity.supplier_id.in_(listed)))
     identities = 0
     for index, entry in enumerate(suppliers, 1):
         identities += _store_supplier(session, entry, index, set(profiles))
@@ -158,7 +164,6 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
     supplier.buyer_contact = entry.get("buyer_contact")
     supplier.profile_name = profile
     session.flush()
-    session.execute(delete(SupplierIdentity).where(SupplierIdentity.supplier_id == supplier.id))
     identities = list(_identities(entry, code))
     for kind, value, qualifier in identities:
         clash = session.scalars(select(SupplierIdentity).where(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import Discrepancy
@@ -48,6 +48,7 @@ class MessageReport:
     discrepancies: list[Discrepancy] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     reason: str | None = None
+    exception_ids: set[int] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -67,7 +68,8 @@ class _Message:
 def process_batch(session: Session, message_ids: list[int], today: date,
                   now: datetime) -> list[MessageReport]:
     """Process `received` messages in order; others are reported as they are. Idempotent."""
-    messages = _load(session, message_ids)
+    unique = list(dict.fromkeys(message_ids))
+    messages = _load(session, unique)
     run = _Run(session, today, now)
     reports = [run.prepare(message) for message in messages]
     run.load_orders(messages)
@@ -76,7 +78,20 @@ def process_batch(session: Session, message_ids: list[int], today: date,
         if message.supplier is not None and report.state is MessageState.PARSED:
             run.apply(message, report)
     run.flush(messages, reports)
-    return reports
+    if len(unique) == len(message_ids):
+        return reports
+    # An id listed twice is processed once; its second mention reports the state it reached.
+    first: dict[int, MessageReport] = {}
+    result = []
+    for message_id, report in zip(unique, reports, strict=True):
+        first[message_id] = report
+    for index, message_id in enumerate(message_ids):
+        if message_ids.index(message_id) == index:
+            result.append(first[message_id])
+        else:
+            result.append(MessageReport(message_id, first[message_id].state,
+                                        reason="listed twice in one batch; processed once"))
+    return result
 
 
 def _load(session: Session, message_ids: list[int]) -> list[_Message]:
@@ -104,13 +119,15 @@ class _Run:
         self.today = today
         self.now = now
         self.lookups = Lookups(session)
-        self.orders: dict[tuple[str, str], Order] = {}
-        self.line_ids: dict[tuple[str, str], dict[str, int]] = {}
+        # Keyed by order number alone (unique): an order open to every supplier is one object
+        # for the whole batch, whoever answers it.
+        self.orders: dict[str, Order] = {}
+        self.line_ids: dict[str, dict[str, int]] = {}
         self.line_updates: dict[int, OrderLine] = {}
         self.versions: list[dict[str, Any]] = []
         self.document_ids: dict[tuple[int, int], int] = {}
         self.seen_numbers: set[tuple[str, str, str]] = set()
-        self.known_numbers: set[tuple[str, str, str]] = set()
+        self.first_sent: dict[tuple[str, str, str], int] = {}
         self.ledger = ExceptionLedger(session)
 
     def prepare(self, message: _Message) -> MessageReport:
@@ -165,40 +182,46 @@ class _Run:
             self._load_known_numbers(supplier, messages)
 
     def _load_supplier_orders(self, supplier: str, numbers: set[str]) -> None:
+        """The order lines, locked on PostgreSQL until the batch commits, so that two workers
+        never both add to the same line from the same starting value."""
         lines: dict[str, list[OrderLine]] = {}
-        owners: dict[str, str | None] = {}
-        for batch in chunked(sorted(numbers)):
-            rows = self.session.execute(
-                select(PurchaseOrder.number, PurchaseOrder.owner_email, *_LINE_COLUMNS)
-                .join(PurchaseOrder, PurchaseOrder.id == OrderLineRow.order_id)
-                .where(PurchaseOrder.number.in_(batch),
-                       (PurchaseOrder.supplier_code == supplier)
-                       | PurchaseOrder.supplier_code.is_(None))
-                .order_by(OrderLineRow.id))
-            for row in rows:
+        heads: dict[str, tuple[str | None, str | None]] = {}
+        wanted = sorted(numbers - set(self.orders))
+        for batch in chunked(wanted):
+            query = (select(PurchaseOrder.number, PurchaseOrder.owner_email,
+                            PurchaseOrder.supplier_code, *_LINE_COLUMNS)
+                     .join(PurchaseOrder, PurchaseOrder.id == OrderLineRow.order_id)
+                     .where(PurchaseOrder.number.in_(batch),
+                            (PurchaseOrder.supplier_code == supplier)
+                            | PurchaseOrder.supplier_code.is_(None))
+                     .order_by(OrderLineRow.id))
+            if self.session.get_bind().dialect.name != "sqlite":
+                query = query.with_for_update(of=LINES)
+            for row in self.session.execute(query):
                 lines.setdefault(row.number, []).append(_domain_line(row))
-                owners[row.number] = row.owner_email
-                self.line_ids.setdefault((supplier, row.number), {})[row.line_no] = row.id
+                heads[row.number] = (row.supplier_code, row.owner_email)
+                self.line_ids.setdefault(row.number, {})[row.line_no] = row.id
         for number, found in lines.items():
-            self.orders[(supplier, number)] = Order(number, supplier, owners[number],
-                                                    tuple(found))
+            supplier_code, owner = heads[number]
+            self.orders[number] = Order(number, supplier_code, owner, tuple(found))
 
     def _load_known_numbers(self, supplier: str, messages: list[_Message]) -> None:
         """Document numbers this supplier sent before, in messages outside the batch."""
         keys = {(d.kind.value, d.document_number) for m in messages
                 if m.supplier is not None and m.supplier.code == supplier
                 for d in m.documents if d.document_number}
-        ids = [m.id for m in messages]
         # One IN on the number, the kind compared here: a (kind, number) tuple IN scans the
         # index on SQLite (DESIGN.md section 9).
         for batch in chunked(sorted({number for _kind, number in keys})):
             rows = self.session.execute(
-                select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number).where(
+                select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number,
+                       func.min(DOCUMENTS.c.message_id)).where(
                     DOCUMENTS.c.supplier_code == supplier,
-                    DOCUMENTS.c.document_number.in_(batch),
-                    DOCUMENTS.c.message_id.not_in(ids)))
-            self.known_numbers.update((supplier, kind, number) for kind, number in rows
-                                      if (kind, number) in keys)
+                    DOCUMENTS.c.document_number.in_(batch))
+                .group_by(DOCUMENTS.c.kind, DOCUMENTS.c.document_number))
+            for kind, number, first in rows:
+                if (kind, number) in keys:
+                    self.first_sent[(supplier, kind, number)] = first
 
     def insert_documents(self, messages: list[_Message]) -> None:
         rows = [(message.id, index, document) for message in messages
@@ -228,15 +251,19 @@ class _Run:
             # number: its confirmations supersede the earlier ones.
             replaces = (document.function_code == _REPLACE
                         and document.kind is DocumentKind.ORDER_RESPONSE)
+            # Repeated: an earlier message (by arrival) or an earlier one of this batch sent
+            # the number already. Replaying a message never makes it a copy of a later one.
+            first = self.first_sent.get(number_key)
             repeated = bool(document.document_number) and not replaces and (
-                number_key in self.known_numbers or number_key in self.seen_numbers)
+                (first is not None and first < message.id) or number_key in self.seen_numbers)
             self.seen_numbers.add(number_key)
-            orders = {number: self.orders[(supplier.code, number)]
-                      for number in _numbers(document) if (supplier.code, number) in self.orders}
+            orders = {number: self.orders[number] for number in _numbers(document)
+                      if number in self.orders
+                      and self.orders[number].supplier_id in (supplier.code, None)}
             outcome = reconcile(document, orders, supplier.profile, self.today,
                                 repeated=repeated)
             line_ids = {(number, line_no): line_id for number in orders
-                        for line_no, line_id in self.line_ids[(supplier.code, number)].items()}
+                        for line_no, line_id in self.line_ids[number].items()}
             self._keep(supplier.code, outcome, line_ids, message.id, document_id)
             self.ledger.record(outcome, supplier, line_ids,
                                Source(message.id, document_id, self.now))
@@ -253,14 +280,15 @@ class _Run:
             self.line_updates[line_ids[(number, line_no)]] = line
             changed.setdefault(number, {})[line_no] = line
         for number, lines in changed.items():
-            order = self.orders[(supplier, number)]
-            self.orders[(supplier, number)] = replace(order, lines=tuple(
+            order = self.orders[number]
+            self.orders[number] = replace(order, lines=tuple(
                 lines.get(current.line_no, current) for current in order.lines))
         self.versions += [
             {"order_line_id": line_ids[(v.order_number, v.line_no)], "kind": v.kind.value,
              "quantity": v.quantity, "delivery_date": v.delivery_date, "price": v.price,
              "message_id": message_id, "document_id": document_id, "position": v.position,
-             "source": f"message #{message_id}", "created_at": self.now}
+             "source": f"message #{message_id}", "created_at": self.now,
+             "line_after": line_snapshot(outcome.lines[(v.order_number, v.line_no)])}
             for v in outcome.versions]
 
     def flush(self, messages: list[_Message], reports: list[MessageReport]) -> None:
@@ -278,6 +306,8 @@ class _Run:
         if self.versions:
             session.execute(insert(VERSIONS), self.versions)
         self.ledger.flush()
+        for report in reports:
+            report.exception_ids = self.ledger.touched.get(report.message_id, set())
         changed = [(m, r) for m, r in zip(messages, reports, strict=True)
                    if r.state is not m.state]
         if changed:
@@ -302,6 +332,12 @@ _LINE_COLUMNS = (OrderLineRow.id, OrderLineRow.line_no, OrderLineRow.quantity,
                  OrderLineRow.confirmed_quantity, OrderLineRow.confirmed_date,
                  OrderLineRow.confirmed_price, OrderLineRow.despatched_quantity,
                  OrderLineRow.expected_delivery)
+
+
+def line_snapshot(line: OrderLine) -> dict[str, str | None]:
+    """The promise fields of a line as JSON text, to restore it exactly (see `rebuild_line`)."""
+    return {name: None if (value := getattr(line, name)) is None else str(value)
+            for name in _LINE_STATE}
 
 
 def _numbers(document: Document) -> set[str]:

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
-from gateway.bootstrap import make_engine
+from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import Settings
 from gateway.persistence.schema import upgrade
+from gateway.services.partners import load_partners
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -55,3 +59,21 @@ def engine(settings: Settings) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+def edifact_interchange(body: str, ref: str, sender: str) -> bytes:
+    """One message in an interchange: `body` starts with the message type and a `+`
+    (e.g. "ORDRSP+'BGM+231+R1+4'..."); UNH, UNT and the envelope are added, counted right."""
+    segments = body.count("'")
+    return (f"UNA:+.? 'UNB+UNOC:3+{sender}:14+5400000000001:14+261126:0900+{ref}'"
+            f"UNH+1+{body.split('+', 1)[0]}:D:96A:UN:EAN005'"
+            + body.split("'", 1)[1] + f"UNT+{segments + 1}+1'UNZ+1+{ref}'").encode()
+
+
+def transactions(engine: Engine, partners: dict[str, object],
+                 now: datetime) -> Callable[[], AbstractContextManager[Session]]:
+    """A unit-of-work factory on `engine`, with `partners` loaded."""
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        load_partners(session, partners, now)
+    return factory.begin

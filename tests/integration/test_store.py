@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
-from gateway.bootstrap import make_session_factory
 from gateway.domain.messages import MessageState
 from gateway.persistence.models import (
     ExceptionEventRow,
@@ -27,6 +23,7 @@ from gateway.services.ingest import Intake, archive, process, replay
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, profile_in_force
 from gateway.services.queue import list_exceptions, order_timeline
+from tests.integration.conftest import edifact_interchange, transactions
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 26)
@@ -50,10 +47,7 @@ ORDERS_CSV = (
 
 
 def interchange(body: str, ref: str = "IC1") -> bytes:
-    segments = body.count("'")
-    return (f"UNA:+.? 'UNB+UNOC:3+{GLN}:14+5400000000001:14+261126:0900+{ref}'"
-            f"UNH+1+{body.split('+', 1)[0]}:D:96A:UN:EAN005'"
-            + body.split("'", 1)[1] + f"UNT+{segments + 1}+1'UNZ+1+{ref}'").encode()
+    return edifact_interchange(body, ref, GLN)
 
 
 def ordrsp(lines: str, number: str = "RSP-1", function: str = "4") -> bytes:
@@ -67,16 +61,7 @@ CONFIRM_SHORT_AND_LATE = ("LIN+1+3+4000862141404:EN'QTY+21:100:PCE'QTY+113:80:PC
 
 @pytest.fixture
 def sessions(engine: Engine) -> object:
-    factory = make_session_factory(engine)
-
-    @contextmanager
-    def transaction() -> Iterator[Session]:
-        with factory.begin() as session:
-            yield session
-
-    with transaction() as session:
-        load_partners(session, PARTNERS, NOW)
-    return transaction
+    return transactions(engine, PARTNERS, NOW)
 
 
 def import_orders(sessions: object, tmp_path: Path) -> list[str]:

@@ -108,7 +108,7 @@ def test_quantity_tolerance(qty: str, expected: list[DiscrepancyCode],
     ("days", "expected", "severity"),
     [(0, [], None), (1, [C.DATE_LATE], Severity.LOW), (3, [C.DATE_LATE], Severity.LOW),
      (4, [C.DATE_LATE], Severity.HIGH), (-3, [], None), (-4, [C.DATE_EARLY], Severity.LOW),
-     (-8, [C.DATE_EARLY], Severity.MEDIUM)],
+     (-8, [C.DATE_EARLY], Severity.HIGH)],
 )
 def test_date_warning_and_error_levels(days: int, expected: list[DiscrepancyCode],
                                        severity: Severity | None) -> None:

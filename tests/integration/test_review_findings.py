@@ -1,0 +1,417 @@
+"""Review findings: processing, the exception ledger, replay and the order import, on SQLite
+and on PostgreSQL. Each test states the behaviour a buyer or IT operator relies on."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.messages import MessageState
+from gateway.persistence.models import (
+    DocumentRow,
+    ExceptionEventRow,
+    ExceptionRow,
+    InboundMessage,
+    LineVersionRow,
+    OrderLineRow,
+    PurchaseOrder,
+)
+from gateway.services.ingest import Intake, archive, archive_many, process, rebuild_line, replay
+from gateway.services.orders import ImportedLine, import_lines, read_order_file
+from gateway.services.partners import load_partners
+from gateway.services.processing import process_batch
+from tests.integration.conftest import edifact_interchange, transactions
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 26)
+GLN = "4012345000009"
+OTHER_GLN = "4012345000016"
+PARTNERS = {
+    "profiles": {"strict": {"qty_under_pct": 5, "date_late_warning_days": 0,
+                            "date_late_error_days": 2, "price_pct": 1}},
+    "suppliers": [
+        {"code": "ACME", "name": "Acme Fasteners GmbH", "emails": ["orders@acme.example"],
+         "edi_ids": [{"id": GLN, "qualifier": "14"}], "buyer_contact": "anna@buyer.example",
+         "profile": "strict"},
+        {"code": "FWD", "name": "Acme's forwarder", "edi_ids": [{"id": OTHER_GLN,
+                                                                "qualifier": "14"}]},
+    ],
+}
+ORDERS_CSV = (
+    "order_number,line_no,quantity,unit,price,currency,requested_date,gtin,supplier_id,"
+    "owner_email\n"
+    "4500000001,10,100,PCE,12.50,EUR,2026-12-05,4000862141404,ACME,anna@buyer.example\n"
+    "4500000001,20,50,PCE,3.20,EUR,2026-12-05,4000862141411,ACME,anna@buyer.example\n")
+LINE_10 = "4000862141404"
+
+
+def interchange(body: str, ref: str = "IC1", sender: str = GLN) -> bytes:
+    return edifact_interchange(body, ref, sender)
+
+
+def ordrsp(qty: str, number: str, when: str = "20261205", function: str = "4",
+           ref: str | None = None) -> bytes:
+    """A response for line 10 of 4500000001 (ordered: 100 PCE on 2026-12-05)."""
+    return interchange(f"ORDRSP+'BGM+231+{number}+{function}'RFF+ON:4500000001'"
+                       f"LIN+1+5+{LINE_10}:EN'QTY+113:{qty}:PCE'DTM+69:{when}:102'"
+                       "RFF+ON:4500000001:10'", ref or number)
+
+
+def desadv(qty: str, number: str, when: str | None = "20261205", order: str = "4500000001",
+           sender: str = GLN, ref: str | None = None) -> bytes:
+    date_segment = f"DTM+17:{when}:102'" if when else ""
+    return interchange(f"DESADV+'BGM+351+{number}+9'{date_segment}RFF+ON:{order}'"
+                       f"LIN+1++{LINE_10}:EN'QTY+12:{qty}:PCE'", ref or number, sender)
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> object:
+    return transactions(engine, PARTNERS, NOW)
+
+
+def import_orders(sessions: object, tmp_path: Path, csv: str = ORDERS_CSV) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(csv)
+    lines, errors = read_order_file(path)
+    assert errors == []
+    with sessions() as session:  # type: ignore[operator]
+        import_lines(session, lines, "orders.csv", NOW)
+
+
+def archived(sessions: object, raw: bytes, sender: str = "as2:acme") -> int:
+    with sessions() as session:  # type: ignore[operator]
+        return archive(session, Intake(raw, "cli", sender, "msg.edi"), NOW).message_id
+
+
+def ingest(sessions: object, raw: bytes, sender: str = "as2:acme") -> tuple[int, object]:
+    message_id = archived(sessions, raw, sender)
+    with sessions() as session:  # type: ignore[operator]
+        return message_id, process(session, message_id, TODAY, NOW)
+
+
+def line_10(session: Session) -> OrderLineRow:
+    return session.scalars(select(OrderLineRow).where(OrderLineRow.gtin == LINE_10)
+                           .execution_options(populate_existing=True)).one()
+
+
+def exception_state(session: Session, code: str) -> str:
+    return session.scalars(select(ExceptionRow.state).where(ExceptionRow.code == code)).one()
+
+
+# -- exception ledger ----------------------------------------------------------------------
+
+def test_a_problem_that_comes_back_reopens_its_resolved_exception(sessions: object,
+                                                                  tmp_path: Path) -> None:
+    """80 of 100 (short), then 100 (resolved by the gateway), then 80 again: the shortfall is
+    back and the buyer must see it. The ledger only reopens when `actual` differs from the
+    value stored before the resolution, and resolution keeps the old `actual`."""
+    import_orders(sessions, tmp_path)
+    ingest(sessions, ordrsp("80", "RSP-1"))
+    ingest(sessions, ordrsp("100", "RSP-2"))
+    with sessions() as session:  # type: ignore[operator]
+        assert exception_state(session, "QTY_SHORT") == "resolved"
+    _, report = ingest(sessions, ordrsp("80", "RSP-3"))
+    assert [d.code.value for d in report.discrepancies] == ["QTY_SHORT"]  # type: ignore[attr-defined]
+    with sessions() as session:  # type: ignore[operator]
+        assert line_10(session).confirmed_quantity == Decimal(80)
+        assert exception_state(session, "QTY_SHORT") == "open"
+
+
+def test_a_despatch_without_a_date_does_not_resolve_a_late_confirmation(
+        sessions: object, tmp_path: Path) -> None:
+    """The despatch advice states no delivery date: the date rules were not evaluated, yet
+    `despatch` reports DATE_LATE/DATE_EARLY as checked and so clears them."""
+    import_orders(sessions, tmp_path)
+    ingest(sessions, ordrsp("100", "RSP-1", when="20261212"))
+    with sessions() as session:  # type: ignore[operator]
+        assert exception_state(session, "DATE_LATE") == "open"
+    ingest(sessions, desadv("100", "ASN-1", when=None))
+    with sessions() as session:  # type: ignore[operator]
+        assert exception_state(session, "DATE_LATE") == "open"
+
+
+# -- batches -------------------------------------------------------------------------------
+
+def test_a_repeated_number_is_caught_when_the_first_copy_shares_the_batch(
+        sessions: object, tmp_path: Path) -> None:
+    """process_batch([already processed, new]) must judge the new one as process() does.
+    `_load_known_numbers` ignores the documents of every message of the batch, including the
+    already-reconciled one, which is not applied again (so not in `seen_numbers` either)."""
+    import_orders(sessions, tmp_path)
+    first, _ = ingest(sessions, desadv("40", "ASN-1"))
+    second = archived(sessions, desadv("60", "ASN-1", ref="IC2"))
+    with sessions() as session:  # type: ignore[operator]
+        reports = process_batch(session, [first, second], TODAY, NOW)
+    assert [d.code.value for d in reports[1].discrepancies] == ["DUPLICATE_DOCUMENT"]
+    with sessions() as session:  # type: ignore[operator]
+        assert line_10(session).despatched_quantity == Decimal(40)
+
+
+def test_the_same_message_twice_in_one_batch_is_applied_once(sessions: object,
+                                                            tmp_path: Path) -> None:
+    """process_batch is documented idempotent; a batch naming a message twice (a re-enqueued
+    id merged into a batch) parses, stores documents and applies it twice."""
+    import_orders(sessions, tmp_path)
+    message_id = archived(sessions, desadv("40", "ASN-1"))
+    with sessions() as session:  # type: ignore[operator]
+        reports = process_batch(session, [message_id, message_id], TODAY, NOW)
+    assert reports[1].discrepancies == []
+    with sessions() as session:  # type: ignore[operator]
+        assert session.scalar(select(func.count()).select_from(DocumentRow)) == 1
+        assert session.scalar(select(func.count()).select_from(ExceptionRow).where(
+            ExceptionRow.code == "DUPLICATE_DOCUMENT")) == 0
+
+
+def test_an_order_without_supplier_answered_by_two_partners_in_one_batch(
+        sessions: object, tmp_path: Path) -> None:
+    """Orders without a supplier code are open to every supplier. The batch overlay is keyed
+    by (supplier, order number), so two suppliers' messages in one batch each start from the
+    stored line and the second overwrites the first: 60 (batch) instead of 100 (one by one)."""
+    import_orders(sessions, tmp_path, ORDERS_CSV.replace(",ACME,", ",,"))
+    first = archived(sessions, desadv("40", "ASN-1"))
+    second = archived(sessions, desadv("60", "FWD-1", sender=OTHER_GLN), sender="as2:fwd")
+    with sessions() as session:  # type: ignore[operator]
+        reports = process_batch(session, [first, second], TODAY, NOW)
+    assert [r.state for r in reports] == [MessageState.RECONCILED] * 2
+    with sessions() as session:  # type: ignore[operator]
+        assert line_10(session).despatched_quantity == Decimal(100)
+
+
+def test_concurrent_batches_do_not_lose_a_despatch(sessions: object, tmp_path: Path) -> None:
+    """Two workers, each a despatch of the same line. Order lines are read without a lock
+    (no FOR UPDATE on PostgreSQL; on SQLite the reads run before BEGIN) and written back as
+    absolute values: the second commit overwrites the first (40 + 60 ends as 60)."""
+    import_orders(sessions, tmp_path)
+    first = archived(sessions, desadv("40", "ASN-1"))
+    second = archived(sessions, desadv("60", "ASN-2"))
+    errors: list[BaseException] = []
+
+    def worker_b() -> None:
+        try:
+            with sessions() as session:  # type: ignore[operator]
+                process_batch(session, [second], TODAY, NOW)
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    with sessions() as session:  # type: ignore[operator]
+        process_batch(session, [first], TODAY, NOW)
+        session.flush()
+        # B reads the line before A commits; its writes wait for A's lock, then go through.
+        b = threading.Thread(target=worker_b)
+        b.start()
+        b.join(timeout=2)
+        assert b.is_alive()
+    b.join(timeout=60)
+    assert not errors, errors
+    with sessions() as session:  # type: ignore[operator]
+        assert session.scalar(select(func.count()).select_from(LineVersionRow).where(
+            LineVersionRow.kind == "despatch")) == 2
+        assert line_10(session).despatched_quantity == Decimal(100)
+
+
+def test_a_batch_applies_its_messages_in_order_like_one_by_one(sessions: object,
+                                                               tmp_path: Path) -> None:
+    """Covered behaviour (passes): the overlay and the ledger within one batch. Short 80,
+    short 70 (same exception, seen again), 100 (resolved), then a despatch of 60 against the
+    promise the batch itself set."""
+    import_orders(sessions, tmp_path)
+    ids = [archived(sessions, raw) for raw in (
+        ordrsp("80", "RSP-1"), ordrsp("70", "RSP-2"), ordrsp("100", "RSP-3"),
+        desadv("60", "ASN-1"))]
+    with sessions() as session:  # type: ignore[operator]
+        reports = process_batch(session, ids, TODAY, NOW)
+    assert [[d.code.value for d in r.discrepancies] for r in reports] == [
+        ["QTY_SHORT"], ["QTY_SHORT"], [], ["SHORT_SHIPPED"]]
+    with sessions() as session:  # type: ignore[operator]
+        line = line_10(session)
+        assert (line.state, line.confirmed_quantity, line.despatched_quantity) == (
+            "partly_despatched", Decimal(100), Decimal(60))
+        short = session.scalars(select(ExceptionRow).where(
+            ExceptionRow.code == "QTY_SHORT")).one()
+        assert (short.state, short.occurrences, short.actual) == ("resolved", 2, "70 PCE")
+        trail = session.scalars(select(ExceptionEventRow.action).where(
+            ExceptionEventRow.exception_id == short.id).order_by(ExceptionEventRow.id)).all()
+        assert trail == ["raised", "seen_again", "resolved"]
+        assert session.scalar(select(func.count()).select_from(LineVersionRow).where(
+            LineVersionRow.message_id.is_not(None))) == 4
+
+
+def test_the_same_bytes_twice_in_one_archive_call(sessions: object) -> None:
+    """Covered behaviour (passes): the second copy in one call is a duplicate of the first;
+    another sender's copy of the same bytes is not."""
+    raw = desadv("40", "ASN-1")
+    with sessions() as session:  # type: ignore[operator]
+        first, again, other = archive_many(session, [
+            Intake(raw, "as2", "as2:acme"), Intake(raw, "as2", "as2:acme"),
+            Intake(raw, "smtp", "orders@acme.example")], NOW)
+    assert (first.duplicate_of, again.duplicate_of, other.duplicate_of) == (
+        None, first.message_id, None)
+
+
+# -- replay ----------------------------------------------------------------------------------
+
+def test_replaying_an_older_response_does_not_overrule_a_newer_one(sessions: object,
+                                                                  tmp_path: Path) -> None:
+    """RSP-1 says 80, RSP-2 says 100: the promise is 100. Replaying RSP-1 (after a tolerance
+    change, say) re-applies it *now*, on top of RSP-2, and its version gets the highest id."""
+    import_orders(sessions, tmp_path)
+    old, _ = ingest(sessions, ordrsp("80", "RSP-1"))
+    ingest(sessions, ordrsp("100", "RSP-2"))
+    with sessions() as session:  # type: ignore[operator]
+        replay(session, old, TODAY, NOW)
+    with sessions() as session:  # type: ignore[operator]
+        line = line_10(session)
+        assert (line.state, line.confirmed_quantity) == ("confirmed", Decimal(100))
+
+
+def test_replay_does_not_turn_the_original_into_a_duplicate_of_its_later_copy(
+        sessions: object, tmp_path: Path) -> None:
+    """ASN-1 (40) is applied; a second ASN-1 with other content is reported, not applied.
+    Replaying the first: its versions are deleted, and the second copy's document row now
+    counts as 'sent before', so the original is refused and its 40 pieces vanish."""
+    import_orders(sessions, tmp_path)
+    original, _ = ingest(sessions, desadv("40", "ASN-1"))
+    ingest(sessions, desadv("60", "ASN-1", ref="IC2"))
+    with sessions() as session:  # type: ignore[operator]
+        assert line_10(session).despatched_quantity == Decimal(40)
+    with sessions() as session:  # type: ignore[operator]
+        report = replay(session, original, TODAY, NOW)
+    assert "DUPLICATE_DOCUMENT" not in [d.code.value for d in report.discrepancies]
+    with sessions() as session:  # type: ignore[operator]
+        assert line_10(session).despatched_quantity == Decimal(40)
+
+
+def test_replay_after_importing_the_order_resolves_unknown_order(sessions: object,
+                                                                 tmp_path: Path) -> None:
+    """The usual reason to replay: the response came before the order was imported. After
+    the replay the lines are confirmed, but UNKNOWN_ORDER (no rule clears it) stays open."""
+    message_id, report = ingest(sessions, ordrsp("100", "RSP-1"))
+    assert [d.code.value for d in report.discrepancies] == ["UNKNOWN_ORDER"]  # type: ignore[attr-defined]
+    import_orders(sessions, tmp_path)
+    with sessions() as session:  # type: ignore[operator]
+        again = replay(session, message_id, TODAY, NOW)
+        assert again.discrepancies == []
+    with sessions() as session:  # type: ignore[operator]
+        assert line_10(session).state == "confirmed"
+        assert exception_state(session, "UNKNOWN_ORDER") == "resolved"
+
+
+def test_rebuild_line_keeps_a_despatch_within_tolerance_complete(sessions: object,
+                                                                 tmp_path: Path) -> None:
+    """96 of 100 with 5 % under-tolerance is complete when reconciled (`despatched`, no
+    SHORT_SHIPPED); rebuild_line compares without the tolerance and says partly despatched."""
+    import_orders(sessions, tmp_path)
+    ingest(sessions, ordrsp("100", "RSP-1"))
+    ingest(sessions, desadv("96", "ASN-1"))
+    with sessions() as session:  # type: ignore[operator]
+        line = line_10(session)
+        assert line.state == "despatched"
+        rebuild_line(session, line.id)
+        session.flush()
+        assert line_10(session).state == "despatched"
+
+
+def test_rebuild_line_agrees_with_reconciliation_on_a_zero_confirmation(
+        sessions: object, tmp_path: Path) -> None:
+    """A line confirmed (not rejected) with quantity 0 is `changed` when reconciled and
+    `rejected` after rebuild_line: a replay of any message touching the line flips it."""
+    import_orders(sessions, tmp_path)
+    ingest(sessions, ordrsp("0", "RSP-1"))
+    with sessions() as session:  # type: ignore[operator]
+        line = line_10(session)
+        live = line.state
+        rebuild_line(session, line.id)
+        session.flush()
+        assert line_10(session).state == live
+
+
+def test_a_later_confirmation_does_not_undo_a_despatch(sessions: object,
+                                                       tmp_path: Path) -> None:
+    """Despatched in full, then a replacing response restates the line: the line is still
+    despatched (rebuild_line says so too), but `confirm` resets the state to confirmed."""
+    import_orders(sessions, tmp_path)
+    ingest(sessions, ordrsp("100", "RSP-1"))
+    ingest(sessions, desadv("100", "ASN-1"))
+    ingest(sessions, ordrsp("100", "RSP-1", function="5", ref="IC9"))
+    with sessions() as session:  # type: ignore[operator]
+        line = line_10(session)
+        assert (line.despatched_quantity, line.state) == (Decimal(100), "despatched")
+
+
+# -- PostgreSQL versus SQLite --------------------------------------------------------------
+
+def test_prices_with_more_than_six_decimals_are_kept_exactly(sessions: object,
+                                                             tmp_path: Path) -> None:
+    """ExactDecimal is exact text on SQLite and NUMERIC(24, 6) on PostgreSQL, which rounds
+    silently: on PostgreSQL the same export re-imported is 'updated' every time (and gets a
+    new `requested` version), and a confirmation at the ordered price is a price change."""
+    csv = ORDERS_CSV.replace("12.50", "0.0012345")
+    import_orders(sessions, tmp_path, csv)
+    path = tmp_path / "again.csv"
+    path.write_text(csv)
+    lines, _ = read_order_file(path)
+    with sessions() as session:  # type: ignore[operator]
+        report = import_lines(session, lines, "again.csv", NOW)
+        assert (report.updated, report.unchanged) == (0, 2)
+        assert line_10(session).price == Decimal("0.0012345")
+
+
+def test_an_over_long_value_in_one_order_row_does_not_sink_the_import(
+        sessions: object) -> None:
+    """A row that cannot be stored is reported, the others are imported (module docstring).
+    PostgreSQL enforces VARCHAR lengths (currency 3, gtin 14), SQLite does not: the same
+    file imports on SQLite and aborts the whole transaction on PostgreSQL."""
+    good = ImportedLine(2, "4500000009", "10", Decimal(5), currency="EUR")
+    bad = ImportedLine(3, "4500000009", "20", Decimal(5), currency="EURO",
+                       gtin="040008621414040")
+    with sessions() as session:  # type: ignore[operator]
+        import_lines(session, [good, bad], "orders.csv", NOW)
+    with sessions() as session:  # type: ignore[operator]
+        assert session.scalar(select(func.count()).select_from(OrderLineRow)) >= 1
+        assert session.scalar(select(PurchaseOrder.number)) == "4500000009"
+
+
+def test_a_long_attachment_name_does_not_stop_archiving(sessions: object) -> None:
+    """Bytes are archived before anything else (DESIGN.md 7.1). `filename` is VARCHAR(400):
+    on PostgreSQL a longer name from an email aborts archive(), so the bytes are not kept;
+    SQLite keeps them."""
+    with sessions() as session:  # type: ignore[operator]
+        stored = archive(session, Intake(b"UNA:+.? 'UNB", "smtp", "orders@acme.example",
+                                         "x" * 500 + ".edi"), NOW)
+    with sessions() as session:  # type: ignore[operator]
+        assert session.get(InboundMessage, stored.message_id) is not None
+
+
+# -- order import and partner file ---------------------------------------------------------
+
+def test_a_changed_order_quantity_is_no_longer_shown_as_confirmed(sessions: object,
+                                                                 tmp_path: Path) -> None:
+    """The supplier confirmed 100 as ordered; the ERP export now orders 120. Re-importing
+    updates the quantity and adds a `requested` version but leaves the line `confirmed` with
+    confirmed_quantity 100 and no exception: the buyer sees a confirmed line that is not."""
+    import_orders(sessions, tmp_path)
+    ingest(sessions, ordrsp("100", "RSP-1"))
+    import_orders(sessions, tmp_path, ORDERS_CSV.replace("4500000001,10,100",
+                                                         "4500000001,10,120"))
+    with sessions() as session:  # type: ignore[operator]
+        line = line_10(session)
+        assert line.quantity == Decimal(120)
+        assert line.state != "confirmed"
+
+
+def test_moving_an_address_between_suppliers_does_not_depend_on_file_order(
+        sessions: object) -> None:
+    """The file gives orders@acme.example to FWD and takes it from ACME. Suppliers are stored
+    one by one, and FWD comes first: its clash check still sees ACME's old identity."""
+    moved = {"suppliers": [
+        {"code": "FWD", "name": "Acme's forwarder", "emails": ["orders@acme.example"]},
+        {"code": "ACME", "name": "Acme Fasteners GmbH", "edi_ids": [GLN], "profile": "strict"},
+    ]}
+    with sessions() as session:  # type: ignore[operator]
+        load_partners(session, moved, NOW)
