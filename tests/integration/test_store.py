@@ -7,8 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import Engine, func, select
 
+from gateway.bootstrap import make_engine
 from gateway.domain.messages import MessageState
 from gateway.persistence.models import (
     ExceptionEventRow,
@@ -18,7 +20,7 @@ from gateway.persistence.models import (
     OrderLineRow,
     ToleranceProfileRow,
 )
-from gateway.persistence.schema import current_revision, head_revision, upgrade
+from gateway.persistence.schema import alembic_config, current_revision, head_revision, upgrade
 from gateway.services.ingest import Intake, archive, process, replay
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, profile_in_force
@@ -257,3 +259,15 @@ def test_a_failed_message_can_be_processed_again(sessions: object, tmp_path: Pat
         report = replay(session, archived.message_id, TODAY, NOW)
         assert report.state is MessageState.RECONCILED
         assert {d.code.value for d in report.discrepancies} == {"QTY_SHORT", "DATE_LATE"}
+
+
+def test_an_existing_database_upgrades_step_by_step(settings: object) -> None:
+    engine = make_engine(settings)  # type: ignore[arg-type]
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    assert current_revision(engine) == "0001"
+    assert upgrade(engine) == head_revision()
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
