@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from datetime import date
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from gateway.cli.context import AppContext
 from gateway.cli.parse import expand_paths
+from gateway.domain.discrepancies import ExceptionState
 from gateway.persistence.models import ExceptionRow
 from gateway.persistence.schema import upgrade
 from gateway.services.ingest import Intake, replay
@@ -26,6 +28,7 @@ from gateway.services.processing import MessageReport
 from gateway.services.queue import (
     LineTimeline,
     OrderTimeline,
+    act_on_exception,
     exception_to_json,
     list_exceptions,
     order_timeline,
@@ -317,6 +320,30 @@ def exceptions_show(app: AppContext, exception_id: int, as_json: bool) -> None:
             click.echo(json.dumps(data, indent=2))
             return
         _print_detail(data)
+
+
+_ACTIONS = {"ack": ExceptionState.ACKNOWLEDGED, "resolve": ExceptionState.RESOLVED,
+            "accept": ExceptionState.ACCEPTED_CHANGE, "reject": ExceptionState.REJECTED_CHANGE,
+            "reopen": ExceptionState.OPEN, "comment": None}
+
+
+@exceptions.command("act")
+@click.argument("action", type=click.Choice(list(_ACTIONS)))
+@click.argument("exception_id", type=int)
+@click.option("--comment", "-m", help="Why; kept in the audit trail.")
+@click.option("--by", "actor", default=lambda: os.environ.get("USER", "buyer"),
+              show_default="$USER", help="Who acts.")
+@pass_app
+def exceptions_act(app: AppContext, action: str, exception_id: int, comment: str | None,
+                   actor: str) -> None:
+    """Work an exception: ack, resolve, accept (the supplier's change), reject, reopen, or
+    comment. Every step lands in the exception's audit trail."""
+    if action == "comment" and not comment:
+        raise click.UsageError("comment needs --comment")
+    with app.transaction() as session:
+        row = act_on_exception(session, exception_id, _ACTIONS[action], actor, comment,
+                               app.now())
+        click.echo(f"exception #{row.id} {row.code} is {row.state}")
 
 
 def _print_detail(data: dict[str, Any]) -> None:

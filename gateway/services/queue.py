@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from gateway.domain.discrepancies import ExceptionState, is_open
+from gateway.domain.discrepancies import ExceptionState, is_open, move_exception
 from gateway.persistence.models import (
     DocumentRow,
     ExceptionEventRow,
@@ -123,3 +123,23 @@ def order_timeline(session: Session, number: str) -> OrderTimeline:
         timelines.append(LineTimeline(line, entries, [p for p in problems
                                                       if p.line_no == line.line_no]))
     return OrderTimeline(order, timelines, [p for p in problems if p.line_no is None])
+
+
+def act_on_exception(session: Session, exception_id: int, target: ExceptionState | None,
+                     actor: str, comment: str | None, now: datetime) -> ExceptionRow:
+    """A buyer moves an exception (acknowledge, resolve, accept or reject the change) or only
+    comments on it; either way the audit trail gets an event. Raises `InvalidTransition` for a
+    move the state machine does not allow, and LookupError for an unknown id."""
+    row = session.get(ExceptionRow, exception_id, with_for_update=True)
+    if row is None:
+        raise LookupError(f"no exception #{exception_id}")
+    before = ExceptionState(row.state)
+    after = move_exception(before, target) if target is not None else before
+    row.state = after.value
+    row.updated_at = now
+    session.add(ExceptionEventRow(
+        exception_id=row.id, at=now, actor=actor,
+        action=after.value if target is not None else "comment",
+        from_state=before.value, to_state=after.value, detail=comment))
+    session.flush()
+    return row

@@ -120,3 +120,24 @@ def test_configuration_and_database_errors_are_one_clear_line(run: object,
         "GATEWAY_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
     assert down.exit_code == 1
     assert "the database is unavailable" in down.output
+
+
+def test_a_buyer_works_an_exception_and_the_trail_shows_it(run: object) -> None:
+    run("init")  # type: ignore[operator]
+    run("partners", "load", str(DEMO / "partners.toml"))  # type: ignore[operator]
+    run("orders", "import", str(DEMO / "orders.csv"))  # type: ignore[operator]
+    run("ingest", str(DEMO / "messages" / "01_albrecht_ordrsp_4500012345.edi"))  # type: ignore[operator]
+    queue = json.loads(run("exceptions", "list", "--json").output)  # type: ignore[operator]
+    first = str(queue[0]["id"])
+    steps = [("ack", "acknowledged"), ("comment", "acknowledged"), ("accept", "accepted_change")]
+    for action, state in steps:
+        done = run("exceptions", "act", action, first, "-m", f"{action} by test",  # type: ignore[operator]
+                   "--by", "anna")
+        assert done.exit_code == 0, done.output
+        assert done.output.strip().endswith(f"is {state}")
+    refused = run("exceptions", "act", "ack", first)  # type: ignore[operator]
+    assert refused.exit_code == 1
+    assert "cannot go from accepted_change to acknowledged" in refused.output
+    trail = json.loads(run("exceptions", "show", first, "--json").output)["trail"]  # type: ignore[operator]
+    assert [e["action"] for e in trail] == ["raised", "acknowledged", "comment", "accepted_change"]
+    assert trail[2]["detail"] == "comment by test"
