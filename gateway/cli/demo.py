@@ -16,6 +16,7 @@ from gateway.persistence.schema import upgrade
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, read_partner_file
 from gateway.services.queue import list_exceptions, order_timeline
+from gateway.services.watch import check_overdue
 
 # The demo's orders are due in the first half of December 2026; a fixed "today" keeps the
 # risk scores the same on every run.
@@ -50,13 +51,18 @@ def demo(samples: Path, database: Path, shown_order: str) -> None:
     files = list(expand_paths([samples / "messages"]))
     for report, path in zip(ingest_files(app, files, None, "demo"), files, strict=True):
         console.print(_report_line(report, path))
-    console.rule("[bold]4. The exception queue, worst first")
+    console.rule("[bold]4. Silence: what the suppliers have not answered or shipped in time")
+    with app.transaction() as session:
+        silent = check_overdue(session, app.today(), app.now())
+    console.print(f"overdue check on {app.today()}: {len(silent)} line(s) overdue "
+                  f"({', '.join(sorted({d.code.value for d in silent})) or 'none'})")
+    console.rule("[bold]5. The exception queue, worst first")
     with app.transaction() as session:
         rows = list_exceptions(session, state="open")
         console.print(exception_table(rows))
         codes = sorted({row.code for row in rows})
         console.print(f"{len(rows)} open exceptions of {len(codes)} kinds: {', '.join(codes)}")
-        console.rule(f"[bold]5. The timeline of order {shown_order}")
+        console.rule(f"[bold]6. The timeline of order {shown_order}")
         timeline = order_timeline(session, shown_order)
         for line in timeline.lines:
             console.print(_line_table(line))

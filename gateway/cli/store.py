@@ -34,6 +34,7 @@ from gateway.services.queue import (
     order_timeline,
     show_exception,
 )
+from gateway.services.watch import check_overdue
 
 pass_app = click.make_pass_decorator(AppContext)
 _SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
@@ -369,5 +370,27 @@ def parse_day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+@click.command("check-overdue")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def check_overdue_command(app: AppContext, as_json: bool) -> None:
+    """Flag silence: lines unconfirmed past the confirmation due hours, not despatched by the
+    despatch lead days, or undelivered past the promised date. Run it daily (later: beat)."""
+    with app.transaction() as session:
+        found = check_overdue(session, app.today(), app.now())
+    if as_json:
+        click.echo(json.dumps([{"code": d.code.value, "severity": d.severity.value,
+                                "order_number": d.order_number, "line_no": d.line_no,
+                                "expected": d.expected, "difference": d.difference}
+                               for d in found], indent=2))
+        return
+    counts: dict[str, int] = {}
+    for discrepancy in found:
+        counts[discrepancy.code.value] = counts.get(discrepancy.code.value, 0) + 1
+    summary = ", ".join(f"{count} {code}" for code, count in sorted(counts.items()))
+    click.echo(f"{len(found)} overdue line(s){': ' + summary if summary else ''}")
+
+
 def iter_commands() -> Iterator[click.Command]:
-    yield from (init, partners, orders, ingest, replay_command, exceptions)
+    yield from (init, partners, orders, ingest, replay_command, exceptions,
+                check_overdue_command)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import Discrepancy, ExceptionState, is_open
 from gateway.domain.reconciliation import Outcome
+from gateway.domain.silence import Silence
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
 from gateway.persistence.queries import chunked
 from gateway.services.lookups import SupplierInfo
@@ -29,9 +30,14 @@ EVENTS = cast(Table, ExceptionEventRow.__table__)
 class Source:
     """Where the evidence came from."""
 
-    message_id: int
+    message_id: int | None
     document_id: int | None
     now: datetime
+
+    @property
+    def label(self) -> str:
+        return (f"message #{self.message_id}" if self.message_id is not None
+                else f"the overdue check of {self.now.date().isoformat()}")
 
 
 @dataclass(slots=True)
@@ -48,7 +54,7 @@ class _Row:
 
 @dataclass(slots=True)
 class _Pending:
-    outcome: Outcome
+    outcome: Outcome | Silence
     supplier: SupplierInfo
     line_ids: dict[tuple[str, str], int]
     source: Source
@@ -59,9 +65,9 @@ class ExceptionLedger:
         self.session = session
         self.pending: list[_Pending] = []
         # Which exceptions each message raised, saw again or resolved (set by `flush`).
-        self.touched: dict[int, set[int]] = {}
+        self.touched: dict[int | None, set[int]] = {}
 
-    def record(self, outcome: Outcome, supplier: SupplierInfo,
+    def record(self, outcome: Outcome | Silence, supplier: SupplierInfo,
                line_ids: dict[tuple[str, str], int], source: Source) -> None:
         if outcome.discrepancies or outcome.cleared:
             self.pending.append(_Pending(outcome, supplier, dict(line_ids), source))
@@ -159,15 +165,14 @@ def _apply(pending: _Pending, rows: dict[str, _Row]) -> list[tuple[_Row, dict[st
         row.actual, row.occurrences, row.changed = discrepancy.actual, row.occurrences + 1, True
         row.values.update(values)
         events.append((row, _event(source, action, before, row.state,
-                                   f"reported again by message #{source.message_id}")))
+                                   f"reported again by {source.label}")))
     for key in cleared:
         row = rows.get(key)
         if row is not None and is_open(row.state):
             before, row.state, row.changed = row.state, ExceptionState.RESOLVED, True
             row.values["updated_at"] = source.now
             events.append((row, _event(source, "resolved", before, row.state,
-                                       f"message #{source.message_id} no longer shows the "
-                                       "problem")))
+                                       f"{source.label} no longer shows the problem")))
     return events
 
 

@@ -189,7 +189,7 @@ class _Run:
         wanted = sorted(numbers - set(self.orders))
         for batch in chunked(wanted):
             query = (select(PurchaseOrder.number, PurchaseOrder.owner_email,
-                            PurchaseOrder.supplier_code, *_LINE_COLUMNS)
+                            PurchaseOrder.supplier_code, *LINE_COLUMNS)
                      .join(PurchaseOrder, PurchaseOrder.id == OrderLineRow.order_id)
                      .where(PurchaseOrder.number.in_(batch),
                             (PurchaseOrder.supplier_code == supplier)
@@ -198,7 +198,7 @@ class _Run:
             if self.session.get_bind().dialect.name != "sqlite":
                 query = query.with_for_update(of=LINES)
             for row in self.session.execute(query):
-                lines.setdefault(row.number, []).append(_domain_line(row))
+                lines.setdefault(row.number, []).append(domain_line(row))
                 heads[row.number] = (row.supplier_code, row.owner_email)
                 self.line_ids.setdefault(row.number, {})[row.line_no] = row.id
         for number, found in lines.items():
@@ -325,7 +325,7 @@ class _Run:
 _REPLACE = "5"
 _LINE_STATE = ("state", "confirmed_quantity", "confirmed_date", "confirmed_price",
                "despatched_quantity", "expected_delivery")
-_LINE_COLUMNS = (OrderLineRow.id, OrderLineRow.line_no, OrderLineRow.quantity,
+LINE_COLUMNS = (OrderLineRow.id, OrderLineRow.line_no, OrderLineRow.quantity,
                  OrderLineRow.unit, OrderLineRow.price, OrderLineRow.currency,
                  OrderLineRow.requested_date, OrderLineRow.gtin, OrderLineRow.buyer_part,
                  OrderLineRow.supplier_part, OrderLineRow.description, OrderLineRow.state,
@@ -345,7 +345,7 @@ def _numbers(document: Document) -> set[str]:
         line.order_number for line in document.lines if line.order_number}
 
 
-def _domain_line(row: Any) -> OrderLine:
+def domain_line(row: Any) -> OrderLine:
     return OrderLine(
         order_number=row.number, line_no=row.line_no, quantity=row.quantity, unit=row.unit,
         price=row.price, currency=row.currency, requested_date=row.requested_date,

@@ -25,6 +25,7 @@ from gateway.services.ingest import Intake, archive, process, replay
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, profile_in_force
 from gateway.services.queue import list_exceptions, order_timeline
+from gateway.services.watch import check_overdue
 from tests.integration.conftest import edifact_interchange, transactions
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -271,3 +272,27 @@ def test_an_existing_database_upgrades_step_by_step(settings: object) -> None:
     assert upgrade(engine) == head_revision()
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_silence_is_flagged_and_cleared_once_answered(sessions: object, tmp_path: Path) -> None:
+    dated = "\n".join(row + (",order_date" if index == 0 else ",2026-11-20")
+                      for index, row in enumerate(ORDERS_CSV.strip().splitlines()))
+    path = tmp_path / "dated.csv"
+    path.write_text(dated + "\n")
+    lines, _ = read_order_file(path)
+    with sessions() as session:  # type: ignore[operator]
+        import_lines(session, lines, "dated.csv", NOW)
+    later = date(2026, 12, 1)
+    with sessions() as session:  # type: ignore[operator]
+        found = check_overdue(session, later, NOW)
+    assert sorted({(d.code.value, d.order_number) for d in found}) == [
+        ("CONFIRMATION_OVERDUE", "4500000001"), ("CONFIRMATION_OVERDUE", "4500000002")]
+    ingest(sessions, ordrsp(CONFIRM_SHORT_AND_LATE.replace("20261209", "20261205")))
+    with sessions() as session:  # type: ignore[operator]
+        again = check_overdue(session, later, NOW)
+        assert {d.order_number for d in again} == {"4500000002"}
+        states = session.execute(select(ExceptionRow.order_number, ExceptionRow.state).where(
+            ExceptionRow.code == "CONFIRMATION_OVERDUE").order_by(ExceptionRow.id)).all()
+        assert [tuple(s) for s in states] == [("4500000001", "resolved"),
+                                              ("4500000001", "resolved"),
+                                              ("4500000002", "open")]
