@@ -5,7 +5,8 @@ Exception tree::
     ParseError                  the root: nothing else escapes a parser
     └── EdifactError            the input cannot be read as EDIFACT at all
         ├── NotEdifactError     no UNA, UNB or UNH where an interchange must start
-        └── ServiceStringError  a UNA service string advice that cannot be used
+        ├── ServiceStringError  a UNA service string advice that cannot be used
+        └── SegmentTooLongError no segment terminator within the longest segment accepted
 
 A problem inside an otherwise readable file is not raised: it is a `Problem` record, located by
 message and segment, so that the rest of a batch goes on (DESIGN.md section 4). Each problem code
@@ -142,3 +143,7 @@ class NotEdifactError(EdifactError):
 
 class ServiceStringError(EdifactError):
     """A UNA service string advice whose separators cannot be used."""
+
+
+class SegmentTooLongError(EdifactError):
+    """No segment terminator within the longest segment accepted: refused, not buffered."""

@@ -26,12 +26,20 @@ from typing import BinaryIO
 
 from parsers.edifact.charsets import UTF8_BOM, AdaptiveDecoder
 from parsers.edifact.segments import Delimiters, Element, Segment, Simple, split_plain
-from parsers.errors import NotEdifactError, Problem, ProblemCode, Severity
+from parsers.errors import (
+    NotEdifactError,
+    Problem,
+    ProblemCode,
+    SegmentTooLongError,
+    Severity,
+)
 
 # Small chunks keep few segments alive at once: with a megabyte of segments waiting in a list,
 # the garbage collector's scans of young objects made parse+map 40% slower (measured with
 # `gateway bench parse`; DESIGN.md section 9 describes the same effect for whole interchanges).
 CHUNK_SIZE = 1 << 14
+# The longest segment accepted. Real segments are far shorter (FTX holds 5 x 512 characters).
+MAX_SEGMENT = 1 << 20
 _HEAD_BYTES = 64
 _WHITESPACE = " \t\r\n\x00\x1a"
 _TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
@@ -152,6 +160,14 @@ class Tokenizer:
                 ))
                 self._segment(rest, out)
         else:
+            if len(rest) > MAX_SEGMENT:
+                # No terminator in a megabyte: not EDIFACT, or a separator the UNA did not
+                # announce. Refused rather than buffered without bound (DESIGN.md 7.5).
+                raise SegmentTooLongError(
+                    ProblemCode.INVALID_SEGMENT_TAG,
+                    f"no segment terminator {self.delimiters.terminator!r} in "
+                    f"{len(rest):,} characters after segment {self._number}: the file is "
+                    "not EDIFACT, or uses a terminator its UNA does not announce")
             self._buffer = rest
         return out
 

@@ -10,7 +10,13 @@ from pydifact.segmentcollection import Interchange
 
 from parsers.edifact import Delimiters, Segment, iter_segments, tokenize_text
 from parsers.edifact.tokenizer import Tokenizer
-from parsers.errors import NotEdifactError, Problem, ProblemCode, ServiceStringError
+from parsers.errors import (
+    NotEdifactError,
+    Problem,
+    ProblemCode,
+    SegmentTooLongError,
+    ServiceStringError,
+)
 
 SAMPLE = (
     "UNA:+.? 'UNB+UNOC:3+5412345000013:14+5400000000001:14+261120:1015+REF1'"
@@ -213,3 +219,9 @@ def test_wrap_between_release_character_and_terminator() -> None:
     data = b"UNH+1+ORDRSP:D:96A:UN'IMD+F++:::it?\r\n's 100'UNT+3+1'"
     imd = next(s for s in segments(data) if s.tag == "IMD")
     assert imd.component(2, 3) == "it's 100"
+
+
+def test_a_file_without_terminators_is_refused_not_buffered() -> None:
+    data = b"UNB+UNOC:3+A+B+261120:1015+R'UNH+1+ORDRSP:D:96A:UN'FTX+AAI+++" + b"x" * (3 << 20)
+    with pytest.raises(SegmentTooLongError, match="no segment terminator"):
+        tokens(data, chunk_size=1 << 16)
