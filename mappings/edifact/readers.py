@@ -7,7 +7,7 @@ that cannot be read is `None` plus a note saying where and why; nothing is guess
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -53,8 +53,7 @@ def read_decimal(text: str, segment: Segment, notes: Notes, what: str,
     return Decimal(text.replace(",", "."))
 
 
-@dataclass(frozen=True, slots=True)
-class DateValue:
+class DateValue(NamedTuple):
     qualifier: str
     value: date | None
 
@@ -127,8 +126,7 @@ def _check_time(hhmm: str) -> None:
         raise ValueError(hhmm)
 
 
-@dataclass(frozen=True, slots=True)
-class Quantity:
+class Quantity(NamedTuple):
     qualifier: str
     value: Decimal | None
     unit: str | None
@@ -145,8 +143,7 @@ def read_quantity(segment: Segment, notes: Notes) -> Quantity:
     return Quantity(qualifier, value, part(parts, 2) or None)
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(NamedTuple):
     qualifier: str
     value: str
     line_no: str
@@ -158,8 +155,7 @@ def read_reference(segment: Segment) -> Reference:
     return Reference(part(parts, 0), part(parts, 1), part(parts, 2))
 
 
-@dataclass(frozen=True, slots=True)
-class LineItem:
+class LineItem(NamedTuple):
     line_no: str
     action: str
     item_id: str
@@ -210,8 +206,7 @@ def read_description(segment: Segment, notes: Notes) -> str | None:
     return " ".join(p for p in parts[:2] if p).strip() or None  # type: ignore[misc]
 
 
-@dataclass(frozen=True, slots=True)
-class Price:
+class Price(NamedTuple):
     qualifier: str
     value: Decimal | None
     basis: str
