@@ -7,10 +7,10 @@ that cannot be read is `None` plus a note saying where and why; nothing is guess
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from gateway.domain.documents import Notice, Party
 from mappings.edifact.codes import DateFormat
