@@ -194,12 +194,17 @@ class _Run:
                 "a confirmation before despatch", f"despatched while {said}", None,
                 "despatch of a line the supplier has not confirmed", None, Decimal(1),
                 event.ref.position))
-        # Against the need date, as the confirmation was: an accepted late promise does not make
-        # the goods less late, and the same key must not be cleared by a despatch on that date.
-        found += self.check_date(line, line.requested_date, event.expected_delivery,
-                                 event.ref.position)
-        checked = (C.SHIPPED_UNCONFIRMED, C.DATE_LATE, C.DATE_EARLY) if event.expected_delivery \
-            else (C.SHIPPED_UNCONFIRMED,)
+        # Against the promise (the confirmed date, else the requested one): a despatch that
+        # will arrive later than promised is late. A despatch on a late promise is not late
+        # again, but the goods are still late for the need date, so it must not clear the
+        # confirmation's DATE_LATE: date rules are cleared only when the goods arrive by the
+        # requested date.
+        expected = event.expected_delivery
+        found += self.check_date(line, line.promised_date, expected, event.ref.position)
+        on_time = expected is not None and (line.requested_date is None
+                                            or expected <= line.requested_date)
+        checked = ((C.SHIPPED_UNCONFIRMED, C.DATE_LATE, C.DATE_EARLY) if on_time
+                   else (C.SHIPPED_UNCONFIRMED,))
         self.report(found, line, checked)
         quantity = event.quantity if event.quantity is not None else Decimal(0)
         self.despatched[line.key] = event.ref.position

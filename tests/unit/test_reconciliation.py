@@ -253,3 +253,19 @@ def test_exception_state_machine() -> None:
     assert move_exception(state, ExceptionState.OPEN) is ExceptionState.OPEN
     with pytest.raises(InvalidTransition, match="cannot go from resolved to acknowledged"):
         move_exception(ExceptionState.RESOLVED, ExceptionState.ACKNOWLEDGED)
+
+
+def test_despatch_later_than_the_confirmed_date_is_late() -> None:
+    promised = date(2026, 12, 8)
+    confirmed = ordered(state=LineState.CHANGED, confirmed_quantity=Decimal(100),
+                        confirmed_date=promised)
+    late = reconcile(despatch(said(status=None, when=date(2026, 12, 14))), order(confirmed),
+                     PROFILE, TODAY)
+    assert codes(late) == [C.DATE_LATE]
+    assert late.discrepancies[0].expected == "2026-12-08"
+    on_promise = reconcile(despatch(said(status=None, when=promised)), order(confirmed),
+                           PROFILE, TODAY)
+    assert on_promise.discrepancies == []
+    assert "DATE_LATE|PO1|10" not in on_promise.cleared
+    by_need = reconcile(despatch(said(status=None, when=NEED)), order(confirmed), PROFILE, TODAY)
+    assert "DATE_LATE|PO1|10" in by_need.cleared
