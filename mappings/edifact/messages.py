@@ -10,13 +10,10 @@ to a line. What differs between message types is data (`MessageProfile`), not co
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from gateway.domain.documents import (
     Document,
-    DocumentKind,
     Item,
     ItemId,
     Line,
@@ -27,12 +24,13 @@ from gateway.domain.documents import (
 )
 from mappings.edifact import codes
 from mappings.edifact.codes import DateQualifier, QuantityQualifier, ReferenceQualifier
+from mappings.edifact.packages import PackageTree
+from mappings.edifact.profiles import GROUP_TRIGGERS, PROFILES, MessageProfile
 from mappings.edifact.readers import (
     Notes,
     Price,
     Quantity,
     Reference,
-    gs1_check_digit,
     gtin_problem,
     read_amount,
     read_carrier,
@@ -49,56 +47,14 @@ from mappings.edifact.readers import (
     read_product_ids,
     read_quantity,
     read_reference,
+    sscc_problem,
 )
 from parsers.edifact import EdifactMessage, Segment
 from parsers.errors import Problem, ProblemCode, Severity
 
-
-@dataclass(frozen=True, slots=True)
-class MessageProfile:
-    """What one message type means: its document kind and which codes carry the commitment."""
-
-    kind: DocumentKind
-    document_codes: frozenset[str]
-    quantity_order: tuple[str, ...]
-    date_order: tuple[str, ...]
-    order_number_in_bgm: bool = False
-    line_actions: bool = False
-
-
-Q, D = QuantityQualifier, DateQualifier
-PROFILES: dict[str, MessageProfile] = {
-    "ORDRSP": MessageProfile(
-        DocumentKind.ORDER_RESPONSE, frozenset({"231"}),
-        (Q.TO_BE_DELIVERED, Q.DESPATCH, Q.CONFIRMED_EDIT30, Q.ORDERED),
-        (D.DELIVERY_PROMISED, D.DELIVERY_ESTIMATED, D.ARRIVAL_ESTIMATED, D.DELIVERY_REQUESTED,
-         D.DELIVERY_EARLIEST, D.DELIVERY_LATEST, D.AVAILABILITY, D.SHIPMENT_REQUESTED),
-        line_actions=True,
-    ),
-    "DESADV": MessageProfile(
-        DocumentKind.DESPATCH_ADVICE, frozenset({"351"}),
-        (Q.DESPATCH,),
-        (D.DELIVERY_ESTIMATED, D.ARRIVAL_ESTIMATED, D.DELIVERY_REQUESTED, D.DELIVERY_PROMISED,
-         D.DELIVERY_EARLIEST, D.DELIVERY_LATEST),
-    ),
-    "ORDERS": MessageProfile(
-        DocumentKind.PURCHASE_ORDER, frozenset({"105", "220", "221", "224", "225", "226", "227",
-                                                 "228", "22E", "23E", "402"}),
-        (Q.ORDERED, Q.DISCRETE),
-        (D.DELIVERY_REQUESTED, D.DELIVERY_EARLIEST, D.DELIVERY_LATEST, D.DELIVERY_PROMISED,
-         D.DELIVERY_ESTIMATED),
-        order_number_in_bgm=True,
-    ),
-}
-
-# Trigger segments of segment groups that are neither the header nor a line: the values inside
-# those groups describe the reference, party, package ... and not the document or the line.
 # Net price first, then gross (5125 AAA, AAB), then whatever else was sent first.
 _PRICE_RANK = {"AAA": 0, "AAB": 1}
 _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})
-_GROUP_TRIGGERS = frozenset({"RFF", "NAD", "TDT", "PAC", "PCI", "CPS", "LOC", "ALC", "TAX",
-                             "CUX", "PRI", "TOD", "PAT", "SCC", "EQD", "HAN", "DGS", "CTA",
-                             "QVR", "APR", "RCS", "SEQ"})
 
 
 def map_message(message: EdifactMessage, file: str | None = None) -> Document | list[Problem]:
@@ -169,13 +125,7 @@ class _DocumentBuilder:
         self.customer_refs: list[str] = []
         self.tracking: dict[str, str] = {}
         self.conveyance: str | None = None
-        # CPS levels are keyed by occurrence: real senders repeat ids ("CPS+1+1" twice in an
-        # ICA DESADV), and the parent id refers to the latest level with that id.
-        self.package_ids: dict[str, int] = {}
-        self.package_parent: dict[int, int | None] = {}
-        self.package_counts: dict[int, Decimal] = {}
-        self.package_ssccs: dict[int, list[str]] = {}
-        self.package_level: int | None = None
+        self.packages = PackageTree()
         self.own_dates: set[int] = set()
         self.line_orders_from_on = False
 
@@ -265,31 +215,27 @@ class _DocumentBuilder:
 
     def cps(self, segment: Segment) -> None:
         self._finish_line()
-        level, parent = read_package_level(segment)
-        key = len(self.package_parent)
-        self.package_parent[key] = (self.package_ids.get(parent)
-                                    if parent and parent != level else None)
-        self.package_ids[level] = key
-        self.package_level = key
+        self.packages.enter(*read_package_level(segment))
         self.group = "CPS"
 
     def pac(self, segment: Segment) -> None:
         count = read_package_count(segment, self.notes)
-        if count is not None and self.package_level is not None and self.line is None:
-            level = self.package_level
-            self.package_counts[level] = self.package_counts.get(level, Decimal(0)) + count
+        if count is not None and self.line is None:
+            self.packages.count(count)
         self._enter_group(segment)
 
     def gin(self, segment: Segment) -> None:
         qualifier, values = read_identities(segment)
         line = self.line
         if qualifier in codes.SSCC_QUALIFIERS:
-            if line is None and self.package_level is not None:
-                self.package_ssccs.setdefault(self.package_level, []).extend(values)
-            elif line is not None:
+            if line is None:
+                self.packages.add_ssccs(values)
+            else:
                 line.line.packages.extend(Package(value, None) for value in values)
             for value in values:
-                self._check_sscc(segment, value)
+                problem = sscc_problem(value)
+                if problem is not None:
+                    self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
         elif qualifier == codes.IdentityQualifier.BATCH and line is not None and values:
             line.line.batch = line.line.batch or values[0]
 
@@ -310,7 +256,7 @@ class _DocumentBuilder:
             if item.action not in codes.KNOWN_ACTIONS:
                 self.notes.add(segment, ProblemCode.INVALID_CODE,
                                f"action code (1229) {item.action!r} is not a known code")
-        self.line = _LineState(segment, line, package_level=self.package_level)
+        self.line = _LineState(segment, line, package_level=self.packages.level)
         if item.item_id:
             self._add_item_id(segment, line.item, item.item_id, item.item_type)
 
@@ -359,7 +305,7 @@ class _DocumentBuilder:
 
     def other(self, segment: Segment) -> None:
         tag = segment.tag
-        if tag in _GROUP_TRIGGERS:
+        if tag in GROUP_TRIGGERS:
             self._enter_group(segment)
         elif tag not in codes.KNOWN_SEGMENTS:
             self.notes.add(segment, ProblemCode.UNKNOWN_SEGMENT,
@@ -388,14 +334,6 @@ class _DocumentBuilder:
         elif item_type in codes.SUPPLIER_TYPES:
             item.supplier_part = item.supplier_part or item_id
         item.ids.append(ItemId(item_id, item_type or None))
-
-    def _check_sscc(self, segment: Segment, value: str) -> None:
-        if len(value) != 18 or not value.isdigit():
-            self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
-                           f"SSCC {value!r} is not 18 digits")
-        elif gs1_check_digit(value[:-1]) != int(value[-1]):
-            self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
-                           f"SSCC {value!r} has a wrong check digit")
 
     def _finish_line(self) -> None:
         state = self.line
@@ -431,7 +369,7 @@ class _DocumentBuilder:
             self.notes.add(state.segment, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} identifies no item (LIN/PIA)")
         if not line.packages and state.package_level is not None:
-            line.packages = self._packages_of(state.package_level, line.quantity)
+            line.packages = self.packages.packages_of(state.package_level, line.quantity)
         elif len(line.packages) == 1:
             line.packages = [Package(line.packages[0].sscc, line.quantity)]
         self.document.lines.append(line)
@@ -459,15 +397,6 @@ class _DocumentBuilder:
         if self.profile.order_number_in_bgm and line.order_line_no is None:
             # In an order the LIN line number is the buyer's own order line number.
             line.order_line_no = line.line_no
-
-    def _packages_of(self, level: int | None, quantity: Decimal | None) -> list[Package]:
-        while level is not None:
-            ssccs = self.package_ssccs.get(level)
-            if ssccs:
-                share = quantity if len(ssccs) == 1 else None
-                return [Package(sscc, share) for sscc in ssccs]
-            level = self.package_parent.get(level)
-        return []
 
     def finish(self) -> Document | list[Problem]:
         self._finish_line()
@@ -528,15 +457,8 @@ class _DocumentBuilder:
                 break
         else:
             shipment.tracking_number = self.conveyance
-        ssccs = {s for values in self.package_ssccs.values() for s in values}
-        ssccs.update(p.sscc for line in self.document.lines for p in line.packages if p.sscc)
-        if ssccs:
-            shipment.packages = len(ssccs)
-            return
-        roots = [count for level, count in self.package_counts.items()
-                 if self.package_parent.get(level) is None]
-        if roots:
-            shipment.packages = int(sum(roots))
+        shipment.packages = self.packages.shipment_packages(
+            {p.sscc for line in self.document.lines for p in line.packages if p.sscc})
 
 
 def _first_date(dates: dict[str, date | None], order: tuple[str, ...]) -> date | None:

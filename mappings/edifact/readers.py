@@ -280,6 +280,15 @@ def gtin_problem(value: str) -> str | None:
     return None
 
 
+def sscc_problem(value: str) -> str | None:
+    """Why `value` is not an SSCC (GS1: 18 digits with a mod-10 check digit), or None."""
+    if len(value) != 18 or not value.isdigit():
+        return f"SSCC {value!r} is not 18 digits"
+    if gs1_check_digit(value[:-1]) != int(value[-1]):
+        return f"SSCC {value!r} has a wrong check digit"
+    return None
+
+
 def gs1_check_digit(body: str) -> int:
     """Mod-10 check digit: weights 3 and 1 alternating from the rightmost digit."""
     total = 3 * sum(map(int, body[::-1][::2])) + sum(map(int, body[::-1][1::2]))
