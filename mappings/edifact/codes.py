@@ -106,8 +106,10 @@ class DateFormat(StrEnum):
     CCYYMMDDHHMMSS = "204"
     YYMMDD = "101"
     YYMMDDHHMM = "201"
-    CCYYMMDDHHMMZZZ = "205"
+    YYMMDDHHMMSS = "202"
+    CCYYMMDDHHMM_ZONE = "205"
     CCYYMMDD_RANGE = "718"
+    CCYYMMDDHHMM_RANGE = "719"
 
 
 class QuantityQualifier(StrEnum):

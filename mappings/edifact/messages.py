@@ -31,7 +31,9 @@ from mappings.edifact.readers import (
     Price,
     Quantity,
     Reference,
+    expand_sscc_range,
     gtin_problem,
+    is_digits,
     read_amount,
     read_carrier,
     read_currency,
@@ -55,6 +57,9 @@ from parsers.errors import Problem, ProblemCode, Severity
 # Net price first, then gross (5125 AAA, AAB), then whatever else was sent first.
 _PRICE_RANK = {"AAA": 0, "AAB": 1}
 _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})
+# Line segment groups that split a line's quantity: per delivery place (LOC-QTY-DTM) and per
+# scheduled delivery (SCC-QTY-DTM) in ORDRSP and ORDERS.
+_SPLIT_GROUPS = frozenset({"LOC", "SCC"})
 
 
 def map_message(message: EdifactMessage, file: str | None = None) -> Document | list[Problem]:
@@ -82,13 +87,14 @@ class _LineState:
     """A line being read: the values its segments gave, until the next LIN settles it."""
 
     __slots__ = ("customer_refs", "dates", "group", "line", "orders", "package_level", "prices",
-                 "quantities", "segment")
+                 "quantities", "segment", "split")
 
     def __init__(self, segment: Segment, line: Line, package_level: int | None) -> None:
         self.segment = segment
         self.line = line
         self.group = "LIN"
         self.quantities: dict[str, Quantity] = {}
+        self.split: dict[str, Quantity] = {}
         self.dates: dict[str, date | None] = {}
         self.prices: list[Price] = []
         self.orders: list[Reference] = []
@@ -126,7 +132,9 @@ class _DocumentBuilder:
         self.tracking: dict[str, str] = {}
         self.conveyance: str | None = None
         self.packages = PackageTree()
-        self.own_dates: set[int] = set()
+        # Per line index: the rank (in the profile's date order) of the line's own best date,
+        # readable or not; -1 for a line that commits to nothing. Absent: no own date.
+        self.own_dates: dict[int, int] = {}
         self.line_orders_from_on = False
 
     # -- header segments -------------------------------------------------------------------
@@ -155,7 +163,11 @@ class _DocumentBuilder:
         value = read_date(segment, self.notes)
         line = self.line
         if line is not None:
-            if line.group in ("LIN", "LOC") or (
+            if line.group in _SPLIT_GROUPS and value.value is not None:
+                # A schedule or split over places ends with its last date.
+                known = line.dates.get(value.qualifier)
+                line.dates[value.qualifier] = max(known, value.value) if known else value.value
+            elif line.group == "LIN" or (
                     line.group == "PCI" and value.qualifier == DateQualifier.BEST_BEFORE):
                 line.dates.setdefault(value.qualifier, value.value)
         elif self.group == "header":
@@ -166,10 +178,18 @@ class _DocumentBuilder:
         line = self.line
         qualifier, value = reference.qualifier, reference.value
         if not value:
+            if qualifier == ReferenceQualifier.ORDER:
+                self.notes.add(segment, ProblemCode.MISSING_VALUE,
+                               "RFF+ON carries no order number in C506/1154")
             self._enter_group(segment)
             return
         if line is not None:
             if qualifier == ReferenceQualifier.ORDER:
+                if line.orders and line.orders[0].value != value:
+                    self.notes.add(segment, ProblemCode.ASSUMED_VALUE,
+                                   f"line {line.line.line_no or '?'} names a second order "
+                                   f"{value}; the line is booked to the first, "
+                                   f"{line.orders[0].value}")
                 line.orders.append(reference)
             elif qualifier == ReferenceQualifier.CUSTOMER_REFERENCE:
                 line.customer_refs.append(reference)
@@ -225,19 +245,36 @@ class _DocumentBuilder:
         self._enter_group(segment)
 
     def gin(self, segment: Segment) -> None:
-        qualifier, values = read_identities(segment)
+        qualifier, ranges = read_identities(segment)
         line = self.line
+        values = [first for first, _last in ranges]
         if qualifier in codes.SSCC_QUALIFIERS:
+            values = self._sscc_values(segment, ranges)
             if line is None:
                 self.packages.add_ssccs(values)
             else:
                 line.line.packages.extend(Package(value, None) for value in values)
-            for value in values:
-                problem = sscc_problem(value)
-                if problem is not None:
-                    self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
         elif qualifier == codes.IdentityQualifier.BATCH and line is not None and values:
             line.line.batch = line.line.batch or values[0]
+
+    def _sscc_values(self, segment: Segment, ranges: list[tuple[str, str]]) -> list[str]:
+        """The SSCCs a GIN names, ranges expanded; a bad one is kept and reported."""
+        values: list[str] = []
+        for first, last in ranges:
+            if last:
+                expanded = expand_sscc_range(first, last)
+                if expanded is None:
+                    self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
+                                   f"SSCC range {first}:{last} cannot be read; its ends kept")
+                    values += [first, last]
+                else:
+                    values += expanded
+                continue
+            problem = sscc_problem(first)
+            if problem is not None:
+                self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
+            values.append(first)
+        return values
 
     def end_of_detail(self, segment: Segment) -> None:
         """UNS/CNT: the summary section starts; no more lines."""
@@ -277,9 +314,29 @@ class _DocumentBuilder:
 
     def qty(self, segment: Segment) -> None:
         line = self.line
-        if line is not None and line.group in ("LIN", "LOC"):
+        if line is None:
+            return
+        group = line.group
+        if group == "LIN":
             quantity = read_quantity(segment, self.notes)
             line.quantities.setdefault(quantity.qualifier, quantity)
+        elif group in _SPLIT_GROUPS:
+            # ORDRSP LIN-LOC-QTY (per delivery place) and LIN-SCC-QTY (delivery schedule):
+            # the line's quantity is the sum of the parts.
+            part = read_quantity(segment, self.notes)
+            if part.value is not None:
+                known = line.split.get(part.qualifier)
+                line.split[part.qualifier] = Quantity(
+                    part.qualifier, part.value + (known.value or 0) if known else part.value,
+                    part.unit or (known.unit if known else None))
+        elif group == "RFF":
+            # The RFF group (RFF-DTM) holds no QTY: this one is the line's, out of order.
+            quantity = read_quantity(segment, self.notes)
+            if quantity.qualifier not in line.quantities:
+                line.quantities[quantity.qualifier] = quantity
+                self.notes.add(segment, ProblemCode.ASSUMED_VALUE,
+                               f"QTY {quantity.qualifier} after the line's RFF is out of "
+                               "sequence; read as the line's quantity")
 
     def pri(self, segment: Segment) -> None:
         if self.line is not None:
@@ -325,7 +382,8 @@ class _DocumentBuilder:
             problem = gtin_problem(item_id)
             if problem is not None:
                 self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
-                if not item_id.isdigit():
+                if not is_digits(item_id):
+                    item.ids.append(ItemId(item_id, item_type or None))
                     return
             if item.gtin is None:
                 item.gtin = item_id
@@ -342,6 +400,9 @@ class _DocumentBuilder:
         self.line = None
         line = state.line
         profile = self.profile
+        for qualifier, total in state.split.items():
+            # Parts per place or per delivery date replace a line total of the same kind.
+            state.quantities[qualifier] = total
         chosen = None
         for qualifier in profile.quantity_order:
             chosen = state.quantities.get(qualifier)
@@ -358,9 +419,14 @@ class _DocumentBuilder:
                            f"line {line.line_no or '?'} has no quantity (QTY {wanted})")
         line.delivery_date = _first_date(state.dates, profile.date_order)
         # A line that sends its own date, even an unreadable one, or that the supplier does
-        # not accept, does not inherit the header's date.
-        if not state.dates.keys().isdisjoint(profile.date_order) or line.status in _NOT_COMMITTED:
-            self.own_dates.add(len(self.document.lines))
+        # not accept, keeps it; only a header date of a better rank (a promise where the line
+        # repeats the request) overrides it.
+        if line.status in _NOT_COMMITTED:
+            self.own_dates[len(self.document.lines)] = -1
+        else:
+            rank = _rank(state.dates, profile.date_order, readable=False)
+            if rank is not None:
+                self.own_dates[len(self.document.lines)] = rank
         line.requested_delivery_date = state.dates.get(DateQualifier.DELIVERY_REQUESTED)
         line.best_before_date = state.dates.get(DateQualifier.BEST_BEFORE)
         self._take_price(line, state.prices)
@@ -410,8 +476,10 @@ class _DocumentBuilder:
         document.despatch_date = dates.get(DateQualifier.DESPATCH)
         document.expected_delivery_date = _first_date(dates, self.profile.date_order)
         self._settle_order_numbers()
+        header_rank = _rank(dates, self.profile.date_order, readable=True)
         for index, line in enumerate(document.lines):
-            if line.delivery_date is None and index not in self.own_dates:
+            own = self.own_dates.get(index)
+            if own is None or (header_rank is not None and 0 <= header_rank < own):
                 line.delivery_date = document.expected_delivery_date
             if line.requested_delivery_date is None:
                 line.requested_delivery_date = dates.get(DateQualifier.DELIVERY_REQUESTED)
@@ -466,6 +534,15 @@ def _first_date(dates: dict[str, date | None], order: tuple[str, ...]) -> date |
         value = dates.get(qualifier)
         if value is not None:
             return value
+    return None
+
+
+def _rank(dates: dict[str, date | None], order: tuple[str, ...],
+          readable: bool) -> int | None:
+    """The position in `order` of the first qualifier sent (with a readable date, if asked)."""
+    for index, qualifier in enumerate(order):
+        if qualifier in dates and (not readable or dates[qualifier] is not None):
+            return index
     return None
 
 

@@ -18,7 +18,9 @@ from parsers.edifact import EdifactMessage, Segment
 from parsers.edifact.segments import part
 from parsers.errors import ProblemCode
 
-_NUMBER = re.compile(r"-?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
+# ASCII digits only: str.isdigit() and \d also accept '²' (ISO 8859-1 0xB2) and other
+# scripts' digits, which int() and Decimal() then reject or misread.
+_NUMBER = re.compile(r"-?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 # Two-digit years (formats 101 and 201) are read in the window 1950-2049, as ISO 8601 systems
 # and EANCOM users do; ISO 9735 itself does not define a century.
 _CENTURY_PIVOT = 50
@@ -39,12 +41,17 @@ class Notes:
                                  segment.tag if segment is not None else None))
 
 
+def is_digits(text: str) -> bool:
+    """Only the ASCII digits 0-9, at least one."""
+    return text.isascii() and text.isdigit()
+
+
 def read_decimal(text: str, segment: Segment, notes: Notes, what: str,
                  qualifier: str = "") -> Decimal | None:
     """A numeric value: digits with one decimal mark, comma or point (ISO 9735-1, 10.6)."""
     if not text:
         return None
-    if text.isdigit():
+    if is_digits(text):
         return Decimal(text)
     if not _NUMBER.fullmatch(text):
         label = f"{what} {qualifier}" if qualifier else what
@@ -83,21 +90,25 @@ def parse_date(text: str, form: str, segment: Segment, notes: Notes,
         notes.add(segment, ProblemCode.INVALID_DATE,
                   f"date {qualifier}: format code {form!r} is not a calendar date format")
         return None
-    if form == DateFormat.CCYYMMDD_RANGE:
-        text = text.replace("-", "")[:8]
+    if form in _PERIODS:
+        text = text.partition("-")[0] if "-" in text else text[:digits]
         notes.add(segment, ProblemCode.ASSUMED_VALUE,
                   f"date {qualifier} is a period; its first day is used")
-    elif digits > 8 and len(text) == 8 and text.isdigit():
+    elif form == DateFormat.CCYYMMDDHHMM_ZONE and len(text) > digits and text[digits] in "+-Z":
+        # 205 is CCYYMMDDHHMMZHHMM: the offset (+0100) does not change the calendar day the
+        # sender means, which is the day in its own time.
+        text = text[:digits]
+    elif digits > 8 and len(text) == 8 and is_digits(text):
         # Renault's DESADVs declare 203 (CCYYMMDDHHMM) and send CCYYMMDD: the day is certain.
         notes.add(segment, ProblemCode.ASSUMED_VALUE,
                   f"date {qualifier} {text!r} has no time of day although format {form} "
                   "asks for one; read as a date")
         digits = 8
-    if len(text) != digits or not text.isdigit():
+    if len(text) != digits or not is_digits(text):
         notes.add(segment, ProblemCode.INVALID_DATE,
                   f"date {qualifier} {text!r} does not fit format {form}")
         return None
-    if digits in (6, 10):
+    if form in _TWO_DIGIT_YEARS:
         year = int(text[:2])
         text = ("20" if year < _CENTURY_PIVOT else "19") + text
     try:
@@ -116,9 +127,14 @@ _DATE_LENGTHS: dict[str, int] = {
     DateFormat.CCYYMMDDHHMMSS: 14,
     DateFormat.YYMMDD: 6,
     DateFormat.YYMMDDHHMM: 10,
-    DateFormat.CCYYMMDDHHMMZZZ: 15,
+    DateFormat.YYMMDDHHMMSS: 12,
+    DateFormat.CCYYMMDDHHMM_ZONE: 12,
     DateFormat.CCYYMMDD_RANGE: 8,
+    DateFormat.CCYYMMDDHHMM_RANGE: 12,
 }
+_PERIODS = frozenset({DateFormat.CCYYMMDD_RANGE, DateFormat.CCYYMMDDHHMM_RANGE})
+_TWO_DIGIT_YEARS = frozenset({DateFormat.YYMMDD, DateFormat.YYMMDDHHMM,
+                              DateFormat.YYMMDDHHMMSS})
 
 
 def _check_time(hhmm: str) -> None:
@@ -229,7 +245,8 @@ def read_amount(segment: Segment, notes: Notes) -> tuple[str, Decimal | None]:
 
 def read_party(segment: Segment) -> Party:
     """NAD: 3035 role, C082 (3039 id, 1131, 3055 agency), C058, C080 (3036 name)."""
-    name = " ".join(p for p in _components(segment, 3) if p).strip()
+    # C080: five 3036 party name components, then 3045 (a format code, not text).
+    name = " ".join(p for p in _components(segment, 3)[:5] if p).strip()
     return Party(segment.component(0), segment.component(1, 0) or None,
                  segment.component(1, 2) or None, name or None)
 
@@ -239,10 +256,30 @@ def read_currency(segment: Segment) -> str | None:
     return segment.component(0, 1) or None
 
 
-def read_identities(segment: Segment) -> tuple[str, list[str]]:
-    """GIN: 7405 qualifier, then up to five C208 (7402 identity number, 7402 range end)."""
-    values = [segment.component(index, 0) for index in range(1, min(len(segment.elements), 6))]
-    return segment.component(0), [v for v in values if v]
+def read_identities(segment: Segment) -> tuple[str, list[tuple[str, str]]]:
+    """GIN: 7405 qualifier, then up to five C208 (7402 identity number from, 7402 to: a
+    range when the second is given)."""
+    ranges = []
+    for index in range(1, min(len(segment.elements), 6)):
+        parts = segment.parts(index)
+        if parts and parts[0]:
+            ranges.append((parts[0], part(parts, 1)))
+    return segment.component(0), ranges
+
+
+# More SSCCs than this in one range is not a despatch but a typo.
+_MAX_SSCC_RANGE = 10_000
+
+
+def expand_sscc_range(first: str, last: str) -> list[str] | None:
+    """Every SSCC from `first` to `last` (GS1: the serial part counts up, the check digit is
+    recomputed), or None when the range cannot be read."""
+    if sscc_problem(first) or sscc_problem(last) or first[:-1] > last[:-1]:
+        return None
+    start, stop = int(first[:-1]), int(last[:-1])
+    if stop - start >= _MAX_SSCC_RANGE:
+        return None
+    return [f"{body:017d}{gs1_check_digit(f'{body:017d}')}" for body in range(start, stop + 1)]
 
 
 def read_package_level(segment: Segment) -> tuple[str, str]:
@@ -258,8 +295,9 @@ def read_package_count(segment: Segment, notes: Notes) -> Decimal | None:
 def read_carrier(segment: Segment) -> tuple[str | None, str | None]:
     """TDT: 8051, 8028 conveyance reference, C220, C228, C040 (3127 carrier id, 1131, 3055,
     3128 carrier name). Returns (carrier, conveyance reference)."""
-    carrier = segment.component(4, 3) or segment.component(4, 0)
-    return carrier or None, segment.component(1) or None
+    carrier = (segment.component(4, 3) or segment.component(4, 0)).strip()
+    # Generators that pad empty elements send a space: blank is not sent.
+    return carrier or None, segment.component(1).strip() or None
 
 
 def _components(segment: Segment, index: int) -> list[str]:
@@ -273,7 +311,7 @@ def _components(segment: Segment, index: int) -> list[str]:
 def gtin_problem(value: str) -> str | None:
     """Why `value` is not a GTIN (GS1 General Specifications 7.9: 8, 12, 13 or 14 digits with
     a mod-10 check digit), or None when it is one."""
-    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+    if not is_digits(value) or len(value) not in (8, 12, 13, 14):
         return f"{value!r} is not a GTIN (8, 12, 13 or 14 digits)"
     if gs1_check_digit(value[:-1]) != int(value[-1]):
         return f"GTIN {value!r} has a wrong check digit"
@@ -282,7 +320,7 @@ def gtin_problem(value: str) -> str | None:
 
 def sscc_problem(value: str) -> str | None:
     """Why `value` is not an SSCC (GS1: 18 digits with a mod-10 check digit), or None."""
-    if len(value) != 18 or not value.isdigit():
+    if len(value) != 18 or not is_digits(value):
         return f"SSCC {value!r} is not 18 digits"
     if gs1_check_digit(value[:-1]) != int(value[-1]):
         return f"SSCC {value!r} has a wrong check digit"

@@ -316,7 +316,7 @@ class Tokenizer:
     def _adopt_syntax_version(self, unb: Segment) -> None:
         """Syntax version 4 (ISO 9735:1998) brings the repetition separator, `*` by default."""
         version = unb.component(0, 1)
-        if version[:1].isdigit() and int(version[:1]) >= 4:
+        if version[:1] in "456789" and version[:1]:
             if not self._explicit_una:
                 self.delimiters = Delimiters(repetition="*")
         elif self.delimiters.repeats:
