@@ -17,7 +17,8 @@ from parsers.edifact import EdifactMessage, parse_edifact
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 
 Result = Document | Problem
-_SNIFF_BYTES = 64
+# Enough to look past blank lines some systems put before the UNA.
+_SNIFF_BYTES = 4096
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from gateway.domain.documents import DocumentStatus, LineStatus
+from parsers.edifact.directory import MESSAGE_SEGMENTS
 
 
 class MessageFunction(StrEnum):
@@ -189,13 +190,5 @@ KNOWN_PARTY_ROLES = frozenset({
     "SDT", "SR", "TR", "WPA", "HI", "ES", "CS", "DO", "TS", "AM", "NI", "PG",
 })
 
-# Segment tags of the ORDERS, ORDRSP and DESADV message structures (D93A-D10A, EANCOM). A tag
-# outside this set is reported as unknown and ignored.
-KNOWN_SEGMENTS = frozenset({
-    "AJT", "ALC", "ALI", "APR", "ARD", "BGM", "CAV", "CCI", "CDI", "CNT", "COD", "COM", "CPS",
-    "CTA", "CUX", "DGS", "DLM", "DOC", "DTM", "EFI", "EQA", "EQD", "FII", "FTX", "GEI", "GIN",
-    "GIR", "GIS", "HAN", "HYN", "IMD", "INP", "IRQ", "LIN", "LOC", "MEA", "MOA", "MTD", "NAD",
-    "PAC", "PAI", "PAT", "PCD", "PCI", "PGI", "PIA", "PRI", "QTY", "QVR", "RCS", "RFF", "RJL",
-    "RNG", "RTE", "SCC", "SEL", "SEQ", "SGP", "STG", "STS", "TAX", "TDT", "TMD", "TOD", "TSR",
-    "UNS", "QVA", "ERC", "EQN", "SPS",
-})
+# Segment tags of the ORDERS, ORDRSP and DESADV message structures: the parsers' directory.
+KNOWN_SEGMENTS = MESSAGE_SEGMENTS

@@ -169,10 +169,12 @@ class _Assembler:
             yield self._file_problem(ProblemCode.SEGMENT_OUTSIDE_MESSAGE,
                                      "UNT without a UNH before it", segment)
         else:
+            # Data that belongs to no message is lost data: an error (ISO 9735 syntax error
+            # 33, "invalid occurrence outside message"), such as a message whose UNH is garbled.
             yield self._file_problem(
                 ProblemCode.SEGMENT_OUTSIDE_MESSAGE,
-                f"segment {tag} stands outside any message (between UNT and UNH); ignored",
-                segment)
+                f"segment {tag} stands outside any message (no UNH before it); not read",
+                segment, Severity.ERROR)
 
     def _open_message(self, unh: Segment) -> None:
         self.count += 1
@@ -277,5 +279,6 @@ class _Assembler:
                           "the interchange has no UNZ trailer")
 
     @staticmethod
-    def _file_problem(code: ProblemCode, detail: str, segment: Segment) -> Problem:
-        return Problem(Severity.WARNING, code, detail, None, segment.number, segment.tag)
+    def _file_problem(code: ProblemCode, detail: str, segment: Segment,
+                      severity: Severity = Severity.WARNING) -> Problem:
+        return Problem(severity, code, detail, None, segment.number, segment.tag)

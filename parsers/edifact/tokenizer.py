@@ -24,7 +24,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from parsers.edifact.charsets import UTF8_BOM, AdaptiveDecoder
+from parsers.edifact.charsets import SYNTAX_CODECS, UTF8_BOM, AdaptiveDecoder
+from parsers.edifact.directory import SEGMENT_TAGS
 from parsers.edifact.segments import Delimiters, Element, Segment, Simple, split_plain
 from parsers.errors import (
     NotEdifactError,
@@ -44,6 +45,9 @@ _HEAD_BYTES = 64
 _WHITESPACE = " \t\r\n\x00\x1a"
 _TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
 _TYPOGRAPHIC_QUOTE = "\u2019"
+# The same quote from a Windows-1252 editor, read under UNOC (ISO 8859-1) as the control
+# character U+0092, which no EDIFACT repertoire allows in text.
+_CP1252_QUOTE = "\x92"
 _STARTS = (b"UNA", b"UNB", b"UNH")
 # Segments after which the service characters may change: never on the fast path.
 _ENVELOPE_TAGS = frozenset({"UNA", "UNB", "UNZ"})
@@ -76,7 +80,9 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
         if decoder.note:
             yield Problem(Severity.WARNING, ProblemCode.CHARSET_MISMATCH, decoder.note)
             decoder.note = None
-        yield from tokenizer.feed(text, final=final)
+        tokens = tokenizer.feed(text, final=final)
+        yield from tokens
+        yield from _later_repertoires(tokens, decoder)
         if final:
             break
         data = stream.read(chunk_size)
@@ -86,6 +92,23 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
             ProblemCode.UNDECODABLE_BYTES,
             f"{decoder.replaced} byte(s) invalid in {decoder.codec} were read as ISO 8859-1",
         )
+
+
+def _later_repertoires(tokens: list[Token], decoder: AdaptiveDecoder) -> Iterator[Problem]:
+    """A stream is decoded by the first interchange's repertoire. A later interchange that
+    declares another one is read with it all the same, and the reader is told, rather than
+    its text being silently misread (per-interchange decoding is not done)."""
+    for token in tokens:
+        if isinstance(token, Segment) and token.tag == "UNB" and token.number > 1:
+            declared = token.component(0, 0)
+            codec = SYNTAX_CODECS.get(declared)
+            if codec and codec != "ascii" and codec != decoder.codec and (
+                    decoder.codec != "ascii"):
+                yield Problem(
+                    Severity.WARNING, ProblemCode.CHARSET_MISMATCH,
+                    f"this interchange declares {declared} ({codec}) but the file is read as "
+                    f"{decoder.codec}, the repertoire of its first interchange: letters "
+                    "beyond ASCII in it may be wrong", segment=token.number, tag="UNB")
 
 
 def _read_head(stream: BinaryIO, chunk_size: int) -> bytes:
@@ -180,7 +203,7 @@ class Tokenizer:
         repetition = delimiters.repetition if delimiters.repeats else "\n"
         release_char = release or "\n"
         pieces = buffer[position:].split(terminator)
-        pieces.pop()  # after the last terminator: incomplete, waits for more text
+        tail = pieces.pop()  # after the last terminator: incomplete, waits for more text
         tags, deferred, number = self._tags, Segment.deferred, self._number
         index, count = 0, len(pieces)
         while index < count:
@@ -191,18 +214,41 @@ class Tokenizer:
                 if index >= count:
                     self._number = number
                     return position, False
+                if _starts_segment(pieces[index], data):
+                    # "deliver sooner?'LIN+2...": a question mark, not a release character;
+                    # read as text, or the next line would vanish into this segment.
+                    out.append(Problem(
+                        Severity.WARNING, ProblemCode.RELEASED_TERMINATOR,
+                        f"{release}{terminator} is followed by the segment "
+                        f"{pieces[index].lstrip(_WHITESPACE)[:3]}: the {release!r} is read as "
+                        "text and the terminator ends the segment", segment=number + 1,
+                        tag=raw.lstrip(_WHITESPACE)[:3]))
+                    raw += release
+                    break
                 raw = raw + terminator + pieces[index]
                 consumed += len(pieces[index]) + 1
                 index += 1
-            position += consumed
             if raw[:1] in _WHITESPACE:
-                raw = raw.lstrip(_WHITESPACE)
+                stripped = raw.lstrip(_WHITESPACE)
+                if stripped.startswith("UNA"):
+                    # A UNA opens an interchange, even one whose predecessor lost its UNZ.
+                    self._number = number
+                    self._expect_una = True
+                    return position + len(raw) - len(stripped), True
+                position += consumed
+                raw = stripped
                 if not raw:
                     continue
+            else:
+                if raw.startswith("UNA"):
+                    self._number = number
+                    self._expect_una = True
+                    return position, True
+                position += consumed
             tag = raw[:3]
             if (tag in tags and raw[3:4] in (data, "") and "\n" not in raw and "\r" not in raw
                     and release_char not in raw and repetition not in raw
-                    and _TYPOGRAPHIC_QUOTE not in raw):
+                    and _TYPOGRAPHIC_QUOTE not in raw and _CP1252_QUOTE not in raw):
                 number += 1
                 out.append(deferred(tag, raw[4:] if len(raw) > 3 else None, delimiters,
                                     number))
@@ -213,6 +259,10 @@ class Tokenizer:
             if tag in _ENVELOPE_TAGS:
                 return position, True
         self._number = number
+        stripped_tail = tail.lstrip(_WHITESPACE)
+        if stripped_tail.startswith("UNA") and len(stripped_tail) >= 9:
+            self._expect_una = True
+            return position + len(tail) - len(stripped_tail), True
         return position, False
 
     def _scan(self, buffer: str, position: int, out: list[Token]) -> tuple[int, bool]:
@@ -222,7 +272,12 @@ class Tokenizer:
             end = self._find_terminator(buffer, position, terminator)
             if end < 0:
                 return position, False
-            self._segment(buffer[position:end], out)
+            raw = buffer[position:end]
+            if terminator == "\n":
+                # A CR before an LF terminator is the line end of a Windows system, not data
+                # (UNOA-UNOC hold no control characters).
+                raw = raw.rstrip("\r")
+            self._segment(raw, out)
             position = end + len(terminator)
             if self._expect_una or self.delimiters.terminator != terminator:
                 return position, True
@@ -259,11 +314,13 @@ class Tokenizer:
             raw = raw.lstrip(_WHITESPACE)
             if not raw:
                 return
-        if "\n" not in raw and "\r" not in raw and _TYPOGRAPHIC_QUOTE not in raw:
+        if ("\n" not in raw and "\r" not in raw and _TYPOGRAPHIC_QUOTE not in raw
+                and _CP1252_QUOTE not in raw):
             self._one_segment(raw, out)
             return
         pieces = [raw]
-        if _TYPOGRAPHIC_QUOTE in raw and self.delimiters.terminator == "'":
+        if ((_TYPOGRAPHIC_QUOTE in raw or _CP1252_QUOTE in raw)
+                and self.delimiters.terminator == "'"):
             pieces = _split_typographic(raw, self.delimiters.data)
             if len(pieces) > 1:
                 out.append(Problem(
@@ -316,7 +373,7 @@ class Tokenizer:
     def _adopt_syntax_version(self, unb: Segment) -> None:
         """Syntax version 4 (ISO 9735:1998) brings the repetition separator, `*` by default."""
         version = unb.component(0, 1)
-        if version[:1] in "456789" and version[:1]:
+        if version[:1] in ("4", "5", "6", "7", "8", "9"):
             if not self._explicit_una:
                 self.delimiters = Delimiters(repetition="*")
         elif self.delimiters.repeats:
@@ -346,14 +403,14 @@ def _skip_whitespace(buffer: str, position: int) -> int:
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_SERVICE_START = re.compile(r"UN[BGHTEZ]")
 
 
 def _unwrap(raw: str, data_separator: str) -> tuple[list[str], list[tuple[ProblemCode, str]]]:
     """Segments in a text that contains line breaks, and what was repaired to get them.
 
-    A service segment (UNH, UNT ...) at the start of a line begins a new segment even without a
-    terminator before it, so a cut-off segment never swallows the next message. Within what is
+    A segment of the directory (UNH, LIN, QTY ...) with its data separator at the start of a
+    line begins a new segment even without a terminator before it, so a segment that lost its
+    terminator never swallows the next one. Within what is
     left, line breaks are removed (a hard wrap), unless the text before a break is not a segment
     and the text after it is: then the text before is junk after a terminator.
     """
@@ -362,16 +419,24 @@ def _unwrap(raw: str, data_separator: str) -> tuple[list[str], list[tuple[Proble
     notes: list[tuple[ProblemCode, str]] = []
     for index, line in enumerate(lines):
         stripped = line.lstrip(_WHITESPACE)
-        if index and _SERVICE_START.match(stripped) and _is_segment_start(
-                stripped, 0, data_separator):
-            notes.append((ProblemCode.UNTERMINATED_SEGMENT,
-                          f"the segment before {stripped[:3]} has no terminator; "
-                          f"{stripped[:3]} starts a new segment after the line break"))
+        if index and _starts_segment(stripped, data_separator):
+            before = "".join(groups[-1]).strip(_WHITESPACE)
+            if _is_segment_start(before, 0, data_separator):
+                notes.append((ProblemCode.UNTERMINATED_SEGMENT,
+                              f"the segment before {stripped[:3]} has no terminator; "
+                              f"{stripped[:3]} starts a new segment after the line break"))
+            else:
+                notes.append((ProblemCode.TEXT_OUTSIDE_SEGMENT,
+                              f"text {before!r} after a segment terminator is not a segment; "
+                              "ignored"))
+                groups[-1] = []
             groups.append([])
             line = stripped
         groups[-1].append(line)
     pieces = []
     for group in groups:
+        if not group:
+            continue
         piece, note = _join_lines(group, data_separator)
         pieces.append(piece)
         if note:
@@ -405,19 +470,33 @@ def _is_segment_start(text: str, position: int, data_separator: str) -> bool:
     return after == len(text) or text[after] == data_separator
 
 
+def _starts_segment(text: str, data_separator: str) -> bool:
+    """Whether `text` (after white space) begins with a directory segment tag and its data
+    separator: a segment, not text that happens to hold three capitals."""
+    text = text.lstrip(_WHITESPACE)
+    return text[:3] in SEGMENT_TAGS and _is_segment_start(text, 0, data_separator)
+
+
 def _split_typographic(raw: str, data_separator: str) -> list[str]:
+    """Split where a typographic quote stands before a directory segment: "D\u2019ART+1" is
+    a name, "QTY+21:3\u2019GIR+001" two segments."""
     pieces: list[str] = []
     rest = raw
     while True:
-        index = rest.find(_TYPOGRAPHIC_QUOTE)
-        while index >= 0 and not _is_segment_start(
-                rest, _skip_whitespace(rest, index + 1), data_separator):
-            index = rest.find(_TYPOGRAPHIC_QUOTE, index + 1)
+        index = _next_quote(rest, 0)
+        while index >= 0 and not _starts_segment(rest[index + 1 :], data_separator):
+            index = _next_quote(rest, index + 1)
         if index < 0:
             pieces.append(rest)
             return pieces
         pieces.append(rest[:index])
         rest = rest[_skip_whitespace(rest, index + 1) :]
+
+
+def _next_quote(text: str, start: int) -> int:
+    found = [i for i in (text.find(_TYPOGRAPHIC_QUOTE, start), text.find(_CP1252_QUOTE, start))
+             if i >= 0]
+    return min(found) if found else -1
 
 
 def _split_released(raw: str, d: Delimiters) -> list[Element]:
