@@ -94,11 +94,24 @@ def read_order_file(path: Path, supplier: str | None = None,
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    text = data.decode("utf-8-sig", errors="replace")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Not UTF-8: ERP exports on Windows write Windows-1252, which decodes any byte.
+        text = data.decode("cp1252", errors="strict") if _is_cp1252(data) else \
+            data.decode("latin-1")
     dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|") if text.strip() else None
     reader = csv.DictReader(io.StringIO(text), dialect=dialect or csv.excel)
     for row in reader:
         yield reader.line_num, row
+
+
+def _is_cp1252(data: bytes) -> bool:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _json_rows(data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import ConfigurationError
+from gateway.services.orders import read_order_file
 from gateway.services.partners import profile_from_mapping, read_partner_file
 
 TOML = """
@@ -65,3 +66,12 @@ def test_unreadable_files_are_configuration_errors(tmp_path: Path) -> None:
         read_partner_file(broken)
     with pytest.raises(ConfigurationError, match="cannot read"):
         read_partner_file(tmp_path / "missing.yaml")
+
+
+def test_order_exports_in_windows_1252_with_semicolons(tmp_path: Path) -> None:
+    export = tmp_path / "orders.csv"
+    export.write_bytes("order_number;line_no;quantity;description\n"
+                       "PO1;10;5;Schraube M8 \u2013 verzinkt, Gr\u00f6\u00dfe 8\n".encode("cp1252"))
+    lines, errors = read_order_file(export)
+    assert errors == []
+    assert lines[0].description == "Schraube M8 \u2013 verzinkt, Gr\u00f6\u00dfe 8"
