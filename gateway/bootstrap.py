@@ -9,13 +9,19 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.config import Settings
+from gateway.errors import ConfigurationError
 
 
 def make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
         path = settings.database_url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(path).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot create the database folder {folder}: {exc.strerror}") from exc
         engine = create_engine(settings.database_url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import click
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from gateway.cli.context import AppContext
 from gateway.cli.demo import demo
@@ -26,8 +26,16 @@ class GatewayGroup(click.Group):
         except (GatewayError, LookupError) as exc:
             message = exc.args[0] if exc.args else str(exc)
             raise click.ClickException(str(message)) from exc
-        except OperationalError as exc:
-            raise click.ClickException(f"the database is unavailable: {exc.orig}") from exc
+        except DatabaseError as exc:
+            raise click.ClickException(_database_problem(ctx, exc)) from exc
+
+
+def _database_problem(ctx: click.Context, exc: DatabaseError) -> str:
+    where = ctx.obj.settings.display_url if isinstance(ctx.obj, AppContext) else "the database"
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if "no such table" in detail or ("relation" in detail and "does not exist" in detail):
+        return f"{where} holds no gateway schema; run `gateway init` first"
+    return f"the database {where} is unavailable: {detail}"
 
 
 @click.group(cls=GatewayGroup)

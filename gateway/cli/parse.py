@@ -33,7 +33,7 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def problem_to_json(problem: Problem, file: str) -> dict[str, Any]:
-    """An error or warning as DESIGN.md section 4 describes it."""
+    """An error or warning as the README's JSON contract describes it."""
     return {
         "file": file,
         "message_index": problem.message_index,
@@ -125,7 +125,8 @@ def _problem_table(problems: list[Problem]) -> Table:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print canonical JSON (DESIGN.md section 4).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print canonical JSON (the README's contract).")
 def parse(paths: tuple[Path, ...], as_json: bool) -> None:
     """Parse supplier messages into canonical documents, without a database.
 

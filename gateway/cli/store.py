@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from gateway.cli.context import AppContext
 from gateway.cli.parse import expand_paths
 from gateway.domain.discrepancies import ExceptionState
+from gateway.errors import ImportRowError
 from gateway.persistence.models import ExceptionRow
 from gateway.persistence.schema import upgrade
 from gateway.services.ingest import Intake, replay
@@ -87,7 +89,12 @@ def orders_import(app: AppContext, paths: tuple[Path, ...], supplier: str | None
     their row numbers; the good rows are imported."""
     failed = False
     for path in paths:
-        lines, errors = read_order_file(path, supplier, owner)
+        try:
+            lines, errors = read_order_file(path, supplier, owner)
+        except ImportRowError as exc:
+            click.echo(f"{path}: not imported: {exc}", err=True)
+            failed = True
+            continue
         with app.transaction() as session:
             report = import_lines(session, lines, path.name, app.now())
         click.echo(f"{path}: {len(report.orders)} order(s); lines {report.created} new, "
@@ -126,7 +133,7 @@ def _line_table(timeline: LineTimeline) -> Table:
              f"  — now {line.state}")
     table = Table(title=title, title_justify="left", expand=False)
     for column in ("when", "what", "qty", "date", "price", "from"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "what", overflow="fold")
     for entry in timeline.entries:
         source = (f"msg #{entry.message_id} {entry.document_number or ''} line {entry.position}"
                   if entry.message_id else entry.source)
@@ -167,7 +174,8 @@ def _json(value: object) -> str | None:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True))
 @click.option("--supplier", help="Supplier code, when the files do not identify the sender.")
 @click.option("--sender", default="cli", show_default=True, help="Sender recorded on archive.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
@@ -263,7 +271,8 @@ def exceptions() -> None:
 @exceptions.command("list")
 @click.option("--supplier", help="Only this supplier's (code).")
 @click.option("--severity", type=click.Choice(["low", "medium", "high"]))
-@click.option("--state", help="open (default: all), acknowledged, resolved, ...")
+@click.option("--state", type=click.Choice(["open", *(s.value for s in ExceptionState)]),
+              help="Only these (open: every state not closed); default all.")
 @click.option("--limit", default=200, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
@@ -278,12 +287,17 @@ def exceptions_list(app: AppContext, supplier: str | None, severity: str | None,
         Console().print(exception_table(rows))
 
 
-def exception_table(rows: list[ExceptionRow]) -> Table:
+def exception_table(rows: list[ExceptionRow], width: int | None = None) -> RenderableType:
+    """The queue as a table on a wide terminal; on a narrow one a block per exception, so
+    that nothing is cut letter by letter."""
+    width = width or Console().width
+    if width < 120:
+        return _exception_blocks(rows)
     table = Table(title=f"Exceptions ({len(rows)})", title_justify="left")
     for column in ("id", "sev", "risk", "code", "order", "line", "expected", "supplier said",
                    "state", "owner"):
         table.add_column(column, overflow="fold",
-                         no_wrap=column in ("id", "sev", "risk", "code", "order"),
+                         no_wrap=column in ("id", "sev", "risk", "code", "order", "state"),
                          justify="right" if column in ("id", "risk") else "left")
     for row in rows:
         style = _SEVERITY_STYLE.get(row.severity, "")
@@ -292,6 +306,23 @@ def exception_table(rows: list[ExceptionRow]) -> Table:
                       row.expected or "", row.actual or "", row.state,
                       (row.owner or "").split("@")[0])
     return table
+
+
+def _exception_blocks(rows: list[ExceptionRow]) -> RenderableType:
+    blocks: list[RenderableType] = [Text(f"Exceptions ({len(rows)})", style="bold")]
+    for row in rows:
+        style = _SEVERITY_STYLE.get(row.severity, "")
+        place = f"order {row.order_number or '—'}" + (f" line {row.line_no}"
+                                                      if row.line_no else "")
+        head = Text.assemble((f"#{row.id} ", "bold"), (f"{row.severity} ", style),
+                             f"risk {row.risk:.1f}  ", (row.code, "bold"), f"  {place}")
+        said = " · ".join(part for part in (
+            f"expected {row.expected}" if row.expected else "",
+            f"supplier said {row.actual}" if row.actual else "",
+            row.difference or "") if part)
+        owner = (row.owner or "—").split("@")[0]
+        blocks += [head, Text(f"    {said}"), Text(f"    state {row.state} · owner {owner}")]
+    return Group(*blocks)
 
 
 @exceptions.command("show")
@@ -358,9 +389,14 @@ def _print_detail(data: dict[str, Any]) -> None:
                        ("seen", "occurrences")):
         if data.get(key) is not None:
             console.print(f"  {label:>14}: {data[key]}")
-    for key in ("message", "document"):
-        if key in data:
-            console.print(f"  {key:>14}: {data[key]}")
+    message, document = data.get("message"), data.get("document")
+    if message:
+        console.print(f"  {'message':>14}: #{message['id']} {message['file'] or ''} from "
+                      f"{message['sender']} at {message['received_at'][:19]}")
+        console.print(f"  {'sha256':>14}: {message['sha256']}")
+    if document:
+        console.print(f"  {'document':>14}: {document['type']} {document['number'] or '—'} "
+                      f"(message {document['message_index']} of the file)")
     console.print("  trail:")
     for event in data["trail"]:
         console.print(f"    {event['at'][:19]} {event['action']}: {event['detail'] or ''}")

@@ -161,9 +161,12 @@ def replay(session: Session, message_id: int, today: date, now: datetime) -> Mes
     """Undo what a message did, and what every later message did to the same order lines, then
     process them all again in their original order (after a tolerance change, or once a missing
     order was imported). Exceptions the new run no longer reports are resolved."""
-    state, reason = session.execute(
+    found = session.execute(
         select(InboundMessage.state, InboundMessage.state_reason)
-        .where(InboundMessage.id == message_id)).one()
+        .where(InboundMessage.id == message_id)).first()
+    if found is None:
+        raise LookupError(f"no message #{message_id}")
+    state, reason = found
     if state == MessageState.DUPLICATE:
         return MessageReport(message_id, MessageState.DUPLICATE, reason=reason)
     chain, lines = _replay_chain(session, message_id)

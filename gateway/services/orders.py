@@ -85,11 +85,22 @@ def read_order_file(path: Path, supplier: str | None = None,
     else:
         return _edifact_lines(data, str(path), supplier, owner)
     lines, errors = [], []
+    seen: dict[tuple[str, str], int] = {}
     for number, row in rows:
         try:
-            lines.append(line_from_row(number, row, supplier, owner))
+            line = line_from_row(number, row, supplier, owner)
         except ImportRowError as exc:
             errors.append(exc)
+            continue
+        first = seen.setdefault((line.order_number, line.line_no), number)
+        if first != number:
+            errors.append(ImportRowError(number, f"{line.order_number} line {line.line_no} is "
+                                                 f"already in row {first}; this row is not "
+                                                 "imported"))
+            continue
+        lines.append(line)
+    if not lines and not errors:
+        errors.append(ImportRowError(1, "empty: the file holds no order lines"))
     return lines, errors
 
 
@@ -100,8 +111,17 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
         # Not UTF-8: ERP exports on Windows write Windows-1252, which decodes any byte.
         text = data.decode("cp1252", errors="strict") if _is_cp1252(data) else \
             data.decode("latin-1")
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|") if text.strip() else None
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect or csv.excel)
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:4096], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel  # one column, or not CSV at all: the header check says which
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    columns = {_column(name) for name in reader.fieldnames or [] if name}
+    missing = [name for name in REQUIRED if name not in columns]
+    if reader.fieldnames and missing:
+        raise ImportRowError(1, f"the header has no column {', '.join(missing)} "
+                                f"(it has: {', '.join(sorted(columns))[:200]})")
     for row in reader:
         yield reader.line_num, row
 
@@ -119,6 +139,8 @@ def _json_rows(data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
         parsed = json.loads(data)
     except json.JSONDecodeError as exc:
         raise ImportRowError(exc.lineno, f"not valid JSON: {exc.msg}") from exc
+    except UnicodeDecodeError as exc:
+        raise ImportRowError(1, f"not UTF-8 text (byte {exc.start}): JSON must be") from exc
     rows = parsed.get("lines") if isinstance(parsed, dict) else parsed
     if not isinstance(rows, list):
         raise ImportRowError(1, "expected a list of lines or {\"lines\": [...]}")

@@ -54,10 +54,14 @@ class PartnerLoad:
 
 
 def read_partner_file(path: Path) -> dict[str, Any]:
+    if path.suffix.lower() not in (".toml", ".yaml", ".yml"):
+        raise ConfigurationError(f"{path}: a partner file is TOML (.toml) or YAML (.yaml, .yml)")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path}: not a UTF-8 text file (byte {exc.start})") from exc
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
             data = yaml.safe_load(text)

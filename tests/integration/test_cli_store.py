@@ -119,7 +119,8 @@ def test_configuration_and_database_errors_are_one_clear_line(run: object,
     down = CliRunner().invoke(cli, ["exceptions", "list"], env={
         "GATEWAY_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
     assert down.exit_code == 1
-    assert "the database is unavailable" in down.output
+    assert "is unavailable: connection failed" in down.output
+    assert "127.0.0.1:1/none" in down.output
 
 
 def test_a_buyer_works_an_exception_and_the_trail_shows_it(run: object) -> None:
