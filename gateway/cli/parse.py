@@ -132,6 +132,8 @@ def parse(paths: tuple[Path, ...], as_json: bool) -> None:
 
     Exit status 1 when any file had an error; the good documents are still printed.
     """
+    if not any(True for _ in expand_paths(paths)):
+        raise click.ClickException(f"no files to parse under {', '.join(map(str, paths))}")
     if as_json:
         failed = _stream_json(list(paths), sys.stdout)
     else:

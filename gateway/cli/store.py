@@ -19,7 +19,7 @@ from rich.text import Text
 from gateway.cli.context import AppContext
 from gateway.cli.parse import expand_paths
 from gateway.domain.discrepancies import ExceptionState
-from gateway.errors import ImportRowError
+from gateway.errors import ImportRowError, InvalidTransition
 from gateway.persistence.models import ExceptionRow
 from gateway.persistence.schema import upgrade
 from gateway.services.ingest import Intake, replay
@@ -184,6 +184,8 @@ def ingest(app: AppContext, paths: tuple[Path, ...], supplier: str | None, sende
            as_json: bool) -> None:
     """Archive and process supplier files now, one message per file."""
     files = list(expand_paths(paths))
+    if not files:
+        raise click.ClickException(f"no files to ingest under {', '.join(map(str, paths))}")
     console = Console(stderr=as_json)
     reports: list[MessageReport] = []
     with _progress(console, len(files), as_json) as advance:
@@ -373,8 +375,11 @@ def exceptions_act(app: AppContext, action: str, exception_id: int, comment: str
     if action == "comment" and not comment:
         raise click.UsageError("comment needs --comment")
     with app.transaction() as session:
-        row = act_on_exception(session, exception_id, _ACTIONS[action], actor, comment,
-                               app.now())
+        try:
+            row = act_on_exception(session, exception_id, _ACTIONS[action], actor, comment,
+                                   app.now())
+        except InvalidTransition as exc:
+            raise click.ClickException(f"exception #{exception_id}: {exc}") from exc
         click.echo(f"exception #{row.id} {row.code} is {row.state}")
 
 

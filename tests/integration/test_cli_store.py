@@ -142,3 +142,13 @@ def test_a_buyer_works_an_exception_and_the_trail_shows_it(run: object) -> None:
     trail = json.loads(run("exceptions", "show", first, "--json").output)["trail"]  # type: ignore[operator]
     assert [e["action"] for e in trail] == ["raised", "acknowledged", "comment", "accepted_change"]
     assert trail[2]["detail"] == "comment by test"
+
+
+def test_empty_folders_and_refused_moves_say_what(run: object, tmp_path: Path) -> None:
+    run("init")  # type: ignore[operator]
+    empty = tmp_path / "inbox"
+    empty.mkdir()
+    for command in ("ingest", "parse"):
+        result = run(command, str(empty))  # type: ignore[operator]
+        assert result.exit_code == 1
+        assert f"no files to {command} under {empty}" in result.output
