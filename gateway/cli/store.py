@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -405,10 +404,6 @@ def _print_detail(data: dict[str, Any]) -> None:
     console.print("  trail:")
     for event in data["trail"]:
         console.print(f"    {event['at'][:19]} {event['action']}: {event['detail'] or ''}")
-
-
-def parse_day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
 
 
 @click.command("check-overdue")

@@ -55,7 +55,7 @@ from parsers.edifact import EdifactMessage, Segment
 from parsers.errors import Problem, ProblemCode, Severity
 
 # Net price first, then gross (5125 AAA, AAB), then whatever else was sent first.
-_PRICE_RANK = {"AAA": 0, "AAB": 1}
+_PRICE_RANK: dict[str, int] = {codes.PriceQualifier.NET: 0, codes.PriceQualifier.GROSS: 1}
 _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})
 # Line segment groups that split a line's quantity: per delivery place (LOC-QTY-DTM) and per
 # scheduled delivery (SCC-QTY-DTM) in ORDRSP and ORDERS.

@@ -21,7 +21,7 @@ Real traffic is sloppy, and each repair made here is reported as a `Problem`, ne
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from parsers.edifact.charsets import SYNTAX_CODECS, UTF8_BOM, AdaptiveDecoder
@@ -527,8 +527,3 @@ def _split_released(raw: str, d: Delimiters) -> list[Element]:
     repetitions.append(components if len(components) > 1 else components[0])
     elements.append(tuple(repetitions) if len(repetitions) > 1 else repetitions[0])
     return elements
-
-
-def segments_only(tokens: Iterable[Token]) -> Iterator[Segment]:
-    """Drop the problems from a token stream (for callers that only want segments)."""
-    return (token for token in tokens if isinstance(token, Segment))
