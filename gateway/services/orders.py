@@ -16,10 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,10 @@ def read_order_file(path: Path, supplier: str | None = None,
     """Lines and row errors of an order export, by its format."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
+    decimal_comma = False
     if suffix == ".csv":
-        rows: Iterable[tuple[int, Mapping[str, Any]]] = _csv_rows(data)
+        rows: Iterable[tuple[int, Mapping[str, Any]]]
+        rows, decimal_comma = _csv_rows(data)
     elif suffix == ".json":
         rows = _json_rows(data)
     else:
@@ -88,7 +91,7 @@ def read_order_file(path: Path, supplier: str | None = None,
     seen: dict[tuple[str, str], int] = {}
     for number, row in rows:
         try:
-            line = line_from_row(number, row, supplier, owner)
+            line = line_from_row(number, row, supplier, owner, decimal_comma)
         except ImportRowError as exc:
             errors.append(exc)
             continue
@@ -104,7 +107,9 @@ def read_order_file(path: Path, supplier: str | None = None,
     return lines, errors
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
+def _csv_rows(data: bytes) -> tuple[Iterator[tuple[int, Mapping[str, Any]]], bool]:
+    """The rows with their line numbers, and whether numbers may use a decimal comma: in a
+    file whose delimiter is not a comma (European exports: `;`), "1,50" is one and a half."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -122,8 +127,7 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
     if reader.fieldnames and missing:
         raise ImportRowError(1, f"the header has no column {', '.join(missing)} "
                                 f"(it has: {', '.join(sorted(columns))[:200]})")
-    for row in reader:
-        yield reader.line_num, row
+    return ((reader.line_num, row) for row in reader), dialect.delimiter != ","
 
 
 def _is_cp1252(data: bytes) -> bool:
@@ -149,7 +153,7 @@ def _json_rows(data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
 
 
 def line_from_row(number: int, row: Mapping[str, Any], supplier: str | None,
-                  owner: str | None) -> ImportedLine:
+                  owner: str | None, decimal_comma: bool = False) -> ImportedLine:
     values = {_column(k): (str(v).strip() if v is not None else "") for k, v in row.items()
               if k is not None}
     missing = [name for name in REQUIRED if not values.get(name)]
@@ -159,9 +163,10 @@ def line_from_row(number: int, row: Mapping[str, Any], supplier: str | None,
         row=number,
         order_number=values["order_number"],
         line_no=values["line_no"],
-        quantity=_decimal(number, "quantity", values["quantity"], required=True) or Decimal(0),
+        quantity=_decimal(number, "quantity", values["quantity"], decimal_comma,
+                          required=True) or Decimal(0),
         unit=values.get("unit") or None,
-        price=_decimal(number, "price", values.get("price", "")),
+        price=_decimal(number, "price", values.get("price", ""), decimal_comma),
         currency=(values.get("currency") or "").upper() or None,
         requested_date=_date(number, "requested_date", values.get("requested_date", "")),
         buyer_part=values.get("buyer_part") or None,
@@ -178,17 +183,24 @@ def _column(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def _decimal(row: int, name: str, text: str, required: bool = False) -> Decimal | None:
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_COMMA_NUMBER = re.compile(r"[0-9]+,[0-9]+")
+
+
+def _decimal(row: int, name: str, text: str, decimal_comma: bool = False,
+             required: bool = False) -> Decimal | None:
+    """Digits with a decimal point (or comma, where the file allows it); nothing else: no
+    exponents, thousands separators or words."""
     if not text:
         if required:
             raise ImportRowError(row, f"{name} is empty")
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
+    digits = text.removeprefix("-")
+    if decimal_comma and _COMMA_NUMBER.fullmatch(digits):
+        text = text.replace(",", ".")
+    elif not _NUMBER.fullmatch(digits):
         raise ImportRowError(row, f"{name} {text!r} is not a number")
+    value = Decimal(text)
     if value < 0:
         raise ImportRowError(row, f"{name} {text!r} is negative")
     return value

@@ -75,3 +75,19 @@ def test_order_exports_in_windows_1252_with_semicolons(tmp_path: Path) -> None:
     lines, errors = read_order_file(export)
     assert errors == []
     assert lines[0].description == "Schraube M8 \u2013 verzinkt, Gr\u00f6\u00dfe 8"
+
+
+@pytest.mark.parametrize(
+    ("content", "quantity", "error"),
+    [("order_number;line_no;quantity\nPO1;10;1,50\n", Decimal("1.50"), None),
+     ("order_number,line_no,quantity\nPO1,10,\"1,50\"\n", None, "'1,50' is not a number"),
+     ("order_number;line_no;quantity\nPO1;10;1e3\n", None, "'1e3' is not a number"),
+     ("order_number;line_no;quantity\nPO1;10;1_000\n", None, "'1_000' is not a number")],
+)
+def test_decimal_commas_only_where_the_delimiter_allows_them(
+        tmp_path: Path, content: str, quantity: Decimal | None, error: str | None) -> None:
+    export = tmp_path / "orders.csv"
+    export.write_text(content)
+    lines, errors = read_order_file(export)
+    assert [line.quantity for line in lines] == ([quantity] if quantity else [])
+    assert [e.detail for e in errors] == ([f"quantity {error}"] if error else [])
