@@ -85,6 +85,7 @@ class ResponseComplete:
 
     order_numbers: tuple[str, ...]
     named: tuple[LineRef, ...] = field(default_factory=tuple)
+    replaces: bool = False
 
 
 Event = (OrderAcknowledged | OrderRejected | LineConfirmed | LineRejected | LinesDespatched
@@ -131,7 +132,8 @@ def _response_events(document: Document) -> list[Event]:
                                         line.price, line.status is LineStatus.CHANGED))
     events = _merge_schedules(events)
     if document.function_code in _COMPLETE_FUNCTIONS and orders:
-        events.append(ResponseComplete(tuple(orders), tuple(refs)))
+        events.append(ResponseComplete(tuple(orders), tuple(refs),
+                                       replaces=document.function_code == "5"))
     return events
 
 
@@ -141,7 +143,7 @@ def _merge_schedules(events: list[Event]) -> list[Event]:
     merged: dict[tuple[str, str], int] = {}
     out: list[Event] = []
     for event in events:
-        key = ((event.ref.order_number or "", event.ref.order_line_no)
+        key = ((event.ref.order_number or "", event.ref.order_line_no.strip().lstrip("0"))
                if isinstance(event, LineConfirmed) and event.ref.order_line_no else None)
         if key is None or key not in merged:
             if key is not None:

@@ -131,16 +131,24 @@ class _Run:
                                   "line not accepted", None, "supplier rejected the line",
                                   None, Decimal(1), event.ref.position)]
         self.report(found, line, _CONFIRMATION_RULES)
-        self.store(line.evolve(state=LineState.REJECTED, confirmed_quantity=Decimal(0)),
+        self.store(line.evolve(state=self.rejected_state(line), confirmed_quantity=Decimal(0)),
                    VersionKind.CONFIRMATION, Decimal(0), None, None, event.ref.position)
+
+    @staticmethod
+    def rejected_state(line: OrderLine) -> LineState:
+        """Rejected, unless goods already left: those stay shipped (the rejection is still
+        an exception the buyer sees)."""
+        return line.state if line.despatched_quantity else LineState.REJECTED
 
     def acknowledge(self, order_number: str) -> None:
         order = self.order(order_number)
         if order is None:
             return
+        # An acceptance after a rejection takes the rejection back.
+        self.outcome.cleared.append(discrepancy_key(C.ORDER_REJECTED, order_number, None))
         for line in order.lines:
             current = self.current(line)
-            if current.state is LineState.OPEN:
+            if current.state in (LineState.OPEN, LineState.REJECTED):
                 self.report([], current, _CONFIRMATION_RULES)
                 self.store(current.evolve(state=LineState.CONFIRMED,
                                    confirmed_quantity=current.quantity,
@@ -163,8 +171,9 @@ class _Run:
             risk_score(Severity.HIGH, 1, value, self.days_to(need)), None, order.owner))
         for line in order.lines:
             current = self.current(line)
-            self.store(current.evolve(state=LineState.REJECTED,
-                               confirmed_quantity=Decimal(0)),
+            self.report([], current, _CONFIRMATION_RULES)
+            self.store(current.evolve(state=self.rejected_state(current),
+                                      confirmed_quantity=Decimal(0)),
                        VersionKind.CONFIRMATION, Decimal(0), None, None, None)
 
     def complete(self, event: ResponseComplete) -> None:
@@ -174,7 +183,10 @@ class _Run:
                 continue
             for line in order.lines:
                 current = self.current(line)
-                if line.key in self.claimed or current.answered:
+                # A replacement (1225 = 5) restates every line: one it leaves out is no longer
+                # confirmed, whatever an earlier response said.
+                if line.key in self.claimed or (current.answered and not event.replaces) or (
+                        current.state is LineState.REJECTED):
                     continue
                 self.outcome.discrepancies.append(self.discrepancy(
                     C.LINE_NOT_CONFIRMED, Severity.MEDIUM, current,
@@ -186,7 +198,7 @@ class _Run:
         if line is None or self.unit_differs(line, event.unit, event.ref):
             return
         found: list[Discrepancy] = []
-        if line.state in (LineState.OPEN, LineState.REJECTED):
+        if line.state is LineState.REJECTED or line.confirmed_quantity is None:
             said = "rejected" if line.state is LineState.REJECTED else "not confirmed"
             found.append(self.discrepancy(
                 C.SHIPPED_UNCONFIRMED,
@@ -200,14 +212,24 @@ class _Run:
         # confirmation's DATE_LATE: date rules are cleared only when the goods arrive by the
         # requested date.
         expected = event.expected_delivery
-        found += self.check_date(line, line.promised_date, expected, event.ref.position)
+        need = line.requested_date
+        found += [d for d in self.check_date(line, line.promised_date, expected,
+                                             event.ref.position)
+                  # Judged against the need as well: goods on the need date are not late
+                  # for an early promise, nor early after a late one.
+                  if need is None or expected is None
+                  or (d.code is C.DATE_LATE and expected > need)
+                  or (d.code is C.DATE_EARLY and expected < need)]
         on_time = expected is not None and (line.requested_date is None
                                             or expected <= line.requested_date)
         checked = ((C.SHIPPED_UNCONFIRMED, C.DATE_LATE, C.DATE_EARLY) if on_time
                    else (C.SHIPPED_UNCONFIRMED,))
         self.report(found, line, checked)
         quantity = event.quantity if event.quantity is not None else Decimal(0)
-        self.despatched[line.key] = event.ref.position
+        if event.quantity is not None:
+            # A despatch line without a quantity is recorded but not counted: no made-up
+            # shortage from it.
+            self.despatched[line.key] = event.ref.position
         self.store(line.evolve(despatched_quantity=line.despatched_quantity + quantity,
                            expected_delivery=event.expected_delivery or line.expected_delivery),
                    VersionKind.DESPATCH, event.quantity, event.expected_delivery, None,
@@ -220,7 +242,10 @@ class _Run:
             target = line.promised_quantity
             shipped = line.despatched_quantity
             found = []
-            if shipped - target > self.profile.quantity_allowance(target, under=False):
+            # Over the larger of what was ordered and what was promised: the ordered quantity
+            # is never too much.
+            ceiling = max(target, line.quantity)
+            if shipped - ceiling > self.profile.quantity_allowance(ceiling, under=False):
                 found.append(self.quantity_discrepancy(C.OVER_SHIPPED, Severity.MEDIUM, line,
                                                        target, shipped, False, position))
             elif target - shipped > self.profile.quantity_allowance(target, under=True):
@@ -283,8 +308,13 @@ class _Run:
     def check_price(self, line: OrderLine, price: Decimal | None,
                     position: int) -> list[Discrepancy]:
         ordered = line.price
-        if price is None or ordered is None or price == ordered or not ordered:
+        if price is None or ordered is None or price == ordered:
             return []
+        if not ordered:
+            return [self.discrepancy(
+                C.PRICE_CHANGED, Severity.HIGH, line, "0 (free of charge)", _num(price),
+                f"+{_num(price)}", "a line ordered free of charge now has a price",
+                self.profile.label, Decimal(1), position)]
         change = (price - ordered) / ordered * 100
         limit = self.profile.price_pct
         if abs(change) <= limit:
@@ -313,11 +343,12 @@ class _Run:
         order = self.orders.get(number) if number else None
         if order is None and (number or "") not in self.unknown_orders:
             self.unknown_orders.add(number or "")
+            severity = Severity.HIGH if number else Severity.MEDIUM
             self.outcome.discrepancies.append(Discrepancy(
-                C.UNKNOWN_ORDER, Severity.HIGH if number else Severity.MEDIUM, number, None,
+                C.UNKNOWN_ORDER, severity, number, None,
                 "an open order", f"order {number}" if number else "no order number",
                 None, "the supplier refers to an order the gateway does not know", None,
-                risk_score(Severity.HIGH, 1, Decimal(0), None)))
+                risk_score(severity, 1, Decimal(0), None)))
         return order
 
     def match(self, ref: LineRef, quantity: Decimal | None = None,
@@ -451,15 +482,20 @@ def _line_number(number: str) -> str:
     return number.strip().lstrip("0")
 
 
+def _gtin14(gtin: str | None) -> str | None:
+    """GTIN-8/12/13 written as GTIN-14 are the same item (GS1: left-pad with zeros)."""
+    return gtin.zfill(14) if gtin else None
+
+
 def _item_agrees(ref: LineRef, line: OrderLine) -> bool:
-    pairs = ((ref.gtin, line.gtin), (ref.buyer_part, line.buyer_part),
+    pairs = ((_gtin14(ref.gtin), _gtin14(line.gtin)), (ref.buyer_part, line.buyer_part),
              (ref.supplier_part, line.supplier_part))
     return any(theirs and ours and theirs == ours for theirs, ours in pairs)
 
 
 def _item_conflict(ref: LineRef, line: OrderLine) -> bool:
     """The supplier names an item, the line has ids of the same kinds, and none agrees."""
-    pairs = ((ref.gtin, line.gtin), (ref.buyer_part, line.buyer_part),
+    pairs = ((_gtin14(ref.gtin), _gtin14(line.gtin)), (ref.buyer_part, line.buyer_part),
              (ref.supplier_part, line.supplier_part))
     comparable = [(theirs, ours) for theirs, ours in pairs if theirs and ours]
     return bool(comparable) and not any(theirs == ours for theirs, ours in comparable)

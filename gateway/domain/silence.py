@@ -50,7 +50,7 @@ class _Late:
 
 def _stage(line: OrderLine, order_date: date | None, profile: ToleranceProfile,
            today: date) -> _Late | None:
-    if line.state in _DONE:
+    if line.state in _DONE or line.promised_quantity == 0:
         return None
     promised = line.promised_date
     if promised is not None and today > promised:
