@@ -60,6 +60,7 @@ _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})
 # Line segment groups that split a line's quantity: per delivery place (LOC-QTY-DTM) and per
 # scheduled delivery (SCC-QTY-DTM) in ORDRSP and ORDERS.
 _SPLIT_GROUPS = frozenset({"LOC", "SCC"})
+_PARTY_GROUPS = frozenset({"NAD", "CTA", "LOC"})
 
 
 def map_message(message: EdifactMessage, file: str | None = None) -> Document | list[Problem]:
@@ -195,6 +196,10 @@ class _DocumentBuilder:
                 line.customer_refs.append(reference)
             elif qualifier == ReferenceQualifier.LINE_ITEM and line.line.line_reference is None:
                 line.line.line_reference = value
+        elif self.group in _PARTY_GROUPS or self.profile.order_number_in_bgm:
+            # A reference inside a party's group (NAD-LOC-RFF, NAD-CTA) is that party's own,
+            # and in an order the BGM number is the order: neither names the order answered.
+            pass
         elif qualifier == ReferenceQualifier.ORDER:
             if value not in self.orders:
                 self.orders.append(value)
@@ -505,6 +510,10 @@ class _DocumentBuilder:
             if line.order_number and line.order_number not in orders:
                 orders.append(line.order_number)
         document.order_numbers = orders
+        if not orders and not self.profile.order_number_in_bgm:
+            self.notes.add(None, ProblemCode.MISSING_VALUE,
+                           f"the {self.message.type} names no order (no RFF+ON or RFF+CR, in "
+                           "the header or on a line): it cannot be matched to an order")
         # A header reference applies to every line that does not name its own (EDIFACT
         # segment groups: the detail overrides the heading).
         fallback = (header_orders[0] if len(header_orders) == 1

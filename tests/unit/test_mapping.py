@@ -190,7 +190,8 @@ def test_unknown_segments_and_qualifiers_are_reported() -> None:
     body = "UNH+1+ORDRSP:D:96A:UN'BGM+999+R+77'NAD+QQ+1::9'XYZ+1'UNT+5+1'"
     doc = one_document(body)
     assert codes(doc) == [ProblemCode.INVALID_CODE.value, ProblemCode.INVALID_CODE.value,
-                          ProblemCode.UNKNOWN_QUALIFIER.value, ProblemCode.UNKNOWN_SEGMENT.value]
+                          ProblemCode.UNKNOWN_QUALIFIER.value, ProblemCode.UNKNOWN_SEGMENT.value,
+                          ProblemCode.MISSING_VALUE.value]
     assert doc.status is None
 
 
