@@ -418,7 +418,8 @@ class _DocumentBuilder:
             ordered = state.quantities.get(QuantityQualifier.ORDERED)
             if ordered is not None:
                 line.ordered_quantity = ordered.value
-        else:
+        elif line.status not in _NOT_COMMITTED:
+            # A line the supplier does not accept needs no quantity.
             wanted = "/".join(profile.quantity_order)
             self.notes.add(state.segment, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} has no quantity (QTY {wanted})")

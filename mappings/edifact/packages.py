@@ -36,7 +36,12 @@ class PackageTree:
     def add_ssccs(self, values: list[str]) -> None:
         """GIN+BJ of the current level."""
         if self.level is not None:
-            self._ssccs.setdefault(self.level, []).extend(values)
+            known = self._ssccs.setdefault(self.level, [])
+            seen = set(known)
+            for value in values:
+                if value not in seen:  # a GIN repeated within one level
+                    seen.add(value)
+                    known.append(value)
 
     def packages_of(self, level: int | None, quantity: Decimal | None) -> list[Package]:
         """The SSCCs of the nearest level up from `level` that has any; the line's quantity
