@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,3 +45,7 @@ class AppContext:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+
+pass_app = click.make_pass_decorator(AppContext)
+SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}

@@ -10,7 +10,8 @@ from rich.console import Console
 
 from gateway.cli.context import AppContext
 from gateway.cli.parse import expand_paths
-from gateway.cli.store import _line_table, _report_line, exception_table, ingest_files
+from gateway.cli.queue import exception_table
+from gateway.cli.store import _line_table, _report_line, ingest_files
 from gateway.config import Settings
 from gateway.persistence.schema import upgrade
 from gateway.services.orders import import_lines, read_order_file

@@ -16,6 +16,8 @@ Real traffic is sloppy, and each repair made here is reported as a `Problem`, ne
 - a typographic right quote U+2019 typed where the apostrophe terminator belongs, recognised only
   where a segment tag follows it;
 - a last segment with no terminator.
+
+The module is long by nature: one state machine over the character stream, with its repairs.
 """
 
 from __future__ import annotations

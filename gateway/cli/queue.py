@@ -1,0 +1,192 @@
+"""The buyers' queue: exceptions list, show and act, and the overdue check."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from gateway.cli.context import SEVERITY_STYLE, AppContext, pass_app
+from gateway.domain.discrepancies import ExceptionState
+from gateway.errors import InvalidTransition
+from gateway.persistence.models import ExceptionRow
+from gateway.services.queue import (
+    act_on_exception,
+    exception_to_json,
+    list_exceptions,
+    show_exception,
+)
+from gateway.services.watch import check_overdue
+
+
+@click.group()
+def exceptions() -> None:
+    """The buyers' exception queue."""
+
+
+@exceptions.command("list")
+@click.option("--supplier", help="Only this supplier's (code).")
+@click.option("--severity", type=click.Choice(["low", "medium", "high"]))
+@click.option("--state", type=click.Choice(["open", *(s.value for s in ExceptionState)]),
+              help="Only these (open: every state not closed); default all.")
+@click.option("--limit", default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def exceptions_list(app: AppContext, supplier: str | None, severity: str | None,
+                    state: str | None, limit: int, as_json: bool) -> None:
+    """The queue, worst first: open before closed, then severity, then risk."""
+    with app.transaction() as session:
+        rows = list_exceptions(session, supplier, severity, state, limit)
+        if as_json:
+            click.echo(json.dumps([exception_to_json(r) for r in rows], indent=2))
+            return
+        Console().print(exception_table(rows))
+
+
+def exception_table(rows: list[ExceptionRow], width: int | None = None) -> RenderableType:
+    """The queue as a table on a wide terminal; on a narrow one a block per exception, so
+    that nothing is cut letter by letter."""
+    width = width or Console().width
+    if width < 120:
+        return _exception_blocks(rows)
+    table = Table(title=f"Exceptions ({len(rows)})", title_justify="left")
+    for column in ("id", "sev", "risk", "code", "order", "line", "expected", "supplier said",
+                   "state", "owner"):
+        table.add_column(column, overflow="fold",
+                         no_wrap=column in ("id", "sev", "risk", "code", "order", "state"),
+                         justify="right" if column in ("id", "risk") else "left")
+    for row in rows:
+        style = SEVERITY_STYLE.get(row.severity, "")
+        table.add_row(str(row.id), f"[{style}]{row.severity}[/{style}]", f"{row.risk:.1f}",
+                      row.code, row.order_number or "—", row.line_no or "",
+                      row.expected or "", row.actual or "", row.state,
+                      (row.owner or "").split("@")[0])
+    return table
+
+
+def _exception_blocks(rows: list[ExceptionRow]) -> RenderableType:
+    blocks: list[RenderableType] = [Text(f"Exceptions ({len(rows)})", style="bold")]
+    for row in rows:
+        style = SEVERITY_STYLE.get(row.severity, "")
+        place = f"order {row.order_number or '—'}" + (f" line {row.line_no}"
+                                                      if row.line_no else "")
+        head = Text.assemble((f"#{row.id} ", "bold"), (f"{row.severity} ", style),
+                             f"risk {row.risk:.1f}  ", (row.code, "bold"), f"  {place}")
+        said = " · ".join(part for part in (
+            f"expected {row.expected}" if row.expected else "",
+            f"supplier said {row.actual}" if row.actual else "",
+            row.difference or "") if part)
+        owner = (row.owner or "—").split("@")[0]
+        blocks += [head, Text(f"    {said}"), Text(f"    state {row.state} · owner {owner}")]
+    return Group(*blocks)
+
+
+@exceptions.command("show")
+@click.argument("exception_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def exceptions_show(app: AppContext, exception_id: int, as_json: bool) -> None:
+    """One exception: what, why, which rule and tolerance, which message, and its trail."""
+    with app.transaction() as session:
+        detail = show_exception(session, exception_id)
+        if detail is None:
+            raise click.ClickException(f"no exception #{exception_id}")
+        data = exception_to_json(detail.exception)
+        data["trail"] = [{"at": e.at.isoformat(), "action": e.action, "from": e.from_state,
+                          "to": e.to_state, "detail": e.detail, "message_id": e.message_id}
+                         for e in detail.events]
+        if detail.message is not None:
+            data["message"] = {"id": detail.message.id, "file": detail.message.filename,
+                               "sender": detail.message.sender,
+                               "received_at": detail.message.received_at.isoformat(),
+                               "sha256": detail.message.sha256}
+        if detail.document is not None:
+            data["document"] = {"number": detail.document.document_number,
+                                "type": detail.document.message_type,
+                                "message_index": detail.document.message_index}
+        if as_json:
+            click.echo(json.dumps(data, indent=2))
+            return
+        _print_detail(data)
+
+
+_ACTIONS = {"ack": ExceptionState.ACKNOWLEDGED, "resolve": ExceptionState.RESOLVED,
+            "accept": ExceptionState.ACCEPTED_CHANGE, "reject": ExceptionState.REJECTED_CHANGE,
+            "reopen": ExceptionState.OPEN, "comment": None}
+
+
+@exceptions.command("act")
+@click.argument("action", type=click.Choice(list(_ACTIONS)))
+@click.argument("exception_id", type=int)
+@click.option("--comment", "-m", help="Why; kept in the audit trail.")
+@click.option("--by", "actor", default=lambda: os.environ.get("USER", "buyer"),
+              show_default="$USER", help="Who acts.")
+@pass_app
+def exceptions_act(app: AppContext, action: str, exception_id: int, comment: str | None,
+                   actor: str) -> None:
+    """Work an exception: ack, resolve, accept (the supplier's change), reject, reopen, or
+    comment. Every step lands in the exception's audit trail."""
+    if action == "comment" and not comment:
+        raise click.UsageError("comment needs --comment")
+    with app.transaction() as session:
+        try:
+            row = act_on_exception(session, exception_id, _ACTIONS[action], actor, comment,
+                                   app.now())
+        except InvalidTransition as exc:
+            raise click.ClickException(f"exception #{exception_id}: {exc}") from exc
+        click.echo(f"exception #{row.id} {row.code} is {row.state}")
+
+
+def _print_detail(data: dict[str, Any]) -> None:
+    console = Console()
+    console.print(f"[bold]Exception #{data['id']}[/bold] {data['code']} "
+                  f"({data['severity']}, risk {data['risk']}) — {data['state']}")
+    for label, key in (("order", "order_number"), ("line", "line_no"),
+                       ("expected", "expected"), ("supplier said", "actual"),
+                       ("difference", "difference"), ("rule", "rule"),
+                       ("tolerance", "tolerance"), ("owner", "owner"),
+                       ("seen", "occurrences")):
+        if data.get(key) is not None:
+            console.print(f"  {label:>14}: {data[key]}")
+    message, document = data.get("message"), data.get("document")
+    if message:
+        console.print(f"  {'message':>14}: #{message['id']} {message['file'] or ''} from "
+                      f"{message['sender']} at {message['received_at'][:19]}")
+        console.print(f"  {'sha256':>14}: {message['sha256']}")
+    if document:
+        console.print(f"  {'document':>14}: {document['type']} {document['number'] or '—'} "
+                      f"(message {document['message_index']} of the file)")
+    console.print("  trail:")
+    for event in data["trail"]:
+        console.print(f"    {event['at'][:19]} {event['action']}: {event['detail'] or ''}")
+
+
+@click.command("check-overdue")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def check_overdue_command(app: AppContext, as_json: bool) -> None:
+    """Flag silence: lines unconfirmed past the confirmation due hours, not despatched by the
+    despatch lead days, or undelivered past the promised date. Run it daily (later: beat)."""
+    with app.transaction() as session:
+        found = check_overdue(session, app.today(), app.now())
+    if as_json:
+        click.echo(json.dumps([{"code": d.code.value, "severity": d.severity.value,
+                                "order_number": d.order_number, "line_no": d.line_no,
+                                "expected": d.expected, "difference": d.difference}
+                               for d in found], indent=2))
+        return
+    counts: dict[str, int] = {}
+    for discrepancy in found:
+        counts[discrepancy.code.value] = counts.get(discrepancy.code.value, 0) + 1
+    summary = ", ".join(f"{count} {code}" for code, count in sorted(counts.items()))
+    click.echo(f"{len(found)} overdue line(s){': ' + summary if summary else ''}")
+
+
+def iter_commands() -> Iterator[click.Command]:
+    yield from (exceptions, check_overdue_command)
