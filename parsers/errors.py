@@ -120,6 +120,12 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    def as_dict(self) -> dict[str, str | int | None]:
+        """Where and what, as plain values (the README's JSON contract, less the file)."""
+        return {"message_index": self.message_index, "segment": self.segment, "tag": self.tag,
+                "code": self.code.value, "severity": self.severity.value,
+                "contrl_code": self.code.contrl_code, "detail": self.detail}
+
 
 class ParseError(Exception):
     """Root of every error a parser raises. Not retryable: the same bytes fail the same way."""

@@ -34,16 +34,7 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
 
 def problem_to_json(problem: Problem, file: str) -> dict[str, Any]:
     """An error or warning as the README's JSON contract describes it."""
-    return {
-        "file": file,
-        "message_index": problem.message_index,
-        "segment": problem.segment,
-        "tag": problem.tag,
-        "code": problem.code.value,
-        "severity": problem.severity.value,
-        "contrl_code": problem.code.contrl_code,
-        "detail": problem.detail,
-    }
+    return {"file": file, **problem.as_dict()}
 
 
 def _stream_json(paths: list[Path], out: IO[str]) -> bool:

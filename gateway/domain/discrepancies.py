@@ -110,3 +110,6 @@ def move_exception(current: ExceptionState, target: ExceptionState) -> Exception
 
 def is_open(state: ExceptionState) -> bool:
     return state not in _CLOSED
+
+
+OPEN_STATES = tuple(s.value for s in ExceptionState if is_open(s))

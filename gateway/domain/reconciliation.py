@@ -33,7 +33,13 @@ from gateway.domain.events import (
     document_events,
 )
 from gateway.domain.orders import LineState, LineVersion, Order, OrderLine, VersionKind
-from gateway.domain.tolerances import Severity, ToleranceProfile, early_severity, late_severity
+from gateway.domain.tolerances import (
+    Severity,
+    ToleranceProfile,
+    early_severity,
+    late_severity,
+    plain_number,
+)
 
 C = DiscrepancyCode
 _CONFIRMATION_RULES = (C.QTY_SHORT, C.QTY_OVER, C.DATE_LATE, C.DATE_EARLY, C.PRICE_CHANGED,
@@ -312,8 +318,8 @@ class _Run:
             return []
         if not ordered:
             return [self.discrepancy(
-                C.PRICE_CHANGED, Severity.HIGH, line, "0 (free of charge)", _num(price),
-                f"+{_num(price)}", "a line ordered free of charge now has a price",
+                C.PRICE_CHANGED, Severity.HIGH, line, "0 (free of charge)", plain_number(price),
+                f"+{plain_number(price)}", "a line ordered free of charge now has a price",
                 self.profile.label, Decimal(1), position)]
         change = (price - ordered) / ordered * 100
         limit = self.profile.price_pct
@@ -324,8 +330,9 @@ class _Run:
         else:
             severity = Severity.HIGH if change > max(3 * limit, Decimal(10)) else Severity.MEDIUM
         return [self.discrepancy(
-            C.PRICE_CHANGED, severity, line, _num(ordered), _num(price),
-            f"{_num(price - ordered)} ({change:+.1f}%)", f"price beyond +/- {_num(limit)}%",
+            C.PRICE_CHANGED, severity, line, plain_number(ordered), plain_number(price),
+            f"{plain_number(price - ordered)} ({change:+.1f}%)",
+            f"price beyond +/- {plain_number(limit)}%",
             self.profile.label, abs(change) / 100, position)]
 
     def unit_differs(self, line: OrderLine, unit: str | None, ref: LineRef) -> bool:
@@ -472,7 +479,7 @@ class _Run:
         share = difference / expected * 100 if expected else Decimal(100)
         return self.discrepancy(
             code, severity, line, _qty(expected, line.unit), _qty(actual, line.unit),
-            f"{_num(difference)} ({share:+.1f}%)",
+            f"{plain_number(difference)} ({share:+.1f}%)",
             f"quantity {'under' if under else 'over'} tolerance",
             self.profile.describe_quantity(under),
             abs(difference) / expected if expected else Decimal(1), position)
@@ -507,10 +514,5 @@ def _item_text(gtin: str | None, buyer: str | None, supplier: str | None) -> str
     return ", ".join(p for p in parts if p) or "no item id"
 
 
-def _num(value: Decimal) -> str:
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _qty(value: Decimal, unit: str | None) -> str:
-    return f"{_num(value)} {unit}" if unit else _num(value)
+    return f"{plain_number(value)} {unit}" if unit else plain_number(value)

@@ -61,13 +61,14 @@ class ToleranceProfile:
         pct, absolute = ((self.qty_under_pct, self.qty_under_abs) if under
                          else (self.qty_over_pct, self.qty_over_abs))
         side = "under" if under else "over"
-        return f"{side} {_plain(pct)}% or {_plain(absolute)} ({self.label})"
+        return f"{side} {plain_number(pct)}% or {plain_number(absolute)} ({self.label})"
 
 
 DEFAULT_PROFILE = ToleranceProfile()
 
 
-def _plain(value: Decimal) -> str:
+def plain_number(value: Decimal) -> str:
+    """`Decimal('80.000')` -> '80', `Decimal('12.50')` -> '12.5': for messages to people."""
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 

@@ -21,7 +21,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from gateway.domain.discrepancies import ExceptionState, is_open
+from gateway.domain.discrepancies import OPEN_STATES, ExceptionState
 from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState
 from gateway.persistence.models import (
@@ -177,7 +177,7 @@ def replay(session: Session, message_id: int, today: date, now: datetime) -> Mes
     for line_id in sorted(lines):
         rebuild_line(session, line_id)
     stale = set(session.scalars(select(ExceptionRow.id).where(
-        ExceptionRow.message_id.in_(chain), ExceptionRow.state.in_(_OPEN))))
+        ExceptionRow.message_id.in_(chain), ExceptionRow.state.in_(OPEN_STATES))))
     for replayed, replayed_state in session.execute(
             select(InboundMessage.id, InboundMessage.state)
             .where(InboundMessage.id.in_(chain), InboundMessage.state != MessageState.RECEIVED)):
@@ -192,7 +192,6 @@ def replay(session: Session, message_id: int, today: date, now: datetime) -> Mes
     return reports[chain.index(message_id)]
 
 
-_OPEN = [s.value for s in ExceptionState if is_open(s)]
 
 
 def _replay_chain(session: Session, message_id: int) -> tuple[list[int], set[int]]:

@@ -317,7 +317,7 @@ class _Run:
                     updated_at=bindparam("updated_at"), problems=bindparam("problems"),
                     supplier_code=bindparam("supplier_code")),
                 [{"_id": m.id, "state": r.state.value, "state_reason": r.reason,
-                  "updated_at": self.now, "problems": [_problem_json(p) for p in m.problems],
+                  "updated_at": self.now, "problems": [p.as_dict() for p in m.problems],
                   "supplier_code": m.supplier.code if m.supplier else m.supplier_code}
                  for m, r in changed])
 
@@ -361,8 +361,3 @@ def _move(report: MessageReport, target: MessageState, reason: str | None) -> Me
     report.reason = reason
     return report
 
-
-def _problem_json(problem: Problem) -> dict[str, Any]:
-    return {"message_index": problem.message_index, "segment": problem.segment,
-            "tag": problem.tag, "code": problem.code.value, "severity": problem.severity.value,
-            "detail": problem.detail}

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from gateway.domain.discrepancies import ExceptionState, is_open, move_exception
+from gateway.domain.discrepancies import OPEN_STATES, ExceptionState, move_exception
 from gateway.persistence.models import (
     DocumentRow,
     ExceptionEventRow,
@@ -22,7 +22,6 @@ from gateway.persistence.models import (
 )
 
 _SEVERITY_RANK = case({"high": 3, "medium": 2, "low": 1}, value=ExceptionRow.severity, else_=0)
-_OPEN = [s.value for s in ExceptionState if is_open(s)]
 
 
 def exception_to_json(row: ExceptionRow) -> dict[str, Any]:
@@ -47,10 +46,10 @@ def list_exceptions(session: Session, supplier: str | None = None,
     if severity:
         query = query.where(ExceptionRow.severity == severity)
     if state == "open":
-        query = query.where(ExceptionRow.state.in_(_OPEN))
+        query = query.where(ExceptionRow.state.in_(OPEN_STATES))
     elif state:
         query = query.where(ExceptionRow.state == state)
-    query = query.order_by(ExceptionRow.state.in_(_OPEN).desc(), _SEVERITY_RANK.desc(),
+    query = query.order_by(ExceptionRow.state.in_(OPEN_STATES).desc(), _SEVERITY_RANK.desc(),
                            ExceptionRow.risk.desc(), ExceptionRow.id).limit(limit)
     return list(session.scalars(query))
 

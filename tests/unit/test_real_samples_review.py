@@ -5,25 +5,7 @@ Each test is a short synthetic reproduction of a pattern seen in a real file.
 
 from __future__ import annotations
 
-import io
-
-from gateway.domain.documents import Document
-from mappings.registry import read_stream
-from parsers.errors import Problem
-
-ENVELOPE = "UNA:+.? 'UNB+UNOC:3+5412345000013:14+5400000000001:14+261120:1015+IC1'{body}UNZ+1+IC1'"
-
-
-def read(body: str) -> list[Document | Problem]:
-    data = ENVELOPE.format(body=body).encode("latin-1")
-    return list(read_stream(io.BufferedReader(io.BytesIO(data)), "test.edi"))
-
-
-def one_document(body: str) -> Document:
-    results = read(body)
-    documents = [r for r in results if isinstance(r, Document)]
-    assert len(documents) == 1, results
-    return documents[0]
+from tests.unit.test_mapping import one_document
 
 
 def test_orders_lines_keep_the_bgm_order_when_a_party_carries_rff_on() -> None:

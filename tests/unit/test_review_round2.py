@@ -10,61 +10,28 @@ from gateway.domain.documents import (
     Document,
     DocumentKind,
     DocumentStatus,
-    Item,
-    Line,
     LineStatus,
     SourceFormat,
 )
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.reconciliation import reconcile
 from gateway.domain.silence import overdue
-from gateway.domain.tolerances import Severity, ToleranceProfile
+from gateway.domain.tolerances import Severity
+from tests.unit.test_reconciliation import (
+    NEED,
+    PROFILE,
+    TODAY,
+    codes,
+    despatch,
+    order,
+    ordered,
+    response,
+    said,
+)
 
 C = DiscrepancyCode
-TODAY = date(2026, 11, 26)
-NEED = date(2026, 12, 5)
-PROFILE = ToleranceProfile(name="acme", version=2, qty_under_pct=Decimal(5),
-                           qty_over_abs=Decimal(2), price_pct=Decimal(1))
 GTIN = "4000862141404"
 GTIN2 = "4000862141411"
-
-
-def order(*lines: OrderLine) -> dict[str, Order]:
-    return {"PO1": Order("PO1", "SUP1", "buyer@example.com", lines)}
-
-
-def ordered(line_no: str = "10", qty: str = "100", gtin: str | None = GTIN,
-            **kw: object) -> OrderLine:
-    fields: dict[str, object] = {"unit": "PCE", "price": Decimal("12.50"),
-                                 "requested_date": NEED, "gtin": gtin}
-    fields.update(kw)
-    return OrderLine("PO1", line_no, Decimal(qty), **fields)  # type: ignore[arg-type]
-
-
-def response(*lines: Line, status: DocumentStatus | None = DocumentStatus.CHANGED,
-             function: str = "4") -> Document:
-    return Document(DocumentKind.ORDER_RESPONSE, SourceFormat.EDIFACT, "ORDRSP",
-                    document_number="R1", status=status, function_code=function,
-                    order_numbers=["PO1"], lines=list(lines))
-
-
-def despatch(*lines: Line, number: str = "ASN1") -> Document:
-    return Document(DocumentKind.DESPATCH_ADVICE, SourceFormat.EDIFACT, "DESADV",
-                    document_number=number, order_numbers=["PO1"], lines=list(lines))
-
-
-def said(qty: str | None = "100", *, order_line_no: str | None = "10", line_no: str = "1",
-         gtin: str | None = GTIN, status: LineStatus | None = LineStatus.ACCEPTED,
-         when: date | None = NEED, price: str | None = "12.50",
-         unit: str | None = "PCE") -> Line:
-    return Line(line_no=line_no, order_number="PO1", order_line_no=order_line_no,
-                item=Item(gtin=gtin), status=status,
-                quantity=Decimal(qty) if qty is not None else None, unit=unit,
-                delivery_date=when, price=Decimal(price) if price is not None else None)
-
-
-def codes(outcome: object) -> list[DiscrepancyCode]:
-    return [d.code for d in outcome.discrepancies]  # type: ignore[attr-defined]
 
 
 def confirmed(**kw: object) -> OrderLine:
