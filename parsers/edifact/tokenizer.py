@@ -84,7 +84,7 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
             decoder.note = None
         tokens = tokenizer.feed(text, final=final)
         yield from tokens
-        yield from _later_repertoires(tokens, decoder)
+        yield from _later_repertoires(tokenizer.take_headers(), decoder)
         if final:
             break
         data = stream.read(chunk_size)
@@ -96,12 +96,12 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
         )
 
 
-def _later_repertoires(tokens: list[Token], decoder: AdaptiveDecoder) -> Iterator[Problem]:
+def _later_repertoires(headers: list[Segment], decoder: AdaptiveDecoder) -> Iterator[Problem]:
     """A stream is decoded by the first interchange's repertoire. A later interchange that
     declares another one is read with it all the same, and the reader is told, rather than
     its text being silently misread (per-interchange decoding is not done)."""
-    for token in tokens:
-        if isinstance(token, Segment) and token.tag == "UNB" and token.number > 1:
+    for token in headers:
+        if token.number > 1:
             declared = token.component(0, 0)
             codec = SYNTAX_CODECS.get(declared)
             if codec and codec != "ascii" and codec != decoder.codec and (
@@ -155,6 +155,7 @@ class Tokenizer:
         self._buffer = ""
         self._number = 0
         self._tags: set[str] = set()
+        self._headers: list[Segment] = []
 
     def feed(self, text: str, final: bool) -> list[Token]:
         """The tokens completed by `text`; the unfinished rest waits for the next feed."""
@@ -372,8 +373,14 @@ class Tokenizer:
             self._expect_una = True
         out.append(segment)
 
+    def take_headers(self) -> list[Segment]:
+        """The UNB segments read since the last call."""
+        headers, self._headers = self._headers, []
+        return headers
+
     def _adopt_syntax_version(self, unb: Segment) -> None:
         """Syntax version 4 (ISO 9735:1998) brings the repetition separator, `*` by default."""
+        self._headers.append(unb)
         version = unb.component(0, 1)
         if version[:1] in ("4", "5", "6", "7", "8", "9"):
             if not self._explicit_una:
