@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
+from gateway.bench.build import current_build
 from gateway.domain.documents import Document
 from mappings.registry import read_stream
 from parsers.edifact.tokenizer import iter_segments
@@ -353,6 +354,7 @@ def _bench_type(message_type: MessageType, messages: int, runs: int,
 _RSS_SCRIPT = """\
 import json, resource, sys, time
 from pathlib import Path
+from gateway.bench.build import current_build
 from gateway.domain.documents import Document
 from mappings.registry import read_documents
 
@@ -443,6 +445,7 @@ def _type_json(result: TypeResult) -> dict[str, Any]:
 def results_json(results: list[TypeResult], memory: MemoryResult | None,
                  runs: int) -> dict[str, Any]:
     return {
+        "build": current_build().as_json(),
         "runs": runs,
         "target_ratio": TARGET_RATIO,
         "types": {r.message_type: _type_json(r) for r in results},
@@ -465,7 +468,8 @@ def _ratio_cell(result: TypeResult, side: str) -> str:
 
 
 def speed_table(results: list[TypeResult], runs: int) -> Table:
-    table = Table(title=f"gateway bench parse: median of {runs} run(s) per side",
+    table = Table(title=(f"gateway bench parse, {current_build().label}: median of {runs} "
+                         "run(s) per side"),
                   title_justify="left", caption=_CAPTION, caption_justify="left")
     for column in ("interchange", "side", "median s", "MB/s", "msgs/s", "vs pydifact"):
         table.add_column(column, justify="left" if column in ("interchange", "side") else "right")

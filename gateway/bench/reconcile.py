@@ -27,6 +27,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from gateway.bench.build import current_build
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import Settings
 from gateway.domain.messages import MessageState
@@ -233,7 +234,8 @@ def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs
                        "ratio_to_pydifact": round(rate / baseline, 2) if baseline else None,
                        "latency_p50_ms": _round(median(side, "latency_p50_ms")),
                        "latency_p99_ms": _round(median(side, "latency_p99_ms"))}
-    return {"order_lines": lines, "messages": count, "runs": runs, "sides": sides,
+    return {"build": current_build().as_json(), "order_lines": lines, "messages": count,
+            "runs": runs, "sides": sides,
             "target_ratio_sqlite": 1.3, "postgresql_error": postgres_error}
 
 
@@ -242,8 +244,9 @@ def _round(value: float | None) -> float | None:
 
 
 def reconcile_table(result: dict[str, Any]) -> Table:
-    table = Table(title=(f"gateway bench reconcile: {result['order_lines']:,} order lines, "
-                         f"{result['messages']:,} messages, median of {result['runs']} run(s)"),
+    table = Table(title=(f"gateway bench reconcile, {result['build']['label']}: "
+                         f"{result['order_lines']:,} order lines, {result['messages']:,} "
+                         f"messages, median of {result['runs']} run(s)"),
                   title_justify="left")
     for column in ("side", "seconds", "messages/s", "vs pydifact", "batch p50 ms",
                    "batch p99 ms"):

@@ -57,11 +57,9 @@ class OrderLine:
     def evolve(self, **changes: Any) -> OrderLine:
         """A copy with `changes`: `dataclasses.replace` without its per-call introspection
         (reconciliation makes one per line per message)."""
-        new = object.__new__(OrderLine)
-        for name in _LINE_FIELDS:
-            object.__setattr__(new, name, changes[name] if name in changes
-                               else getattr(self, name))
-        return new
+        values = {name: getattr(self, name) for name in _LINE_FIELDS}
+        values.update(changes)
+        return OrderLine(**values)
 
     @property
     def promised_quantity(self) -> Decimal:

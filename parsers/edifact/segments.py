@@ -60,32 +60,21 @@ class Delimiters:
 class Segment:
     """One segment: its tag, its data elements and its position in the file (from 1).
 
-    The tokenizer hands most segments over unsplit (`Segment.deferred`): their elements are
-    split on first use, so segments nobody reads cost no more than finding their terminator.
+    The tokenizer hands most segments over unsplit (`elements` None, the text after the tag in
+    `rest`): their elements are split on first use, so segments nobody reads cost no more than
+    finding their terminator.
     """
 
     __slots__ = ("_delimiters", "_elements", "_rest", "number", "tag")
 
-    def __init__(self, tag: str, elements: list[Element], number: int = 0) -> None:
+    def __init__(self, tag: str, elements: list[Element] | None, number: int = 0,
+                 rest: str = "", delimiters: Delimiters | None = None) -> None:
         self.tag = tag
+        # None: not split yet; `rest` holds the text after the tag and its separator.
         self._elements: list[Element] | None = elements
-        self._rest = ""
-        self._delimiters: Delimiters | None = None
+        self._rest = rest
+        self._delimiters = delimiters
         self.number = number
-
-    @classmethod
-    def deferred(cls, tag: str, rest: str | None, delimiters: Delimiters,
-                 number: int) -> Segment:
-        """A segment whose text after the tag and its data separator is `rest` (None when
-        the segment is the bare tag), split only when an element is read. For text without
-        release characters only."""
-        segment = cls.__new__(cls)
-        segment.tag = tag
-        segment._elements = None if rest is not None else []
-        segment._rest = rest or ""
-        segment._delimiters = delimiters
-        segment.number = number
-        return segment
 
     @property
     def elements(self) -> list[Element]:

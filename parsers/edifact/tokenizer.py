@@ -207,7 +207,7 @@ class Tokenizer:
         release_char = release or "\n"
         pieces = buffer[position:].split(terminator)
         tail = pieces.pop()  # after the last terminator: incomplete, waits for more text
-        tags, deferred, number = self._tags, Segment.deferred, self._number
+        tags, segment, number = self._tags, Segment, self._number
         index, count = 0, len(pieces)
         while index < count:
             raw = pieces[index]
@@ -253,8 +253,9 @@ class Tokenizer:
                     and release_char not in raw and repetition not in raw
                     and _TYPOGRAPHIC_QUOTE not in raw and _CP1252_QUOTE not in raw):
                 number += 1
-                out.append(deferred(tag, raw[4:] if len(raw) > 3 else None, delimiters,
-                                    number))
+                # Deferred: split into elements only when a reader asks (Segment docstring).
+                out.append(segment(tag, None, number, raw[4:], delimiters) if len(raw) > 3
+                           else segment(tag, [], number))
                 continue
             self._number = number
             self._segment(raw, out)

@@ -136,3 +136,16 @@ def test_written_file_is_one_valid_interchange(tmp_path: Path) -> None:
 def test_escape_and_check_digit() -> None:
     assert escape("a?b+c:d'e") == "a??b?+c?:d?'e"
     assert with_check_digit("400638133393") == "4006381333931"  # GS1's own example GTIN
+
+
+def test_the_benchmark_names_the_build_it_measures() -> None:
+    # The test suite runs the editable (plain) install; the compiled build is checked by
+    # tests/integration/test_compiled_build.py.
+    import parsers.edifact.tokenizer  # noqa: F401 - loaded, so it is counted
+    from gateway.bench.build import current_build
+
+    build = current_build()
+    assert "parsers.edifact.tokenizer" in build.plain
+    assert build.compiled == ()
+    assert build.label == "plain Python"
+    assert build.as_json() == {"label": "plain Python", "compiled_modules": []}

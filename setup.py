@@ -1,0 +1,49 @@
+"""Build hook: with GATEWAY_MYPYC=1, compile the hot path with mypyc.
+
+Everything about the distribution is in pyproject.toml; this file only adds the compiled
+extension modules, the way black and mypy ship theirs. Compiled, EDIFACT parse+map and
+reconciliation run about twice as fast (`gateway bench parse` prints which build it measured).
+Without the variable the same modules run as plain Python: an editable development install stays
+plain, so a change to a source file takes effect at once.
+
+    GATEWAY_MYPYC=1 pip install --no-build-isolation .   # needs mypy, setuptools and a C compiler
+"""
+
+from __future__ import annotations
+
+import os
+
+from setuptools import setup
+
+# Modules on the per-segment and per-line path. Their types are checked strictly (mypy --strict in
+# `make test`); mypyc turns the annotations into runtime checks, so a lie would fail loudly.
+COMPILED = [
+    "parsers/errors.py",
+    "parsers/edifact/charsets.py",
+    "parsers/edifact/segments.py",
+    "parsers/edifact/tokenizer.py",
+    "parsers/edifact/interchange.py",
+    "mappings/edifact/codes.py",
+    "mappings/edifact/readers.py",
+    "mappings/edifact/profiles.py",
+    "mappings/edifact/packages.py",
+    "mappings/edifact/messages.py",
+    "mappings/registry.py",
+    "gateway/domain/documents.py",
+    "gateway/domain/orders.py",
+    "gateway/domain/tolerances.py",
+    "gateway/domain/discrepancies.py",
+    "gateway/domain/events.py",
+    "gateway/domain/reconciliation.py",
+]
+
+
+def ext_modules() -> list[object]:
+    if os.environ.get("GATEWAY_MYPYC") != "1":
+        return []
+    from mypyc.build import mypycify
+
+    return list(mypycify(COMPILED, opt_level="3"))
+
+
+setup(ext_modules=ext_modules())

@@ -1,0 +1,117 @@
+"""The compiled build (setup.py with GATEWAY_MYPYC=1) behaves exactly like the plain one.
+
+mypyc turns type annotations into runtime checks and compiles classes into native ones, so a
+typing lie or a dynamic trick that plain Python forgives fails only in the compiled build: the
+one the benchmarks measure and a deployment should run. This test builds it from this checkout in
+a scratch virtual environment and compares, byte for byte, what both builds print for every
+sample, every EDIFACT corpus file and a generated interchange, and the demo's exception queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.bench.parse import build_interchange
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus"
+PLAIN_GATEWAY = Path(sys.executable).with_name("gateway")
+# What the build needs besides the project: the same ranges as pyproject.toml's.
+BUILD_REQUIREMENTS = ("setuptools>=77,<81", "mypy>=1.11,<3")
+
+pytestmark = pytest.mark.slow
+
+
+def _run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+
+
+def _require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `gateway` script of a compiled build of this checkout."""
+    _require(shutil.which("cc") is not None or shutil.which("gcc") is not None,
+             "no C compiler to build the mypyc extension modules")
+    root = tmp_path_factory.mktemp("compiled")
+    # Built from a copy, so the build's scratch files never land in the checkout.
+    source = root / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".venv*", ".git", "build", "var", "*.egg-info", "__pycache__", ".*_cache", "tests",
+        "samples", ".hypothesis"))
+    venv = root / "venv"
+    python = venv / "bin" / "python"
+    steps = [
+        [sys.executable, "-m", "venv", str(venv)],
+        [str(python), "-m", "pip", "install", "--quiet", *BUILD_REQUIREMENTS],
+        [str(python), "-m", "pip", "install", "--quiet", "--no-build-isolation", str(source)],
+    ]
+    for step in steps:
+        done = _run(step, env={**os.environ, "GATEWAY_MYPYC": "1"})
+        _require(done.returncode == 0,
+                 f"{' '.join(step[-2:])} failed: {(done.stderr or done.stdout)[-2000:]}")
+    return venv / "bin" / "gateway"
+
+
+def test_the_hot_path_is_compiled(compiled: Path) -> None:
+    probe = ("import json, mappings.registry, gateway.domain.reconciliation\n"
+             "from gateway.bench.build import current_build\n"
+             "print(json.dumps(current_build().as_json()))")
+    done = _run([str(compiled.with_name("python")), "-c", probe], cwd="/")
+    assert done.returncode == 0, done.stderr
+    modules = set(json.loads(done.stdout)["compiled_modules"])
+    assert {"parsers.edifact.tokenizer", "mappings.edifact.messages",
+            "gateway.domain.reconciliation"} <= modules
+
+
+def _edifact_inputs(tmp_path: Path) -> list[Path]:
+    files = sorted((REPO / "samples").rglob("*.edi"))
+    if CORPUS.is_dir():
+        files += sorted(p for p in CORPUS.glob("edifact_*/*") if p.is_file())
+    # Release characters, both message types, line breaks: the benchmark's own shapes.
+    for message_type in ("ORDRSP", "DESADV"):
+        generated = tmp_path / f"generated_{message_type}.edi"
+        generated.write_bytes(build_interchange(message_type, 40))
+        files.append(generated)
+    return files
+
+
+def test_parse_prints_the_same_json(compiled: Path, tmp_path: Path) -> None:
+    files = [str(p) for p in _edifact_inputs(tmp_path)]
+    plain = _run([str(PLAIN_GATEWAY), "parse", "--json", *files], cwd=REPO)
+    fast = _run([str(compiled), "parse", "--json", *files], cwd=REPO)
+    assert len(files) > 20
+    assert json.loads(plain.stdout)["documents"], plain.stderr
+    assert (fast.returncode, fast.stdout) == (plain.returncode, plain.stdout)
+
+
+def _queue_after_demo(gateway: Path, database: Path) -> list[dict[str, Any]]:
+    env = {**os.environ, "GATEWAY_DATABASE_URL": f"sqlite:///{database}"}
+    demo = _run([str(gateway), "--today", "2026-11-26", "demo", "--database", str(database)],
+                cwd=REPO, env=env)
+    assert demo.returncode == 0, demo.stderr
+    listed = _run([str(gateway), "exceptions", "list", "--json"], cwd=REPO, env=env)
+    assert listed.returncode == 0, listed.stderr
+    return [{k: v for k, v in item.items() if k not in ("created_at", "updated_at")}
+            for item in json.loads(listed.stdout)]
+
+
+def test_reconciliation_raises_the_same_exceptions(compiled: Path, tmp_path: Path) -> None:
+    plain = _queue_after_demo(PLAIN_GATEWAY, tmp_path / "plain.db")
+    fast = _queue_after_demo(compiled, tmp_path / "compiled.db")
+    assert len({item["code"] for item in plain}) >= 10
+    assert fast == plain
