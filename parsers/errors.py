@@ -57,6 +57,11 @@ class ProblemCode(StrEnum):
     INVALID_CODE = "INVALID_CODE"
     INVALID_IDENTIFIER = "INVALID_IDENTIFIER"
     ASSUMED_VALUE = "ASSUMED_VALUE"
+    AMBIGUOUS_VALUE = "AMBIGUOUS_VALUE"
+    CONFLICTING_VALUES = "CONFLICTING_VALUES"
+    UNREADABLE_TEXT = "UNREADABLE_TEXT"
+    NOTHING_READABLE = "NOTHING_READABLE"
+    SKIPPED_ROW = "SKIPPED_ROW"
 
     @property
     def contrl_code(self) -> str:
@@ -97,6 +102,13 @@ _CONTRL_CODES: dict[ProblemCode, str] = {
     ProblemCode.INVALID_NUMBER: "37",
     ProblemCode.INVALID_CODE: "12",
     ProblemCode.INVALID_IDENTIFIER: "12",
+    # Email text and spreadsheets: a value with two readings or two values for one thing is an
+    # invalid value (12); text that says nothing readable, or a row left out, is unspecified (18).
+    ProblemCode.AMBIGUOUS_VALUE: "12",
+    ProblemCode.CONFLICTING_VALUES: "12",
+    ProblemCode.UNREADABLE_TEXT: "18",
+    ProblemCode.NOTHING_READABLE: "18",
+    ProblemCode.SKIPPED_ROW: "18",
 }
 
 

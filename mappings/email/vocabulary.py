@@ -1,0 +1,296 @@
+"""The words suppliers use, as data: column and field names, status words, units, months.
+
+Every table is keyed by language so that the words a text or a sheet uses also say which
+number style it probably follows (a German sheet writes `1.000,50`). Column and field names are
+compared after `text.label_key` (NFKC, case folded, letters and digits only): write them here as
+a person would, `Bestell-Nr.` and `PO No.` included; the key of each is computed once.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from gateway.domain.documents import DocumentStatus, LineStatus
+
+
+class Language(StrEnum):
+    ENGLISH = "en"
+    GERMAN = "de"
+    CHINESE = "zh"
+
+
+class Field(StrEnum):
+    """What a column of a sheet, or a label in an email, holds."""
+
+    ORDER_NUMBER = "order_number"
+    ORDER_LINE = "order_line"
+    ITEM = "item"
+    BUYER_PART = "buyer_part"
+    SUPPLIER_PART = "supplier_part"
+    GTIN = "gtin"
+    DESCRIPTION = "description"
+    QUANTITY = "quantity"
+    CONFIRMED_QUANTITY = "confirmed_quantity"
+    ORDERED_QUANTITY = "ordered_quantity"
+    UNIT = "unit"
+    DELIVERY_DATE = "delivery_date"
+    CONFIRMED_DATE = "confirmed_date"
+    REQUESTED_DATE = "requested_date"
+    PRICE = "price"
+    CURRENCY = "currency"
+    LINE_AMOUNT = "line_amount"
+    STATUS = "status"
+    REMARK = "remark"
+
+
+F = Field
+# A generic "Qty" or "Delivery date" is the supplier's answer unless the same sheet also has a
+# "Confirmed qty" or "Confirmed date" column: then the generic one is the buyer's request.
+FIELD_NAMES: dict[Language, dict[Field, tuple[str, ...]]] = {
+    Language.ENGLISH: {
+        F.ORDER_NUMBER: ("PO", "PO No.", "PO No", "PO Number", "PO #", "PO Nr", "PO ref",
+                         "Purchase order", "Purchase order No.", "Purchase order number",
+                         "Order", "Order No.", "Order number", "Order #", "Order ref",
+                         "Your order", "Your PO", "Customer PO", "Customer order",
+                         "Customer order No."),
+        F.ORDER_LINE: ("Line", "Line No.", "Line number", "PO line", "PO item", "PO line No.",
+                       "Order line", "Pos", "Pos.", "Pos No.", "Position", "Ln"),
+        F.ITEM: ("Item", "Item number", "Material", "Material No.", "Material number", "Part",
+                 "Part No.", "Part number", "Article", "Article No.", "SKU", "Product code"),
+        F.BUYER_PART: ("Customer part", "Customer part No.", "Customer material",
+                       "Your part No.", "Buyer part", "Buyer part No."),
+        F.SUPPLIER_PART: ("Supplier part", "Supplier part No.", "Vendor part",
+                          "Vendor part No.", "Our part No.", "Manufacturer part No."),
+        F.GTIN: ("GTIN", "EAN", "EAN code", "UPC", "Barcode"),
+        F.DESCRIPTION: ("Description", "Item description", "Material description", "Product",
+                        "Product name", "Designation"),
+        F.QUANTITY: ("Qty", "Quantity", "Qty.", "Pcs"),
+        F.CONFIRMED_QUANTITY: ("Confirmed qty", "Confirmed quantity", "Conf. qty",
+                               "Qty confirmed", "Quantity confirmed", "Promised qty",
+                               "Available qty", "Delivery qty", "Delivery quantity"),
+        F.ORDERED_QUANTITY: ("Ordered qty", "Ordered quantity", "Order qty", "Order quantity",
+                             "PO qty", "PO quantity", "Requested qty", "Requested quantity"),
+        F.UNIT: ("Unit", "UoM", "Unit of measure", "UM"),
+        F.DELIVERY_DATE: ("Delivery date", "Ship date", "Shipping date", "Delivery",
+                          "Dispatch date", "Despatch date", "ETA", "Date"),
+        F.CONFIRMED_DATE: ("Confirmed date", "Confirmed delivery date", "Confirmed ship date",
+                           "Promised date", "Promise date", "New delivery date", "Commit date",
+                           "Committed date"),
+        F.REQUESTED_DATE: ("Requested date", "Requested delivery date", "Required date",
+                           "Need date", "Due date"),
+        F.PRICE: ("Price", "Unit price", "Net price", "Price per unit", "Confirmed price"),
+        F.CURRENCY: ("Currency", "Cur", "Curr", "Ccy"),
+        F.LINE_AMOUNT: ("Amount", "Line total", "Net value", "Total price", "Value"),
+        F.STATUS: ("Status", "Confirmation status", "Confirmation", "Response"),
+        F.REMARK: ("Remark", "Remarks", "Comment", "Comments", "Note", "Notes"),
+    },
+    Language.GERMAN: {
+        F.ORDER_NUMBER: ("Bestellnummer", "Bestell-Nr.", "Bestellnr.", "Bestellung",
+                         "Bestellung Nr.", "Ihre Bestellung", "Ihre Bestellnummer",
+                         "Auftragsnummer", "Auftrag", "Auftrags-Nr."),
+        F.ORDER_LINE: ("Position", "Pos-Nr.", "Positionsnummer", "Zeile", "Bestellposition"),
+        F.ITEM: ("Artikel", "Artikelnummer", "Artikel-Nr.", "Materialnummer", "Material-Nr.",
+                 "Teilenummer", "Sachnummer"),
+        F.BUYER_PART: ("Ihre Artikelnummer", "Kundenartikelnummer", "Kundenmaterial",
+                       "Ihre Materialnummer"),
+        F.SUPPLIER_PART: ("Unsere Artikelnummer", "Lieferantenartikelnummer",
+                          "Herstellerartikelnummer"),
+        F.DESCRIPTION: ("Bezeichnung", "Beschreibung", "Artikelbezeichnung", "Kurztext"),
+        F.QUANTITY: ("Menge", "Anzahl", "Stückzahl"),
+        F.CONFIRMED_QUANTITY: ("Bestätigte Menge", "Liefermenge", "Zugesagte Menge",
+                               "Menge bestätigt"),
+        F.ORDERED_QUANTITY: ("Bestellmenge", "Bestellte Menge", "Auftragsmenge"),
+        F.UNIT: ("Einheit", "ME", "Mengeneinheit"),
+        F.DELIVERY_DATE: ("Liefertermin", "Lieferdatum", "Liefertag", "Versanddatum",
+                          "Versandtermin", "Termin", "Datum"),
+        F.CONFIRMED_DATE: ("Bestätigter Liefertermin", "Bestätigtes Lieferdatum",
+                           "Bestätigter Termin", "Neuer Liefertermin", "Zugesagter Termin"),
+        F.REQUESTED_DATE: ("Wunschtermin", "Gewünschter Liefertermin", "Bedarfstermin",
+                           "Solltermin"),
+        F.PRICE: ("Preis", "Einzelpreis", "Stückpreis", "Nettopreis", "E-Preis"),
+        F.CURRENCY: ("Währung", "Whg."),
+        F.LINE_AMOUNT: ("Betrag", "Gesamtpreis", "Positionswert", "Gesamtbetrag", "Wert"),
+        F.STATUS: ("Bestätigung",),
+        F.REMARK: ("Bemerkung", "Bemerkungen", "Kommentar", "Hinweis", "Anmerkung"),
+    },
+    Language.CHINESE: {
+        F.ORDER_NUMBER: ("采购订单号", "采购订单", "订单号", "订单编号", "PO号", "采购单号",
+                         "订单", "客户订单号"),
+        F.ORDER_LINE: ("行号", "行", "项次", "项目号", "行项目"),
+        F.ITEM: ("物料号", "料号", "物料编码", "物料编号", "产品编号", "品号", "货号"),
+        F.BUYER_PART: ("客户料号", "客户物料号"),
+        F.SUPPLIER_PART: ("供应商料号", "供应商物料号"),
+        F.GTIN: ("条码", "条形码"),
+        F.DESCRIPTION: ("品名", "物料描述", "描述", "名称", "产品名称"),
+        F.QUANTITY: ("数量",),
+        F.CONFIRMED_QUANTITY: ("确认数量", "回复数量", "可交数量", "交货数量"),
+        F.ORDERED_QUANTITY: ("订单数量", "订购数量", "采购数量", "需求数量"),
+        F.UNIT: ("单位", "计量单位"),
+        F.DELIVERY_DATE: ("交货日期", "交期", "交货期", "发货日期", "到货日期", "出货日期"),
+        F.CONFIRMED_DATE: ("确认交期", "回复交期", "承诺交期", "确认交货日期"),
+        F.REQUESTED_DATE: ("要求交期", "需求日期", "要求交货日期"),
+        F.PRICE: ("单价", "价格", "含税单价", "未税单价"),
+        F.CURRENCY: ("币种", "币别", "货币"),
+        F.LINE_AMOUNT: ("金额", "总价", "总金额"),
+        F.STATUS: ("状态", "确认状态"),
+        F.REMARK: ("备注", "说明"),
+    },
+}
+
+# Words that mark a subtotal or total row, which is not an order line.
+TOTAL_WORDS: tuple[str, ...] = ("Total", "Totals", "Grand total", "Subtotal", "Sum",
+                                "Summe", "Gesamt", "Gesamtsumme", "Zwischensumme",
+                                "合计", "总计", "小计", "总计金额")
+
+# What a supplier says about a line or an order. Phrases are matched as whole words (Latin) or
+# as substrings (Chinese); the first status in `STATUS_PRECEDENCE` whose phrase occurs wins, so
+# "not confirmed" is pending although it contains "confirmed", and "不接受" is a rejection.
+PENDING = "pending"
+STATUS_WORDS: dict[str, dict[Language, tuple[str, ...]]] = {
+    LineStatus.REJECTED: {
+        Language.ENGLISH: ("rejected", "reject", "declined", "cancelled", "canceled",
+                           "not available", "cannot deliver", "can't deliver", "can not deliver",
+                           "cannot supply", "unable to deliver", "unable to supply",
+                           "cannot be delivered", "can not be delivered", "can't be delivered",
+                           "will not be delivered", "not be supplied", "out of stock",
+                           "not deliverable", "discontinued", "no longer available"),
+        Language.GERMAN: ("abgelehnt", "ablehnen", "storniert", "nicht lieferbar",
+                          "kann nicht geliefert werden", "können nicht liefern",
+                          "können wir nicht liefern", "nicht verfügbar", "entfällt"),
+        Language.CHINESE: ("拒绝", "无法交货", "不能交货", "无法供货", "不能供货", "不接受",
+                           "取消", "停产", "缺货"),
+    },
+    PENDING: {
+        Language.ENGLISH: ("pending", "open", "not confirmed", "unconfirmed", "to be confirmed",
+                           "tbc", "tbd", "in progress", "under review"),
+        Language.GERMAN: ("offen", "nicht bestätigt", "unbestätigt", "in klärung",
+                          "in prüfung", "in bearbeitung"),
+        Language.CHINESE: ("未确认", "待确认", "待定", "处理中", "待回复"),
+    },
+    LineStatus.CHANGED: {
+        Language.ENGLISH: ("changed", "modified", "partial", "partially confirmed",
+                           "partly confirmed", "confirmed with changes", "amended"),
+        Language.GERMAN: ("geändert", "teilweise", "teilbestätigt", "teilweise bestätigt",
+                          "abweichend"),
+        Language.CHINESE: ("修改", "变更", "部分确认", "部分交货"),
+    },
+    LineStatus.ACCEPTED: {
+        Language.ENGLISH: ("confirmed", "accepted", "ok", "okay", "as ordered", "agreed"),
+        Language.GERMAN: ("bestätigt", "akzeptiert", "angenommen", "wie bestellt",
+                          "in ordnung"),
+        Language.CHINESE: ("确认", "已确认", "接受", "同意", "按订单"),
+    },
+}
+STATUS_PRECEDENCE: tuple[str, ...] = (LineStatus.REJECTED, PENDING, LineStatus.CHANGED,
+                                      LineStatus.ACCEPTED)
+
+# Sentences about the whole order (no line named), as regular expressions over the case-folded
+# NFKC text. Acceptance phrases are ignored when the sentence also holds a negation.
+ORDER_PHRASES: dict[DocumentStatus, dict[Language, tuple[str, ...]]] = {
+    DocumentStatus.ACCEPTED: {
+        Language.ENGLISH: (
+            # The negated forms are matched so that they can be refused, not ignored.
+            r"\bwe (?:hereby |herewith |gladly |cannot |can not |can't |are unable to |do not |"
+            r"don't |will not |won't )?(?:confirm|accept|acknowledge) (?:your|the|this)"
+            r" (?:purchase )?order\b",
+            r"\b(?:purchase )?order\b.{0,40}\b(?:is|has been) (?:confirmed|accepted)\b",
+            r"(?:^|\b(?:order|po)\b.{0,30})(?:all lines |all )?confirmed as ordered\b",
+            r"^(?:order|po)\b.{0,30}\bconfirmed\s*[.!]?$",
+        ),
+        Language.GERMAN: (
+            r"\bbestätigen wir (?:ihnen )?(?:ihre|die|ihren|den) (?:bestellung|auftrag)",
+            r"\bwir bestätigen (?:ihnen )?(?:hiermit )?(?:ihre|die|ihren|den) "
+            r"(?:bestellung|auftrag)",
+            r"\b(?:bestellung|auftrag)\b.{0,40}\b(?:wird|ist|wurde) (?:hiermit )?bestätigt\b",
+            r"(?:^|\b(?:bestellung|auftrag)\b.{0,30})(?:alles |alle positionen )?"
+            r"wie bestellt bestätigt\b",
+        ),
+        Language.CHINESE: (r"确认(?:贵司的?|您的|该|此)?订单", r"订单已确认", r"订单确认",
+                           r"全部确认", r"按订单确认"),
+    },
+    DocumentStatus.REJECTED: {
+        Language.ENGLISH: (
+            r"\bwe (?:must |have to |regret to |unfortunately )?(?:reject|decline|cancel) "
+            r"(?:your|the|this) (?:purchase )?order\b",
+            r"\bwe (?:cannot|can not|can't|are unable to|are not able to) (?:accept|deliver|"
+            r"supply|fulfil|fulfill) (?:your|the|this) (?:purchase )?order\b",
+            r"\b(?:purchase )?order\b.{0,40}\b(?:is|has been) (?:rejected|declined)\b",
+        ),
+        Language.GERMAN: (
+            r"\blehnen wir (?:ihre|die|ihren|den) (?:bestellung|auftrag)\b.{0,20}\bab\b",
+            r"\b(?:bestellung|auftrag)\b.{0,40}\b(?:wird|ist|wurde) (?:leider )?abgelehnt\b",
+            r"\bkönnen (?:wir )?(?:ihre|die|ihren|den) (?:bestellung|auftrag) (?:leider )?"
+            r"nicht (?:annehmen|liefern|ausführen)",
+        ),
+        Language.CHINESE: (r"拒绝(?:贵司的?|您的|该|此)?订单",
+                           r"无法接受(?:贵司的?|您的|该|此)?订单",
+                           r"订单(?:已被|被|已)?拒绝", r"订单无法交货"),
+    },
+}
+NEGATIONS: tuple[str, ...] = (r"\bnot\b", r"\bcannot\b", r"\bcan't\b", r"\bunable\b",
+                              r"\bnicht\b", r"\bkein", "无法", "不能", "未", "不")
+
+# Units as written -> UN/ECE Recommendation 20 codes as EANCOM messages send them (PCE for
+# pieces, as the order lines imported from ERP exports use).
+UNITS: dict[str, str] = {
+    "pcs": "PCE", "pc": "PCE", "pce": "PCE", "piece": "PCE", "pieces": "PCE", "ea": "PCE",
+    "each": "PCE", "unit": "PCE", "units": "PCE", "stück": "PCE", "stk": "PCE", "st": "PCE",
+    "件": "PCE", "个": "PCE", "只": "PCE", "pcs.": "PCE", "stk.": "PCE", "st.": "PCE",
+    "h87": "PCE", "c62": "PCE",
+    "kg": "KGM", "kgm": "KGM", "千克": "KGM", "公斤": "KGM",
+    "g": "GRM", "grm": "GRM", "克": "GRM",
+    "m": "MTR", "mtr": "MTR", "米": "MTR",
+    "l": "LTR", "ltr": "LTR", "升": "LTR",
+    "set": "SET", "sets": "SET", "satz": "SET", "套": "SET",
+    "pair": "PR", "pairs": "PR", "paar": "PR", "pr": "PR", "双": "PR", "对": "PR",
+    "box": "BX", "boxes": "BX", "karton": "CT", "carton": "CT", "cartons": "CT", "ctn": "CT",
+    "箱": "CT", "roll": "RO", "rolls": "RO", "rolle": "RO", "卷": "RO",
+}
+
+CURRENCIES: frozenset[str] = frozenset({
+    "EUR", "USD", "CNY", "GBP", "CHF", "JPY", "HKD", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF",
+    "CAD", "AUD", "SGD", "KRW", "TWD", "INR", "MXN", "BRL", "TRY", "RON",
+})
+CURRENCY_SIGNS: dict[str, str] = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "CNY", "￥": "CNY",
+                                  "RMB": "CNY", "元": "CNY", "人民币": "CNY", "US$": "USD"}
+
+MONTHS: dict[str, int] = {
+    "january": 1, "jan": 1, "januar": 1, "jänner": 1, "jän": 1,
+    "february": 2, "feb": 2, "februar": 2,
+    "march": 3, "mar": 3, "märz": 3, "mär": 3, "maerz": 3,
+    "april": 4, "apr": 4,
+    "may": 5, "mai": 5,
+    "june": 6, "jun": 6, "juni": 6,
+    "july": 7, "jul": 7, "juli": 7,
+    "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "sept": 9,
+    "october": 10, "oct": 10, "oktober": 10, "okt": 10,
+    "november": 11, "nov": 11,
+    "december": 12, "dec": 12, "dezember": 12, "dez": 12,
+}
+
+# Words that introduce the answer's values inside a sentence (line statements). Regular
+# expression fragments over the case-folded NFKC text; Latin words end at a word boundary.
+ORDER_WORDS = (r"purchase\s+order|p\.?o\.?|order|bestellung|bestellnummer|bestell-?nr\.?|"
+               r"auftrag|auftragsnummer|采购订单号?|订单号?|订单编号")
+ORDER_NUMBER_SUFFIX = r"(?:\s*(?:no\.?|nr\.?|number|nummer|#|号))?"
+LINE_WORDS = r"line|ln\.?|pos\.?|position|item|zeile|行号|行|项次"
+QUANTITY_WORDS = (r"confirmed\s+qty|confirmed\s+quantity|quantity|qty\.?|menge|"
+                  r"bestätigte\s+menge|确认数量|数量")
+PRICE_WORDS = r"unit\s+price|net\s+price|price|einzelpreis|stückpreis|preis|单价|价格"
+# A value after these words is what was ordered, not what the supplier commits to.
+ORDERED_WORDS = r"instead\s+of|ordered|requested|statt|anstatt|bestellt|原|订单数量"
+
+# A sentence holding these asks for an answer rather than giving one: not read.
+REQUEST_WORDS: tuple[str, ...] = (r"\bplease\s+(?:re-?)?confirm", r"\bkindly\s+confirm",
+                                  r"\b(?:could|can|would) you\b", r"\bbitte\b.{0,40}\bbestätigen",
+                                  r"\bkönnen sie\b", "请确认", "请回复", "能否", r"\?\s*$")
+
+# Words that tell the language of a text when no column header says it.
+LANGUAGE_CUES: dict[Language, tuple[str, ...]] = {
+    Language.ENGLISH: ("order", "line", "quantity", "delivery", "confirm", "price", "pcs",
+                       "dear", "regards"),
+    Language.GERMAN: ("bestellung", "menge", "liefertermin", "stück", "bestätigt", "preis",
+                      "sehr geehrte", "grüße", "auftrag", "position"),
+    Language.CHINESE: ("订单", "数量", "交货", "单价", "确认", "行号"),
+}
