@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -12,6 +12,78 @@ from sqlalchemy.exc import ArgumentError
 from gateway.errors import ConfigurationError
 
 DEFAULT_VAR = Path("var")
+SMTP_DEFAULT_HOST = "127.0.0.1"
+SMTP_DEFAULT_PORT = 2525
+SMTP_DEFAULT_MAX_SIZE = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """The inbound MX (`gateway smtp`), from `GATEWAY_SMTP_*`: where it listens, which
+    recipients are ours (`RECIPIENTS`: comma-separated addresses, or domains such as
+    `buyer.example`), the largest message in bytes, STARTTLS (`TLS_CERT` and `TLS_KEY`, PEM;
+    `REQUIRE_STARTTLS`), and AUTH PLAIN/LOGIN over TLS for a relay (`AUTH_USER`,
+    `AUTH_PASSWORD`, `AUTH_REQUIRED`). Read by `gateway smtp` alone, so a mistake here never
+    stops the other commands."""
+
+    host: str = SMTP_DEFAULT_HOST
+    port: int = SMTP_DEFAULT_PORT
+    hostname: str | None = None
+    recipients: tuple[str, ...] = ()
+    max_size: int = SMTP_DEFAULT_MAX_SIZE
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    require_starttls: bool = False
+    auth_user: str | None = None
+    auth_password: str | None = field(default=None, repr=False)
+    auth_required: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmtpSettings:
+        def get(name: str) -> str | None:
+            return env.get(f"GATEWAY_SMTP_{name}", "").strip() or None
+
+        cert, key = get("TLS_CERT"), get("TLS_KEY")
+        if (cert is None) != (key is None):
+            raise ConfigurationError("GATEWAY_SMTP_TLS_CERT and GATEWAY_SMTP_TLS_KEY go together")
+        user, password = get("AUTH_USER"), get("AUTH_PASSWORD")
+        if (user is None) != (password is None):
+            raise ConfigurationError(
+                "GATEWAY_SMTP_AUTH_USER and GATEWAY_SMTP_AUTH_PASSWORD go together")
+        settings = cls(
+            host=get("HOST") or SMTP_DEFAULT_HOST,
+            port=_integer(env, "GATEWAY_SMTP_PORT", SMTP_DEFAULT_PORT),
+            hostname=get("HOSTNAME"),
+            recipients=tuple(r.strip().lower() for r in (get("RECIPIENTS") or "").split(",")
+                             if r.strip()),
+            max_size=_integer(env, "GATEWAY_SMTP_MAX_SIZE", SMTP_DEFAULT_MAX_SIZE),
+            tls_cert=Path(cert) if cert else None, tls_key=Path(key) if key else None,
+            require_starttls=_flag(env, "GATEWAY_SMTP_REQUIRE_STARTTLS"),
+            auth_user=user, auth_password=password,
+            auth_required=_flag(env, "GATEWAY_SMTP_AUTH_REQUIRED"))
+        if settings.tls_cert is None and (settings.require_starttls or user or
+                                          settings.auth_required):
+            raise ConfigurationError("STARTTLS and AUTH need GATEWAY_SMTP_TLS_CERT and "
+                                     "GATEWAY_SMTP_TLS_KEY (AUTH is offered over TLS only)")
+        if settings.auth_required and user is None:
+            raise ConfigurationError("GATEWAY_SMTP_AUTH_REQUIRED needs GATEWAY_SMTP_AUTH_USER")
+        return settings
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) <= 0:
+        raise ConfigurationError(f"{name} must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ConfigurationError(f"{name} must be true or false, not {value!r}")
+    return value in ("1", "true", "yes")
 
 
 @dataclass(frozen=True, slots=True)

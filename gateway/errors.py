@@ -5,6 +5,7 @@ Exception tree::
     GatewayError                the root of the application's own errors
     ├── ConfigurationError      settings or partner files that cannot be used (not a message error)
     ├── InvalidTransition       a state change the state machine does not allow
+    ├── MailboxError            an IMAP server unreachable or failing (gateway.channels.imap)
     └── ImportRowError          one row of an order or partner import that cannot be read
 
 Each says whether retrying could help (`retryable`).

@@ -7,7 +7,7 @@ import os
 import click
 from sqlalchemy.exc import DatabaseError
 
-from gateway.cli import queue, store
+from gateway.cli import channels, imap, queue, store
 from gateway.cli.context import AppContext
 from gateway.cli.demo import demo
 from gateway.cli.parse import bench, parse, problem_to_json
@@ -49,7 +49,8 @@ def cli(ctx: click.Context, today: object) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (parse, bench, demo, *store.iter_commands(), *queue.iter_commands()):
+for command in (parse, bench, demo, *store.iter_commands(), *queue.iter_commands(),
+                *channels.iter_commands(), *imap.iter_commands()):
     cli.add_command(command)
 
 

@@ -1,0 +1,299 @@
+"""The SMTP intake: an inbound MX on aiosmtpd that archives each message and only then says 250.
+
+Replies (RFC 5321, enhanced codes from RFC 3463):
+
+- `250 2.0.0` after the raw bytes (exactly as received, dot-unstuffed) and their row are
+  committed through `archive` (DESIGN.md section 7). A retry of a message already committed
+  (a 250 that got lost) is recorded as a duplicate delivery and processed once.
+- `451 4.3.0` when the database cannot store the message: the sender keeps it and retries.
+- `552 5.3.4` above the size limit, at `MAIL FROM ... SIZE=` (RFC 1870) or during DATA.
+- `550 5.1.1` at `RCPT TO` for an address that is not one of ours; `452 4.5.3` past 100
+  recipients (RFC 5321 section 4.5.3.1.8).
+- `421 4.3.2` for a transaction begun while the server shuts down.
+
+The sender recorded is the envelope's `MAIL FROM` (`<>` for a bounce), not the `From:` header:
+it is the SMTP channel's own fact, and reading headers would be parsing on the intake path
+(CONVENTIONS.md, "Channels only take in"). Processing finds the supplier later and quarantines
+what it cannot place. The envelope recipients are logged, not stored: the message row has no
+column for them, and prepending a trace header would change the bytes and their sha256.
+Logs carry message ids, sizes and sha256, never message content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import signal
+import ssl
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, AnyStr
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.config import SmtpSettings
+from gateway.errors import ConfigurationError
+from gateway.services.ingest import Archived, Intake, UnitOfWork, archive
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "smtp"
+MAX_RECIPIENTS = 100
+NOT_OURS = "550 5.1.1 Recipient address rejected: not a mailbox of this gateway"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+STORE_FAILED = "451 4.3.0 Temporary failure storing the message; please try again later"
+SHUTTING_DOWN = "421 4.3.2 Service shutting down; please try again later"
+UNEXPECTED = "451 4.3.0 Temporary local problem; please try again later"
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientPolicy:
+    """Which envelope recipients are ours: whole addresses, or every address of a domain."""
+
+    addresses: frozenset[str]
+    domains: frozenset[str]
+
+    @classmethod
+    def from_entries(cls, entries: tuple[str, ...]) -> RecipientPolicy:
+        addresses = {e.casefold() for e in entries if "@" in e.strip("@")}
+        domains = {e.strip("@").casefold() for e in entries if "@" not in e.strip("@")}
+        return cls(frozenset(addresses), frozenset(domains))
+
+    def accepts(self, address: str) -> bool:
+        address = address.casefold()
+        return address in self.addresses or address.rpartition("@")[2] in self.domains
+
+
+class SmtpIntake:
+    """The aiosmtpd handler. The only database work is `archive`, run in a thread pool so the
+    event loop keeps serving other sessions while a commit waits on the disk or the network."""
+
+    def __init__(self, transaction: UnitOfWork, recipients: RecipientPolicy,
+                 now: Callable[[], datetime],
+                 on_archived: Callable[[int], None] = lambda _message_id: None,
+                 threads: int = 4) -> None:
+        self._transaction = transaction
+        self._recipients = recipients
+        self._now = now
+        self._on_archived = on_archived
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="smtp-archive")
+        self._in_flight: set[asyncio.Future[Archived]] = set()
+        self._closing = False
+
+    @property
+    def in_flight(self) -> int:
+        """Messages received in full whose commit has not finished yet."""
+        return len(self._in_flight)
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        # aiosmtpd reads pipelined commands in order, but does not say so (RFC 2920); and it
+        # prints a bare "250-AUTH " when no mechanism is offered. This hook must also record
+        # the client's name itself (aiosmtpd docs, "handle_EHLO").
+        session.host_name = hostname
+        kept = [line for line in responses if line.rstrip() != "250-AUTH"]
+        return [kept[0], "250-PIPELINING", *kept[1:]]
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, mail_options: list[str]) -> str:
+        if self._closing:
+            return SHUTTING_DOWN
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if not self._recipients.accepts(address):
+            log.info("recipient refused for %s: not ours", _peer(session))
+            return NOT_OURS
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return TOO_MANY_RECIPIENTS
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self._closing:
+            return SHUTTING_DOWN
+        raw = envelope.original_content
+        assert raw is not None  # aiosmtpd sets it before calling this hook
+        intake = Intake(raw, CHANNEL, envelope.mail_from or "<>")
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, self._archive, intake, tuple(envelope.rcpt_tos), _peer(session))
+        self._in_flight.add(future)
+        future.add_done_callback(self._in_flight.discard)
+        try:
+            # Shielded: a client that hangs up now does not stop the commit; its retry will
+            # then be recorded as a duplicate delivery.
+            archived = await asyncio.shield(future)
+        except SQLAlchemyError as exc:
+            log.warning("message from %s not stored (%s): answered 451, the sender will "
+                        "retry", _peer(session), _first_line(exc))
+            return STORE_FAILED
+        if archived.duplicate_of is not None:
+            return (f"250 2.0.0 OK: already received as #{archived.duplicate_of}, "
+                    f"kept as #{archived.message_id}")
+        return f"250 2.0.0 OK: received as #{archived.message_id}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """A fault of ours must not bounce the supplier's mail: a 4xx makes the sender keep it
+        and try again, where aiosmtpd's default would answer a permanent 500."""
+        log.error("SMTP session failed: %s", type(error).__name__,
+                  exc_info=(type(error), error, error.__traceback__))
+        return UNEXPECTED
+
+    def _archive(self, intake: Intake, recipients: tuple[str, ...], peer: str) -> Archived:
+        with self._transaction() as session:
+            archived = archive(session, intake, self._now())
+        log.info("stored message #%d%s: %d bytes, sha256 %s, from %s, for %s",
+                 archived.message_id,
+                 f" (duplicate of #{archived.duplicate_of})" if archived.duplicate_of else "",
+                 len(intake.raw), hashlib.sha256(intake.raw).hexdigest(), peer,
+                 ", ".join(recipients))
+        self._on_archived(archived.message_id)
+        return archived
+
+    async def close(self) -> None:
+        """Refuse new transactions, and wait for the commits already under way."""
+        self._closing = True
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight))
+        self._executor.shutdown(wait=True)
+
+
+class GatewaySMTP(SMTP):
+    """aiosmtpd answers an oversized message with a bare `552 Error: ...` (both at SIZE= and
+    during DATA); senders' MTAs show their users the enhanced code, RFC 3463 5.3.4 "message
+    too big for system", so it is added here, the one place that sees both replies."""
+
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str) and status.startswith("552 Error"):
+            await super().push(f"552 5.3.4 Message too big: the limit here is "
+                               f"{self.data_size_limit} bytes")
+            return
+        await super().push(status)
+
+
+class SmtpServer:
+    """Listens, serves sessions, and shuts down gracefully: stop accepting, let the messages
+    already received commit (and their 250 go out), then close the remaining sessions."""
+
+    def __init__(self, settings: SmtpSettings, intake: SmtpIntake, hostname: str,
+                 tls: ssl.SSLContext | None) -> None:
+        self.settings = settings
+        self.intake = intake
+        self.hostname = hostname
+        self.tls = tls
+        self._sessions: weakref.WeakSet[GatewaySMTP] = weakref.WeakSet()
+
+    def _session(self) -> GatewaySMTP:
+        settings = self.settings
+        session = GatewaySMTP(
+            self.intake, data_size_limit=settings.max_size, enable_SMTPUTF8=True,
+            decode_data=False, hostname=self.hostname, ident="supplier gateway",
+            tls_context=self.tls, require_starttls=settings.require_starttls,
+            auth_required=settings.auth_required, auth_require_tls=True,
+            authenticator=_authenticator(settings) if settings.auth_user else None,
+            auth_exclude_mechanism=() if settings.auth_user else ("LOGIN", "PLAIN"),
+            loop=asyncio.get_running_loop())
+        self._sessions.add(session)
+        return session
+
+    async def serve(self, stop: asyncio.Event,
+                    on_ready: Callable[[int], None] | None = None) -> None:
+        """Serve until `stop` is set; `on_ready` gets the port once it listens."""
+        try:
+            server = await asyncio.get_running_loop().create_server(
+                self._session, self.settings.host, self.settings.port)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot listen on {self.settings.host}:"
+                                     f"{self.settings.port}: {exc.strerror or exc}") from exc
+        port = int(server.sockets[0].getsockname()[1])
+        log.info("SMTP intake listening on %s:%d as %s (limit %d bytes%s%s)",
+                 self.settings.host, port, self.hostname, self.settings.max_size,
+                 ", STARTTLS" if self.tls else "", ", AUTH" if self.settings.auth_user else "")
+        if on_ready is not None:
+            on_ready(port)
+        try:
+            await stop.wait()
+        finally:
+            log.info("SMTP intake stopping: %d message(s) still committing",
+                     self.intake.in_flight)
+            server.close()
+            await self.intake.close()
+            for session in list(self._sessions):
+                if session.transport is not None:
+                    session.transport.close()
+            await server.wait_closed()
+            log.info("SMTP intake stopped")
+
+
+def _authenticator(settings: SmtpSettings) -> Callable[..., AuthResult]:
+    user = (settings.auth_user or "").encode()
+    password = (settings.auth_password or "").encode()
+
+    def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                     auth_data: Any) -> AuthResult:
+        ok = (isinstance(auth_data, LoginPassword)
+              and hmac.compare_digest(auth_data.login, user)
+              & hmac.compare_digest(auth_data.password, password))
+        if not ok:
+            log.warning("AUTH %s failed for %s", mechanism, _peer(session))
+        return AuthResult(success=ok, handled=False)
+
+    return authenticate
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server context for STARTTLS. Clients are not asked for certificates."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"cannot load the TLS certificate {cert} with key {key}: {exc}") from exc
+    return context
+
+
+def build_server(settings: SmtpSettings, transaction: UnitOfWork, now: Callable[[], datetime],
+                 hostname: str, on_archived: Callable[[int], None] = lambda _id: None
+                 ) -> SmtpServer:
+    if not settings.recipients:
+        raise ConfigurationError("no recipients are ours: set GATEWAY_SMTP_RECIPIENTS to the "
+                                 "addresses or domains this gateway receives mail for")
+    tls = (tls_context(settings.tls_cert, settings.tls_key)
+           if settings.tls_cert and settings.tls_key else None)
+    intake = SmtpIntake(transaction, RecipientPolicy.from_entries(settings.recipients), now,
+                        on_archived)
+    return SmtpServer(settings, intake, hostname, tls)
+
+
+def serve_until_signalled(server: SmtpServer) -> None:
+    """Run in the foreground until SIGINT or SIGTERM, then shut down gracefully."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await server.serve(stop)
+
+    asyncio.run(main())
+
+
+def _peer(session: Session) -> str:
+    peer = session.peer
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:300]

@@ -1,0 +1,62 @@
+"""Channel commands: the long-running processes that take supplier messages in."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+
+import click
+
+from gateway.bootstrap import make_session_factory
+from gateway.cli.context import AppContext, pass_app
+from gateway.config import SmtpSettings
+from gateway.errors import ConfigurationError
+from gateway.persistence.schema import current_revision
+
+
+@click.command()
+@click.option("--host", help="Address to listen on [default: GATEWAY_SMTP_HOST, else "
+                             "127.0.0.1].")
+@click.option("--port", type=click.IntRange(0, 65535),
+              help="Port to listen on, 0 for any free one [default: GATEWAY_SMTP_PORT, else "
+                   "2525].")
+@pass_app
+def smtp(app: AppContext, host: str | None, port: int | None) -> None:
+    """Receive supplier mail as an MX: each message is stored before the 250, then processed
+    in the background. Settings: GATEWAY_SMTP_* (see README). Stops on SIGINT or SIGTERM
+    after the messages already received are stored."""
+    from gateway.channels.smtp import build_server, serve_until_signalled
+    from gateway.services.intake_worker import ReceivedWorker
+
+    settings = SmtpSettings.from_env(os.environ)
+    settings = replace(settings, host=host or settings.host,
+                       port=settings.port if port is None else port)
+    _log_to_stderr()
+    if current_revision(app.engine) is None:
+        raise ConfigurationError(f"{app.settings.display_url} holds no gateway schema; run "
+                                 "`gateway init` first")
+    transaction = make_session_factory(app.engine).begin
+    worker = ReceivedWorker(transaction, ["smtp"], app.today, app.now)
+    server = build_server(settings, transaction, app.now, settings.hostname or socket.getfqdn(),
+                          worker.wake)
+    worker.start()
+    try:
+        serve_until_signalled(server)
+    finally:
+        worker.stop()
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd's own logger writes every DATA line at DEBUG and addresses at INFO: message
+    # content never goes to the log (DESIGN.md section 7.6).
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def iter_commands() -> Iterator[click.Command]:
+    yield smtp

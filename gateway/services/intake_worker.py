@@ -1,0 +1,132 @@
+"""The in-process worker that processes what a channel archived, until Celery takes this over.
+
+A channel commits the raw message and answers at once (DESIGN.md section 7); this worker, in a
+thread of its own, later picks the channel's `received` messages in arrival order, in batches,
+and runs `process_batch` on them. The message rows are the queue: a wake-up after each commit
+keeps latency low, and a sweep every few seconds finds anything a crash or an outage left
+behind, so nothing waits for a signal that was lost.
+
+A batch that fails is processed message by message; a message that still fails is marked
+`failed` with the reason, so one bad message never blocks the others. While the database is
+unreachable nothing can be recorded: the worker waits (doubling up to a cap) and tries again;
+the messages stay `received`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from gateway.domain.messages import MessageState
+from gateway.persistence.models import InboundMessage
+from gateway.services.ingest import UnitOfWork, process
+from gateway.services.processing import MessageReport, process_batch
+
+log = logging.getLogger(__name__)
+
+# A batch holds the raw bytes of its messages in memory at once: cap their sum too.
+BATCH_BYTES = 64 * 1024 * 1024
+
+
+class ReceivedWorker:
+    def __init__(self, transaction: UnitOfWork, channels: Sequence[str],
+                 today: Callable[[], date], now: Callable[[], datetime],
+                 batch_size: int = 200, sweep_seconds: float = 5.0,
+                 max_pause_seconds: float = 30.0) -> None:
+        self._transaction = transaction
+        self._channels = tuple(channels)
+        self._today = today
+        self._now = now
+        self._batch_size = batch_size
+        self._sweep_seconds = sweep_seconds
+        self._max_pause = max_pause_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="intake-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self, _message_id: int | None = None) -> None:
+        """Something was archived: look now rather than at the next sweep."""
+        self._wake.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish the batch under way, then stop."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        pause = min(1.0, self._max_pause)
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                done = self.run_once()
+            except SQLAlchemyError as exc:
+                log.warning("processing paused for %.0f s: database unavailable (%s)", pause,
+                            type(exc).__name__)
+                self._stopping.wait(pause)
+                pause = min(pause * 2, self._max_pause)
+                continue
+            pause = min(1.0, self._max_pause)
+            if done == 0:
+                self._wake.wait(self._sweep_seconds)
+
+    def run_once(self) -> int:
+        """Process one batch of `received` messages; returns how many it took."""
+        ids = self._next_batch()
+        if not ids:
+            return 0
+        today, now = self._today(), self._now()
+        try:
+            with self._transaction() as session:
+                reports = process_batch(session, ids, today, now)
+        except OperationalError:
+            raise  # the database went away: nothing to blame on a message
+        except Exception:  # noqa: BLE001 - each message alone below; a failure is recorded
+            log.warning("batch of %d message(s) failed; processing them one by one", len(ids))
+            reports = [self._process_alone(message_id, today, now) for message_id in ids]
+        for report in reports:
+            log.info("message #%d %s", report.message_id, report.state.value)
+        return len(ids)
+
+    def _next_batch(self) -> list[int]:
+        with self._transaction() as session:
+            rows = session.execute(
+                select(InboundMessage.id, InboundMessage.size)
+                .where(InboundMessage.state == MessageState.RECEIVED.value,
+                       InboundMessage.channel.in_(self._channels))
+                .order_by(InboundMessage.id).limit(self._batch_size)).all()
+        ids: list[int] = []
+        total = 0
+        for message_id, size in rows:
+            if ids and total + size > BATCH_BYTES:
+                break
+            ids.append(message_id)
+            total += size
+        return ids
+
+    def _process_alone(self, message_id: int, today: date, now: datetime) -> MessageReport:
+        try:
+            with self._transaction() as session:
+                return process(session, message_id, today, now)
+        except OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded as the message's `failed` state
+            reason = f"processing failed: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+            log.error("message #%d failed: %s", message_id, type(exc).__name__)
+            with self._transaction() as session:
+                session.execute(update(InboundMessage)
+                                .where(InboundMessage.id == message_id,
+                                       InboundMessage.state == MessageState.RECEIVED.value)
+                                .values(state=MessageState.FAILED.value, state_reason=reason,
+                                        updated_at=now))
+            return MessageReport(message_id, MessageState.FAILED, reason=reason)
+
