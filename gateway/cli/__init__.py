@@ -7,6 +7,7 @@ import os
 import click
 from sqlalchemy.exc import DatabaseError
 
+from gateway.bootstrap import tune_garbage_collector
 from gateway.cli import channels, imap, queue, store
 from gateway.cli.context import AppContext
 from gateway.cli.demo import demo
@@ -55,4 +56,5 @@ for command in (parse, bench, demo, *store.iter_commands(), *queue.iter_commands
 
 
 def main() -> None:
+    tune_garbage_collector()
     cli()
