@@ -8,7 +8,7 @@ import click
 from sqlalchemy.exc import DatabaseError
 
 from gateway.bootstrap import tune_garbage_collector
-from gateway.cli import channels, imap, queue, store
+from gateway.cli import channels, imap, messages, queue, store
 from gateway.cli.context import AppContext
 from gateway.cli.demo import demo
 from gateway.cli.parse import bench, parse, problem_to_json
@@ -51,7 +51,8 @@ def cli(ctx: click.Context, today: object) -> None:
 
 
 for command in (parse, bench, demo, *store.iter_commands(), *queue.iter_commands(),
-                *channels.iter_commands(), *imap.iter_commands()):
+                *channels.iter_commands(), *imap.iter_commands(),
+                *messages.iter_commands()):
     cli.add_command(command)
 
 

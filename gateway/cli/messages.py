@@ -1,0 +1,138 @@
+"""`gateway messages`: the inbound archive as IT works it (list, show, release)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from gateway.cli.context import AppContext, pass_app
+from gateway.domain.messages import MessageState
+from gateway.errors import InvalidTransition
+from gateway.services.inbound import (
+    RELEASABLE,
+    MessageDetail,
+    MessageSummary,
+    list_messages,
+    message_detail,
+    raw_bytes,
+    release,
+)
+
+STATE_STYLE = {"quarantined": "bold yellow", "failed": "bold red", "duplicate": "dim"}
+
+
+@click.group()
+def messages() -> None:
+    """Inbound messages: what arrived, in which state, and why."""
+
+
+@messages.command("list")
+@click.option("--state", "states", multiple=True,
+              type=click.Choice([s.value for s in MessageState]),
+              help="Only messages in this state (repeat for several).")
+@click.option("--channel", help="Only messages from this channel (smtp, imap, cli ...).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def messages_list(app: AppContext, states: tuple[str, ...], channel: str | None, limit: int,
+                  as_json: bool) -> None:
+    """The newest messages first."""
+    with app.transaction() as session:
+        found = list_messages(session, [MessageState(s) for s in states], channel, limit)
+    if as_json:
+        click.echo(json.dumps([m.as_json() for m in found], indent=2))
+        return
+    if not found:
+        click.echo("no messages" + (f" in state {', '.join(states)}" if states else ""))
+        return
+    Console().print(_table(found))
+
+
+def _table(found: list[MessageSummary]) -> Table:
+    table = Table(title="inbound messages, newest first", title_justify="left")
+    for column in ("id", "received", "channel", "sender", "state", "why"):
+        table.add_column(column, overflow="fold")
+    for message in found:
+        style = STATE_STYLE.get(message.state.value, "")
+        why = message.reason or (f"copy of #{message.duplicate_of}" if message.duplicate_of
+                                 else "")
+        table.add_row(str(message.id), f"{message.received_at:%Y-%m-%d %H:%M}",
+                      message.channel, message.sender,
+                      f"[{style}]{message.state.value}[/]" if style else message.state.value,
+                      why)
+    return table
+
+
+@messages.command("show")
+@click.argument("message_id", type=int)
+@click.option("--raw", is_flag=True, help="Write the bytes exactly as received to stdout.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def messages_show(app: AppContext, message_id: int, raw: bool, as_json: bool) -> None:
+    """One message: where it came from, its state and reason, its problems, documents and
+    exceptions; or, with --raw, its bytes (pipe them to a file or a viewer)."""
+    with app.transaction() as session:
+        if raw:
+            sys.stdout.buffer.write(raw_bytes(session, message_id))
+            sys.stdout.buffer.flush()
+            return
+        detail = message_detail(session, message_id)
+    if as_json:
+        click.echo(json.dumps(detail.as_json(), indent=2))
+        return
+    _print_detail(detail)
+
+
+def _print_detail(detail: MessageDetail) -> None:
+    summary = detail.summary
+    lines = [
+        f"message #{summary.id}: {summary.state.value}"
+        + (f", {summary.reason}" if summary.reason else ""),
+        f"  received {summary.received_at:%Y-%m-%d %H:%M:%S} via {summary.channel} from "
+        f"{summary.sender}" + (f" as {summary.filename}" if summary.filename else ""),
+        f"  {summary.size:,} bytes, sha256 {detail.sha256}",
+        f"  supplier: {summary.supplier_code or 'not identified'}",
+    ]
+    if summary.duplicate_of:
+        lines.append(f"  the same bytes as message #{summary.duplicate_of}")
+    for problem in detail.problems:
+        where = " ".join(f"{k} {problem[k]}" for k in ("message_index", "segment")
+                         if problem.get(k) is not None)
+        lines.append(f"  {problem.get('severity', '')} {problem.get('code', '')}"
+                     f"{' at ' + where if where else ''}: {problem.get('detail', '')}")
+    lines += [f"  document #{d['id']}: {d['message_type']} {d['document_number'] or ''}"
+              for d in detail.documents]
+    lines += [f"  exception #{e['id']}: {e['code']} ({e['severity']}, {e['state']})"
+              f" order {e['order_number'] or '-'} line {e['line_no'] or '-'}"
+              for e in detail.exceptions]
+    lines.append(f"  raw bytes: gateway messages show {summary.id} --raw")
+    click.echo("\n".join(lines))
+
+
+@messages.command("release")
+@click.argument("message_id", type=int)
+@pass_app
+def messages_release(app: AppContext, message_id: int) -> None:
+    """Process a quarantined or failed message again, after fixing its cause (for an unknown
+    sender: add the address to the partner file and `gateway partners load` it)."""
+    try:
+        with app.transaction() as session:
+            report = release(session, message_id, app.today(), app.now())
+    except InvalidTransition as exc:
+        allowed = " or ".join(s.value for s in RELEASABLE)
+        raise click.ClickException(
+            f"message #{message_id} is {exc.current}: only {allowed} messages are released; "
+            f"`gateway replay {message_id}` processes a handled message again") from exc
+    click.echo(f"message #{message_id}: {report.state.value}"
+               + (f", {report.reason}" if report.reason else "")
+               + (f", {len(report.exception_ids)} exception(s)" if report.exception_ids
+                  else ""))
+
+
+def iter_commands() -> Iterator[click.Command]:
+    yield messages
