@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 COMPILED := .venv-compiled
 COMPILED_STAMP := $(COMPILED)/.installed
 SOURCES := $(shell find gateway parsers mappings outbound -name '*.py')
+# The `compile` extra of pyproject.toml: what the compiled build needs before it starts.
+export COMPILE_REQUIREMENTS := import tomllib; \
+	print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["compile"]))
 
 .PHONY: demo test lint bench bench-plain clean
 
@@ -30,8 +33,9 @@ test: $(STAMP)
 $(COMPILED_STAMP): pyproject.toml setup.py $(SOURCES)
 	rm -rf build
 	$(PYTHON) -m venv $(COMPILED)
-	$(COMPILED)/bin/python -m pip install --quiet --upgrade pip 'setuptools>=77,<81' \
-		'mypy>=1.11,<3'
+	$(COMPILED)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPILED)/bin/python -c "$$COMPILE_REQUIREMENTS" > $(COMPILED)/compile-requirements.txt
+	$(COMPILED)/bin/python -m pip install --quiet -r $(COMPILED)/compile-requirements.txt
 	GATEWAY_MYPYC=1 $(COMPILED)/bin/python -m pip install --quiet --no-build-isolation .
 	rm -rf build
 	touch $(COMPILED_STAMP)

@@ -1,11 +1,14 @@
 """Which reader handles which input: a table that fits on one screen (CONVENTIONS.md).
 
 `read_documents` sniffs the first bytes of a file, picks the reader, and yields canonical
-documents and located problems, one message at a time.
+documents and located problems, one message at a time. An email's attachments are read through
+the same table (`reader_for`): the email is the envelope.
 """
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,8 @@ from typing import BinaryIO
 
 from gateway.domain.documents import Document
 from mappings.edifact.messages import map_message
+from mappings.email.files import read_csv_file, read_workbook_file
+from mappings.email.message import EmailEnvelope, read_email, read_email_message
 from parsers.edifact import EdifactMessage, parse_edifact
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 
@@ -21,16 +26,57 @@ Result = Document | Problem
 _SNIFF_BYTES = 4096
 
 
+# RFC 5322 section 2.2: a field name is printable US-ASCII except the colon, then a colon.
+_FIELD = re.compile(rb"^[!-9;-~]+[ \t]*:")
+# Fields that a mail system writes and no EDIFACT, CSV or text file starts with.
+_MAIL_FIELDS = frozenset({b"from", b"received", b"message-id", b"mime-version",
+                          b"return-path", b"delivered-to", b"x-original-to", b"dkim-signature",
+                          b"arc-seal", b"authentication-results"})
+
+
 @dataclass(frozen=True, slots=True)
 class Reader:
     name: str
-    sniff: Callable[[bytes], bool]
+    sniff: Callable[[bytes, str], bool]  # (the first bytes, the file name)
     read: Callable[[BinaryIO, str], Iterator[Result]]
 
 
-def _is_edifact(head: bytes) -> bool:
+def _is_edifact(head: bytes, _name: str = "") -> bool:
     head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     return head[:3] in (b"UNA", b"UNB", b"UNH")
+
+
+def _is_email(head: bytes, _name: str = "") -> bool:
+    """A header block: every line up to the first empty one is a field or its continuation,
+    the first is a field, and a field a mail system writes is among them (an mbox `From `
+    line may come first)."""
+    lines = head.lstrip(b"\r\n").split(b"\n")
+    if len(head) >= _SNIFF_BYTES:
+        lines = lines[:-1]  # the last line may be cut short
+    if lines and lines[0].startswith(b"From "):
+        lines = lines[1:]
+    names: set[bytes] = set()
+    for line in lines:
+        line = line.rstrip(b"\r")
+        if not line:
+            break
+        field = _FIELD.match(line)
+        if field is None and not (names and line[:1] in (b" ", b"\t")):
+            return False
+        if field is not None:
+            names.add(field.group().rstrip(b": \t").lower())
+    return bool(names & _MAIL_FIELDS)
+
+
+def _is_workbook(head: bytes, _name: str = "") -> bool:
+    """A zip archive (xlsx; the reader refuses a zip without the xl/ workbook part, and says
+    what it is: docx, ods, xlsb) or an OLE2 file (a legacy .xls, refused with how to resend)."""
+    return head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"))
+
+
+def _is_csv(_head: bytes, name: str) -> bool:
+    # CSV has no magic number: only a file named .csv is read as one (never a guess).
+    return name.lower().endswith(".csv")
 
 
 def read_edifact(stream: BinaryIO, name: str) -> Iterator[Result]:
@@ -47,23 +93,47 @@ def read_edifact(stream: BinaryIO, name: str) -> Iterator[Result]:
 
 READERS: tuple[Reader, ...] = (
     Reader("edifact", _is_edifact, read_edifact),
+    Reader("email", _is_email, read_email),
+    Reader("xlsx", _is_workbook, read_workbook_file),
+    Reader("csv", _is_csv, read_csv_file),
 )
+
+
+def reader_for(head: bytes, name: str) -> Reader | None:
+    return next((reader for reader in READERS if reader.sniff(head, name)), None)
 
 
 def read_stream(stream: BinaryIO, name: str) -> Iterator[Result]:
     """Documents and problems of one input stream, whatever its format."""
     head = stream.peek(_SNIFF_BYTES)[:_SNIFF_BYTES] if hasattr(stream, "peek") else b""
-    for reader in READERS:
-        if reader.sniff(head):
-            try:
-                yield from reader.read(stream, name)
-            except ParseError as exc:
-                yield exc.as_problem()
-            return
-    shown = head[:20].decode("latin-1", errors="replace")
-    yield Problem(Severity.ERROR, ProblemCode.NOT_EDIFACT,
-                  f"format not recognised: the file starts with {shown!r}, which is not "
-                  "EDIFACT (UNA/UNB/UNH)")
+    reader = reader_for(head, name)
+    if reader is None:
+        shown = head[:20].decode("latin-1", errors="replace")
+        yield Problem(Severity.ERROR, ProblemCode.NOT_EDIFACT,
+                      f"format not recognised: the file starts with {shown!r}, which is not "
+                      "EDIFACT (UNA/UNB/UNH), an email, an xlsx workbook, nor named .csv")
+        return
+    try:
+        yield from reader.read(stream, name)
+    except ParseError as exc:
+        yield exc.as_problem()
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A message read whole, for processing: its results and, for an email, its envelope
+    (who sent it, its subject), which says who to ask when nothing in it could be read."""
+
+    results: list[Result]
+    envelope: EmailEnvelope | None = None
+
+
+def read_message(raw: bytes, name: str) -> Reading:
+    reader = reader_for(raw[:_SNIFF_BYTES], name)
+    if reader is not None and reader.name == "email":
+        reading = read_email_message(raw, name)
+        return Reading(list(reading.results), reading.envelope)
+    return Reading(list(read_stream(io.BufferedReader(io.BytesIO(raw)), name)))
 
 
 def read_documents(path: Path) -> Iterator[Result]:

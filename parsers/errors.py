@@ -62,6 +62,7 @@ class ProblemCode(StrEnum):
     UNREADABLE_TEXT = "UNREADABLE_TEXT"
     NOTHING_READABLE = "NOTHING_READABLE"
     SKIPPED_ROW = "SKIPPED_ROW"
+    UNSUPPORTED_ATTACHMENT = "UNSUPPORTED_ATTACHMENT"
 
     @property
     def contrl_code(self) -> str:
@@ -109,6 +110,8 @@ _CONTRL_CODES: dict[ProblemCode, str] = {
     ProblemCode.UNREADABLE_TEXT: "18",
     ProblemCode.NOTHING_READABLE: "18",
     ProblemCode.SKIPPED_ROW: "18",
+    # An email attachment in a format not read (pdf, image, Outlook TNEF): not supported (15).
+    ProblemCode.UNSUPPORTED_ATTACHMENT: "15",
 }
 
 

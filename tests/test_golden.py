@@ -3,8 +3,11 @@
 `samples/<folder>/<name>.edi` sits beside `samples/<folder>/<name>.json`, which holds what
 `gateway parse --json samples/<folder>/<name>.edi` prints (DESIGN.md section 4), with every
 `file` field written relative to samples/ so the expectation does not depend on where the
-repository is checked out. The expected files were read field by field against the sample and
-the EDIFACT/EANCOM rules: when this test fails, decide which side is wrong, do not regenerate.
+repository is checked out. Emails (`samples/email/*.eml`) and spreadsheets
+(`samples/sheets/*.xlsx`, `*.csv`) are samples too; the demo's order export is not. The
+expected files were read field by field against the sample and the EDIFACT/EANCOM rules and,
+for emails, against what the email says: when this test fails, decide which side is wrong,
+do not regenerate.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from mappings.registry import read_documents
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 MESSAGE_SUFFIX = ".edi"
+MESSAGE_PATTERNS = (f"**/*{MESSAGE_SUFFIX}", "email/*.eml", "sheets/*.xlsx", "sheets/*.csv")
 EXPECTED_SUFFIX = ".json"
 
 
@@ -31,7 +35,8 @@ def _relative(path: Path) -> str:
 
 
 def _sample_files() -> list[Path]:
-    return sorted(p for p in SAMPLES.rglob(f"*{MESSAGE_SUFFIX}") if p.is_file())
+    return sorted({p for pattern in MESSAGE_PATTERNS for p in SAMPLES.glob(pattern)
+                   if p.is_file()})
 
 
 SAMPLE_FILES = _sample_files()
@@ -47,7 +52,8 @@ def parse_to_json(path: Path) -> dict[str, Any]:
     for result in read_documents(path):
         if isinstance(result, Document):
             document = document_to_json(result)
-            document["file"] = name
+            # An email's attachment keeps its place: "email/x.eml, attachment 'y.xlsx'".
+            document["file"] = name + (result.file or "").removeprefix(str(path))
             documents.append(document)
         else:
             target = errors if result.is_error else warnings
@@ -78,6 +84,7 @@ def _expected(sample: Path) -> Any:
 
 def test_samples_exist() -> None:
     assert SAMPLE_FILES, f"no *{MESSAGE_SUFFIX} samples under {SAMPLES}"
+    assert {p.suffix for p in SAMPLE_FILES} >= {".edi", ".eml", ".xlsx", ".csv"}
 
 
 @pytest.mark.parametrize("sample", SAMPLE_FILES, ids=[_relative(p) for p in SAMPLE_FILES])

@@ -16,6 +16,7 @@ from gateway.cli.context import SEVERITY_STYLE, AppContext, pass_app
 from gateway.domain.discrepancies import ExceptionState
 from gateway.errors import InvalidTransition
 from gateway.persistence.models import ExceptionRow
+from gateway.services.mail_view import email_summary
 from gateway.services.queue import (
     act_on_exception,
     exception_to_json,
@@ -106,6 +107,9 @@ def exceptions_show(app: AppContext, exception_id: int, as_json: bool) -> None:
                                "sender": detail.message.sender,
                                "received_at": detail.message.received_at.isoformat(),
                                "sha256": detail.message.sha256}
+            email = email_summary(detail.message)
+            if email is not None:
+                data["email"] = email
         if detail.document is not None:
             data["document"] = {"number": detail.document.document_number,
                                 "type": detail.document.message_type,
@@ -159,6 +163,14 @@ def _print_detail(data: dict[str, Any]) -> None:
         console.print(f"  {'message':>14}: #{message['id']} {message['file'] or ''} from "
                       f"{message['sender']} at {message['received_at'][:19]}")
         console.print(f"  {'sha256':>14}: {message['sha256']}")
+    email = data.get("email")
+    if email and message:
+        console.print(f"  {'email':>14}: {email['subject'] or '(no subject)'} — from "
+                      f"{email['from'] or '?'} <{email['message_id'] or 'no Message-ID'}>")
+        for item in email["unread"]:
+            console.print(f"  {'not read':>14}: {item}")
+        console.print(f"  {'open it':>14}: gateway messages show {message['id']} --raw "
+                      "> reply.eml")
     if document:
         console.print(f"  {'document':>14}: {document['type']} {document['number'] or '—'} "
                       f"(message {document['message_index']} of the file)")

@@ -38,6 +38,8 @@ class DiscrepancyCode(StrEnum):
     CONFIRMATION_OVERDUE = "CONFIRMATION_OVERDUE"
     DESPATCH_OVERDUE = "DESPATCH_OVERDUE"
     DELIVERY_OVERDUE = "DELIVERY_OVERDUE"
+    # An email answer, or part of one, that could not be read with confidence.
+    UNREADABLE_REPLY = "UNREADABLE_REPLY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,25 @@ def discrepancy_key(code: DiscrepancyCode, order_number: str | None,
                     line_no: str | None) -> str:
     """The identity of a problem: the same code on the same order line is one exception."""
     return f"{code}|{order_number or ''}|{line_no or ''}"
+
+
+_TEXT_LIMIT = 200  # the longest expected/actual text an exception keeps
+
+
+def unreadable_reply(order_number: str | None, unread: list[str], position: int | None,
+                     owner: str | None) -> Discrepancy:
+    """What a supplier's email said that was not read with confidence (each item says where:
+    "line 7 of the email body: ...", "attachment 'x.xlsx' (part 2): sheet 'S' row 4: ..."):
+    the buyer reads the email and answers it; nothing of it was guessed."""
+    first = unread[0]
+    more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
+    if len(first) + len(more) > _TEXT_LIMIT:
+        first = first[: _TEXT_LIMIT - len(more) - 1] + "…"
+    return Discrepancy(
+        DiscrepancyCode.UNREADABLE_REPLY, Severity.MEDIUM, order_number, None,
+        "an answer read with confidence", first + more, f"{len(unread)} part(s) not read",
+        "what cannot be read with confidence goes to the buyer, never a guessed confirmation",
+        None, risk_score(Severity.MEDIUM, 1, Decimal(0), None), position, owner)
 
 
 def risk_score(severity: Severity, magnitude: Decimal | float, line_value: Decimal,

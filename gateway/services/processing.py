@@ -8,7 +8,6 @@ writes (line states, versions, documents, exceptions, message states) go out as 
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
@@ -16,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from gateway.domain.discrepancies import Discrepancy
+from gateway.domain.discrepancies import Discrepancy, unreadable_reply
 from gateway.domain.documents import Document, DocumentKind, document_to_json
 from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState, Order, OrderLine
@@ -31,7 +30,8 @@ from gateway.persistence.models import (
 from gateway.persistence.queries import chunked
 from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
-from mappings.registry import read_stream
+from mappings.email.message import UNREAD_CODES, EmailEnvelope
+from mappings.registry import read_message
 from parsers.errors import Problem
 
 MESSAGES = cast(Table, InboundMessage.__table__)
@@ -63,6 +63,7 @@ class _Message:
     documents: list[Document] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     supplier: SupplierInfo | None = None
+    envelope: EmailEnvelope | None = None
 
 
 def process_batch(session: Session, message_ids: list[int], today: date,
@@ -135,12 +136,14 @@ class _Run:
         report = MessageReport(message.id, message.state, reason=message.reason)
         if message.state is not MessageState.RECEIVED:
             return report
-        results = list(read_stream(io.BufferedReader(io.BytesIO(message.raw)),
-                                   message.filename or f"message {message.id}"))
+        reading = read_message(message.raw, message.filename or f"message {message.id}")
+        results, message.envelope = reading.results, reading.envelope
         message.documents = [r for r in results if isinstance(r, Document)]
         message.problems = [r for r in results if isinstance(r, Problem)]
         report.errors = [p for p in message.problems if p.is_error]
-        if not message.documents:
+        # An email that could not be read with confidence goes to the supplier's buyer as an
+        # UNREADABLE_REPLY (see `unread`), not to IT's quarantine; only an unknown sender's is.
+        if not message.documents and not (message.envelope and _unread(message)):
             first = report.errors[0].detail if report.errors else "no documents found"
             return _move(report, MessageState.QUARANTINED, f"unreadable: {first}")
         _move(report, MessageState.PARSED, None)
@@ -158,8 +161,14 @@ class _Run:
         if message.supplier_code:
             return self.lookups.supplier(message.supplier_code)
         candidates = [("edi", d.sender_id) for d in message.documents if d.sender_id]
-        sender = message.sender.strip().lower()
-        candidates += [("email", sender), ("domain", sender.rpartition("@")[2])]
+        # An email's From address (then the From of a message it forwards), else the channel's
+        # sender (SMTP's envelope MAIL FROM, IMAP's From).
+        senders = [*(message.envelope.sender_addresses if message.envelope else ()),
+                   message.sender.strip().lower()]
+        for sender in dict.fromkeys(senders):
+            candidates += [("email", sender)]
+        for sender in dict.fromkeys(senders):
+            candidates += [("domain", sender.rpartition("@")[2])]
         for kind, value in candidates:
             found = self.lookups.supplier_by(kind, value)
             if found is not None:
@@ -272,6 +281,39 @@ class _Run:
         reason = (f"{len(report.errors)} message(s) of the file refused" if report.errors
                   else None)
         _move(report, MessageState.RECONCILED, reason)
+        if message.envelope is not None:
+            self.unread(message, report)
+
+    def unread(self, message: _Message, report: MessageReport) -> None:
+        """What an email said that could not be read with confidence becomes one exception for
+        the buyer (the order's owner, else the supplier's buyer contact), linked to the email;
+        what could be read was applied above. Nothing read at all: still `reconciled`, as the
+        buyer, not IT, has to act."""
+        supplier, unread = message.supplier, _unread(message)
+        if supplier is None or not unread:
+            return
+        envelope = message.envelope
+        named = {n for d in message.documents for n in _numbers(d)} | set(
+            envelope.order_numbers if envelope else ())
+        order = named.pop() if len(named) == 1 else None
+        discrepancy = unreadable_reply(order, [p.detail for p in unread],
+                                       unread[0].segment, self._owner(order, supplier.code))
+        self.ledger.record(Outcome(discrepancies=[discrepancy]), supplier, {},
+                           Source(message.id, None, self.now))
+        report.discrepancies.append(discrepancy)
+        read = "nothing" if not message.documents else f"{len(message.documents)} document(s)"
+        report.reason = (f"read {read}; {len(unread)} part(s) not read with confidence went to "
+                         "the buyer as UNREADABLE_REPLY")
+
+    def _owner(self, order: str | None, supplier: str) -> str | None:
+        """The buyer who owns the order (one query, for an email nothing was applied from)."""
+        if order is None:
+            return None
+        if order in self.orders:
+            return self.orders[order].owner
+        return self.session.scalar(select(PurchaseOrder.owner_email).where(
+            PurchaseOrder.number == order,
+            (PurchaseOrder.supplier_code == supplier) | PurchaseOrder.supplier_code.is_(None)))
 
     def _keep(self, supplier: str, outcome: Outcome, line_ids: dict[tuple[str, str], int],
               message_id: int, document_id: int) -> None:
@@ -338,6 +380,11 @@ def line_snapshot(line: OrderLine) -> dict[str, str | None]:
     """The promise fields of a line as JSON text, to restore it exactly (see `rebuild_line`)."""
     return {name: None if (value := getattr(line, name)) is None else str(value)
             for name in _LINE_STATE}
+
+
+def _unread(message: _Message) -> list[Problem]:
+    """The errors of an email that mean part of the supplier's answer was not read."""
+    return [p for p in message.problems if p.is_error and p.code in UNREAD_CODES]
 
 
 def _numbers(document: Document) -> set[str]:

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ from gateway.bench.parse import build_interchange
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus"
 PLAIN_GATEWAY = Path(sys.executable).with_name("gateway")
-# What the build needs besides the project: the same ranges as pyproject.toml's.
-BUILD_REQUIREMENTS = ("setuptools>=77,<81", "mypy>=1.11,<3")
+# What the build needs besides the project: pyproject.toml's `compile` extra.
+BUILD_REQUIREMENTS = tuple(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+                           ["project"]["optional-dependencies"]["compile"])
 
 pytestmark = pytest.mark.slow
 
