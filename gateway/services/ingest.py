@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,8 @@ def archive_many(session: Session, intakes: list[Intake], now: datetime) -> list
     """Archive several intakes in one transaction: one query for earlier copies, one insert
     for the new rows. A copy within the batch is a duplicate of the first in it."""
     digests = [hashlib.sha256(intake.raw).hexdigest() for intake in intakes]
+    _lock_copies(session, {(digest, _stored_sender(intake))
+                           for intake, digest in zip(intakes, digests, strict=True)})
     originals: dict[tuple[str, str], int] = {}
     for batch in chunked(sorted(set(digests))):
         for digest, sender, message_id in session.execute(
@@ -76,7 +78,7 @@ def archive_many(session: Session, intakes: list[Intake], now: datetime) -> list
     first: list[int] = []
     seen: set[tuple[str, str]] = set()
     for index, (intake, digest) in enumerate(zip(intakes, digests, strict=True)):
-        key = (digest, intake.sender)
+        key = (digest, _stored_sender(intake))
         if key not in originals and key not in seen:
             seen.add(key)
             first.append(index)
@@ -88,10 +90,30 @@ def archive_many(session: Session, intakes: list[Intake], now: datetime) -> list
         if index in by_index:
             results.append(Archived(by_index[index], None))
             continue
-        original = originals[(digest, intake.sender)]
+        original = originals[(digest, _stored_sender(intake))]
         (message_id,) = _insert_messages(session, [(intake, digest, original)], now)
         results.append(Archived(message_id, original))
     return results
+
+
+def _stored_sender(intake: Intake) -> str:
+    # Names from email headers can be any length: the bytes are kept whatever they say.
+    return intake.sender[:200]
+
+
+def _lock_copies(session: Session, keys: set[tuple[str, str]]) -> None:
+    """On PostgreSQL, two transactions archiving the same bytes from the same sender at once
+    (an SMTP retry while the first commit runs, two pollers during a restart) would both find
+    no earlier copy and both keep an original. A transaction-scoped advisory lock per
+    (sha256, sender), taken in key order so two batches never deadlock, makes the second wait
+    for the first and then see it. SQLite needs none: BEGIN IMMEDIATE already serialises
+    writers."""
+    if session.get_bind().dialect.name != "postgresql" or not keys:
+        return
+    numbers = sorted({int.from_bytes(hashlib.sha256(f"{digest}|{sender}".encode()).digest()[:8],
+                                     "big", signed=True) for digest, sender in keys})
+    session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[]))"
+                         " AS k ORDER BY k"), {"keys": numbers})
 
 
 def _insert_messages(session: Session, rows: list[tuple[Intake, str, int | None]],
@@ -101,8 +123,7 @@ def _insert_messages(session: Session, rows: list[tuple[Intake, str, int | None]
     return list(session.execute(
         insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True),
         [{"sha256": digest, "size": len(intake.raw), "channel": intake.channel,
-          # Names from email headers can be any length: the bytes are kept whatever they say.
-          "sender": intake.sender[:200],
+          "sender": _stored_sender(intake),
           "filename": intake.filename[:400] if intake.filename else None, "received_at": now,
           "updated_at": now, "raw": intake.raw, "supplier_code": intake.supplier_code,
           "duplicate_of_id": original,
