@@ -156,6 +156,8 @@ class ImapConnection:
 
     def wait_for_mail(self, seconds: float, stop: threading.Event) -> None:
         """IDLE until the server reports new mail, `seconds` pass or `stop` is set."""
+        if self._mail_announced():
+            return
         deadline = monotonic() + seconds
         with _translated("IDLE"):
             self.client.idle()
@@ -171,6 +173,15 @@ class ImapConnection:
                         break
             finally:
                 self.client.idle_done()
+
+    def _mail_announced(self) -> bool:
+        """Whether the server announced new mail since the SELECT of this poll. It does so with
+        an untagged EXISTS at the end of any command (RFC 3501 section 7.3.1), and not again
+        in IDLE: mail that landed while the poll fetched or moved would otherwise wait for
+        the IDLE timeout. imaplib keeps those responses, emptied by each SELECT; the one
+        EXISTS of the SELECT itself is not news."""
+        untagged = self.client._imap.untagged_responses
+        return len(untagged.get("EXISTS", ())) > 1
 
     def close(self) -> None:
         try:

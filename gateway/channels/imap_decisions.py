@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 from enum import StrEnum
@@ -120,11 +120,15 @@ def sender_address(raw: bytes) -> str:
         if end in head:
             head = head.split(end, 1)[0]
             break
-    headers = BytesHeaderParser(policy=compat32).parsebytes(head)
+    # RFC 6532 allows UTF-8 in headers; other 8-bit bytes become U+FFFD, never surrogates
+    # that no database could store.
+    headers = HeaderParser(policy=compat32).parsestr(head.decode("utf-8", "replace"))
     values = [str(value) for value in headers.get_all("From", [])]
     for _name, address in getaddresses(values):
-        if "@" in address:
-            return address.strip().lower()
+        address = address.strip()
+        # A control character (NUL above all: PostgreSQL refuses it in text) is no address.
+        if "@" in address and address.isprintable():
+            return address.lower()
     return ""
 
 

@@ -85,6 +85,13 @@ def read_mailbox_file(path: Path, env: Mapping[str, str]) -> list[MailboxSetting
         data = yaml.safe_load(text) if path.suffix.lower() != ".toml" else tomllib.loads(text)
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.MarkedYAMLError as exc:
+        # Its full text quotes the offending lines, which may hold the password: say where only.
+        parts = [f"{text} (line {mark.line + 1}, column {mark.column + 1})"
+                 for text, mark in ((exc.context, exc.context_mark),
+                                    (exc.problem, exc.problem_mark)) if text and mark]
+        raise ConfigurationError(f"{path}: not a valid mailbox file: {', '.join(parts)}") \
+            from exc
     except (UnicodeDecodeError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"{path}: not a valid mailbox file: {exc}") from exc
     entries = data.get("mailboxes") if isinstance(data, dict) else None

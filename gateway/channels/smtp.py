@@ -51,6 +51,7 @@ TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 STORE_FAILED = "451 4.3.0 Temporary failure storing the message; please try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down; please try again later"
 UNEXPECTED = "451 4.3.0 Temporary local problem; please try again later"
+BAD_SENDER = "553 5.1.7 Sender address rejected: not UTF-8 or holds control characters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,9 @@ class SmtpIntake:
                           address: str, mail_options: list[str]) -> str:
         if self._closing:
             return SHUTTING_DOWN
+        if not _storable(address):
+            log.info("sender refused for %s: not a storable address", _peer(session))
+            return BAD_SENDER
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
@@ -172,7 +176,14 @@ class SmtpIntake:
 class GatewaySMTP(SMTP):
     """aiosmtpd answers an oversized message with a bare `552 Error: ...` (both at SIZE= and
     during DATA); senders' MTAs show their users the enhanced code, RFC 3463 5.3.4 "message
-    too big for system", so it is added here, the one place that sees both replies."""
+    too big for system", so it is added here, the one place that sees both replies.
+
+    Lines longer than RFC 5321's 1000 octets are taken (section 4.5.3.1 asks receivers not to
+    impose such limits): EDI software mails a whole interchange on one line, and aiosmtpd's
+    default would bounce it with a permanent 500. The limit also bounds the stream buffer of
+    each connection, so it stays finite."""
+
+    line_length_limit = 1024 * 1024
 
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str) and status.startswith("552 Error"):
@@ -287,6 +298,14 @@ def serve_until_signalled(server: SmtpServer) -> None:
         await server.serve(stop)
 
     asyncio.run(main())
+
+
+def _storable(address: str) -> bool:
+    """aiosmtpd hands 8-bit bytes that are not UTF-8 on as lone surrogates (no database can
+    encode them) and passes NUL (PostgreSQL text refuses it): storing such a sender fails at
+    every retry, so it is refused at once (RFC 6531 section 3.3 requires UTF-8). Surrogates
+    and control characters are both not printable."""
+    return address.isprintable()
 
 
 def _peer(session: Session) -> str:

@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from gateway.domain.messages import MessageState
 from gateway.persistence.models import InboundMessage
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 # A batch holds the raw bytes of its messages in memory at once: cap their sum too.
 BATCH_BYTES = 64 * 1024 * 1024
+# The database went away (a connection lost under a statement is an InterfaceError with
+# psycopg, no connection free in the pool a TimeoutError): nothing to blame on a message.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class ReceivedWorker:
@@ -88,8 +92,8 @@ class ReceivedWorker:
         try:
             with self._transaction() as session:
                 reports = process_batch(session, ids, today, now)
-        except OperationalError:
-            raise  # the database went away: nothing to blame on a message
+        except UNAVAILABLE:
+            raise
         except Exception:  # noqa: BLE001 - each message alone below; a failure is recorded
             log.warning("batch of %d message(s) failed; processing them one by one", len(ids))
             reports = [self._process_alone(message_id, today, now) for message_id in ids]
@@ -117,7 +121,7 @@ class ReceivedWorker:
         try:
             with self._transaction() as session:
                 return process(session, message_id, today, now)
-        except OperationalError:
+        except UNAVAILABLE:
             raise
         except Exception as exc:  # noqa: BLE001 - recorded as the message's `failed` state
             reason = f"processing failed: {type(exc).__name__}: {exc}".splitlines()[0][:500]
