@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 COMPILED := .venv-compiled
 COMPILED_STAMP := $(COMPILED)/.installed
 SOURCES := $(shell find gateway parsers mappings outbound -name '*.py')
-# The `compile` extra of pyproject.toml: what the compiled build needs before it starts.
-export COMPILE_REQUIREMENTS := import tomllib; \
-	print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["compile"]))
+# What the compiled build needs before it starts: the `compile` extra of pyproject.toml, and
+# the runtime dependencies, since mypyc type-checks every module the compiled ones import.
+export COMPILE_REQUIREMENTS := import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	print("\n".join(p["dependencies"] + p["optional-dependencies"]["compile"]))
 
 .PHONY: demo test lint bench bench-plain clean
 

@@ -6,7 +6,10 @@ reconciliation run about twice as fast (`gateway bench parse` prints which build
 Without the variable the same modules run as plain Python: an editable development install stays
 plain, so a change to a source file takes effect at once.
 
-    GATEWAY_MYPYC=1 pip install --no-build-isolation .   # needs mypy, setuptools and a C compiler
+    pip install <the runtime dependencies and the `compile` extra of pyproject.toml>
+    GATEWAY_MYPYC=1 pip install --no-build-isolation .   # needs a C compiler too
+
+`make bench` does both in `.venv-compiled`.
 """
 
 from __future__ import annotations

@@ -12,14 +12,17 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from gateway.domain.documents import Document
 from mappings.edifact.messages import map_message
-from mappings.email.files import read_csv_file, read_workbook_file
+from mappings.email.columns import ColumnProfile
+from mappings.email.files import read_csv_file, read_workbook_file, workbook_results
 from mappings.email.message import EmailEnvelope, read_email, read_email_message
 from parsers.edifact import EdifactMessage, parse_edifact
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
+from parsers.mime import header_sender
+from parsers.sheets import SheetLimits, read_xls
 
 Result = Document | Problem
 # Enough to look past blank lines some systems put before the UNA.
@@ -34,11 +37,21 @@ _MAIL_FIELDS = frozenset({b"from", b"received", b"message-id", b"mime-version",
                           b"arc-seal", b"authentication-results"})
 
 
+class ReadFile(Protocol):
+    """Reads one stream named `name`; `profile` is how its supplier lays out sheets and writes
+    dates and numbers (emails and spreadsheets; EDIFACT says what each value is)."""
+
+    def __call__(self, stream: BinaryIO, name: str, /, *,
+                 profile: ColumnProfile | None = None) -> Iterator[Result]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Reader:
     name: str
     sniff: Callable[[bytes, str], bool]  # (the first bytes, the file name)
-    read: Callable[[BinaryIO, str], Iterator[Result]]
+    read: ReadFile
+    # Read the supplier's way (`ColumnProfile`): processing finds the supplier first.
+    per_supplier: bool = True
 
 
 def _is_edifact(head: bytes, _name: str = "") -> bool:
@@ -70,8 +83,21 @@ def _is_email(head: bytes, _name: str = "") -> bool:
 
 def _is_workbook(head: bytes, _name: str = "") -> bool:
     """A zip archive (xlsx; the reader refuses a zip without the xl/ workbook part, and says
-    what it is: docx, ods, xlsb) or an OLE2 file (a legacy .xls, refused with how to resend)."""
-    return head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"))
+    what it is: docx, ods, xlsb)."""
+    return head.startswith(b"PK\x03\x04")
+
+
+def _is_legacy_workbook(head: bytes, _name: str = "") -> bool:
+    """An OLE2 compound file: a legacy .xls (the reader refuses an encrypted workbook, a .doc
+    or an .msg, and says what it is)."""
+    return head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def read_legacy_workbook_file(stream: BinaryIO, name: str, *,
+                              profile: ColumnProfile | None = None) -> Iterator[Result]:
+    limits = SheetLimits()
+    data = stream.read(limits.max_file_bytes + 1)
+    yield from workbook_results(read_xls(data, limits), name, profile, "sheet")
 
 
 def _is_csv(_head: bytes, name: str) -> bool:
@@ -79,7 +105,9 @@ def _is_csv(_head: bytes, name: str) -> bool:
     return name.lower().endswith(".csv")
 
 
-def read_edifact(stream: BinaryIO, name: str) -> Iterator[Result]:
+def read_edifact(stream: BinaryIO, name: str, *,
+                 profile: ColumnProfile | None = None) -> Iterator[Result]:
+    """EDIFACT is read the same for every supplier: `profile` does not apply."""
     for item in parse_edifact(stream):
         if isinstance(item, EdifactMessage):
             mapped = map_message(item, name)
@@ -92,9 +120,10 @@ def read_edifact(stream: BinaryIO, name: str) -> Iterator[Result]:
 
 
 READERS: tuple[Reader, ...] = (
-    Reader("edifact", _is_edifact, read_edifact),
+    Reader("edifact", _is_edifact, read_edifact, per_supplier=False),
     Reader("email", _is_email, read_email),
     Reader("xlsx", _is_workbook, read_workbook_file),
+    Reader("xls", _is_legacy_workbook, read_legacy_workbook_file),
     Reader("csv", _is_csv, read_csv_file),
 )
 
@@ -103,8 +132,10 @@ def reader_for(head: bytes, name: str) -> Reader | None:
     return next((reader for reader in READERS if reader.sniff(head, name)), None)
 
 
-def read_stream(stream: BinaryIO, name: str) -> Iterator[Result]:
-    """Documents and problems of one input stream, whatever its format."""
+def read_stream(stream: BinaryIO, name: str,
+                profile: ColumnProfile | None = None) -> Iterator[Result]:
+    """Documents and problems of one input stream, whatever its format; a spreadsheet or an
+    email read with its supplier's `profile`, when given."""
     head = stream.peek(_SNIFF_BYTES)[:_SNIFF_BYTES] if hasattr(stream, "peek") else b""
     reader = reader_for(head, name)
     if reader is None:
@@ -114,7 +145,7 @@ def read_stream(stream: BinaryIO, name: str) -> Iterator[Result]:
                       "EDIFACT (UNA/UNB/UNH), an email, an xlsx workbook, nor named .csv")
         return
     try:
-        yield from reader.read(stream, name)
+        yield from reader.read(stream, name, profile=profile)
     except ParseError as exc:
         yield exc.as_problem()
 
@@ -128,12 +159,31 @@ class Reading:
     envelope: EmailEnvelope | None = None
 
 
-def read_message(raw: bytes, name: str) -> Reading:
+def read_message(raw: bytes, name: str, profile: ColumnProfile | None = None) -> Reading:
+    """A message read whole; an email or a spreadsheet with its supplier's `profile`."""
     reader = reader_for(raw[:_SNIFF_BYTES], name)
     if reader is not None and reader.name == "email":
-        reading = read_email_message(raw, name)
+        reading = read_email_message(raw, name, profile=profile)
         return Reading(list(reading.results), reading.envelope)
-    return Reading(list(read_stream(io.BufferedReader(io.BytesIO(raw)), name)))
+    return Reading(list(read_stream(io.BufferedReader(io.BytesIO(raw)), name, profile)))
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What is known of a message before it is read: whether its supplier's profile applies
+    (an email or a spreadsheet; not EDIFACT), and an email's From addresses, from its header."""
+
+    per_supplier: bool
+    sender_addresses: tuple[str, ...] = ()
+
+
+def preview_message(raw: bytes, name: str) -> Preview:
+    """Cheap: sniffs the first bytes and, for an email, reads its header alone."""
+    reader = reader_for(raw[:_SNIFF_BYTES], name)
+    if reader is None or not reader.per_supplier:
+        return Preview(False)
+    sender = header_sender(raw) if reader.name == "email" else None
+    return Preview(True, (sender,) if sender else ())
 
 
 def read_documents(path: Path) -> Iterator[Result]:

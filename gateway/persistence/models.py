@@ -75,6 +75,9 @@ class Supplier(Base):
     name: Mapped[str] = mapped_column(String(200))
     buyer_contact: Mapped[str | None] = mapped_column(String(200))
     profile_name: Mapped[str | None] = mapped_column(String(64))
+    # How its sheets and emails are read (partner file `reading`, see
+    # `gateway.services.reading_profiles`); None: the built-in column names and evidence.
+    reading: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class SupplierIdentity(Base):

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from gateway.domain.tolerances import ToleranceProfile
 from gateway.persistence.models import Supplier, SupplierIdentity
 from gateway.services.partners import profile_in_force
+from gateway.services.reading_profiles import reading_from_mapping
+from mappings.email import ColumnProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +21,8 @@ class SupplierInfo:
     name: str
     buyer_contact: str | None
     profile: ToleranceProfile
+    # How its sheets and emails are read (partner file `reading`); None: the defaults.
+    reading: ColumnProfile | None = None
 
 
 @dataclass(slots=True)
@@ -29,6 +33,7 @@ class Lookups:
     _suppliers: dict[str, Supplier] | None = None
     _identities: dict[tuple[str, str], str] = field(default_factory=dict)
     _profiles: dict[str | None, ToleranceProfile] = field(default_factory=dict)
+    _readings: dict[str, ColumnProfile | None] = field(default_factory=dict)
 
     def _load(self) -> dict[str, Supplier]:
         if self._suppliers is None:
@@ -48,12 +53,19 @@ class Lookups:
         if found is None:
             return None
         return SupplierInfo(found.code, found.name, found.buyer_contact,
-                            self.profile(found.profile_name))
+                            self.profile(found.profile_name), self.reading(found))
 
     def supplier_by(self, kind: str, value: str) -> SupplierInfo | None:
         self._load()
         code = self._identities.get((kind, value))
         return self.supplier(code) if code else None
+
+    def reading(self, supplier: Supplier) -> ColumnProfile | None:
+        if supplier.code not in self._readings:
+            self._readings[supplier.code] = (
+                reading_from_mapping(supplier.code, supplier.reading) if supplier.reading
+                else None)
+        return self._readings[supplier.code]
 
     def profile(self, name: str | None) -> ToleranceProfile:
         if name not in self._profiles:

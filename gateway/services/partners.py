@@ -19,6 +19,12 @@ File shape (TOML; the YAML equivalent has the same keys)::
     buyer_contact = "anna.buyer@buyer.example"
     profile = "strict"
 
+    [suppliers.reading]            # optional: how this supplier writes sheets and emails
+    date_order = "day_first"       # see `gateway.services.reading_profiles`
+    number_style = "decimal_comma"
+    [suppliers.reading.columns]
+    "Bestell-Nr Kunde" = "order_number"
+
 A profile whose values changed since the last load gets a new version; the old version stays, so
 past decisions keep their explanation. A profile named `default` applies to suppliers that name
 none.
@@ -41,9 +47,12 @@ from sqlalchemy.orm import Session
 from gateway.domain.tolerances import DEFAULT_PROFILE, ToleranceProfile
 from gateway.errors import ConfigurationError
 from gateway.persistence.models import Supplier, SupplierIdentity, ToleranceProfileRow
+from gateway.services.reading_profiles import stored_reading
 
 PROFILE_FIELDS = tuple(f.name for f in fields(ToleranceProfile) if f.name not in ("name",
                                                                                   "version"))
+SUPPLIER_KEYS = ("code", "name", "emails", "domains", "edi_ids", "as2_id", "buyer_contact",
+                 "profile", "reading")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +166,14 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
     if not isinstance(entry, dict) or not entry.get("code") or not entry.get("name"):
         raise ConfigurationError(f"supplier #{index}: needs at least 'code' and 'name'")
     code = str(entry["code"])
+    unknown = sorted(str(key) for key in entry if key not in SUPPLIER_KEYS)
+    if unknown:
+        raise ConfigurationError(f"supplier {code}: unknown keys {unknown}; allowed: "
+                                 f"{', '.join(SUPPLIER_KEYS)}")
     profile = entry.get("profile")
     if profile and profile not in profiles and not latest_profile_exists(session, profile):
         raise ConfigurationError(f"supplier {code}: profile {profile!r} is not defined")
+    reading = stored_reading(code, entry.get("reading"))
     supplier = session.scalars(select(Supplier).where(Supplier.code == code)).first()
     if supplier is None:
         supplier = Supplier(code=code, name=str(entry["name"]))
@@ -167,6 +181,7 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
     supplier.name = str(entry["name"])
     supplier.buyer_contact = entry.get("buyer_contact")
     supplier.profile_name = profile
+    supplier.reading = reading
     session.flush()
     identities = list(_identities(entry, code))
     for kind, value, qualifier in identities:

@@ -30,8 +30,9 @@ from gateway.persistence.models import (
 from gateway.persistence.queries import chunked
 from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
+from mappings.email import ColumnProfile
 from mappings.email.message import UNREAD_CODES, EmailEnvelope
-from mappings.registry import read_message
+from mappings.registry import preview_message, read_message
 from parsers.errors import Problem
 
 MESSAGES = cast(Table, InboundMessage.__table__)
@@ -136,11 +137,9 @@ class _Run:
         report = MessageReport(message.id, message.state, reason=message.reason)
         if message.state is not MessageState.RECEIVED:
             return report
-        reading = read_message(message.raw, message.filename or f"message {message.id}")
-        results, message.envelope = reading.results, reading.envelope
-        message.documents = [r for r in results if isinstance(r, Document)]
-        message.problems = [r for r in results if isinstance(r, Problem)]
-        report.errors = [p for p in message.problems if p.is_error]
+        name = message.filename or f"message {message.id}"
+        profile = self.reading_profile(message, name)
+        report.errors = _read(message, name, profile)
         # An email that could not be read with confidence goes to the supplier's buyer as an
         # UNREADABLE_REPLY (see `unread`), not to IT's quarantine; only an unknown sender's is.
         if not message.documents and not (message.envelope and _unread(message)):
@@ -148,6 +147,11 @@ class _Run:
             return _move(report, MessageState.QUARANTINED, f"unreadable: {first}")
         _move(report, MessageState.PARSED, None)
         message.supplier = self.find_supplier(message)
+        if message.supplier is not None and message.envelope is not None \
+                and message.supplier.reading != profile:
+            # Known only once the whole email was read (the From of a message it forwards, an
+            # attached interchange's EDI id): read it again, the supplier's way.
+            report.errors = _read(message, name, message.supplier.reading)
         if message.supplier is None:
             ids = sorted({d.sender_id for d in message.documents if d.sender_id})
             return _move(report, MessageState.QUARANTINED,
@@ -155,6 +159,17 @@ class _Run:
                          + (f" (EDI id {', '.join(ids)})" if ids else "")
                          + ": no supplier has this address or id")
         return report
+
+    def reading_profile(self, message: _Message, name: str) -> ColumnProfile | None:
+        """How the supplier writes sheets and emails, found before they are read: by the
+        channel's supplier, else the From of an email's header, else the channel's sender.
+        EDIFACT reads the same for every supplier and is parsed once."""
+        preview = preview_message(message.raw, name)
+        if not preview.per_supplier:
+            return None
+        header = EmailEnvelope(None, preview.sender_addresses, None, ())
+        supplier = self.find_supplier(replace(message, documents=[], envelope=header))
+        return supplier.reading if supplier is not None else None
 
     def find_supplier(self, message: _Message) -> SupplierInfo | None:
         """By the channel's supplier, else the interchange sender's EDI id, else address."""
@@ -380,6 +395,15 @@ def line_snapshot(line: OrderLine) -> dict[str, str | None]:
     """The promise fields of a line as JSON text, to restore it exactly (see `rebuild_line`)."""
     return {name: None if (value := getattr(line, name)) is None else str(value)
             for name in _LINE_STATE}
+
+
+def _read(message: _Message, name: str, profile: ColumnProfile | None) -> list[Problem]:
+    """Read the message into its documents, problems and envelope; returns its errors."""
+    reading = read_message(message.raw, name, profile)
+    results, message.envelope = reading.results, reading.envelope
+    message.documents = [r for r in results if isinstance(r, Document)]
+    message.problems = [r for r in results if isinstance(r, Problem)]
+    return [p for p in message.problems if p.is_error]
 
 
 def _unread(message: _Message) -> list[Problem]:

@@ -1,7 +1,9 @@
 """A supplier's email -> order responses: its body, its attachments, the messages it forwards.
 
 The email is the envelope. Its body (the text, and the tables of its HTML) is read by
-`map_email_body`, with the subject and the From address as hints. Each attachment is read as a
+`map_email_body`, with the subject and the From address as hints, and the supplier's
+`ColumnProfile` when processing knows it (its date order, number style and column names apply
+to the body, the attached sheets and the forwarded messages). Each attachment is read as a
 file of its own by the reader the registry picks from its first bytes (EDIFACT, an email, an
 xlsx workbook) or, for CSV, which has no magic number, from its name or content type; an xlsx or
 CSV file goes through `map_tables`. An attachment no reader knows (pdf, image) is a warning;
@@ -27,6 +29,7 @@ from typing import BinaryIO
 
 from gateway.domain.documents import Document
 from mappings.email.body import EmailHints, map_email_body
+from mappings.email.columns import ColumnProfile
 from mappings.email.files import read_csv_file
 from mappings.email.statements import order_numbers_in
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
@@ -94,18 +97,22 @@ class EmailReading:
     results: tuple[Result, ...]
 
 
-def read_email(source: BinaryIO | bytes, name: str) -> Iterator[Result]:
+def read_email(source: BinaryIO | bytes, name: str, *,
+               profile: ColumnProfile | None = None) -> Iterator[Result]:
     """The documents and problems of one raw email (RFC 5322 bytes as received)."""
     raw = source if isinstance(source, bytes) else source.read(MailLimits().max_message_bytes + 1)
-    yield from read_email_message(raw, name).results
+    yield from read_email_message(raw, name, profile=profile).results
 
 
-def read_email_message(raw: bytes, name: str, limits: MailLimits | None = None) -> EmailReading:
+def read_email_message(raw: bytes, name: str, limits: MailLimits | None = None, *,
+                       profile: ColumnProfile | None = None) -> EmailReading:
+    """`profile` is the supplier's: its date order and number style for the body, its column
+    names and letters for tables and attached sheets, in forwarded messages too."""
     try:
         parsed = parse_email(raw, limits)
     except MimeError as exc:
         return EmailReading(None, (exc.as_problem(),))
-    results = _read(parsed, name, top=True)
+    results = _read(parsed, name, top=True, profile=profile)
     if not any(isinstance(r, Document) for r in results) and not any(
             isinstance(r, Problem) and r.code is ProblemCode.NOTHING_READABLE for r in results):
         results.append(Problem(Severity.ERROR, ProblemCode.NOTHING_READABLE,
@@ -125,21 +132,23 @@ def _forwarded(parsed: ParsedEmail) -> Iterator[ParsedEmail]:
         yield from _forwarded(inner)
 
 
-def _read(parsed: ParsedEmail, label: str, *, top: bool) -> list[Result]:
+def _read(parsed: ParsedEmail, label: str, *, top: bool,
+          profile: ColumnProfile | None = None) -> list[Result]:
     """One email's own problems, body, attachments and forwarded messages, in that order."""
     where = "" if top else f"forwarded message (part {parsed.part}): "
     results: list[Result] = [_mail_problem(p) for p in parsed.problems]
     parts: list[Result] = []
     for attachment in parsed.attachments:
-        parts += _read_attachment(attachment, label, where)
+        parts += _read_attachment(attachment, label, where, profile)
     for inner in parsed.forwarded:
-        parts += _read(inner, f"{label}, forwarded message", top=False)
+        parts += _read(inner, f"{label}, forwarded message", top=False, profile=profile)
     answered = any(isinstance(r, Document) for r in parts)
-    results += _read_body(parsed, label, where, answered)
+    results += _read_body(parsed, label, where, answered, profile)
     return results + parts
 
 
-def _read_body(parsed: ParsedEmail, label: str, where: str, answered: bool) -> list[Result]:
+def _read_body(parsed: ParsedEmail, label: str, where: str, answered: bool,
+               profile: ColumnProfile | None = None) -> list[Result]:
     text = parsed.text_body or ""
     try:
         tables = html_tables(parsed.html_body) if parsed.html_body else ()
@@ -147,7 +156,9 @@ def _read_body(parsed: ParsedEmail, label: str, where: str, answered: bool) -> l
         return [_relocated(exc.as_problem(), where)]
     if not text.strip() and not tables:
         return []
-    hints = EmailHints(subject=parsed.subject, sender=parsed.from_address)
+    hints = EmailHints(subject=parsed.subject, sender=parsed.from_address,
+                       date_order=profile.date_order if profile else None,
+                       number_style=profile.number_style if profile else None, profile=profile)
     results = map_email_body(text, tables, hints=hints, file=label)
     if answered:
         # "Please find our confirmation attached": the attachment is the answer.
@@ -156,7 +167,8 @@ def _read_body(parsed: ParsedEmail, label: str, where: str, answered: bool) -> l
     return [_relocated(r, where) if isinstance(r, Problem) else r for r in results]
 
 
-def _read_attachment(attachment: Attachment, label: str, where: str) -> list[Result]:
+def _read_attachment(attachment: Attachment, label: str, where: str,
+                     profile: ColumnProfile | None = None) -> list[Result]:
     shown = attachment.filename or f"part {attachment.part}"
     prefix = f"{where}attachment {shown!r} (part {attachment.part}): "
     if attachment.content_type in _TNEF_TYPES or shown.lower() == "winmail.dat":
@@ -165,11 +177,11 @@ def _read_attachment(attachment: Attachment, label: str, where: str) -> list[Res
             and attachment.content_type.startswith("image/"):
         return []  # a picture the HTML body shows (a logo in the signature)
     file = f"{label}, attachment {shown!r}"
-    results = _attachment_results(attachment, file)
+    results = _attachment_results(attachment, file, profile)
     if results is None:
         return [Problem(Severity.WARNING, ProblemCode.UNSUPPORTED_ATTACHMENT,
                         f"{prefix}attachment {shown!r} ({attachment.content_type}) not read: "
-                        "only EDIFACT, email, xlsx and csv attachments are read")]
+                        "only EDIFACT, email, xlsx, xls and csv attachments are read")]
     try:
         found = list(results)
     except ParseError as exc:
@@ -177,7 +189,8 @@ def _read_attachment(attachment: Attachment, label: str, where: str) -> list[Res
     return [_relocated(r, prefix) if isinstance(r, Problem) else r for r in found]
 
 
-def _attachment_results(attachment: Attachment, file: str) -> Iterator[Result] | None:
+def _attachment_results(attachment: Attachment, file: str,
+                        profile: ColumnProfile | None) -> Iterator[Result] | None:
     """The reader for an attachment, as for a file: by its first bytes, a CSV by its name or
     content type (read with the part's declared charset)."""
     # The registry lists this module's reader: imported here, when an attachment is read.
@@ -188,10 +201,10 @@ def _attachment_results(attachment: Attachment, file: str) -> Iterator[Result] |
     reader = reader_for(attachment.content[:_SNIFF_BYTES], name)
     stream = io.BufferedReader(io.BytesIO(attachment.content))
     if reader is not None and reader.name != "csv":
-        return reader.read(stream, file)
+        return reader.read(stream, file, profile=profile)
     if is_csv:
         return read_csv_file(stream, file, table_name=name or f"part {attachment.part}",
-                             encoding=attachment.charset)
+                             encoding=attachment.charset, profile=profile)
     return None
 
 

@@ -119,8 +119,11 @@ def _title_order(table: Table, header: Header) -> str | None:
     return numbers.pop() if len(numbers) == 1 else None
 
 
+_WORKBOOKS = frozenset({"xlsx", "xls"})
+
+
 def table_label(table: Table) -> str:
-    if table.source == "xlsx":
+    if table.source in _WORKBOOKS:
         return f"sheet {table.name!r}"
     if table.source == "html":
         return f"{table.name} in the email body"
@@ -138,7 +141,8 @@ def row_place(table: Table, row: Row) -> Place:
 
 
 def _kind(table: Table) -> str:
-    return "sheet" if table.source == "xlsx" else "table" if table.source != "csv" else "file"
+    return ("sheet" if table.source in _WORKBOOKS else "table" if table.source != "csv"
+            else "file")
 
 
 def read_table(table: Table, header: Header, findings: Findings, reading: TableReading) -> None:

@@ -15,7 +15,7 @@ from parsers.mime.errors import (
 )
 from parsers.mime.headers import safe_filename
 from parsers.mime.html import html_tables, html_to_text
-from parsers.mime.message import parse_email
+from parsers.mime.message import header_sender, parse_email
 from parsers.mime.model import Attachment, Disposition, Mailbox, MailLimits, ParsedEmail
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "ParsedEmail",
     "decode_labelled",
     "decode_unlabelled",
+    "header_sender",
     "html_tables",
     "html_to_text",
     "parse_email",

@@ -15,6 +15,7 @@ recursively as a forwarded email.
 from __future__ import annotations
 
 import email
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import Message
@@ -49,6 +50,8 @@ _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _BASE64_DEFECTS = frozenset({"InvalidBase64PaddingDefect", "InvalidBase64CharactersDefect",
                              "InvalidBase64LengthDefect"})
 _FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
+# RFC 5322 section 2.1: the header ends at the first empty line.
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 @dataclass
@@ -95,6 +98,19 @@ def parse_email(raw: bytes, limits: MailLimits | None = None) -> ParsedEmail:
     except (ValueError, TypeError, LookupError, IndexError) as exc:
         raise MimeError(f"the message cannot be split into parts: {exc}") from exc
     return _read_message(message, "", 0, _Budget(limits))
+
+
+def header_sender(raw: bytes) -> str | None:
+    """The From address of a message's own header, its body left unparsed: who sent it, known
+    cheaply before the message is read (a forwarded message's From needs `parse_email`).
+    None when there is no readable address; never raises."""
+    end = _HEADER_END.search(raw)
+    try:
+        message = email.message_from_bytes(raw[:end.start()] if end else raw, policy=RAW_POLICY)
+    except (RecursionError, ValueError, TypeError, LookupError, IndexError):
+        return None
+    boxes, _notes = mailboxes(message.get("from"), _charset_label(message))
+    return boxes[0].address if boxes else None
 
 
 def _read_message(message: Message, path: str, depth: int, budget: _Budget) -> ParsedEmail:

@@ -1,4 +1,4 @@
-"""Spreadsheets and delimited text (xlsx, csv) as tables of cell values with located problems.
+"""Spreadsheets and delimited text (xlsx, xls, csv) as tables of cell values with located problems.
 
 Syntax only: which column is an order number or a quantity is decided in `mappings/`.
 """
@@ -15,6 +15,7 @@ from parsers.sheets.errors import (
 from parsers.sheets.formats import read_spreadsheet
 from parsers.sheets.model import CellValue, Row, Table
 from parsers.sheets.workbook import SheetLimits, Workbook
+from parsers.sheets.xls import read_xls
 from parsers.sheets.xlsx import read_xlsx
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "WorkbookTooLargeError",
     "read_csv",
     "read_spreadsheet",
+    "read_xls",
     "read_xlsx",
     "sniff_delimiter",
 ]

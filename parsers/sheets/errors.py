@@ -5,8 +5,8 @@ Exception tree (under the parsers' root, `parsers.errors.ParseError`)::
 
     ParseError
     └── SpreadsheetError            a file that cannot be read as a table at all
-        ├── CorruptWorkbookError    not a readable xlsx (bad zip, missing or broken parts)
-        ├── UnsupportedWorkbookError    xls, xlsb, ods, a password-protected workbook
+        ├── CorruptWorkbookError    not a readable xlsx or xls (bad zip or OLE2, broken parts)
+        ├── UnsupportedWorkbookError    xlsb, ods, Excel 95, a password-protected workbook
         └── WorkbookTooLargeError   past a configured limit (uncompressed size, parts, cells)
 
 Anything wrong inside a readable file (a formula without a cached value, an error cell, a guessed
@@ -72,11 +72,13 @@ class SpreadsheetError(ParseError):
 
 
 class CorruptWorkbookError(SpreadsheetError):
-    """Not a readable xlsx: a broken zip archive, a missing or malformed part."""
+    """Not a readable xlsx or xls: a broken zip archive or OLE2 file, a missing or malformed
+    part or record."""
 
 
 class UnsupportedWorkbookError(SpreadsheetError):
-    """A spreadsheet format this reader does not read: xls, xlsb, ods, an encrypted workbook."""
+    """A spreadsheet format the readers do not read: xlsb, ods, Excel 5.0/95, an encrypted
+    workbook, an OLE2 file that holds no workbook."""
 
     sheet_code = SheetProblemCode.UNSUPPORTED_FORMAT
     generic_code = ProblemCode.UNSUPPORTED_SYNTAX

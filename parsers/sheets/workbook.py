@@ -4,9 +4,12 @@ limits that keep an untrusted file from exhausting memory (DESIGN.md section 7, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from parsers.sheets.errors import SheetProblem
+from openpyxl.utils.cell import get_column_letter
+
+from parsers.errors import Severity
+from parsers.sheets.errors import SheetProblem, SheetProblemCode, WorkbookTooLargeError
 from parsers.sheets.model import CellValue, Table
 
 MiB = 1024 * 1024
@@ -38,3 +41,45 @@ def trim_cells(cells: Sequence[CellValue]) -> tuple[CellValue, ...]:
     while end and cells[end - 1] is None:
         end -= 1
     return tuple(cells[:end])
+
+
+@dataclass
+class SheetReading:
+    """One sheet being read (mutable, for the readers): its rows in order from row 1, its
+    problems, and the cells read so far in the whole workbook, held against the limit."""
+
+    name: str
+    limits: SheetLimits
+    cells_read: int
+    rows: list[list[CellValue]] = field(default_factory=list)
+    problems: list[SheetProblem] = field(default_factory=list)
+
+    def note(self, code: SheetProblemCode, detail: str, row: int | None = None,
+             column: int | None = None, severity: Severity = Severity.WARNING) -> None:
+        letter = get_column_letter(column) if column else None
+        self.problems.append(SheetProblem(severity, code, detail, self.name, row, letter))
+
+    def count(self, cells: int) -> None:
+        self.cells_read += cells
+        if self.cells_read > self.limits.max_cells:
+            raise WorkbookTooLargeError(f"more than {self.limits.max_cells} cells; the "
+                                        "workbook is refused")
+
+
+def fill_merges(state: SheetReading, merges: Sequence[tuple[int, int, int, int]]) -> None:
+    """Repeat each merged range's top-left value over the range (min_col, min_row, max_col,
+    max_row, from 1), clipped to the rows read and the widest row, so that a range over whole
+    columns allocates nothing past the data."""
+    width = max((len(row) for row in state.rows), default=0)
+    for min_col, min_row, max_col, max_row in merges:
+        if min_row > len(state.rows) or min_col > width:
+            continue
+        top = state.rows[min_row - 1]
+        value = top[min_col - 1] if min_col <= len(top) else None
+        if value is None:
+            continue
+        last_row, last_col = min(max_row, len(state.rows)), min(max_col, width)
+        state.count((last_row - min_row + 1) * (last_col - min_col + 1))
+        for cells in state.rows[min_row - 1:last_row]:
+            cells.extend([None] * (last_col - len(cells)))
+            cells[min_col - 1:last_col] = [value] * (last_col - min_col + 1)

@@ -25,7 +25,7 @@ import warnings
 import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from io import BytesIO
 from typing import Any
@@ -33,11 +33,12 @@ from typing import Any
 import openpyxl
 from lxml import etree
 from openpyxl.styles.numbers import is_datetime
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from parsers.errors import Severity
+from parsers.sheets.biff import ENCRYPTED_STREAM_NAME, OLE2_SIGNATURE, PASSWORD_MESSAGE
 from parsers.sheets.errors import (
     CorruptWorkbookError,
     SheetProblem,
@@ -46,7 +47,13 @@ from parsers.sheets.errors import (
     WorkbookTooLargeError,
 )
 from parsers.sheets.model import CellValue, Row, Table
-from parsers.sheets.workbook import SheetLimits, Workbook, trim_cells
+from parsers.sheets.workbook import (
+    SheetLimits,
+    SheetReading,
+    Workbook,
+    fill_merges,
+    trim_cells,
+)
 
 # Errors openpyxl, zipfile and the XML parsers raise on a malformed workbook (openpyxl does not
 # wrap them); all of them mean "this file is not a readable xlsx".
@@ -55,8 +62,6 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, InvalidFileException, etree.Lxml
                 AttributeError, EOFError, OSError)
 _ERROR_VALUES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                            "#GETTING_DATA", "#SPILL!", "#CALC!"})
-_OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,28 +73,6 @@ class _Layout:
     uncached: tuple[str, ...] = ()  # cell references
 
 
-@dataclass
-class _Sheet:
-    """One sheet being read (mutable, private): its rows by number and its problems."""
-
-    name: str
-    limits: SheetLimits
-    cells_read: int
-    rows: list[list[CellValue]] = field(default_factory=list)
-    problems: list[SheetProblem] = field(default_factory=list)
-
-    def note(self, code: SheetProblemCode, detail: str, row: int | None = None,
-             column: int | None = None, severity: Severity = Severity.WARNING) -> None:
-        letter = get_column_letter(column) if column else None
-        self.problems.append(SheetProblem(severity, code, detail, self.name, row, letter))
-
-    def count(self, cells: int) -> None:
-        self.cells_read += cells
-        if self.cells_read > self.limits.max_cells:
-            raise WorkbookTooLargeError(f"more than {self.limits.max_cells} cells; the "
-                                        "workbook is refused")
-
-
 def read_xlsx(data: bytes, limits: SheetLimits | None = None) -> Workbook:
     """Every worksheet of an xlsx (or xlsm) workbook as a `Table` named after its sheet.
 
@@ -99,7 +82,7 @@ def read_xlsx(data: bytes, limits: SheetLimits | None = None) -> Workbook:
     if len(data) > limits.max_file_bytes:
         raise WorkbookTooLargeError(f"the file has {len(data)} bytes, more than the "
                                     f"{limits.max_file_bytes} accepted")
-    if data.startswith(_OLE2_SIGNATURE):
+    if data.startswith(OLE2_SIGNATURE):
         raise UnsupportedWorkbookError(_ole2_message(data))
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
@@ -111,11 +94,10 @@ def read_xlsx(data: bytes, limits: SheetLimits | None = None) -> Workbook:
 
 
 def _ole2_message(data: bytes) -> str:
-    if _ENCRYPTED_STREAM in data:
-        return ("the workbook is protected by a password; save it without a password "
-                "(File > Info > Protect Workbook) and send it again")
-    return ("legacy Excel 97-2003 workbooks (.xls) are not read; save the file as .xlsx "
-            "(Excel Workbook) and send it again")
+    if ENCRYPTED_STREAM_NAME in data:
+        return PASSWORD_MESSAGE
+    return ("the file is an OLE2 compound file (a legacy .xls, a Word file ...), not an xlsx "
+            "workbook: read it with read_xls or read_spreadsheet")
 
 
 def _check_archive(archive: zipfile.ZipFile, limits: SheetLimits) -> None:
@@ -153,7 +135,7 @@ def _read_workbook(data: bytes, archive: zipfile.ZipFile, limits: SheetLimits) -
             for sheet in book.worksheets:
                 if not isinstance(sheet, ReadOnlyWorksheet):
                     continue
-                state = _Sheet(sheet.title, limits, cells_read)
+                state = SheetReading(sheet.title, limits, cells_read)
                 tables.append(_read_sheet(sheet, archive, state))
                 problems.extend(state.problems)
                 cells_read = state.cells_read
@@ -164,7 +146,7 @@ def _read_workbook(data: bytes, archive: zipfile.ZipFile, limits: SheetLimits) -
     return Workbook(tuple(tables), tuple(problems))
 
 
-def _read_sheet(sheet: ReadOnlyWorksheet, archive: zipfile.ZipFile, state: _Sheet) -> Table:
+def _read_sheet(sheet: ReadOnlyWorksheet, archive: zipfile.ZipFile, state: SheetReading) -> Table:
     if sheet.sheet_state != "visible":
         state.note(SheetProblemCode.HIDDEN_SHEET,
                    f"sheet {sheet.title!r} is {sheet.sheet_state}; read all the same")
@@ -181,11 +163,11 @@ def _read_sheet(sheet: ReadOnlyWorksheet, archive: zipfile.ZipFile, state: _Shee
         state.note(SheetProblemCode.NO_CACHED_VALUE, (
             f"cell {reference} holds a formula saved without its result (the program that "
             "wrote the file did not calculate it); read as empty"), row, column)
-    _fill_merges(state, layout.merges)
+    fill_merges(state, layout.merges)
     return _table(sheet.title, state.rows, layout.hidden_rows)
 
 
-def _value(cell: Any, row: int, column: int, state: _Sheet) -> CellValue:
+def _value(cell: Any, row: int, column: int, state: SheetReading) -> CellValue:
     value = cell.value
     if getattr(cell, "data_type", None) == "e" or (isinstance(value, str)
                                                    and value in _ERROR_VALUES):
@@ -238,24 +220,6 @@ def _formula_without_value(cell: etree._Element) -> bool:
         return False
     value = children.get("v")
     return value is None or not (value.text or "")
-
-
-def _fill_merges(state: _Sheet, merges: tuple[tuple[int, int, int, int], ...]) -> None:
-    """Repeat each merged range's top-left value over the range, clipped to the rows read and
-    the widest row, so that a range over whole columns allocates nothing past the data."""
-    width = max((len(row) for row in state.rows), default=0)
-    for min_col, min_row, max_col, max_row in merges:
-        if min_row > len(state.rows) or min_col > width:
-            continue
-        top = state.rows[min_row - 1]
-        value = top[min_col - 1] if min_col <= len(top) else None
-        if value is None:
-            continue
-        last_row, last_col = min(max_row, len(state.rows)), min(max_col, width)
-        state.count((last_row - min_row + 1) * (last_col - min_col + 1))
-        for cells in state.rows[min_row - 1:last_row]:
-            cells.extend([None] * (last_col - len(cells)))
-            cells[min_col - 1:last_col] = [value] * (last_col - min_col + 1)
 
 
 def _table(name: str, rows: list[list[CellValue]], hidden: frozenset[int]) -> Table:

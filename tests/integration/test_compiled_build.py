@@ -25,9 +25,10 @@ from gateway.bench.parse import build_interchange
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus"
 PLAIN_GATEWAY = Path(sys.executable).with_name("gateway")
-# What the build needs besides the project: pyproject.toml's `compile` extra.
-BUILD_REQUIREMENTS = tuple(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-                           ["project"]["optional-dependencies"]["compile"])
+# What the build needs installed first: pyproject.toml's `compile` extra, and the runtime
+# dependencies (mypyc type-checks every module the compiled ones import).
+_PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+BUILD_REQUIREMENTS = (*_PROJECT["dependencies"], *_PROJECT["optional-dependencies"]["compile"])
 
 pytestmark = pytest.mark.slow
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import zipfile
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import xlwt
 from click.testing import CliRunner
 
 from gateway.cli import cli
@@ -96,11 +100,50 @@ def test_a_zip_that_is_no_workbook_is_refused_clearly() -> None:
     assert "not an xlsx file" in problem.detail
 
 
-def test_legacy_xls_is_refused_with_what_to_send_instead() -> None:
+def test_an_unreadable_xls_is_one_error_that_says_so() -> None:
     data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600
+    assert reader_name(data, "old.xls") == "xls"
     [problem] = read_stream(io.BufferedReader(io.BytesIO(data)), "old.xls")
     assert isinstance(problem, Problem)
-    assert ".xlsx" in problem.detail
+    assert problem.is_error
+    assert "not a readable Excel 97-2003 workbook (.xls)" in problem.detail
+
+
+def legacy_confirmation() -> bytes:
+    """An .xls answer (written with xlwt, a test dependency: see pyproject.toml)."""
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("AB")
+    dates, plain = xlwt.easyxf(num_format_str="dd.mm.yyyy"), xlwt.easyxf()
+    for row, values in enumerate([("PO", "Line", "Confirmed qty", "Delivery date"),
+                                  ("4500012345", 10, 80, date(2026, 12, 5)),
+                                  ("4500012345", 20, 40, date(2026, 12, 9))]):
+        for column, value in enumerate(values):
+            sheet.write(row, column, value, dates if isinstance(value, date) else plain)
+    sheet.row(2).hidden = True
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xls_attachment_is_read_into_an_order_response() -> None:
+    raw = mixed("see attachment", ("application/vnd.ms-excel", "AB.xls", legacy_confirmation()))
+    results = results_of(raw)
+    [document] = [r for r in results if isinstance(r, Document)]
+    assert (document.file, document.message_type) == ("reply.eml, attachment 'AB.xls'",
+                                                     "SPREADSHEET")
+    [line] = document.lines
+    assert (line.order_line_no, line.quantity) == ("10", Decimal(80))
+    assert [(w.code, w.segment) for w in document.warnings] == [("SKIPPED_ROW", 3)]
+    assert "hidden" in document.warnings[0].detail
+
+
+def test_gateway_parse_prints_an_xls_file(tmp_path: Path) -> None:
+    (tmp_path / "AB.xls").write_bytes(legacy_confirmation())
+    result = CliRunner().invoke(cli, ["parse", "--json", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    [document] = json.loads(result.output)["documents"]
+    assert document["message_type"] == "SPREADSHEET"
+    assert document["file"].endswith("AB.xls")
 
 
 # -- composition -------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import openpyxl
 import pytest
+import xlwt
 
 from parsers.errors import ParseError, Severity
 from parsers.sheets import (
@@ -20,6 +21,7 @@ from parsers.sheets import (
     WorkbookTooLargeError,
     read_csv,
     read_spreadsheet,
+    read_xls,
     read_xlsx,
     sniff_delimiter,
 )
@@ -194,9 +196,9 @@ def test_broken_sheet_xml_is_a_corrupt_workbook():
         read_xlsx(data)
 
 
-def test_xls_and_encrypted_workbooks_are_refused_with_what_to_do():
+def test_broken_xls_and_encrypted_workbooks_are_refused_with_what_to_do():
     ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
-    with pytest.raises(UnsupportedWorkbookError, match=r"save the file as \.xlsx"):
+    with pytest.raises(CorruptWorkbookError, match=r"not a readable Excel 97-2003 workbook"):
         read_spreadsheet(ole2 + b"Workbook", "order.xls")
     encrypted = ole2 + "EncryptedPackage".encode("utf-16-le")
     with pytest.raises(UnsupportedWorkbookError, match="password"):
@@ -331,3 +333,130 @@ def test_csv_limits():
 def test_read_spreadsheet_picks_the_reader_by_content_not_name():
     assert read_spreadsheet(_order_book(), "order.csv").tables[0].source == "xlsx"
     assert read_spreadsheet(b"a;b\n1;2\n", "order.xlsx").tables[0].rows[1].cells == ("1", "2")
+
+
+# xls -------------------------------------------------------------------------------------
+# Legacy workbooks are written with xlwt (a test dependency: no maintained library writes
+# BIFF8); xlwt keeps an integral number below 2**29 in an RK record (read as int), any other
+# in a NUMBER record (read as float), as Excel does.
+
+
+def _xls(book: xlwt.Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _legacy_order_book() -> bytes:
+    book = xlwt.Workbook()
+    lines = book.add_sheet("Lines")
+    for column, title in enumerate(["PO", "Line", "Qty", "Delivery", "Booked at", "Slot",
+                                    "Ok", "Price", "Lead time"]):
+        lines.write(0, column, title)
+    lines.write(1, 0, "4500012345")
+    lines.write(1, 1, 10)
+    lines.write(1, 2, 4500012345)
+    lines.write(1, 3, date(2026, 12, 5), xlwt.easyxf(num_format_str="yyyy-mm-dd"))
+    lines.write(1, 4, datetime(2026, 11, 20, 14, 30),
+                xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm"))
+    lines.write(1, 5, time(14, 30), xlwt.easyxf(num_format_str="hh:mm"))
+    lines.write(1, 6, True)
+    lines.write(1, 7, 12.5)
+    lines.write(1, 8, 1.5, xlwt.easyxf(num_format_str="[h]:mm"))
+    lines.write_merge(2, 3, 0, 0, "4500012346")
+    lines.write(2, 1, 10)
+    lines.row(2).set_cell_error(2, "#DIV/0!")
+    lines.write(3, 1, 20)
+    lines.write(3, 3, "")
+    lines.write(4, 0, "internal note")
+    lines.row(4).hidden = True
+    lines.write(6, 0, "end")
+    book.add_sheet("Empty")
+    notes = book.add_sheet("Notes")
+    notes.write(1, 1, "see sheet Lines")
+    notes.visibility = 1  # hidden
+    return _xls(book)
+
+
+def test_xls_reads_every_sheet_with_typed_values_and_excel_row_numbers():
+    workbook = read_xls(_legacy_order_book())
+
+    assert [(t.name, t.source) for t in workbook.tables] == [
+        ("Lines", "xls"), ("Empty", "xls"), ("Notes", "xls")]
+    lines, empty, notes = workbook.tables
+    assert lines.rows[1] == Row(2, ("4500012345", 10, 4500012345.0, date(2026, 12, 5),
+                                    datetime(2026, 11, 20, 14, 30), time(14, 30), True, 12.5,
+                                    "1 day, 12:00:00"))
+    assert type(lines.rows[1].cells[1]) is int
+    assert type(lines.rows[1].cells[3]) is date
+    assert lines.rows[-1] == Row(7, ("end",))
+    assert empty.rows == ()
+    assert notes.rows == (Row(1, ()), Row(2, (None, "see sheet Lines")))
+
+
+def test_xls_merges_hidden_rows_and_sheets_as_in_xlsx():
+    workbook = read_xls(_legacy_order_book())
+    rows = workbook.tables[0].rows
+
+    assert rows[2].cells == ("4500012346", 10)  # C3 holds an error: None, trimmed
+    assert rows[3].cells == ("4500012346", 20)  # D4 is the empty string: None, trimmed
+    assert [row.number for row in rows if row.hidden] == [5]
+    assert rows[5] == Row(6, ())
+    hidden = [p for p in workbook.problems if p.code is SheetProblemCode.HIDDEN_SHEET]
+    assert [(p.sheet, p.detail) for p in hidden] == [("Notes", "sheet 'Notes' is hidden; read "
+                                                      "all the same")]
+
+
+def test_xls_error_value_is_none_with_a_located_problem():
+    [problem] = [p for p in read_xls(_legacy_order_book()).problems
+                 if p.code is SheetProblemCode.ERROR_VALUE]
+    assert (problem.sheet, problem.row, problem.column) == ("Lines", 3, "C")
+    assert "#DIV/0!" in problem.detail
+
+
+def test_read_spreadsheet_reads_an_xls_whatever_its_name():
+    workbook = read_spreadsheet(_legacy_order_book(), "order.csv")
+    assert workbook.tables[0].rows[0].cells[:2] == ("PO", "Line")
+
+
+def test_xls_cell_far_away_is_refused_before_it_is_allocated():
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("S")
+    sheet.write(0, 0, "a")
+    sheet.write(65535, 255, "z")  # a 6 KB file; calamine would fill 16.7 million cells
+    with pytest.raises(WorkbookTooLargeError, match="span 16777216 cells"):
+        read_xls(_xls(book))
+
+
+def test_xls_limits():
+    data = _legacy_order_book()
+    with pytest.raises(WorkbookTooLargeError, match="bytes"):
+        read_xls(data, SheetLimits(max_file_bytes=1000))
+    with pytest.raises(WorkbookTooLargeError, match="cells"):
+        read_xls(data, SheetLimits(max_cells=20))
+
+
+@pytest.mark.parametrize("cut", [1000, 3000])
+def test_corrupt_xls_is_a_corrupt_workbook(cut):
+    data = _legacy_order_book()
+    with pytest.raises(CorruptWorkbookError, match=r"\(\.xls\)") as caught:
+        read_spreadsheet(data[:cut], "order.xls")
+    assert caught.value.as_problem().is_error
+
+
+def test_ole2_file_without_a_workbook_is_refused_with_what_to_send():
+    data = _legacy_order_book()
+    # The directory entry renamed, as a Word file's "WordDocument" stream would be.
+    document = data.replace("Workbook".encode("utf-16-le"), "WordDocu".encode("utf-16-le"))
+    with pytest.raises(UnsupportedWorkbookError, match="no workbook in it"):
+        read_xls(document)
+
+
+def test_encrypted_xls_is_refused_with_the_password_message():
+    data = _legacy_order_book()
+    codepage = b"\x42\x00\x02\x00\xb0\x04"  # CODEPAGE 1200 (UTF-16), in the globals
+    assert data.count(codepage) == 1
+    # FILEPASS (RC4) in its place: what Excel writes before the encrypted records.
+    encrypted = data.replace(codepage, b"\x2f\x00\x02\x00\x01\x00")
+    with pytest.raises(UnsupportedWorkbookError, match="password"):
+        read_spreadsheet(encrypted, "order.xls")
