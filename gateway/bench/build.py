@@ -24,8 +24,7 @@ class Build:
     def label(self) -> str:
         if not self.compiled:
             return "plain Python"
-        return f"mypyc-compiled ({len(self.compiled)} of {len(self.compiled) + len(self.plain)} "\
-               "hot-path modules)"
+        return f"mypyc-compiled ({len(self.compiled)} modules)"
 
     def as_json(self) -> dict[str, object]:
         return {"label": self.label, "compiled_modules": list(self.compiled)}
