@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.persistence.models import InboundMessage
-from mappings.email.message import UNREAD_CODES
 from mappings.registry import reader_for
-from parsers.errors import Severity
+from parsers.errors import ProblemCode, Severity
 from parsers.mime import MimeError, parse_email
 
 _SNIFF_BYTES = 4096
@@ -24,7 +23,10 @@ def email_summary(message: InboundMessage) -> dict[str, Any] | None:
         parsed = parse_email(message.raw)
     except MimeError:
         return None
-    unread = [p.get("detail") for p in message.problems or []
-              if p.get("severity") == Severity.ERROR.value and p.get("code") in UNREAD_CODES]
+    # As processing lists them (mappings.email.message.unread_problems): every error, the
+    # specific ones before the summing-up "nothing readable".
+    errors = [p for p in message.problems or [] if p.get("severity") == Severity.ERROR.value]
+    unread = [p.get("detail") for p in sorted(
+        errors, key=lambda p: p.get("code") == ProblemCode.NOTHING_READABLE.value)]
     return {"from": parsed.from_address, "subject": parsed.subject,
             "message_id": parsed.message_id, "unread": unread}

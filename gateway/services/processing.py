@@ -31,7 +31,7 @@ from gateway.persistence.queries import chunked
 from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
 from mappings.email import ColumnProfile
-from mappings.email.message import UNREAD_CODES, EmailEnvelope
+from mappings.email.message import EmailEnvelope, unread_problems
 from mappings.registry import preview_message, read_message
 from parsers.errors import Problem
 
@@ -408,7 +408,7 @@ def _read(message: _Message, name: str, profile: ColumnProfile | None) -> list[P
 
 def _unread(message: _Message) -> list[Problem]:
     """The errors of an email that mean part of the supplier's answer was not read."""
-    return [p for p in message.problems if p.is_error and p.code in UNREAD_CODES]
+    return unread_problems(message.problems)
 
 
 def _numbers(document: Document) -> set[str]:

@@ -23,7 +23,7 @@ attachment that does ("please find our confirmation attached") is no problem.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
@@ -50,11 +50,16 @@ Result = Document | Problem
 _CSV_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values"})
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _SNIFF_BYTES = 4096
-# The errors that mean part of a supplier's answer was not read with confidence: the buyer has
-# to read the email (processing raises UNREADABLE_REPLY for them).
-UNREAD_CODES = frozenset({ProblemCode.NOTHING_READABLE, ProblemCode.UNREADABLE_TEXT,
-                          ProblemCode.AMBIGUOUS_VALUE, ProblemCode.CONFLICTING_VALUES,
-                          ProblemCode.UNSUPPORTED_ATTACHMENT})
+
+
+def unread_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """An email's errors in the order a buyer should read them. Every error in an email is part
+    of the supplier's answer that was not read with confidence (a statement, a row, an
+    attachment refused over a limit or as a compressed bomb, TNEF, a refused EDIFACT message),
+    and the buyer has to read the email (processing raises UNREADABLE_REPLY). The specific
+    reasons come first; "nothing readable" only sums them up."""
+    return sorted((p for p in problems if p.is_error),
+                  key=lambda p: p.code is ProblemCode.NOTHING_READABLE)
 
 # The nearest code of the shared list (README: the JSON contract) for each email problem.
 _CODES: dict[MailProblemCode, ProblemCode] = {

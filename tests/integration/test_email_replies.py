@@ -4,11 +4,14 @@ reconciled, and what could not be read raised to the buyer."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +272,38 @@ def test_exception_detail_shows_the_email(transaction: Transaction, settings: Se
     assert f"gateway messages show {report.message_id} --raw" in printed.output
     raw = CliRunner().invoke(cli, ["messages", "show", str(report.message_id), "--raw"], env=env)
     assert raw.stdout_bytes == sample("ambiguous_date_reply.eml")
+
+
+def _zip_bomb_reply() -> bytes:
+    """A confirmation whose xlsx unpacks to 300 MB (a few hundred KB on the wire)."""
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "<" + " " * (300 << 20) + ">")
+    mail = EmailMessage()
+    mail["From"] = "orders@devries-verpakkingen.example"
+    mail["Subject"] = "Confirmation"
+    mail["Message-ID"] = "<bomb-1@devries-verpakkingen.example>"
+    mail.set_content("Please find our order confirmation attached.")
+    mail.add_attachment(packed.getvalue(), maintype="application",
+                        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        filename="../../AB_4500020001.xlsx")
+    return bytes(mail)
+
+
+def test_a_refused_attachment_is_the_reason_the_buyer_reads_first(
+        transaction: Transaction) -> None:
+    report = take_in(transaction, _zip_bomb_reply())
+    assert report.state is MessageState.RECONCILED
+    with transaction() as session:
+        [exception] = exceptions_of(session)
+        assert exception.code == "UNREADABLE_REPLY"
+        # The refusal itself, not the summing-up "answers no order line", comes first.
+        assert exception.actual.startswith("attachment 'AB_4500020001.xlsx'")
+        assert "unpacks to" in exception.actual
+        assert exception.owner == "sabine.hoffmann@brenner-antrieb.example"
+        message = session.get(InboundMessage, report.message_id)
+        assert message is not None
+        assert message.state_reason is not None
+        assert "UNREADABLE_REPLY" in message.state_reason

@@ -232,7 +232,8 @@ def test_a_database_at_0003_upgrades_and_keeps_its_suppliers(settings: Settings,
         command.upgrade(config, "0003")
         connection.execute(text("INSERT INTO suppliers (code, name) VALUES ('ALVES', 'Alves')"))
     assert current_revision(engine) == "0003"
-    assert upgrade(engine) == head_revision() == "0004"
+    # Through 0004 (the reading column) to whatever the head is now.
+    assert upgrade(engine) == head_revision()
     factory = make_session_factory(engine)
     with factory.begin() as session:
         assert session.execute(select(Supplier.code, Supplier.reading)).all() == [
