@@ -44,10 +44,12 @@ $(COMPILED_STAMP): pyproject.toml setup.py $(SOURCES)
 bench: $(COMPILED_STAMP)
 	$(COMPILED)/bin/gateway bench parse
 	$(COMPILED)/bin/gateway bench reconcile
+	$(COMPILED)/bin/gateway bench pipeline
 
 bench-plain: $(STAMP)
 	$(BIN)/gateway bench parse
 	$(BIN)/gateway bench reconcile
+	$(BIN)/gateway bench pipeline
 
 clean:
 	rm -rf $(VENV) $(COMPILED) build var .pytest_cache .mypy_cache .ruff_cache

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import gc
+import logging
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.config import Settings
 from gateway.errors import ConfigurationError
+from gateway.observability import JsonLogFormatter
 
 # Young objects allocated between collections of the youngest generation (CPython's default is
 # 700). Parsing and reconciling a batch allocates hundreds of thousands of short-lived objects;
@@ -28,7 +31,36 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(_YOUNG_OBJECTS_PER_COLLECTION, 20, 20)
 
 
-def make_engine(settings: Settings) -> Engine:
+# Loggers that would write message content or credentials below WARNING: aiosmtpd's logs every
+# DATA line at DEBUG and addresses at INFO, imapclient protocol lines (LOGIN arguments among
+# them) at DEBUG; alembic is chatty at INFO (DESIGN.md section 7.6).
+_QUIET_LOGGERS = ("mail.log", "imapclient", "alembic")
+
+
+def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """JSON lines on stderr (or `stream`) for a process that runs the gateway's services: one
+    object per record with the time, level, logger, message and the ids passed in `extra`.
+    Called by the CLI commands that run services, never at import; calling it again replaces
+    the handler it installed."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h.formatter, JsonLogFormatter)]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonLogFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# Execution option for a connection that only reads (readiness checks, metrics scrapes): on
+# SQLite it begins a deferred transaction, which in WAL mode never waits for a writer's lock.
+READ_ONLY = "gateway_read_only"
+
+
+def make_engine(settings: Settings, connect_timeout: int | None = None) -> Engine:
+    """`connect_timeout` (seconds, PostgreSQL) bounds how long a connection attempt to a host
+    that does not answer may take; the default is the driver's (no limit)."""
     if settings.is_sqlite:
         path = settings.database_url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -42,7 +74,8 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(settings.database_url, pool_pre_ping=True)
+    connect_args = {} if connect_timeout is None else {"connect_timeout": connect_timeout}
+    return create_engine(settings.database_url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -69,5 +102,9 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock when the unit of work begins, not at its first write: two
     workers that both read a line before either writes would otherwise both add to the same
     starting value and one despatch would be lost (SQLAlchemy docs, "Serializable isolation /
-    Savepoints / Transactional DDL" for pysqlite)."""
+    Savepoints / Transactional DDL" for pysqlite). A connection marked `READ_ONLY` writes
+    nothing, so it begins deferred and never waits behind a writer."""
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -89,10 +89,13 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Where the gateway keeps its state. `GATEWAY_DATABASE_URL` selects PostgreSQL
-    (`postgresql+psycopg://...`); the default is a SQLite file under ./var/ (WAL)."""
+    (`postgresql+psycopg://...`); the default is a SQLite file under ./var/ (WAL).
+    `GATEWAY_BROKER_URL` names the Celery broker (`redis://host:6379/0`); unset, tasks run in
+    the process that queued them."""
 
     database_url: str
     var_dir: Path = DEFAULT_VAR
+    broker_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -109,7 +112,7 @@ class Settings:
         if backend not in ("sqlite", "postgresql"):
             raise ConfigurationError(f"GATEWAY_DATABASE_URL names {backend}; the gateway runs "
                                      "on SQLite or PostgreSQL")
-        return cls(url, var_dir)
+        return cls(url, var_dir, env.get("GATEWAY_BROKER_URL", "").strip() or None)
 
     @property
     def display_url(self) -> str:
@@ -119,3 +122,68 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
+
+
+def checked_broker_url(settings: Settings) -> str:
+    """The broker URL of a command that needs one (`gateway worker`, `gateway beat`)."""
+    url = settings.broker_url
+    if url is None:
+        raise ConfigurationError("GATEWAY_BROKER_URL is not set: the Celery worker and beat "
+                                 "need a broker (redis://host:6379/0 or "
+                                 "amqp://user:password@host:5672//)")
+    if "://" not in url or url.partition("://")[0] not in BROKER_SCHEMES:
+        raise ConfigurationError(f"GATEWAY_BROKER_URL must be a Redis or RabbitMQ URL "
+                                 f"(redis://..., amqp://...), not {url.partition(':')[0]!r}")
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    """How the Celery pipeline batches, retries and sweeps, from `GATEWAY_PIPELINE_*`:
+    `QUEUE` (the broker queue's name), `BATCH_SIZE` (message ids per task); a transient error
+    is retried after a random wait of up to `RETRY_BASE_SECONDS` doubled per retry, never more
+    than `RETRY_MAX_SECONDS`, at most `MAX_RETRIES` times; a message whose processing started
+    `MAX_ATTEMPTS` times without finishing (its worker lost each time) is `failed`; the sweeper
+    runs every `SWEEP_SECONDS` and publishes again what is still `received` `STUCK_SECONDS`
+    after it was last published. Read only by the commands that use Celery."""
+
+    queue: str = "gateway"
+    batch_size: int = 200
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
+    max_retries: int = 8
+    max_attempts: int = 5
+    stuck_seconds: float = 300.0
+    sweep_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PipelineSettings:
+        default = cls()
+
+        def number(name: str, fallback: float, minimum: float = 0.0) -> float:
+            key = f"GATEWAY_PIPELINE_{name}"
+            value = env.get(key, "").strip()
+            if not value:
+                return fallback
+            try:
+                parsed = float(value)
+            except ValueError:
+                parsed = float("nan")
+            whole = isinstance(fallback, int)
+            if not minimum <= parsed < float("inf") or (whole and not parsed.is_integer()):
+                raise ConfigurationError(f"{key} must be a {'whole ' if whole else ''}number "
+                                         f"of at least {minimum:g}, not {value!r}")
+            return parsed
+
+        return cls(
+            queue=env.get("GATEWAY_PIPELINE_QUEUE", "").strip() or default.queue,
+            batch_size=int(number("BATCH_SIZE", default.batch_size, 1)),
+            retry_base_seconds=number("RETRY_BASE_SECONDS", default.retry_base_seconds),
+            retry_max_seconds=number("RETRY_MAX_SECONDS", default.retry_max_seconds),
+            max_retries=int(number("MAX_RETRIES", default.max_retries)),
+            max_attempts=int(number("MAX_ATTEMPTS", default.max_attempts, 1)),
+            stuck_seconds=number("STUCK_SECONDS", default.stuck_seconds, 0.1),
+            sweep_seconds=number("SWEEP_SECONDS", default.sweep_seconds, 0.1))

@@ -217,12 +217,12 @@ class _Unrecorded:
 
 
 class MailboxPoller:
-    """Polls one mailbox until stopped. `wake` is called after new messages were committed
-    and moved (the worker that processes them); `clock` gives aware UTC times."""
+    """Polls one mailbox until stopped. `wake` is given the ids of new messages once they
+    were committed and moved (a `Dispatcher`'s `dispatch`); `clock` gives aware UTC times."""
 
     def __init__(self, settings: MailboxSettings, transaction: UnitOfWork,
                  clock: Callable[[], datetime], stop: threading.Event,
-                 wake: Callable[[], None] = lambda: None,
+                 wake: Callable[[list[int]], None] = lambda _ids: None,
                  connect: Connect = ImapConnection.open) -> None:
         self.settings = settings
         self.transaction = transaction
@@ -316,7 +316,7 @@ class MailboxPoller:
                      f" (duplicate of #{result.duplicate_of})" if result.duplicate_of else "",
                      self.settings.processed_folder)
         if new:
-            self.wake()
+            self.wake(new)
         return after
 
     def _set_aside_notice(self, batch: Batch, sizes: dict[int, int]) -> str:

@@ -3,7 +3,8 @@
 Replies (RFC 5321, enhanced codes from RFC 3463):
 
 - `250 2.0.0` after the raw bytes (exactly as received, dot-unstuffed) and their row are
-  committed through `archive` (DESIGN.md section 7). A retry of a message already committed
+  committed (DESIGN.md section 7); messages that arrive together share one commit
+  (`group_commit.py`), and a failed commit answers 451 to each of them. A retry of a message already committed
   (a 250 that got lost) is recorded as a duplicate delivery and processed once.
 - `451 4.3.0` when the database cannot store the message: the sender keeps it and retries.
 - `552 5.3.4` above the size limit, at `MAIL FROM ... SIZE=` (RFC 1870) or during DATA.
@@ -28,8 +29,7 @@ import logging
 import signal
 import ssl
 import weakref
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,9 +38,10 @@ from typing import Any, AnyStr
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.channels.group_commit import GroupCommitWriter
 from gateway.config import SmtpSettings
 from gateway.errors import ConfigurationError
-from gateway.services.ingest import Archived, Intake, UnitOfWork, archive
+from gateway.services.ingest import Archived, Intake, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +74,16 @@ class RecipientPolicy:
 
 
 class SmtpIntake:
-    """The aiosmtpd handler. The only database work is `archive`, run in a thread pool so the
-    event loop keeps serving other sessions while a commit waits on the disk or the network."""
+    """The aiosmtpd handler. The only database work is archiving, done by a writer thread with
+    group commit (`group_commit.py`), so the event loop keeps serving other sessions while a
+    commit waits on the disk or the network, and concurrent messages share one commit."""
 
     def __init__(self, transaction: UnitOfWork, recipients: RecipientPolicy,
                  now: Callable[[], datetime],
-                 on_archived: Callable[[int], None] = lambda _message_id: None,
-                 threads: int = 4) -> None:
-        self._transaction = transaction
+                 on_archived: Callable[[list[int]], None] = lambda _message_ids: None) -> None:
         self._recipients = recipients
-        self._now = now
         self._on_archived = on_archived
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="smtp-archive")
+        self._writer = GroupCommitWriter(transaction, now, self._committed)
         self._in_flight: set[asyncio.Future[Archived]] = set()
         self._closing = False
 
@@ -130,8 +129,7 @@ class SmtpIntake:
         raw = envelope.original_content
         assert raw is not None  # aiosmtpd sets it before calling this hook
         intake = Intake(raw, CHANNEL, envelope.mail_from or "<>")
-        future = asyncio.get_running_loop().run_in_executor(
-            self._executor, self._archive, intake, tuple(envelope.rcpt_tos), _peer(session))
+        future = self._writer.submit(intake)
         self._in_flight.add(future)
         future.add_done_callback(self._in_flight.discard)
         try:
@@ -142,6 +140,7 @@ class SmtpIntake:
             log.warning("message from %s not stored (%s): answered 451, the sender will "
                         "retry", _peer(session), _first_line(exc))
             return STORE_FAILED
+        _log_stored(archived, intake, tuple(envelope.rcpt_tos), _peer(session))
         if archived.duplicate_of is not None:
             return (f"250 2.0.0 OK: already received as #{archived.duplicate_of}, "
                     f"kept as #{archived.message_id}")
@@ -154,23 +153,18 @@ class SmtpIntake:
                   exc_info=(type(error), error, error.__traceback__))
         return UNEXPECTED
 
-    def _archive(self, intake: Intake, recipients: tuple[str, ...], peer: str) -> Archived:
-        with self._transaction() as session:
-            archived = archive(session, intake, self._now())
-        log.info("stored message #%d%s: %d bytes, sha256 %s, from %s, for %s",
-                 archived.message_id,
-                 f" (duplicate of #{archived.duplicate_of})" if archived.duplicate_of else "",
-                 len(intake.raw), hashlib.sha256(intake.raw).hexdigest(), peer,
-                 ", ".join(recipients))
-        self._on_archived(archived.message_id)
-        return archived
+    def _committed(self, batch: Sequence[Archived]) -> None:
+        """In the writer thread, after the commit of a batch."""
+        ids = [a.message_id for a in batch if a.duplicate_of is None]
+        if ids:   # a duplicate has nothing to process
+            self._on_archived(ids)
 
     async def close(self) -> None:
         """Refuse new transactions, and wait for the commits already under way."""
         self._closing = True
         if self._in_flight:
             await asyncio.wait(list(self._in_flight))
-        self._executor.shutdown(wait=True)
+        await asyncio.to_thread(self._writer.close)
 
 
 class GatewaySMTP(SMTP):
@@ -275,8 +269,8 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
 
 
 def build_server(settings: SmtpSettings, transaction: UnitOfWork, now: Callable[[], datetime],
-                 hostname: str, on_archived: Callable[[int], None] = lambda _id: None
-                 ) -> SmtpServer:
+                 hostname: str,
+                 on_archived: Callable[[list[int]], None] = lambda _ids: None) -> SmtpServer:
     if not settings.recipients:
         raise ConfigurationError("no recipients are ours: set GATEWAY_SMTP_RECIPIENTS to the "
                                  "addresses or domains this gateway receives mail for")
@@ -306,6 +300,17 @@ def _storable(address: str) -> bool:
     every retry, so it is refused at once (RFC 6531 section 3.3 requires UTF-8). Surrogates
     and control characters are both not printable."""
     return address.isprintable()
+
+
+def _log_stored(archived: Archived, intake: Intake, recipients: tuple[str, ...],
+                peer: str) -> None:
+    digest = hashlib.sha256(intake.raw).hexdigest()
+    log.info("stored message #%d%s: %d bytes, sha256 %s, from %s, for %s",
+             archived.message_id,
+             f" (duplicate of #{archived.duplicate_of})" if archived.duplicate_of else "",
+             len(intake.raw), digest, peer, ", ".join(recipients),
+             extra={"message_id": archived.message_id, "sha256": digest,
+                    "channel": intake.channel})
 
 
 def _peer(session: Session) -> str:

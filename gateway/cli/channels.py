@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from dataclasses import replace
 
 import click
 
-from gateway.bootstrap import make_session_factory
+from gateway.bootstrap import configure_logging, make_session_factory
 from gateway.cli.context import AppContext, pass_app
 from gateway.config import SmtpSettings
 from gateway.errors import ConfigurationError
@@ -26,10 +25,11 @@ from gateway.persistence.schema import current_revision
 @pass_app
 def smtp(app: AppContext, host: str | None, port: int | None) -> None:
     """Receive supplier mail as an MX: each message is stored before the 250, then processed
-    in the background. Settings: GATEWAY_SMTP_* (see README). Stops on SIGINT or SIGTERM
-    after the messages already received are stored."""
+    in the background (by Celery workers when GATEWAY_BROKER_URL is set). Settings:
+    GATEWAY_SMTP_* (see README). Stops on SIGINT or SIGTERM after the messages already
+    received are stored."""
     from gateway.channels.smtp import build_server, serve_until_signalled
-    from gateway.services.intake_worker import ReceivedWorker
+    from gateway.cli.worker import open_dispatcher
 
     settings = SmtpSettings.from_env(os.environ)
     settings = replace(settings, host=host or settings.host,
@@ -39,23 +39,17 @@ def smtp(app: AppContext, host: str | None, port: int | None) -> None:
         raise ConfigurationError(f"{app.settings.display_url} holds no gateway schema; run "
                                  "`gateway init` first")
     transaction = make_session_factory(app.engine).begin
-    worker = ReceivedWorker(transaction, ["smtp"], app.today, app.now)
-    server = build_server(settings, transaction, app.now, settings.hostname or socket.getfqdn(),
-                          worker.wake)
-    worker.start()
-    try:
+    with open_dispatcher(app, ["smtp"]) as dispatcher:
+        server = build_server(settings, transaction, app.now,
+                              settings.hostname or socket.getfqdn(), dispatcher.dispatch)
         serve_until_signalled(server)
-    finally:
-        worker.stop()
 
 
 def _log_to_stderr() -> None:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # aiosmtpd's own logger writes every DATA line at DEBUG and addresses at INFO: message
-    # content never goes to the log (DESIGN.md section 7.6).
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # JSON lines; aiosmtpd's own logger, which writes every DATA line at DEBUG and addresses
+    # at INFO, is held at WARNING there: message content never goes to the log (DESIGN.md
+    # section 7.6).
+    configure_logging()
 
 
 def iter_commands() -> Iterator[click.Command]:

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from gateway.bootstrap import make_session_factory
+from gateway.bootstrap import configure_logging, make_session_factory
 from gateway.cli.context import AppContext, pass_app
 from gateway.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from gateway.channels.mailboxes import MailboxSettings
+    from gateway.services.ingest import UnitOfWork
     from gateway.services.intake_worker import ReceivedWorker
 
 log = logging.getLogger("gateway.cli.imap")
@@ -43,8 +45,9 @@ def imap(app: AppContext, mailbox_file: Path | None, once: bool, no_process: boo
     """Take supplier mail in from IMAP mailboxes: each message is archived and committed, then
     moved to the processed folder, then processed. Between polls it waits in IDLE where the
     server offers it. Stops on SIGINT or SIGTERM after the batch under way."""
-    from gateway.channels.imap import CHANNEL, MailboxPoller
+    from gateway.channels.imap import CHANNEL
     from gateway.channels.mailboxes import read_mailbox_file
+    from gateway.cli.worker import celery_dispatcher
     from gateway.services.intake_worker import ReceivedWorker
 
     if show_status:
@@ -57,21 +60,42 @@ def imap(app: AppContext, mailbox_file: Path | None, once: bool, no_process: boo
     _log_to_stderr()
     _check_schema(app)
     transaction = make_session_factory(app.engine).begin
+    if app.settings.broker_url is not None and not no_process:
+        # Celery workers process what is taken in; --once publishes before it exits.
+        with celery_dispatcher(app) as dispatcher:
+            _poll(mailboxes, transaction, app, once, dispatcher.dispatch)
+        return
     worker = ReceivedWorker(transaction, [CHANNEL], app.today, app.now)
+    background = not (no_process or once)
+    if background:
+        worker.start()
+    try:
+        _poll(mailboxes, transaction, app, once, worker.wake if background else _nothing)
+    finally:
+        if once and not no_process:
+            _drain(worker)
+        worker.stop()
+
+
+def _nothing(_message_ids: list[int]) -> None:
+    """--no-process and --once: nothing is handed on while polling."""
+
+
+def _poll(mailboxes: list[MailboxSettings], transaction: UnitOfWork, app: AppContext,
+          once: bool, dispatch: Callable[[list[int]], None]) -> None:
+    """Poll with the ids handed to `dispatch`: until stopped, or once (exit status 1 when a
+    mailbox could not be polled)."""
+    from gateway.channels.imap import MailboxPoller
+
     stop = threading.Event()
-    wake = (lambda: None) if no_process or once else worker.wake
-    pollers = [MailboxPoller(m, transaction, app.now, stop, wake) for m in mailboxes]
+    pollers = [MailboxPoller(m, transaction, app.now, stop, dispatch) for m in mailboxes]
     with _stop_on_signals(stop):
         if once:
             failed = [p.settings.name for p in pollers if not p.run(once=True)]
-            if not no_process:
-                _drain(worker)
             if failed:
                 click.echo(f"could not poll: {', '.join(failed)} (see the log above)", err=True)
                 sys.exit(1)
             return
-        if not no_process:
-            worker.start()
         threads = [threading.Thread(target=p.run, name=f"imap-{p.settings.name}")
                    for p in pollers]
         for thread in threads:
@@ -79,7 +103,6 @@ def imap(app: AppContext, mailbox_file: Path | None, once: bool, no_process: boo
         while any(thread.is_alive() for thread in threads):
             for thread in threads:
                 thread.join(0.5)
-        worker.stop()
 
 
 def _check_schema(app: AppContext) -> None:
@@ -143,11 +166,9 @@ def _when(moment: object) -> str:
 
 
 def _log_to_stderr() -> None:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # imapclient logs protocol lines (LOGIN arguments among them) at DEBUG only.
-    logging.getLogger("imapclient").setLevel(logging.WARNING)
+    # JSON lines; imapclient, which logs protocol lines (LOGIN arguments among them) at DEBUG,
+    # is held at WARNING there.
+    configure_logging()
 
 
 def iter_commands() -> Iterator[click.Command]:

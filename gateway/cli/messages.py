@@ -1,4 +1,4 @@
-"""`gateway messages`: the inbound archive as IT works it (list, show, release)."""
+"""`gateway messages`: the inbound archive as IT works it (list, show, release, retry)."""
 
 from __future__ import annotations
 
@@ -132,6 +132,40 @@ def messages_release(app: AppContext, message_id: int) -> None:
                + (f", {report.reason}" if report.reason else "")
                + (f", {len(report.exception_ids)} exception(s)" if report.exception_ids
                   else ""))
+
+
+@messages.command("retry")
+@click.argument("message_ids", type=int, nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every failed message, oldest first.")
+@pass_app
+def messages_retry(app: AppContext, message_ids: tuple[int, ...], every: bool) -> None:
+    """Process failed messages again, once the cause is fixed (the database back, say). A
+    message is `failed` when a transient error outlasted its retries or its processing never
+    finished; `gateway messages list --state failed` shows why. Exit status 1 when one still
+    does not reach a final state."""
+    if every == bool(message_ids):
+        raise click.UsageError("name the failed messages to retry, or pass --all")
+    if every:
+        with app.transaction() as session:
+            found = list_messages(session, [MessageState.FAILED], limit=1_000_000)
+        message_ids = tuple(sorted(m.id for m in found))
+        if not message_ids:
+            click.echo("no failed messages")
+            return
+    still_failing = False
+    for message_id in message_ids:
+        with app.transaction() as session:
+            state = message_detail(session, message_id).summary.state
+            if state is not MessageState.FAILED:
+                raise click.ClickException(
+                    f"message #{message_id} is {state.value}, not failed: `gateway messages "
+                    f"release {message_id}` for a quarantined one")
+            report = release(session, message_id, app.today(), app.now())
+        still_failing |= report.state is MessageState.FAILED
+        click.echo(f"message #{message_id}: {report.state.value}"
+                   + (f", {report.reason}" if report.reason else ""))
+    if still_failing:
+        raise SystemExit(1)
 
 
 def iter_commands() -> Iterator[click.Command]:

@@ -150,6 +150,17 @@ def bench_parse(messages: int, runs: int, memory_mb: int, as_json: bool) -> None
     run_parse_benchmark(messages=messages, runs=runs, memory_mb=memory_mb, as_json=as_json)
 
 
+@bench.command("xlsx")
+@click.option("--rows", default=10_000, show_default=True, help="Order lines in the workbook.")
+@click.option("--runs", default=5, show_default=True, help="Timed runs per side (median).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_xlsx(rows: int, runs: int, as_json: bool) -> None:
+    """Read+map of an xlsx confirmation against openpyxl's read-only read of the same file."""
+    from gateway.bench.xlsx import run_xlsx_benchmark
+
+    run_xlsx_benchmark(rows=rows, runs=runs, as_json=as_json)
+
+
 @bench.command("reconcile")
 @click.option("--lines", default=100_000, show_default=True, help="Open order lines.")
 @click.option("--messages", default=10_000, show_default=True, help="Supplier messages.")
@@ -174,3 +185,52 @@ def bench_reconcile(lines: int, messages: int, runs: int, sqlite_path: str,
         click.echo(json.dumps(result, indent=2))
     else:
         Console().print(reconcile_table(result))
+
+
+@bench.command("pipeline")
+@click.option("--lines", default=100_000, show_default=True, help="Open order lines.")
+@click.option("--messages", default=10_000, show_default=True, help="Supplier messages.")
+@click.option("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="Server to create the scratch databases on.")
+@click.option("--redis-url", default="redis://127.0.0.1:6379/0", show_default=True,
+              help="The broker (a queue of the run's own, deleted at the end).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_pipeline(lines: int, messages: int, postgres_url: str, redis_url: str,
+                   as_json: bool) -> None:
+    """The Celery pipeline with 1 and 2 `gateway worker` processes against synchronous
+    `ingest` of the same messages; checks that each side processed every message once."""
+    from gateway.bench.pipeline import pipeline_table, run_pipeline_benchmark
+
+    with Console(stderr=True).status("benchmark") as status:
+        result = run_pipeline_benchmark(lines, messages, postgres_url, redis_url,
+                                        lambda text: status.update(text))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        Console().print(pipeline_table(result))
+    if not result["exactly_once"]["ok"]:
+        sys.exit(1)
+
+
+@bench.command("smtp")
+@click.option("--messages", default=2_000, show_default=True, help="Messages per side and run.")
+@click.option("--size", default=20_000, show_default=True, help="Bytes per message.")
+@click.option("--clients", default=4, show_default=True, help="Concurrent SMTP connections.")
+@click.option("--runs", default=3, show_default=True, help="Runs per side, alternating (median).")
+@click.option("--with-worker/--no-with-worker", default=True, show_default=True,
+              help="Also measure `gateway smtp` with its worker processing alongside (info).")
+@click.option("--postgres-url", default="", show_default=True,
+              help="Server to create a scratch database on, for a PostgreSQL side (info).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_smtp(messages: int, size: int, clients: int, runs: int, with_worker: bool,
+               postgres_url: str, as_json: bool) -> None:
+    """The SMTP intake (commit before 250) against a bare aiosmtpd handler that fsyncs each
+    message to a file, in the same run; checks that no message was lost."""
+    from gateway.bench.smtp import print_result, run_smtp_benchmark
+
+    with Console(stderr=True).status("benchmark") as status:
+        result = run_smtp_benchmark(messages, size, clients, runs, with_worker,
+                                    postgres_url or None, lambda text: status.update(text))
+    print_result(result, as_json)
+    if not all(side["lossless"] for side in result["sides"].values()):
+        sys.exit(1)

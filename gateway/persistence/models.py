@@ -174,6 +174,11 @@ class InboundMessage(Base):
     problems: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The Celery pipeline's bookkeeping (gateway.services.pipeline): when the sweeper last
+    # published a task for the message (null: only the one sent after the commit that archived
+    # it), and how often processing was started on it.
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DocumentRow(Base):

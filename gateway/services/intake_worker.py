@@ -1,4 +1,4 @@
-"""The in-process worker that processes what a channel archived, until Celery takes this over.
+"""The in-process worker that processes what a channel archived when no broker is configured.
 
 A channel commits the raw message and answers at once (DESIGN.md section 7); this worker, in a
 thread of its own, later picks the channel's `received` messages in arrival order, in batches,
@@ -38,12 +38,13 @@ UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class ReceivedWorker:
-    def __init__(self, transaction: UnitOfWork, channels: Sequence[str],
+    def __init__(self, transaction: UnitOfWork, channels: Sequence[str] | None,
                  today: Callable[[], date], now: Callable[[], datetime],
                  batch_size: int = 200, sweep_seconds: float = 5.0,
                  max_pause_seconds: float = 30.0) -> None:
         self._transaction = transaction
-        self._channels = tuple(channels)
+        # None: the messages of every channel (`gateway run`, the one worker of its machine).
+        self._channels = None if channels is None else tuple(channels)
         self._today = today
         self._now = now
         self._batch_size = batch_size
@@ -56,7 +57,7 @@ class ReceivedWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def wake(self, _message_id: int | None = None) -> None:
+    def wake(self, _message_ids: object = None) -> None:
         """Something was archived: look now rather than at the next sweep."""
         self._wake.set()
 
@@ -98,16 +99,18 @@ class ReceivedWorker:
             log.warning("batch of %d message(s) failed; processing them one by one", len(ids))
             reports = [self._process_alone(message_id, today, now) for message_id in ids]
         for report in reports:
-            log.info("message #%d %s", report.message_id, report.state.value)
+            log.info("message #%d %s", report.message_id, report.state.value,
+                     extra={"message_id": report.message_id, "state": report.state.value})
         return len(ids)
 
     def _next_batch(self) -> list[int]:
+        query = (select(InboundMessage.id, InboundMessage.size)
+                 .where(InboundMessage.state == MessageState.RECEIVED.value)
+                 .order_by(InboundMessage.id).limit(self._batch_size))
+        if self._channels is not None:
+            query = query.where(InboundMessage.channel.in_(self._channels))
         with self._transaction() as session:
-            rows = session.execute(
-                select(InboundMessage.id, InboundMessage.size)
-                .where(InboundMessage.state == MessageState.RECEIVED.value,
-                       InboundMessage.channel.in_(self._channels))
-                .order_by(InboundMessage.id).limit(self._batch_size)).all()
+            rows = session.execute(query).all()
         ids: list[int] = []
         total = 0
         for message_id, size in rows:

@@ -201,13 +201,16 @@ class _Run:
                 numbers.update(document.order_numbers)
                 numbers.update(line.order_number for line in document.lines
                                if line.order_number)
-        for supplier, numbers in wanted.items():
+        for supplier, numbers in sorted(wanted.items()):
             self._load_supplier_orders(supplier, numbers)
             self._load_known_numbers(supplier, messages)
 
     def _load_supplier_orders(self, supplier: str, numbers: set[str]) -> None:
         """The order lines, locked on PostgreSQL until the batch commits, so that two workers
-        never both add to the same line from the same starting value."""
+        never both add to the same line from the same starting value. Locked in one order for
+        every batch (supplier, order number, then line), query after query: two batches that
+        share orders wait for each other instead of deadlocking (one that remains possible, on
+        an order open to every supplier, is a transient error, retried)."""
         lines: dict[str, list[OrderLine]] = {}
         heads: dict[str, tuple[str | None, str | None]] = {}
         wanted = sorted(numbers - set(self.orders))
@@ -218,7 +221,7 @@ class _Run:
                      .where(PurchaseOrder.number.in_(batch),
                             (PurchaseOrder.supplier_code == supplier)
                             | PurchaseOrder.supplier_code.is_(None))
-                     .order_by(OrderLineRow.id))
+                     .order_by(PurchaseOrder.number, OrderLineRow.id))
             if self.session.get_bind().dialect.name != "sqlite":
                 query = query.with_for_update(of=LINES)
             for row in self.session.execute(query):

@@ -148,7 +148,6 @@ def _kind(table: Table) -> str:
 def read_table(table: Table, header: Header, findings: Findings, reading: TableReading) -> None:
     """Every row below the header, as answered lines, refusals and remarks in `findings`."""
     start = header.row.number if header.row is not None else 0
-    header_keys = _header_keys(header.row)
     for row in table.rows:
         if row.number <= start or _is_blank(row):
             continue
@@ -157,15 +156,24 @@ def read_table(table: Table, header: Header, findings: Findings, reading: TableR
             findings.note(place, ProblemCode.SKIPPED_ROW,
                           "the row is hidden in the sheet; it is not read")
             continue
-        if _is_total(row, header) or _header_keys(row) == header_keys:
+        if _is_total(row, header) or _repeats_header(row, header.row):
             continue
         read_row(row, header, reading, place, findings)
 
 
-def _header_keys(row: Row | None) -> tuple[str, ...]:
-    if row is None:
-        return ()
-    return tuple(label_key(c) if isinstance(c, str) else "" for c in row.cells)
+def _repeats_header(row: Row, header: Row | None) -> bool:
+    """The header row again (a sheet printed with its header on every page): the same names
+    cell for cell, compared until the first that differs."""
+    if header is None or len(row.cells) != len(header.cells):
+        return False
+    for mine, theirs in zip(row.cells, header.cells, strict=True):
+        if _key(mine) != _key(theirs):
+            return False
+    return True
+
+
+def _key(cell: CellValue) -> str:
+    return label_key(cell) if isinstance(cell, str) else ""
 
 
 def _is_blank(row: Row) -> bool:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from gateway.domain.documents import LineStatus
 from mappings.email.text import fold, shorten
@@ -300,6 +301,12 @@ CURRENCY_PATTERN = re.compile(
     rf"|(?P<sign>{_SIGNS})", re.IGNORECASE)
 
 
+# A sheet repeats a handful of units, currencies and status words down thousands of rows: the
+# readers of these words are pure and cached (bounded, as a cell's text comes from the sender).
+_WORD_CACHE = 1024
+
+
+@lru_cache(maxsize=_WORD_CACHE)
 def unit_code(text: str) -> str:
     """The UN/ECE Rec 20 code of a unit as written; an unknown unit stays as written."""
     folded = fold(text)
@@ -317,6 +324,7 @@ def read_quantity_text(text: str, style: NumberStyle | None
     return read_number(match.group("number"), style), unit_code(unit) if unit else None
 
 
+@lru_cache(maxsize=_WORD_CACHE)
 def currency_code(text: str) -> str | None:
     """`EUR`, `€`, `RMB`, `元` -> the ISO 4217 code; None for anything else."""
     match = CURRENCY_PATTERN.fullmatch(fold(text))
@@ -355,6 +363,7 @@ _STATUS_PATTERNS: tuple[tuple[Status, re.Pattern[str]], ...] = tuple(
 )
 
 
+@lru_cache(maxsize=_WORD_CACHE)
 def find_status(text: str) -> Status | None:
     """The status a text states: rejection before pending before change before acceptance."""
     folded = fold(text)

@@ -5,11 +5,12 @@ zip directory declares are held against `SheetLimits`. Python's `zipfile` stops 
 at its declared size (and fails its CRC check if there was more), so the declared sizes bound
 what reading can allocate: a zip bomb is refused, not inflated.
 
-Cell values come from openpyxl in read-only mode (rows are streamed, not kept as cell objects)
-with `data_only=True`: a formula gives the result the writing program saved with it. Read-only
-mode does not expose row heights, hidden rows or merged ranges, so one streaming pass over each
-sheet's XML (lxml iterparse: no network, no entity expansion) collects hidden rows, merged ranges
-and formulas saved without a result.
+The workbook parts (sheet names and states, shared strings, styles, the date system) are read by
+openpyxl in read-only mode, whose warnings become located problems. Each worksheet part is then
+read in one streaming pass (`worksheet.py`): openpyxl's own row reader builds a Python object per
+XML element and cell, several times the cost of the values themselves, and read-only mode does
+not expose hidden rows, merged ranges or formulas without a result, which would need a second
+pass over the same XML. The values are typed as openpyxl types them.
 
 Values as a person sees them: a cell formatted as a date is a `date` (a `datetime` when the format
 shows a time); an error value (#N/A, #DIV/0! ...) and a formula with no saved result are None with
@@ -25,16 +26,15 @@ import warnings
 import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Sequence
 from io import BytesIO
-from typing import Any
 
 import openpyxl
 from lxml import etree
-from openpyxl.styles.numbers import is_datetime
+from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.workbook.workbook import Workbook as OpenpyxlWorkbook
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from parsers.errors import Severity
@@ -54,25 +54,13 @@ from parsers.sheets.workbook import (
     fill_merges,
     trim_cells,
 )
+from parsers.sheets.worksheet import SheetLayout, WorkbookStyles, read_worksheet
 
 # Errors openpyxl, zipfile and the XML parsers raise on a malformed workbook (openpyxl does not
 # wrap them); all of them mean "this file is not a readable xlsx".
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, InvalidFileException, etree.LxmlError,
                 ElementTree.ParseError, KeyError, ValueError, TypeError, IndexError,
                 AttributeError, EOFError, OSError)
-_ERROR_VALUES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
-                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """What read-only openpyxl does not say about a sheet: from its XML."""
-
-    hidden_rows: frozenset[int] = frozenset()
-    merges: tuple[tuple[int, int, int, int], ...] = ()  # min_col, min_row, max_col, max_row
-    uncached: tuple[str, ...] = ()  # cell references
-
-
 def read_xlsx(data: bytes, limits: SheetLimits | None = None) -> Workbook:
     """Every worksheet of an xlsx (or xlsm) workbook as a `Table` named after its sheet.
 
@@ -132,11 +120,12 @@ def _read_workbook(data: bytes, archive: zipfile.ZipFile, limits: SheetLimits) -
         book = openpyxl.load_workbook(BytesIO(data), read_only=True, data_only=True,
                                       keep_links=False)
         try:
+            styles = _styles(book)
             for sheet in book.worksheets:
                 if not isinstance(sheet, ReadOnlyWorksheet):
                     continue
                 state = SheetReading(sheet.title, limits, cells_read)
-                tables.append(_read_sheet(sheet, archive, state))
+                tables.append(_read_sheet(sheet, archive, styles, state))
                 problems.extend(state.problems)
                 cells_read = state.cells_read
         finally:
@@ -146,18 +135,37 @@ def _read_workbook(data: bytes, archive: zipfile.ZipFile, limits: SheetLimits) -
     return Workbook(tuple(tables), tuple(problems))
 
 
-def _read_sheet(sheet: ReadOnlyWorksheet, archive: zipfile.ZipFile, state: SheetReading) -> Table:
+def _styles(book: OpenpyxlWorkbook) -> WorkbookStyles:
+    """The number formats of the workbook's cell styles (ECMA-376 Part 1, 18.8.30 numFmt: ids
+    below 164 are built in), and which of them openpyxl's stylesheet reader found to be dates
+    and durations. openpyxl keeps these on the workbook without a public name; its read-only
+    worksheets read them from there too."""
+    custom: list[str] = list(getattr(book, "_number_formats", ()))
+    formats = []
+    for style in getattr(book, "_cell_styles", ()):
+        number_format = int(style.numFmtId)
+        if number_format < BUILTIN_FORMATS_MAX_SIZE:
+            formats.append(BUILTIN_FORMATS.get(number_format, "General"))
+        else:
+            index = number_format - BUILTIN_FORMATS_MAX_SIZE
+            formats.append(custom[index] if index < len(custom) else "General")
+    return WorkbookStyles(book.epoch, frozenset(getattr(book, "_date_formats", ())),
+                          frozenset(getattr(book, "_timedelta_formats", ())), tuple(formats))
+
+
+def _read_sheet(sheet: ReadOnlyWorksheet, archive: zipfile.ZipFile, styles: WorkbookStyles,
+                state: SheetReading) -> Table:
     if sheet.sheet_state != "visible":
         state.note(SheetProblemCode.HIDDEN_SHEET,
                    f"sheet {sheet.title!r} is {sheet.sheet_state}; read all the same")
+    # Where the sheet's part is and the workbook's shared strings (openpyxl hands both to its
+    # read-only sheets, not to the workbook).
     path = getattr(sheet, "_worksheet_path", None)
-    layout = _read_layout(archive, path) if isinstance(path, str) else _Layout()
-    # Read-only iter_rows yields every row from 1, empty tuples for rows not in the file.
-    # The typing stubs declare iter_rows for the writable Worksheet only.
-    for number, cells in enumerate(sheet.iter_rows(), 1):  # type: ignore[misc]
-        state.count(len(cells))
-        state.rows.append([_value(cell, number, column, state)
-                           for column, cell in enumerate(cells, 1)])
+    strings: Sequence[str] = getattr(sheet, "_shared_strings", ())
+    layout = SheetLayout()
+    if isinstance(path, str):
+        with archive.open(path.lstrip("/")) as source:
+            layout = read_worksheet(source, strings, styles, state)
     for reference in layout.uncached:
         column, row, _, _ = range_boundaries(reference)
         state.note(SheetProblemCode.NO_CACHED_VALUE, (
@@ -165,61 +173,6 @@ def _read_sheet(sheet: ReadOnlyWorksheet, archive: zipfile.ZipFile, state: Sheet
             "wrote the file did not calculate it); read as empty"), row, column)
     fill_merges(state, layout.merges)
     return _table(sheet.title, state.rows, layout.hidden_rows)
-
-
-def _value(cell: Any, row: int, column: int, state: SheetReading) -> CellValue:
-    value = cell.value
-    if getattr(cell, "data_type", None) == "e" or (isinstance(value, str)
-                                                   and value in _ERROR_VALUES):
-        state.note(SheetProblemCode.ERROR_VALUE, f"error value {value} in the cell; read as "
-                   "empty", row, column)
-        return None
-    if isinstance(value, datetime):
-        return value.date() if is_datetime(cell.number_format) == "date" else value
-    if isinstance(value, timedelta):
-        return str(value)  # a duration format ([h]:mm); the model holds no durations
-    if value == "":
-        return None
-    if isinstance(value, str | int | float | bool | date | time):
-        return value
-    return None if value is None else str(value)
-
-
-def _read_layout(archive: zipfile.ZipFile, path: str) -> _Layout:
-    """Hidden rows, merged ranges and formulas without a saved result, from the sheet's XML
-    (ECMA-376 Part 1, 18.3.1.73 row, 18.3.1.55 mergeCell, 18.3.1.4 c)."""
-    hidden: set[int] = set()
-    merges: list[tuple[int, int, int, int]] = []
-    uncached: list[str] = []
-    row_number = 0
-    with archive.open(path.lstrip("/")) as source:
-        for _event, element in etree.iterparse(
-                source, events=("end",), resolve_entities=False, no_network=True,
-                load_dtd=False, huge_tree=False):
-            tag = element.tag if isinstance(element.tag, str) else ""
-            if tag.endswith("}c"):
-                if _formula_without_value(element) and element.get("r"):
-                    uncached.append(str(element.get("r")))
-            elif tag.endswith("}row"):
-                row_number = int(element.get("r") or row_number + 1)
-                if element.get("hidden") in ("1", "true"):
-                    hidden.add(row_number)
-                element.clear()
-            elif tag.endswith("}mergeCell") and element.get("ref"):
-                bounds = range_boundaries(str(element.get("ref")))
-                if None not in bounds:
-                    merges.append((int(bounds[0] or 0), int(bounds[1] or 0),
-                                   int(bounds[2] or 0), int(bounds[3] or 0)))
-    return _Layout(frozenset(hidden), tuple(merges), tuple(uncached))
-
-
-def _formula_without_value(cell: etree._Element) -> bool:
-    children = {child.tag.rsplit("}", 1)[-1]: child for child in cell
-                if isinstance(child.tag, str)}
-    if "f" not in children:
-        return False
-    value = children.get("v")
-    return value is None or not (value.text or "")
 
 
 def _table(name: str, rows: list[list[CellValue]], hidden: frozenset[int]) -> Table:

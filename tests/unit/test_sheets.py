@@ -231,6 +231,86 @@ def test_openpyxl_warnings_become_problems_not_warnings():
     assert "style" in readers[0].detail.lower()
 
 
+def _without_dimension(xml: str) -> str:
+    """The sheet without its <dimension> (optional, ECMA-376 Part 1, 18.3.1.35), so that
+    the cells written into it below are not outside the range it declares."""
+    return re.sub(r"<dimension [^>]*/>", "", xml)
+
+
+def _with_shared_strings(data: bytes, strings: list[str]) -> bytes:
+    """The archive with a shared-string table, as Excel and LibreOffice write one."""
+    table = "".join(f"<si>{item}</si>" for item in strings)
+    data = _rewrite(data, "[Content_Types].xml", lambda xml: xml.replace("</Types>", (
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.sharedStrings+xml"/></Types>')))
+    data = _rewrite(data, "xl/_rels/workbook.xml.rels", lambda xml: xml.replace(
+        "</Relationships>", '<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+        "</Relationships>"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info.filename))
+        target.writestr("xl/sharedStrings.xml", '<sst xmlns="http://schemas.openxmlformats.org/'
+                        f'spreadsheetml/2006/main">{table}</sst>')
+    return out.getvalue()
+
+
+def test_xlsx_cell_types_are_read_as_written():
+    book = openpyxl.Workbook()
+    book.active["A1"] = "placeholder"
+    cells = ('<c r="A1" t="s"><v>1</v></c><c r="B1" t="str"><f>A1</f><v>via formula</v></c>'
+             '<c r="C1" t="b"><v>1</v></c><c r="D1" t="d"><v>2026-12-05T08:30:00</v></c>'
+             '<c r="E1" t="inlineStr"><is><r><t>Best</t></r><r><rPr><b/></rPr><t>ätigt</t></r>'
+             '<rPh sb="0" eb="1"><t>reading aid</t></rPh></is></c>'
+             '<c r="F1"><v>1.5E3</v></c><c r="G1"><v>4500012345</v></c>'
+             '<c r="H1" t="s"><v>0</v></c>')
+    data = _rewrite(_save(book), SHEET_XML, lambda xml: re.sub(
+        r'<row r="1".*?</row>', f'<row r="1">{cells}</row>', _without_dimension(xml)))
+    data = _with_shared_strings(data, ["<t></t>", "<r><t>PO </t></r><r><t>number</t></r>"])
+
+    [row] = read_xlsx(data).tables[0].rows
+
+    assert row.cells == ("PO number", "via formula", True, datetime(2026, 12, 5, 8, 30),
+                         "Bestätigt", 1500.0, 4500012345)
+    assert [type(cell) for cell in row.cells[5:]] == [float, int]
+
+
+def test_xlsx_rows_and_cells_without_a_reference_follow_the_previous_ones():
+    book = openpyxl.Workbook()
+    book.active["A1"] = "x"
+    data = _rewrite(_save(book), SHEET_XML, lambda xml: re.sub(
+        r'<row r="1".*?</row>', '<row r="2"><c r="B2"><v>1</v></c><c><v>2</v></c></row>'
+        '<row><c><v>3</v></c></row><row r="1"><c><v>9</v></c></row>', _without_dimension(xml)))
+
+    rows = read_xlsx(data).tables[0].rows
+
+    # Row 1 after row 3 is out of order: skipped, as openpyxl's reader skips it.
+    assert rows == (Row(1, ()), Row(2, (None, 1, 2)), Row(3, (3,)))
+
+
+def test_xlsx_stale_dimension_hides_no_cells():
+    # The <dimension> element is a hint the writing program may get wrong; openpyxl's
+    # read-only rows stop at it, the values past it are read all the same.
+    data = _rewrite(_order_book(), SHEET_XML, lambda xml: re.sub(
+        r'<dimension ref="[^"]*"/>', '<dimension ref="A1:B2"/>', xml))
+
+    rows = read_xlsx(data).tables[0].rows
+
+    assert rows[1].cells[:3] == ("4500012345", 10, 2)
+    assert rows[-1] == Row(7, ("end",))
+
+
+def test_xlsx_unsupported_extensions_are_reported_as_openpyxl_reported_them():
+    data = _rewrite(_order_book(), SHEET_XML, lambda xml: xml.replace("</worksheet>", (
+        '<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}"/></extLst></worksheet>')))
+
+    problems = read_xlsx(data).problems
+
+    assert [p.detail for p in problems if p.code is SheetProblemCode.READER_WARNING] == [
+        "Data Validation extension is not supported and will be removed"]
+
+
 # CSV -------------------------------------------------------------------------------------
 
 

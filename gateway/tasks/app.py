@@ -1,0 +1,183 @@
+"""The Celery app, built from settings by `create_app` (no app exists at import time).
+
+Tasks (names are the wire contract between processes; arguments are ids, never payloads):
+
+- `gateway.process_messages(ids)`: claim and process `received` messages in arrival order
+  (`gateway.services.pipeline.process_ids`). Late acknowledgement and reject-on-worker-lost:
+  a worker killed mid-task leaves the message on the broker (Redis restores it after the
+  visibility timeout, RabbitMQ at once) and its transaction rolled back; the state machine
+  makes the second run process each message once. A transient error is retried with
+  exponential back-off and full jitter, at most `max_retries` times; then the messages are
+  `failed` with the reason.
+- `gateway.sweep()`: run by `gateway beat` every `sweep_seconds`; publishes again each message
+  still `received` `stuck_seconds` after its task was published (a publish lost with its
+  process, a broker that was down, a task lost with a broker), so a lost task costs latency,
+  never data.
+
+One worker process takes one task at a time (prefetch multiplier 1 with late
+acknowledgement): a long batch never holds back tasks another worker could take.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from celery import Celery, Task
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.bootstrap import make_engine, make_session_factory
+from gateway.config import PipelineSettings, Settings, checked_broker_url
+from gateway.persistence.queries import chunked
+from gateway.services.ingest import UnitOfWork
+from gateway.services.pipeline import (
+    TRANSIENT,
+    ProcessingDeferred,
+    describe,
+    give_up,
+    mark_enqueued,
+    process_ids,
+    retry_delay,
+    stuck_messages,
+)
+
+log = logging.getLogger(__name__)
+
+PROCESS_MESSAGES = "gateway.process_messages"
+SWEEP = "gateway.sweep"
+# Redis redelivers an unacknowledged task after this long (kombu's default, one hour); it must
+# exceed the longest task including a retry's countdown (`retry_max_seconds`). A task lost with
+# its worker is normally published again by the sweeper long before.
+VISIBILITY_TIMEOUT_SECONDS = 3600
+
+
+class _Runtime:
+    """The database side of a worker process, made on first use in the process that uses it:
+    a prefork child must not share the parent's connections."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._pid = 0
+
+    @property
+    def transaction(self) -> UnitOfWork:
+        if self._sessions is None or self._pid != os.getpid():
+            if self._engine is not None:
+                self._engine.dispose(close=False)
+            self._engine = make_engine(self.settings)
+            self._sessions = make_session_factory(self._engine)
+            self._pid = os.getpid()
+        return self._sessions.begin
+
+    def close(self) -> None:
+        if self._engine is not None and self._pid == os.getpid():
+            self._engine.dispose()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, pipeline: PipelineSettings,
+               today: Callable[[], date] | None = None) -> Celery:
+    broker = checked_broker_url(settings)
+    app = Celery("gateway", broker=broker, set_as_current=False)
+    app.conf.update(
+        task_default_queue=pipeline.queue,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_store_errors_even_if_ignored=False,
+        task_serializer="json",
+        accept_content=["json"],
+        enable_utc=True,
+        timezone="UTC",
+        broker_connection_retry_on_startup=True,
+        # A broker lost while an acknowledged-late task runs redelivers that task anyway: the
+        # running copy is cancelled (its transaction rolls back) instead of finishing twice.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        beat_schedule={"sweep": {"task": SWEEP, "schedule": pipeline.sweep_seconds,
+                                 "options": {"expires": max(pipeline.sweep_seconds, 1.0)}}},
+        beat_max_loop_interval=max(1.0, min(pipeline.sweep_seconds, 60.0)),
+        worker_hijack_root_logger=True,
+    )
+    runtime = _Runtime(settings)
+    clock_today = today or (lambda: now().date())
+    app.task(name=PROCESS_MESSAGES, bind=True, acks_late=True, reject_on_worker_lost=True,
+             max_retries=pipeline.max_retries, ignore_result=True)(
+        _process_messages_task(runtime, pipeline, clock_today))
+    app.task(name=SWEEP, ignore_result=True)(_sweep_task(app, runtime, pipeline))
+    return app
+
+
+def _process_messages_task(runtime: _Runtime, pipeline: PipelineSettings,
+                           today: Callable[[], date]) -> Callable[..., int]:
+    def process_messages(task: Task[Any, Any], message_ids: list[int]) -> int:
+        ids = sorted({int(message_id) for message_id in message_ids})
+        try:
+            reports = process_ids(runtime.transaction, ids, today(), now,
+                                  pipeline.max_attempts, pipeline.batch_size)
+        except ProcessingDeferred as exc:
+            retries = task.request.retries
+            if retries >= pipeline.max_retries:
+                return _give_up(runtime, ids, retries, str(exc))
+            delay = retry_delay(retries, pipeline.retry_base_seconds,
+                                pipeline.retry_max_seconds)
+            log.warning("%d message(s) deferred (%s); retry %d of %d in %.1f s", len(ids), exc,
+                        retries + 1, pipeline.max_retries, delay)
+            raise task.retry(exc=exc, countdown=delay, max_retries=pipeline.max_retries) \
+                from None
+        for report in reports:
+            log.info("message #%d %s", report.message_id, report.state.value)
+        return len(reports)
+
+    return process_messages
+
+
+def _give_up(runtime: _Runtime, ids: list[int], retries: int, error: str) -> int:
+    try:
+        failed = give_up(runtime.transaction, ids, retries, error, now())
+    except ProcessingDeferred as exc:
+        log.error("%d message(s) past the retry cap cannot be marked failed (%s): they stay "
+                  "`received` and the sweeper publishes them again", len(ids), exc)
+        return 0
+    return len(failed)
+
+
+def _sweep_task(app: Celery, runtime: _Runtime,
+                pipeline: PipelineSettings) -> Callable[[], int]:
+    def sweep() -> int:
+        moment = now()
+        try:
+            with runtime.transaction() as session:
+                ids = stuck_messages(session, moment, pipeline.stuck_seconds)
+        except TRANSIENT as exc:   # the next sweep tries again
+            log.warning("sweep skipped: %s", describe(exc))
+            return 0
+        if not ids:
+            return 0
+        for batch in chunked(ids, pipeline.batch_size):
+            publish(app, batch)
+        with runtime.transaction() as session:
+            mark_enqueued(session, ids, moment)
+        log.warning("sweeper published %d message(s) still `received` after %.0f s "
+                    "(#%d-#%d)", len(ids), pipeline.stuck_seconds, ids[0], ids[-1])
+        return len(ids)
+
+    return sweep
+
+
+def publish(app: Celery, message_ids: list[int]) -> None:
+    """One `process_messages` task for these ids (call only after their commit)."""
+    app.send_task(PROCESS_MESSAGES, args=[message_ids],
+                  queue=app.conf.task_default_queue,
+                  retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                            "interval_step": 0.5, "interval_max": 1.0})

@@ -1,0 +1,82 @@
+"""The web application, built by `create_app(settings)`: nothing happens at import.
+
+- `/healthz`: liveness. The process answers; nothing else is asked, so a database outage never
+  gets a healthy web process restarted.
+- `/readyz`: readiness. 200 when the database answers, its schema is at the newest migration and
+  the broker (when `GATEWAY_BROKER_URL` is set) answers; 503 naming the check that failed and
+  why. Each check as JSON either way.
+- `/metrics`: Prometheus text format, read from the database at scrape time
+  (`gateway.web.metrics`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+
+from gateway.bootstrap import READ_ONLY, make_engine, make_session_factory
+from gateway.config import PipelineSettings, Settings
+from gateway.web.broker import make_broker_probe
+from gateway.web.health import CheckStatus, readiness
+from gateway.web.metrics import GatewayCollector
+
+# A readiness probe must answer within the prober's timeout, also when the database host does
+# not answer at all.
+DATABASE_CONNECT_TIMEOUT_SECONDS = 5
+DEFAULT_QUEUES = (PipelineSettings().queue,)
+
+
+def create_app(settings: Settings,
+               broker_queues: Sequence[str] = DEFAULT_QUEUES) -> FastAPI:
+    """`broker_queues`: the Celery queues whose waiting tasks `/metrics` counts
+    (`GATEWAY_PIPELINE_QUEUE`)."""
+    engine = make_engine(settings, connect_timeout=DATABASE_CONNECT_TIMEOUT_SECONDS)
+    # Health checks and scrapes only read: on SQLite they never queue behind a writer.
+    reader = engine.execution_options(**{READ_ONLY: True})
+    broker = (make_broker_probe(settings.broker_url, broker_queues) if settings.broker_url
+              else None)
+    registry = CollectorRegistry()
+    registry.register(GatewayCollector(reader, broker, lambda: datetime.now(UTC)))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if broker is not None:
+            broker.close()
+        engine.dispose()
+
+    app = FastAPI(title="Supplier gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # For the UI and API routes to come: one unit of work per request.
+    app.state.settings = settings
+    app.state.sessions = make_session_factory(engine)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        checks = readiness(reader, broker)
+        failed = [check.name for check in checks if check.status is CheckStatus.FAILED]
+        body = {"status": "not ready" if failed else "ready", "failed": failed,
+                "checks": {check.name: check.as_json() for check in checks}}
+        return JSONResponse(body, status_code=503 if failed else 200)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
