@@ -45,11 +45,15 @@ bench: $(COMPILED_STAMP)
 	$(COMPILED)/bin/gateway bench parse
 	$(COMPILED)/bin/gateway bench reconcile
 	$(COMPILED)/bin/gateway bench pipeline
+	$(COMPILED)/bin/gateway bench smtp
+	$(COMPILED)/bin/gateway bench xlsx
 
 bench-plain: $(STAMP)
 	$(BIN)/gateway bench parse
 	$(BIN)/gateway bench reconcile
 	$(BIN)/gateway bench pipeline
+	$(BIN)/gateway bench smtp
+	$(BIN)/gateway bench xlsx
 
 clean:
 	rm -rf $(VENV) $(COMPILED) build var .pytest_cache .mypy_cache .ruff_cache
