@@ -20,7 +20,9 @@ class MessageState(StrEnum):
 S = MessageState
 MESSAGE_TRANSITIONS: dict[MessageState, frozenset[MessageState]] = {
     S.RECEIVED: frozenset({S.PARSED, S.QUARANTINED, S.FAILED}),
-    S.PARSED: frozenset({S.RECONCILED, S.QUARANTINED, S.FAILED}),
+    # Parsed, it can turn out to be a delivery already processed under another envelope or
+    # channel (the same document, the same content): a duplicate, with no events of its own.
+    S.PARSED: frozenset({S.RECONCILED, S.QUARANTINED, S.FAILED, S.DUPLICATE}),
     S.RECONCILED: frozenset({S.ACKNOWLEDGED, S.RECEIVED}),
     S.ACKNOWLEDGED: frozenset({S.RECEIVED}),
     # IT releases a quarantined message or retries a failed one: it starts again.

@@ -8,6 +8,7 @@ writes (line states, versions, documents, exceptions, message states) go out as 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
@@ -50,6 +51,7 @@ class MessageReport:
     errors: list[Problem] = field(default_factory=list)
     reason: str | None = None
     exception_ids: set[int] = field(default_factory=set)
+    duplicate_of: int | None = None
 
 
 @dataclass(slots=True)
@@ -130,6 +132,9 @@ class _Run:
         self.document_ids: dict[tuple[int, int], int] = {}
         self.seen_numbers: set[tuple[str, str, str]] = set()
         self.first_sent: dict[tuple[str, str, str], int] = {}
+        # Per document number sent before: the message that first sent it and what it said
+        # (canonical JSON from the database, or the document of an earlier message of the batch).
+        self.first_content: dict[tuple[str, str, str], tuple[int, dict[str, Any] | Document]] = {}
         self.ledger = ExceptionLedger(session)
 
     def prepare(self, message: _Message) -> MessageReport:
@@ -240,15 +245,36 @@ class _Run:
         # One IN on the number, the kind compared here: a (kind, number) tuple IN scans the
         # index on SQLite (DESIGN.md section 9).
         for batch in chunked(sorted({number for _kind, number in keys})):
+            # Documents of a message that failed, or of a duplicate delivery, were never the
+            # first sending of anything.
             rows = self.session.execute(
                 select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number,
-                       func.min(DOCUMENTS.c.message_id)).where(
-                    DOCUMENTS.c.supplier_code == supplier,
-                    DOCUMENTS.c.document_number.in_(batch))
+                       func.min(DOCUMENTS.c.message_id))
+                .join(MESSAGES, MESSAGES.c.id == DOCUMENTS.c.message_id)
+                .where(DOCUMENTS.c.supplier_code == supplier,
+                       DOCUMENTS.c.document_number.in_(batch),
+                       MESSAGES.c.state.not_in([MessageState.FAILED.value,
+                                                MessageState.DUPLICATE.value]))
                 .group_by(DOCUMENTS.c.kind, DOCUMENTS.c.document_number))
+            firsts: dict[tuple[str, str], int] = {}
             for kind, number, first in rows:
                 if (kind, number) in keys:
                     self.first_sent[(supplier, kind, number)] = first
+                    firsts[(kind, number)] = first
+            self._load_first_content(supplier, firsts)
+
+    def _load_first_content(self, supplier: str, firsts: dict[tuple[str, str], int]) -> None:
+        """What the first sending of each repeated number said, to tell a copy (the same
+        document under another envelope or through another channel) from a changed one."""
+        for batch in chunked(sorted(set(firsts.values()))):
+            for kind, number, message_id, canonical in self.session.execute(
+                    select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number,
+                           DOCUMENTS.c.message_id, DOCUMENTS.c.canonical)
+                    .where(DOCUMENTS.c.supplier_code == supplier,
+                           DOCUMENTS.c.message_id.in_(batch))):
+                if firsts.get((kind, number)) == message_id:
+                    self.first_content.setdefault((supplier, kind, number),
+                                                  (message_id, canonical))
 
     def insert_documents(self, messages: list[_Message]) -> None:
         rows = [(message.id, index, document) for message in messages
@@ -271,6 +297,7 @@ class _Run:
     def apply(self, message: _Message, report: MessageReport) -> None:
         supplier = message.supplier
         assert supplier is not None
+        copies: list[int] = []
         for index, document in enumerate(message.documents):
             document_id = self.document_ids[(message.id, index)]
             number_key = (supplier.code, document.kind.value, document.document_number or "")
@@ -284,6 +311,12 @@ class _Run:
             repeated = bool(document.document_number) and not replaces and (
                 (first is not None and first < message.id) or number_key in self.seen_numbers)
             self.seen_numbers.add(number_key)
+            copy_of = self._copy_of(number_key, document) if repeated else None
+            if copy_of is not None:
+                copies.append(copy_of)
+                continue
+            if document.document_number:
+                self.first_content.setdefault(number_key, (message.id, document))
             orders = {number: self.orders[number] for number in _numbers(document)
                       if number in self.orders
                       and self.orders[number].supplier_id in (supplier.code, None)}
@@ -296,11 +329,33 @@ class _Run:
                                Source(message.id, document_id, self.now))
             report.discrepancies += outcome.discrepancies
         report.documents = len(message.documents)
-        reason = (f"{len(report.errors)} message(s) of the file refused" if report.errors
-                  else None)
-        _move(report, MessageState.RECONCILED, reason)
+        if copies and len(copies) == len(message.documents) and not report.errors:
+            report.duplicate_of = min(copies)
+            _move(report, MessageState.DUPLICATE,
+                  f"the same document(s) as message #{report.duplicate_of}, delivered again "
+                  "(another envelope or channel): nothing applied twice")
+            return
+        reasons = [f"{len(report.errors)} message(s) of the file refused"] if report.errors \
+            else []
+        if copies:
+            reasons.append(f"{len(copies)} document(s) already delivered in message(s) "
+                           f"#{', #'.join(str(c) for c in sorted(set(copies)))} skipped")
+        _move(report, MessageState.RECONCILED, "; ".join(reasons) or None)
         if message.envelope is not None:
             self.unread(message, report)
+
+    def _copy_of(self, number_key: tuple[str, str, str], document: Document) -> int | None:
+        """The message that first sent this document, when it said exactly the same: a
+        delivery again (the same interchange by email and by upload, or re-sent with a new
+        envelope), to be skipped. A document under a used number that says something else is
+        not a copy: reconciliation reports it as DUPLICATE_DOCUMENT."""
+        found = self.first_content.get(number_key)
+        if found is None:
+            return None
+        message_id, content = found
+        earlier = document_to_json(content) if isinstance(content, Document) else content
+        return message_id if _delivery_content(earlier) == _delivery_content(
+            document_to_json(document)) else None
 
     def unread(self, message: _Message, report: MessageReport) -> None:
         """What an email said that could not be read with confidence becomes one exception for
@@ -375,10 +430,12 @@ class _Run:
                 update(MESSAGES).where(MESSAGES.c.id == bindparam("_id")).values(
                     state=bindparam("state"), state_reason=bindparam("state_reason"),
                     updated_at=bindparam("updated_at"), problems=bindparam("problems"),
-                    supplier_code=bindparam("supplier_code")),
+                    supplier_code=bindparam("supplier_code"),
+                    duplicate_of_id=bindparam("duplicate_of_id")),
                 [{"_id": m.id, "state": r.state.value, "state_reason": r.reason,
                   "updated_at": self.now, "problems": [p.as_dict() for p in m.problems],
-                  "supplier_code": m.supplier.code if m.supplier else m.supplier_code}
+                  "supplier_code": m.supplier.code if m.supplier else m.supplier_code,
+                  "duplicate_of_id": r.duplicate_of}
                  for m, r in changed])
 
 
@@ -407,6 +464,18 @@ def _read(message: _Message, name: str, profile: ColumnProfile | None) -> list[P
     message.documents = [r for r in results if isinstance(r, Document)]
     message.problems = [r for r in results if isinstance(r, Problem)]
     return [p for p in message.problems if p.is_error]
+
+
+# What differs between two deliveries of the same document: the envelope and where it was read.
+_ENVELOPE_FIELDS = frozenset({"file", "message_index", "warnings", "interchange_ref",
+                              "message_ref", "syntax_version", "receiver_id"})
+
+
+def _delivery_content(canonical: dict[str, Any]) -> dict[str, Any]:
+    """A canonical document without its envelope: what the supplier said (JSON round trip, so
+    a document and its stored JSON compare alike)."""
+    plain = json.loads(json.dumps(canonical))
+    return {key: value for key, value in plain.items() if key not in _ENVELOPE_FIELDS}
 
 
 def _unread(message: _Message) -> list[Problem]:
