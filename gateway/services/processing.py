@@ -375,8 +375,11 @@ class _Run:
                            Source(message.id, None, self.now))
         report.discrepancies.append(discrepancy)
         read = "nothing" if not message.documents else f"{len(message.documents)} document(s)"
+        # The first refusal itself, so that IT reading the message list sees why.
+        first = unread[0].detail if len(unread[0].detail) <= 300 else \
+            unread[0].detail[:299] + "…"
         report.reason = (f"read {read}; {len(unread)} part(s) not read with confidence went to "
-                         "the buyer as UNREADABLE_REPLY")
+                         f"the buyer as UNREADABLE_REPLY, first: {first}")
 
     def _owner(self, order: str | None, supplier: str) -> str | None:
         """The buyer who owns the order (one query, for an email nothing was applied from)."""

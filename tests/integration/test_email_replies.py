@@ -307,3 +307,4 @@ def test_a_refused_attachment_is_the_reason_the_buyer_reads_first(
         assert message is not None
         assert message.state_reason is not None
         assert "UNREADABLE_REPLY" in message.state_reason
+        assert "first: attachment 'AB_4500020001.xlsx'" in message.state_reason
