@@ -22,6 +22,7 @@ from gateway.services.inbound import (
     raw_bytes,
     release,
 )
+from gateway.services.pipeline import describe
 
 STATE_STYLE = {"quarantined": "bold yellow", "failed": "bold red", "duplicate": "dim"}
 
@@ -154,13 +155,20 @@ def messages_retry(app: AppContext, message_ids: tuple[int, ...], every: bool) -
             return
     still_failing = False
     for message_id in message_ids:
-        with app.transaction() as session:
-            state = message_detail(session, message_id).summary.state
-            if state is not MessageState.FAILED:
-                raise click.ClickException(
-                    f"message #{message_id} is {state.value}, not failed: `gateway messages "
-                    f"release {message_id}` for a quarantined one")
-            report = release(session, message_id, app.today(), app.now())
+        try:
+            with app.transaction() as session:
+                state = message_detail(session, message_id).summary.state
+                if state is not MessageState.FAILED:
+                    raise click.ClickException(
+                        f"message #{message_id} is {state.value}, not failed: `gateway "
+                        f"messages release {message_id}` for a quarantined one")
+                report = release(session, message_id, app.today(), app.now())
+        except (click.ClickException, LookupError, InvalidTransition):
+            raise
+        except Exception as exc:  # noqa: BLE001 - rolled back: it stays `failed`, said below
+            still_failing = True
+            click.echo(f"message #{message_id}: failed, still: {describe(exc)}")
+            continue
         still_failing |= report.state is MessageState.FAILED
         click.echo(f"message #{message_id}: {report.state.value}"
                    + (f", {report.reason}" if report.reason else ""))

@@ -106,8 +106,13 @@ def raw_bytes(session: Session, message_id: int) -> bytes:
 
 def release(session: Session, message_id: int, today: date, now: datetime) -> MessageReport:
     """Process a quarantined or failed message again, once IT has fixed the cause (a supplier
-    address added, the database back): it starts from `received`, like a new arrival."""
-    state = session.scalar(select(InboundMessage.state).where(InboundMessage.id == message_id))
+    address added, the database back): it starts from `received`, like a new arrival. On
+    PostgreSQL the row is locked before its state is read: a second release at once waits,
+    then finds the message handled, instead of processing it again."""
+    query = select(InboundMessage.state).where(InboundMessage.id == message_id)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    state = session.scalar(query)
     if state is None:
         raise LookupError(f"no message #{message_id}")
     if MessageState(state) not in RELEASABLE:

@@ -125,10 +125,33 @@ def process_ids(transaction: UnitOfWork, message_ids: list[int], today: date,
     try:
         with transaction() as session:
             claimed = claim(session, message_ids, max_attempts, clock())
+    except TRANSIENT as exc:
+        raise ProcessingDeferred(describe(exc)) from exc
+    try:
         return claimed.failed + process_in_order(transaction, claimed.process, claimed.alone,
                                                  today, clock, batch_size)
     except TRANSIENT as exc:
+        # Stopped by a known, transient error, not lost: the start is not one that "never
+        # finished" (else the attempts cap, lower than the retry cap, fails the messages
+        # with the wrong reason before the retries are spent).
+        _unclaim(transaction, claimed.process)
         raise ProcessingDeferred(describe(exc)) from exc
+
+
+def _unclaim(transaction: UnitOfWork, message_ids: list[int]) -> None:
+    """Take back the start `claim` counted on the messages still `received`. Best effort:
+    with the database gone it stays counted, one attempt per outage."""
+    try:
+        with transaction() as session:
+            for batch in chunked(message_ids):
+                session.execute(update(InboundMessage)
+                                .where(InboundMessage.id.in_(batch),
+                                       InboundMessage.state == MessageState.RECEIVED,
+                                       InboundMessage.attempts > 0)
+                                .values(attempts=InboundMessage.attempts - 1))
+    except TRANSIENT as exc:
+        log.warning("%d message(s): the interrupted start stays counted (%s)",
+                    len(message_ids), describe(exc))
 
 
 def process_in_order(transaction: UnitOfWork, message_ids: list[int], alone: frozenset[int],
@@ -182,8 +205,11 @@ def give_up(transaction: UnitOfWork, message_ids: list[int], retries: int, error
     with the reason (IT retries them with `gateway messages retry`). Raises if the database
     is still unreachable: then they stay `received` and the sweeper publishes them again."""
     reason = f"gave up after {retries} retries on a transient error: {error}"
-    with transaction() as session:
-        return mark_failed(session, message_ids, reason, now)
+    try:
+        with transaction() as session:
+            return mark_failed(session, message_ids, reason, now)
+    except TRANSIENT as exc:
+        raise ProcessingDeferred(describe(exc)) from exc
 
 
 def stuck_messages(session: Session, now: datetime, stuck_seconds: float,

@@ -111,10 +111,12 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
     )
     runtime = _Runtime(settings)
     clock_today = today or (lambda: now().date())
+    # shared=False: Celery's default gives a task to every app of the process, so a second
+    # app (other settings) would run the first one's closures.
     app.task(name=PROCESS_MESSAGES, bind=True, acks_late=True, reject_on_worker_lost=True,
-             max_retries=pipeline.max_retries, ignore_result=True)(
+             max_retries=pipeline.max_retries, ignore_result=True, shared=False)(
         _process_messages_task(runtime, pipeline, clock_today))
-    app.task(name=SWEEP, ignore_result=True)(_sweep_task(app, runtime, pipeline))
+    app.task(name=SWEEP, ignore_result=True, shared=False)(_sweep_task(app, runtime, pipeline))
     return app
 
 
