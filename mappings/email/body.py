@@ -206,7 +206,8 @@ class _BodyReader:
 
     def sentence(self, number: int, text: str) -> None:
         place = Place(f"line {number} of the email body", number)
-        statement = read_statement(text, self.style, self.hints.date_order)
+        statement = read_statement(text, self.style, self.hints.date_order,
+                                   style_known=self.hints.number_style is not None)
         if len(statement.orders) == 1:
             self.set_order(statement.orders[0])
         if statement.is_request:
@@ -225,7 +226,11 @@ class _BodyReader:
     def order_statement(self, place: Place, text: str, statement: Statement) -> None:
         order = statement.orders[0] if statement.orders else self.order
         quoted = repr(shorten(text))
-        if statement.order_status is not None:
+        if statement.order_status is not None and statement.conditional:
+            self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
+                                 f"{quoted} makes its answer depend on a condition; it is an "
+                                 "offer, not an answer, and is not read")
+        elif statement.order_status is not None:
             if order is None:
                 self.findings.refuse(place, ProblemCode.MISSING_VALUE,
                                      f"{quoted} answers an order but names no order number, "
@@ -255,6 +260,17 @@ class _BodyReader:
                                  f"{quoted}: {reasons}; the line is not read")
         elif not statement.says_something:
             return
+        elif statement.conditional:
+            self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
+                                 f"{quoted} makes its answer depend on a condition; it is an "
+                                 "offer, not an answer, and the line is not read")
+        elif statement.status is LineStatus.REJECTED and (
+                statement.delivery_date is not None
+                or (statement.quantity is not None and statement.quantity != 0)):
+            self.findings.refuse(place, ProblemCode.CONFLICTING_VALUES,
+                                 f"{quoted} says the line cannot be delivered yet gives a "
+                                 "quantity or a date (a delay or a part delivery?); the line "
+                                 "is not read")
         elif order is None:
             self.findings.refuse(place, ProblemCode.MISSING_VALUE,
                                  f"{quoted} names line {', '.join(statement.lines)} but no "

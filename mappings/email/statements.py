@@ -40,7 +40,10 @@ from mappings.email.values import (
     unit_code,
 )
 from mappings.email.vocabulary import (
+    CONDITION_WORDS,
+    COUNT_UNITS,
     LINE_WORDS,
+    MONTHS,
     NEGATIONS,
     ORDER_NUMBER_SUFFIX,
     ORDER_PHRASES,
@@ -49,6 +52,7 @@ from mappings.email.vocabulary import (
     PRICE_WORDS,
     QUANTITY_WORDS,
     REQUEST_WORDS,
+    VAGUE_DATES,
 )
 from parsers.errors import ProblemCode
 
@@ -69,9 +73,10 @@ _ORDER = re.compile(
     r"(?P<number>(?:[A-Za-z]{1,3}-?)?\d[0-9A-Za-z-]*)", _I)
 _LINES = re.compile(
     r"(?<![^\W\d_])(?:lines|positions|positionen|items|zeilen|行号)\s*[:#.]?\s*"
-    r"(?P<list>\d{1,6}(?:\s*(?:,|and|und|&|/|、|和)\s*\d{1,6})+)(?![\w-])", re.IGNORECASE)
+    r"(?P<list>\d{1,6}(?:\s*(?:,|and|und|&|/|、|和)\s*\d{1,6})+)(?![^\W\u3400-\u9fff]|-)",
+    re.IGNORECASE)
 _LINE = re.compile(
-    rf"(?:{_words(LINE_WORDS)})(?:\s*(?:no|nr)\.?)?\s*[:#.]?\s*(?P<line>\d{{1,6}})(?![\w-])"
+    rf"(?:{_words(LINE_WORDS)})(?:\s*(?:no|nr)\.?)?\s*[:#.]?\s*(?P<line>\d{{1,6}})(?![^\W\u3400-\u9fff]|-)"
     r"|第\s*(?P<nth>\d{1,6})\s*行", _I)
 _NUMBER = r"\d[\d.,'\u00a0\u202f]*\d|\d"
 _CURRENCY = CURRENCY_WORDS
@@ -84,6 +89,11 @@ _PRICE = re.compile(
 _ORDERED_KEY = re.compile(rf"(?:{_words(ORDERED_WORDS)})\s*(?:date|termin|:)?\s*$", _I)
 _NEGATION = re.compile("|".join(NEGATIONS), _I)
 _REQUEST = re.compile("|".join(REQUEST_WORDS), _I)
+_CONDITION = re.compile("|".join(CONDITION_WORDS), _I)
+# "May" is also a verb: a month named alone is looked for by its other names.
+_MONTH_NAMES = sorted((m for m in MONTHS if m != "may"), key=len, reverse=True)
+_MONTH_ALONE = re.compile(rf"(?<![^\W\d_])(?:{'|'.join(_MONTH_NAMES)})(?![^\W\d_])", _I)
+_VAGUE_DATE = re.compile("|".join([*VAGUE_DATES, _MONTH_ALONE.pattern]), _I)
 _ORDER_PHRASES = tuple(
     (status, re.compile("|".join(p for ps in by_language.values() for p in ps), _I))
     for status, by_language in ORDER_PHRASES.items()
@@ -122,6 +132,8 @@ class Statement:
     unreadable: list[Unreadable] = field(default_factory=list)
     is_request: bool = False
     negated_acceptance: bool = False
+    # The answer depends on something ("if you confirm the price"): an offer, not an answer.
+    conditional: bool = False
 
     @property
     def says_something(self) -> bool:
@@ -130,16 +142,23 @@ class Statement:
 
 
 def read_statement(sentence: str, style: NumberStyle | None,
-                   date_order: DateOrder | None) -> Statement:
-    """Take one sentence (NFKC text) apart."""
-    found = Statement(is_request=bool(_REQUEST.search(sentence)))
+                   date_order: DateOrder | None, *, style_known: bool = False) -> Statement:
+    """Take one sentence (NFKC text) apart. `style_known`: the style is the supplier's own
+    (its profile), not inferred from the text."""
+    found = Statement(is_request=bool(_REQUEST.search(sentence)),
+                      conditional=bool(_CONDITION.search(sentence)))
     text = _take(_ORDER, sentence, lambda m: _add(found.orders, _order_number(m)))
     text = _take(_LINES, text, lambda m: _add(found.lines, *re.findall(r"\d+", m.group("list"))))
     text = _take(_LINE, text, lambda m: _add(found.lines, m.group("line") or m.group("nth")))
     text = _take(DATE_PATTERN, text, lambda m: _date(found, m, sentence, date_order))
     text = _take(_PRICE, text, lambda m: _price(found, m, style))
-    text = _take(_KEYED_QUANTITY, text, lambda m: _quantity(found, m, sentence, style))
-    text = _take(QUANTITY_WITH_UNIT, text, lambda m: _quantity(found, m, sentence, style))
+    text = _take(_KEYED_QUANTITY, text,
+                 lambda m: _quantity(found, m, sentence, style, style_known))
+    text = _take(QUANTITY_WITH_UNIT, text,
+                 lambda m: _quantity(found, m, sentence, style, style_known))
+    text = _take(_VAGUE_DATE, text, lambda m: found.unreadable.append(Unreadable(
+        ProblemCode.INVALID_DATE, f"{m.group(0).strip()!r} is not a date that can be read (a "
+        "day, month and year)")))
     text = _take(CURRENCY_PATTERN, text, lambda m: _currency(found, currency_code(m.group(0))))
     found.status = find_status(text)
     found.order_status, found.negated_acceptance = _order_status(fold(sentence))
@@ -150,7 +169,11 @@ def read_statement(sentence: str, style: NumberStyle | None,
     return found
 
 
-_LEFTOVER_NUMBER = re.compile(r"(?<![\w.])\d(?:[\d.,]*\d)?(?!\w)")
+# Chinese text writes numbers next to its words (`可交80件, 余下20`): a CJK character does not
+# make a number part of a word.
+_LEFTOVER_NUMBER = re.compile(
+    r"(?<![^\W\u3400-\u9fff])(?<!\.)\d(?:[\d.,]*\d)?(?![^\W\u3400-\u9fff])")
+_AMBIGUOUS_GROUP = re.compile(r"[1-9]\d{0,2}[.,]\d{3}")
 _Use = Callable[[re.Match[str]], None]
 
 
@@ -197,12 +220,24 @@ def _price(found: Statement, match: re.Match[str], style: NumberStyle | None) ->
 
 
 def _quantity(found: Statement, match: re.Match[str], sentence: str,
-              style: NumberStyle | None) -> None:
+              style: NumberStyle | None, style_known: bool) -> None:
     value = read_number(match.group("number"), style)
     if isinstance(value, Unreadable):
         found.unreadable.append(value)
         return
     unit = unit_code(match.group("unit")) if match.group("unit") else None
+    number = match.group("number")
+    digits = re.sub(r"\D", "", number)
+    if (unit in COUNT_UNITS and not style_known and _AMBIGUOUS_GROUP.fullmatch(number)
+            and value != Decimal(digits)):
+        # `1.000 pcs` read as one piece because the text is English (or `1,000 Stück` because
+        # it is German): pieces have no decimals, and the writer's style is only inferred.
+        found.unreadable.append(Unreadable(
+            ProblemCode.AMBIGUOUS_VALUE,
+            f"{number!r} {match.group('unit')} is {digits} with a thousands "
+            f"separator or {value} with decimals; the supplier's number style is not known, so "
+            "it is not read"))
+        return
     if _is_ordered(sentence, match):
         found.ordered_quantity = _one(found, found.ordered_quantity, value, "ordered quantity")
     else:

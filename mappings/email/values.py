@@ -239,11 +239,18 @@ def _mark_name(mark: str) -> str:
     return "comma" if mark == "," else "point"
 
 
+_TIME_AFTER = re.compile(r"\s*(?:uhr\b|h\b|hrs\b|am\b|pm\b|a\.m\.|p\.m\.|o'clock|点)")
+_TIME_BEFORE = re.compile(r"(?:\bum|\bab|\bbis|\bzwischen|\bat|\bfrom|\buntil|\bbetween)\s*$")
+
+
 def style_evidence(text: str) -> NumberStyle | None:
     """The number style the unambiguous numbers in `text` show, or None (none, or both)."""
     seen: set[NumberStyle] = set()
-    for token in NUMBER_TOKEN.findall(fold(text)):
-        style = _style_of(token)
+    folded = fold(text)
+    for match in NUMBER_TOKEN.finditer(folded):
+        if _TIME_AFTER.match(folded, match.end()) or _TIME_BEFORE.search(folded, 0, match.start()):
+            continue  # `7.30 Uhr`, `4.30 pm`: a time of day, not a decimal
+        style = _style_of(match.group(0))
         if style is not None:
             seen.add(style)
     return seen.pop() if len(seen) == 1 else None

@@ -286,6 +286,24 @@ REQUEST_WORDS: tuple[str, ...] = (r"\bplease\s+(?:re-?)?confirm", r"\bkindly\s+c
                                   r"\b(?:could|can|would) you\b", r"\bbitte\b.{0,40}\bbestätigen",
                                   r"\bkönnen sie\b", "请确认", "请回复", "能否", r"\?\s*$")
 
+# A sentence holding these makes its answer depend on something (a price, a release, stock):
+# it is an offer, not a commitment, and is not read as one.
+CONDITION_WORDS: tuple[str, ...] = (
+    r"\bif\b", r"\bprovided\b", r"\bproviding\b", r"\bsubject\s+to\b", r"\bunless\b",
+    r"\bas\s+long\s+as\b", r"\bon\s+condition\b", r"\bfalls\b", r"\bsofern\b", r"\bwenn\b",
+    r"\bvorausgesetzt\b", r"\bvorbehaltlich\b", r"\bunter\s+(?:dem\s+)?vorbehalt\b",
+    r"\bunter\s+der\s+bedingung\b", "如果", "假如", "若", "前提", "条件是", "除非", "只要")
+# Count units: a quantity in them has no decimals, so `1.000 pcs` is never one piece.
+COUNT_UNITS: frozenset[str] = frozenset({"PCE", "SET", "PR", "CT", "BX", "RO"})
+# When a delivery is meant without a date that can be read (a calendar week, a month without a
+# day or year, "next month"): the sentence is refused rather than read without its date.
+VAGUE_DATES: tuple[str, ...] = (
+    r"(?<![^\W\d_])(?:kw|cw|wk)\s*[:.]?\s*\d{1,2}(?!\d)", r"\b(?:calendar\s+)?weeks?\b",
+    r"\b(?:kalender)?woche\b", r"\b(?:next|this|end\s+of(?:\s+the)?)\s+month\b",
+    r"\b(?:nächsten|kommenden|diesen|ende\s+des)\s+monats?\b", r"\bmonatsende\b",
+    r"\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?", r"[上下本这]个?月", r"月[底初中末]",
+    r"[上下本这]个?[周礼]", r"周[一二三四五六日末]", r"星期", r"年底", r"年初")
+
 # Words that tell the language of a text when no column header says it.
 LANGUAGE_CUES: dict[Language, tuple[str, ...]] = {
     Language.ENGLISH: ("order", "line", "quantity", "delivery", "confirm", "price", "pcs",
