@@ -6,8 +6,10 @@ and runs `process_batch` on them. The message rows are the queue: a wake-up afte
 keeps latency low, and a sweep every few seconds finds anything a crash or an outage left
 behind, so nothing waits for a signal that was lost.
 
-A batch that fails is processed message by message; a message that still fails is marked
-`failed` with the reason, so one bad message never blocks the others. While the database is
+It processes as a Celery worker does (`gateway.services.pipeline.process_ids`): a batch that
+fails is processed message by message; a message that still fails is marked `failed` with the
+reason, and one that was started `max_attempts` times without finishing is `failed` too, so
+one bad message never blocks the others. While the database is
 unreachable nothing can be recorded: the worker waits (doubling up to a cap) and tries again;
 the messages stay `received`.
 """
@@ -19,29 +21,27 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.config import PipelineSettings
 from gateway.domain.messages import MessageState
 from gateway.persistence.models import InboundMessage
-from gateway.services.ingest import UnitOfWork, process
-from gateway.services.processing import MessageReport, process_batch
+from gateway.services.ingest import UnitOfWork
+from gateway.services.pipeline import ProcessingDeferred, process_ids
 
 log = logging.getLogger(__name__)
 
 # A batch holds the raw bytes of its messages in memory at once: cap their sum too.
 BATCH_BYTES = 64 * 1024 * 1024
-# The database went away (a connection lost under a statement is an InterfaceError with
-# psycopg, no connection free in the pool a TimeoutError): nothing to blame on a message.
-UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class ReceivedWorker:
     def __init__(self, transaction: UnitOfWork, channels: Sequence[str] | None,
                  today: Callable[[], date], now: Callable[[], datetime],
                  batch_size: int = 200, sweep_seconds: float = 5.0,
-                 max_pause_seconds: float = 30.0) -> None:
+                 max_pause_seconds: float = 30.0,
+                 max_attempts: int | None = None) -> None:
         self._transaction = transaction
         # None: the messages of every channel (`gateway run`, the one worker of its machine).
         self._channels = None if channels is None else tuple(channels)
@@ -50,6 +50,7 @@ class ReceivedWorker:
         self._batch_size = batch_size
         self._sweep_seconds = sweep_seconds
         self._max_pause = max_pause_seconds
+        self._max_attempts = max_attempts or PipelineSettings().max_attempts
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="intake-worker", daemon=True)
@@ -74,7 +75,7 @@ class ReceivedWorker:
             self._wake.clear()
             try:
                 done = self.run_once()
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, ProcessingDeferred) as exc:
                 log.warning("processing paused for %.0f s: database unavailable (%s)", pause,
                             type(exc).__name__)
                 self._stopping.wait(pause)
@@ -89,15 +90,13 @@ class ReceivedWorker:
         ids = self._next_batch()
         if not ids:
             return 0
-        today, now = self._today(), self._now()
-        try:
-            with self._transaction() as session:
-                reports = process_batch(session, ids, today, now)
-        except UNAVAILABLE:
-            raise
-        except Exception:  # noqa: BLE001 - each message alone below; a failure is recorded
-            log.warning("batch of %d message(s) failed; processing them one by one", len(ids))
-            reports = [self._process_alone(message_id, today, now) for message_id in ids]
+        # The pipeline's own path (gateway.services.pipeline): each start is counted first, so
+        # a message that takes the whole process down (out of memory, a crash in a native
+        # reader) is `failed` after `max_attempts` restarts instead of blocking every later
+        # one; a batch that fails is processed message by message; a transient error is
+        # raised as ProcessingDeferred and waited out.
+        reports = process_ids(self._transaction, ids, self._today(), self._now,
+                              self._max_attempts, self._batch_size)
         for report in reports:
             log.info("message #%d %s", report.message_id, report.state.value,
                      extra={"message_id": report.message_id, "state": report.state.value})
@@ -119,21 +118,3 @@ class ReceivedWorker:
             ids.append(message_id)
             total += size
         return ids
-
-    def _process_alone(self, message_id: int, today: date, now: datetime) -> MessageReport:
-        try:
-            with self._transaction() as session:
-                return process(session, message_id, today, now)
-        except UNAVAILABLE:
-            raise
-        except Exception as exc:  # noqa: BLE001 - recorded as the message's `failed` state
-            reason = f"processing failed: {type(exc).__name__}: {exc}".splitlines()[0][:500]
-            log.error("message #%d failed: %s", message_id, type(exc).__name__)
-            with self._transaction() as session:
-                session.execute(update(InboundMessage)
-                                .where(InboundMessage.id == message_id,
-                                       InboundMessage.state == MessageState.RECEIVED.value)
-                                .values(state=MessageState.FAILED.value, state_reason=reason,
-                                        updated_at=now))
-            return MessageReport(message_id, MessageState.FAILED, reason=reason)
-

@@ -10,15 +10,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.exc import InterfaceError, SQLAlchemyError
 
 from gateway.bootstrap import make_session_factory
 from gateway.channels.imap import ImapConnection, MailboxPoller
 from gateway.channels.imap_decisions import sender_address
 from gateway.channels.mailboxes import MailboxSettings, TlsMode
+from gateway.persistence.models import InboundMessage
 from gateway.services.ingest import Intake, archive
 from gateway.services.intake_worker import ReceivedWorker
+from gateway.services.pipeline import ProcessingDeferred
 from tests.integration import test_imap as imap_case
 from tests.integration import test_smtp as smtp_case
 from tests.integration.test_imap import PASSWORD, SQLITE, Dovecot, mail, messages
@@ -144,7 +146,7 @@ def test_a_lost_connection_while_processing_marks_no_message_failed(engine: Engi
             try:
                 if worker.run_once() == 0:
                     break
-            except SQLAlchemyError:
+            except (SQLAlchemyError, ProcessingDeferred):
                 continue   # what the worker's loop does: wait, then try again
     finally:
         event.remove(engine, "before_cursor_execute", connection_lost)
@@ -170,3 +172,24 @@ def test_an_edifact_interchange_on_one_long_line_is_stored_not_bounced(
     with smtp_server(transaction) as running, running.client() as client:
         assert client.sendmail("edi@acme.example", [OURS], message) == {}
     assert [row.raw for row in stored(engine)] == [message]
+
+
+def test_the_in_process_worker_fails_a_message_that_never_finished(engine: Engine) -> None:
+    # `gateway run` has no broker to redeliver: a message whose processing took the process
+    # down (out of memory, a crash in a native reader) would be taken again at every restart
+    # and hold back every later one. Its starts are counted like a Celery worker's.
+    unit_of_work = make_session_factory(engine).begin
+    with unit_of_work() as session:
+        poison, fine = (archive(session, Intake(mail(f"m{n}"), "smtp", "orders@acme.example"),
+                                NOW).message_id for n in range(2))
+        session.execute(update(InboundMessage).where(InboundMessage.id == poison)
+                        .values(attempts=5))
+    worker = ReceivedWorker(unit_of_work, ["smtp"], lambda: NOW.date(), lambda: NOW,
+                            max_attempts=5)
+    assert worker.run_once() == 2
+    with unit_of_work() as session:
+        rows = dict(session.execute(select(InboundMessage.id, InboundMessage.state_reason)
+                                    .where(InboundMessage.state == "failed")).all())
+    assert list(rows) == [poison]
+    assert "never finished" in rows[poison]
+    assert {m.id: m.state for m in messages(engine)}[fine] != "failed"
