@@ -51,6 +51,7 @@ from mappings.email.vocabulary import (
     ORDERED_WORDS,
     PRICE_WORDS,
     QUANTITY_WORDS,
+    RELATIVE_DAYS,
     REQUEST_WORDS,
     VAGUE_DATES,
 )
@@ -94,6 +95,7 @@ _CONDITION = re.compile("|".join(CONDITION_WORDS), _I)
 _MONTH_NAMES = sorted((m for m in MONTHS if m != "may"), key=len, reverse=True)
 _MONTH_ALONE = re.compile(rf"(?<![^\W\d_])(?:{'|'.join(_MONTH_NAMES)})(?![^\W\d_])", _I)
 _VAGUE_DATE = re.compile("|".join([*VAGUE_DATES, _MONTH_ALONE.pattern]), _I)
+_RELATIVE_DAY = re.compile("|".join(RELATIVE_DAYS), _I)
 _ORDER_PHRASES = tuple(
     (status, re.compile("|".join(p for ps in by_language.values() for p in ps), _I))
     for status, by_language in ORDER_PHRASES.items()
@@ -159,6 +161,10 @@ def read_statement(sentence: str, style: NumberStyle | None,
     text = _take(_VAGUE_DATE, text, lambda m: found.unreadable.append(Unreadable(
         ProblemCode.INVALID_DATE, f"{m.group(0).strip()!r} is not a date that can be read (a "
         "day, month and year)")))
+    if found.delivery_date is None:
+        text = _take(_RELATIVE_DAY, text, lambda m: found.unreadable.append(Unreadable(
+            ProblemCode.INVALID_DATE, f"{m.group(0).strip()!r} names a day without its date "
+            "(a day, month and year)")))
     text = _take(CURRENCY_PATTERN, text, lambda m: _currency(found, currency_code(m.group(0))))
     found.status = find_status(text)
     found.order_status, found.negated_acceptance = _order_status(fold(sentence))

@@ -303,6 +303,13 @@ VAGUE_DATES: tuple[str, ...] = (
     r"\b(?:nächsten|kommenden|diesen|ende\s+des)\s+monats?\b", r"\bmonatsende\b",
     r"\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?", r"[上下本这]个?月", r"月[底初中末]",
     r"[上下本这]个?[周礼]", r"周[一二三四五六日末]", r"星期", r"年底", r"年初")
+# A day named without its date ("delivery Friday", "Lieferung morgen"): a date only together
+# with a readable day, month and year in the same sentence ("Friday, 5 Dec 2026"); alone it
+# refuses the sentence like a vague date.
+RELATIVE_DAYS: tuple[str, ...] = (
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b",
+    r"\b(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag)s?\b",
+    r"\b(?:today|tomorrow|heute|morgen|übermorgen)\b", "今天", "明天", "后天")
 
 # Words that tell the language of a text when no column header says it.
 LANGUAGE_CUES: dict[Language, tuple[str, ...]] = {

@@ -122,3 +122,23 @@ def test_pieces_with_the_suppliers_number_style_are_read():
 def test_chinese_line_number_followed_by_a_status_word_is_read():
     read = lines(map_email_body("行号10确认。\n", hints=HINTS))
     assert read["10"].status is LineStatus.ACCEPTED
+
+
+@pytest.mark.parametrize("sentence", [
+    "line 20: 80 pcs, delivery Friday",
+    "line 20: 80 pcs, shipped tomorrow",
+    "Pos. 20: 80 Stück, Lieferung Dienstag",
+    "Pos. 20: 80 Stück, Versand morgen",
+    "行号20\uff1a80件\uff0c明天发货",
+])
+def test_a_day_named_without_its_date_is_not_dropped_silently(sentence):
+    results = map_email_body(f"Hi,\n\n{sentence}\n", hints=HINTS)
+    assert "20" not in lines(results)
+    assert any(p.code is ProblemCode.INVALID_DATE for p in errors(results))
+
+
+def test_a_weekday_beside_a_full_date_is_read():
+    results = map_email_body("Hi,\n\nline 20: 80 pcs, delivery Friday, 2026-12-04\n",
+                             hints=HINTS)
+    line = lines(results)["20"]
+    assert (line.quantity, line.delivery_date) == (Decimal(80), date(2026, 12, 4))
