@@ -10,19 +10,16 @@ bytes. MB means 2**20 bytes throughout, RSS included.
 
 from __future__ import annotations
 
-import gc
 import io
 import itertools
 import json
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib.metadata import version
 from pathlib import Path
@@ -35,6 +32,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from gateway.bench.build import current_build
+from gateway.bench.common import BenchmarkError, TimedSide, check, timed
 from gateway.domain.documents import Document
 from mappings.registry import read_stream
 from parsers.edifact.tokenizer import iter_segments
@@ -227,10 +225,6 @@ def write_interchange(path: Path, message_type: MessageType, min_bytes: int,
 # -- the timed sides ----------------------------------------------------------------------------
 
 
-class BenchmarkError(Exception):
-    """A side did not read what the generator wrote: its timing would mean nothing."""
-
-
 @dataclass(frozen=True, slots=True)
 class ReadTally:
     documents: int
@@ -274,17 +268,6 @@ def pydifact_messages(text: str) -> int:
 
 
 @dataclass(slots=True)
-class SideResult:
-    side: str
-    label: str
-    seconds: list[float] = field(default_factory=list)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-
-@dataclass(slots=True)
 class TypeResult:
     message_type: MessageType
     size: int
@@ -292,7 +275,7 @@ class TypeResult:
     segments: int
     lines: int
     warnings: int
-    sides: dict[str, SideResult]
+    sides: dict[str, TimedSide]
 
     def ratio(self, side: str) -> float:
         return self.sides["pydifact"].median / self.sides[side].median
@@ -307,25 +290,13 @@ _CAPTION = ("pydifact: Interchange.from_str + get_messages; parse+map: read_stre
             "Documents; tokenizer: iter_segments only (informative). MB = 2^20 bytes.")
 
 
-def _timed(run: Callable[[], object]) -> tuple[float, object]:
-    gc.collect()
-    start = time.perf_counter()
-    result = run()
-    return time.perf_counter() - start, result
-
-
-def _check(side: str, result: object, expected: object) -> None:
-    if result != expected:
-        raise BenchmarkError(f"{side} read {result!r}, expected {expected!r}")
-
-
 def _bench_type(message_type: MessageType, messages: int, runs: int,
                 step: Callable[[str], None]) -> TypeResult:
     step(f"{message_type}: generating {messages} messages")
     data = build_interchange(message_type, messages)
     text = data.decode("latin-1")
     tally = parse_and_map(data)
-    _check("parse+map", (tally.documents, tally.errors), (messages, 0))
+    check("parse+map", (tally.documents, tally.errors), (messages, 0))
     segments = count_segments(data)
     expected: dict[str, object] = {"pydifact": messages, "ours": tally, "tokenizer": segments}
     sides: dict[str, Callable[[], object]] = {
@@ -334,13 +305,13 @@ def _bench_type(message_type: MessageType, messages: int, runs: int,
         "tokenizer": lambda: count_segments(data),
     }
     pydifact_version = version("pydifact")
-    results = {side: SideResult(side, _LABELS[side].format(version=pydifact_version))
+    results = {side: TimedSide(side, _LABELS[side].format(version=pydifact_version))
                for side in sides}
     for run in range(1, runs + 1):
         for side, call in sides.items():  # interleaved, so drift hits every side alike
             step(f"{message_type} run {run}/{runs}: {side}")
-            seconds, result = _timed(call)
-            _check(side, result, expected[side])
+            seconds, result = timed(call)
+            check(side, result, expected[side])
             results[side].seconds.append(seconds)
     return TypeResult(message_type, len(data), messages, segments, tally.lines, tally.warnings,
                       results)
@@ -355,6 +326,7 @@ _RSS_SCRIPT = """\
 import json, resource, sys, time
 from pathlib import Path
 from gateway.bench.build import current_build
+from gateway.bench.common import BenchmarkError, TimedSide, check, timed
 from gateway.domain.documents import Document
 from mappings.registry import read_documents
 
@@ -409,7 +381,7 @@ def measure_memory(memory_mb: int, step: Callable[[str], None]) -> MemoryResult:
     if completed.returncode:
         raise BenchmarkError(f"the memory run failed:\n{completed.stderr}")
     report: dict[str, Any] = json.loads(completed.stdout)
-    _check("memory parse+map", (report["documents"], report["errors"]), (messages, 0))
+    check("memory parse+map", (report["documents"], report["errors"]), (messages, 0))
     return MemoryResult(size / MB, messages, report["seconds"], report["import_mb"],
                         report["peak_mb"])
 
@@ -417,7 +389,7 @@ def measure_memory(memory_mb: int, step: Callable[[str], None]) -> MemoryResult:
 # -- the report ---------------------------------------------------------------------------------
 
 
-def _side_json(result: SideResult, type_result: TypeResult) -> dict[str, Any]:
+def _side_json(result: TimedSide, type_result: TypeResult) -> dict[str, Any]:
     median = result.median
     return {
         "label": result.label,
@@ -425,7 +397,7 @@ def _side_json(result: SideResult, type_result: TypeResult) -> dict[str, Any]:
         "median_s": median,
         "mb_per_s": type_result.size / MB / median,
         "messages_per_s": type_result.messages / median,
-        "ratio": type_result.ratio(result.side),
+        "ratio": type_result.ratio(result.name),
     }
 
 
@@ -479,7 +451,7 @@ def speed_table(results: list[TypeResult], runs: int) -> Table:
         for index, side in enumerate(result.sides.values()):
             table.add_row(names[index] if index < len(names) else "", side.label,
                           f"{side.median:.3f}", f"{result.size / MB / side.median:.2f}",
-                          f"{result.messages / side.median:,.0f}", _ratio_cell(result, side.side),
+                          f"{result.messages / side.median:,.0f}", _ratio_cell(result, side.name),
                           end_section=index == len(result.sides) - 1)
     return table
 

@@ -26,18 +26,22 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select, text
 
 from gateway.bench.build import current_build
+from gateway.bench.common import (
+    BenchmarkError,
+    database_url,
+    percentile,
+    scratch_server,
+)
 from gateway.bench.reconcile import PARTNERS, TODAY, make_messages, make_orders
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import PipelineSettings, Settings
@@ -67,11 +71,6 @@ GATEWAY = [*PYTHON, "from gateway.cli import main; main()"]
 WORKER_READY = " ready."
 
 
-class BenchmarkError(RuntimeError):
-    """The run did not measure what it claims (a worker died, a message was not reconciled,
-    the rows differ between sides)."""
-
-
 @dataclass(frozen=True, slots=True)
 class PipelineSide:
     name: str
@@ -87,19 +86,6 @@ class PipelineSide:
         return self.messages / self.seconds if self.seconds else 0.0
 
 
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """Nearest-rank percentile (`fraction` in 0..1): a value that was measured."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * fraction // 1))   # ceil without float surprises
-    return ordered[min(int(rank), len(ordered)) - 1]
-
-
-def database_url(server_url: str, name: str) -> str:
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
 def worker_build() -> str:
     """The build a worker subprocess loads (its processing modules imported)."""
     return subprocess.run(
@@ -110,30 +96,6 @@ def worker_build() -> str:
 
 
 # -- the databases ----------------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_server(server_url: str) -> Iterator[Callable[[str], str]]:
-    """Yields `create(template)`: a new database (a copy of `template` when given), all
-    dropped at the end."""
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    made: list[str] = []
-
-    def create(template: str = "") -> str:
-        name = f"gateway_bench_{uuid.uuid4().hex[:10]}"
-        clause = f' TEMPLATE "{template}"' if template else ""
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
-        made.append(name)
-        return name
-
-    try:
-        yield create
-    finally:
-        with admin.connect() as connection:
-            for name in reversed(made):
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def fill_template(settings: Settings, orders: list[list[ImportedLine]]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import statistics
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,10 +23,10 @@ from typing import Any
 
 from pydifact.segmentcollection import Interchange
 from rich.table import Table
-from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.bench.build import current_build
+from gateway.bench.common import database_url, nearest_rank, scratch_server
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import Settings
 from gateway.domain.messages import MessageState
@@ -167,23 +166,15 @@ def gateway_run(settings: Settings, orders: list[list[ImportedLine]],
             raise RuntimeError(f"bench messages not reconciled: {reports[0]}")
     elapsed = time.perf_counter() - started
     engine.dispose()
-    ordered = sorted(latencies)
-    return SideResult(label, elapsed, len(messages), statistics.median(ordered) * 1000,
-                      ordered[max(int(len(ordered) * 0.99) - 1, 0)] * 1000)
+    return SideResult(label, elapsed, len(messages), statistics.median(latencies) * 1000,
+                      nearest_rank(latencies, 0.99) * 1000)
 
 
 @contextmanager
 def postgres_database(admin_url: str) -> Iterator[Settings]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gateway_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield Settings(admin_url.rsplit("/", 1)[0] + f"/{name}")
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """A scratch database on the server of `admin_url`, dropped afterwards."""
+    with scratch_server(admin_url) as create:
+        yield Settings(database_url(admin_url, create("")))
 
 
 def run_reconcile_benchmark(lines: int, count: int, runs: int, sqlite_path: str,

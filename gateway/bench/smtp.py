@@ -24,7 +24,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import math
 import os
 import random
 import smtplib
@@ -49,6 +48,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from gateway.bench.build import current_build
+from gateway.bench.common import BenchmarkError, nearest_rank
 from gateway.bench.reconcile import postgres_database
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import Settings, SmtpSettings
@@ -67,10 +67,6 @@ _LABELS = {
     WITH_WORKER: "+ worker alongside (info)",
     POSTGRES: "intake, PostgreSQL (info)",
 }
-
-
-class BenchmarkError(RuntimeError):
-    """A side could not be measured: a server did not start, or a client was refused."""
 
 
 # -- the messages -------------------------------------------------------------------------------
@@ -401,13 +397,6 @@ class SideResults:
         return all(run.check.lossless and not run.refused for run in self.runs)
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile (`fraction` 0.5 is the median, 0.99 the 99th)."""
-    ordered = sorted(values)
-    rank = math.ceil(round(fraction * len(ordered), 9))
-    return ordered[max(0, min(len(ordered), rank) - 1)]
-
-
 def side_order(run: int, with_worker: bool, postgres: bool) -> list[str]:
     """Bare and gateway alternate which goes first, so drift on a shared machine hits both."""
     pair = [BARE, GATEWAY] if run % 2 else [GATEWAY, BARE]
@@ -443,9 +432,9 @@ def summarize(results: dict[str, SideResults], count: int, size: int, clients: i
             "seconds": round(result.median(lambda run: run.seconds), 3),
             "ratio_to_bare": round(rate / baseline, 3),
             "latency_p50_ms": round(result.median(
-                lambda run: percentile(run.latencies, 0.5)) * 1000, 2),
+                lambda run: nearest_rank(run.latencies, 0.5)) * 1000, 2),
             "latency_p99_ms": round(result.median(
-                lambda run: percentile(run.latencies, 0.99)) * 1000, 2),
+                lambda run: nearest_rank(run.latencies, 0.99)) * 1000, 2),
             "stored": [run.check.stored for run in result.runs],
             "refused": sum(len(run.refused) for run in result.runs),
             "lossless": result.lossless,

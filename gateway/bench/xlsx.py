@@ -17,14 +17,11 @@ column names, then one row per order line, 5-20 lines per order, the delivery da
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import random
-import statistics
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib.metadata import version
 from typing import Any
@@ -35,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.bench.build import current_build
+from gateway.bench.common import TimedSide, check, timed
 from gateway.domain.documents import Document
 from mappings.email.files import Result, workbook_results
 from mappings.registry import read_stream
@@ -103,10 +101,6 @@ def build_confirmation(rows: int = 10_000, seed: int = SEED) -> bytes:
 # -- the timed sides ---------------------------------------------------------------------------
 
 
-class BenchmarkError(Exception):
-    """A side did not read what the generator wrote: its timing would mean nothing."""
-
-
 def openpyxl_rows(data: bytes) -> int:
     """The baseline: every row's values of every sheet, read-only, counted."""
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -157,22 +151,11 @@ def map_only(workbook: Workbook) -> MapTally:
 
 
 @dataclass(slots=True)
-class Side:
-    name: str
-    label: str
-    seconds: list[float] = field(default_factory=list)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-
-@dataclass(slots=True)
 class XlsxResult:
     rows: int
     size: int
     tally: MapTally
-    sides: dict[str, Side]
+    sides: dict[str, TimedSide]
     runs: int
 
     def rate(self, side: str) -> float:
@@ -189,25 +172,13 @@ class XlsxResult:
         return self.ratio >= TARGET_RATIO
 
 
-def _timed(run: Callable[[], object]) -> tuple[float, object]:
-    gc.collect()
-    start = time.perf_counter()
-    result = run()
-    return time.perf_counter() - start, result
-
-
-def _check(side: str, result: object, expected: object) -> None:
-    if result != expected:
-        raise BenchmarkError(f"{side} read {result!r}, expected {expected!r}")
-
-
 def run_sides(data: bytes, rows: int, runs: int,
               step: Callable[[str], None] = lambda _: None) -> XlsxResult:
     """Time every side `runs` times, alternating, after checking each reads the whole file."""
     expected_rows = HEADER_ROW + rows
-    _check("openpyxl", openpyxl_rows(data), expected_rows)
+    check("openpyxl", openpyxl_rows(data), expected_rows)
     ours = read_and_map(data)
-    _check("ours (lines, errors)", (ours.lines, ours.errors), (rows, 0))
+    check("ours (lines, errors)", (ours.lines, ours.errors), (rows, 0))
     workbook = read_only(data)
     sides: dict[str, tuple[Callable[[], object], object]] = {
         "openpyxl": (lambda: openpyxl_rows(data), expected_rows),
@@ -217,14 +188,14 @@ def run_sides(data: bytes, rows: int, runs: int,
     }
     labels = {"openpyxl": f"openpyxl {version('openpyxl')} read-only",
               "ours": "ours read+map", "read": "  of which read", "map": "  of which map"}
-    results = {name: Side(name, labels[name]) for name in sides}
+    results = {name: TimedSide(name, labels[name]) for name in sides}
     for run in range(1, runs + 1):
         order = list(sides) if run % 2 else list(reversed(sides))  # drift hits every side
         for name in order:
             step(f"run {run}/{runs}: {name}")
             call, expected = sides[name]
-            seconds, result = _timed(call)
-            _check(name, result, expected)
+            seconds, result = timed(call)
+            check(name, result, expected)
             results[name].seconds.append(seconds)
     return XlsxResult(rows, len(data), ours, results, runs)
 

@@ -10,14 +10,13 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from gateway.bench.build import current_build
+from gateway.bench.common import database_url
 from gateway.bench.pipeline import (
     SIDES,
     PipelineSide,
-    database_url,
     exactly_once,
     intakes_of,
     mark,
-    percentile,
     pipeline_table,
     summarize,
     worker_build,
@@ -35,16 +34,6 @@ def side(name: str, seconds: float, rows: dict[str, int] | None = None,
          latencies: tuple[float, ...] = (10.0, 20.0, 30.0)) -> PipelineSide:
     label, workers = {n: (lab, w) for n, lab, w in SIDES}[name]
     return PipelineSide(name, label, workers, seconds, 100, latencies, rows or dict(ROWS))
-
-
-def test_percentile_is_a_measured_value_by_nearest_rank():
-    values = [float(v) for v in range(100, 0, -1)]     # unsorted on purpose
-    assert percentile(values, 0.5) == 50.0
-    assert percentile(values, 0.99) == 99.0
-    assert percentile(values, 1.0) == 100.0
-    assert percentile([7.0], 0.99) == 7.0
-    assert percentile([], 0.5) is None
-    assert percentile([1.0, 2.0, 3.0], 0.5) == 2.0
 
 
 def test_ratios_compare_two_workers_with_one_and_one_worker_with_the_synchronous_path():

@@ -21,7 +21,6 @@ from gateway.bench.smtp import (
     SideRun,
     check_delivery,
     make_messages,
-    percentile,
     share,
     side_order,
     smtp_table,
@@ -78,12 +77,6 @@ def test_delivery_check_catches_altered_bytes() -> None:
     altered = [*messages[:4], messages[4].replace(b"\r\n.signature", b"\r\n..signature")]
     check = check_delivery(messages, altered)
     assert (check.missing, check.unexpected, check.lossless) == (1, 1, False)
-
-
-def test_percentiles_are_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert (percentile(values, 0.5), percentile(values, 0.99)) == (50.0, 99.0)
-    assert percentile([3.0], 0.99) == 3.0
 
 
 def test_bare_and_gateway_alternate_which_goes_first() -> None:

@@ -12,10 +12,10 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
+from gateway.bench.common import BenchmarkError
 from gateway.bench.xlsx import (
     COLUMNS,
     HEADER_ROW,
-    BenchmarkError,
     XlsxResult,
     build_confirmation,
     openpyxl_rows,
