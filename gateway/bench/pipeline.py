@@ -115,8 +115,9 @@ def intakes_of(messages: list[bytes]) -> list[Intake]:
             for index, raw in enumerate(messages)]
 
 
-def row_counts(engine: Engine) -> dict[str, int]:
-    """What processing a message twice would add to, and the states reached."""
+def effect_counts(engine: Engine) -> dict[str, int]:
+    """The rows that processing a message twice would add to (and the exactly-once tests
+    compare with a reference run)."""
     with engine.connect() as connection:
         found = {table.__tablename__: connection.execute(
             select(func.count()).select_from(table)).scalar_one()
@@ -125,6 +126,13 @@ def row_counts(engine: Engine) -> dict[str, int]:
             "SELECT count(*) FROM (SELECT message_id, order_line_id, kind, position "
             "FROM line_versions WHERE message_id IS NOT NULL "
             "GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) AS twice")).scalar_one()
+    return found
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    """`effect_counts`, and the states the messages reached."""
+    found = effect_counts(engine)
+    with engine.connect() as connection:
         for state, number in connection.execute(
                 select(InboundMessage.state, func.count()).group_by(InboundMessage.state)):
             found[f"messages {state}"] = number

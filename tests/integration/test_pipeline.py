@@ -26,15 +26,13 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from gateway.bench.pipeline import effect_counts
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import PipelineSettings, Settings
 from gateway.errors import ConfigurationError
 from gateway.persistence.models import (
     DocumentRow,
-    ExceptionEventRow,
-    ExceptionRow,
     InboundMessage,
-    LineVersionRow,
 )
 from gateway.persistence.schema import upgrade
 from gateway.services.dispatch import BatchPublisher
@@ -219,19 +217,6 @@ def scenario(postgres: Settings, redis_url: str, tmp_path: Path) -> Iterator[Sce
     client.close()
 
 
-def counts(engine: Engine) -> dict[str, int]:
-    """Rows that a second processing of a message would add."""
-    with engine.connect() as connection:
-        found = {table.__tablename__: connection.execute(
-            select(func.count()).select_from(table)).scalar_one()
-            for table in (DocumentRow, LineVersionRow, ExceptionRow, ExceptionEventRow)}
-        found["duplicate versions"] = connection.execute(text(
-            "SELECT count(*) FROM (SELECT message_id, order_line_id, kind, position "
-            "FROM line_versions WHERE message_id IS NOT NULL "
-            "GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) AS twice")).scalar_one()
-    return found
-
-
 def reference_counts(tmp_path: Path, orders: int, raws: list[bytes],
                      sender: str = "orders@acme.example") -> dict[str, int]:
     """The same messages processed once, in this process, on SQLite."""
@@ -239,7 +224,7 @@ def reference_counts(tmp_path: Path, orders: int, raws: list[bytes],
     engine = prepare(settings, tmp_path, orders)
     ingest(make_session_factory(engine).begin,
            [Intake(raw, "cli", sender, "m.edi") for raw in raws], TODAY, NOW)
-    found = counts(engine)
+    found = effect_counts(engine)
     engine.dispose()
     return found
 
@@ -334,7 +319,7 @@ def test_archived_messages_are_processed_exactly_once(scenario, processes, tmp_p
     scenario.publish(list(reversed(ids)), batch=11)
     workers = [start_worker(processes, scenario, scenario.env(), name) for name in ("w1", "w2")]
     assert scenario.wait_until_done(60) == {"reconciled": scenario.orders}
-    assert counts(scenario.engine) == expected
+    assert effect_counts(scenario.engine) == expected
     # The pool processes that did the work run with the entry point's collector settings.
     for worker in workers:
         assert "garbage collector threshold (20000, 20, 20)" in worker.output()
@@ -386,12 +371,12 @@ def test_worker_killed_mid_batch_repeatedly_every_message_reconciled_once(
     if worker is None:
         start_worker(processes, scenario, env, "final")
     assert scenario.wait_until_done(90) == {"reconciled": scenario.orders}
-    assert counts(scenario.engine) == expected
+    assert effect_counts(scenario.engine) == expected
     with scenario.engine.connect() as connection:
         retried = connection.execute(select(func.count()).where(
             InboundMessage.attempts > 1)).scalar_one()
     print(f"kills during a transaction: {kills}; "
-          f"{retried} message(s) started more than once; rows {counts(scenario.engine)}")
+          f"{retried} message(s) started more than once; rows {effect_counts(scenario.engine)}")
     assert retried >= 1
 
 
@@ -430,7 +415,7 @@ def test_database_outage_retries_and_everything_completes(scenario, processes, t
     finally:
         proxy.cut()
     assert during.get("received", 0) > 0, "the outage came too late to matter"
-    assert counts(scenario.engine) == expected
+    assert effect_counts(scenario.engine) == expected
     retries = worker.output().count("deferred (")
     assert retries >= 1
     print(f"during the outage {during}; {retries} retries logged")
@@ -537,7 +522,7 @@ def test_the_same_file_three_times_through_two_channels_gives_one_set_of_events(
     _out, err = cli.communicate(timeout=60)
     assert cli.returncode == 0, err
     assert scenario.wait_until_done(30) == {"reconciled": 1, "duplicate": 2}
-    assert counts(scenario.engine) == expected
+    assert effect_counts(scenario.engine) == expected
     assert expected["line_versions"] == (scenario.orders + 1) * LINES_PER_ORDER
 
 
