@@ -77,3 +77,20 @@ def transactions(engine: Engine, partners: dict[str, object],
     with factory.begin() as session:
         load_partners(session, partners, now)
     return factory.begin
+
+
+def require_redis(url: str) -> str:
+    """`url` when a Redis answers there. Without one the test skips with a reason outside CI
+    and fails under CI=true."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required under CI and not reachable at {url}: {exc}")
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    finally:
+        client.close()
+    return url

@@ -41,7 +41,7 @@ from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners
 from gateway.services.pipeline import process_ids, retry_delay
 from gateway.tasks.app import create_app, publish
-from tests.integration.conftest import _postgres_settings, edifact_interchange
+from tests.integration.conftest import _postgres_settings, edifact_interchange, require_redis
 from tests.integration.test_smtp import TcpProxy, free_port
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -52,7 +52,6 @@ PARTNERS = {"suppliers": [{"code": "ACME", "name": "Acme Fasteners GmbH",
                            "emails": ["orders@acme.example"],
                            "edi_ids": [{"id": GLN, "qualifier": "14"}]}]}
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
-IN_CI = os.environ.get("CI") == "true"
 GATEWAY = [sys.executable, "-c", "from gateway.cli import main; main()"]
 LINES_PER_ORDER = 40
 
@@ -106,18 +105,7 @@ def test_batch_publisher_batches_and_never_raises_into_the_channel():
 
 @pytest.fixture
 def redis_url() -> str:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis is required under CI and not reachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    finally:
-        client.close()
-    return REDIS_URL
+    return require_redis(REDIS_URL)
 
 
 @pytest.fixture

@@ -35,7 +35,12 @@ from gateway.services.intake_worker import ReceivedWorker
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.queue import act_on_exception
 from gateway.web.app import create_app
-from tests.integration.conftest import POSTGRES_ADMIN_URL, edifact_interchange, transactions
+from tests.integration.conftest import (
+    POSTGRES_ADMIN_URL,
+    edifact_interchange,
+    require_redis,
+    transactions,
+)
 
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 GLN = "4012345000009"
@@ -213,7 +218,7 @@ def test_metrics_count_the_tasks_waiting_in_the_broker(settings: Settings,
     import redis
 
     queue = f"gateway-test-{os.getpid()}"
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(require_redis(REDIS_URL))
     try:
         client.delete(queue)
         client.rpush(queue, b"task-1", b"task-2", b"task-3")
