@@ -38,6 +38,9 @@ COMPILED = [
     "gateway/domain/discrepancies.py",
     "gateway/domain/events.py",
     "gateway/domain/reconciliation.py",
+    "gateway/persistence/bulk.py",
+    "gateway/services/exception_store.py",
+    "gateway/services/processing.py",
 ]
 
 

@@ -6,6 +6,7 @@ row pointing at its parent. Status columns hold `StrEnum` values by name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -48,10 +49,24 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return dialect.type_descriptor(String(40))
         return dialect.type_descriptor(Numeric(38, 12))
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        # On SQLite one plain function per value, not TypeDecorator's two calls: these columns
+        # are read and written for every order line a message touches. SQLite's String has no
+        # processor of its own to chain.
+        if dialect.name == "sqlite":
+            return _decimal_text
+        return super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Dialect,
+                         coltype: object) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite":
+            return _text_decimal
+        return super().result_processor(dialect, coltype)
+
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None or dialect.name != "sqlite":
             return value
-        return format(value, "f")
+        return _decimal_text(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
@@ -61,6 +76,14 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return result
         # NUMERIC(38, 12) pads to twelve places: drop the padding, never into an exponent.
         return Decimal(format(result.normalize(), "f"))
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def _text_decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 class Base(DeclarativeBase):

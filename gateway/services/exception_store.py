@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from gateway.domain.discrepancies import Discrepancy, ExceptionState, is_open
 from gateway.domain.reconciliation import Outcome
 from gateway.domain.silence import Silence
+from gateway.persistence.bulk import write_many
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
-from gateway.persistence.queries import chunked
+from gateway.persistence.queries import chunked, result_rows
 from gateway.services.lookups import SupplierInfo
 
 EXCEPTIONS = cast(Table, ExceptionRow.__table__)
@@ -108,8 +109,8 @@ class ExceptionLedger:
                     for batch in chunked(sorted(orderless))]
         known: dict[str, _Row] = {}
         for query in queries:
-            for key, row_id, state, actual, occurrences in self.session.execute(
-                    query.order_by(EXCEPTIONS.c.id)):
+            for key, row_id, state, actual, occurrences in result_rows(self.session.execute(
+                    query.order_by(EXCEPTIONS.c.id))):
                 known[key] = _Row(row_id, ExceptionState(state), actual, occurrences)
         return known
 
@@ -128,12 +129,11 @@ class ExceptionLedger:
                    for key, row in rows.items() if row.changed and key not in new_keys]
         for batch in _same_columns(changed):
             columns = [c for c in batch[0] if c != "_id"]
-            self.session.execute(
-                update(EXCEPTIONS).where(EXCEPTIONS.c.id == bindparam("_id"))
-                .values({c: bindparam(c) for c in columns}), batch)
-        if events:
-            self.session.execute(insert(EVENTS), [{"exception_id": row.id, **event}
-                                                  for row, event in events])
+            write_many(self.session.connection(),
+                       update(EXCEPTIONS).where(EXCEPTIONS.c.id == bindparam("_id"))
+                       .values({c: bindparam(c) for c in columns}), batch)
+        write_many(self.session.connection(), insert(EVENTS),
+                   [{"exception_id": row.id, **event} for row, event in events])
 
 
 _INSERT_ONLY = frozenset({"created_at", "supplier_code"})

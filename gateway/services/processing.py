@@ -9,6 +9,7 @@ writes (line states, versions, documents, exceptions, message states) go out as 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
@@ -21,6 +22,7 @@ from gateway.domain.documents import Document, DocumentKind, document_to_json
 from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.reconciliation import Outcome, reconcile
+from gateway.persistence.bulk import write_many
 from gateway.persistence.models import (
     DocumentRow,
     InboundMessage,
@@ -28,7 +30,7 @@ from gateway.persistence.models import (
     OrderLineRow,
     PurchaseOrder,
 )
-from gateway.persistence.queries import chunked
+from gateway.persistence.queries import chunked, result_rows
 from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
 from mappings.email import ColumnProfile
@@ -38,6 +40,7 @@ from parsers.errors import Problem
 
 MESSAGES = cast(Table, InboundMessage.__table__)
 LINES = cast(Table, OrderLineRow.__table__)
+ORDERS = cast(Table, PurchaseOrder.__table__)
 VERSIONS = cast(Table, LineVersionRow.__table__)
 DOCUMENTS = cast(Table, DocumentRow.__table__)
 
@@ -106,9 +109,10 @@ def _load(session: Session, message_ids: list[int]) -> list[_Message]:
                        ).where(MESSAGES.c.id.in_(batch))
         if session.get_bind().dialect.name != "sqlite":
             query = query.with_for_update()
-        for row in session.execute(query):
-            found[row.id] = _Message(row.id, MessageState(row.state), row.raw, row.filename,
-                                     row.sender, row.supplier_code, row.state_reason)
+        for message_id, state, raw, filename, sender, supplier_code, reason in result_rows(
+                session.execute(query)):
+            found[message_id] = _Message(message_id, MessageState(state), raw, filename,
+                                         sender, supplier_code, reason)
     missing = [i for i in message_ids if i not in found]
     if missing:
         raise LookupError(f"no message #{missing[0]}")
@@ -220,19 +224,23 @@ class _Run:
         heads: dict[str, tuple[str | None, str | None]] = {}
         wanted = sorted(numbers - set(self.orders))
         for batch in chunked(wanted):
-            query = (select(PurchaseOrder.number, PurchaseOrder.owner_email,
-                            PurchaseOrder.supplier_code, *LINE_COLUMNS)
-                     .join(PurchaseOrder, PurchaseOrder.id == OrderLineRow.order_id)
-                     .where(PurchaseOrder.number.in_(batch),
-                            (PurchaseOrder.supplier_code == supplier)
-                            | PurchaseOrder.supplier_code.is_(None))
-                     .order_by(PurchaseOrder.number, OrderLineRow.id))
+            query = (select(ORDERS.c.number, ORDERS.c.owner_email, ORDERS.c.supplier_code,
+                            *LINE_COLUMNS)
+                     .join(ORDERS, ORDERS.c.id == LINES.c.order_id)
+                     .where(ORDERS.c.number.in_(batch),
+                            (ORDERS.c.supplier_code == supplier)
+                            | ORDERS.c.supplier_code.is_(None))
+                     .order_by(ORDERS.c.number, LINES.c.id))
             if self.session.get_bind().dialect.name != "sqlite":
                 query = query.with_for_update(of=LINES)
-            for row in self.session.execute(query):
-                lines.setdefault(row.number, []).append(domain_line(row))
-                heads[row.number] = (row.supplier_code, row.owner_email)
-                self.line_ids.setdefault(row.number, {})[row.line_no] = row.id
+            # Core rows, read by position: a Row's attribute lookup by name costs more than
+            # the rest of reading the line (`gateway bench reconcile`).
+            for number, owner, supplier_code, *values in result_rows(
+                    self.session.connection().execute(query)):
+                line = domain_line(number, values)
+                lines.setdefault(number, []).append(line)
+                heads[number] = (supplier_code, owner)
+                self.line_ids.setdefault(number, {})[line.line_no] = cast(int, line.id)
         for number, found in lines.items():
             supplier_code, owner = heads[number]
             self.orders[number] = Order(number, supplier_code, owner, tuple(found))
@@ -247,7 +255,7 @@ class _Run:
         for batch in chunked(sorted({number for _kind, number in keys})):
             # Documents of a message that failed, or of a duplicate delivery, were never the
             # first sending of anything.
-            rows = self.session.execute(
+            earliest = self.session.execute(
                 select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number,
                        func.min(DOCUMENTS.c.message_id))
                 .join(MESSAGES, MESSAGES.c.id == DOCUMENTS.c.message_id)
@@ -257,7 +265,7 @@ class _Run:
                                                 MessageState.DUPLICATE.value]))
                 .group_by(DOCUMENTS.c.kind, DOCUMENTS.c.document_number))
             firsts: dict[tuple[str, str], int] = {}
-            for kind, number, first in rows:
+            for kind, number, first in result_rows(earliest):
                 if (kind, number) in keys:
                     self.first_sent[(supplier, kind, number)] = first
                     firsts[(kind, number)] = first
@@ -267,11 +275,11 @@ class _Run:
         """What the first sending of each repeated number said, to tell a copy (the same
         document under another envelope or through another channel) from a changed one."""
         for batch in chunked(sorted(set(firsts.values()))):
-            for kind, number, message_id, canonical in self.session.execute(
+            for kind, number, message_id, canonical in result_rows(self.session.execute(
                     select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number,
                            DOCUMENTS.c.message_id, DOCUMENTS.c.canonical)
                     .where(DOCUMENTS.c.supplier_code == supplier,
-                           DOCUMENTS.c.message_id.in_(batch))):
+                           DOCUMENTS.c.message_id.in_(batch)))):
                 if firsts.get((kind, number)) == message_id:
                     self.first_content.setdefault((supplier, kind, number),
                                                   (message_id, canonical))
@@ -410,10 +418,10 @@ class _Run:
             for v in outcome.versions]
 
     def flush(self, messages: list[_Message], reports: list[MessageReport]) -> None:
-        session = self.session
+        connection = self.session.connection()
         if self.line_updates:
-            session.execute(
-                update(LINES).where(LINES.c.id == bindparam("_id")).values(
+            write_many(
+                connection, update(LINES).where(LINES.c.id == bindparam("_id")).values(
                     {c: bindparam(c) for c in _LINE_STATE}),
                 [{"_id": line_id, "state": line.state.value,
                   "confirmed_quantity": line.confirmed_quantity,
@@ -421,16 +429,15 @@ class _Run:
                   "despatched_quantity": line.despatched_quantity,
                   "expected_delivery": line.expected_delivery}
                  for line_id, line in self.line_updates.items()])
-        if self.versions:
-            session.execute(insert(VERSIONS), self.versions)
+        write_many(connection, insert(VERSIONS), self.versions)
         self.ledger.flush()
         for report in reports:
             report.exception_ids = self.ledger.touched.get(report.message_id, set())
         changed = [(m, r) for m, r in zip(messages, reports, strict=True)
                    if r.state is not m.state]
         if changed:
-            session.execute(
-                update(MESSAGES).where(MESSAGES.c.id == bindparam("_id")).values(
+            write_many(
+                connection, update(MESSAGES).where(MESSAGES.c.id == bindparam("_id")).values(
                     state=bindparam("state"), state_reason=bindparam("state_reason"),
                     updated_at=bindparam("updated_at"), problems=bindparam("problems"),
                     supplier_code=bindparam("supplier_code"),
@@ -445,13 +452,12 @@ class _Run:
 _REPLACE = "5"
 _LINE_STATE = ("state", "confirmed_quantity", "confirmed_date", "confirmed_price",
                "despatched_quantity", "expected_delivery")
-LINE_COLUMNS = (OrderLineRow.id, OrderLineRow.line_no, OrderLineRow.quantity,
-                 OrderLineRow.unit, OrderLineRow.price, OrderLineRow.currency,
-                 OrderLineRow.requested_date, OrderLineRow.gtin, OrderLineRow.buyer_part,
-                 OrderLineRow.supplier_part, OrderLineRow.description, OrderLineRow.state,
-                 OrderLineRow.confirmed_quantity, OrderLineRow.confirmed_date,
-                 OrderLineRow.confirmed_price, OrderLineRow.despatched_quantity,
-                 OrderLineRow.expected_delivery)
+# The columns `domain_line` reads, in its order.
+LINE_COLUMNS = (LINES.c.id, LINES.c.line_no, LINES.c.quantity, LINES.c.unit, LINES.c.price,
+                LINES.c.currency, LINES.c.requested_date, LINES.c.gtin, LINES.c.buyer_part,
+                LINES.c.supplier_part, LINES.c.description, LINES.c.state,
+                LINES.c.confirmed_quantity, LINES.c.confirmed_date, LINES.c.confirmed_price,
+                LINES.c.despatched_quantity, LINES.c.expected_delivery)
 
 
 def line_snapshot(line: OrderLine) -> dict[str, str | None]:
@@ -491,15 +497,18 @@ def _numbers(document: Document) -> set[str]:
         line.order_number for line in document.lines if line.order_number}
 
 
-def domain_line(row: Any) -> OrderLine:
+def domain_line(order_number: str, values: Sequence[Any]) -> OrderLine:
+    """The line of `order_number` whose column values, in `LINE_COLUMNS` order, are given."""
+    (line_id, line_no, quantity, unit, price, currency, requested_date, gtin, buyer_part,
+     supplier_part, description, state, confirmed_quantity, confirmed_date, confirmed_price,
+     despatched_quantity, expected_delivery) = values
     return OrderLine(
-        order_number=row.number, line_no=row.line_no, quantity=row.quantity, unit=row.unit,
-        price=row.price, currency=row.currency, requested_date=row.requested_date,
-        gtin=row.gtin, buyer_part=row.buyer_part, supplier_part=row.supplier_part,
-        description=row.description, state=LineState(row.state),
-        confirmed_quantity=row.confirmed_quantity, confirmed_date=row.confirmed_date,
-        confirmed_price=row.confirmed_price, despatched_quantity=row.despatched_quantity,
-        expected_delivery=row.expected_delivery, id=row.id)
+        order_number=order_number, line_no=line_no, quantity=quantity, unit=unit, price=price,
+        currency=currency, requested_date=requested_date, gtin=gtin, buyer_part=buyer_part,
+        supplier_part=supplier_part, description=description, state=LineState(state),
+        confirmed_quantity=confirmed_quantity, confirmed_date=confirmed_date,
+        confirmed_price=confirmed_price, despatched_quantity=despatched_quantity,
+        expected_delivery=expected_delivery, id=line_id)
 
 
 def _move(report: MessageReport, target: MessageState, reason: str | None) -> MessageReport:

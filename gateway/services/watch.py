@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,10 +12,9 @@ from sqlalchemy.orm import Session
 from gateway.domain.discrepancies import Discrepancy
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.silence import overdue
-from gateway.persistence.models import OrderLineRow, PurchaseOrder
 from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
-from gateway.services.processing import LINE_COLUMNS, domain_line
+from gateway.services.processing import LINE_COLUMNS, LINES, ORDERS, domain_line
 
 _FINISHED = [LineState.DESPATCHED.value, LineState.REJECTED.value]
 
@@ -28,15 +28,16 @@ def check_overdue(session: Session, today: date, now: datetime) -> list[Discrepa
     lines: dict[str, list[OrderLine]] = defaultdict(list)
     heads: dict[str, tuple[str | None, str | None, date | None]] = {}
     ids: dict[str, dict[str, int]] = defaultdict(dict)
-    unfinished = select(OrderLineRow.order_id).where(OrderLineRow.state.not_in(_FINISHED))
-    for row in session.execute(
-            select(PurchaseOrder.number, PurchaseOrder.owner_email, PurchaseOrder.supplier_code,
-                   PurchaseOrder.order_date, *LINE_COLUMNS)
-            .join(PurchaseOrder, PurchaseOrder.id == OrderLineRow.order_id)
-            .where(OrderLineRow.order_id.in_(unfinished)).order_by(OrderLineRow.id)):
-        lines[row.number].append(domain_line(row))
-        heads[row.number] = (row.supplier_code, row.owner_email, row.order_date)
-        ids[row.number][row.line_no] = row.id
+    unfinished = select(LINES.c.order_id).where(LINES.c.state.not_in(_FINISHED))
+    for number, owner, supplier_code, order_date, *values in session.connection().execute(
+            select(ORDERS.c.number, ORDERS.c.owner_email, ORDERS.c.supplier_code,
+                   ORDERS.c.order_date, *LINE_COLUMNS)
+            .join(ORDERS, ORDERS.c.id == LINES.c.order_id)
+            .where(LINES.c.order_id.in_(unfinished)).order_by(LINES.c.id)):
+        line = domain_line(number, values)
+        lines[number].append(line)
+        heads[number] = (supplier_code, owner, order_date)
+        ids[number][line.line_no] = cast(int, line.id)
     for number, order_lines in lines.items():
         supplier_code, owner, order_date = heads[number]
         supplier = (lookups.supplier(supplier_code) if supplier_code else None) or SupplierInfo(

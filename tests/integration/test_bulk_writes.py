@@ -1,0 +1,165 @@
+"""`write_many`: rows written at the driver level are stored exactly as SQLAlchemy's own
+executemany stores them, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, cast
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Date, DateTime, Engine, Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
+
+from gateway.persistence.bulk import Processor, bind_processor, faster_processor, write_many
+from gateway.persistence.models import ExceptionRow, InboundMessage, LineVersionRow
+from gateway.services.processing import LINES, ORDERS
+
+VERSIONS = cast(Table, LineVersionRow.__table__)
+EXCEPTIONS = cast(Table, ExceptionRow.__table__)
+MESSAGES = cast(Table, InboundMessage.__table__)
+NOW = datetime(2026, 11, 27, 9, 30, 1, 250000, tzinfo=UTC)
+
+
+def _message(engine: Engine) -> int:
+    with engine.begin() as connection:
+        return int(connection.execute(insert(MESSAGES).returning(MESSAGES.c.id), {
+            "sha256": "0" * 64, "size": 1, "channel": "upload", "sender": "s@example.com",
+            "received_at": NOW, "updated_at": NOW, "raw": b"x", "state": "received"})
+            .scalar_one())
+
+
+def _line(engine: Engine) -> int:
+    with engine.begin() as connection:
+        order_id = connection.execute(insert(ORDERS).returning(ORDERS.c.id), {
+            "number": "4500000001", "source": "test", "updated_at": NOW}).scalar_one()
+        return int(connection.execute(insert(LINES).returning(LINES.c.id), {
+            "order_id": order_id, "line_no": "10", "quantity": Decimal(5), "state": "open",
+            "despatched_quantity": Decimal(0)}).scalar_one())
+
+
+def _versions(message_id: int, line_id: int) -> list[dict[str, Any]]:
+    return [{"order_line_id": line_id, "kind": kind, "quantity": quantity,
+             "delivery_date": when, "price": price, "message_id": message_id,
+             "document_id": None, "position": position, "source": f"message #{message_id}",
+             "created_at": NOW, "line_after": after}
+            for position, (kind, quantity, when, price, after) in enumerate([
+                ("confirmation", Decimal("450"), date(2027, 1, 1), Decimal("91.17"),
+                 {"state": "confirmed", "confirmed_quantity": "450"}),
+                ("despatch", Decimal("0.000001"), None, None, None),
+                ("confirmation", Decimal("12345678901234567890.5"), date(1999, 12, 31),
+                 Decimal("-0"), {"note": "ünïcode \"quoted\""})])]
+
+
+def _stored(engine: Engine, message_id: int) -> list[tuple[Any, ...]]:
+    """The rows as the driver returns them: the stored text on SQLite, not a conversion."""
+    columns = [c.name for c in VERSIONS.c if c.name not in ("id", "order_line_id")]
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.exec_driver_sql(
+            f"SELECT {', '.join(columns)} FROM line_versions WHERE message_id = {message_id}"
+            " ORDER BY position")]
+
+
+def test_an_insert_is_stored_as_sqlalchemy_stores_it(engine: Engine) -> None:
+    ours, theirs, line_id = _message(engine), _message(engine), _line(engine)
+    with engine.begin() as connection:
+        write_many(connection, insert(VERSIONS), _versions(ours, line_id))
+        connection.execute(insert(VERSIONS), _versions(theirs, line_id))
+
+    def without_message(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [tuple(v for v in row if v not in (ours, theirs, f"message #{ours}",
+                                                   f"message #{theirs}")) for row in rows]
+
+    assert len(_stored(engine, ours)) == 3
+    assert without_message(_stored(engine, ours)) == without_message(_stored(engine, theirs))
+    with engine.connect() as connection:
+        read = connection.execute(select(VERSIONS.c.quantity, VERSIONS.c.delivery_date,
+                                         VERSIONS.c.created_at, VERSIONS.c.line_after)
+                                  .where(VERSIONS.c.message_id == ours)
+                                  .order_by(VERSIONS.c.position)).all()
+    assert [r.quantity for r in read] == [Decimal("450"), Decimal("0.000001"),
+                                          Decimal("12345678901234567890.5")]
+    assert read[0].delivery_date == date(2027, 1, 1)
+    assert read[2].line_after == {"note": "ünïcode \"quoted\""}
+    assert read[0].created_at.replace(tzinfo=None) == NOW.replace(tzinfo=None)
+
+
+def test_an_update_sets_each_row_by_its_own_parameters(engine: Engine) -> None:
+    message_id, line_id = _message(engine), _line(engine)
+    with engine.begin() as connection:
+        write_many(connection, insert(VERSIONS), _versions(message_id, line_id))
+        ids = list(connection.execute(select(VERSIONS.c.id).where(
+            VERSIONS.c.message_id == message_id).order_by(VERSIONS.c.position)).scalars())
+        write_many(connection, update(VERSIONS).where(VERSIONS.c.id == bindparam("_id"))
+                   .values(kind=bindparam("kind"), delivery_date=bindparam("delivery_date")),
+                   [{"_id": ids[0], "kind": "receipt", "delivery_date": None},
+                    {"_id": ids[2], "kind": "despatch", "delivery_date": date(2030, 2, 28)}])
+        read = connection.execute(select(VERSIONS.c.kind, VERSIONS.c.delivery_date)
+                                  .where(VERSIONS.c.message_id == message_id)
+                                  .order_by(VERSIONS.c.position)).all()
+    assert [tuple(r) for r in read] == [("receipt", None), ("despatch", None),
+                                        ("despatch", date(2030, 2, 28))]
+
+
+def test_no_rows_write_nothing(engine: Engine) -> None:
+    with engine.begin() as connection:
+        write_many(connection, update(LINES).where(LINES.c.id == bindparam("_id"))
+                   .values(state=bindparam("state")), [])
+        assert connection.execute(select(LINES.c.id)).first() is None
+
+
+def test_a_column_whose_default_python_computes_must_be_given(engine: Engine) -> None:
+    # exceptions.occurrences has default=1 in Python: leaving it out would store NULL.
+    row = {"key": "k", "code": "QTY_SHORT", "severity": "high", "risk": 1.0, "state": "open",
+           "rule": "r", "created_at": NOW, "updated_at": NOW}
+    with engine.begin() as connection, pytest.raises(ValueError, match="occurrences"):
+        write_many(connection, insert(EXCEPTIONS), [row])
+
+
+_DIALECT = sqlite.dialect()
+
+
+def _processors(type_: TypeEngine[Any]) -> tuple[Processor, Processor]:
+    """The faster processor and SQLAlchemy's own, for SQLite."""
+    impl = type_.dialect_impl(_DIALECT)
+    theirs = impl.bind_processor(_DIALECT)
+    assert theirs is not None
+    ours = faster_processor(impl, _DIALECT, theirs)
+    assert ours is not None, f"no faster processor for {type_!r}"
+    return ours, theirs
+
+
+@given(st.dates())
+def test_sqlite_dates_are_written_as_sqlalchemy_writes_them(value: date) -> None:
+    ours, theirs = _processors(Date())
+    assert ours(value) == theirs(value)
+
+
+@given(st.datetimes(timezones=st.none() | st.just(UTC)
+                    | st.builds(timezone, st.timedeltas(min_value=timedelta(hours=-23),
+                                                        max_value=timedelta(hours=23)))))
+def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them(value: datetime) -> None:
+    ours, theirs = _processors(DateTime(timezone=True))
+    assert ours(value) == theirs(value)
+    # A date given for a timestamp column goes SQLAlchemy's way (midnight).
+    assert ours(value.date()) == theirs(value.date())
+
+
+def test_a_custom_storage_format_keeps_sqlalchemys_processor() -> None:
+    custom = sqlite.DATE(storage_format="%(day)02d.%(month)02d.%(year)04d",
+                         regexp=r"(\d+)\.(\d+)\.(\d+)")
+    theirs = custom.bind_processor(_DIALECT)
+    assert theirs is not None
+    assert faster_processor(custom, _DIALECT, theirs) is None
+    process = bind_processor(custom, _DIALECT)
+    assert process is not None
+    assert process(date(2026, 11, 27)) == "27.11.2026"
+
+
+def test_other_databases_keep_sqlalchemys_processors() -> None:
+    dialect = postgresql.dialect()
+    impl = Date().dialect_impl(dialect)
+    assert faster_processor(impl, dialect, date.isoformat) is None
