@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,12 +72,31 @@ def make_engine(settings: Settings, connect_timeout: int | None = None) -> Engin
             except OSError as exc:
                 raise ConfigurationError(
                     f"cannot create the database folder {folder}: {exc.strerror}") from exc
-        engine = create_engine(settings.database_url, connect_args={"timeout": 30})
+        engine = create_engine(settings.database_url, connect_args={"timeout": 30},
+                               json_serializer=json_text)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     connect_args = {} if connect_timeout is None else {"connect_timeout": connect_timeout}
-    return create_engine(settings.database_url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(settings.database_url, pool_pre_ping=True, connect_args=connect_args,
+                         json_serializer=json_text)
+
+
+# What orjson serializes that the standard library refuses (dataclasses, datetimes) goes to
+# json.dumps, so it is refused as before instead of being stored silently.
+_STRICT = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def json_text(value: Any) -> str:
+    """JSON columns' text (canonical documents, line snapshots, problems). orjson writes it
+    about seven times faster than json.dumps: every message stores its canonical documents and
+    a snapshot per line it changed (`gateway bench reconcile`). What orjson refuses and the
+    standard library takes (integers beyond 64 bits, keys that are not strings) goes to
+    json.dumps."""
+    try:
+        return orjson.dumps(value, option=_STRICT).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -152,7 +152,8 @@ class Document:
 
 
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | bool):
+    # The tuple, not `str | int | bool`: a union written here is built anew at every call.
+    if value is None or isinstance(value, (str, int, bool)):
         return value
     if isinstance(value, Decimal):
         return _decimal_text(value)
