@@ -211,7 +211,8 @@ def _remove_sqlite(path: str) -> None:
 def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs: int,
               postgres_error: str | None) -> dict[str, Any]:
     def median(side: str, attr: str) -> float | None:
-        values = [getattr(r, attr) for r in results[side]]
+        # The baseline has no batches, so no latencies: None in every run.
+        values = [value for r in results[side] if (value := getattr(r, attr)) is not None]
         return statistics.median(values) if values else None
 
     baseline = median("pydifact", "rate") or 0.0
