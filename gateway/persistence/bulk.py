@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Update
+from sqlalchemy import Connection, Insert, Table, Update, func, insert, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
@@ -47,6 +47,36 @@ def write_many(connection: Connection, statement: Insert | Update,
     if not compiled.positional:
         parameters = [dict(zip(names, values, strict=True)) for values in parameters]
     connection.exec_driver_sql(compiled.string, parameters)
+
+
+def insert_many(connection: Connection, table: Table,
+                rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert rows; their new ids, in the rows' order.
+
+    SQLite cannot say which RETURNING row belongs to which VALUES row, so SQLAlchemy's ordered
+    RETURNING (`sort_by_parameter_order`) falls back to one INSERT statement per row there
+    (SQLAlchemy docs, "Correlating RETURNING rows to parameter sets"). Instead the rows go to
+    one executemany, and their ids follow from SQLite's rowid rule: without AUTOINCREMENT a new
+    row gets one more than the largest rowid in the table, until that reaches 2**63 - 1
+    (sqlite.org/autoinc.html); the transaction holds the write lock (BEGIN IMMEDIATE), so no
+    other writer comes between. The last id is checked all the same."""
+    if not rows:
+        return []
+    before = 0
+    if connection.dialect.name == "sqlite":
+        before = connection.execute(select(func.max(table.c.id))).scalar() or 0
+    if connection.dialect.name != "sqlite" or before + len(rows) >= _LARGEST_ROWID:
+        return list(connection.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    write_many(connection, insert(table), rows)
+    last = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+    if last != before + len(rows):
+        raise RuntimeError(f"{table.name}: {len(rows)} rows inserted after id {before}, the "
+                           f"last got id {last}: another writer without the write lock?")
+    return list(range(before + 1, last + 1))
+
+
+_LARGEST_ROWID = 2**63 - 1
 
 
 def _column(values: list[Any], process: Processor | None) -> list[Any]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gateway.domain.discrepancies import Discrepancy, ExceptionState, is_open
 from gateway.domain.reconciliation import Outcome
 from gateway.domain.silence import Silence
-from gateway.persistence.bulk import write_many
+from gateway.persistence.bulk import insert_many, write_many
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
 from gateway.persistence.queries import chunked, result_rows
 from gateway.services.lookups import SupplierInfo
@@ -118,10 +118,9 @@ class ExceptionLedger:
         new = [(key, row) for key, row in rows.items() if row.id is None]
         new_keys = {key for key, _row in new}
         if new:
-            ids = self.session.execute(
-                insert(EXCEPTIONS).returning(EXCEPTIONS.c.id, sort_by_parameter_order=True),
-                [{"key": key, "state": row.state.value, "occurrences": row.occurrences,
-                  **row.values} for key, row in new]).scalars().all()
+            ids = insert_many(self.session.connection(), EXCEPTIONS, [
+                {"key": key, "state": row.state.value, "occurrences": row.occurrences,
+                 **row.values} for key, row in new])
             for (_key, row), row_id in zip(new, ids, strict=True):
                 row.id = row_id
         changed = [{"_id": row.id, "state": row.state.value, "occurrences": row.occurrences,

@@ -22,7 +22,7 @@ from gateway.domain.documents import Document, DocumentKind, document_to_json
 from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.reconciliation import Outcome, reconcile
-from gateway.persistence.bulk import write_many
+from gateway.persistence.bulk import insert_many, write_many
 from gateway.persistence.models import (
     DocumentRow,
     InboundMessage,
@@ -291,14 +291,13 @@ class _Run:
         if not rows:
             return
         supplier_of = {m.id: m.supplier.code for m in messages if m.supplier is not None}
-        ids = self.session.execute(
-            insert(DOCUMENTS).returning(DOCUMENTS.c.id, sort_by_parameter_order=True),
-            [{"message_id": message_id, "message_index": document.message_index,
-              "kind": document.kind.value, "message_type": document.message_type,
-              "document_number": document.document_number,
-              "supplier_code": supplier_of[message_id],
-              "canonical": document_to_json(document), "created_at": self.now}
-             for message_id, _index, document in rows]).scalars().all()
+        ids = insert_many(self.session.connection(), DOCUMENTS, [
+            {"message_id": message_id, "message_index": document.message_index,
+             "kind": document.kind.value, "message_type": document.message_type,
+             "document_number": document.document_number,
+             "supplier_code": supplier_of[message_id],
+             "canonical": document_to_json(document), "created_at": self.now}
+            for message_id, _index, document in rows])
         for (message_id, index, _document), document_id in zip(rows, ids, strict=True):
             self.document_ids[(message_id, index)] = document_id
 

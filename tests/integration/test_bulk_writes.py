@@ -14,8 +14,19 @@ from sqlalchemy import Date, DateTime, Engine, Table, bindparam, insert, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
-from gateway.persistence.bulk import Processor, bind_processor, faster_processor, write_many
-from gateway.persistence.models import ExceptionRow, InboundMessage, LineVersionRow
+from gateway.persistence.bulk import (
+    Processor,
+    bind_processor,
+    faster_processor,
+    insert_many,
+    write_many,
+)
+from gateway.persistence.models import (
+    ExceptionEventRow,
+    ExceptionRow,
+    InboundMessage,
+    LineVersionRow,
+)
 from gateway.services.processing import LINES, ORDERS
 
 VERSIONS = cast(Table, LineVersionRow.__table__)
@@ -117,6 +128,31 @@ def test_a_column_whose_default_python_computes_must_be_given(engine: Engine) ->
            "rule": "r", "created_at": NOW, "updated_at": NOW}
     with engine.begin() as connection, pytest.raises(ValueError, match="occurrences"):
         write_many(connection, insert(EXCEPTIONS), [row])
+
+
+def _events(exception_id: int, details: list[str]) -> list[dict[str, Any]]:
+    return [{"exception_id": exception_id, "at": NOW, "actor": "gateway", "action": "raised",
+             "from_state": None, "to_state": "open", "detail": detail, "message_id": None}
+            for detail in details]
+
+
+def test_inserted_rows_get_their_own_ids_in_order(engine: Engine) -> None:
+    events = cast(Table, ExceptionEventRow.__table__)
+    with engine.begin() as connection:
+        (exception_id,) = insert_many(connection, EXCEPTIONS, [{
+            "key": "k", "code": "QTY_SHORT", "severity": "high", "risk": 1.0, "state": "open",
+            "rule": "r", "occurrences": 1, "created_at": NOW, "updated_at": NOW}])
+        first = insert_many(connection, events, _events(exception_id, ["a", "b", "c"]))
+        # The newest row deleted: SQLite gives its id again, PostgreSQL's sequence does not.
+        connection.execute(events.delete().where(events.c.id == first[-1]))
+        second = insert_many(connection, events, _events(exception_id, ["d", "e"]))
+        assert insert_many(connection, events, []) == []
+        stored = dict(connection.execute(select(events.c.id, events.c.detail)).all())
+    assert len(set(first[:2] + second)) == 4
+    assert first == sorted(first)
+    assert second == sorted(second)
+    assert second[0] > first[1]
+    assert [stored[i] for i in [*first[:2], *second]] == ["a", "b", "d", "e"]
 
 
 _DIALECT = sqlite.dialect()
