@@ -20,7 +20,9 @@ from gateway.domain.documents import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Per-line events are plain slotted dataclasses, never changed once built: a frozen one's
+# __init__ sets each field through object.__setattr__ (see OrderLine).
+@dataclass(slots=True)
 class LineRef:
     """How a supplier named an order line: order number, line numbers and item ids."""
 
@@ -51,7 +53,7 @@ class OrderRejected:
     order_number: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineConfirmed:
     """A line confirmed, changed or not: quantity, date and price as the supplier commits."""
 
@@ -63,12 +65,12 @@ class LineConfirmed:
     changed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineRejected:
     ref: LineRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LinesDespatched:
     """One despatch advice line: what left, and when it is expected."""
 
