@@ -62,18 +62,18 @@ def insert_many(connection: Connection, table: Table,
     other writer comes between. The last id is checked all the same."""
     if not rows:
         return []
-    before = 0
     if connection.dialect.name == "sqlite":
         before = connection.execute(select(func.max(table.c.id))).scalar() or 0
-    if connection.dialect.name != "sqlite" or before + len(rows) >= _LARGEST_ROWID:
-        return list(connection.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
-    write_many(connection, insert(table), rows)
-    last = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar()
-    if last != before + len(rows):
-        raise RuntimeError(f"{table.name}: {len(rows)} rows inserted after id {before}, the "
-                           f"last got id {last}: another writer without the write lock?")
-    return list(range(before + 1, last + 1))
+        if before + len(rows) < _LARGEST_ROWID:
+            write_many(connection, insert(table), rows)
+            last = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+            if last != before + len(rows):
+                raise RuntimeError(f"{table.name}: {len(rows)} rows inserted after id "
+                                   f"{before}, the last got id {last}: another writer without "
+                                   "the write lock?")
+            return list(range(before + 1, last + 1))
+    return list(connection.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
 
 
 _LARGEST_ROWID = 2**63 - 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Date, DateTime, Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Date, DateTime, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
@@ -21,17 +21,9 @@ from gateway.persistence.bulk import (
     insert_many,
     write_many,
 )
-from gateway.persistence.models import (
-    ExceptionEventRow,
-    ExceptionRow,
-    InboundMessage,
-    LineVersionRow,
-)
-from gateway.services.processing import LINES, ORDERS
+from gateway.services.exception_store import EVENTS, EXCEPTIONS
+from gateway.services.processing import LINES, MESSAGES, ORDERS, VERSIONS
 
-VERSIONS = cast(Table, LineVersionRow.__table__)
-EXCEPTIONS = cast(Table, ExceptionRow.__table__)
-MESSAGES = cast(Table, InboundMessage.__table__)
 NOW = datetime(2026, 11, 27, 9, 30, 1, 250000, tzinfo=UTC)
 
 
@@ -137,17 +129,16 @@ def _events(exception_id: int, details: list[str]) -> list[dict[str, Any]]:
 
 
 def test_inserted_rows_get_their_own_ids_in_order(engine: Engine) -> None:
-    events = cast(Table, ExceptionEventRow.__table__)
     with engine.begin() as connection:
         (exception_id,) = insert_many(connection, EXCEPTIONS, [{
             "key": "k", "code": "QTY_SHORT", "severity": "high", "risk": 1.0, "state": "open",
             "rule": "r", "occurrences": 1, "created_at": NOW, "updated_at": NOW}])
-        first = insert_many(connection, events, _events(exception_id, ["a", "b", "c"]))
+        first = insert_many(connection, EVENTS, _events(exception_id, ["a", "b", "c"]))
         # The newest row deleted: SQLite gives its id again, PostgreSQL's sequence does not.
-        connection.execute(events.delete().where(events.c.id == first[-1]))
-        second = insert_many(connection, events, _events(exception_id, ["d", "e"]))
-        assert insert_many(connection, events, []) == []
-        stored = dict(connection.execute(select(events.c.id, events.c.detail)).all())
+        connection.execute(EVENTS.delete().where(EVENTS.c.id == first[-1]))
+        second = insert_many(connection, EVENTS, _events(exception_id, ["d", "e"]))
+        assert insert_many(connection, EVENTS, []) == []
+        stored = dict(connection.execute(select(EVENTS.c.id, EVENTS.c.detail)).all())
     assert len(set(first[:2] + second)) == 4
     assert first == sorted(first)
     assert second == sorted(second)
