@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from gateway.domain.discrepancies import OPEN_STATES, ExceptionState
 from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState
+from gateway.persistence.bulk import insert_many
 from gateway.persistence.models import (
     DocumentRow,
     ExceptionEventRow,
@@ -126,8 +127,8 @@ def _insert_messages(session: Session, rows: list[tuple[Intake, str, int | None]
                      now: datetime) -> list[int]:
     if not rows:
         return []
-    return list(session.connection().execute(
-        insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True),
+    return insert_many(
+        session.connection(), _MESSAGES,
         [{"sha256": digest, "size": len(intake.raw), "channel": intake.channel,
           "sender": _stored_sender(intake),
           "filename": intake.filename[:400] if intake.filename else None, "received_at": now,
@@ -135,8 +136,8 @@ def _insert_messages(session: Session, rows: list[tuple[Intake, str, int | None]
           "duplicate_of_id": original,
           "state": (MessageState.DUPLICATE if original else MessageState.RECEIVED).value,
           "state_reason": f"the same bytes from this sender are message #{original}"
-          if original else None}
-         for intake, digest, original in rows]).scalars())
+          if original else None, "attempts": 0}
+         for intake, digest, original in rows])
 
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
