@@ -58,10 +58,14 @@ class Discrepancy:
     risk: float
     position: int | None = None
     owner: str | None = None
+    # Set for a problem each message has of its own (UNREADABLE_REPLY): one exception per
+    # message, not one per order line.
+    message_id: int | None = None
 
     @property
     def key(self) -> str:
-        return discrepancy_key(self.code, self.order_number, self.line_no)
+        key = discrepancy_key(self.code, self.order_number, self.line_no)
+        return key if self.message_id is None else message_key(key, self.message_id)
 
 
 def discrepancy_key(code: DiscrepancyCode, order_number: str | None,
@@ -70,14 +74,27 @@ def discrepancy_key(code: DiscrepancyCode, order_number: str | None,
     return f"{code}|{order_number or ''}|{line_no or ''}"
 
 
+def message_key(key: str, message_id: int) -> str:
+    """The identity of one message's own problem of the kind `key` names."""
+    return f"{key}|#{message_id}"
+
+
+def of_message(key: str) -> tuple[str, int] | None:
+    """The problem key and the message of a `message_key`; None for any other key."""
+    base, _, message = key.rpartition("|#")
+    return (base, int(message)) if base and message.isdigit() else None
+
+
 _TEXT_LIMIT = 200  # the longest expected/actual text an exception keeps
 
 
 def unreadable_reply(order_number: str | None, unread: list[str], position: int | None,
-                     owner: str | None) -> Discrepancy:
+                     owner: str | None, message_id: int) -> Discrepancy:
     """What a supplier's email said that was not read with confidence (each item says where:
     "line 7 of the email body: ...", "attachment 'x.xlsx' (part 2): sheet 'S' row 4: ..."):
-    the buyer reads the email and answers it; nothing of it was guessed."""
+    the buyer reads the email and answers it; nothing of it was guessed. One exception per
+    email: each unreadable email stays visible with its own reasons. A later answer that is
+    read (a line of the order confirmed or rejected) resolves it (see `ExceptionLedger`)."""
     first = unread[0]
     more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
     if len(first) + len(more) > _TEXT_LIMIT:
@@ -86,7 +103,7 @@ def unreadable_reply(order_number: str | None, unread: list[str], position: int 
         DiscrepancyCode.UNREADABLE_REPLY, Severity.MEDIUM, order_number, None,
         "an answer read with confidence", first + more, f"{len(unread)} part(s) not read",
         "what cannot be read with confidence goes to the buyer, never a guessed confirmation",
-        None, risk_score(Severity.MEDIUM, 1, Decimal(0), None), position, owner)
+        None, risk_score(Severity.MEDIUM, 1, Decimal(0), None), position, owner, message_id)
 
 
 def risk_score(severity: Severity, magnitude: Decimal | float, line_value: Decimal,

@@ -44,8 +44,11 @@ from gateway.domain.tolerances import (
 )
 
 C = DiscrepancyCode
+# A line answered (confirmed or rejected) also answers the emails about it that could not be
+# read (UNREADABLE_REPLY, one per email: the ledger resolves those of earlier emails).
 _CONFIRMATION_RULES = (C.QTY_SHORT, C.QTY_OVER, C.DATE_LATE, C.DATE_EARLY, C.PRICE_CHANGED,
-                       C.LINE_REJECTED, C.UNIT_MISMATCH, C.LINE_NOT_CONFIRMED, C.ITEM_MISMATCH)
+                       C.LINE_REJECTED, C.UNIT_MISMATCH, C.LINE_NOT_CONFIRMED, C.ITEM_MISMATCH,
+                       C.UNREADABLE_REPLY)
 
 
 @dataclass(slots=True)

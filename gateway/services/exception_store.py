@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from gateway.domain.discrepancies import Discrepancy, ExceptionState, is_open
+from gateway.domain.discrepancies import Discrepancy, ExceptionState, is_open, of_message
 from gateway.domain.reconciliation import Outcome
 from gateway.domain.silence import Silence
 from gateway.persistence.bulk import insert_many, write_many
@@ -77,9 +77,12 @@ class ExceptionLedger:
         if not self.pending:
             return
         rows = self._known()
+        instances = _Instances()
+        for key in rows:
+            instances.add(key)
         events: list[tuple[_Row, dict[str, Any]]] = []
         for pending in self.pending:
-            events += _apply(pending, rows)
+            events += _apply(pending, rows, instances)
         self._write(rows, events)
         for row, event in events:
             assert row.id is not None
@@ -138,7 +141,29 @@ class ExceptionLedger:
 _INSERT_ONLY = frozenset({"created_at", "supplier_code"})
 
 
-def _apply(pending: _Pending, rows: dict[str, _Row]) -> list[tuple[_Row, dict[str, Any]]]:
+class _Instances:
+    """The keys of problems each message has of its own (`message_key`), by problem key: an
+    answer that clears the problem on a line resolves those of earlier messages on that line
+    and on its order as a whole (an email not read says nothing of which line it meant)."""
+
+    def __init__(self) -> None:
+        self.by_problem: dict[str, list[tuple[int, str]]] = {}
+
+    def add(self, key: str) -> None:
+        found = of_message(key)
+        if found is not None:
+            self.by_problem.setdefault(found[0], []).append((found[1], key))
+
+    def answered(self, cleared: str, message_id: int | None) -> list[str]:
+        if not self.by_problem or message_id is None:
+            return []
+        whole_order = cleared.rpartition("|")[0] + "|"
+        return [key for problem in dict.fromkeys((cleared, whole_order))
+                for earlier, key in self.by_problem.get(problem, ()) if earlier < message_id]
+
+
+def _apply(pending: _Pending, rows: dict[str, _Row],
+           instances: _Instances) -> list[tuple[_Row, dict[str, Any]]]:
     source, supplier = pending.source, pending.supplier
     prefix = f"{supplier.code}|"
     found = {prefix + d.key: d for d in pending.outcome.discrepancies}
@@ -151,6 +176,7 @@ def _apply(pending: _Pending, rows: dict[str, _Row]) -> list[tuple[_Row, dict[st
             rows[key] = row = _Row(None, ExceptionState.OPEN, discrepancy.actual, 1,
                                    {**values, "created_at": source.now,
                                     "supplier_code": supplier.code}, True)
+            instances.add(key)
             events.append((row, _event(source, "raised", None, ExceptionState.OPEN,
                                        discrepancy.rule)))
             continue
@@ -165,7 +191,9 @@ def _apply(pending: _Pending, rows: dict[str, _Row]) -> list[tuple[_Row, dict[st
         row.values.update(values)
         events.append((row, _event(source, action, before, row.state,
                                    f"reported again by {source.label}")))
-    for key in cleared:
+    answered = [instance for key in cleared
+                for instance in instances.answered(key, source.message_id)]
+    for key in [*cleared, *answered]:
         row = rows.get(key)
         if row is not None and is_open(row.state):
             before, row.state, row.changed = row.state, ExceptionState.RESOLVED, True

@@ -377,7 +377,8 @@ class _Run:
             envelope.order_numbers if envelope else ())
         order = named.pop() if len(named) == 1 else None
         discrepancy = unreadable_reply(order, [p.detail for p in unread],
-                                       unread[0].segment, self._owner(order, supplier.code))
+                                       unread[0].segment, self._owner(order, supplier.code),
+                                       message.id)
         self.ledger.record(Outcome(discrepancies=[discrepancy]), supplier, {},
                            Source(message.id, None, self.now))
         report.discrepancies.append(discrepancy)
