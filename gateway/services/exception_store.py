@@ -173,7 +173,7 @@ def _apply(pending: _Pending, rows: dict[str, _Row],
         values = _values(discrepancy, supplier, pending.line_ids, source)
         row = rows.get(key)
         if row is None:
-            rows[key] = row = _Row(None, ExceptionState.OPEN, discrepancy.actual, 1,
+            rows[key] = row = _Row(None, ExceptionState.OPEN, _cut(discrepancy.actual, 200), 1,
                                    {**values, "created_at": source.now,
                                     "supplier_code": supplier.code}, True)
             instances.add(key)
@@ -185,9 +185,10 @@ def _apply(pending: _Pending, rows: dict[str, _Row],
         # A resolved problem that comes back is open again. A change the buyer accepted or
         # rejected reopens only when the supplier now says something else.
         if row.state is ExceptionState.RESOLVED or (
-                not is_open(row.state) and row.actual != discrepancy.actual):
+                not is_open(row.state) and row.actual != _cut(discrepancy.actual, 200)):
             action, row.state = "reopened", ExceptionState.OPEN
-        row.actual, row.occurrences, row.changed = discrepancy.actual, row.occurrences + 1, True
+        row.actual, row.occurrences, row.changed = (_cut(discrepancy.actual, 200),
+                                                    row.occurrences + 1, True)
         row.values.update(values)
         events.append((row, _event(source, action, before, row.state,
                                    f"reported again by {source.label}")))
@@ -209,11 +210,18 @@ def _values(found: Discrepancy, supplier: SupplierInfo, line_ids: dict[tuple[str
         "code": found.code.value, "severity": found.severity.value, "risk": found.risk,
         "order_number": found.order_number, "line_no": found.line_no,
         "order_line_id": line_ids.get((found.order_number or "", found.line_no or "")),
-        "expected": found.expected, "actual": found.actual, "difference": found.difference,
-        "rule": found.rule, "tolerance": found.tolerance, "message_id": source.message_id,
+        "expected": _cut(found.expected, 200), "actual": _cut(found.actual, 200),
+        "difference": _cut(found.difference, 100), "rule": _cut(found.rule, 200),
+        "tolerance": _cut(found.tolerance, 200), "message_id": source.message_id,
         "document_id": source.document_id, "position": found.position,
         "owner": found.owner or supplier.buyer_contact, "updated_at": source.now,
     }
+
+
+def _cut(text: str | None, width: int) -> str | None:
+    """An exception's description within its column (the widths of `ExceptionRow`): it may
+    quote several of the supplier's ids. The document keeps them whole."""
+    return text if text is None or len(text) <= width else text[: width - 1] + "…"
 
 
 def _same_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
