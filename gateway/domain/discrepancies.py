@@ -40,6 +40,9 @@ class DiscrepancyCode(StrEnum):
     DELIVERY_OVERDUE = "DELIVERY_OVERDUE"
     # An email answer, or part of one, that could not be read with confidence.
     UNREADABLE_REPLY = "UNREADABLE_REPLY"
+    # A supplier's message that processing failed on (not for a transient reason): IT has it
+    # as `failed`, the buyer must know the supplier said something nobody has read.
+    MESSAGE_FAILED = "MESSAGE_FAILED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,19 @@ def unreadable_reply(order_number: str | None, unread: list[str], position: int 
         "an answer read with confidence", first + more, f"{len(unread)} part(s) not read",
         "what cannot be read with confidence goes to the buyer, never a guessed confirmation",
         None, risk_score(Severity.MEDIUM, 1, Decimal(0), None), position, owner, message_id)
+
+
+def message_failed(reason: str, message_id: int) -> Discrepancy:
+    """A supplier's message the gateway failed on: nothing of it was applied. High: whatever
+    the supplier said (a changed date, a rejected line) is unknown until it is read or IT
+    retries it; resolved when a retry processes it."""
+    shown = reason if len(reason) <= _TEXT_LIMIT else reason[: _TEXT_LIMIT - 1] + "…"
+    return Discrepancy(
+        DiscrepancyCode.MESSAGE_FAILED, Severity.HIGH, None, None,
+        "the supplier's message processed", shown, None,
+        "a message of a known supplier failed; IT retries it once the cause is fixed, the "
+        "buyer reads it meanwhile", None, risk_score(Severity.HIGH, 1, Decimal(0), None),
+        None, None, message_id)
 
 
 def risk_score(severity: Severity, magnitude: Decimal | float, line_value: Decimal,
