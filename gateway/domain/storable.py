@@ -87,33 +87,40 @@ def _line(position: int, line: Line) -> list[RefusedValue]:
 def _text(line: int | None, field: str, value: str | None, width: int) -> RefusedValue | None:
     if value is None:
         return None
+    reason = text_refusal(value, width)
+    if reason is None:
+        return None
+    refusal = Refusal.LENGTH if reason.endswith(" kept") else Refusal.CHARACTER
+    return RefusedValue(line, field, refusal, reason)
+
+
+def _number(line: int, field: str, value: Decimal | None) -> RefusedValue | None:
+    reason = number_refusal(value) if value is not None else None
+    return RefusedValue(line, field, Refusal.NUMBER, reason) if reason else None
+
+
+def text_refusal(value: str, width: int) -> str | None:
+    """Why a text column of `width` characters would refuse `value`; None: it would not."""
     bad = _UNSTORABLE.search(value)
     if bad is not None:
         character = f"U+{ord(bad.group()):04X}"
         what = "a NUL character" if character == "U+0000" else f"a lone surrogate {character}"
-        return RefusedValue(line, field, Refusal.CHARACTER,
-                            f"{_quoted(value)} holds {what} (at {bad.start() + 1}), "
-                            "which cannot be stored")
+        return f"{_quoted(value)} holds {what} (at {bad.start() + 1}), which cannot be stored"
     if len(value) > width:
-        return RefusedValue(line, field, Refusal.LENGTH,
-                            f"{_quoted(value)} is {len(value)} characters long, longer than "
-                            f"the {width} kept")
+        return (f"{_quoted(value)} is {len(value)} characters long, longer than the {width} "
+                "kept")
     return None
 
 
-def _number(line: int, field: str, value: Decimal | None) -> RefusedValue | None:
-    if value is None:
-        return None
+def number_refusal(value: Decimal) -> str | None:
+    """Why a NUMERIC(38, 12) column would refuse (or round) `value`; None: it would not."""
     if not value.is_finite():
-        return RefusedValue(line, field, Refusal.NUMBER, f"{value} is not a number")
+        return f"{value} is not a number"
     if value and value.adjusted() >= INTEGER_DIGITS:
-        return RefusedValue(line, field, Refusal.NUMBER,
-                            f"{_quoted(str(value))} has more than {INTEGER_DIGITS} digits "
-                            "before the point")
+        return f"{_quoted(str(value))} has more than {INTEGER_DIGITS} digits before the point"
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -FRACTION_DIGITS:
-        return RefusedValue(line, field, Refusal.NUMBER,
-                            f"{_quoted(str(value))} has more than {FRACTION_DIGITS} decimals")
+        return f"{_quoted(str(value))} has more than {FRACTION_DIGITS} decimals"
     return None
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.documents import Document, DocumentKind
 from gateway.domain.orders import LineState, VersionKind
+from gateway.domain.storable import number_refusal, text_refusal
 from gateway.errors import ImportRowError
 from gateway.persistence.models import LineVersionRow, OrderLineRow, PurchaseOrder
 from gateway.persistence.queries import chunked
@@ -336,10 +337,16 @@ def _with_supplier_codes(lookups: Lookups, lines: list[ImportedLine], source: st
 
 
 def _too_long(line: ImportedLine) -> str | None:
+    """Why the database would refuse a value of the line (too long, a NUL character, a number
+    beyond its column): found here, it is the row's error, not a failed import."""
     for name, width in _WIDTHS.items():
         value = getattr(line, name)
-        if value is not None and len(value) > width:
-            return f"{name} {value[:20]!r}... is longer than {width} characters"
+        if value is not None and (reason := text_refusal(value, width)):
+            return f"{name} {reason}"
+    for name in ("quantity", "price"):
+        number = getattr(line, name)
+        if number is not None and (reason := number_refusal(number)):
+            return f"{name} {reason}"
     return None
 
 

@@ -96,3 +96,23 @@ def test_csv_supplier_id_is_a_code_an_edi_id_or_an_address(with_kestrel: Any,
             select(PurchaseOrder.number, PurchaseOrder.supplier_code)).all())
     assert stored == {"4500000001": "KESTREL", "4500000002": "KESTREL",
                       "4500000003": "KESTREL", "4500000004": "KESTREL", "4500000005": None}
+
+
+def test_values_the_database_refuses_are_row_errors(with_kestrel: Any, tmp_path: Path) -> None:
+    """A NUL character or a number beyond NUMERIC(38, 12) fails the whole import on PostgreSQL
+    (SQLite stores them): each is its row's error, the other rows are imported."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"order_number,line_no,quantity,description,supplier_id\n"
+                     b"4500000001,10,5,Hex bolt,KESTREL\n"
+                     b"4500000001,20,5,Hex\x00nut,KESTREL\n"
+                     b"4500000001,30,123456789012345678901234567890,Washer,KESTREL\n")
+    lines, errors = read_order_file(path)
+    assert errors == []
+    with with_kestrel() as session:
+        report = import_lines(session, lines, path.name, NOW)
+        assert [(e.row, e.detail) for e in report.errors] == [
+            (3, "description 'Hex\\x00nut' holds a NUL character (at 4), which cannot be "
+                "stored"),
+            (4, "quantity '123456789012345678901234567890' has more than 26 digits before "
+                "the point")]
+        assert session.scalars(select(OrderLineRow.line_no)).all() == ["10"]
