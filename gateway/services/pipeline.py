@@ -44,7 +44,6 @@ from gateway.services.processing import MessageReport, process_batch
 log = logging.getLogger(__name__)
 
 
-
 class ProcessingDeferred(GatewayError):
     """Processing stopped on a transient error and will be tried again (retryable). Carries a
     one-line description only: a database error's text holds the statement and its
