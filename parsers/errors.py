@@ -56,6 +56,8 @@ class ProblemCode(StrEnum):
     INVALID_NUMBER = "INVALID_NUMBER"
     INVALID_CODE = "INVALID_CODE"
     INVALID_IDENTIFIER = "INVALID_IDENTIFIER"
+    # A character no database stores (NUL, a lone surrogate) in a value that is kept.
+    INVALID_CHARACTER = "INVALID_CHARACTER"
     ASSUMED_VALUE = "ASSUMED_VALUE"
     AMBIGUOUS_VALUE = "AMBIGUOUS_VALUE"
     CONFLICTING_VALUES = "CONFLICTING_VALUES"
@@ -103,6 +105,7 @@ _CONTRL_CODES: dict[ProblemCode, str] = {
     ProblemCode.INVALID_NUMBER: "37",
     ProblemCode.INVALID_CODE: "12",
     ProblemCode.INVALID_IDENTIFIER: "12",
+    ProblemCode.INVALID_CHARACTER: "21",
     # Email text and spreadsheets: a value with two readings or two values for one thing is an
     # invalid value (12); text that says nothing readable, or a row left out, is unspecified (18).
     ProblemCode.AMBIGUOUS_VALUE: "12",

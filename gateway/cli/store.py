@@ -68,7 +68,8 @@ def orders() -> None:
 @orders.command("import")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--supplier", help="Supplier code for rows (or ORDERS) that name none.")
+@click.option("--supplier", help="Supplier (code, EDI id or email address) for rows (or "
+              "ORDERS) that name none.")
 @click.option("--owner", help="Buyer email for rows that name none.")
 @pass_app
 def orders_import(app: AppContext, paths: tuple[Path, ...], supplier: str | None,

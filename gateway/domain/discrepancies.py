@@ -40,6 +40,9 @@ class DiscrepancyCode(StrEnum):
     DELIVERY_OVERDUE = "DELIVERY_OVERDUE"
     # An email answer, or part of one, that could not be read with confidence.
     UNREADABLE_REPLY = "UNREADABLE_REPLY"
+    # A supplier's message that processing failed on (not for a transient reason): IT has it
+    # as `failed`, the buyer must know the supplier said something nobody has read.
+    MESSAGE_FAILED = "MESSAGE_FAILED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +61,14 @@ class Discrepancy:
     risk: float
     position: int | None = None
     owner: str | None = None
+    # Set for a problem each message has of its own (UNREADABLE_REPLY): one exception per
+    # message, not one per order line.
+    message_id: int | None = None
 
     @property
     def key(self) -> str:
-        return discrepancy_key(self.code, self.order_number, self.line_no)
+        key = discrepancy_key(self.code, self.order_number, self.line_no)
+        return key if self.message_id is None else message_key(key, self.message_id)
 
 
 def discrepancy_key(code: DiscrepancyCode, order_number: str | None,
@@ -70,14 +77,27 @@ def discrepancy_key(code: DiscrepancyCode, order_number: str | None,
     return f"{code}|{order_number or ''}|{line_no or ''}"
 
 
+def message_key(key: str, message_id: int) -> str:
+    """The identity of one message's own problem of the kind `key` names."""
+    return f"{key}|#{message_id}"
+
+
+def of_message(key: str) -> tuple[str, int] | None:
+    """The problem key and the message of a `message_key`; None for any other key."""
+    base, _, message = key.rpartition("|#")
+    return (base, int(message)) if base and message.isdigit() else None
+
+
 _TEXT_LIMIT = 200  # the longest expected/actual text an exception keeps
 
 
 def unreadable_reply(order_number: str | None, unread: list[str], position: int | None,
-                     owner: str | None) -> Discrepancy:
+                     owner: str | None, message_id: int) -> Discrepancy:
     """What a supplier's email said that was not read with confidence (each item says where:
     "line 7 of the email body: ...", "attachment 'x.xlsx' (part 2): sheet 'S' row 4: ..."):
-    the buyer reads the email and answers it; nothing of it was guessed."""
+    the buyer reads the email and answers it; nothing of it was guessed. One exception per
+    email: each unreadable email stays visible with its own reasons. A later answer that is
+    read (a line of the order confirmed or rejected) resolves it (see `ExceptionLedger`)."""
     first = unread[0]
     more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
     if len(first) + len(more) > _TEXT_LIMIT:
@@ -86,7 +106,20 @@ def unreadable_reply(order_number: str | None, unread: list[str], position: int 
         DiscrepancyCode.UNREADABLE_REPLY, Severity.MEDIUM, order_number, None,
         "an answer read with confidence", first + more, f"{len(unread)} part(s) not read",
         "what cannot be read with confidence goes to the buyer, never a guessed confirmation",
-        None, risk_score(Severity.MEDIUM, 1, Decimal(0), None), position, owner)
+        None, risk_score(Severity.MEDIUM, 1, Decimal(0), None), position, owner, message_id)
+
+
+def message_failed(reason: str, message_id: int) -> Discrepancy:
+    """A supplier's message the gateway failed on: nothing of it was applied. High: whatever
+    the supplier said (a changed date, a rejected line) is unknown until it is read or IT
+    retries it; resolved when a retry processes it."""
+    shown = reason if len(reason) <= _TEXT_LIMIT else reason[: _TEXT_LIMIT - 1] + "…"
+    return Discrepancy(
+        DiscrepancyCode.MESSAGE_FAILED, Severity.HIGH, None, None,
+        "the supplier's message processed", shown, None,
+        "a message of a known supplier failed; IT retries it once the cause is fixed, the "
+        "buyer reads it meanwhile", None, risk_score(Severity.HIGH, 1, Decimal(0), None),
+        None, None, message_id)
 
 
 def risk_score(severity: Severity, magnitude: Decimal | float, line_value: Decimal,

@@ -9,7 +9,9 @@ Matching a supplier line to an order line: by order number and order line number
 zeros ignored); then by the supplier's own line number when the item agrees; then by item id
 (GTIN, buyer's or supplier's part) within the order, and by quantity when the same item stands on
 several lines. A line that matches none is UNKNOWN_LINE; one that matches several is
-AMBIGUOUS_LINE. Nothing is guessed.
+AMBIGUOUS_LINE. A line named by its order line number (or by the supplier's line number with the
+ordered quantity, no line having its item) with another item is ITEM_MISMATCH on that line.
+Nothing is guessed.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ from gateway.domain.tolerances import (
 )
 
 C = DiscrepancyCode
+# A line answered (confirmed or rejected) also answers the emails about it that could not be
+# read (UNREADABLE_REPLY, one per email: the ledger resolves those of earlier emails).
 _CONFIRMATION_RULES = (C.QTY_SHORT, C.QTY_OVER, C.DATE_LATE, C.DATE_EARLY, C.PRICE_CHANGED,
-                       C.LINE_REJECTED, C.UNIT_MISMATCH, C.LINE_NOT_CONFIRMED, C.ITEM_MISMATCH)
+                       C.LINE_REJECTED, C.UNIT_MISMATCH, C.LINE_NOT_CONFIRMED, C.ITEM_MISMATCH,
+                       C.UNREADABLE_REPLY)
 
 
 @dataclass(slots=True)
@@ -367,13 +372,13 @@ class _Run:
         if lines is None:
             lines = self.current_lines[order.number] = [self.current(line)
                                                         for line in order.lines]
-        found = self.find_line(ref, lines, quantity)
+        found = self.find_line(ref, lines, quantity, claim)
         if found is not None and claim:
             self.claimed.add(found.key)
         return found
 
-    def find_line(self, ref: LineRef, lines: list[OrderLine],
-                  quantity: Decimal | None) -> OrderLine | None:
+    def find_line(self, ref: LineRef, lines: list[OrderLine], quantity: Decimal | None,
+                  claim: bool) -> OrderLine | None:
         if ref.order_line_no:
             numbered = self.numbered(lines, ref.order_line_no)
             if len(numbered) > 1:
@@ -382,22 +387,31 @@ class _Run:
             if numbered:
                 line = numbered[0]
                 if _item_conflict(ref, line):
-                    self.item_mismatch(ref, line)
+                    self.item_mismatch(ref, line, claim)
                     return None
                 return line
+        substituted: OrderLine | None = None
         if ref.line_no:
             # EANCOM: LIN 1082 of a response repeats the order's line number; trusted only
             # where the item does not say otherwise ("every line numbered 10" happens).
             numbered = [line for line in self.numbered(lines, ref.line_no)
-                        if line.key not in self.claimed and not _item_conflict(ref, line)]
-            if len(numbered) == 1:
-                return numbered[0]
+                        if line.key not in self.claimed]
+            agreeing = [line for line in numbered if not _item_conflict(ref, line)]
+            if len(agreeing) == 1:
+                return agreeing[0]
+            if len(numbered) == 1 and quantity == numbered[0].quantity:
+                substituted = numbered[0]
         by_item = [line for line in lines if _item_agrees(ref, line)
                    and line.key not in self.claimed]
         if len(by_item) > 1 and quantity is not None:
             by_item = [line for line in by_item if line.quantity == quantity] or by_item
         if len(by_item) == 1:
             return by_item[0]
+        if substituted is not None and not by_item:
+            # The line number and the ordered quantity name this line, no line has the item:
+            # the supplier substituted the item (ITEM_MISMATCH), not an unknown line.
+            self.item_mismatch(ref, substituted, claim)
+            return None
         self.unmatched(ref, ambiguous=len(by_item) > 1)
         return None
 
@@ -411,7 +425,11 @@ class _Run:
                 index.setdefault(_line_number(line.line_no), []).append(position)
         return [lines[position] for position in index.get(_line_number(number), ())]
 
-    def item_mismatch(self, ref: LineRef, line: OrderLine) -> None:
+    def item_mismatch(self, ref: LineRef, line: OrderLine, claim: bool) -> None:
+        """The supplier answered this line with another item: the line is answered (no
+        LINE_NOT_CONFIRMED besides) but not confirmed."""
+        if claim:
+            self.claimed.add(line.key)
         self.outcome.discrepancies.append(self.discrepancy(
             C.ITEM_MISMATCH, Severity.HIGH, line, _item_text(line.gtin, line.buyer_part,
                                                              line.supplier_part),

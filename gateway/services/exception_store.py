@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from gateway.domain.discrepancies import Discrepancy, ExceptionState, is_open
+from gateway.domain.discrepancies import Discrepancy, ExceptionState, is_open, of_message
 from gateway.domain.reconciliation import Outcome
 from gateway.domain.silence import Silence
 from gateway.persistence.bulk import insert_many, write_many
@@ -77,9 +77,12 @@ class ExceptionLedger:
         if not self.pending:
             return
         rows = self._known()
+        instances = _Instances()
+        for key in rows:
+            instances.add(key)
         events: list[tuple[_Row, dict[str, Any]]] = []
         for pending in self.pending:
-            events += _apply(pending, rows)
+            events += _apply(pending, rows, instances)
         self._write(rows, events)
         for row, event in events:
             assert row.id is not None
@@ -138,7 +141,29 @@ class ExceptionLedger:
 _INSERT_ONLY = frozenset({"created_at", "supplier_code"})
 
 
-def _apply(pending: _Pending, rows: dict[str, _Row]) -> list[tuple[_Row, dict[str, Any]]]:
+class _Instances:
+    """The keys of problems each message has of its own (`message_key`), by problem key: an
+    answer that clears the problem on a line resolves those of earlier messages on that line
+    and on its order as a whole (an email not read says nothing of which line it meant)."""
+
+    def __init__(self) -> None:
+        self.by_problem: dict[str, list[tuple[int, str]]] = {}
+
+    def add(self, key: str) -> None:
+        found = of_message(key)
+        if found is not None:
+            self.by_problem.setdefault(found[0], []).append((found[1], key))
+
+    def answered(self, cleared: str, message_id: int | None) -> list[str]:
+        if not self.by_problem or message_id is None:
+            return []
+        whole_order = cleared.rpartition("|")[0] + "|"
+        return [key for problem in dict.fromkeys((cleared, whole_order))
+                for earlier, key in self.by_problem.get(problem, ()) if earlier < message_id]
+
+
+def _apply(pending: _Pending, rows: dict[str, _Row],
+           instances: _Instances) -> list[tuple[_Row, dict[str, Any]]]:
     source, supplier = pending.source, pending.supplier
     prefix = f"{supplier.code}|"
     found = {prefix + d.key: d for d in pending.outcome.discrepancies}
@@ -148,9 +173,10 @@ def _apply(pending: _Pending, rows: dict[str, _Row]) -> list[tuple[_Row, dict[st
         values = _values(discrepancy, supplier, pending.line_ids, source)
         row = rows.get(key)
         if row is None:
-            rows[key] = row = _Row(None, ExceptionState.OPEN, discrepancy.actual, 1,
+            rows[key] = row = _Row(None, ExceptionState.OPEN, _cut(discrepancy.actual, 200), 1,
                                    {**values, "created_at": source.now,
                                     "supplier_code": supplier.code}, True)
+            instances.add(key)
             events.append((row, _event(source, "raised", None, ExceptionState.OPEN,
                                        discrepancy.rule)))
             continue
@@ -159,13 +185,16 @@ def _apply(pending: _Pending, rows: dict[str, _Row]) -> list[tuple[_Row, dict[st
         # A resolved problem that comes back is open again. A change the buyer accepted or
         # rejected reopens only when the supplier now says something else.
         if row.state is ExceptionState.RESOLVED or (
-                not is_open(row.state) and row.actual != discrepancy.actual):
+                not is_open(row.state) and row.actual != _cut(discrepancy.actual, 200)):
             action, row.state = "reopened", ExceptionState.OPEN
-        row.actual, row.occurrences, row.changed = discrepancy.actual, row.occurrences + 1, True
+        row.actual, row.occurrences, row.changed = (_cut(discrepancy.actual, 200),
+                                                    row.occurrences + 1, True)
         row.values.update(values)
         events.append((row, _event(source, action, before, row.state,
                                    f"reported again by {source.label}")))
-    for key in cleared:
+    answered = [instance for key in cleared
+                for instance in instances.answered(key, source.message_id)]
+    for key in [*cleared, *answered]:
         row = rows.get(key)
         if row is not None and is_open(row.state):
             before, row.state, row.changed = row.state, ExceptionState.RESOLVED, True
@@ -181,11 +210,18 @@ def _values(found: Discrepancy, supplier: SupplierInfo, line_ids: dict[tuple[str
         "code": found.code.value, "severity": found.severity.value, "risk": found.risk,
         "order_number": found.order_number, "line_no": found.line_no,
         "order_line_id": line_ids.get((found.order_number or "", found.line_no or "")),
-        "expected": found.expected, "actual": found.actual, "difference": found.difference,
-        "rule": found.rule, "tolerance": found.tolerance, "message_id": source.message_id,
+        "expected": _cut(found.expected, 200), "actual": _cut(found.actual, 200),
+        "difference": _cut(found.difference, 100), "rule": _cut(found.rule, 200),
+        "tolerance": _cut(found.tolerance, 200), "message_id": source.message_id,
         "document_id": source.document_id, "position": found.position,
         "owner": found.owner or supplier.buyer_contact, "updated_at": source.now,
     }
+
+
+def _cut(text: str | None, width: int) -> str | None:
+    """An exception's description within its column (the widths of `ExceptionRow`): it may
+    quote several of the supplier's ids. The document keeps them whole."""
+    return text if text is None or len(text) <= width else text[: width - 1] + "…"
 
 
 def _same_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

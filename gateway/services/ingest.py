@@ -35,6 +35,7 @@ from gateway.persistence.models import (
     OrderLineRow,
 )
 from gateway.persistence.queries import chunked
+from gateway.services.failures import TRANSIENT, tell_buyers
 from gateway.services.processing import MessageReport, process_batch
 
 
@@ -177,6 +178,8 @@ def _process_alone(transaction: UnitOfWork, message_id: int, today: date,
             session.execute(update(InboundMessage).where(InboundMessage.id == message_id)
                             .values(state=MessageState.FAILED.value, state_reason=reason,
                                     updated_at=now))
+            if not isinstance(exc, TRANSIENT):
+                tell_buyers(session, [message_id], reason, now)
         return MessageReport(message_id, MessageState.FAILED, reason=reason)
 
 

@@ -60,6 +60,20 @@ class Lookups:
         code = self._identities.get((kind, value))
         return self.supplier(code) if code else None
 
+    def supplier_named(self, reference: str) -> str | None:
+        """The code of the supplier a reference names: its code, one of its EDI ids (matched
+        without the qualifier, as for messages), one of its email addresses, or the domain of
+        one. None: no partner has it."""
+        suppliers = self._load()
+        reference = reference.strip()
+        if reference in suppliers:
+            return reference
+        address = reference.lower()
+        candidates = [("edi", reference), ("email", address)]
+        if "@" in address:
+            candidates.append(("domain", address.rpartition("@")[2]))
+        return next((self._identities[c] for c in candidates if c in self._identities), None)
+
     def reading(self, supplier: Supplier) -> ColumnProfile | None:
         if supplier.code not in self._readings:
             self._readings[supplier.code] = (

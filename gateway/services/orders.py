@@ -9,6 +9,11 @@ CSV/JSON columns (case-insensitive; spaces and dashes read as underscores):
 JSON is a list of such objects, or {"lines": [...]}. A row that cannot be read is reported with
 its row number (CSV: the line in the file; JSON: the position from 1) and the other rows are still
 imported. Re-importing updates changed lines and adds a `requested` version to their history.
+
+The supplier of an order (`supplier_id`, the `--supplier` option, or the NAD+SU party of
+ORDERS) may be given as the partner's code, one of its EDI ids, or one of its email addresses;
+it is stored as the partner's code. An order naming a supplier no partner is is refused (its
+lines are reported, the other orders of the file are imported).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,9 +34,11 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.documents import Document, DocumentKind
 from gateway.domain.orders import LineState, VersionKind
+from gateway.domain.storable import number_refusal, text_refusal
 from gateway.errors import ImportRowError
 from gateway.persistence.models import LineVersionRow, OrderLineRow, PurchaseOrder
 from gateway.persistence.queries import chunked
+from gateway.services.lookups import Lookups
 from mappings.registry import read_stream
 
 REQUIRED = ("order_number", "line_no", "quantity")
@@ -62,6 +69,8 @@ class ImportedLine:
     supplier_id: str | None = None
     owner_email: str | None = None
     order_date: date | None = None
+    # Where `supplier_id` was read, for an error that names it.
+    supplier_source: str = "supplier_id"
 
 
 @dataclass(slots=True)
@@ -235,7 +244,11 @@ def _edifact_lines(data: bytes, name: str, supplier: str | None, owner: str | No
 def _lines_of_order(document: Document, supplier: str | None, owner: str | None,
                     errors: list[ImportRowError]) -> Iterator[ImportedLine]:
     row = document.message_index or 0
-    supplier_party = next((p.id for p in document.parties if p.role == "SU"), None)
+    party = next((p for p in document.parties if p.role == "SU" and p.id), None)
+    named = f"NAD+SU of ORDERS {document.document_number or ''}".rstrip()
+    if party is not None and party.agency:
+        named += f" (code list agency {party.agency})"
+    source = "--supplier" if supplier else named
     for position, line in enumerate(document.lines, 1):
         number = line.order_number or document.document_number
         if not number or line.quantity is None:
@@ -246,8 +259,9 @@ def _lines_of_order(document: Document, supplier: str | None, owner: str | None,
             quantity=line.quantity, unit=line.unit, price=line.price, currency=line.currency,
             requested_date=line.delivery_date, buyer_part=line.item.buyer_part,
             supplier_part=line.item.supplier_part, gtin=line.item.gtin,
-            description=line.item.description, supplier_id=supplier or supplier_party,
-            owner_email=owner, order_date=document.document_date)
+            description=line.item.description,
+            supplier_id=supplier or (party.id if party is not None else None),
+            owner_email=owner, order_date=document.document_date, supplier_source=source)
 
 
 def import_lines(session: Session, lines: list[ImportedLine], source: str,
@@ -256,7 +270,7 @@ def import_lines(session: Session, lines: list[ImportedLine], source: str,
     now = now or datetime.now(UTC)
     report = ImportReport(source)
     storable = []
-    for line in lines:
+    for line in _with_supplier_codes(Lookups(session), lines, source, report.errors):
         problem = _too_long(line)
         if problem:
             report.errors.append(ImportRowError(line.row, problem))
@@ -301,11 +315,38 @@ def import_lines(session: Session, lines: list[ImportedLine], source: str,
     return report
 
 
+def _with_supplier_codes(lookups: Lookups, lines: list[ImportedLine], source: str,
+                        errors: list[ImportRowError]) -> list[ImportedLine]:
+    """The lines with the supplier each names (a code, an EDI id or an address) as the
+    partner directory's code. An order naming a supplier no partner is is not imported at
+    all (an order must not be open to the wrong supplier, nor to every one); the others are."""
+    resolved: list[ImportedLine] = []
+    refused: set[str] = set()
+    for line in lines:
+        code = lookups.supplier_named(line.supplier_id) if line.supplier_id else None
+        if line.supplier_id and code is None:
+            if line.order_number not in refused:
+                refused.add(line.order_number)
+                errors.append(ImportRowError(line.row, (
+                    f"{source}: order {line.order_number}: {line.supplier_source} "
+                    f"{line.supplier_id!r} is no partner's code, EDI id or email address; "
+                    "the order is not imported (load the partner file first)")))
+            continue
+        resolved.append(line if code == line.supplier_id else replace(line, supplier_id=code))
+    return [line for line in resolved if line.order_number not in refused]
+
+
 def _too_long(line: ImportedLine) -> str | None:
+    """Why the database would refuse a value of the line (too long, a NUL character, a number
+    beyond its column): found here, it is the row's error, not a failed import."""
     for name, width in _WIDTHS.items():
         value = getattr(line, name)
-        if value is not None and len(value) > width:
-            return f"{name} {value[:20]!r}... is longer than {width} characters"
+        if value is not None and (reason := text_refusal(value, width)):
+            return f"{name} {reason}"
+    for name in ("quantity", "price"):
+        number = getattr(line, name)
+        if number is not None and (reason := number_refusal(number)):
+            return f"{name} {reason}"
     return None
 
 

@@ -29,24 +29,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway.domain.messages import MessageState, move_message
 from gateway.errors import GatewayError
 from gateway.persistence.models import InboundMessage
 from gateway.persistence.queries import chunked
+from gateway.services.failures import TRANSIENT as TRANSIENT  # where workers import it from
+from gateway.services.failures import tell_buyers
 from gateway.services.ingest import UnitOfWork
 from gateway.services.processing import MessageReport, process_batch
 
 log = logging.getLogger(__name__)
-
-# Errors that say nothing about the messages: the database unreachable or the connection lost
-# (OperationalError, InterfaceError with psycopg), no connection free in the pool, a lock or
-# statement timeout, a deadlock or serialization failure (psycopg raises those as
-# OperationalError subclasses; SQLite's "database is locked" too).
-TRANSIENT: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class ProcessingDeferred(GatewayError):
@@ -90,6 +85,7 @@ def claim(session: Session, message_ids: list[int], max_attempts: int, now: date
               "was lost each time: a message that crashes it?); release it once the cause "
               "is fixed")
     failed = mark_failed(session, spent, reason, now)
+    tell_buyers(session, [report.message_id for report in failed], reason, now)
     process = [message_id for message_id, attempts in rows if attempts < max_attempts]
     for batch in chunked(process):
         session.execute(update(InboundMessage)
@@ -196,7 +192,9 @@ def _process_group(transaction: UnitOfWork, group: list[int], today: date,
                     for report in _process_group(transaction, [message_id], today, now)]
         reason = f"processing failed: {describe(exc)}"
     with transaction() as session:
-        return mark_failed(session, group, reason, now)
+        failed = mark_failed(session, group, reason, now)
+        tell_buyers(session, [report.message_id for report in failed], reason, now)
+        return failed
 
 
 def give_up(transaction: UnitOfWork, message_ids: list[int], retries: int, error: str,

@@ -22,6 +22,7 @@ from gateway.domain.documents import Document, DocumentKind, document_to_json
 from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.reconciliation import Outcome, reconcile
+from gateway.domain.storable import Refusal, RefusedValue, printable, refused_values
 from gateway.persistence.bulk import insert_many, write_many
 from gateway.persistence.models import (
     DocumentRow,
@@ -36,7 +37,7 @@ from gateway.services.lookups import Lookups, SupplierInfo
 from mappings.email import ColumnProfile
 from mappings.email.message import EmailEnvelope, unread_problems
 from mappings.registry import preview_message, read_message
-from parsers.errors import Problem
+from parsers.errors import Problem, ProblemCode, Severity
 
 MESSAGES = cast(Table, InboundMessage.__table__)
 LINES = cast(Table, OrderLineRow.__table__)
@@ -377,7 +378,8 @@ class _Run:
             envelope.order_numbers if envelope else ())
         order = named.pop() if len(named) == 1 else None
         discrepancy = unreadable_reply(order, [p.detail for p in unread],
-                                       unread[0].segment, self._owner(order, supplier.code))
+                                       unread[0].segment, self._owner(order, supplier.code),
+                                       message.id)
         self.ledger.record(Outcome(discrepancies=[discrepancy]), supplier, {},
                            Source(message.id, None, self.now))
         report.discrepancies.append(discrepancy)
@@ -469,9 +471,30 @@ def _read(message: _Message, name: str, profile: ColumnProfile | None) -> list[P
     """Read the message into its documents, problems and envelope; returns its errors."""
     reading = read_message(message.raw, name, profile)
     results, message.envelope = reading.results, reading.envelope
-    message.documents = [r for r in results if isinstance(r, Document)]
-    message.problems = [r for r in results if isinstance(r, Problem)]
+    message.documents, message.problems = [], []
+    for result in results:
+        if isinstance(result, Problem):
+            message.problems.append(replace(result, detail=printable(result.detail)))
+        elif refused := refused_values(result):
+            # Not applied: a value the database would refuse fails the whole batch.
+            message.problems += [_refusal(result, value) for value in refused]
+        else:
+            message.documents.append(result)
     return [p for p in message.problems if p.is_error]
+
+
+_REFUSAL_CODES = {Refusal.CHARACTER: ProblemCode.INVALID_CHARACTER,
+                  Refusal.LENGTH: ProblemCode.INVALID_IDENTIFIER,
+                  Refusal.NUMBER: ProblemCode.INVALID_NUMBER}
+
+
+def _refusal(document: Document, value: RefusedValue) -> Problem:
+    where = [printable(document.file or "")]
+    if document.message_index is not None:
+        where.append(f"{document.message_type} message {document.message_index}")
+    return Problem(Severity.ERROR, _REFUSAL_CODES[value.refusal],
+                   f"{', '.join(w for w in where if w)}: {value.detail}; nothing of this "
+                   "document is applied", document.message_index)
 
 
 # What differs between two deliveries of the same document: the envelope and where it was read.

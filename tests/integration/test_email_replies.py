@@ -31,7 +31,7 @@ from gateway.persistence.models import (
     PurchaseOrder,
 )
 from gateway.persistence.schema import upgrade
-from gateway.services.ingest import Intake, ingest
+from gateway.services.ingest import Intake, ingest, replay
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.processing import MessageReport
 from parsers.mime import parse_email
@@ -183,6 +183,8 @@ def test_partly_readable_reply_applies_what_was_read(transaction: Transaction) -
         [exception] = [e for e in exceptions_of(session) if e.code == "UNREADABLE_REPLY"]
         assert (exception.order_number, exception.owner, exception.position) == (
             "4500020015", "owner.b@brenner-antrieb.example", 3)
+        # What the same email confirmed does not answer what it left unread.
+        assert exception.state == "open"
         assert exception.actual is not None
         assert "05/12/2026" in exception.actual
 
@@ -308,3 +310,52 @@ def test_a_refused_attachment_is_the_reason_the_buyer_reads_first(
         assert message.state_reason is not None
         assert "UNREADABLE_REPLY" in message.state_reason
         assert "first: attachment 'AB_4500020001.xlsx'" in message.state_reason
+
+
+def _unreadable(number: int) -> bytes:
+    """The unreadable sample, as the supplier's `number`th different email about the order."""
+    return (sample("unreadable_reply.eml")
+            .replace(b"<ur-20016@", b"<ur-20016-%d@" % number)
+            .replace(b"after the weekend.", b"after the weekend (reminder %d)." % number))
+
+
+READABLE = b"""From: Huaxin Sales <sales3@huaxin-elec.example>
+To: orders@brenner-antrieb.example
+Subject: RE: PO 4500020016
+Message-ID: <ok-20016@huaxin-elec.example>
+Content-Type: text/plain; charset=utf-8
+
+PO 4500020016 line 10: 5000 pcs confirmed, delivery 2026-12-20
+PO 4500020016 line 20: 3000 pcs confirmed, delivery 2026-12-20
+"""
+
+
+def test_each_unreadable_email_is_its_own_exception_until_an_answer_is_read(
+        transaction: Transaction) -> None:
+    # Taken in one by one and together in one batch: each keeps its own exception.
+    first = [take_in(transaction, _unreadable(n)) for n in range(8)]
+    together = ingest(transaction, [Intake(_unreadable(n), "smtp", BOUNCE)
+                                    for n in range(8, 16)], TODAY, NOW)
+    reports = [*first, *together]
+    assert {r.state for r in reports} == {MessageState.RECONCILED}
+    with transaction() as session:
+        exceptions = exceptions_of(session)
+        assert len(exceptions) == 16
+        assert {(e.code, e.state, e.order_number) for e in exceptions} == {
+            ("UNREADABLE_REPLY", "open", "4500020016")}
+        assert sorted(e.message_id for e in exceptions) == sorted(r.message_id for r in reports)
+        assert all(e.actual and "answers no order line" in e.actual for e in exceptions)
+    # Processing one of them again raises nothing new.
+    with transaction() as session:
+        again = replay(session, reports[3].message_id, TODAY, NOW)
+    assert again.state is MessageState.RECONCILED
+    with transaction() as session:
+        assert [(e.state, e.occurrences) for e in exceptions_of(session)
+                if e.message_id == reports[3].message_id] == [("open", 2)]
+        assert len(exceptions_of(session)) == 16
+    answer = take_in(transaction, READABLE)
+    assert answer.state is MessageState.RECONCILED
+    with transaction() as session:
+        assert {e.state for e in exceptions_of(session)} == {"resolved"}
+        assert {state for state, _, _ in line_states(session, "4500020016").values()} == {
+            "confirmed"}

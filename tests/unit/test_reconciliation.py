@@ -269,3 +269,38 @@ def test_despatch_later_than_the_confirmed_date_is_late() -> None:
     assert "DATE_LATE|PO1|10" not in on_promise.cleared
     by_need = reconcile(despatch(said(status=None, when=NEED)), order(confirmed), PROFILE, TODAY)
     assert "DATE_LATE|PO1|10" in by_need.cleared
+
+
+def test_a_line_numbered_as_ordered_with_another_item_is_an_item_mismatch() -> None:
+    """LIN 1082 repeats the buyer's line 10, the quantity is the ordered 100, the GTIN is on no
+    line of the order: the supplier substituted the item on line 10."""
+    lines = order(ordered(), ordered("20", gtin="4000862141411"))
+    substituted = said(order_line_no=None, line_no="10", gtin="4000862141428")
+    outcome = reconcile(response(substituted, said(order_line_no=None, line_no="20",
+                                                   gtin="4000862141411"),
+                                 status=DocumentStatus.ACCEPTED, function="29"),
+                        lines, PROFILE, TODAY)
+    assert codes(outcome) == [C.ITEM_MISMATCH]
+    (found,) = outcome.discrepancies
+    assert (found.line_no, found.severity) == ("10", Severity.HIGH)
+    assert (found.expected, found.actual) == ("GTIN 4000862141404", "GTIN 4000862141428")
+    assert ("PO1", "10") not in outcome.lines
+    assert outcome.lines[("PO1", "20")].state is LineState.CONFIRMED
+
+
+def test_a_numbered_line_with_another_item_and_quantity_stays_unknown() -> None:
+    """Without the ordered quantity, or when another line has the item, nothing is guessed."""
+    lines = order(ordered(), ordered("20", gtin="4000862141411"))
+    other_quantity = reconcile(response(said("40", order_line_no=None, line_no="10",
+                                             gtin="4000862141428")), lines, PROFILE, TODAY)
+    assert codes(other_quantity) == [C.UNKNOWN_LINE]
+    on_line_20 = reconcile(response(said(order_line_no=None, line_no="10",
+                                         gtin="4000862141411")), lines, PROFILE, TODAY)
+    assert on_line_20.discrepancies == []
+    assert list(on_line_20.lines) == [("PO1", "20")]
+
+
+def test_an_item_mismatch_on_the_order_line_number_is_not_also_left_out() -> None:
+    outcome = reconcile(response(said(gtin="4000862141428"), status=DocumentStatus.ACCEPTED,
+                                 function="29"), order(ordered()), PROFILE, TODAY)
+    assert codes(outcome) == [C.ITEM_MISMATCH]
