@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.bootstrap import make_engine, make_session_factory
-from gateway.config import Settings
+from gateway.config import MailAuthSettings, Settings
+
+if TYPE_CHECKING:
+    from gateway.services.mail_auth import Authenticate
 
 
 @dataclass(slots=True)
@@ -35,6 +40,12 @@ class AppContext:
             self._sessions = make_session_factory(self.engine)
         with self._sessions.begin() as session:
             yield session
+
+    def sender_authentication(self) -> Authenticate:
+        """Sender authentication of mail, from `GATEWAY_MAIL_AUTH*` (for the workers)."""
+        from gateway.services.mail_auth import SenderAuthentication
+
+        return SenderAuthentication.from_settings(MailAuthSettings.from_env(os.environ))
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -101,6 +101,7 @@ def _print_detail(detail: MessageDetail) -> None:
     ]
     if summary.duplicate_of:
         lines.append(f"  the same bytes as message #{summary.duplicate_of}")
+    lines += _sender_lines(detail)
     for problem in detail.problems:
         where = " ".join(f"{k} {problem[k]}" for k in ("message_index", "segment")
                          if problem.get(k) is not None)
@@ -113,6 +114,26 @@ def _print_detail(detail: MessageDetail) -> None:
               for e in detail.exceptions]
     lines.append(f"  raw bytes: gateway messages show {summary.id} --raw")
     click.echo("\n".join(lines))
+
+
+def _sender_lines(detail: MessageDetail) -> list[str]:
+    """The SMTP envelope and the sender authentication verdict (docs/mail-authentication.md)."""
+    from gateway.mailauth.verdict import Verdict
+
+    lines = []
+    envelope = detail.envelope or {}
+    if envelope:
+        lines.append(f"  envelope: client {envelope.get('client_ip') or '?'}, HELO "
+                     f"{envelope.get('helo') or '?'}, to "
+                     f"{', '.join(envelope.get('recipients') or []) or '?'}")
+    if detail.authentication:
+        verdict = Verdict.from_json(detail.authentication)
+        lines.append(f"  sender authentication: {verdict.summary()}")
+    elif detail.summary.channel in ("smtp", "imap"):
+        lines.append("  sender authentication: not checked yet")
+    if detail.sender_trust:
+        lines.append(f"  sender trust: {detail.sender_trust}")
+    return lines
 
 
 @messages.command("release")

@@ -40,6 +40,9 @@ class DiscrepancyCode(StrEnum):
     DELIVERY_OVERDUE = "DELIVERY_OVERDUE"
     # An email answer, or part of one, that could not be read with confidence.
     UNREADABLE_REPLY = "UNREADABLE_REPLY"
+    # Mail that claims a supplier but is not authenticated as one of its domains: what it said
+    # is kept and shown, and applied only once a buyer acts (docs/mail-authentication.md).
+    UNVERIFIED_SENDER = "UNVERIFIED_SENDER"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,101 @@
+"""Sender authentication of archived mail, between the channel's commit and processing.
+
+The checks ask DNS (DKIM keys, SPF and DMARC records): seconds, at worst, per message. They
+run here, outside any transaction, so neither the SMTP 250 (which waits only for the archive's
+commit) nor the processing transaction (which holds the SQLite write lock and, on PostgreSQL,
+the order lines' row locks) waits for DNS: one read of the messages not yet checked, the
+checks, one short write of the verdicts. Processing then reads the stored verdict
+(`gateway.services.processing`). A verdict is kept once written: a replay or release judges
+the message by what was true when it arrived, as an Authentication-Results field would.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from gateway.config import MailAuthSettings
+from gateway.domain.messages import MessageState
+from gateway.mailauth.verdict import DEFAULT_POLICY, MAIL_CHANNELS, Verdict
+from gateway.mailauth.verify import DnsLookup, SenderVerifier, SmtpFacts
+from gateway.persistence.bulk import write_many
+from gateway.persistence.models import InboundMessage
+from gateway.persistence.queries import chunked
+from gateway.services.ingest import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Authenticate = Callable[[UnitOfWork, list[int]], int]
+
+
+@dataclass(frozen=True, slots=True)
+class SenderAuthentication:
+    verifier: SenderVerifier
+    # Stored with each verdict: the policy for partners that name none (GATEWAY_MAIL_AUTH).
+    default_policy: str = DEFAULT_POLICY
+
+    @classmethod
+    def from_settings(cls, settings: MailAuthSettings,
+                      lookup: DnsLookup | None = None) -> SenderAuthentication:
+        """`lookup` None: the system's DNS resolvers."""
+        from gateway.mailauth.dns import public_suffix_organizational, system_lookup
+
+        relays = tuple(ipaddress.ip_network(r, strict=False) for r in settings.trusted_relays)
+        return cls(SenderVerifier(lookup or system_lookup(settings.dns_timeout),
+                                  public_suffix_organizational(),
+                                  settings.trusted_authserv_ids, relays),
+                   settings.default_policy)
+
+    def __call__(self, transaction: UnitOfWork, message_ids: list[int]) -> int:
+        """Check the `received` mail among `message_ids` that has no verdict yet; returns how
+        many were checked."""
+        pending = self._pending(transaction, message_ids)
+        verdicts = [(message_id, self.verifier.verify(raw, facts))
+                    for message_id, raw, facts in pending]
+        if not verdicts:
+            return 0
+        with transaction() as session:
+            write_many(session.connection(),
+                       update(InboundMessage)
+                       .where(InboundMessage.id == bindparam("_id"),
+                              InboundMessage.authentication.is_(None))
+                       .values(authentication=bindparam("authentication")),
+                       [{"_id": message_id, "authentication": {
+                           **verdict.as_json(), "default_policy": self.default_policy}}
+                        for message_id, verdict in verdicts])
+        for message_id, verdict in verdicts:
+            log.info("message #%d sender authentication: %s", message_id, verdict.summary(),
+                     extra={"message_id": message_id, "dmarc": verdict.dmarc})
+        return len(verdicts)
+
+    @staticmethod
+    def _pending(transaction: UnitOfWork,
+                 message_ids: list[int]) -> list[tuple[int, bytes, SmtpFacts | None]]:
+        found: list[tuple[int, bytes, SmtpFacts | None]] = []
+        with transaction() as session:
+            for batch in chunked(sorted(set(message_ids))):
+                for message_id, channel, raw, sender, envelope in session.execute(
+                        select(InboundMessage.id, InboundMessage.channel, InboundMessage.raw,
+                               InboundMessage.sender, InboundMessage.envelope)
+                        .where(InboundMessage.id.in_(batch),
+                               InboundMessage.state == MessageState.RECEIVED.value,
+                               InboundMessage.channel.in_(sorted(MAIL_CHANNELS)),
+                               InboundMessage.authentication.is_(None))):
+                    found.append((message_id, bytes(raw),
+                                  _facts(sender, envelope) if channel == "smtp" else None))
+        return found
+
+
+def _facts(sender: str, envelope: dict[str, Any] | None) -> SmtpFacts:
+    envelope = envelope or {}
+    return SmtpFacts(envelope.get("client_ip"), envelope.get("helo"), sender,
+                     tuple(envelope.get("recipients") or ()))
+
+
+def stored_verdict(data: dict[str, Any] | None) -> Verdict | None:
+    return None if data is None else Verdict.from_json(data)

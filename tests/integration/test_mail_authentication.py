@@ -1,0 +1,358 @@
+"""Sender authentication end to end, on SQLite and PostgreSQL: real mails signed with dkimpy
+keys made for the test, sent over SMTP to the running intake, checked (DKIM, SPF, DMARC) with
+every DNS answer from a local stub, then processed; and what each partner policy lets a mail
+that claims a supplier do."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import smtplib
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import dkim
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, select
+
+from gateway.cli import cli
+from gateway.config import MailAuthSettings, Settings
+from gateway.mailauth import DnsTemporaryFailure
+from gateway.mailauth.verify import SmtpFacts
+from gateway.persistence.models import ExceptionRow, InboundMessage, OrderLineRow
+from gateway.services.ingest import Intake, UnitOfWork, ingest
+from gateway.services.intake_worker import ReceivedWorker
+from gateway.services.mail_auth import SenderAuthentication
+from gateway.services.orders import import_lines, read_order_file
+from tests.integration.conftest import transactions
+from tests.integration.test_smtp import OURS, smtp_server
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 26)
+SUPPLIER = "orders@acme.example"
+ATTACKER = "attacker@evil.example"
+ORDERS = """order_number,line_no,quantity,unit,price,currency,requested_date,supplier_id,owner_email
+4500012346,20,1500,PCE,,,2026-12-08,ACME,anna.buyer@buyer.example
+"""
+# The buyer's upstream MX, when one is configured.
+UPSTREAM = "mx.buyer.example"
+
+
+def partners(mail_auth: str | None) -> dict[str, Any]:
+    acme = {"code": "ACME", "name": "Acme Fasteners GmbH", "emails": [SUPPLIER],
+            "domains": ["acme.example"], "buyer_contact": "anna.buyer@buyer.example"}
+    return {"suppliers": [{**acme, "mail_auth": mail_auth} if mail_auth else acme]}
+
+
+@dataclass
+class Keys:
+    private: bytes
+    public: str   # the p= of the DKIM key record
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Keys]:
+    """An RSA key per signing domain, made with the openssl command (dkimpy makes none)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("the openssl command is needed to make DKIM keys")
+    folder = tmp_path_factory.mktemp("dkim")
+    made = {}
+    for domain in ("acme.example", "evil.example"):
+        key = folder / f"{domain}.pem"
+        subprocess.run([openssl, "genrsa", "-out", str(key), "1024"], check=True,
+                       capture_output=True)
+        der = subprocess.run([openssl, "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+                             check=True, capture_output=True).stdout
+        made[domain] = Keys(key.read_bytes(), base64.b64encode(der).decode())
+    return made
+
+
+@dataclass
+class StubDns:
+    """The DNS: TXT, A and the rest answered from a dictionary; a name listed in `down`
+    times out."""
+
+    records: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    down: set[str] = field(default_factory=set)
+    asked: list[tuple[str, str]] = field(default_factory=list)
+
+    def txt(self, name: str, text: str) -> None:
+        self.records.setdefault((name, "TXT"), []).append((text.encode(),))
+
+    def __call__(self, name: str, qtype: str) -> list[Any]:
+        self.asked.append((name.lower(), qtype))
+        if name.lower() in self.down:
+            raise DnsTemporaryFailure(f"{qtype} {name}: timed out")
+        return list(self.records.get((name.lower(), qtype), []))
+
+
+@pytest.fixture
+def dns(keys: dict[str, Keys]) -> StubDns:
+    stub = StubDns()
+    for domain, key in keys.items():
+        stub.txt(f"s1._domainkey.{domain}", f"v=DKIM1; k=rsa; p={key.public}")
+    # Acme sends from its own server, not from this test's loopback client; the attacker's
+    # domain allows the loopback address: its own SPF passes.
+    stub.txt("acme.example", "v=spf1 ip4:192.0.2.10 -all")
+    stub.txt("_dmarc.acme.example", "v=DMARC1; p=reject")
+    stub.txt("evil.example", "v=spf1 ip4:127.0.0.1 -all")
+    return stub
+
+
+def mail(body: str, author: str = SUPPLIER, extra: str = "") -> bytes:
+    return (f"{extra}From: Acme Orders <{author}>\r\nTo: {OURS}\r\n"
+            f"Subject: PO 4500012346\r\nMessage-ID: <{abs(hash(body + extra))}@acme.example>\r\n"
+            f"Date: Thu, 26 Nov 2026 08:00:00 +0000\r\n\r\n{body}\r\n").encode()
+
+
+def signed(raw: bytes, keys: dict[str, Keys], domain: str = "acme.example") -> bytes:
+    signature = dkim.sign(raw, b"s1", domain.encode(), keys[domain].private,
+                          include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+    return signature + raw
+
+
+LATE = "PO 4500012346 line 20: 1500 pcs confirmed, delivery 2026-12-15"
+ON_TIME = "PO 4500012346 line 20: 1500 pcs confirmed, delivery 2026-12-08"
+
+
+@dataclass
+class Gateway:
+    engine: Engine
+    transaction: UnitOfWork
+    worker: ReceivedWorker
+
+    def send(self, raw: bytes, mail_from: str) -> int:
+        """Over SMTP to the intake, then processed; the message's id."""
+        before = self.last_id()
+        with smtp_server(self.transaction) as running, \
+                smtplib.SMTP("127.0.0.1", running.port, local_hostname="mx.sender.example",
+                             timeout=60) as client:
+            client.sendmail(mail_from, [OURS], raw)
+        assert self.worker.run_once() == 1
+        message_id = self.last_id()
+        assert message_id != before
+        return message_id
+
+    def last_id(self) -> int:
+        with self.transaction() as session:
+            return session.scalar(select(InboundMessage.id).order_by(InboundMessage.id.desc())
+                                  .limit(1)) or 0
+
+    def message(self, message_id: int) -> InboundMessage:
+        with self.transaction() as session:
+            return session.get_one(InboundMessage, message_id)
+
+    def line(self) -> OrderLineRow:
+        with self.transaction() as session:
+            return session.scalars(select(OrderLineRow)).one()
+
+    def exceptions(self) -> dict[str, str]:
+        with self.transaction() as session:
+            return {row.code: row.state for row in session.scalars(select(ExceptionRow))}
+
+
+def gateway(engine: Engine, tmp_path: Path, dns: StubDns, mail_auth: str | None,
+            settings: MailAuthSettings | None = None) -> Gateway:
+    transaction = transactions(engine, partners(mail_auth), NOW)
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS)
+    lines, errors = read_order_file(path)
+    assert not errors
+    with transaction() as session:
+        import_lines(session, lines, path.name, NOW)
+    authenticate = SenderAuthentication.from_settings(settings or MailAuthSettings(), dns)
+    worker = ReceivedWorker(transaction, ["smtp"], lambda: TODAY, lambda: NOW,
+                            authenticate=authenticate)
+    return Gateway(engine, transaction, worker)
+
+
+@pytest.fixture
+def preferred(engine: Engine, tmp_path: Path, dns: StubDns) -> Gateway:
+    return gateway(engine, tmp_path, dns, None)   # the default policy: preferred
+
+
+@pytest.fixture
+def late(preferred: Gateway, keys: dict[str, Keys]) -> Gateway:
+    """The supplier's own, signed answer: the line is late; a DATE_LATE exception is open."""
+    message_id = preferred.send(signed(mail(LATE), keys), SUPPLIER)
+    found = preferred.message(message_id)
+    assert found.state == "reconciled"
+    assert found.sender_trust == "verified"
+    assert found.authentication["dkim"] == [
+        {"domain": "acme.example", "selector": "s1", "result": "pass"}]
+    assert found.authentication["dmarc"] == "pass"
+    assert found.authentication["published_policy"] == "reject"
+    assert found.envelope == {"client_ip": "127.0.0.1", "helo": "mx.sender.example",
+                              "recipients": [OURS]}
+    assert preferred.line().confirmed_date == date(2026, 12, 15)
+    assert preferred.exceptions() == {"DATE_LATE": "open"}
+    return preferred
+
+
+def test_a_forged_from_no_longer_resolves_the_suppliers_exception(late: Gateway) -> None:
+    """The case reported: envelope sender of the attacker's domain, From the supplier's
+    address, the promise "back on time". It resolved a high DATE_LATE; now it changes
+    nothing and the buyer sees an UNVERIFIED_SENDER exception instead."""
+    message_id = late.send(mail(ON_TIME), ATTACKER)
+    found = late.message(message_id)
+    assert found.state == "reconciled"
+    assert found.sender_trust == "unverified"
+    assert found.authentication["spf"] == {"result": "pass", "domain": "evil.example"}
+    assert found.authentication["dmarc"] == "fail"
+    assert "UNVERIFIED_SENDER" in (found.state_reason or "")
+    assert late.line().confirmed_date == date(2026, 12, 15)
+    assert late.exceptions() == {"DATE_LATE": "open", "UNVERIFIED_SENDER": "open"}
+    with late.transaction() as session:
+        raised = session.scalars(select(ExceptionRow)
+                                 .where(ExceptionRow.code == "UNVERIFIED_SENDER")).one()
+    assert (raised.message_id, raised.severity, raised.order_number) == \
+        (message_id, "high", "4500012346")
+    assert raised.difference == "withheld: 1 line change(s), 0 finding(s)"
+
+
+def test_the_suppliers_signed_answer_after_a_forged_one_still_applies(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    """A forged document does not take the supplier's document number or content first."""
+    late.send(mail(ON_TIME, extra="X-Forged: 1\r\n"), ATTACKER)
+    message_id = late.send(signed(mail(ON_TIME), keys), SUPPLIER)
+    assert late.message(message_id).sender_trust == "verified"
+    assert late.line().confirmed_date == date(2026, 12, 8)
+    assert late.exceptions()["DATE_LATE"] == "resolved"
+
+
+def test_a_valid_signature_of_another_domain_does_not_authenticate_the_from(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    message_id = late.send(signed(mail(ON_TIME), keys, "evil.example"), ATTACKER)
+    found = late.message(message_id)
+    assert found.authentication["dkim"] == [
+        {"domain": "evil.example", "selector": "s1", "result": "pass"}]
+    assert (found.authentication["dmarc"], found.sender_trust) == ("fail", "unverified")
+    assert late.exceptions()["DATE_LATE"] == "open"
+
+
+def test_the_attackers_own_authenticated_domain_is_not_the_suppliers(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    """From the attacker's own address, signed and SPF-passing: authenticated, but as
+    evil.example, which names no supplier: the order number in the body claims none."""
+    message_id = late.send(signed(mail(ON_TIME, author=ATTACKER), keys, "evil.example"),
+                           ATTACKER)
+    found = late.message(message_id)
+    assert found.authentication["dmarc"] == "pass"
+    assert found.state == "quarantined"
+    assert "unknown sender" in (found.state_reason or "")
+
+
+def test_a_forged_authentication_results_field_is_not_believed(
+        engine: Engine, tmp_path: Path, dns: StubDns, keys: dict[str, Keys]) -> None:
+    """The attacker writes the upstream MX's field claiming pass; the upstream is configured,
+    but this client is not the upstream: the field is ignored and the mail checked here."""
+    settings = MailAuthSettings(trusted_authserv_ids=frozenset({UPSTREAM}),
+                                trusted_relays=("192.0.2.25",))
+    site = gateway(engine, tmp_path, dns, "required", settings)
+    forged = (f"Authentication-Results: {UPSTREAM}; dkim=pass header.d=acme.example "
+              "header.s=s1; spf=pass smtp.mailfrom=orders@acme.example; "
+              "dmarc=pass header.from=acme.example\r\n")
+    message_id = site.send(mail(ON_TIME, extra=forged), ATTACKER)
+    found = site.message(message_id)
+    assert found.authentication["method"] == "local"
+    assert found.authentication["dmarc"] == "fail"
+    assert found.state == "quarantined"
+    assert "sender not authenticated" in (found.state_reason or "")
+    assert site.line().confirmed_quantity is None
+
+
+def test_required_quarantines_unauthenticated_mail_with_a_reason_it_can_read(
+        engine: Engine, tmp_path: Path, dns: StubDns, keys: dict[str, Keys],
+        settings: Settings) -> None:
+    site = gateway(engine, tmp_path, dns, "required")
+    forged = site.send(mail(ON_TIME), ATTACKER)
+    genuine = site.send(signed(mail(LATE), keys), SUPPLIER)
+    assert site.message(forged).state == "quarantined"
+    assert site.message(genuine).state == "reconciled"
+    assert site.line().confirmed_date == date(2026, 12, 15)
+    env = {"GATEWAY_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
+    listed = CliRunner().invoke(cli, ["messages", "list", "--state", "quarantined", "--json"],
+                                env=env)
+    (row,) = json.loads(listed.output)
+    assert row["id"] == forged
+    assert "sender not authenticated" in row["reason"]
+    assert "dmarc=fail for acme.example" in row["reason"]
+    shown = CliRunner().invoke(cli, ["messages", "show", str(forged)], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert f"envelope: client 127.0.0.1, HELO mx.sender.example, to {OURS}" in shown.output
+    assert "sender authentication: local: dkim=none spf=pass dmarc=fail" in shown.output
+    detail = json.loads(CliRunner().invoke(cli, ["messages", "show", str(forged), "--json"],
+                                           env=env).output)
+    assert detail["authentication"]["spf"]["domain"] == "evil.example"
+    assert detail["envelope"]["recipients"] == [OURS]
+
+
+def test_spf_alone_aligned_with_the_from_authenticates(
+        engine: Engine, tmp_path: Path, dns: StubDns) -> None:
+    dns.records[("acme.example", "TXT")] = [(b"v=spf1 ip4:127.0.0.0/8 -all",)]
+    site = gateway(engine, tmp_path, dns, "required")
+    message_id = site.send(mail(LATE), SUPPLIER)
+    found = site.message(message_id)
+    assert (found.authentication["aligned"], found.sender_trust) == ("spf", "verified")
+    assert site.line().confirmed_date == date(2026, 12, 15)
+
+
+def test_a_dns_outage_is_recorded_as_temperror_and_changes_nothing(
+        preferred: Gateway, dns: StubDns, keys: dict[str, Keys]) -> None:
+    dns.down |= {"s1._domainkey.acme.example", "acme.example"}
+    message_id = preferred.send(signed(mail(LATE), keys), SUPPLIER)
+    found = preferred.message(message_id)
+    assert found.authentication["dkim"][0]["result"] == "temperror"
+    assert found.authentication["spf"]["result"] == "temperror"
+    assert (found.authentication["dmarc"], found.sender_trust) == ("temperror", "unverified")
+    assert preferred.line().confirmed_quantity is None
+
+
+def test_gateway_ingest_by_an_operator_is_trusted(preferred: Gateway) -> None:
+    """What an operator hands in (`gateway ingest`) is taken as the supplier's, as before."""
+    [report] = ingest(preferred.transaction, [Intake(mail(LATE), "cli", "cli")], TODAY, NOW)
+    found = preferred.message(report.message_id)
+    assert (found.state, found.sender_trust, found.authentication) == \
+        ("reconciled", "trusted", None)
+    assert preferred.line().confirmed_quantity == Decimal(1500)
+
+
+# -- the trusted upstream, as an IMAP mailbox behind it delivers --------------------------------
+
+
+@pytest.fixture
+def verifier(dns: StubDns) -> SenderAuthentication:
+    return SenderAuthentication.from_settings(
+        MailAuthSettings(trusted_authserv_ids=frozenset({UPSTREAM})), dns)
+
+
+def test_the_upstreams_field_is_believed_over_imap_and_a_forged_one_below_it_is_not(
+        verifier: SenderAuthentication, dns: StubDns) -> None:
+    forged = (f"Authentication-Results: {UPSTREAM}; dkim=pass header.d=acme.example; "
+              "dmarc=pass header.from=acme.example\r\n")
+    real = (f"Authentication-Results: {UPSTREAM}; dkim=none; spf=fail "
+            f"smtp.mailfrom={ATTACKER}; dmarc=fail header.from=acme.example\r\n")
+    found = verifier.verifier.verify(real.encode() + mail(ON_TIME, extra=forged), None)
+    assert (found.method.value, found.authserv_id, found.dmarc) == ("upstream", UPSTREAM, "fail")
+    assert dns.asked == []   # nothing checked here: the upstream's word is taken
+    genuine = (f"Authentication-Results: {UPSTREAM}; dkim=pass header.d=acme.example "
+               "header.s=s1; spf=pass smtp.mailfrom=orders@acme.example\r\n")
+    found = verifier.verifier.verify(genuine.encode() + mail(ON_TIME), None)
+    assert (found.dmarc, found.aligned, found.authenticated_domain) == \
+        ("pass", "dkim", "acme.example")
+
+
+def test_without_an_upstream_field_imap_mail_is_checked_by_dkim_here(
+        verifier: SenderAuthentication, keys: dict[str, Keys]) -> None:
+    found = verifier.verifier.verify(signed(mail(LATE), keys), None)
+    assert (found.method.value, found.dmarc, found.spf) == ("local", "pass", None)
+    assert "SPF not checked: fetched over IMAP" in (found.note or "")
+    unsigned = verifier.verifier.verify(mail(LATE), SmtpFacts(None, None, SUPPLIER))
+    assert unsigned.dmarc == "fail"
