@@ -18,14 +18,19 @@ from typing import Any
 
 import dkim
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
+from gateway.bootstrap import make_engine
 from gateway.cli import cli
 from gateway.config import MailAuthSettings, Settings
+from gateway.errors import ConfigurationError
 from gateway.mailauth import DnsTemporaryFailure
+from gateway.mailauth.verdict import Trust, message_trust
 from gateway.mailauth.verify import SmtpFacts
-from gateway.persistence.models import ExceptionRow, InboundMessage, OrderLineRow
+from gateway.persistence.models import ExceptionRow, InboundMessage, OrderLineRow, Supplier
+from gateway.persistence.schema import alembic_config, upgrade
 from gateway.services.ingest import Intake, UnitOfWork, ingest
 from gateway.services.intake_worker import ReceivedWorker
 from gateway.services.mail_auth import SenderAuthentication
@@ -356,3 +361,41 @@ def test_without_an_upstream_field_imap_mail_is_checked_by_dkim_here(
     assert "SPF not checked: fetched over IMAP" in (found.note or "")
     unsigned = verifier.verifier.verify(mail(LATE), SmtpFacts(None, None, SUPPLIER))
     assert unsigned.dmarc == "fail"
+
+
+# -- configuration and upgrade -----------------------------------------------------------------
+
+
+def test_a_partners_mail_auth_is_loaded_and_checked(engine: Engine) -> None:
+    transaction = transactions(engine, partners("required"), NOW)
+    with transaction() as session:
+        assert session.scalars(select(Supplier.mail_auth)).one() == "required"
+    with pytest.raises(ConfigurationError, match="mail_auth = 'strict'"):
+        transactions(engine, partners("strict"), NOW)
+
+
+def test_mail_archived_before_the_upgrade_is_taken_as_before(settings: Settings) -> None:
+    """Migration 0006 marks earlier messages `legacy`: a replay of one applies it again,
+    whatever the policy."""
+    engine = make_engine(settings)
+    try:
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0005")
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO inbound_messages (sha256, size, channel, sender, received_at, "
+                "state, raw, updated_at, attempts) VALUES ('x', 1, 'smtp', 'a@acme.example', "
+                "'2026-11-01 00:00:00+00', 'reconciled', 'x', '2026-11-01 00:00:00+00', 0)"
+                if engine.dialect.name == "postgresql" else
+                "INSERT INTO inbound_messages (sha256, size, channel, sender, received_at, "
+                "state, raw, updated_at, attempts) VALUES ('x', 1, 'smtp', 'a@acme.example', "
+                "'2026-11-01 00:00:00', 'reconciled', X'78', '2026-11-01 00:00:00', 0)")
+        upgrade(engine)
+        with engine.connect() as connection:
+            stored = connection.execute(select(InboundMessage.authentication)).scalar_one()
+    finally:
+        engine.dispose()
+    assert stored["method"] == "legacy"
+    assert message_trust("smtp", stored, "required", frozenset())[0] is Trust.TRUSTED

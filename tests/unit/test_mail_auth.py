@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.config import MailAuthSettings
+from gateway.errors import ConfigurationError
 from gateway.mailauth.authres import AuthResultsSyntaxError, parse, trusted_results
 from gateway.mailauth.dns import public_suffix_organizational
 from gateway.mailauth.headers import from_domain, header_fields
@@ -184,3 +186,24 @@ def test_the_from_domain_needs_exactly_one_author():
     # Folded over two lines, and a body that looks like a header is never read.
     assert from_domain(header_fields(b"From: Acme\r\n <orders@acme.example>\r\n\r\n"
                                      b"From: x@evil.example\r\n"))[0] == "acme.example"
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+
+def test_the_settings_are_read_from_the_environment_and_checked():
+    assert MailAuthSettings.from_env({}) == MailAuthSettings("preferred", frozenset(), (), 5.0)
+    found = MailAuthSettings.from_env({
+        "GATEWAY_MAIL_AUTH": "Required",
+        "GATEWAY_MAIL_AUTH_TRUSTED_AUTHSERV_IDS": "MX.Buyer.example, mx2.buyer.example",
+        "GATEWAY_MAIL_AUTH_TRUSTED_RELAYS": "192.0.2.25, 2001:db8::/64",
+        "GATEWAY_MAIL_AUTH_DNS_TIMEOUT": "2.5"})
+    assert found == MailAuthSettings("required",
+                                     frozenset({"mx.buyer.example", "mx2.buyer.example"}),
+                                     ("192.0.2.25", "2001:db8::/64"), 2.5)
+    for name, value in (("GATEWAY_MAIL_AUTH", "strict"),
+                        ("GATEWAY_MAIL_AUTH_TRUSTED_RELAYS", "mx.buyer.example"),
+                        ("GATEWAY_MAIL_AUTH_DNS_TIMEOUT", "0"),
+                        ("GATEWAY_MAIL_AUTH_DNS_TIMEOUT", "soon")):
+        with pytest.raises(ConfigurationError, match=name):
+            MailAuthSettings.from_env({name: value})
