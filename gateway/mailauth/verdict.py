@@ -100,9 +100,11 @@ class Verdict:
         return self.from_domain if self.dmarc == PASS else None
 
     def summary(self) -> str:
-        """One line for IT and buyers: "dkim=pass (acme.example) spf=fail dmarc=fail"."""
+        """One line for IT and buyers: "local: dkim=pass (acme.example) spf=fail
+        (acme.example) dmarc=pass for acme.example"."""
         dkim = " ".join(f"dkim={d.result} ({d.domain})" for d in self.dkim) or "dkim=none"
-        spf = f"spf={self.spf.result}" if self.spf else "spf=none"
+        spf = "spf=none" if self.spf is None else f"spf={self.spf.result}" + (
+            f" ({self.spf.domain})" if self.spf.domain else "")
         via = f" via {self.authserv_id}" if self.authserv_id else ""
         return (f"{self.method.value}{via}: {dkim} {spf} dmarc={self.dmarc}"
                 f" for {self.from_domain or 'no From domain'}"

@@ -292,7 +292,8 @@ def test_required_quarantines_unauthenticated_mail_with_a_reason_it_can_read(
     shown = CliRunner().invoke(cli, ["messages", "show", str(forged)], env=env)
     assert shown.exit_code == 0, shown.output
     assert f"envelope: client 127.0.0.1, HELO mx.sender.example, to {OURS}" in shown.output
-    assert "sender authentication: local: dkim=none spf=pass dmarc=fail" in shown.output
+    assert ("sender authentication: local: dkim=none spf=pass (evil.example) dmarc=fail for "
+            "acme.example") in shown.output
     detail = json.loads(CliRunner().invoke(cli, ["messages", "show", str(forged), "--json"],
                                            env=env).output)
     assert detail["authentication"]["spf"]["domain"] == "evil.example"

@@ -113,7 +113,8 @@ def test_a_verdict_survives_its_json_round_trip():
                     "mx.buyer.example", None)
     assert Verdict.from_json(found.as_json()) == found
     assert found.authenticated_domain == "acme.example"
-    assert "dkim=pass (acme.example) spf=fail dmarc=pass" in found.summary()
+    assert found.summary() == ("upstream via mx.buyer.example: dkim=pass (acme.example) "
+                               "spf=fail (acme.example) dmarc=pass for acme.example")
 
 
 def test_supplier_domains_are_its_domains_and_those_of_its_addresses():
