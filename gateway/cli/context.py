@@ -26,6 +26,7 @@ class AppContext:
     today_override: date | None = None
     _engine: Engine | None = field(default=None, init=False)
     _sessions: sessionmaker[Session] | None = field(default=None, init=False)
+    _authenticate: Authenticate | None = field(default=None, init=False)
 
     @property
     def engine(self) -> Engine:
@@ -42,10 +43,13 @@ class AppContext:
             yield session
 
     def sender_authentication(self) -> Authenticate:
-        """Sender authentication of mail, from `GATEWAY_MAIL_AUTH*` (for the workers)."""
-        from gateway.services.mail_auth import SenderAuthentication
+        """Sender authentication of mail, from `GATEWAY_MAIL_AUTH*`; built once per run."""
+        if self._authenticate is None:
+            from gateway.services.mail_auth import SenderAuthentication
 
-        return SenderAuthentication.from_settings(MailAuthSettings.from_env(os.environ))
+            self._authenticate = SenderAuthentication.from_settings(
+                MailAuthSettings.from_env(os.environ))
+        return self._authenticate
 
     def now(self) -> datetime:
         return datetime.now(UTC)

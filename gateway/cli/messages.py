@@ -143,6 +143,7 @@ def messages_release(app: AppContext, message_id: int) -> None:
     """Process a quarantined or failed message again, after fixing its cause (for an unknown
     sender: add the address to the partner file and `gateway partners load` it)."""
     try:
+        _check_sender(app, message_id)
         with app.transaction() as session:
             report = release(session, message_id, app.today(), app.now())
     except InvalidTransition as exc:
@@ -183,6 +184,8 @@ def messages_retry(app: AppContext, message_ids: tuple[int, ...], every: bool) -
                     raise click.ClickException(
                         f"message #{message_id} is {state.value}, not failed: `gateway "
                         f"messages release {message_id}` for a quarantined one")
+            _check_sender(app, message_id)
+            with app.transaction() as session:
                 report = release(session, message_id, app.today(), app.now())
         except (click.ClickException, LookupError, InvalidTransition):
             raise
@@ -195,6 +198,16 @@ def messages_retry(app: AppContext, message_ids: tuple[int, ...], every: bool) -
                    + (f", {report.reason}" if report.reason else ""))
     if still_failing:
         raise SystemExit(1)
+
+
+def _check_sender(app: AppContext, message_id: int) -> None:
+    """Mail released or retried gets the sender check it has not had (or that a DNS outage
+    spoiled) before it is processed again (docs/mail-authentication.md)."""
+    from gateway.services.mail_auth import forget_spoiled_verdict
+
+    with app.transaction() as session:
+        forget_spoiled_verdict(session, message_id)
+    app.sender_authentication()(app.transaction, [message_id])
 
 
 def iter_commands() -> Iterator[click.Command]:

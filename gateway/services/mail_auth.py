@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, null, select, update
+from sqlalchemy.orm import Session
 
 from gateway.config import MailAuthSettings
 from gateway.domain.messages import MessageState
@@ -31,6 +32,9 @@ from gateway.services.ingest import UnitOfWork
 log = logging.getLogger(__name__)
 
 Authenticate = Callable[[UnitOfWork, list[int]], int]
+# A message is checked on its way into processing: a new one, or one IT releases or retries.
+_CHECKED_STATES = (MessageState.RECEIVED.value, MessageState.QUARANTINED.value,
+                   MessageState.FAILED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +56,8 @@ class SenderAuthentication:
                    settings.default_policy)
 
     def __call__(self, transaction: UnitOfWork, message_ids: list[int]) -> int:
-        """Check the `received` mail among `message_ids` that has no verdict yet; returns how
-        many were checked."""
+        """Check the mail among `message_ids` that is on its way into processing and has no
+        verdict yet; returns how many were checked."""
         pending = self._pending(transaction, message_ids)
         verdicts = [(message_id, self.verifier.verify(raw, facts))
                     for message_id, raw, facts in pending]
@@ -83,7 +87,7 @@ class SenderAuthentication:
                         select(InboundMessage.id, InboundMessage.channel, InboundMessage.raw,
                                InboundMessage.sender, InboundMessage.envelope)
                         .where(InboundMessage.id.in_(batch),
-                               InboundMessage.state == MessageState.RECEIVED.value,
+                               InboundMessage.state.in_(_CHECKED_STATES),
                                InboundMessage.channel.in_(sorted(MAIL_CHANNELS)),
                                InboundMessage.authentication.is_(None))):
                     found.append((message_id, bytes(raw),
@@ -97,5 +101,14 @@ def _facts(sender: str, envelope: dict[str, Any] | None) -> SmtpFacts:
                      tuple(envelope.get("recipients") or ()))
 
 
-def stored_verdict(data: dict[str, Any] | None) -> Verdict | None:
-    return None if data is None else Verdict.from_json(data)
+def forget_spoiled_verdict(session: Session, message_id: int) -> bool:
+    """Drop a verdict that a DNS outage spoiled (a `temperror`, RFC 7489 section 6.6.2: the
+    receiver may try again later) so that a release checks the message again. Any other
+    verdict stands. Returns whether one was dropped."""
+    stored = session.scalar(select(InboundMessage.authentication)
+                            .where(InboundMessage.id == message_id))
+    if not stored or Verdict.from_json(stored).dmarc != "temperror":
+        return False
+    session.execute(update(InboundMessage).where(InboundMessage.id == message_id)
+                    .values(authentication=null()))   # SQL NULL, not JSON null
+    return True

@@ -31,9 +31,10 @@ from gateway.mailauth.verdict import Trust, message_trust
 from gateway.mailauth.verify import SmtpFacts
 from gateway.persistence.models import ExceptionRow, InboundMessage, OrderLineRow, Supplier
 from gateway.persistence.schema import alembic_config, upgrade
+from gateway.services.inbound import release
 from gateway.services.ingest import Intake, UnitOfWork, ingest
 from gateway.services.intake_worker import ReceivedWorker
-from gateway.services.mail_auth import SenderAuthentication
+from gateway.services.mail_auth import SenderAuthentication, forget_spoiled_verdict
 from gateway.services.orders import import_lines, read_order_file
 from tests.integration.conftest import transactions
 from tests.integration.test_smtp import OURS, smtp_server
@@ -132,6 +133,7 @@ class Gateway:
     engine: Engine
     transaction: UnitOfWork
     worker: ReceivedWorker
+    authenticate: SenderAuthentication
 
     def send(self, raw: bytes, mail_from: str) -> int:
         """Over SMTP to the intake, then processed; the message's id."""
@@ -175,7 +177,7 @@ def gateway(engine: Engine, tmp_path: Path, dns: StubDns, mail_auth: str | None,
     authenticate = SenderAuthentication.from_settings(settings or MailAuthSettings(), dns)
     worker = ReceivedWorker(transaction, ["smtp"], lambda: TODAY, lambda: NOW,
                             authenticate=authenticate)
-    return Gateway(engine, transaction, worker)
+    return Gateway(engine, transaction, worker, authenticate)
 
 
 @pytest.fixture
@@ -319,6 +321,28 @@ def test_a_dns_outage_is_recorded_as_temperror_and_changes_nothing(
     assert found.authentication["spf"]["result"] == "temperror"
     assert (found.authentication["dmarc"], found.sender_trust) == ("temperror", "unverified")
     assert preferred.line().confirmed_quantity is None
+
+
+def test_a_release_checks_again_what_a_dns_outage_quarantined(
+        engine: Engine, tmp_path: Path, dns: StubDns, keys: dict[str, Keys]) -> None:
+    """What `gateway messages release` does: a verdict spoiled by a DNS outage is dropped and
+    the message checked again; a forged one's verdict stands."""
+    site = gateway(engine, tmp_path, dns, "required")
+    dns.down |= {"s1._domainkey.acme.example", "acme.example"}
+    genuine = site.send(signed(mail(LATE), keys), SUPPLIER)
+    forged = site.send(mail(ON_TIME), ATTACKER)
+    assert "dmarc=temperror" in (site.message(genuine).state_reason or "")
+    dns.down.clear()
+    for message_id, spoiled in ((genuine, True), (forged, False)):
+        with site.transaction() as session:
+            assert forget_spoiled_verdict(session, message_id) is spoiled
+        site.authenticate(site.transaction, [message_id])
+        with site.transaction() as session:
+            release(session, message_id, TODAY, NOW)
+    assert (site.message(genuine).state, site.message(genuine).sender_trust) == \
+        ("reconciled", "verified")
+    assert site.message(forged).state == "quarantined"
+    assert site.line().confirmed_date == date(2026, 12, 15)
 
 
 def test_gateway_ingest_by_an_operator_is_trusted(preferred: Gateway) -> None:
