@@ -10,6 +10,8 @@ import json
 import shutil
 import smtplib
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,6 +23,7 @@ import pytest
 from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from gateway.bootstrap import make_engine
 from gateway.cli import cli
@@ -36,6 +39,7 @@ from gateway.services.ingest import Intake, UnitOfWork, ingest
 from gateway.services.intake_worker import ReceivedWorker
 from gateway.services.mail_auth import SenderAuthentication, forget_spoiled_verdict
 from gateway.services.orders import import_lines, read_order_file
+from tests.integration import test_imap as imap
 from tests.integration.conftest import transactions
 from tests.integration.test_smtp import OURS, smtp_server
 
@@ -424,3 +428,53 @@ def test_mail_archived_before_the_upgrade_is_taken_as_before(settings: Settings)
         engine.dispose()
     assert stored["method"] == "legacy"
     assert message_trust("smtp", stored, "required", frozenset())[0] is Trust.TRUSTED
+
+
+# -- over IMAP, behind a trusted upstream MX (a real Dovecot, `gateway imap` as a user runs it) --
+
+
+@pytest.fixture
+def dovecot() -> Iterator[imap.Dovecot]:
+    """A Dovecot of its own, as test_imap.py starts them."""
+    root = Path(tempfile.mkdtemp(prefix="gateway-dovecot-"))
+    root.chmod(0o755)   # the unprivileged mail user walks into its maildir
+    server = imap.Dovecot(imap._dovecot_binary(), root)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class UpstreamImapGateway(imap.Gateway):
+    def env(self, database_url: str | None = None) -> dict[str, str]:
+        return {**super().env(database_url), "GATEWAY_MAIL_AUTH": "required",
+                "GATEWAY_MAIL_AUTH_TRUSTED_AUTHSERV_IDS": UPSTREAM}
+
+
+def test_over_imap_the_upstreams_verdict_decides_and_a_forged_one_is_not_read(
+        settings: Settings, engine: Engine, dovecot: imap.Dovecot, tmp_path: Path) -> None:
+    site = UpstreamImapGateway(settings, tmp_path, dovecot)
+    transactions(engine, partners(None), NOW)
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS)
+    lines, _errors = read_order_file(path)
+    with transactions(engine, {}, NOW)() as session:
+        import_lines(session, lines, path.name, NOW)
+    passed = (f"Authentication-Results: {UPSTREAM}; dkim=pass header.d=acme.example "
+              "header.s=s1; spf=pass smtp.mailfrom=orders@acme.example; "
+              "dmarc=pass header.from=acme.example\r\n")
+    failed = (f"Authentication-Results: {UPSTREAM}; dkim=none; spf=fail "
+              f"smtp.mailfrom={ATTACKER}; dmarc=fail header.from=acme.example\r\n")
+    dovecot.deliver(passed.encode() + mail(LATE))
+    dovecot.deliver(failed.encode() + mail(ON_TIME, extra=passed))   # a forged pass below
+    result = site.once()
+    assert result.returncode == 0, result.stderr
+    genuine, forged = imap.messages(engine)
+    assert (genuine.channel, genuine.state, genuine.sender_trust) == \
+        ("imap", "reconciled", "verified")
+    assert (genuine.authentication["method"], genuine.authentication["authserv_id"]) == \
+        ("upstream", UPSTREAM)
+    assert (forged.state, forged.authentication["dmarc"]) == ("quarantined", "fail")
+    with Session(engine) as session:
+        line = session.scalars(select(OrderLineRow)).one()
+    assert line.confirmed_date == date(2026, 12, 15)
