@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 MAX_FIELD_LENGTH = 16 * 1024
 MAX_RESULTS = 64
 
+_SPACE_TO_END = re.compile(r"\s*\Z")
 _TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;="]+)|(=)|(;))')
 
 
@@ -87,7 +88,7 @@ def _tokens(text: str) -> list[str]:
     tokens: list[str] = []
     position = 0
     while position < len(text):
-        if text[position:].strip() == "":
+        if _SPACE_TO_END.match(text, position):
             break
         match = _TOKEN.match(text, position)
         if match is None:

@@ -3,11 +3,13 @@ in order, unfolded, names lowercased. The body is never read."""
 
 from __future__ import annotations
 
+import re
 from email.utils import getaddresses
 
 # A header block larger than this is read only this far (fields cut off are not seen).
 MAX_HEADER_BYTES = 256 * 1024
 MAX_FIELDS = 1000
+_LINE_END = re.compile(r"\r?\n")
 
 
 def header_fields(raw: bytes) -> list[tuple[str, str]]:
@@ -15,7 +17,9 @@ def header_fields(raw: bytes) -> list[tuple[str, str]]:
     end = _header_end(raw)
     block = raw[:end].decode("utf-8", errors="replace")
     fields: list[tuple[str, str]] = []
-    for line in block.splitlines():
+    # Lines end at CRLF (or a bare LF); str.splitlines would also split at a form feed or a
+    # Unicode line separator inside a value, letting a Subject smuggle in a field.
+    for line in _LINE_END.split(block):
         if line[:1] in (" ", "\t"):
             if fields:   # a continuation line (folding, section 2.2.3)
                 name, value = fields[-1]

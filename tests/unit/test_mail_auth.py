@@ -208,3 +208,12 @@ def test_the_settings_are_read_from_the_environment_and_checked():
                         ("GATEWAY_MAIL_AUTH_DNS_TIMEOUT", "soon")):
         with pytest.raises(ConfigurationError, match=name):
             MailAuthSettings.from_env({name: value})
+
+
+def test_a_field_cannot_be_smuggled_in_by_a_line_separator_inside_another():
+    raw = (b"Subject: hi\x0cAuthentication-Results: mx.buyer.example; dkim=pass "
+           b"header.d=acme.example\xe2\x80\xa8From: x@acme.example\r\nFrom: a@evil.example"
+           b"\r\n\r\n")
+    assert [name for name, _value in header_fields(raw)] == ["subject", "from"]
+    assert trusted_results(header_fields(raw), TRUSTED) is None
+
