@@ -150,12 +150,14 @@ class SenderVerifier:
         domain = sender.rpartition("@")[2].lower() if sender else helo.lower()
         if not facts.client_ip or not domain:
             return SpfResult("none", domain or None)
-        query = _SpfQuery(self.lookup, i=facts.client_ip, s=sender or f"postmaster@{helo}",
-                          h=helo, timeout=SPF_SECONDS, querytime=SPF_SECONDS)
         try:
+            query = _SpfQuery(self.lookup, i=facts.client_ip, s=sender or f"postmaster@{helo}",
+                              h=helo, timeout=SPF_SECONDS, querytime=SPF_SECONDS)
             result, _code, _explanation = query.check()
         except DnsTemporaryFailure:
             result = "temperror"
+        except (spf.PermError, spf.AmbiguityWarning):   # an address pyspf cannot read, say
+            result = "permerror"
         return SpfResult(str(result).lower(), domain)
 
     def dmarc_record(self, domain: str) -> DmarcRecord | None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gateway.config import MailAuthSettings
 from gateway.domain.messages import MessageState
-from gateway.mailauth.verdict import DEFAULT_POLICY, MAIL_CHANNELS, Verdict
+from gateway.mailauth.verdict import DEFAULT_POLICY, MAIL_CHANNELS, Method, Verdict
 from gateway.mailauth.verify import DnsLookup, SenderVerifier, SmtpFacts
 from gateway.persistence.bulk import write_many
 from gateway.persistence.models import InboundMessage
@@ -59,7 +59,7 @@ class SenderAuthentication:
         """Check the mail among `message_ids` that is on its way into processing and has no
         verdict yet; returns how many were checked."""
         pending = self._pending(transaction, message_ids)
-        verdicts = [(message_id, self.verifier.verify(raw, facts))
+        verdicts = [(message_id, self._verify(message_id, raw, facts))
                     for message_id, raw, facts in pending]
         if not verdicts:
             return 0
@@ -76,6 +76,17 @@ class SenderAuthentication:
             log.info("message #%d sender authentication: %s", message_id, verdict.summary(),
                      extra={"message_id": message_id, "dmarc": verdict.dmarc})
         return len(verdicts)
+
+    def _verify(self, message_id: int, raw: bytes, facts: SmtpFacts | None) -> Verdict:
+        """The bytes are the sender's: whatever dkimpy or pyspf raise on them is this
+        message's `permerror`, recorded with the verdict, never a stopped worker."""
+        try:
+            return self.verifier.verify(raw, facts)
+        except Exception as exc:  # noqa: BLE001 - recorded as the message's verdict below
+            log.warning("message #%d: sender check failed (%s)", message_id,
+                        type(exc).__name__, extra={"message_id": message_id})
+            return Verdict(Method.LOCAL, None, dmarc="permerror",
+                           note=f"the check failed: {type(exc).__name__}")
 
     @staticmethod
     def _pending(transaction: UnitOfWork,

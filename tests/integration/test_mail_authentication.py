@@ -12,7 +12,7 @@ import smtplib
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +22,7 @@ import dkim
 import pytest
 from alembic import command
 from click.testing import CliRunner
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, null, select, update
 from sqlalchemy.orm import Session
 
 from gateway.bootstrap import make_engine
@@ -347,6 +347,35 @@ def test_a_release_checks_again_what_a_dns_outage_quarantined(
         ("reconciled", "verified")
     assert site.message(forged).state == "quarantined"
     assert site.line().confirmed_date == date(2026, 12, 15)
+
+
+def test_a_check_that_breaks_on_hostile_bytes_is_that_messages_permerror(
+        preferred: Gateway, dns: StubDns) -> None:
+    """A key record dkimpy cannot read, and a stored client address pyspf refuses: the
+    message is not authenticated, with the reason, and the worker goes on."""
+    dns.records[("s1._domainkey.acme.example", "TXT")] = [(b"v=DKIM1; k=rsa; p=!!!",)]
+    raw = (b"DKIM-Signature: v=1; a=rsa-sha256; d=acme.example; s=s1; h=from; bh=AAAA; b=!!!"
+           b"\r\n" + mail(LATE))
+    message_id = preferred.send(raw, SUPPLIER)
+    with preferred.transaction() as session:
+        session.execute(update(InboundMessage).where(InboundMessage.id == message_id)
+                        .values(authentication=null(), state="received",
+                                envelope={"client_ip": "not-an-ip", "helo": None}))
+    assert preferred.authenticate(preferred.transaction, [message_id]) == 1
+    verdict = preferred.message(message_id).authentication
+    assert (verdict["dkim"][0]["result"], verdict["spf"]["result"], verdict["dmarc"]) == \
+        ("permerror", "permerror", "fail")
+
+    def unexpected(name: str, qtype: str) -> list[Any]:
+        raise ValueError(f"{qtype} {name}: a resolver bug")
+
+    broken = SenderAuthentication(replace(preferred.authenticate.verifier, lookup=unexpected))
+    with preferred.transaction() as session:
+        session.execute(update(InboundMessage).where(InboundMessage.id == message_id)
+                        .values(authentication=null()))
+    assert broken(preferred.transaction, [message_id]) == 1
+    verdict = preferred.message(message_id).authentication
+    assert (verdict["dmarc"], verdict["note"]) == ("permerror", "the check failed: ValueError")
 
 
 def test_gateway_ingest_by_an_operator_is_trusted(preferred: Gateway) -> None:
