@@ -68,6 +68,9 @@ class SenderVerifier:
             if self._relay_trusted(facts) else None
         if upstream is not None:
             return self._from_upstream(upstream, domain, why_none)
+        if domain is None:
+            # Nothing to authenticate (RFC 7489 section 6.6.1): no DNS is asked.
+            return Verdict(Method.LOCAL, None, dmarc="fail", note=why_none)
         dkim_results = self.dkim(raw)
         if facts is None:
             spf_result = None
@@ -76,12 +79,11 @@ class SenderVerifier:
                 note += "; no Authentication-Results field of a trusted authserv-id"
         else:
             spf_result, note = self.spf(facts), None
-        record = self.dmarc_record(domain) if domain else None
+        record = self.dmarc_record(domain)
         result, which, aligned_domain = dmarc_alignment(domain, dkim_results, spf_result,
                                                         record, self.organizational)
         return Verdict(Method.LOCAL, domain, dkim_results, spf_result, result, which,
-                       aligned_domain, record.policy if record else None, None,
-                       why_none or note)
+                       aligned_domain, record.policy if record else None, None, note)
 
     def _relay_trusted(self, facts: SmtpFacts | None) -> bool:
         if facts is None or not self.trusted_relays:

@@ -26,6 +26,7 @@ from gateway.mailauth.verdict import (
     parse_dmarc_record,
     supplier_domains,
 )
+from gateway.mailauth.verify import SenderVerifier, SmtpFacts
 
 ORG = public_suffix_organizational()
 ACME = frozenset({"acme.example"})
@@ -217,3 +218,12 @@ def test_a_field_cannot_be_smuggled_in_by_a_line_separator_inside_another():
     assert [name for name, _value in header_fields(raw)] == ["subject", "from"]
     assert trusted_results(header_fields(raw), TRUSTED) is None
 
+
+
+def test_a_message_without_a_from_domain_asks_no_dns():
+    asked: list[str] = []
+    verifier = SenderVerifier(lambda name, qtype: asked.append(name) or [], ORG)
+    found = verifier.verify(b"UNA:+.? 'UNB+UNOC:3+4012345000009:14'", SmtpFacts(
+        "192.0.2.1", "mx.acme.example", "orders@acme.example"))
+    assert (found.dmarc, found.from_domain, found.note, asked) == ("fail", None, "0 From fields",
+                                                                  [])
