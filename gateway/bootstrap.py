@@ -35,8 +35,9 @@ def tune_garbage_collector() -> None:
 
 # Loggers that would write message content or credentials below WARNING: aiosmtpd's logs every
 # DATA line at DEBUG and addresses at INFO, imapclient protocol lines (LOGIN arguments among
-# them) at DEBUG; alembic is chatty at INFO (DESIGN.md section 7.6).
-_QUIET_LOGGERS = ("mail.log", "imapclient", "alembic")
+# them) at DEBUG; dkimpy the signed headers and body hashes at DEBUG; alembic is chatty at INFO
+# (DESIGN.md section 7.6).
+_QUIET_LOGGERS = ("mail.log", "imapclient", "dkimpy", "alembic")
 
 
 def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:

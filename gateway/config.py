@@ -187,3 +187,48 @@ class PipelineSettings:
             max_attempts=int(number("MAX_ATTEMPTS", default.max_attempts, 1)),
             stuck_seconds=number("STUCK_SECONDS", default.stuck_seconds, 0.1),
             sweep_seconds=number("SWEEP_SECONDS", default.sweep_seconds, 0.1))
+
+
+@dataclass(frozen=True, slots=True)
+class MailAuthSettings:
+    """Sender authentication of mail (docs/mail-authentication.md), from `GATEWAY_MAIL_AUTH*`:
+    `GATEWAY_MAIL_AUTH` the policy for partners whose partner-file entry names none
+    (`required`, `preferred`, `none`; default `preferred`); `..._TRUSTED_AUTHSERV_IDS` the
+    authserv-ids of upstream MXs whose Authentication-Results fields are believed
+    (comma-separated; none by default: every message is checked here); `..._TRUSTED_RELAYS`
+    the SMTP clients (IPs or networks) whose such fields are believed (default: any client,
+    when an authserv-id is set); `..._DNS_TIMEOUT` seconds per DNS query."""
+
+    default_policy: str = "preferred"   # gateway.mailauth.verdict.DEFAULT_POLICY
+    trusted_authserv_ids: frozenset[str] = frozenset()
+    trusted_relays: tuple[str, ...] = ()
+    dns_timeout: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MailAuthSettings:
+        import ipaddress
+
+        default = cls()
+        policy = env.get("GATEWAY_MAIL_AUTH", "").strip().lower() or default.default_policy
+        if policy not in ("required", "preferred", "none"):
+            raise ConfigurationError(f"GATEWAY_MAIL_AUTH must be required, preferred or none, "
+                                     f"not {policy!r}")
+        ids = frozenset(i.strip().lower() for i in env.get(
+            "GATEWAY_MAIL_AUTH_TRUSTED_AUTHSERV_IDS", "").split(",") if i.strip())
+        relays = tuple(r.strip() for r in env.get("GATEWAY_MAIL_AUTH_TRUSTED_RELAYS",
+                                                  "").split(",") if r.strip())
+        for relay in relays:
+            try:
+                ipaddress.ip_network(relay, strict=False)
+            except ValueError as exc:
+                raise ConfigurationError(f"GATEWAY_MAIL_AUTH_TRUSTED_RELAYS: {relay!r} is not "
+                                         "an IP address or network") from exc
+        timeout = env.get("GATEWAY_MAIL_AUTH_DNS_TIMEOUT", "").strip()
+        try:
+            seconds = float(timeout) if timeout else default.dns_timeout
+        except ValueError:
+            seconds = -1.0
+        if not 0 < seconds <= 60:
+            raise ConfigurationError("GATEWAY_MAIL_AUTH_DNS_TIMEOUT must be a number of "
+                                     f"seconds above 0 and at most 60, not {timeout!r}")
+        return cls(policy, ids, relays, seconds)

@@ -16,8 +16,10 @@ Replies (RFC 5321, enhanced codes from RFC 3463):
 The sender recorded is the envelope's `MAIL FROM` (`<>` for a bounce), not the `From:` header:
 it is the SMTP channel's own fact, and reading headers would be parsing on the intake path
 (CONVENTIONS.md, "Channels only take in"). Processing finds the supplier later and quarantines
-what it cannot place. The envelope recipients are logged, not stored: the message row has no
-column for them, and prepending a trace header would change the bytes and their sha256.
+what it cannot place. What SPF needs later (RFC 7208 section 4.1: the client IP, the HELO
+name, MAIL FROM) and the envelope recipients are stored beside the bytes, which stay exactly as
+received (no trace header is prepended); sender authentication runs after the 250, before the
+supplier is assigned (docs/mail-authentication.md).
 Logs carry message ids, sizes and sha256, never message content.
 """
 
@@ -129,7 +131,8 @@ class SmtpIntake:
             return SHUTTING_DOWN
         raw = envelope.original_content
         assert raw is not None  # aiosmtpd sets it before calling this hook
-        intake = Intake(raw, CHANNEL, envelope.mail_from or "<>")
+        intake = Intake(raw, CHANNEL, envelope.mail_from or "<>",
+                        envelope=_connection_facts(session, envelope))
         future = self._writer.submit(intake)
         self._in_flight.add(future)
         future.add_done_callback(self._in_flight.discard)
@@ -312,6 +315,13 @@ def _log_stored(archived: Archived, intake: Intake, recipients: tuple[str, ...],
              len(intake.raw), digest, peer, ", ".join(recipients),
              extra={"message_id": archived.message_id, "sha256": digest,
                     "channel": intake.channel})
+
+
+def _connection_facts(session: Session, envelope: Envelope) -> dict[str, Any]:
+    peer = session.peer
+    return {"client_ip": peer[0] if isinstance(peer, tuple) else None,
+            "helo": session.host_name[:255] if isinstance(session.host_name, str) else None,
+            "recipients": list(envelope.rcpt_tos)}
 
 
 def _peer(session: Session) -> str:

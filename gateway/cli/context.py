@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.bootstrap import make_engine, make_session_factory
-from gateway.config import Settings
+from gateway.config import MailAuthSettings, Settings
+
+if TYPE_CHECKING:
+    from gateway.services.mail_auth import Authenticate
 
 
 @dataclass(slots=True)
@@ -21,6 +26,7 @@ class AppContext:
     today_override: date | None = None
     _engine: Engine | None = field(default=None, init=False)
     _sessions: sessionmaker[Session] | None = field(default=None, init=False)
+    _authenticate: Authenticate | None = field(default=None, init=False)
 
     @property
     def engine(self) -> Engine:
@@ -35,6 +41,15 @@ class AppContext:
             self._sessions = make_session_factory(self.engine)
         with self._sessions.begin() as session:
             yield session
+
+    def sender_authentication(self) -> Authenticate:
+        """Sender authentication of mail, from `GATEWAY_MAIL_AUTH*`; built once per run."""
+        if self._authenticate is None:
+            from gateway.services.mail_auth import SenderAuthentication
+
+            self._authenticate = SenderAuthentication.from_settings(
+                MailAuthSettings.from_env(os.environ))
+        return self._authenticate
 
     def now(self) -> datetime:
         return datetime.now(UTC)

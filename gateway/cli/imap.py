@@ -65,7 +65,8 @@ def imap(app: AppContext, mailbox_file: Path | None, once: bool, no_process: boo
         with celery_dispatcher(app) as dispatcher:
             _poll(mailboxes, transaction, app, once, dispatcher.dispatch)
         return
-    worker = ReceivedWorker(transaction, [CHANNEL], app.today, app.now)
+    worker = ReceivedWorker(transaction, [CHANNEL], app.today, app.now,
+                            authenticate=app.sender_authentication())
     background = not (no_process or once)
     if background:
         worker.start()

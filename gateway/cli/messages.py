@@ -101,6 +101,7 @@ def _print_detail(detail: MessageDetail) -> None:
     ]
     if summary.duplicate_of:
         lines.append(f"  the same bytes as message #{summary.duplicate_of}")
+    lines += _sender_lines(detail)
     for problem in detail.problems:
         where = " ".join(f"{k} {problem[k]}" for k in ("message_index", "segment")
                          if problem.get(k) is not None)
@@ -115,6 +116,26 @@ def _print_detail(detail: MessageDetail) -> None:
     click.echo("\n".join(lines))
 
 
+def _sender_lines(detail: MessageDetail) -> list[str]:
+    """The SMTP envelope and the sender authentication verdict (docs/mail-authentication.md)."""
+    from gateway.mailauth.verdict import Verdict
+
+    lines = []
+    envelope = detail.envelope or {}
+    if envelope:
+        lines.append(f"  envelope: client {envelope.get('client_ip') or '?'}, HELO "
+                     f"{envelope.get('helo') or '?'}, to "
+                     f"{', '.join(envelope.get('recipients') or []) or '?'}")
+    if detail.authentication:
+        verdict = Verdict.from_json(detail.authentication)
+        lines.append(f"  sender authentication: {verdict.summary()}")
+    elif detail.summary.channel in ("smtp", "imap"):
+        lines.append("  sender authentication: not checked yet")
+    if detail.sender_trust:
+        lines.append(f"  sender trust: {detail.sender_trust}")
+    return lines
+
+
 @messages.command("release")
 @click.argument("message_id", type=int)
 @pass_app
@@ -122,6 +143,7 @@ def messages_release(app: AppContext, message_id: int) -> None:
     """Process a quarantined or failed message again, after fixing its cause (for an unknown
     sender: add the address to the partner file and `gateway partners load` it)."""
     try:
+        _check_sender(app, message_id)
         with app.transaction() as session:
             report = release(session, message_id, app.today(), app.now())
     except InvalidTransition as exc:
@@ -162,6 +184,8 @@ def messages_retry(app: AppContext, message_ids: tuple[int, ...], every: bool) -
                     raise click.ClickException(
                         f"message #{message_id} is {state.value}, not failed: `gateway "
                         f"messages release {message_id}` for a quarantined one")
+            _check_sender(app, message_id)
+            with app.transaction() as session:
                 report = release(session, message_id, app.today(), app.now())
         except (click.ClickException, LookupError, InvalidTransition):
             raise
@@ -174,6 +198,16 @@ def messages_retry(app: AppContext, message_ids: tuple[int, ...], every: bool) -
                    + (f", {report.reason}" if report.reason else ""))
     if still_failing:
         raise SystemExit(1)
+
+
+def _check_sender(app: AppContext, message_id: int) -> None:
+    """Mail released or retried gets the sender check it has not had (or that a DNS outage
+    spoiled) before it is processed again (docs/mail-authentication.md)."""
+    from gateway.services.mail_auth import forget_spoiled_verdict
+
+    with app.transaction() as session:
+        forget_spoiled_verdict(session, message_id)
+    app.sender_authentication()(app.transaction, [message_id])
 
 
 def iter_commands() -> Iterator[click.Command]:

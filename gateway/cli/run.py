@@ -65,7 +65,8 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
                     "and `gateway beat` instead")
     log.info("database %s at schema %s", app.settings.display_url, upgrade(app.engine))
     transaction = make_session_factory(app.engine).begin
-    worker = ReceivedWorker(transaction, None, app.today, app.now)
+    worker = ReceivedWorker(transaction, None, app.today, app.now,
+                            authenticate=app.sender_authentication())
     dispatcher = InProcessDispatcher(worker.wake)
     stop_threads = threading.Event()
     pollers = _pollers(mailboxes, transaction, app, stop_threads, dispatcher.dispatch)

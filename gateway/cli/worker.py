@@ -15,7 +15,7 @@ import click
 
 from gateway.bootstrap import make_session_factory, tune_garbage_collector
 from gateway.cli.context import AppContext, pass_app
-from gateway.config import PipelineSettings, checked_broker_url
+from gateway.config import MailAuthSettings, PipelineSettings, checked_broker_url
 from gateway.services.dispatch import Dispatcher
 
 log = logging.getLogger("gateway.cli.worker")
@@ -43,7 +43,8 @@ def worker(app: AppContext, concurrency: int | None, pool: str, loglevel: str,
     from gateway.tasks.app import create_app
 
     checked_broker_url(app.settings)
-    celery = create_app(app.settings, PipelineSettings.from_env(os.environ), app.today)
+    celery = create_app(app.settings, PipelineSettings.from_env(os.environ), app.today,
+                        MailAuthSettings.from_env(os.environ))
     # A pool process runs the parsing and reconciling: it gets the entry point's collector
     # settings too (a spawned one has none of its parent's; a forked one inherits the
     # threshold, and the worker's own start-up objects are frozen out of its collections).
@@ -93,7 +94,8 @@ def open_dispatcher(app: AppContext, channels: Sequence[str] | None) -> Iterator
     from gateway.services.intake_worker import ReceivedWorker
 
     transaction = make_session_factory(app.engine).begin
-    thread = ReceivedWorker(transaction, channels, app.today, app.now)
+    thread = ReceivedWorker(transaction, channels, app.today, app.now,
+                            authenticate=app.sender_authentication())
     thread.start()
     try:
         yield InProcessDispatcher(thread.wake)

@@ -43,6 +43,9 @@ class DiscrepancyCode(StrEnum):
     # A supplier's message that processing failed on (not for a transient reason): IT has it
     # as `failed`, the buyer must know the supplier said something nobody has read.
     MESSAGE_FAILED = "MESSAGE_FAILED"
+    # Mail that claims a supplier but is not authenticated as one of its domains: what it said
+    # is kept and shown, and applied only once a buyer acts (docs/mail-authentication.md).
+    UNVERIFIED_SENDER = "UNVERIFIED_SENDER"
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,9 @@ class Supplier(Base):
     # How its sheets and emails are read (partner file `reading`, see
     # `gateway.services.reading_profiles`); None: the built-in column names and evidence.
     reading: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Sender authentication of its mail (partner file `mail_auth`: required, preferred, none);
+    # None: the configured default (gateway.mailauth.verdict.MailAuthPolicy).
+    mail_auth: Mapped[str | None] = mapped_column(String(16))
 
 
 class SupplierIdentity(Base):
@@ -202,6 +205,12 @@ class InboundMessage(Base):
     # it), and how often processing was started on it.
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Sender authentication (gateway.mailauth): what the SMTP channel saw of the connection
+    # (client_ip, helo, recipients); the verdict (gateway.mailauth.verdict.Verdict.as_json),
+    # null until checked; and the trust processing gave the message (verdict.Trust).
+    envelope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    authentication: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    sender_trust: Mapped[str | None] = mapped_column(String(16))
 
 
 class DocumentRow(Base):

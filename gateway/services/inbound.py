@@ -48,10 +48,17 @@ class MessageDetail:
     problems: list[dict[str, Any]]
     documents: list[dict[str, Any]]
     exceptions: list[dict[str, Any]]
+    # Sender authentication: the SMTP connection's facts (client_ip, helo, recipients), the
+    # verdict (gateway.mailauth.verdict.Verdict.as_json) and the trust processing gave.
+    envelope: dict[str, Any] | None = None
+    authentication: dict[str, Any] | None = None
+    sender_trust: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {**self.summary.as_json(), "sha256": self.sha256, "problems": self.problems,
-                "documents": self.documents, "exceptions": self.exceptions}
+                "documents": self.documents, "exceptions": self.exceptions,
+                "envelope": self.envelope, "authentication": self.authentication,
+                "sender_trust": self.sender_trust}
 
 
 _SUMMARY_COLUMNS = (InboundMessage.id, InboundMessage.received_at, InboundMessage.channel,
@@ -79,7 +86,8 @@ def list_messages(session: Session, states: Sequence[MessageState] = (),
 
 def message_detail(session: Session, message_id: int) -> MessageDetail:
     row = session.execute(select(*_SUMMARY_COLUMNS, InboundMessage.sha256,
-                                 InboundMessage.problems)
+                                 InboundMessage.problems, InboundMessage.envelope,
+                                 InboundMessage.authentication, InboundMessage.sender_trust)
                           .where(InboundMessage.id == message_id)).first()
     if row is None:
         raise LookupError(f"no message #{message_id}")
@@ -94,7 +102,7 @@ def message_detail(session: Session, message_id: int) -> MessageDetail:
                                            .where(ExceptionRow.message_id == message_id)
                                            .order_by(ExceptionRow.id))]
     return MessageDetail(_summary(row), row.sha256, list(row.problems or []), documents,
-                         exceptions)
+                         exceptions, row.envelope, row.authentication, row.sender_trust)
 
 
 def raw_bytes(session: Session, message_id: int) -> bytes:

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -48,6 +48,9 @@ class Intake:
     sender: str
     filename: str | None = None
     supplier_code: str | None = None
+    # What the SMTP channel saw of the connection: client_ip, helo, recipients (the envelope
+    # recipients are kept, the bytes are not changed to carry them).
+    envelope: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +137,7 @@ def _insert_messages(session: Session, rows: list[tuple[Intake, str, int | None]
           "sender": _stored_sender(intake),
           "filename": intake.filename[:400] if intake.filename else None, "received_at": now,
           "updated_at": now, "raw": intake.raw, "supplier_code": intake.supplier_code,
-          "duplicate_of_id": original,
+          "duplicate_of_id": original, "envelope": intake.envelope,
           "state": (MessageState.DUPLICATE if original else MessageState.RECEIVED).value,
           "state_reason": f"the same bytes from this sender are message #{original}"
           if original else None, "attempts": 0}

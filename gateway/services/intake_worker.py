@@ -20,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,6 +30,9 @@ from gateway.domain.messages import MessageState
 from gateway.persistence.models import InboundMessage
 from gateway.services.ingest import UnitOfWork
 from gateway.services.pipeline import ProcessingDeferred, process_ids
+
+if TYPE_CHECKING:
+    from gateway.services.mail_auth import Authenticate
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +45,11 @@ class ReceivedWorker:
                  today: Callable[[], date], now: Callable[[], datetime],
                  batch_size: int = 200, sweep_seconds: float = 5.0,
                  max_pause_seconds: float = 30.0,
-                 max_attempts: int | None = None) -> None:
+                 max_attempts: int | None = None,
+                 authenticate: Authenticate | None = None) -> None:
         self._transaction = transaction
+        # Sender authentication of mail before processing (gateway.services.mail_auth).
+        self._authenticate = authenticate
         # None: the messages of every channel (`gateway run`, the one worker of its machine).
         self._channels = None if channels is None else tuple(channels)
         self._today = today
@@ -96,7 +103,7 @@ class ReceivedWorker:
         # one; a batch that fails is processed message by message; a transient error is
         # raised as ProcessingDeferred and waited out.
         reports = process_ids(self._transaction, ids, self._today(), self._now,
-                              self._max_attempts, self._batch_size)
+                              self._max_attempts, self._batch_size, self._authenticate)
         for report in reports:
             log.info("message #%d %s", report.message_id, report.state.value,
                      extra={"message_id": report.message_id, "state": report.state.value})

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.domain.tolerances import ToleranceProfile
+from gateway.mailauth.verdict import supplier_domains
 from gateway.persistence.models import Supplier, SupplierIdentity
 from gateway.services.partners import profile_in_force
 from gateway.services.reading_profiles import reading_from_mapping
@@ -23,6 +24,10 @@ class SupplierInfo:
     profile: ToleranceProfile
     # How its sheets and emails are read (partner file `reading`); None: the defaults.
     reading: ColumnProfile | None = None
+    # Sender authentication (partner file `mail_auth`; None: the configured default), and the
+    # mail domains the supplier speaks from (its domains and those of its addresses).
+    mail_auth: str | None = None
+    domains: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -34,6 +39,7 @@ class Lookups:
     _identities: dict[tuple[str, str], str] = field(default_factory=dict)
     _profiles: dict[str | None, ToleranceProfile] = field(default_factory=dict)
     _readings: dict[str, ColumnProfile | None] = field(default_factory=dict)
+    _mail: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
     def _load(self) -> dict[str, Supplier]:
         if self._suppliers is None:
@@ -46,14 +52,21 @@ class Lookups:
                                                  .order_by(SupplierIdentity.id)):
                 self._identities.setdefault((identity.kind, identity.value),
                                             by_id[identity.supplier_id])
+                emails, domains = self._mail.setdefault(by_id[identity.supplier_id], ([], []))
+                if identity.kind == "email":
+                    emails.append(identity.value)
+                elif identity.kind == "domain":
+                    domains.append(identity.value)
         return self._suppliers
 
     def supplier(self, code: str) -> SupplierInfo | None:
         found = self._load().get(code)
         if found is None:
             return None
+        emails, domains = self._mail.get(code, ([], []))
         return SupplierInfo(found.code, found.name, found.buyer_contact,
-                            self.profile(found.profile_name), self.reading(found))
+                            self.profile(found.profile_name), self.reading(found),
+                            found.mail_auth, supplier_domains(emails, domains))
 
     def supplier_by(self, kind: str, value: str) -> SupplierInfo | None:
         self._load()

@@ -18,6 +18,8 @@ File shape (TOML; the YAML equivalent has the same keys)::
     as2_id = "ACME-AS2"
     buyer_contact = "anna.buyer@buyer.example"
     profile = "strict"
+    mail_auth = "required"         # optional: required, preferred or none (default: the
+                                   # GATEWAY_MAIL_AUTH setting; docs/mail-authentication.md)
 
     [suppliers.reading]            # optional: how this supplier writes sheets and emails
     date_order = "day_first"       # see `gateway.services.reading_profiles`
@@ -52,7 +54,8 @@ from gateway.services.reading_profiles import stored_reading
 PROFILE_FIELDS = tuple(f.name for f in fields(ToleranceProfile) if f.name not in ("name",
                                                                                   "version"))
 SUPPLIER_KEYS = ("code", "name", "emails", "domains", "edi_ids", "as2_id", "buyer_contact",
-                 "profile", "reading")
+                 "profile", "reading", "mail_auth")
+MAIL_AUTH_POLICIES = ("required", "preferred", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,10 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
     if profile and profile not in profiles and not latest_profile_exists(session, profile):
         raise ConfigurationError(f"supplier {code}: profile {profile!r} is not defined")
     reading = stored_reading(code, entry.get("reading"))
+    mail_auth = entry.get("mail_auth")
+    if mail_auth is not None and mail_auth not in MAIL_AUTH_POLICIES:
+        raise ConfigurationError(f"supplier {code}: mail_auth = {mail_auth!r}; allowed: "
+                                 f"{', '.join(MAIL_AUTH_POLICIES)}")
     supplier = session.scalars(select(Supplier).where(Supplier.code == code)).first()
     if supplier is None:
         supplier = Supplier(code=code, name=str(entry["name"]))
@@ -182,6 +189,7 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
     supplier.buyer_contact = entry.get("buyer_contact")
     supplier.profile_name = profile
     supplier.reading = reading
+    supplier.mail_auth = mail_auth
     session.flush()
     identities = list(_identities(entry, code))
     for kind, value, qualifier in identities:

@@ -27,6 +27,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -40,6 +41,9 @@ from gateway.services.failures import TRANSIENT as TRANSIENT  # where workers im
 from gateway.services.failures import tell_buyers
 from gateway.services.ingest import UnitOfWork
 from gateway.services.processing import MessageReport, process_batch
+
+if TYPE_CHECKING:
+    from gateway.services.mail_auth import Authenticate
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +119,20 @@ def mark_failed(session: Session, message_ids: list[int], reason: str,
 
 def process_ids(transaction: UnitOfWork, message_ids: list[int], today: date,
                 clock: Callable[[], datetime], max_attempts: int,
-                batch_size: int = 200) -> list[MessageReport]:
+                batch_size: int = 200,
+                authenticate: Authenticate | None = None) -> list[MessageReport]:
     """Claim, then process the messages in arrival order (steps 1 and 2 above). Raises
-    `ProcessingDeferred` on a transient error; what was committed before it stays done."""
+    `ProcessingDeferred` on a transient error; what was committed before it stays done.
+    `authenticate` checks the senders of mail first, outside the processing transaction
+    (`gateway.services.mail_auth`); without it, mail has no verdict and is not verified."""
     try:
         with transaction() as session:
             claimed = claim(session, message_ids, max_attempts, clock())
     except TRANSIENT as exc:
         raise ProcessingDeferred(describe(exc)) from exc
     try:
+        if authenticate is not None:
+            authenticate(transaction, claimed.process)
         return claimed.failed + process_in_order(transaction, claimed.process, claimed.alone,
                                                  today, clock, batch_size)
     except TRANSIENT as exc:

@@ -23,6 +23,7 @@ from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.reconciliation import Outcome, reconcile
 from gateway.domain.storable import Refusal, RefusedValue, printable, refused_values
+from gateway.mailauth.verdict import Trust, message_trust, unverified_sender
 from gateway.persistence.bulk import insert_many, write_many
 from gateway.persistence.models import (
     DocumentRow,
@@ -71,6 +72,10 @@ class _Message:
     problems: list[Problem] = field(default_factory=list)
     supplier: SupplierInfo | None = None
     envelope: EmailEnvelope | None = None
+    channel: str = ""
+    authentication: dict[str, Any] | None = None
+    # What the message may do for its supplier (sender authentication, set by `prepare`).
+    trust: Trust | None = None
 
 
 def process_batch(session: Session, message_ids: list[int], today: date,
@@ -106,14 +111,16 @@ def _load(session: Session, message_ids: list[int]) -> list[_Message]:
     found: dict[int, _Message] = {}
     for batch in chunked(message_ids):
         query = select(MESSAGES.c.id, MESSAGES.c.state, MESSAGES.c.raw, MESSAGES.c.filename,
-                       MESSAGES.c.sender, MESSAGES.c.supplier_code, MESSAGES.c.state_reason
+                       MESSAGES.c.sender, MESSAGES.c.supplier_code, MESSAGES.c.state_reason,
+                       MESSAGES.c.channel, MESSAGES.c.authentication
                        ).where(MESSAGES.c.id.in_(batch))
         if session.get_bind().dialect.name != "sqlite":
             query = query.with_for_update()
-        for message_id, state, raw, filename, sender, supplier_code, reason in result_rows(
-                session.execute(query)):
+        for (message_id, state, raw, filename, sender, supplier_code, reason, channel,
+             authentication) in result_rows(session.execute(query)):
             found[message_id] = _Message(message_id, MessageState(state), raw, filename,
-                                         sender, supplier_code, reason)
+                                         sender, supplier_code, reason, channel=channel,
+                                         authentication=authentication)
     missing = [i for i in message_ids if i not in found]
     if missing:
         raise LookupError(f"no message #{missing[0]}")
@@ -168,6 +175,15 @@ class _Run:
                          f"unknown sender {message.sender!r}"
                          + (f" (EDI id {', '.join(ids)})" if ids else "")
                          + ": no supplier has this address or id")
+        # Sender authentication (docs/mail-authentication.md): mail that is not authenticated
+        # as the supplier is quarantined or applied only by a buyer, per the partner's policy.
+        message.trust, why = message_trust(message.channel, message.authentication,
+                                           message.supplier.mail_auth,
+                                           message.supplier.domains)
+        if message.trust is Trust.QUARANTINED:
+            # Nothing of it is filed under the supplier; the row names whom it claimed.
+            message.supplier_code, message.supplier = message.supplier.code, None
+            return _move(report, MessageState.QUARANTINED, why)
         return report
 
     def reading_profile(self, message: _Message, name: str) -> ColumnProfile | None:
@@ -291,7 +307,10 @@ class _Run:
                 for index, document in enumerate(message.documents)]
         if not rows:
             return
-        supplier_of = {m.id: m.supplier.code for m in messages if m.supplier is not None}
+        # A document of unverified mail is not filed under the supplier's document numbers:
+        # it must not make the supplier's own later document a copy or a repeat.
+        supplier_of = {m.id: None if m.trust is Trust.UNVERIFIED else m.supplier.code
+                       for m in messages if m.supplier is not None}
         ids = insert_many(self.session.connection(), DOCUMENTS, [
             {"message_id": message_id, "message_index": document.message_index,
              "kind": document.kind.value, "message_type": document.message_type,
@@ -306,6 +325,7 @@ class _Run:
         supplier = message.supplier
         assert supplier is not None
         copies: list[int] = []
+        withheld: list[Outcome] = []
         for index, document in enumerate(message.documents):
             document_id = self.document_ids[(message.id, index)]
             number_key = (supplier.code, document.kind.value, document.document_number or "")
@@ -318,11 +338,17 @@ class _Run:
             first = self.first_sent.get(number_key)
             repeated = bool(document.document_number) and not replaces and (
                 (first is not None and first < message.id) or number_key in self.seen_numbers)
-            self.seen_numbers.add(number_key)
             copy_of = self._copy_of(number_key, document) if repeated else None
             if copy_of is not None:
                 copies.append(copy_of)
                 continue
+            # Unverified mail (docs/mail-authentication.md): a copy of what was applied is
+            # harmless; anything else is shown to the buyer, never applied, and takes no
+            # document number from the supplier.
+            if message.trust is Trust.UNVERIFIED:
+                withheld.append(self._withheld(document, supplier))
+                continue
+            self.seen_numbers.add(number_key)
             if document.document_number:
                 self.first_content.setdefault(number_key, (message.id, document))
             orders = {number: self.orders[number] for number in _numbers(document)
@@ -351,6 +377,33 @@ class _Run:
         _move(report, MessageState.RECONCILED, "; ".join(reasons) or None)
         if message.envelope is not None:
             self.unread(message, report)
+        if message.trust is Trust.UNVERIFIED:
+            self._unverified(message, report, withheld)
+
+    def _withheld(self, document: Document, supplier: SupplierInfo) -> Outcome:
+        """What a document of unverified mail would do: computed to tell the buyer, never
+        applied (no line, version or exception changes; docs/mail-authentication.md)."""
+        orders = {number: self.orders[number] for number in _numbers(document)
+                  if number in self.orders
+                  and self.orders[number].supplier_id in (supplier.code, None)}
+        return reconcile(document, orders, supplier.profile, self.today)
+
+    def _unverified(self, message: _Message, report: MessageReport,
+                    withheld: list[Outcome]) -> None:
+        """One UNVERIFIED_SENDER exception for the buyer, linked to the message."""
+        supplier = message.supplier
+        assert supplier is not None
+        _trust, why = message_trust(message.channel, message.authentication,
+                                    supplier.mail_auth, supplier.domains)
+        named = {n for d in message.documents for n in _numbers(d)}
+        order = named.pop() if len(named) == 1 else None
+        discrepancy = unverified_sender(order, why or "sender not authenticated", withheld,
+                                        self._owner(order, supplier.code))
+        self.ledger.record(Outcome(discrepancies=[discrepancy]), supplier, {},
+                           Source(message.id, None, self.now))
+        report.discrepancies.append(discrepancy)
+        report.reason = "; ".join(filter(None, (
+            report.reason, f"{why}: nothing applied, UNVERIFIED_SENDER raised for the buyer")))
 
     def _copy_of(self, number_key: tuple[str, str, str], document: Document) -> int | None:
         """The message that first sent this document, when it said exactly the same: a
@@ -442,11 +495,13 @@ class _Run:
                     state=bindparam("state"), state_reason=bindparam("state_reason"),
                     updated_at=bindparam("updated_at"), problems=bindparam("problems"),
                     supplier_code=bindparam("supplier_code"),
-                    duplicate_of_id=bindparam("duplicate_of_id")),
+                    duplicate_of_id=bindparam("duplicate_of_id"),
+                    sender_trust=bindparam("sender_trust")),
                 [{"_id": m.id, "state": r.state.value, "state_reason": r.reason,
                   "updated_at": self.now, "problems": [p.as_dict() for p in m.problems],
                   "supplier_code": m.supplier.code if m.supplier else m.supplier_code,
-                  "duplicate_of_id": r.duplicate_of}
+                  "duplicate_of_id": r.duplicate_of,
+                  "sender_trust": m.trust.value if m.trust else None}
                  for m, r in changed])
 
 

@@ -24,14 +24,14 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.bootstrap import make_engine, make_session_factory
-from gateway.config import PipelineSettings, Settings, checked_broker_url
+from gateway.config import MailAuthSettings, PipelineSettings, Settings, checked_broker_url
 from gateway.persistence.queries import chunked
 from gateway.services.ingest import UnitOfWork
 from gateway.services.pipeline import (
@@ -44,6 +44,9 @@ from gateway.services.pipeline import (
     retry_delay,
     stuck_messages,
 )
+
+if TYPE_CHECKING:
+    from gateway.services.mail_auth import Authenticate
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,17 @@ class _Runtime:
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._pid = 0
+        self.mail_auth = MailAuthSettings()
+        self._authenticate: Authenticate | None = None
+
+    @property
+    def authenticate(self) -> Authenticate:
+        """Built on first use in the worker process (it loads the Public Suffix List)."""
+        if self._authenticate is None:
+            from gateway.services.mail_auth import SenderAuthentication
+
+            self._authenticate = SenderAuthentication.from_settings(self.mail_auth)
+        return self._authenticate
 
     @property
     def transaction(self) -> UnitOfWork:
@@ -85,7 +99,10 @@ def now() -> datetime:
 
 
 def create_app(settings: Settings, pipeline: PipelineSettings,
-               today: Callable[[], date] | None = None) -> Celery:
+               today: Callable[[], date] | None = None,
+               mail_auth: MailAuthSettings | None = None) -> Celery:
+    """`mail_auth` None: the default sender authentication (gateway.config.MailAuthSettings)
+    with the system's DNS."""
     broker = checked_broker_url(settings)
     app = Celery("gateway", broker=broker, set_as_current=False)
     app.conf.update(
@@ -110,6 +127,7 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
         worker_hijack_root_logger=True,
     )
     runtime = _Runtime(settings)
+    runtime.mail_auth = mail_auth or MailAuthSettings()
     clock_today = today or (lambda: now().date())
     # shared=False: Celery's default gives a task to every app of the process, so a second
     # app (other settings) would run the first one's closures.
@@ -126,7 +144,8 @@ def _process_messages_task(runtime: _Runtime, pipeline: PipelineSettings,
         ids = sorted({int(message_id) for message_id in message_ids})
         try:
             reports = process_ids(runtime.transaction, ids, today(), now,
-                                  pipeline.max_attempts, pipeline.batch_size)
+                                  pipeline.max_attempts, pipeline.batch_size,
+                                  runtime.authenticate)
         except ProcessingDeferred as exc:
             retries = task.request.retries
             if retries >= pipeline.max_retries:

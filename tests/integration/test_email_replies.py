@@ -42,18 +42,20 @@ TODAY = date(2026, 11, 26)
 EMAILS = Path(__file__).resolve().parents[2] / "samples" / "email"
 # What an MTA puts in MAIL FROM: a bounce address that names no supplier.
 BOUNCE = "bounce-4711@mailout.provider.example"
+# These tests read emails; their senders are not checked (`mail_auth = "none"`): sender
+# authentication has its own tests (test_mail_authentication.py).
 PARTNERS: dict[str, object] = {
     "suppliers": [
         {"code": "DEVRIES", "name": "De Vries Verpakkingen B.V.",
          "emails": ["orders@devries-verpakkingen.example"],
          "domains": ["devries-verpakkingen.example"],
          "edi_ids": [{"id": "8719993000004", "qualifier": "14"}],
-         "buyer_contact": "sabine.hoffmann@brenner-antrieb.example"},
+         "buyer_contact": "sabine.hoffmann@brenner-antrieb.example", "mail_auth": "none"},
         {"code": "KOVOLIS", "name": "Kovolis Brno s.r.o.", "domains": ["kovolis.example"],
-         "buyer_contact": "markus.brandt@brenner-antrieb.example"},
+         "buyer_contact": "markus.brandt@brenner-antrieb.example", "mail_auth": "none"},
         {"code": "HUAXIN", "name": "Shenzhen Huaxin Electronics",
          "emails": ["sales3@huaxin-elec.example"],
-         "buyer_contact": "jonas.keller@brenner-antrieb.example"},
+         "buyer_contact": "jonas.keller@brenner-antrieb.example", "mail_auth": "none"},
     ],
 }
 ORDERS = """order_number,line_no,quantity,unit,price,currency,requested_date,supplier_id,owner_email

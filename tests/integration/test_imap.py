@@ -42,9 +42,11 @@ from tests.integration.conftest import POSTGRES_ADMIN_URL, edifact_interchange, 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 GLN = "4012345000009"
+# Its mail is taken without sender authentication (tested in test_mail_authentication.py).
 PARTNERS: dict[str, object] = {"suppliers": [{"code": "ACME", "name": "Acme Fasteners GmbH",
                            "emails": ["orders@acme.example"],
-                           "edi_ids": [{"id": GLN, "qualifier": "14"}]}]}
+                           "edi_ids": [{"id": GLN, "qualifier": "14"}],
+                           "mail_auth": "none"}]}
 ORDERS_CSV = ("order_number,line_no,quantity,unit,price,currency,requested_date,gtin,"
               "supplier_id\n4500000001,10,100,PCE,12.50,EUR,2026-12-05,4000862141404,ACME\n"
               "4500000001,20,50,PCE,3.20,EUR,2026-12-05,4000862141411,ACME\n")

@@ -48,9 +48,10 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 26)
 GLN = "4012345000009"
 OURS = "orders@buyer.example"
+# Its mail is taken without sender authentication (tested in test_mail_authentication.py).
 PARTNERS = {"suppliers": [{"code": "ACME", "name": "Acme Fasteners GmbH",
                            "emails": ["orders@acme.example"],
-                           "edi_ids": [{"id": GLN, "qualifier": "14"}]}]}
+                           "edi_ids": [{"id": GLN, "qualifier": "14"}], "mail_auth": "none"}]}
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 GATEWAY = [sys.executable, "-c", "from gateway.cli import main; main()"]
 LINES_PER_ORDER = 40

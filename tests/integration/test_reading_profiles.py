@@ -25,18 +25,21 @@ from gateway.services.partners import load_partners, read_partner_file
 from tests.integration.test_email_replies import TODAY, Transaction, line_states, take_in
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+# Their mail is taken without sender authentication (tested in test_mail_authentication.py).
 PARTNER_FILE = """
 [[suppliers]]
 code = "NORDHOLM"
 name = "Nordholm Components AB"
 emails = ["orders@nordholm.example"]
 buyer_contact = "anna.weber@brenner-antrieb.example"
+mail_auth = "none"
 {nordholm}
 [[suppliers]]
 code = "ALVES"
 name = "Alves & Filhos Lda."
 emails = ["encomendas@alves.example"]
 buyer_contact = "jonas.keller@brenner-antrieb.example"
+mail_auth = "none"
 {alves}
 """
 NORDHOLM_READING = """

@@ -1,0 +1,221 @@
+"""Checking who sent a message: the trusted upstream's Authentication-Results, else DKIM
+(dkimpy), SPF (pyspf) and DMARC's alignment here, with DNS through an injected lookup.
+
+`DnsLookup(name, qtype)` answers in the shapes pyspf reads (TXT: a tuple of byte strings per
+record; A/AAAA: address text; MX: (preference, exchange); PTR: names); it returns [] for a
+name or type that has no data and raises `DnsTemporaryFailure` when no answer came. Tests
+answer from a dictionary; production uses `gateway.mailauth.dns.system_lookup`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dkim
+import spf
+
+from gateway.mailauth import DnsTemporaryFailure
+from gateway.mailauth.authres import AuthResults, trusted_results
+from gateway.mailauth.headers import from_domain, header_fields
+from gateway.mailauth.verdict import (
+    DkimResult,
+    DmarcRecord,
+    Method,
+    SpfResult,
+    Verdict,
+    dmarc_alignment,
+    parse_dmarc_record,
+)
+
+log = logging.getLogger(__name__)
+
+DnsLookup = Callable[[str, str], list[Any]]
+
+# Signatures verified per message: each costs DNS queries and a hash of the body.
+MAX_SIGNATURES = 5
+# pyspf's overall time budget for one check, in seconds (RFC 7208 section 4.6.4 asks for one).
+SPF_SECONDS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpFacts:
+    """What the SMTP channel saw of the connection, kept with the message: SPF needs them."""
+
+    client_ip: str | None
+    helo: str | None
+    mail_from: str
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SenderVerifier:
+    lookup: DnsLookup
+    organizational: Callable[[str], str]
+    trusted_authserv_ids: frozenset[str] = frozenset()
+    # SMTP clients whose Authentication-Results are believed (the upstream MX); empty: any.
+    trusted_relays: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    def verify(self, raw: bytes, facts: SmtpFacts | None) -> Verdict:
+        """`facts` are the SMTP channel's; None for a message fetched over IMAP, where no
+        connecting IP is known and SPF cannot be checked."""
+        fields = header_fields(raw)
+        domain, why_none = from_domain(fields)
+        upstream = trusted_results(fields, self.trusted_authserv_ids) \
+            if self._relay_trusted(facts) else None
+        if upstream is not None:
+            return self._from_upstream(upstream, domain, why_none)
+        if domain is None:
+            # Nothing to authenticate (RFC 7489 section 6.6.1): no DNS is asked.
+            return Verdict(Method.LOCAL, None, dmarc="fail", note=why_none)
+        dkim_results = self.dkim(raw)
+        if facts is None:
+            spf_result = None
+            note = "SPF not checked: fetched over IMAP, the connecting IP is not known"
+            if self.trusted_authserv_ids:
+                note += "; no Authentication-Results field of a trusted authserv-id"
+        else:
+            spf_result, note = self.spf(facts), None
+        record = self.dmarc_record(domain)
+        result, which, aligned_domain = dmarc_alignment(domain, dkim_results, spf_result,
+                                                        record, self.organizational)
+        return Verdict(Method.LOCAL, domain, dkim_results, spf_result, result, which,
+                       aligned_domain, record.policy if record else None, None, note)
+
+    def _relay_trusted(self, facts: SmtpFacts | None) -> bool:
+        if facts is None or not self.trusted_relays:
+            return True
+        try:
+            address = ipaddress.ip_address(facts.client_ip or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_relays)
+
+    def _from_upstream(self, found: AuthResults, domain: str | None,
+                       why_none: str | None) -> Verdict:
+        dkim_results = tuple(
+            DkimResult(r.properties.get("header.d") or _domain_of(r.properties.get("header.i")),
+                       r.properties.get("header.s", ""), r.result)
+            for r in found.results if r.method == "dkim")
+        spf_result = next((SpfResult(r.result, _domain_of(r.properties.get("smtp.mailfrom"))
+                                     or r.properties.get("smtp.helo"))
+                           for r in found.results if r.method == "spf"), None)
+        # The upstream's DMARC result is taken only for the From domain read here.
+        dmarc = next((r for r in found.results if r.method == "dmarc"
+                      and (r.properties.get("header.from") or "").lower() == domain), None)
+        result, which, aligned_domain = dmarc_alignment(domain, dkim_results, spf_result,
+                                                        None, self.organizational)
+        if dmarc is not None and result != "pass":
+            result = "pass" if dmarc.result == "pass" and domain else dmarc.result
+        return Verdict(Method.UPSTREAM, domain, dkim_results, spf_result, result, which,
+                       aligned_domain, None, found.authserv_id, why_none)
+
+    def dkim(self, raw: bytes) -> tuple[DkimResult, ...]:
+        """Each DKIM-Signature (the first MAX_SIGNATURES), verified (RFC 6376 section 6)."""
+        try:
+            checker = dkim.DKIM(raw, timeout=5)
+        except dkim.DKIMException as exc:
+            log.info("DKIM: message not readable as a signed message (%s)", exc)
+            return ()
+        signatures = [value for name, value in checker.headers
+                      if name.lower() == b"dkim-signature"][:MAX_SIGNATURES]
+        results = []
+        for index, signature in enumerate(signatures):
+            tags = _tags(signature)
+            results.append(DkimResult(tags.get("d", "").lower(), tags.get("s", ""),
+                                      self._verify_signature(checker, index)))
+        return tuple(results)
+
+    def _verify_signature(self, checker: Any, index: int) -> str:
+        try:
+            return "pass" if checker.verify(idx=index, dnsfunc=self._dkim_txt) else "fail"
+        except DnsTemporaryFailure:
+            return "temperror"
+        except dkim.DnsTimeoutError:
+            return "temperror"
+        except dkim.DKIMException:
+            return "permerror"
+
+    def _dkim_txt(self, name: bytes | str, timeout: int = 5) -> bytes | None:
+        text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
+        records = self.lookup(text.rstrip("."), "TXT")
+        return b"".join(records[0]) if records else None
+
+    def spf(self, facts: SmtpFacts) -> SpfResult:
+        """RFC 7208 check_host() for the MAIL FROM identity; for a bounce (`<>`) the HELO
+        identity (section 2.4), as `postmaster@helo`."""
+        sender = "" if facts.mail_from in ("", "<>") else facts.mail_from
+        helo = facts.helo or ""
+        domain = sender.rpartition("@")[2].lower() if sender else helo.lower()
+        if not facts.client_ip or not domain:
+            return SpfResult("none", domain or None)
+        try:
+            query = _SpfQuery(self.lookup, i=facts.client_ip, s=sender or f"postmaster@{helo}",
+                              h=helo, timeout=SPF_SECONDS, querytime=SPF_SECONDS)
+            result, _code, _explanation = query.check()
+        except DnsTemporaryFailure:
+            result = "temperror"
+        except (spf.PermError, spf.AmbiguityWarning):   # an address pyspf cannot read, say
+            result = "permerror"
+        return SpfResult(str(result).lower(), domain)
+
+    def dmarc_record(self, domain: str) -> DmarcRecord | None:
+        """`_dmarc.<From domain>`, else `_dmarc.<organizational domain>` (RFC 7489 section
+        6.6.3); several DMARC records at one name count as none."""
+        for name in dict.fromkeys((domain, self.organizational(domain))):
+            try:
+                texts = [b"".join(r).decode("utf-8", "replace")
+                         for r in self.lookup(f"_dmarc.{name}", "TXT")]
+            except DnsTemporaryFailure:
+                return None
+            records = [r for r in (parse_dmarc_record(t) for t in texts) if r is not None]
+            if len(records) == 1:
+                return records[0]
+            if records:
+                return None
+        return None
+
+
+class _SpfQuery(spf.query):  # type: ignore[misc]  # pyspf has no type information
+    """pyspf's check with its DNS taken from the injected lookup: pyspf itself calls a
+    module-wide DNS function. Keeps pyspf's cache and its void-lookup limit (RFC 7208
+    section 4.6.4: more than two lookups that find nothing is a permerror)."""
+
+    def __init__(self, lookup: DnsLookup, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lookup = lookup
+
+    def dns(self, name: str, qtype: str, cnames: Any = None,
+            ignore_void: bool = False) -> list[Any]:
+        name = str(name).rstrip(".").lower()
+        if not name or not all(0 < len(label) < 64 for label in name.split(".")):
+            return []
+        key = (name, qtype)
+        if key not in self.cache:
+            try:
+                self.cache[key] = list(self._lookup(name, qtype))
+            except DnsTemporaryFailure as exc:
+                raise spf.TempError(f"DNS {exc}") from exc
+        result: list[Any] = self.cache[key]
+        if not result and not ignore_void:
+            self.void_lookups += 1
+            if self.void_lookups > spf.MAX_VOID_LOOKUPS:
+                raise spf.PermError(f"Void lookup limit of {spf.MAX_VOID_LOOKUPS} exceeded")
+        return result
+
+
+def _tags(signature: bytes) -> dict[str, str]:
+    """The tag=value list of a DKIM-Signature (RFC 6376 section 3.2), whitespace removed."""
+    tags: dict[str, str] = {}
+    for part in signature.decode("ascii", "replace").split(";"):
+        name, sep, value = part.partition("=")
+        if sep:
+            tags.setdefault(name.strip(), "".join(value.split()))
+    return tags
+
+
+def _domain_of(address: str | None) -> str:
+    return (address or "").rpartition("@")[2].strip().lower()

@@ -1,0 +1,229 @@
+"""Sender authentication's pure rules: DMARC alignment and records, the verdict a partner's
+policy turns into, Authentication-Results parsing and which such fields are believed, and the
+From domain of a header block."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.config import MailAuthSettings
+from gateway.errors import ConfigurationError
+from gateway.mailauth.authres import AuthResultsSyntaxError, parse, trusted_results
+from gateway.mailauth.dns import public_suffix_organizational
+from gateway.mailauth.headers import from_domain, header_fields
+from gateway.mailauth.verdict import (
+    OPERATOR_VERDICT,
+    DkimResult,
+    DmarcRecord,
+    MailAuthPolicy,
+    Method,
+    SpfResult,
+    Trust,
+    Verdict,
+    aligned,
+    dmarc_alignment,
+    message_trust,
+    parse_dmarc_record,
+    supplier_domains,
+)
+from gateway.mailauth.verify import SenderVerifier, SmtpFacts
+
+ORG = public_suffix_organizational()
+ACME = frozenset({"acme.example"})
+
+
+@pytest.mark.parametrize(("identifier", "author", "mode", "expected"), [
+    ("acme.example", "acme.example", "s", True),
+    ("mail.acme.example", "acme.example", "r", True),     # a subdomain of the organization
+    ("mail.acme.example", "acme.example", "s", False),    # strict: the same name only
+    ("acme.example", "eu.acme.example", "r", True),
+    ("evil.example", "acme.example", "r", False),
+    ("acme.co.uk", "other.co.uk", "r", False),            # co.uk is a public suffix
+    ("mail.acme.co.uk", "acme.co.uk", "r", True),
+    ("ACME.example.", "acme.example", "s", True),         # case and the root dot
+    ("", "acme.example", "r", False),
+])
+def test_identifier_alignment_strict_and_relaxed(identifier, author, mode, expected):
+    assert aligned(identifier, author, mode, ORG) is expected
+
+
+def test_dmarc_passes_on_an_aligned_dkim_pass_or_an_aligned_spf_pass_only():
+    passing = DkimResult("acme.example", "s1", "pass")
+    foreign = DkimResult("evil.example", "s1", "pass")
+    assert dmarc_alignment("acme.example", [passing], None, None, ORG) == \
+        ("pass", "dkim", "acme.example")
+    assert dmarc_alignment("acme.example", [foreign], None, None, ORG) == ("fail", None, None)
+    assert dmarc_alignment("acme.example", [], SpfResult("pass", "bounce.acme.example"),
+                           None, ORG) == ("pass", "spf", "bounce.acme.example")
+    # A published aspf=s makes the bounce subdomain unaligned.
+    strict = DmarcRecord("reject", "r", "s")
+    assert dmarc_alignment("acme.example", [], SpfResult("pass", "bounce.acme.example"),
+                           strict, ORG)[0] == "fail"
+    assert dmarc_alignment("acme.example", [DkimResult("acme.example", "s1", "fail")],
+                           SpfResult("softfail", "acme.example"), None, ORG)[0] == "fail"
+    assert dmarc_alignment("acme.example", [DkimResult("acme.example", "s1", "temperror")],
+                           None, None, ORG)[0] == "temperror"
+    assert dmarc_alignment(None, [passing], None, None, ORG)[0] == "fail"
+
+
+def test_dmarc_records_are_read_strictly():
+    assert parse_dmarc_record("v=DMARC1; p=reject; adkim=s") == DmarcRecord("reject", "s", "r")
+    assert parse_dmarc_record("v=DMARC1;p=quarantine;aspf=s;rua=mailto:x@acme.example") == \
+        DmarcRecord("quarantine", "r", "s")
+    assert parse_dmarc_record("v=DMARC1; p=bogus") == DmarcRecord("none", "r", "r")
+    assert parse_dmarc_record("v=spf1 -all") is None
+    assert parse_dmarc_record("p=reject; v=DMARC1") is None      # v must come first
+    assert parse_dmarc_record("v=DMARC1; adkim=s") is None       # p is required
+
+
+def verdict(dmarc: str, from_domain: str = "acme.example") -> Verdict:
+    return Verdict(Method.LOCAL, from_domain, (DkimResult(from_domain, "s1", dmarc),), None,
+                   dmarc, "dkim" if dmarc == "pass" else None)
+
+
+@pytest.mark.parametrize(("found", "policy", "trust"), [
+    (verdict("pass"), MailAuthPolicy.REQUIRED, Trust.VERIFIED),
+    (verdict("fail"), MailAuthPolicy.REQUIRED, Trust.QUARANTINED),
+    (verdict("fail"), MailAuthPolicy.PREFERRED, Trust.UNVERIFIED),
+    (verdict("fail"), MailAuthPolicy.NONE, Trust.TRUSTED),
+    # Authenticated, but as a domain that is not the supplier's.
+    (verdict("pass", "evil.example"), MailAuthPolicy.PREFERRED, Trust.UNVERIFIED),
+    (verdict("pass", "evil.example"), MailAuthPolicy.REQUIRED, Trust.QUARANTINED),
+    (None, MailAuthPolicy.PREFERRED, Trust.UNVERIFIED),           # never checked
+    (OPERATOR_VERDICT, MailAuthPolicy.REQUIRED, Trust.TRUSTED),
+])
+def test_a_partners_policy_decides_what_unauthenticated_mail_may_do(found, policy, trust):
+    stored = None if found is None else found.as_json()
+    got, why = message_trust("smtp", stored, policy.value, ACME)
+    assert got is trust
+    assert (why is None) == (trust in (Trust.VERIFIED, Trust.TRUSTED))
+
+
+def test_the_policy_stored_with_the_verdict_applies_when_the_partner_names_none():
+    stored = {**verdict("fail").as_json(), "default_policy": "required"}
+    assert message_trust("imap", stored, None, ACME)[0] is Trust.QUARANTINED
+    assert message_trust("imap", stored, "preferred", ACME)[0] is Trust.UNVERIFIED
+    # Without any: preferred. And what an operator hands in is not mail.
+    assert message_trust("imap", verdict("fail").as_json(), None, ACME)[0] is Trust.UNVERIFIED
+    assert message_trust("cli", None, "required", ACME)[0] is Trust.TRUSTED
+
+
+def test_a_verdict_survives_its_json_round_trip():
+    found = Verdict(Method.UPSTREAM, "acme.example", (DkimResult("acme.example", "s1", "pass"),),
+                    SpfResult("fail", "acme.example"), "pass", "dkim", "acme.example", "reject",
+                    "mx.buyer.example", None)
+    assert Verdict.from_json(found.as_json()) == found
+    assert found.authenticated_domain == "acme.example"
+    assert found.summary() == ("upstream via mx.buyer.example: dkim=pass (acme.example) "
+                               "spf=fail (acme.example) dmarc=pass for acme.example")
+
+
+def test_supplier_domains_are_its_domains_and_those_of_its_addresses():
+    assert supplier_domains(["Orders@EU.Acme.example", "nobody"], ["acme.example."]) == \
+        frozenset({"eu.acme.example", "acme.example"})
+
+
+# -- Authentication-Results (RFC 8601) -----------------------------------------------------------
+
+
+def test_an_authentication_results_field_is_parsed_with_comments_and_properties():
+    found = parse('mx.buyer.example 1 (version one); dkim=pass (good sig) header.d=acme.example '
+                  'header.s=s1; spf=softfail reason="ip not listed" smtp.mailfrom=x@acme.example;'
+                  ' dmarc=pass header.from=acme.example')
+    assert found.authserv_id == "mx.buyer.example"
+    assert [(r.method, r.result) for r in found.results] == [
+        ("dkim", "pass"), ("spf", "softfail"), ("dmarc", "pass")]
+    assert found.results[0].properties == {"header.d": "acme.example", "header.s": "s1"}
+    assert found.results[1].reason == "ip not listed"
+    assert parse("mx.buyer.example; none").results == ()
+
+
+@pytest.mark.parametrize("value", [
+    "",                                          # no authserv-id
+    "mx.buyer.example",                          # no results
+    "mx.buyer.example; dkim",                    # no result
+    "mx.buyer.example; dkim=pass header.d",      # a property without a value
+    "mx.buyer.example; dkim=pass d=acme.example",  # a property without ptype
+    "mx.buyer.example; dkim=pass (unclosed comment",
+    "mx.buyer.example; dkim=pass " + "x" * 20_000,
+])
+def test_a_malformed_field_is_refused(value):
+    with pytest.raises(AuthResultsSyntaxError):
+        parse(value)
+
+
+def fields(*results: str) -> list[tuple[str, str]]:
+    head = "".join(f"Authentication-Results: {r}\r\n" for r in results)
+    return header_fields(f"{head}From: a@acme.example\r\n\r\nbody".encode())
+
+
+TRUSTED = frozenset({"mx.buyer.example"})
+REAL = "mx.buyer.example; dkim=fail header.d=acme.example; dmarc=fail header.from=acme.example"
+FORGED = "mx.buyer.example; dkim=pass header.d=acme.example; dmarc=pass header.from=acme.example"
+
+
+def test_only_the_topmost_field_of_a_trusted_authserv_id_is_believed():
+    found = trusted_results(fields("other.example; dkim=pass header.d=acme.example", REAL,
+                                   FORGED), TRUSTED)
+    assert found is not None
+    assert [r.result for r in found.results] == ["fail", "fail"]
+    # No trusted id configured, or none in the message: nothing is believed.
+    assert trusted_results(fields(FORGED), frozenset()) is None
+    assert trusted_results(fields("evil.example; dkim=pass header.d=acme.example"),
+                           TRUSTED) is None
+
+
+def test_a_malformed_field_that_may_be_the_trusted_mxs_stops_the_search():
+    assert trusted_results(fields("mx.buyer.example; dkim=(broken", FORGED), TRUSTED) is None
+
+
+def test_the_from_domain_needs_exactly_one_author():
+    def domain(head: str) -> str | None:
+        return from_domain(header_fields(head.encode() + b"\r\n\r\nbody"))[0]
+
+    assert domain("From: Acme <Orders@Acme.Example>") == "acme.example"
+    assert domain("From: a@acme.example\r\nFrom: b@evil.example") is None
+    assert domain("From: a@acme.example, b@evil.example") is None
+    assert domain("Subject: none") is None
+    # Folded over two lines, and a body that looks like a header is never read.
+    assert from_domain(header_fields(b"From: Acme\r\n <orders@acme.example>\r\n\r\n"
+                                     b"From: x@evil.example\r\n"))[0] == "acme.example"
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+
+def test_the_settings_are_read_from_the_environment_and_checked():
+    assert MailAuthSettings.from_env({}) == MailAuthSettings("preferred", frozenset(), (), 5.0)
+    found = MailAuthSettings.from_env({
+        "GATEWAY_MAIL_AUTH": "Required",
+        "GATEWAY_MAIL_AUTH_TRUSTED_AUTHSERV_IDS": "MX.Buyer.example, mx2.buyer.example",
+        "GATEWAY_MAIL_AUTH_TRUSTED_RELAYS": "192.0.2.25, 2001:db8::/64",
+        "GATEWAY_MAIL_AUTH_DNS_TIMEOUT": "2.5"})
+    assert found == MailAuthSettings("required",
+                                     frozenset({"mx.buyer.example", "mx2.buyer.example"}),
+                                     ("192.0.2.25", "2001:db8::/64"), 2.5)
+    for name, value in (("GATEWAY_MAIL_AUTH", "strict"),
+                        ("GATEWAY_MAIL_AUTH_TRUSTED_RELAYS", "mx.buyer.example"),
+                        ("GATEWAY_MAIL_AUTH_DNS_TIMEOUT", "0"),
+                        ("GATEWAY_MAIL_AUTH_DNS_TIMEOUT", "soon")):
+        with pytest.raises(ConfigurationError, match=name):
+            MailAuthSettings.from_env({name: value})
+
+
+def test_a_field_cannot_be_smuggled_in_by_a_line_separator_inside_another():
+    raw = (b"Subject: hi\x0cAuthentication-Results: mx.buyer.example; dkim=pass "
+           b"header.d=acme.example\xe2\x80\xa8From: x@acme.example\r\nFrom: a@evil.example"
+           b"\r\n\r\n")
+    assert [name for name, _value in header_fields(raw)] == ["subject", "from"]
+    assert trusted_results(header_fields(raw), TRUSTED) is None
+
+
+
+def test_a_message_without_a_from_domain_asks_no_dns():
+    asked: list[str] = []
+    verifier = SenderVerifier(lambda name, qtype: asked.append(name) or [], ORG)
+    found = verifier.verify(b"UNA:+.? 'UNB+UNOC:3+4012345000009:14'", SmtpFacts(
+        "192.0.2.1", "mx.acme.example", "orders@acme.example"))
+    assert (found.dmarc, found.from_domain, found.note, asked) == ("fail", None, "0 From fields",
+                                                                  [])
