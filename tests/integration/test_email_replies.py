@@ -308,3 +308,18 @@ def test_a_refused_attachment_is_the_reason_the_buyer_reads_first(
         assert message.state_reason is not None
         assert "UNREADABLE_REPLY" in message.state_reason
         assert "first: attachment 'AB_4500020001.xlsx'" in message.state_reason
+
+
+def test_a_reply_past_the_part_limit_reaches_the_buyer_with_the_reason(
+        transaction: Transaction) -> None:
+    parts = b"".join(b"--B\r\nContent-Type: text/plain\r\n\r\nline %d\r\n" % n
+                     for n in range(2000))
+    raw = (b"From: orders@devries-verpakkingen.example\r\nSubject: Confirmation\r\n"
+           b"Message-ID: <parts-1@devries-verpakkingen.example>\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + parts + b"--B--\r\n")
+    report = take_in(transaction, raw)
+    assert report.state is MessageState.RECONCILED
+    with transaction() as session:
+        [exception] = exceptions_of(session)
+        assert exception.code == "UNREADABLE_REPLY"
+        assert exception.actual.startswith("the message has more than 500 MIME parts")
