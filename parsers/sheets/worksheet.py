@@ -253,9 +253,10 @@ class _WorksheetReader:
 
 
 def _cells_to_read(row: etree._Element) -> Iterable[etree._Element]:
-    if _UNREFERENCED(row):
-        return row.iterchildren(_CELL)
-    return cast("list[etree._Element]", _FILLED(row))
+    filled = cast("list[etree._Element]", _FILLED(row))
+    if filled and _UNREFERENCED(row):
+        return row.iterchildren(_CELL)  # every cell, to count the columns
+    return filled
 
 
 def _style(text: str | None) -> int:

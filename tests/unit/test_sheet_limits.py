@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from lxml import etree
 from openpyxl.reader.strings import read_string_table
 from openpyxl.worksheet import _reader as openpyxl_sheet_reader
 
@@ -104,3 +105,15 @@ def test_a_sheet_is_not_parsed_to_find_its_size(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(openpyxl_sheet_reader.WorkSheetParser, "parse_dimensions", refuse)
     book = read_xlsx(empty_cells_workbook(100))
     assert book.tables[0].rows == ()
+
+
+
+def test_a_row_of_empty_cells_without_references_hands_no_cell_to_python() -> None:
+    empty = etree.fromstring(f'<row xmlns="{_NS}"><c/><c/><c s="2"/></row>')
+    assert list(worksheet_module._cells_to_read(empty)) == []
+    # With something in it, every cell is walked: a cell's column is the previous one's + 1.
+    mixed = etree.fromstring(f'<row xmlns="{_NS}"><c/><c/><c><v>5</v></c></row>')
+    assert len(list(worksheet_module._cells_to_read(mixed))) == 3
+    book = read_xlsx(workbook(b'<row r="1"><c/><c/><c/></row><row r="2"><c/><c/><c><v>5</v>'
+                              b"</c></row>", b"", 0))
+    assert [row.cells for row in book.tables[0].rows] == [(), (None, None, 5)]
