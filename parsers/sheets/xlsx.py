@@ -5,8 +5,11 @@ zip directory declares are held against `SheetLimits`. Python's `zipfile` stops 
 at its declared size (and fails its CRC check if there was more), so the declared sizes bound
 what reading can allocate: a zip bomb is refused, not inflated.
 
-The workbook parts (sheet names and states, shared strings, styles, the date system) are read by
-openpyxl in read-only mode, whose warnings become located problems. Each worksheet part is then
+The workbook parts (sheet names and states, styles, the date system) are read by openpyxl in
+read-only mode, whose warnings become located problems; the shared strings table is read by
+`worksheet.read_shared_strings`, against the limits (openpyxl keeps every string it holds), and
+the sheets are not sized by openpyxl (without a `dimension` element it parses the whole sheet to
+find one). Each worksheet part is then
 read in one streaming pass (`worksheet.py`): openpyxl's own row reader builds a Python object per
 XML element and cell, several times the cost of the values themselves, and read-only mode does
 not expose hidden rows, merged ranges or formulas without a result, which would need a second
