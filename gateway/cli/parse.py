@@ -161,6 +161,16 @@ def bench_xlsx(rows: int, runs: int, as_json: bool) -> None:
     run_xlsx_benchmark(rows=rows, runs=runs, as_json=as_json)
 
 
+@bench.command("reading")
+@click.option("--runs", default=3, show_default=True, help="Timed runs per body (median).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_reading(runs: int, as_json: bool) -> None:
+    """Email body reader at 100 KiB and 1 MiB, and hostile messages refused in bounds."""
+    from gateway.bench.reading import run_reading_benchmark
+
+    run_reading_benchmark(runs=runs, as_json=as_json)
+
+
 @bench.command("reconcile")
 @click.option("--lines", default=100_000, show_default=True, help="Open order lines.")
 @click.option("--messages", default=10_000, show_default=True, help="Supplier messages.")

@@ -123,6 +123,8 @@ class _BodyReader:
         self.order = subject_orders.pop() if len(subject_orders) == 1 else None
         self.orders_named: list[str] = [self.order] if self.order else []
         self.block: list[tuple[int, Field, str, str]] = []
+        self._line_keys: tuple[frozenset[tuple[str, ...]], frozenset[tuple[str, ...]]] | None \
+            = None
 
     # -- the reply's own text ------------------------------------------------------------
 
@@ -306,9 +308,16 @@ class _BodyReader:
         """Whether the table's data rows stand, as text, in the quoted original and none in
         the reply (the header row alone proves nothing: an answer repeats the PO's columns)."""
         rows = {_row_key(row.cells) for row in table.rows[1:]} - {()}
-        own = {_line_key(text) for _, text in self.answer.lines}
-        quoted = {_line_key(text) for _, text in self.answer.quoted}
+        own, quoted = self.line_keys()
         return bool(rows & quoted) and not rows & own
+
+    def line_keys(self) -> tuple[frozenset[tuple[str, ...]], frozenset[tuple[str, ...]]]:
+        """The reply's own lines and the quoted ones as table cells, worked out once (per
+        table, they cost the square of the body's length)."""
+        if self._line_keys is None:
+            self._line_keys = (frozenset(_line_key(text) for _, text in self.answer.lines),
+                               frozenset(_line_key(text) for _, text in self.answer.quoted))
+        return self._line_keys
 
     def check_below_quote(self) -> None:
         """An answer typed between quoted lines is not read; say so when there is one."""

@@ -78,6 +78,8 @@ _CODES: dict[MailProblemCode, ProblemCode] = {
     MailProblemCode.TOO_MANY_ATTACHMENTS: ProblemCode.UNSUPPORTED_SYNTAX,
     MailProblemCode.ATTACHMENTS_TOO_LARGE: ProblemCode.UNSUPPORTED_SYNTAX,
     MailProblemCode.TOO_DEEPLY_NESTED: ProblemCode.UNSUPPORTED_SYNTAX,
+    MailProblemCode.TOO_MANY_PARTS: ProblemCode.UNSUPPORTED_SYNTAX,
+    MailProblemCode.TEXT_TOO_LONG: ProblemCode.UNSUPPORTED_SYNTAX,
     MailProblemCode.UNREADABLE_HTML: ProblemCode.UNREADABLE_TEXT,
 }
 

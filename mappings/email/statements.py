@@ -200,7 +200,9 @@ def _add(values: list[str], *found: str | None) -> None:
 
 def _is_ordered(sentence: str, match: re.Match[str]) -> bool:
     """Whether the value follows "instead of", "ordered", "statt", "原" ...: the buyer's."""
-    return bool(_ORDERED_KEY.search(sentence[max(0, match.start() - _KEY_REACH):match.start()]))
+    # A quantity with its unit is matched from the marks before its number (`lead`).
+    start = match.end("lead") if "lead" in match.re.groupindex else match.start()
+    return bool(_ORDERED_KEY.search(sentence[max(0, start - _KEY_REACH):start]))
 
 
 def _date(found: Statement, match: re.Match[str], sentence: str,

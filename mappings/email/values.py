@@ -201,7 +201,8 @@ _PLAIN = re.compile(r"\d+")
 _POINT_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _COMMA_GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?")
 _ONE_MARK = re.compile(r"(?P<int>\d*)(?P<mark>[.,])(?P<frac>\d+)")
-NUMBER_TOKEN = re.compile(r"(?<![\w.,])\d[\d.,]*\d(?![\w.,]*\d)")
+# Atomic: a shorter token than the whole run is always followed by a digit of the run.
+NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?>\d[\d.,]*\d)(?![\w.,]*\d)")
 
 
 def read_number(text: str, style: NumberStyle | None) -> Decimal | Unreadable:
@@ -240,7 +241,11 @@ def _mark_name(mark: str) -> str:
 
 
 _TIME_AFTER = re.compile(r"\s*(?:uhr\b|h\b|hrs\b|am\b|pm\b|a\.m\.|p\.m\.|o'clock|点)")
-_TIME_BEFORE = re.compile(r"(?:\bum|\bab|\bbis|\bzwischen|\bat|\bfrom|\buntil|\bbetween)\s*$")
+_TIME_WORDS = ("um", "ab", "bis", "zwischen", "at", "from", "until", "between")
+_TIME_BEFORE = re.compile("(?:" + "|".join(rf"\b{word}" for word in _TIME_WORDS) + r")\s*$")
+# `fold` leaves at most one space between words, so a time word before a number lies within
+# this many characters of it: only they are searched, not all the text before each number.
+_TIME_WORD_REACH = max(len(word) for word in _TIME_WORDS) + 1
 
 
 def style_evidence(text: str) -> NumberStyle | None:
@@ -248,7 +253,9 @@ def style_evidence(text: str) -> NumberStyle | None:
     seen: set[NumberStyle] = set()
     folded = fold(text)
     for match in NUMBER_TOKEN.finditer(folded):
-        if _TIME_AFTER.match(folded, match.end()) or _TIME_BEFORE.search(folded, 0, match.start()):
+        start = match.start()
+        if _TIME_AFTER.match(folded, match.end()) or _TIME_BEFORE.search(
+                folded, max(0, start - _TIME_WORD_REACH), start):
             continue  # `7.30 Uhr`, `4.30 pm`: a time of day, not a decimal
         style = _style_of(match.group(0))
         if style is not None:
@@ -294,9 +301,16 @@ def plain(value: Decimal) -> str:
 # -- quantities, units, prices, currencies -----------------------------------------------------
 
 UNIT_WORDS = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-_NUMBER_TEXT = r"\d[\d.,'\u00a0\u202f]*\d|\d"
-QUANTITY_WITH_UNIT = re.compile(rf"(?P<number>{_NUMBER_TEXT})\s*(?P<unit>{UNIT_WORDS})(?![^\W\d_])",
-                                re.IGNORECASE)
+_NUMBER_MARKS = ".,'\u00a0\u202f"
+_NUMBER_TEXT = rf"\d[\d{_NUMBER_MARKS}]*\d|\d"
+# A quantity is looked for once per run of digits and marks, from where the run starts (`lead`:
+# marks before its first digit), its number taken whole: the number can only be the run up to
+# its last digit, as every unit starts with a letter. Tried from every digit of the run, with
+# every shorter number, it cost the square of the run's length (`1.1.1.1...`). A run also starts
+# after a unit's closing dot (`5 Stk.,6 Stk.`).
+QUANTITY_WITH_UNIT = re.compile(
+    rf"(?:(?<![\d{_NUMBER_MARKS}])|(?<=[^\W\d_]\.))(?P<lead>[{_NUMBER_MARKS}]*+)"
+    rf"(?P<number>(?>{_NUMBER_TEXT}))\s*(?P<unit>{UNIT_WORDS})(?![^\W\d_])", re.IGNORECASE)
 # In a cell of its own a number may group its thousands with spaces (`1 000`).
 _QUANTITY_CELL = re.compile(r"(?P<number>\d[\d.,' ]*\d|\d|\.\d+|,\d+)\s*(?P<unit>[^\d\s].*)?")
 _SIGNS = "|".join(re.escape(s.casefold()) for s in sorted(CURRENCY_SIGNS, key=len, reverse=True))

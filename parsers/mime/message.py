@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import Message
+from email.policy import Policy
 
 from parsers.errors import Severity
 from parsers.mime.charsets import codecs_for, decode_labelled
@@ -62,6 +63,26 @@ class _Budget:
     attachments: int = 0
     total_bytes: int = 0
     count_reported: bool = False
+    text_chars: int = 0
+
+
+class _TooManyParts(Exception):
+    """Raised from inside the stdlib parser to stop it (private to this module)."""
+
+
+class _PartCounter:
+    """The stdlib parser's message factory: counts the parts as the parser splits them off and
+    stops it before it allocates one past the limit (the parts of forwarded messages too)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts = -1  # the parser calls its factory once on creation, to try its signature
+
+    def __call__(self, policy: Policy = RAW_POLICY) -> Message:
+        self.parts += 1
+        if self.parts > self.limit:
+            raise _TooManyParts
+        return Message(policy=policy)
 
 
 @dataclass
@@ -92,7 +113,13 @@ def parse_email(raw: bytes, limits: MailLimits | None = None) -> ParsedEmail:
     if not raw.strip():
         raise EmptyMessageError("the message is empty")
     try:
-        message = email.message_from_bytes(raw, policy=RAW_POLICY)
+        message = email.message_from_bytes(raw, _PartCounter(limits.max_parts),
+                                           policy=RAW_POLICY)
+    except _TooManyParts:
+        return _header_only(raw, error(MailProblemCode.TOO_MANY_PARTS, (
+            f"the message has more than {limits.max_parts} MIME parts (body parts, "
+            "attachments and forwarded messages counted together); none of its parts is read"),
+            ""))
     except RecursionError as exc:  # the stdlib parser recurses once per nested multipart
         raise MimeError("the message nests its parts too deeply to be read") from exc
     except (ValueError, TypeError, LookupError, IndexError) as exc:
@@ -113,6 +140,15 @@ def header_sender(raw: bytes) -> str | None:
     return boxes[0].address if boxes else None
 
 
+def _header_only(raw: bytes, refusal: MailProblem) -> ParsedEmail:
+    """A message whose parts are not read: its own header and why."""
+    end = _HEADER_END.search(raw)
+    message = email.message_from_bytes(raw[:end.start()] if end else raw, policy=RAW_POLICY)
+    body = _Body(_Budget(MailLimits()), problems=[refusal])
+    fields = _Fields(message, "", _charset_label(message), body.problems)
+    return _parsed(message, fields, body, (None, None), "")
+
+
 def _read_message(message: Message, path: str, depth: int, budget: _Budget) -> ParsedEmail:
     body = _Body(budget)
     hint = _charset_label(message)
@@ -122,7 +158,12 @@ def _read_message(message: Message, path: str, depth: int, budget: _Budget) -> P
         _record_defects(message, path, body.problems)
     else:
         _walk(message, _child(path, 1), depth, body)
-    text_body, html_body = _body_texts(body, path)
+    return _parsed(message, fields, body, _body_texts(body, path), path)
+
+
+def _parsed(message: Message, fields: _Fields, body: _Body,
+            texts: tuple[str | None, str | None], path: str) -> ParsedEmail:
+    text_body, html_body = texts
     return ParsedEmail(
         message_id=message_id(message.get("message-id")), sender=fields.sender(),
         to=fields.addresses("to"), cc=fields.addresses("cc"), subject=fields.text("subject"),
@@ -234,7 +275,8 @@ def _leaf(part: Message, path: str, body: _Body) -> None:
     if content_type in ("text/plain", "text/html") and disposition != "attachment" \
             and filename is None:
         text = _decode_text(data, hint, path, body.problems)
-        (body.plain if content_type == "text/plain" else body.html).append(text)
+        if _within_text_budget(text, path, body):
+            (body.plain if content_type == "text/plain" else body.html).append(text)
         return
     if content_type in _TNEF_TYPES or (filename or "").lower() == "winmail.dat":
         body.problems.append(error(MailProblemCode.UNSUPPORTED_ATTACHMENT, (
@@ -267,6 +309,20 @@ def _keep_attachment(attachment: Attachment, body: _Body) -> None:
     budget.attachments += 1
     budget.total_bytes += attachment.size
     body.attachments.append(attachment)
+
+
+def _within_text_budget(text: str, path: str, body: _Body) -> bool:
+    """Whether a body text part is read: the body text of a message and every message
+    forwarded in it together stay within `max_text_chars`."""
+    budget = body.budget
+    limit = budget.limits.max_text_chars
+    if budget.text_chars + len(text) > limit:
+        body.problems.append(error(MailProblemCode.TEXT_TOO_LONG, (
+            f"the body text of this part has {len(text)} characters, which would take the "
+            f"message's body text past the {limit} read; it is not read"), path))
+        return False
+    budget.text_chars += len(text)
+    return True
 
 
 def _decode_text(data: bytes, label: str | None, path: str, problems: list[MailProblem]) -> str:

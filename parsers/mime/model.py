@@ -94,9 +94,15 @@ class ParsedEmail:
 @dataclass(frozen=True, slots=True)
 class MailLimits:
     """Limits on untrusted input (DESIGN.md section 7, point 5). Past a limit, the rest is not
-    decoded and a located error says so; the message itself is still returned."""
+    decoded and a located error says so; the message itself is still returned (with only its
+    top-level header when it has more than `max_parts` MIME parts, counted as they are split
+    off, over all forwarded messages). `max_text_chars` bounds the body text read, plain and
+    HTML, over the message and every message forwarded in it: the text readers' work is in
+    proportion to it."""
 
     max_message_bytes: int = 64 * MiB
     max_attachments: int = 100
     max_total_bytes: int = 100 * MiB
     max_depth: int = 10
+    max_parts: int = 500
+    max_text_chars: int = 2 * MiB

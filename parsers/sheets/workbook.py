@@ -26,13 +26,20 @@ class Workbook:
 @dataclass(frozen=True, slots=True)
 class SheetLimits:
     """Past `max_file_bytes` (the file as received), `max_uncompressed_bytes` (the sum of the
-    sizes an xlsx archive declares for its members), `max_members` (archive members) or
-    `max_cells` (cells read, over all sheets) a file is refused with `WorkbookTooLargeError`."""
+    sizes an xlsx archive declares for its members), `max_members` (archive members),
+    `max_cells` (cells read, over all sheets), `max_cell_elements` (cells an xlsx sheet's XML
+    holds, empty ones too, over all sheets: counted a row at a time, before the row's cells are
+    looked at), `max_shared_strings` (strings of an xlsx shared strings table, as declared or
+    as read) or `max_string_chars` (their characters) a file is refused with
+    `WorkbookTooLargeError`."""
 
     max_file_bytes: int = 50 * MiB
     max_uncompressed_bytes: int = 200 * MiB
     max_members: int = 10_000
     max_cells: int = 5_000_000
+    max_cell_elements: int = 2_000_000
+    max_shared_strings: int = 500_000
+    max_string_chars: int = 32 * MiB
 
 
 def trim_cells(cells: Sequence[CellValue]) -> tuple[CellValue, ...]:
@@ -53,11 +60,21 @@ class SheetReading:
     cells_read: int
     rows: list[list[CellValue]] = field(default_factory=list)
     problems: list[SheetProblem] = field(default_factory=list)
+    cells_visited: int = 0
 
     def note(self, code: SheetProblemCode, detail: str, row: int | None = None,
              column: int | None = None, severity: Severity = Severity.WARNING) -> None:
         letter = get_column_letter(column) if column else None
         self.problems.append(SheetProblem(severity, code, detail, self.name, row, letter))
+
+    def visit(self, elements: int, row: int) -> None:
+        """Count a row's cell elements before they are looked at (an empty cell costs a
+        parser as much as a full one)."""
+        self.cells_visited += elements
+        if self.cells_visited > self.limits.max_cell_elements:
+            raise WorkbookTooLargeError(
+                f"sheet {self.name!r} row {row}: more than {self.limits.max_cell_elements} "
+                "cells (empty ones counted) in the workbook; it is refused")
 
     def count(self, cells: int) -> None:
         self.cells_read += cells

@@ -27,10 +27,10 @@ values, not the XML.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import IO
+from typing import IO, cast
 
 from lxml import etree
 from openpyxl.styles.numbers import is_datetime
@@ -38,14 +38,22 @@ from openpyxl.utils.cell import column_index_from_string, range_boundaries
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import EXT_TYPES, SHEET_MAIN_NS
 
-from parsers.sheets.errors import SheetProblemCode
+from parsers.sheets.errors import SheetProblemCode, WorkbookTooLargeError
 from parsers.sheets.model import CellValue
-from parsers.sheets.workbook import SheetReading
+from parsers.sheets.workbook import SheetLimits, SheetReading
 
 _NS = f"{{{SHEET_MAIN_NS}}}"
 _ROW, _CELL, _VALUE, _FORMULA = _NS + "row", _NS + "c", _NS + "v", _NS + "f"
 _INLINE, _TEXT, _RUN = _NS + "is", _NS + "t", _NS + "r"
 _MERGE, _EXTENSIONS, _EXTENSION = _NS + "mergeCell", _NS + "extLst", _NS + "ext"
+_STRING = _NS + "si"
+# Evaluated by libxml2, not one Python object per cell: whether a row has a cell without a
+# reference (whose column is the previous cell's plus one, so every cell must be walked), and
+# its cells that hold something (a value, formula or inline string; an error type alone is
+# reported). Empty cells, which a writer may put by the million, are never handed over.
+_XPATH_NS = {"s": SHEET_MAIN_NS}
+_UNREFERENCED = etree.XPath("boolean(s:c[not(@r)])", namespaces=_XPATH_NS)
+_FILLED = etree.XPath("s:c[* or @t='e']", namespaces=_XPATH_NS)
 # openpyxl's reading of a `d` cell (its stub leaves the function unannotated).
 _from_iso8601: Callable[[str], datetime | date | time | timedelta] = from_ISO8601
 _TRUE = frozenset({"1", "true"})  # xsd:boolean
@@ -136,11 +144,14 @@ class _WorksheetReader:
         rows.extend([] for _ in range(number - 1 - len(rows)))
         if element.get("hidden") in _TRUE:
             self.hidden.add(number)
+        self.state.visit(len(element), number)
         cells: list[CellValue] = []
         column = 0
-        for cell in element.iterchildren(_CELL):
+        for cell in _cells_to_read(element):
             reference = cell.get("r")
             column = self._column(reference) if reference else column + 1
+            if not len(cell) and cell.get("t") != "e":
+                continue  # nothing in it
             value = self._value(cell, reference, number, column)
             if value is None:
                 continue
@@ -241,6 +252,13 @@ class _WorksheetReader:
                                 int(bounds[2] or 0), int(bounds[3] or 0)))
 
 
+def _cells_to_read(row: etree._Element) -> Iterable[etree._Element]:
+    filled = cast("list[etree._Element]", _FILLED(row))
+    if filled and _UNREFERENCED(row):
+        return row.iterchildren(_CELL)  # every cell, to count the columns
+    return filled
+
+
 def _style(text: str | None) -> int:
     return int(text) if text else 0
 
@@ -255,6 +273,39 @@ def _row_number(text: str | None, previous: int) -> int:
         if not number.is_integer():
             raise
         return int(number)
+
+
+def read_shared_strings(source: IO[bytes], limits: SheetLimits) -> list[str]:
+    """The shared strings table (ECMA-376 Part 1, 18.4.9 `sst`), each `si` read as openpyxl
+    reads it. The count the table declares (`uniqueCount`) is held against the limit before a
+    string is read, and the strings are counted as they are read: a table past
+    `max_shared_strings` strings or `max_string_chars` characters is refused before the next
+    string is kept (openpyxl keeps every one, a Python object each)."""
+    strings: list[str] = []
+    characters = 0
+    for _event, element in etree.iterparse(
+            source, events=("end",), tag=_STRING, resolve_entities=False, no_network=True,
+            load_dtd=False, huge_tree=False):
+        if not strings:
+            table = element.getparent()  # `sst`, whose start tag is read by now
+            _check_declared(table.get("uniqueCount") if table is not None else None, limits)
+        # openpyxl drops the escape of an underscore (`_x005F_`) this way; so do we.
+        text = _inline_text(element).replace("x005F_", "")
+        characters += len(text)
+        if len(strings) >= limits.max_shared_strings or characters > limits.max_string_chars:
+            raise WorkbookTooLargeError(
+                f"the shared strings table holds more than {limits.max_shared_strings} strings "
+                f"or {limits.max_string_chars} characters; the workbook is refused")
+        strings.append(text)
+        _release(element)
+    return strings
+
+
+def _check_declared(declared: str | None, limits: SheetLimits) -> None:
+    if declared is not None and declared.isdigit() and int(declared) > limits.max_shared_strings:
+        raise WorkbookTooLargeError(
+            f"the shared strings table declares {declared} strings (uniqueCount), more than "
+            f"the {limits.max_shared_strings} accepted; the workbook is refused")
 
 
 def _inline_text(element: etree._Element) -> str:

@@ -5,8 +5,11 @@ zip directory declares are held against `SheetLimits`. Python's `zipfile` stops 
 at its declared size (and fails its CRC check if there was more), so the declared sizes bound
 what reading can allocate: a zip bomb is refused, not inflated.
 
-The workbook parts (sheet names and states, shared strings, styles, the date system) are read by
-openpyxl in read-only mode, whose warnings become located problems. Each worksheet part is then
+The workbook parts (sheet names and states, styles, the date system) are read by openpyxl in
+read-only mode, whose warnings become located problems; the shared strings table is read by
+`worksheet.read_shared_strings`, against the limits (openpyxl keeps every string it holds), and
+the sheets are not sized by openpyxl (without a `dimension` element it parses the whole sheet to
+find one). Each worksheet part is then
 read in one streaming pass (`worksheet.py`): openpyxl's own row reader builds a Python object per
 XML element and cell, several times the cost of the values themselves, and read-only mode does
 not expose hidden rows, merged ranges or formulas without a result, which would need a second
@@ -29,13 +32,14 @@ import zlib
 from collections.abc import Sequence
 from io import BytesIO
 
-import openpyxl
 from lxml import etree
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook as OpenpyxlWorkbook
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.xml.constants import SHARED_STRINGS
 
 from parsers.errors import Severity
 from parsers.sheets.biff import ENCRYPTED_STREAM_NAME, OLE2_SIGNATURE, PASSWORD_MESSAGE
@@ -54,7 +58,12 @@ from parsers.sheets.workbook import (
     fill_merges,
     trim_cells,
 )
-from parsers.sheets.worksheet import SheetLayout, WorkbookStyles, read_worksheet
+from parsers.sheets.worksheet import (
+    SheetLayout,
+    WorkbookStyles,
+    read_shared_strings,
+    read_worksheet,
+)
 
 # Errors openpyxl, zipfile and the XML parsers raise on a malformed workbook (openpyxl does not
 # wrap them); all of them mean "this file is not a readable xlsx".
@@ -114,25 +123,65 @@ def _check_archive(archive: zipfile.ZipFile, limits: SheetLimits) -> None:
 def _read_workbook(data: bytes, archive: zipfile.ZipFile, limits: SheetLimits) -> Workbook:
     tables: list[Table] = []
     problems: list[SheetProblem] = []
-    cells_read = 0
+    cells_read = visited = 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        book = openpyxl.load_workbook(BytesIO(data), read_only=True, data_only=True,
-                                      keep_links=False)
+        reader = _BoundedExcelReader(data, limits)
+        reader.read()
+        book = reader.wb
         try:
             styles = _styles(book)
             for sheet in book.worksheets:
                 if not isinstance(sheet, ReadOnlyWorksheet):
                     continue
-                state = SheetReading(sheet.title, limits, cells_read)
+                state = SheetReading(sheet.title, limits, cells_read, cells_visited=visited)
                 tables.append(_read_sheet(sheet, archive, styles, state))
                 problems.extend(state.problems)
-                cells_read = state.cells_read
+                cells_read, visited = state.cells_read, state.cells_visited
         finally:
             book.close()
     problems[:0] = (SheetProblem(Severity.WARNING, SheetProblemCode.READER_WARNING,
                                  str(item.message)) for item in caught)
     return Workbook(tuple(tables), tuple(problems))
+
+
+class _UnsizedWorksheet(ReadOnlyWorksheet):
+    """openpyxl's read-only sheet, without its size: openpyxl looks for the `dimension` element
+    by parsing the sheet's XML up to the end of `sheetData` when there is none, an object per
+    element (4.9 million empty cells took half a minute). The rows are read by `worksheet.py`,
+    every one, whatever the dimension says."""
+
+    def _get_size(self) -> None:
+        return
+
+
+class _BoundedExcelReader(ExcelReader):
+    """openpyxl's workbook reader (what `load_workbook` runs, read-only), but the shared
+    strings are read against the limits (`read_shared_strings`) and the sheets are not sized."""
+
+    def __init__(self, data: bytes, limits: SheetLimits) -> None:
+        super().__init__(BytesIO(data), read_only=True, data_only=True, keep_links=False)
+        self.limits = limits
+
+    def read_strings(self) -> None:
+        for part in self.package.Override:  # what `Manifest.find` looks through
+            if part.ContentType == SHARED_STRINGS:
+                with self.archive.open(part.PartName[1:]) as source:
+                    self.shared_strings = read_shared_strings(source, self.limits)
+                return
+
+    def read_worksheets(self) -> None:
+        for sheet, relation in self.parser.find_sheets():
+            if relation.target not in self.valid_files:
+                continue
+            # As openpyxl's own `read_worksheets` does (its stubs disagree with it).
+            if "chartsheet" in relation.Type:
+                self.read_chartsheet(sheet, relation)  # type: ignore[arg-type]
+                continue
+            worksheet = _UnsizedWorksheet(self.wb, sheet.name, relation.target,
+                                          self.shared_strings)
+            worksheet.sheet_state = sheet.state or "visible"
+            self.wb._sheets.append(worksheet)  # type: ignore[attr-defined]
 
 
 def _styles(book: OpenpyxlWorkbook) -> WorkbookStyles:

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from gateway.bench.reading import email_with_workbook, shared_strings_workbook
 from gateway.bootstrap import make_engine
 from gateway.config import Settings
 from gateway.domain.messages import MessageState
@@ -361,3 +362,31 @@ def test_each_unreadable_email_is_its_own_exception_until_an_answer_is_read(
         assert {e.state for e in exceptions_of(session)} == {"resolved"}
         assert {state for state, _, _ in line_states(session, "4500020016").values()} == {
             "confirmed"}
+
+
+def test_a_reply_past_the_part_limit_reaches_the_buyer_with_the_reason(
+        transaction: Transaction) -> None:
+    parts = b"".join(b"--B\r\nContent-Type: text/plain\r\n\r\nline %d\r\n" % n
+                     for n in range(2000))
+    raw = (b"From: orders@devries-verpakkingen.example\r\nSubject: Confirmation\r\n"
+           b"Message-ID: <parts-1@devries-verpakkingen.example>\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + parts + b"--B--\r\n")
+    report = take_in(transaction, raw)
+    assert report.state is MessageState.RECONCILED
+    with transaction() as session:
+        [exception] = exceptions_of(session)
+        assert exception.code == "UNREADABLE_REPLY"
+        assert exception.actual.startswith("the message has more than 500 MIME parts")
+
+
+def test_a_workbook_past_the_shared_strings_limit_reaches_the_buyer_with_the_reason(
+        transaction: Transaction) -> None:
+    raw = email_with_workbook(shared_strings_workbook(10, declared=8_000_000)).replace(
+        b"orders@supplier.example", b"orders@devries-verpakkingen.example")
+    report = take_in(transaction, raw)
+    assert report.state is MessageState.RECONCILED
+    with transaction() as session:
+        [exception] = exceptions_of(session)
+        assert exception.code == "UNREADABLE_REPLY"
+        assert exception.actual.startswith("attachment 'AB_4500012345.xlsx'")
+        assert "declares 8000000 strings (uniqueCount)" in exception.actual
