@@ -47,6 +47,7 @@ bench: $(COMPILED_STAMP)
 	$(COMPILED)/bin/gateway bench pipeline
 	$(COMPILED)/bin/gateway bench smtp
 	$(COMPILED)/bin/gateway bench xlsx
+	$(COMPILED)/bin/gateway bench reading
 
 bench-plain: $(STAMP)
 	$(BIN)/gateway bench parse
@@ -54,6 +55,7 @@ bench-plain: $(STAMP)
 	$(BIN)/gateway bench pipeline
 	$(BIN)/gateway bench smtp
 	$(BIN)/gateway bench xlsx
+	$(BIN)/gateway bench reading
 
 clean:
 	rm -rf $(VENV) $(COMPILED) build var .pytest_cache .mypy_cache .ruff_cache
