@@ -104,6 +104,21 @@ def archive_many(session: Session, intakes: list[Intake], now: datetime) -> list
     return results
 
 
+def archive_failed(session: Session, refused: list[tuple[Intake, str]],
+                   now: datetime) -> list[Archived]:
+    """Archive what could be kept of messages a channel could not take in whole (the header
+    of an IMAP message over the size limit) as `failed` with the reason: IT sees them in
+    `gateway messages`, and nothing processes them."""
+    archived = archive_many(session, [intake for intake, _reason in refused], now)
+    move_message(MessageState.RECEIVED, MessageState.FAILED)
+    for (_intake, reason), row in zip(refused, archived, strict=True):
+        session.execute(update(_MESSAGES).where(_MESSAGES.c.id == row.message_id,
+                                                _MESSAGES.c.state == MessageState.RECEIVED)
+                        .values(state=MessageState.FAILED.value, state_reason=reason[:500],
+                                updated_at=now))
+    return archived
+
+
 def _stored_sender(intake: Intake) -> str:
     # Names from email headers can be any length: the bytes are kept whatever they say.
     return intake.sender[:200]
