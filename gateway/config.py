@@ -15,6 +15,12 @@ DEFAULT_VAR = Path("var")
 SMTP_DEFAULT_HOST = "127.0.0.1"
 SMTP_DEFAULT_PORT = 2525
 SMTP_DEFAULT_MAX_SIZE = 25 * 1024 * 1024
+# Postfix's defaults: at most 100 smtpd processes (default_process_limit), and a sending
+# Postfix opens at most 20 connections to one destination (default_destination_concurrency_limit).
+SMTP_DEFAULT_MAX_CONNECTIONS = 100
+SMTP_DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 20
+# Below RFC 5321 section 4.5.3.2.7's 5 minutes, on purpose (docs/intake.md, "Timeouts").
+SMTP_DEFAULT_IDLE_TIMEOUT = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +29,9 @@ class SmtpSettings:
     recipients are ours (`RECIPIENTS`: comma-separated addresses, or domains such as
     `buyer.example`), the largest message in bytes, STARTTLS (`TLS_CERT` and `TLS_KEY`, PEM;
     `REQUIRE_STARTTLS`), and AUTH PLAIN/LOGIN over TLS for a relay (`AUTH_USER`,
-    `AUTH_PASSWORD`, `AUTH_REQUIRED`). Read by `gateway smtp` alone, so a mistake here never
+    `AUTH_PASSWORD`, `AUTH_REQUIRED`), how many connections it holds (`MAX_CONNECTIONS`, and
+    `MAX_CONNECTIONS_PER_CLIENT` from one address) and how many seconds one may sit idle
+    (`IDLE_TIMEOUT`). Read by `gateway smtp` and `gateway run` alone, so a mistake here never
     stops the other commands."""
 
     host: str = SMTP_DEFAULT_HOST
@@ -37,6 +45,9 @@ class SmtpSettings:
     auth_user: str | None = None
     auth_password: str | None = field(default=None, repr=False)
     auth_required: bool = False
+    max_connections: int = SMTP_DEFAULT_MAX_CONNECTIONS
+    max_connections_per_client: int = SMTP_DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+    idle_timeout: int = SMTP_DEFAULT_IDLE_TIMEOUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SmtpSettings:
@@ -60,7 +71,12 @@ class SmtpSettings:
             tls_cert=Path(cert) if cert else None, tls_key=Path(key) if key else None,
             require_starttls=_flag(env, "GATEWAY_SMTP_REQUIRE_STARTTLS"),
             auth_user=user, auth_password=password,
-            auth_required=_flag(env, "GATEWAY_SMTP_AUTH_REQUIRED"))
+            auth_required=_flag(env, "GATEWAY_SMTP_AUTH_REQUIRED"),
+            max_connections=_integer(env, "GATEWAY_SMTP_MAX_CONNECTIONS",
+                                     SMTP_DEFAULT_MAX_CONNECTIONS),
+            max_connections_per_client=_integer(env, "GATEWAY_SMTP_MAX_CONNECTIONS_PER_CLIENT",
+                                                SMTP_DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
+            idle_timeout=_integer(env, "GATEWAY_SMTP_IDLE_TIMEOUT", SMTP_DEFAULT_IDLE_TIMEOUT))
         if settings.tls_cert is None and (settings.require_starttls or user or
                                           settings.auth_required):
             raise ConfigurationError("STARTTLS and AUTH need GATEWAY_SMTP_TLS_CERT and "

@@ -5,10 +5,12 @@ One poll of a mailbox, batch by batch (DESIGN.md section 7):
 1. read the mailbox's position (UIDVALIDITY, last UID) from the database; if the database is
    down, stop here: the mail is not touched;
 2. SELECT the folder and SEARCH the UIDs above the last one taken in (not \\Deleted);
-3. FETCH their RFC822.SIZE, then BODY.PEEK[] of those within the limit (PEEK sets no \\Seen);
-4. archive the raw bytes and commit;
-5. move them to the processed folder, and messages over the limit, never downloaded, to the
-   failed folder (the server keeps their bytes; the status says so);
+3. FETCH their RFC822.SIZE, then BODY.PEEK[] of those within the limit (PEEK sets no \\Seen),
+   and only the header (BODY.PEEK[HEADER], at most 256 KiB of it) of those over it;
+4. archive the raw bytes, and each header as a `failed` message saying "over the size
+   limit" (so IT sees it in `gateway messages`), and commit;
+5. move them to the processed folder, and messages over the limit to the failed folder (the
+   server keeps their bytes; the status says so);
 6. record the new position and commit; wake the worker that processes them.
 
 A crash between 4 and 6 leaves the mail in the folder and the position where it was: the next
@@ -36,11 +38,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session
 
 from gateway.channels.imap_decisions import (
+    HEADER_LIMIT,
     Batch,
     MoveMethod,
     handled_up_to,
     move_method,
     new_uids,
+    oversize_reason,
     plan_batches,
     retry_delay,
     sender_address,
@@ -56,7 +60,7 @@ from gateway.services.connector_status import (
     record_position,
     record_success,
 )
-from gateway.services.ingest import Intake, UnitOfWork, archive_many
+from gateway.services.ingest import Archived, Intake, UnitOfWork, archive_failed, archive_many
 
 CHANNEL = "imap"
 log = logging.getLogger(__name__)
@@ -141,6 +145,18 @@ class ImapConnection:
             found = self.client.fetch(list(uids), ["BODY.PEEK[]"])
         return {uid: bytes(data[b"BODY[]"]) for uid, data in found.items()
                 if data.get(b"BODY[]") is not None}
+
+    def headers(self, uids: list[int]) -> dict[int, bytes]:
+        """The header of each message, at most `HEADER_LIMIT` bytes of it (RFC 3501 section
+        6.4.5, a partial fetch), without setting \\Seen."""
+        if not uids:
+            return {}
+        with _translated("FETCH BODY.PEEK[HEADER]"):
+            found = self.client.fetch(uids, [f"BODY.PEEK[HEADER]<0.{HEADER_LIMIT}>"])
+        # The server names a partial fetch's data with its origin: BODY[HEADER]<0>.
+        return {uid: bytes(value) for uid, data in found.items()
+                for key, value in data.items()
+                if key.startswith(b"BODY[HEADER]") and value is not None}
 
     def move(self, uids: list[int], folder: str) -> None:
         if not uids:
@@ -294,12 +310,18 @@ class MailboxPoller:
     def _take_in(self, connection: ImapConnection, batch: Batch, sizes: dict[int, int],
                  position: Position) -> Position:
         raws = connection.raw_messages(batch.take)
+        headers = connection.headers(list(batch.set_aside))
         taken = sorted(raws)
         now = self.clock()
         with self.transaction() as session:
             archived = archive_many(session, [Intake(raws[uid], CHANNEL,
                                                      sender_address(raws[uid]))
                                               for uid in taken], now)
+            records = dict(zip(sorted(headers), archive_failed(session, [
+                (Intake(headers[uid], CHANNEL, sender_address(headers[uid])),
+                 oversize_reason(sizes[uid], self.settings.max_message_bytes,
+                                 self.settings.failed_folder))
+                for uid in sorted(headers)], now), strict=True))
         connection.move(taken, self.settings.processed_folder)
         connection.move(list(batch.set_aside), self.settings.failed_folder)
         new = [a.message_id for a in archived if a.duplicate_of is None]
@@ -309,7 +331,7 @@ class MailboxPoller:
             record_position(session, CHANNEL, self.settings.name, after, len(taken), now)
             if batch.set_aside:
                 record_notice(session, CHANNEL, self.settings.name,
-                              self._set_aside_notice(batch, sizes), now)
+                              self._set_aside_notice(batch, sizes, records), now)
         for uid, result in zip(taken, archived, strict=True):
             log.info("imap %s: UID %d archived as message #%d%s, moved to %r",
                      self.settings.name, uid, result.message_id,
@@ -319,11 +341,16 @@ class MailboxPoller:
             self.wake(new)
         return after
 
-    def _set_aside_notice(self, batch: Batch, sizes: dict[int, int]) -> str:
-        listed = ", ".join(f"UID {uid} ({sizes[uid]} bytes)" for uid in batch.set_aside)
+    def _set_aside_notice(self, batch: Batch, sizes: dict[int, int],
+                          records: dict[int, Archived]) -> str:
+        listed = ", ".join(
+            f"UID {uid} ({sizes[uid]} bytes"
+            + (f", header archived as message #{records[uid].message_id})" if uid in records
+               else ", header not returned by the server)")
+            for uid in batch.set_aside)
         notice = (f"over max_message_bytes {self.settings.max_message_bytes}: {listed}; moved "
-                  f"to {self.settings.failed_folder!r} without being downloaded (the server "
-                  "keeps them)")
+                  f"to {self.settings.failed_folder!r} without being downloaded whole (the "
+                  "server keeps them)")
         log.warning("imap %s: %s", self.settings.name, notice)
         return notice
 

@@ -17,7 +17,7 @@ from enum import StrEnum
 from gateway.services.connector_status import Position
 
 # Enough for any real header block; the rest of a message is never looked at on intake.
-_HEADER_LIMIT = 256 * 1024
+HEADER_LIMIT = 256 * 1024
 
 
 class MoveMethod(StrEnum):
@@ -101,6 +101,12 @@ def plan_batches(sizes: Mapping[int, int], limit: int, max_count: int = 50,
     return batches
 
 
+def oversize_reason(size: int, limit: int, folder: str) -> str:
+    """Why a message over the limit was archived as its header alone, for IT."""
+    return (f"over the size limit: {size} bytes > {limit}; only its header was archived, the "
+            f"whole message was moved to the mailbox folder {folder!r}")
+
+
 def handled_up_to(uids: Iterable[int], handled: Iterable[int], last_uid: int) -> int:
     """The new last UID: the highest one with every UID of the batch up to it handled. A
     message the server did not return stays above it, to be fetched again."""
@@ -115,7 +121,7 @@ def handled_up_to(uids: Iterable[int], handled: Iterable[int], last_uid: int) ->
 def sender_address(raw: bytes) -> str:
     """The addr-spec of the From header, lower-cased; "" when there is none. IMAP has no
     envelope sender: the header is the only word on who sent a message (RFC 5322 3.6.2)."""
-    head = raw[:_HEADER_LIMIT]
+    head = raw[:HEADER_LIMIT]
     for end in (b"\r\n\r\n", b"\n\n"):
         if end in head:
             head = head.split(end, 1)[0]

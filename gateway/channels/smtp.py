@@ -12,6 +12,12 @@ Replies (RFC 5321, enhanced codes from RFC 3463):
 - `550 5.1.1` at `RCPT TO` for an address that is not one of ours; `452 4.5.3` past 100
   recipients (RFC 5321 section 4.5.3.1.8).
 - `421 4.3.2` for a transaction begun while the server shuts down.
+- `421 4.7.0` instead of the greeting past the connection limits, overall or from one client
+  address (`smtp_limits.py`); `421 4.4.2` to a connection idle for the idle timeout, then
+  closed.
+
+Mail data is read by `smtp_data.py`: lines of any length, bare LF line ends taken as Postfix
+takes them by default, and only `<CRLF>.<CRLF>` ends the data (no SMTP smuggling).
 
 The sender recorded is the envelope's `MAIL FROM` (`<>` for a bounce), not the `From:` header:
 it is the SMTP channel's own fact, and reading headers would be parsing on the intake path
@@ -38,10 +44,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.channels.group_commit import GroupCommitWriter
+from gateway.channels.smtp_data import MailData
+from gateway.channels.smtp_limits import ConnectionLimits
 from gateway.config import SmtpSettings
 from gateway.errors import ConfigurationError
 from gateway.services.ingest import Archived, Intake, UnitOfWork
@@ -172,23 +180,114 @@ class SmtpIntake:
 
 
 class GatewaySMTP(SMTP):
-    """aiosmtpd answers an oversized message with a bare `552 Error: ...` (both at SIZE= and
-    during DATA); senders' MTAs show their users the enhanced code, RFC 3463 5.3.4 "message
-    too big for system", so it is added here, the one place that sees both replies.
+    """aiosmtpd's session, with what the gateway needs on top:
 
-    Lines longer than RFC 5321's 1000 octets are taken (section 4.5.3.1 asks receivers not to
-    impose such limits): EDI software mails a whole interchange on one line, and aiosmtpd's
-    default would bounce it with a permanent 500. The limit also bounds the stream buffer of
-    each connection, so it stays finite."""
+    - the mail data read by `MailData` (`smtp_data.py`): lines of any length and lines that
+      end in a bare LF are taken, as Postfix takes them by default, and only `<CRLF>.<CRLF>`
+      ends the data (no SMTP smuggling); aiosmtpd's own reader answered a permanent
+      `500 Line too long` to a message sent with Unix line ends past its 1 MiB buffer;
+    - connections over the limits (`smtp_limits.py`) answered 421 and closed;
+    - an idle connection (no command, no data for `timeout` seconds) told why with
+      `421 4.4.2` before it is closed, where aiosmtpd closes without a word;
+    - an oversized message answered with the enhanced code, RFC 3463 5.3.4 "message too big
+      for system", which senders' MTAs show their users (aiosmtpd's is a bare `552 Error`).
+
+    The stream buffer (`line_length_limit`) bounds what one read takes; longer lines are
+    read in parts of that size."""
 
     line_length_limit = 1024 * 1024
 
+    def __init__(self, handler: Any, *, limits: ConnectionLimits, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._limits = limits
+        self._client: str | None = None     # counted in `limits` while connected
+        self._refused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None:          # a new connection, not STARTTLS's second call
+            client = _client_address(transport.get_extra_info("peername"))
+            refusal = self._limits.admit(client)
+            if refusal is not None:
+                log.warning("connection from %s refused: %s", client, refusal)
+                self._refused = True
+                assert isinstance(transport, asyncio.WriteTransport)
+                transport.write(f"421 4.7.0 {self.hostname} {refusal}\r\n".encode())
+                transport.close()
+                return
+            self._client = client
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._client is not None:
+            self._limits.release(self._client)
+            self._client = None
+        if self._refused:   # aiosmtpd never saw this connection
+            asyncio.StreamReaderProtocol.connection_lost(self, error)
+            return
+        super().connection_lost(error)
+
+    def eof_received(self) -> bool | None:
+        return False if self._refused else super().eof_received()
+
+    def _timeout_cb(self) -> None:
+        # RFC 5321 section 3.8: a server that closes tells the client with a 421 first.
+        if isinstance(self.transport, asyncio.WriteTransport):
+            self.transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded "
+                                 f"({self._timeout_duration:g} s idle)\r\n".encode())
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
+
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str) and status.startswith("552 Error"):
-            await super().push(f"552 5.3.4 Message too big: the limit here is "
-                               f"{self.data_size_limit} bytes")
+            await super().push(self._too_big())
             return
         await super().push(status)
+
+    def _too_big(self) -> str:
+        return f"552 5.3.4 Message too big: the limit here is {self.data_size_limit} bytes"
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA command with the data read by `MailData`."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        data = await self._read_data()
+        if data.too_big:
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            await self.push(self._too_big())
+            return
+        if data.smuggling_patterns and self.session is not None:
+            log.warning("message from %s holds %d lone dot(s) next to a bare LF (an SMTP "
+                        "smuggling pattern): kept as content, not taken as the end",
+                        _peer(self.session), data.smuggling_patterns)
+        content = bytes(data.content)
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_data(self) -> MailData:
+        data = MailData(self.data_size_limit)
+        reset = self.loop.time()
+        while True:
+            try:
+                piece = await self._reader.readuntil(b"\n")
+            except asyncio.LimitOverrunError as exc:   # a line longer than the buffer
+                piece = await self._reader.read(exc.consumed)
+            if data.feed(piece):
+                return data
+            # The idle timeout counts from the last data received, not from DATA: a big
+            # message on a slow link is not cut off (reset at most ten times a timeout).
+            if self.loop.time() - reset > self._timeout_duration / 10:
+                self._reset_timeout()
+                reset = self.loop.time()
 
 
 class SmtpServer:
@@ -202,11 +301,14 @@ class SmtpServer:
         self.hostname = hostname
         self.tls = tls
         self._sessions: weakref.WeakSet[GatewaySMTP] = weakref.WeakSet()
+        self.limits = ConnectionLimits(settings.max_connections,
+                                       settings.max_connections_per_client)
 
     def _session(self) -> GatewaySMTP:
         settings = self.settings
         session = GatewaySMTP(
-            self.intake, data_size_limit=settings.max_size, enable_SMTPUTF8=True,
+            self.intake, limits=self.limits, timeout=settings.idle_timeout,
+            data_size_limit=settings.max_size, enable_SMTPUTF8=True,
             decode_data=False, hostname=self.hostname, ident="supplier gateway",
             tls_context=self.tls, require_starttls=settings.require_starttls,
             auth_required=settings.auth_required, auth_require_tls=True,
@@ -322,6 +424,11 @@ def _connection_facts(session: Session, envelope: Envelope) -> dict[str, Any]:
     return {"client_ip": peer[0] if isinstance(peer, tuple) else None,
             "helo": session.host_name[:255] if isinstance(session.host_name, str) else None,
             "recipients": list(envelope.rcpt_tos)}
+
+
+def _client_address(peer: object) -> str:
+    """The client's IP address, the unit the per-client limit counts."""
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
 
 
 def _peer(session: Session) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from gateway.bootstrap import READ_ONLY
 from gateway.domain.discrepancies import OPEN_STATES, ExceptionState
 from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState
@@ -36,7 +37,7 @@ from gateway.persistence.models import (
 )
 from gateway.persistence.queries import chunked
 from gateway.services.failures import TRANSIENT, tell_buyers
-from gateway.services.processing import MessageReport, process_batch
+from gateway.services.processing import MessageReport, process_batch, read_batch, write_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,21 @@ def archive_many(session: Session, intakes: list[Intake], now: datetime) -> list
     return results
 
 
+def archive_failed(session: Session, refused: list[tuple[Intake, str]],
+                   now: datetime) -> list[Archived]:
+    """Archive what could be kept of messages a channel could not take in whole (the header
+    of an IMAP message over the size limit) as `failed` with the reason: IT sees them in
+    `gateway messages`, and nothing processes them."""
+    archived = archive_many(session, [intake for intake, _reason in refused], now)
+    move_message(MessageState.RECEIVED, MessageState.FAILED)
+    for (_intake, reason), row in zip(refused, archived, strict=True):
+        session.execute(update(_MESSAGES).where(_MESSAGES.c.id == row.message_id,
+                                                _MESSAGES.c.state == MessageState.RECEIVED)
+                        .values(state=MessageState.FAILED.value, state_reason=reason[:500],
+                                updated_at=now))
+    return archived
+
+
 def _stored_sender(intake: Intake) -> str:
     # Names from email headers can be any length: the bytes are kept whatever they say.
     return intake.sender[:200]
@@ -162,12 +178,24 @@ def ingest(transaction: UnitOfWork, intakes: list[Intake], today: date, now: dat
             archived = archive_many(session, intakes[start : start + batch_size], now)
         ids = [a.message_id for a in archived]
         try:
-            with transaction() as session:
-                reports += process_batch(session, ids, today, now)
+            reports += process_apart(transaction, ids, today, now)
         except SQLAlchemyError:
             reports += [_process_alone(transaction, message_id, today, now)
                         for message_id in ids]
     return reports
+
+
+def process_apart(transaction: UnitOfWork, message_ids: list[int], today: date,
+                  now: datetime) -> list[MessageReport]:
+    """`process_batch` in two transactions: the messages are read, parsed and mapped in one
+    that only reads, then reconciled and written in a short write transaction. On SQLite the
+    first begins deferred (`READ_ONLY`): in WAL mode it never takes the write lock, so a
+    channel's commit (the SMTP 250, the IMAP move) never waits while a big message is read."""
+    with transaction() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        batch = read_batch(session, message_ids, today, now)
+    with transaction() as session:
+        return write_batch(session, batch, today, now)
 
 
 def _process_alone(transaction: UnitOfWork, message_id: int, today: date,

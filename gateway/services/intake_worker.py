@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.bootstrap import READ_ONLY
 from gateway.config import PipelineSettings
 from gateway.domain.messages import MessageState
 from gateway.persistence.models import InboundMessage
@@ -116,6 +117,8 @@ class ReceivedWorker:
         if self._channels is not None:
             query = query.where(InboundMessage.channel.in_(self._channels))
         with self._transaction() as session:
+            # Only reads: on SQLite it must not queue for the write lock that intake commits.
+            session.connection(execution_options={READ_ONLY: True})
             rows = session.execute(query).all()
         ids: list[int] = []
         total = 0

@@ -2,7 +2,8 @@
 
 The message row is the source of truth; a task only says "look at these ids". So a task that
 is delivered twice, or a message whose task was lost, costs time and never a second set of
-events: `process_batch` takes only `received` messages, and locks their rows while it works.
+events: `process_batch` takes only `received` messages, and locks their rows while it writes
+(it parses first, in a transaction that only reads: `ingest.process_apart`).
 
 Per run, in arrival order:
 
@@ -39,8 +40,8 @@ from gateway.persistence.models import InboundMessage
 from gateway.persistence.queries import chunked
 from gateway.services.failures import TRANSIENT as TRANSIENT  # where workers import it from
 from gateway.services.failures import tell_buyers
-from gateway.services.ingest import UnitOfWork
-from gateway.services.processing import MessageReport, process_batch
+from gateway.services.ingest import UnitOfWork, process_apart
+from gateway.services.processing import MessageReport
 
 if TYPE_CHECKING:
     from gateway.services.mail_auth import Authenticate
@@ -189,8 +190,7 @@ def _groups(message_ids: list[int], alone: frozenset[int], size: int) -> Iterato
 def _process_group(transaction: UnitOfWork, group: list[int], today: date,
                    now: datetime) -> list[MessageReport]:
     try:
-        with transaction() as session:
-            return process_batch(session, group, today, now)
+        return process_apart(transaction, group, today, now)
     except TRANSIENT:
         raise
     except Exception as exc:  # noqa: BLE001 - split below; alone, recorded as `failed`

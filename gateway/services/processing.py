@@ -78,13 +78,49 @@ class _Message:
     trust: Trust | None = None
 
 
+@dataclass(slots=True)
+class ReadBatch:
+    """What `read_batch` found, nothing of it written yet: the messages as listed (an id may
+    be listed twice), each read once, with its report so far."""
+
+    message_ids: list[int]
+    messages: list[_Message]
+    reports: list[MessageReport]
+
+
 def process_batch(session: Session, message_ids: list[int], today: date,
                   now: datetime) -> list[MessageReport]:
-    """Process `received` messages in order; others are reported as they are. Idempotent."""
+    """Process `received` messages in order; others are reported as they are. Idempotent.
+    Reads and writes in the one transaction of `session`; the workers read in a transaction
+    of its own first (`read_batch`, then `write_batch`), so that the write lock is held only
+    while the results are written."""
+    return write_batch(session, read_batch(session, message_ids, today, now), today, now)
+
+
+def read_batch(session: Session, message_ids: list[int], today: date,
+               now: datetime) -> ReadBatch:
+    """Load the messages, parse and map them and find their suppliers: the work whose cost
+    the supplier's bytes decide (seconds for a big email). It only reads: run in a read-only
+    transaction it never holds the write lock (on SQLite a deferred BEGIN, which in WAL mode
+    lets every writer go on), so that intake never waits behind it."""
     unique = list(dict.fromkeys(message_ids))
     messages = _load(session, unique)
     run = _Run(session, today, now)
     reports = [run.prepare(message) for message in messages]
+    return ReadBatch(message_ids, messages, reports)
+
+
+def write_batch(session: Session, batch: ReadBatch, today: date,
+                now: datetime) -> list[MessageReport]:
+    """Reconcile and persist what `read_batch` read, in the write transaction. The states are
+    read again first (and locked on PostgreSQL): a message another worker finished since it
+    was read is reported as it is now, never applied twice. The order lines are read here,
+    in the transaction that writes their new state (read before, two workers could both add
+    to the same starting value)."""
+    message_ids, messages, reports = batch.message_ids, batch.messages, batch.reports
+    unique = [message.id for message in messages]
+    _recheck(session, messages, reports)
+    run = _Run(session, today, now)
     run.load_orders(messages)
     run.insert_documents(messages)
     for message, report in zip(messages, reports, strict=True):
@@ -114,8 +150,6 @@ def _load(session: Session, message_ids: list[int]) -> list[_Message]:
                        MESSAGES.c.sender, MESSAGES.c.supplier_code, MESSAGES.c.state_reason,
                        MESSAGES.c.channel, MESSAGES.c.authentication
                        ).where(MESSAGES.c.id.in_(batch))
-        if session.get_bind().dialect.name != "sqlite":
-            query = query.with_for_update()
         for (message_id, state, raw, filename, sender, supplier_code, reason, channel,
              authentication) in result_rows(session.execute(query)):
             found[message_id] = _Message(message_id, MessageState(state), raw, filename,
@@ -125,6 +159,29 @@ def _load(session: Session, message_ids: list[int]) -> list[_Message]:
     if missing:
         raise LookupError(f"no message #{missing[0]}")
     return [found[i] for i in message_ids]
+
+
+def _recheck(session: Session, messages: list[_Message],
+             reports: list[MessageReport]) -> None:
+    """The state of each message now, its row locked until the commit on PostgreSQL (SQLite's
+    write transaction excludes other writers): one that left `received` since it was read
+    (another worker processed it, IT failed it) is reported as it is and not touched."""
+    current: dict[int, tuple[MessageState, str | None]] = {}
+    for batch in chunked([message.id for message in messages]):
+        query = select(MESSAGES.c.id, MESSAGES.c.state, MESSAGES.c.state_reason
+                       ).where(MESSAGES.c.id.in_(batch))
+        if session.get_bind().dialect.name != "sqlite":
+            query = query.with_for_update()
+        for message_id, state, reason in result_rows(session.execute(query)):
+            current[message_id] = (MessageState(state), reason)
+    for index, message in enumerate(messages):
+        if message.id not in current:
+            raise LookupError(f"no message #{message.id}")
+        state, reason = current[message.id]
+        if state is not message.state:
+            messages[index] = _Message(message.id, state, message.raw, message.filename,
+                                       message.sender, message.supplier_code, reason)
+            reports[index] = MessageReport(message.id, state, reason=reason)
 
 
 class _Run:

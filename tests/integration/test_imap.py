@@ -542,9 +542,10 @@ def test_idle_wakes_on_new_mail_and_reconnects_after_a_server_restart(
     assert "SIGTERM" in log
 
 
-@SQLITE
-def test_a_message_over_the_limit_goes_to_the_failed_folder_undownloaded(
+def test_a_message_over_the_limit_goes_to_the_failed_folder_its_header_archived_as_failed(
         gateway: Gateway, dovecot: Dovecot, engine: Engine) -> None:
+    """Only its header is downloaded (BODY.PEEK[HEADER]) and kept, as a `failed` message
+    that says why, so that IT sees it in `gateway messages`; the server keeps the rest."""
     gateway.configure(max_message_bytes=4000)
     small, large = mail("small"), mail("large", size=6000)
     dovecot.deliver(large)
@@ -553,7 +554,22 @@ def test_a_message_over_the_limit_goes_to_the_failed_folder_undownloaded(
     result = gateway.once()
 
     assert result.returncode == 0, result.stderr
-    assert [m.raw for m in messages(engine)] == [small]
+    [record] = [m for m in messages(engine) if m.state == "failed"]
+    [taken] = [m for m in messages(engine) if m.state != "failed"]
+    header = large.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+    assert (record.raw, record.sender, record.state) == (header, "orders@acme.example",
+                                                          "failed")
+    assert record.state_reason == (
+        f"over the size limit: {len(large)} bytes > 4000; only its header was archived, the "
+        "whole message was moved to the mailbox folder 'Failed'")
+    assert taken.raw == small
+    listed = subprocess.run(
+        [sys.executable, "-c", "from gateway.cli import main; main()", "messages", "list",
+         "--state", "failed", "--json"], env=gateway.env(), cwd=ROOT, text=True,
+        capture_output=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert [(m["id"], m["reason"]) for m in json.loads(listed.stdout)] == [
+        (record.id, record.state_reason)]
     [(kept, flags)] = dovecot.contents("Failed")
     assert kept == large
     assert b"\\Seen" not in flags
@@ -561,7 +577,7 @@ def test_a_message_over_the_limit_goes_to_the_failed_folder_undownloaded(
     state = status(engine)
     assert state is not None
     assert state.notice is not None
-    assert "UID 1" in state.notice
+    assert f"UID 1 ({len(large)} bytes, header archived as message #{record.id})" in state.notice
     assert "'Failed'" in state.notice
     assert state.last_uid == 2
 

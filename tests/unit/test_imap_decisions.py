@@ -12,6 +12,7 @@ from gateway.channels.imap_decisions import (
     handled_up_to,
     move_method,
     new_uids,
+    oversize_reason,
     plan_batches,
     retry_delay,
     sender_address,
@@ -107,3 +108,9 @@ def test_mailbox_file_mistakes_are_explained(tmp_path: Path, body: str, problem:
     path = _write(tmp_path, "[[mailboxes]]\n" + body)
     with pytest.raises(ConfigurationError, match=problem):
         read_mailbox_file(path, {})
+
+
+def test_the_reason_an_oversized_message_was_kept_as_its_header_alone():
+    assert oversize_reason(31_457_280, 26_214_400, "Failed") == (
+        "over the size limit: 31457280 bytes > 26214400; only its header was archived, the "
+        "whole message was moved to the mailbox folder 'Failed'")
