@@ -40,6 +40,8 @@ class DiscrepancyCode(StrEnum):
     DELIVERY_OVERDUE = "DELIVERY_OVERDUE"
     # An email answer, or part of one, that could not be read with confidence.
     UNREADABLE_REPLY = "UNREADABLE_REPLY"
+    # A supplier line with values but no confirmation or rejection (no status word, no code).
+    LINE_UNCLEAR = "LINE_UNCLEAR"
 
 
 @dataclass(frozen=True, slots=True)

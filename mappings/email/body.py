@@ -40,6 +40,7 @@ from mappings.email.answers import (
     build_documents,
 )
 from mappings.email.columns import ColumnProfile, Header, find_header, header_of_row
+from mappings.email.commitment import Doubt, is_heading
 from mappings.email.quotes import Answer, split_answer
 from mappings.email.sheets import TableReading, cell_text, read_row, read_table
 from mappings.email.statements import Statement, order_numbers_in, read_statement
@@ -123,6 +124,8 @@ class _BodyReader:
         self.order = subject_orders.pop() if len(subject_orders) == 1 else None
         self.orders_named: list[str] = [self.order] if self.order else []
         self.block: list[tuple[int, Field, str, str]] = []
+        # "we confirm as follows:" commits the lines listed below it, until another sentence.
+        self.heading = False
 
     # -- the reply's own text ------------------------------------------------------------
 
@@ -186,7 +189,17 @@ class _BodyReader:
                         by_letter=False)
         row = Row(first, tuple(value for _, _, _, value in block))
         reading = TableReading(self.hints.date_order, self.style, self.order)
+        read = len(self.findings.lines)
         read_row(row, header, reading, place, self.findings)
+        self.commit_under_heading(read)
+
+    def commit_under_heading(self, first: int) -> None:
+        """Lines read from `first` on with no status of their own take the heading's."""
+        if not self.heading:
+            return
+        for answer in self.findings.lines[first:]:
+            if answer.line.status is None:
+                answer.line.status = LineStatus.ACCEPTED
 
     def order_block(self, order: str, fields: dict[Field, str], place: Place) -> None:
         """`PO number: 4500012345` alone sets the order; with `Status: confirmed` it answers
@@ -210,7 +223,13 @@ class _BodyReader:
                                    style_known=self.hints.number_style is not None)
         if len(statement.orders) == 1:
             self.set_order(statement.orders[0])
+        if not statement.lines:
+            self.heading = is_heading(text)
         if statement.is_request:
+            if statement.lines and statement.says_something:
+                self.findings.note(place, ProblemCode.UNREADABLE_TEXT,
+                                   f"{shorten(text)!r} asks rather than answers; the line is "
+                                   "not read", self.order)
             return
         if len(statement.orders) > 1 and (statement.lines or statement.says_something
                                           or statement.order_status):
@@ -226,6 +245,8 @@ class _BodyReader:
     def order_statement(self, place: Place, text: str, statement: Statement) -> None:
         order = statement.orders[0] if statement.orders else self.order
         quoted = repr(shorten(text))
+        if self.heading:
+            return
         if statement.order_status is not None and statement.conditional:
             self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
                                  f"{quoted} makes its answer depend on a condition; it is an "
@@ -260,6 +281,14 @@ class _BodyReader:
                                  f"{quoted}: {reasons}; the line is not read")
         elif not statement.says_something:
             return
+        elif not statement.judgement.commits and not (
+                statement.status is LineStatus.REJECTED
+                and statement.judgement.doubt is Doubt.NEGATION):
+            # A rejection may say so with a negation ("we can no longer supply it"); anything
+            # else that a negation, question, hedge, range ... undoes is no answer.
+            self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
+                                 f"{quoted} {statement.judgement.reason()}; the line is not "
+                                 "read")
         elif statement.conditional:
             self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
                                  f"{quoted} makes its answer depend on a condition; it is an "
@@ -286,13 +315,16 @@ class _BodyReader:
                                  f"{', '.join(statement.lines)}; it is not read")
         else:
             for line_no in statement.lines:
-                self.findings.lines.append(LineAnswer(_line(statement, order, line_no), place))
+                self.findings.lines.append(LineAnswer(
+                    _line(statement, order, line_no, self.heading), place))
 
     # -- tables --------------------------------------------------------------------------
 
     def read_text_table(self, table: Table, header: Header) -> None:
         reading = TableReading.of(table, header, self.hints.profile, self.order, self.style)
+        read = len(self.findings.lines)
         read_table(table, header, self.findings, _with_date_order(reading, self.hints))
+        self.commit_under_heading(read)
 
     def read_html_table(self, table: Table) -> None:
         header = find_header(table, self.hints.profile)
@@ -335,8 +367,16 @@ def _with_date_order(reading: TableReading, hints: EmailHints) -> TableReading:
     return TableReading(hints.date_order, reading.number_style, reading.default_order)
 
 
-def _line(statement: Statement, order: str, line_no: str) -> Line:
+def _line(statement: Statement, order: str, line_no: str, heading: bool) -> Line:
+    """The line a statement answers. Its status is the one it states; else a change when it
+    names what was ordered ("150 instead of 200"), an acceptance under a heading that commits,
+    and otherwise none: values alone are not a confirmation (reconciliation says so)."""
     status = statement.status if isinstance(statement.status, LineStatus) else None
+    if status is None and (statement.ordered_quantity is not None
+                           or statement.requested_date is not None):
+        status = LineStatus.CHANGED
+    elif status is None and heading:
+        status = LineStatus.ACCEPTED
     return Line(order_number=order, order_line_no=line_no, item=Item(), status=status,
                 quantity=statement.quantity, unit=statement.unit,
                 ordered_quantity=statement.ordered_quantity,

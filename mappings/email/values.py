@@ -30,6 +30,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from gateway.domain.documents import LineStatus
+from mappings.email.commitment import judge
 from mappings.email.text import fold, shorten
 from mappings.email.vocabulary import (
     CURRENCIES,
@@ -372,10 +373,15 @@ _STATUS_PATTERNS: tuple[tuple[Status, re.Pattern[str]], ...] = tuple(
 
 @lru_cache(maxsize=_WORD_CACHE)
 def find_status(text: str) -> Status | None:
-    """The status a text states: rejection before pending before change before acceptance."""
+    """The status a text states: rejection before pending before change before acceptance.
+    An acceptance or change that is negated, asked, hedged or put off ("cannot confirm",
+    "无法确认", "ok?") states none."""
     folded = fold(text)
     for status, pattern in _STATUS_PATTERNS:
         if pattern.search(folded):
+            positive = status in (LineStatus.ACCEPTED, LineStatus.CHANGED)
+            if positive and not judge(folded).commits:
+                return None
             return LineStatus(status) if status != PENDING else PENDING
     return None
 
