@@ -251,6 +251,12 @@ class _BodyReader:
             self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
                                  f"{quoted} makes its answer depend on a condition; it is an "
                                  "offer, not an answer, and is not read")
+        elif statement.order_status is DocumentStatus.ACCEPTED and (
+                not statement.judgement.commits):
+            # "We confirm your order except line 30", "... will confirm your order next week".
+            self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
+                                 f"{quoted} {statement.judgement.reason()}; the order is not "
+                                 "read as accepted")
         elif statement.order_status is not None:
             if order is None:
                 self.findings.refuse(place, ProblemCode.MISSING_VALUE,

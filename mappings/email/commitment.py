@@ -8,9 +8,10 @@ never make, so every sentence about a line is judged here before its values coun
   ("we can't not deliver") are not worked out, the sentence is refused as unclear;
 - a **question** ("can you accept …?", "ob", "是否"), a **hedge** ("probably",
   "voraussichtlich", "争取"), an answer promised **later** ("will confirm next week", "folgt",
-  "稍后确认"), a **range** or approximation ("400-500 pcs", "ca. 500 Stück", "约500件") and a
-  **foreign** language (French, Spanish, Japanese …: not read, never guessed) all say the
-  sentence is no commitment;
+  "稍后确认"), an **exception** ("except line 30", "außer", "除了"), a **range** or
+  approximation ("400-500 pcs", "ca. 500 Stück", "约500件") and a **foreign** language
+  (French, Spanish, Japanese …: not read, never guessed) all say the sentence is no
+  commitment;
 - the status phrases that hold a negation themselves ("not available", "nicht bestätigt",
   "无法交货") are read whole first, so their negation is the status, not a doubt about it; so
   are idioms whose negation commits ("no later than", "keine Änderungen", "确认无误").
@@ -31,6 +32,7 @@ from mappings.email.text import fold
 from mappings.email.vocabulary import (
     COMMITTING_IDIOMS,
     CONDITION_WORDS,
+    EXCEPTION_WORDS,
     FOREIGN_WORDS,
     HEADING_WORDS,
     HEDGE_WORDS,
@@ -52,6 +54,7 @@ class Doubt(StrEnum):
     QUESTION = "question"
     CONDITION = "condition"
     HEDGE = "hedge"
+    EXCEPTION = "exception"
     LATER = "answer promised later"
     RANGE = "range"
 
@@ -83,6 +86,7 @@ _REASONS = {
     Doubt.CONDITION: "makes its answer depend on a condition ({words!r}); it is an offer, not "
                      "an answer",
     Doubt.HEDGE: "does not commit ({words!r})",
+    Doubt.EXCEPTION: "answers only part of what it names ({words!r})",
     Doubt.LATER: "promises an answer later ({words!r}); it is not one",
     Doubt.RANGE: "gives no single quantity ({words!r})",
 }
@@ -96,8 +100,11 @@ def _settled_phrases() -> tuple[str, ...]:
     """The rejection and pending phrases, longest first: their negation is their meaning."""
     phrases = {p for status in (LineStatus.REJECTED, PENDING)
                for by_language in (STATUS_WORDS[status].values()) for p in by_language}
-    return tuple(re.escape(fold(p)).replace(r"\ ", r"\s+")
-                 for p in sorted(phrases, key=len, reverse=True))
+    escaped = ((p, re.escape(fold(p)).replace(r"\ ", r"\s+"))
+               for p in sorted(phrases, key=len, reverse=True))
+    # Latin phrases are whole words, as `values.find_status` reads them: "can't delivery" holds
+    # no "can't deliver", and its negation counts.
+    return tuple(rf"(?<![^\W\d_]){e}(?![^\W_])" if p.isascii() else e for p, e in escaped)
 
 
 # One scan: the first alternative that matches at a position wins, so a settled phrase or an
@@ -110,6 +117,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("question", QUESTION_WORDS),
     ("condition", CONDITION_WORDS),
     ("hedge", HEDGE_WORDS),
+    ("exception", EXCEPTION_WORDS),
     ("negation", tuple(p for by_language in NEGATION_WORDS.values() for p in by_language)),
 )
 _SCAN = re.compile("|".join(f"(?P<{name}>{_alternatives(patterns)})"
@@ -117,7 +125,7 @@ _SCAN = re.compile("|".join(f"(?P<{name}>{_alternatives(patterns)})"
 _RANGE = re.compile(_alternatives(RANGE_WORDS), re.IGNORECASE)
 _HEADING = re.compile(_alternatives(HEADING_WORDS), re.IGNORECASE)
 _DOUBTS = {"foreign": Doubt.FOREIGN, "question": Doubt.QUESTION, "condition": Doubt.CONDITION,
-           "hedge": Doubt.HEDGE, "later": Doubt.LATER}
+           "hedge": Doubt.HEDGE, "exception": Doubt.EXCEPTION, "later": Doubt.LATER}
 _CACHE = 1024
 
 

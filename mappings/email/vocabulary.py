@@ -239,6 +239,7 @@ ORDER_PHRASES: dict[DocumentStatus, dict[Language, tuple[str, ...]]] = {
             r"wie bestellt bestätigt\b",
         )),
         Language.CHINESE: (r"确认(?:贵司的?|您的|该|此)?订单", r"订单已确认", r"订单确认",
+                           r"订单号?\s*:?\s*[0-9a-z-]{3,20}\s*(?:已经?)?确认",
                            r"全部确认", r"按订单确认"),
     },
     DocumentStatus.REJECTED: {
@@ -366,7 +367,8 @@ LANGUAGE_CUES: dict[Language, tuple[str, ...]] = {
 COMMITTING_IDIOMS: tuple[str, ...] = (
     r"\bno\s+later\s+than\b", r"\bnot\s+later\s+than\b", r"\bno\s+changes?\b",
     r"\bwithout\s+(?:any\s+)?changes?\b", r"\bno\s+problem\b",
-    *(_either_spelling(p) for p in (r"\bnicht\s+später\s+als\b", r"\bkeine\s+änderung(?:en)?\b",
+    *(_either_spelling(p) for p in (r"\bwie\s+folgt\b", r"\bnicht\s+später\s+als\b",
+                                    r"\bkeine\s+änderung(?:en)?\b",
                                     r"\bohne\s+änderung(?:en)?\b", r"\bkein\s+problem\b")),
     "确认无误", "无误", "没问题", "无变更", "无变化", "不含税", "未税", "不锈钢", "无铅")
 NEGATION_WORDS: dict[Language, tuple[str, ...]] = {
@@ -403,15 +405,26 @@ LATER_WORDS: tuple[str, ...] = (
     r"\bchecking\b", r"\bstill\s+(?:being\s+)?check", r"\bas\s+soon\s+as\b",
     r"\bonce\s+we\b", r"\bin\s+due\s+course\b", r"\btba\b", r"\bto\s+be\s+advised\b",
     *(_either_spelling(p) for p in (
-        r"\bwerden\s+(?:wir\s+)?(?:ihnen\s+)?(?:\w+\s+){0,3}?bestätigen\b",
-        r"\bwird\s+(?:noch\s+)?(?:\w+\s+){0,2}?bestätigt\b", r"\bfolgt\b", r"\bfolgen\b",
+        # Bounded: "werden" and the infinitive in the same sentence, at most 80 characters apart.
+        r"\bwerden\b[^.!?]{0,80}?\bbestätigen\b", r"\bwird\b[^.!?]{0,80}?\bbestätigt\s+werden\b",
+        r"\bwird\s+(?:noch\s+)?bestätigt\b", r"\bfolgt\b", r"\bfolgen\b",
         r"\bnachgereicht\b", r"\bnachreichen\b", r"\bmelden\s+uns\b", r"\bbescheid\b",
         r"\bsobald\b", r"\bin\s+kürze\b", r"\bprüfen\s+noch\b", r"\bklären\b")),
     "稍后", "随后", "后续", "另行", "再确认", "再回复", "尽快回复", "将确认", "会确认", "一旦",
     "待我们", "确认后")
+# An answer for part of what it names ("we confirm your order except line 30"): the part left
+# out is not said, so the whole is not read as confirmed.
+EXCEPTION_WORDS: tuple[str, ...] = (
+    r"\bexcept\b", r"\bexcluding\b", r"\bapart\s+from\b", r"\bother\s+than\b",
+    r"\bwith\s+the\s+exception\b",
+    *(_either_spelling(p) for p in (r"\baußer\b", r"\bausgenommen\b", r"\bbis\s+auf\b",
+                                    r"\bmit\s+ausnahme\b")),
+    "除了", "以外", "除外")
 # A quantity not given as one number: a range or an approximation.
 RANGE_WORDS: tuple[str, ...] = (
-    r"\d[\d.,]*\s*(?:-|\u2013|\u2014|~|/)\s*\d[\d.,]*\s*"
+    # Each number is tried from its first digit only (the look-behind): a run of digits is
+    # scanned once, not once per digit.
+    r"(?<![\d.,])\d[\d.,]*\s*(?:-|\u2013|\u2014|~|/)\s*\d[\d.,]*\s*"
     r"(?:pcs|pc|pieces|stk|stück|stueck|件|个|只|units|kg)",
     r"\d\s+(?:to|or|bis|oder)\s+\d", r"\d\s*(?:至|到|或)\s*\d",
     r"\bbetween\s+\d", r"\bzwischen\s+\d",
@@ -456,7 +469,8 @@ SUPPLIER_REFERENCES: tuple[str, ...] = (
     "运单号?", "报价单号?")
 # A supplier's number after one of the words above: its digits, letters and dashes.
 SUPPLIER_NUMBER = r"\s*[:#.]?\s*(?:[a-z]{1,4}[-/]?)?\d[\w/-]*"
-SUPPLIER_LINE = r"(?:\s*,?\s*(?:line|pos\.?|position|item|zeile|行号|行|项次)\s*[:#.]?\s*\d+)?"
+SUPPLIER_LINE = (r"(?:\s*,?\s*(?:(?:line|pos\.?|position|item|zeile|行号|行|项次)\s*[:#.]?\s*\d+"
+                 r"|第\s*\d+\s*行))?")
 CONTACT_NUMBERS = (
     r"\b(?:tel|phone|fax|mobile|mob|cell|telefon|telefax|handy)\b\.?\s*[:.]?\s*\+?[\d\s()/.-]{5,30}"
     r"|(?:电话|传真|手机)\s*:?\s*\+?[\d\s()/.-]{5,30}")
