@@ -140,7 +140,9 @@ def _response_events(document: Document) -> list[Event]:
     fallback = _fallback_order(document)
     events: list[Event] = []
     if not document.lines:
-        if document.status in (DocumentStatus.ACCEPTED, None):
+        # Only an explicit acceptance accepts the whole order: a response without lines whose
+        # message function cannot be read (no or an unknown 1225) confirms nothing.
+        if document.status is DocumentStatus.ACCEPTED:
             events.extend(OrderAcknowledged(number) for number in orders)
         return events
     refs = []

@@ -40,7 +40,7 @@ from mappings.email.answers import (
     build_documents,
 )
 from mappings.email.columns import ColumnProfile, Header, find_header, header_of_row
-from mappings.email.commitment import Doubt, is_heading
+from mappings.email.commitment import Doubt, commits_in_advance, is_heading
 from mappings.email.quotes import Answer, split_answer
 from mappings.email.sheets import TableReading, cell_text, read_row, read_table
 from mappings.email.statements import Statement, order_numbers_in, read_statement
@@ -126,6 +126,8 @@ class _BodyReader:
         self.block: list[tuple[int, Field, str, str]] = []
         # "we confirm as follows:" commits the lines listed below it, until another sentence.
         self.heading = False
+        # "please see our confirmation below": the HTML tables of the reply are its answer.
+        self.confirms_tables = False
 
     # -- the reply's own text ------------------------------------------------------------
 
@@ -225,6 +227,7 @@ class _BodyReader:
             self.set_order(statement.orders[0])
         if not statement.lines:
             self.heading = is_heading(text)
+            self.confirms_tables = self.confirms_tables or commits_in_advance(text)
         if statement.is_request:
             if statement.lines and statement.says_something:
                 self.findings.note(place, ProblemCode.UNREADABLE_TEXT,
@@ -338,7 +341,10 @@ class _BodyReader:
             return
         default = self.orders_named[0] if len(self.orders_named) == 1 else None
         reading = TableReading.of(table, header, self.hints.profile, default, self.style)
+        read = len(self.findings.lines)
         read_table(table, header, self.findings, _with_date_order(reading, self.hints))
+        self.heading = self.confirms_tables
+        self.commit_under_heading(read)
 
     def is_quoted(self, table: Table) -> bool:
         """Whether the table's data rows stand, as text, in the quoted original and none in

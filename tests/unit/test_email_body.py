@@ -541,3 +541,14 @@ def test_excel_serial_dates_and_the_1900_leap_year_bug():
     assert excel_serial_date(Decimal("46361.75")) == date(2026, 12, 5)
     assert isinstance(excel_serial_date(Decimal(60)), Unreadable)
     assert isinstance(excel_serial_date(Decimal(80)), Unreadable)  # a quantity, not a date
+
+
+def test_an_html_table_under_a_sentence_that_confirms_it_is_accepted():
+    table = Table("HTML table 1", "html", (
+        Row(1, ("PO", "Line", "Qty", "Delivery date")),
+        Row(2, (PO, "10", "80", "2026-12-05"))))
+    for text, status in (("Please see our confirmation below.", LineStatus.ACCEPTED),
+                         ("Please see the table below.", None),
+                         ("We cannot confirm, see our confirmation table below.", None)):
+        [document] = documents(map_email_body(text, (table,)))
+        assert document.lines[0].status is status, text

@@ -312,3 +312,14 @@ def test_an_edifact_line_without_1229_answers_as_its_header(header: DocumentStat
     line = outcome.lines.get(("PO1", "10"))
     assert (line.state if line else LineState.OPEN) is state
     assert (C.LINE_UNCLEAR in codes(outcome)) is (header is None)
+
+
+def test_a_response_without_lines_accepts_the_order_only_when_it_says_so() -> None:
+    """ORDRSP 1225 = 29 without lines accepts the order as ordered; one whose 1225 cannot be
+    read (status None) confirms nothing."""
+    accepted = reconcile(response(status=DocumentStatus.ACCEPTED, function="29"),
+                         order(ordered()), PROFILE, TODAY)
+    unread = reconcile(response(status=None, function="99"), order(ordered()), PROFILE, TODAY)
+    assert accepted.lines[("PO1", "10")].state is LineState.CONFIRMED
+    assert unread.lines == {}
+    assert unread.discrepancies == []
