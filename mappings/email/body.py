@@ -381,11 +381,13 @@ def _with_date_order(reading: TableReading, hints: EmailHints) -> TableReading:
 
 def _line(statement: Statement, order: str, line_no: str, heading: bool) -> Line:
     """The line a statement answers. Its status is the one it states; else a change when it
-    names what was ordered ("150 instead of 200"), an acceptance under a heading that commits,
-    and otherwise none: values alone are not a confirmation (reconciliation says so)."""
+    sets its own value against the one ordered ("150 instead of 200"), an acceptance under a
+    heading that commits, and otherwise none: values alone are not a confirmation, nor is the
+    order restated ("ordered 100 pcs, requested 2026-12-01"); reconciliation says so."""
     status = statement.status if isinstance(statement.status, LineStatus) else None
-    if status is None and (statement.ordered_quantity is not None
-                           or statement.requested_date is not None):
+    counters = ((statement.quantity is not None and statement.ordered_quantity is not None)
+                or (statement.delivery_date is not None and statement.requested_date is not None))
+    if status is None and counters:
         status = LineStatus.CHANGED
     elif status is None and heading:
         status = LineStatus.ACCEPTED
