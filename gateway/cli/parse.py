@@ -171,6 +171,29 @@ def bench_reading(runs: int, as_json: bool) -> None:
     run_reading_benchmark(runs=runs, as_json=as_json)
 
 
+@bench.command("replies")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default="samples/replies/adversarial.yaml", show_default=True,
+              help="Replies with the line facts each must and must not yield.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_replies(corpus: Path, as_json: bool) -> None:
+    """Precision (wrong confirmations, goal 0) and recall (line facts read) of the email reader
+    on adversarial replies: negations, questions, conditions, ranges, promises, signatures,
+    the supplier's own numbers, languages that are not read. Exit status 1 on any wrong
+    confirmation or supplier number read as an order."""
+    from gateway.bench.replies import CorpusError, measure_replies, print_measurement
+
+    try:
+        result = measure_replies(corpus)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print_measurement(result, Console())
+    sys.exit(1 if result["wrong"] else 0)
+
+
 @bench.command("reconcile")
 @click.option("--lines", default=100_000, show_default=True, help="Open order lines.")
 @click.option("--messages", default=10_000, show_default=True, help="Supplier messages.")

@@ -46,6 +46,8 @@ class DiscrepancyCode(StrEnum):
     # Mail that claims a supplier but is not authenticated as one of its domains: what it said
     # is kept and shown, and applied only once a buyer acts (docs/mail-authentication.md).
     UNVERIFIED_SENDER = "UNVERIFIED_SENDER"
+    # A supplier line with values but no confirmation or rejection (no status word, no code).
+    LINE_UNCLEAR = "LINE_UNCLEAR"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from gateway.domain.documents import (
     Item,
     Line,
     LineStatus,
+    SourceFormat,
 )
 
 
@@ -71,6 +72,17 @@ class LineRejected:
 
 
 @dataclass(slots=True)
+class LineUnclear:
+    """A line the supplier gives values for without saying whether it confirms them (an email
+    line with a quantity and no commitment word): not a confirmation, and not a rejection."""
+
+    ref: LineRef
+    quantity: Decimal | None
+    unit: str | None
+    delivery_date: date | None
+
+
+@dataclass(slots=True)
 class LinesDespatched:
     """One despatch advice line: what left, and when it is expected."""
 
@@ -90,12 +102,20 @@ class ResponseComplete:
     replaces: bool = False
 
 
-Event = (OrderAcknowledged | OrderRejected | LineConfirmed | LineRejected | LinesDespatched
-         | ResponseComplete)
+Event = (OrderAcknowledged | OrderRejected | LineConfirmed | LineRejected | LineUnclear
+         | LinesDespatched | ResponseComplete)
 
 # ORDRSP message functions (1225) after which the response is read as complete: a replacement
 # (5) restates every line; an acceptance (29) with lines lists what it accepts.
 _COMPLETE_FUNCTIONS = frozenset({"5", "29"})
+# Written by people: a line's status is what its words say, or nothing.
+_WORDS = frozenset({SourceFormat.EMAIL_TEXT, SourceFormat.SPREADSHEET})
+# A structured message's line without a status code of its own answers as its header does
+# (EANCOM ORDRSP: BGM 1225 is the message's answer, LIN 1229 only where a line differs). A
+# replacement (5) restates the response it replaces and is read like an acceptance.
+_HEADER_LINE_STATUS = {DocumentStatus.ACCEPTED: LineStatus.ACCEPTED,
+                       DocumentStatus.CHANGED: LineStatus.CHANGED,
+                       DocumentStatus.REPLACED: LineStatus.ACCEPTED}
 
 
 def document_events(document: Document) -> list[Event]:
@@ -120,23 +140,38 @@ def _response_events(document: Document) -> list[Event]:
     fallback = _fallback_order(document)
     events: list[Event] = []
     if not document.lines:
-        if document.status in (DocumentStatus.ACCEPTED, None):
+        # Only an explicit acceptance accepts the whole order: a response without lines whose
+        # message function cannot be read (no or an unknown 1225) confirms nothing.
+        if document.status is DocumentStatus.ACCEPTED:
             events.extend(OrderAcknowledged(number) for number in orders)
         return events
     refs = []
     for position, line in enumerate(document.lines, 1):
         ref = LineRef.of(line, position, fallback)
         refs.append(ref)
-        if line.status in (LineStatus.REJECTED, LineStatus.DELETED):
+        status = line_status(line, document)
+        if status in (LineStatus.REJECTED, LineStatus.DELETED):
             events.append(LineRejected(ref))
+        elif status is None:
+            events.append(LineUnclear(ref, line.quantity, line.unit, line.delivery_date))
         else:
             events.append(LineConfirmed(ref, line.quantity, line.unit, line.delivery_date,
-                                        line.price, line.status is LineStatus.CHANGED))
+                                        line.price, status is LineStatus.CHANGED))
     events = _merge_schedules(events)
     if document.function_code in _COMPLETE_FUNCTIONS and orders:
         events.append(ResponseComplete(tuple(orders), tuple(refs),
                                        replaces=document.function_code == "5"))
     return events
+
+
+def line_status(line: Line, document: Document) -> LineStatus | None:
+    """What a response line says: its own status; in a structured message without one, the
+    header's (accepted or changed); otherwise None, which never confirms a line."""
+    if line.status is not None:
+        return line.status
+    if document.source_format in _WORDS or document.status is None:
+        return None
+    return _HEADER_LINE_STATUS.get(document.status)
 
 
 def _merge_schedules(events: list[Event]) -> list[Event]:

@@ -29,6 +29,7 @@ from gateway.domain.events import (
     LineRef,
     LineRejected,
     LinesDespatched,
+    LineUnclear,
     OrderAcknowledged,
     OrderRejected,
     ResponseComplete,
@@ -48,7 +49,7 @@ C = DiscrepancyCode
 # read (UNREADABLE_REPLY, one per email: the ledger resolves those of earlier emails).
 _CONFIRMATION_RULES = (C.QTY_SHORT, C.QTY_OVER, C.DATE_LATE, C.DATE_EARLY, C.PRICE_CHANGED,
                        C.LINE_REJECTED, C.UNIT_MISMATCH, C.LINE_NOT_CONFIRMED, C.ITEM_MISMATCH,
-                       C.UNREADABLE_REPLY)
+                       C.UNREADABLE_REPLY, C.LINE_UNCLEAR)
 
 
 @dataclass(slots=True)
@@ -98,6 +99,8 @@ class _Run:
             self.confirm(event)
         elif isinstance(event, LineRejected):
             self.reject_line(event)
+        elif isinstance(event, LineUnclear):
+            self.unclear(event)
         elif isinstance(event, LinesDespatched):
             self.despatch(event)
         elif isinstance(event, OrderAcknowledged):
@@ -132,6 +135,21 @@ class _Run:
             state=state,
             confirmed_quantity=quantity, confirmed_date=delivery, confirmed_price=price),
             VersionKind.CONFIRMATION, quantity, delivery, price, event.ref.position)
+
+    def unclear(self, event: LineUnclear) -> None:
+        """Values without a commitment: the line stays as it was (open lines stay open and
+        LINE_NOT_CONFIRMED stays raised); the buyer is told what the supplier wrote."""
+        line = self.match(event.ref, event.quantity, claim=False)
+        if line is None:
+            return
+        said = ", ".join(p for p in (
+            _qty(event.quantity, event.unit) if event.quantity is not None else "",
+            event.delivery_date.isoformat() if event.delivery_date else "") if p)
+        self.outcome.discrepancies.append(self.discrepancy(
+            C.LINE_UNCLEAR, Severity.LOW, line, "a confirmation or a rejection",
+            said or "no status", None,
+            "the supplier names the line without confirming or rejecting it; not read as a "
+            "confirmation", None, Decimal(1), event.ref.position))
 
     def reject_line(self, event: LineRejected) -> None:
         line = self.match(event.ref)

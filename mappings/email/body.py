@@ -40,6 +40,7 @@ from mappings.email.answers import (
     build_documents,
 )
 from mappings.email.columns import ColumnProfile, Header, find_header, header_of_row
+from mappings.email.commitment import Doubt, commits_in_advance, is_heading
 from mappings.email.quotes import Answer, split_answer
 from mappings.email.sheets import TableReading, cell_text, read_row, read_table
 from mappings.email.statements import Statement, order_numbers_in, read_statement
@@ -125,6 +126,10 @@ class _BodyReader:
         self.block: list[tuple[int, Field, str, str]] = []
         self._line_keys: tuple[frozenset[tuple[str, ...]], frozenset[tuple[str, ...]]] | None \
             = None
+        # "we confirm as follows:" commits the lines listed below it, until another sentence.
+        self.heading = False
+        # "please see our confirmation below": the HTML tables of the reply are its answer.
+        self.confirms_tables = False
 
     # -- the reply's own text ------------------------------------------------------------
 
@@ -188,7 +193,17 @@ class _BodyReader:
                         by_letter=False)
         row = Row(first, tuple(value for _, _, _, value in block))
         reading = TableReading(self.hints.date_order, self.style, self.order)
+        read = len(self.findings.lines)
         read_row(row, header, reading, place, self.findings)
+        self.commit_under_heading(read)
+
+    def commit_under_heading(self, first: int) -> None:
+        """Lines read from `first` on with no status of their own take the heading's."""
+        if not self.heading:
+            return
+        for answer in self.findings.lines[first:]:
+            if answer.line.status is None:
+                answer.line.status = LineStatus.ACCEPTED
 
     def order_block(self, order: str, fields: dict[Field, str], place: Place) -> None:
         """`PO number: 4500012345` alone sets the order; with `Status: confirmed` it answers
@@ -212,7 +227,14 @@ class _BodyReader:
                                    style_known=self.hints.number_style is not None)
         if len(statement.orders) == 1:
             self.set_order(statement.orders[0])
+        if not statement.lines:
+            self.heading = is_heading(text)
+            self.confirms_tables = self.confirms_tables or commits_in_advance(text)
         if statement.is_request:
+            if statement.lines and statement.says_something:
+                self.findings.note(place, ProblemCode.UNREADABLE_TEXT,
+                                   f"{shorten(text)!r} asks rather than answers; the line is "
+                                   "not read", self.order)
             return
         if len(statement.orders) > 1 and (statement.lines or statement.says_something
                                           or statement.order_status):
@@ -228,10 +250,18 @@ class _BodyReader:
     def order_statement(self, place: Place, text: str, statement: Statement) -> None:
         order = statement.orders[0] if statement.orders else self.order
         quoted = repr(shorten(text))
+        if self.heading:
+            return
         if statement.order_status is not None and statement.conditional:
             self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
                                  f"{quoted} makes its answer depend on a condition; it is an "
                                  "offer, not an answer, and is not read")
+        elif statement.order_status is DocumentStatus.ACCEPTED and (
+                not statement.judgement.commits):
+            # "We confirm your order except line 30", "... will confirm your order next week".
+            self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
+                                 f"{quoted} {statement.judgement.reason()}; the order is not "
+                                 "read as accepted")
         elif statement.order_status is not None:
             if order is None:
                 self.findings.refuse(place, ProblemCode.MISSING_VALUE,
@@ -262,6 +292,14 @@ class _BodyReader:
                                  f"{quoted}: {reasons}; the line is not read")
         elif not statement.says_something:
             return
+        elif not statement.judgement.commits and not (
+                statement.status is LineStatus.REJECTED
+                and statement.judgement.doubt is Doubt.NEGATION):
+            # A rejection may say so with a negation ("we can no longer supply it"); anything
+            # else that a negation, question, hedge, range ... undoes is no answer.
+            self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
+                                 f"{quoted} {statement.judgement.reason()}; the line is not "
+                                 "read")
         elif statement.conditional:
             self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
                                  f"{quoted} makes its answer depend on a condition; it is an "
@@ -288,13 +326,16 @@ class _BodyReader:
                                  f"{', '.join(statement.lines)}; it is not read")
         else:
             for line_no in statement.lines:
-                self.findings.lines.append(LineAnswer(_line(statement, order, line_no), place))
+                self.findings.lines.append(LineAnswer(
+                    _line(statement, order, line_no, self.heading), place))
 
     # -- tables --------------------------------------------------------------------------
 
     def read_text_table(self, table: Table, header: Header) -> None:
         reading = TableReading.of(table, header, self.hints.profile, self.order, self.style)
+        read = len(self.findings.lines)
         read_table(table, header, self.findings, _with_date_order(reading, self.hints))
+        self.commit_under_heading(read)
 
     def read_html_table(self, table: Table) -> None:
         header = find_header(table, self.hints.profile)
@@ -302,7 +343,10 @@ class _BodyReader:
             return
         default = self.orders_named[0] if len(self.orders_named) == 1 else None
         reading = TableReading.of(table, header, self.hints.profile, default, self.style)
+        read = len(self.findings.lines)
         read_table(table, header, self.findings, _with_date_order(reading, self.hints))
+        self.heading = self.confirms_tables
+        self.commit_under_heading(read)
 
     def is_quoted(self, table: Table) -> bool:
         """Whether the table's data rows stand, as text, in the quoted original and none in
@@ -344,8 +388,18 @@ def _with_date_order(reading: TableReading, hints: EmailHints) -> TableReading:
     return TableReading(hints.date_order, reading.number_style, reading.default_order)
 
 
-def _line(statement: Statement, order: str, line_no: str) -> Line:
+def _line(statement: Statement, order: str, line_no: str, heading: bool) -> Line:
+    """The line a statement answers. Its status is the one it states; else a change when it
+    sets its own value against the one ordered ("150 instead of 200"), an acceptance under a
+    heading that commits, and otherwise none: values alone are not a confirmation, nor is the
+    order restated ("ordered 100 pcs, requested 2026-12-01"); reconciliation says so."""
     status = statement.status if isinstance(statement.status, LineStatus) else None
+    counters = ((statement.quantity is not None and statement.ordered_quantity is not None)
+                or (statement.delivery_date is not None and statement.requested_date is not None))
+    if status is None and counters:
+        status = LineStatus.CHANGED
+    elif status is None and heading:
+        status = LineStatus.ACCEPTED
     return Line(order_number=order, order_line_no=line_no, item=Item(), status=status,
                 quantity=statement.quantity, unit=statement.unit,
                 ordered_quantity=statement.ordered_quantity,

@@ -27,10 +27,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
-from gateway.domain.documents import Document
+from gateway.domain.documents import Document, DocumentStatus, LineStatus, SourceFormat
 from mappings.email.body import EmailHints, map_email_body
 from mappings.email.columns import ColumnProfile
+from mappings.email.commitment import commits_in_advance
 from mappings.email.files import read_csv_file
+from mappings.email.quotes import split_answer
 from mappings.email.statements import order_numbers_in
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.mime import (
@@ -147,11 +149,34 @@ def _read(parsed: ParsedEmail, label: str, *, top: bool,
     parts: list[Result] = []
     for attachment in parsed.attachments:
         parts += _read_attachment(attachment, label, where, profile)
+    if _confirms_attachments(parsed.text_body or ""):
+        _commit_sheet_lines(parts)
     for inner in parsed.forwarded:
         parts += _read(inner, f"{label}, forwarded message", top=False, profile=profile)
     answered = any(isinstance(r, Document) for r in parts)
     results += _read_body(parsed, label, where, answered, profile)
     return results + parts
+
+
+def _confirms_attachments(text: str) -> bool:
+    """Whether the reply's own text says its attachment is a confirmation ("Please find our
+    confirmation attached", "anbei unsere Auftragsbestätigung")."""
+    return any(commits_in_advance(line) for _, line in split_answer(text).lines)
+
+
+def _commit_sheet_lines(parts: list[Result]) -> None:
+    """A sheet sent as "our confirmation": its rows without a status word of their own are
+    accepted (a row whose status or remark says otherwise keeps that, or was refused)."""
+    for document in parts:
+        if not isinstance(document, Document) or (
+                document.source_format is not SourceFormat.SPREADSHEET):
+            continue
+        for line in document.lines:
+            if line.status is None:
+                line.status = LineStatus.ACCEPTED
+        if document.status is None and all(
+                line.status is LineStatus.ACCEPTED for line in document.lines):
+            document.status = DocumentStatus.ACCEPTED
 
 
 def _read_body(parsed: ParsedEmail, label: str, where: str, answered: bool,

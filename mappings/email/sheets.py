@@ -25,6 +25,7 @@ from gateway.domain.documents import (
 )
 from mappings.email.answers import Findings, LineAnswer, Origin, Place, build_documents
 from mappings.email.columns import ColumnProfile, Header, find_header
+from mappings.email.commitment import Doubt, judge
 from mappings.email.statements import order_numbers_in
 from mappings.email.text import label_key, shorten
 from mappings.email.values import (
@@ -282,8 +283,23 @@ def read_row(row: Row, header: Header, reading: TableReading, place: Place,
         detail = "; ".join(f"{where}: {u.reason}" for where, u in cells.unreadable)
         findings.refuse(place, first.code, f"{detail}; the row is not read")
         return
-    line.status = status if isinstance(status, LineStatus) else None
+    line.status = status if isinstance(status, LineStatus) else _committed(header, cells)
     _settle(line, place, findings)
+
+
+# What, said in a remark, undoes a row ("Teillieferung möglich" is no doubt; "ca. 500" is
+# in the quantity column's reading, not here).
+_UNDOING = frozenset({Doubt.NEGATION, Doubt.DOUBLE_NEGATION, Doubt.QUESTION, Doubt.LATER,
+                      Doubt.CONDITION, Doubt.HEDGE})
+
+
+def _committed(header: Header, cells: _Cells) -> LineStatus | None:
+    """A row without a status word is accepted when it fills a column whose name commits
+    ("Confirmed qty", "Bestätigte Menge", "确认交期"); otherwise its values alone are no
+    confirmation, and it has no status."""
+    filled = (cells.text(f) for f in (Field.CONFIRMED_QUANTITY, Field.CONFIRMED_DATE)
+              if f in header.columns)
+    return LineStatus.ACCEPTED if any(filled) else None
 
 
 def _settle(line: Line, place: Place, findings: Findings) -> None:
@@ -354,6 +370,13 @@ def _status(cells: _Cells) -> Status | None:
     stated = cells.value(Field.STATUS, read_status(cells.text(Field.STATUS) or ""))
     remark_text = cells.text(Field.REMARK)
     remark = find_status(remark_text) if remark_text else None
+    doubt = judge(remark_text) if remark_text and remark is None else None
+    if doubt is not None and doubt.doubt in _UNDOING:
+        # "cannot confirm", "nicht möglich", "无法确认" in the remarks: whatever the other
+        # columns say, the row is not a confirmation.
+        cells.unreadable.append((cells.column(Field.REMARK), Unreadable(
+            ProblemCode.UNREADABLE_TEXT, f"{shorten(remark_text or '')!r} {doubt.reason()}")))
+        return None
     if stated is not None and remark is not None and remark != stated:
         cells.unreadable.append((cells.column(Field.REMARK), Unreadable(
             ProblemCode.CONFLICTING_VALUES,

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from gateway.domain.documents import DocumentStatus
+from mappings.email.commitment import Judgement, judge
 from mappings.email.text import fold
 from mappings.email.values import (
     CURRENCY_PATTERN,
@@ -41,6 +42,7 @@ from mappings.email.values import (
 )
 from mappings.email.vocabulary import (
     CONDITION_WORDS,
+    CONTACT_NUMBERS,
     COUNT_UNITS,
     LINE_WORDS,
     MONTHS,
@@ -53,6 +55,9 @@ from mappings.email.vocabulary import (
     QUANTITY_WORDS,
     RELATIVE_DAYS,
     REQUEST_WORDS,
+    SUPPLIER_LINE,
+    SUPPLIER_NUMBER,
+    SUPPLIER_REFERENCES,
     VAGUE_DATES,
 )
 from parsers.errors import ProblemCode
@@ -89,6 +94,10 @@ _PRICE = re.compile(
     rf"\s*(?P<after>{_CURRENCY})?", _I)
 _ORDERED_KEY = re.compile(rf"(?:{_words(ORDERED_WORDS)})\s*(?:date|termin|:)?\s*$", _I)
 _NEGATION = re.compile("|".join(NEGATIONS), _I)
+# "our sales order SO-88812 line 1", "Lieferschein 80012", "Tel. +49 561 1234-0": the
+# supplier's own numbers, taken out before the buyer's order and line are looked for.
+_SUPPLIER_REFERENCE = re.compile(
+    rf"(?:{'|'.join(SUPPLIER_REFERENCES)}){SUPPLIER_NUMBER}{SUPPLIER_LINE}|{CONTACT_NUMBERS}", _I)
 _REQUEST = re.compile("|".join(REQUEST_WORDS), _I)
 _CONDITION = re.compile("|".join(CONDITION_WORDS), _I)
 # "May" is also a verb: a month named alone is looked for by its other names.
@@ -136,6 +145,9 @@ class Statement:
     negated_acceptance: bool = False
     # The answer depends on something ("if you confirm the price"): an offer, not an answer.
     conditional: bool = False
+    # What undoes the sentence's commitment (a negation, a question, a range ...), if anything.
+    judgement: Judgement = field(default_factory=Judgement)
+    supplier_references: list[str] = field(default_factory=list)
 
     @property
     def says_something(self) -> bool:
@@ -149,9 +161,12 @@ def read_statement(sentence: str, style: NumberStyle | None,
     (its profile), not inferred from the text."""
     found = Statement(is_request=bool(_REQUEST.search(sentence)),
                       conditional=bool(_CONDITION.search(sentence)))
-    text = _take(_ORDER, sentence, lambda m: _add(found.orders, _order_number(m)))
+    text = _take(_SUPPLIER_REFERENCE, sentence,
+                 lambda m: found.supplier_references.append(m.group(0).strip()))
+    text = _take(_ORDER, text, lambda m: _add(found.orders, _order_number(m)))
     text = _take(_LINES, text, lambda m: _add(found.lines, *re.findall(r"\d+", m.group("list"))))
     text = _take(_LINE, text, lambda m: _add(found.lines, m.group("line") or m.group("nth")))
+    named = text  # the order and line taken out: "pos. 20 - 100 pcs" is no range
     text = _take(DATE_PATTERN, text, lambda m: _date(found, m, sentence, date_order))
     text = _take(_PRICE, text, lambda m: _price(found, m, style))
     text = _take(_KEYED_QUANTITY, text,
@@ -167,6 +182,7 @@ def read_statement(sentence: str, style: NumberStyle | None,
             "(a day, month and year)")))
     text = _take(CURRENCY_PATTERN, text, lambda m: _currency(found, currency_code(m.group(0))))
     found.status = find_status(text)
+    found.judgement = judge(text, named)
     found.order_status, found.negated_acceptance = _order_status(fold(sentence))
     for leftover in _LEFTOVER_NUMBER.finditer(text):
         found.unreadable.append(Unreadable(

@@ -30,6 +30,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from gateway.domain.documents import LineStatus
+from mappings.email.commitment import judge
 from mappings.email.text import fold, shorten
 from mappings.email.vocabulary import (
     CURRENCIES,
@@ -76,7 +77,7 @@ _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DATE_FORMS = (
     r"(?P<iy>\d{4})[-/.](?P<im>\d{1,2})[-/.](?P<id>\d{1,2})(?!\d)",
     r"(?P<cy>\d{4})\s*年\s*(?P<cm>\d{1,2})\s*月\s*(?P<cd>\d{1,2})\s*[日号]?",
-    r"(?<!\d)(?P<dd>\d{1,2})\.\s?(?P<dm>\d{1,2})\.\s?(?P<dy>\d{4}|\d{2})(?![\d.])",
+    r"(?<!\d)(?P<dd>\d{1,2})\.\s?(?P<dm>\d{1,2})\.\s?(?P<dy>\d{4}|\d{2})(?!\d|\.\d)",
     r"(?<![\d.])(?P<sa>\d{1,2})(?P<sep>[/-])(?P<sb>\d{1,2})(?P=sep)(?P<sy>\d{4}|\d{2})(?!\d)",
     rf"(?<!\d)(?P<nd>\d{{1,2}})(?:\.|st|nd|rd|th)?[\s-]*(?P<nm>{_MONTH})(?![^\W\d_])\.?[\s,-]*"
     r"(?P<ny>\d{4}|\d{2})(?!\d)",
@@ -386,10 +387,15 @@ _STATUS_PATTERNS: tuple[tuple[Status, re.Pattern[str]], ...] = tuple(
 
 @lru_cache(maxsize=_WORD_CACHE)
 def find_status(text: str) -> Status | None:
-    """The status a text states: rejection before pending before change before acceptance."""
+    """The status a text states: rejection before pending before change before acceptance.
+    An acceptance or change that is negated, asked, hedged or put off ("cannot confirm",
+    "无法确认", "ok?") states none."""
     folded = fold(text)
     for status, pattern in _STATUS_PATTERNS:
         if pattern.search(folded):
+            positive = status in (LineStatus.ACCEPTED, LineStatus.CHANGED)
+            if positive and not judge(folded).commits:
+                return None
             return LineStatus(status) if status != PENDING else PENDING
     return None
 

@@ -19,6 +19,32 @@ class Language(StrEnum):
     CHINESE = "zh"
 
 
+# Older systems write German without umlauts ("80 Stueck bestaetigt", "Gruesse"): every German
+# word below is also read in that spelling (DIN 5007-2 replacement: ä -> ae, ö -> oe, ü -> ue,
+# ß -> ss).
+_UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"),
+            ("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue"))
+
+
+def transliterated(word: str) -> str:
+    for umlaut, spelled in _UMLAUTS:
+        word = word.replace(umlaut, spelled)
+    return word
+
+
+def _both_spellings(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The words as given, then their transliterations that differ."""
+    extra = tuple(t for t in (transliterated(w) for w in words) if t not in words)
+    return words + extra
+
+
+def _either_spelling(pattern: str) -> str:
+    """A regular expression over case-folded text that also matches the transliteration."""
+    for umlaut, spelled in _UMLAUTS[:4]:
+        pattern = pattern.replace(umlaut, f"(?:{umlaut}|{spelled})")
+    return pattern
+
+
 class Field(StrEnum):
     """What a column of a sheet, or a label in an email, holds."""
 
@@ -137,6 +163,9 @@ FIELD_NAMES: dict[Language, dict[Field, tuple[str, ...]]] = {
     },
 }
 
+FIELD_NAMES[Language.GERMAN] = {field_: _both_spellings(names)
+                                for field_, names in FIELD_NAMES[Language.GERMAN].items()}
+
 # Words that mark a subtotal or total row, which is not an order line.
 TOTAL_WORDS: tuple[str, ...] = ("Total", "Totals", "Grand total", "Subtotal", "Sum",
                                 "Summe", "Gesamt", "Gesamtsumme", "Zwischensumme",
@@ -175,12 +204,16 @@ STATUS_WORDS: dict[str, dict[Language, tuple[str, ...]]] = {
         Language.CHINESE: ("修改", "变更", "部分确认", "部分交货"),
     },
     LineStatus.ACCEPTED: {
-        Language.ENGLISH: ("confirmed", "accepted", "ok", "okay", "as ordered", "agreed"),
+        Language.ENGLISH: ("confirmed", "accepted", "ok", "okay", "as ordered", "agreed",
+                           "confirm", "accept", "can deliver", "will deliver", "can supply",
+                           "will supply", "will ship", "committed"),
         Language.GERMAN: ("bestätigt", "akzeptiert", "angenommen", "wie bestellt",
-                          "in ordnung"),
+                          "in ordnung", "bestätigen", "zugesagt", "sagen zu"),
         Language.CHINESE: ("确认", "已确认", "接受", "同意", "按订单"),
     },
 }
+for _by_language in STATUS_WORDS.values():
+    _by_language[Language.GERMAN] = _both_spellings(_by_language[Language.GERMAN])
 STATUS_PRECEDENCE: tuple[str, ...] = (LineStatus.REJECTED, PENDING, LineStatus.CHANGED,
                                       LineStatus.ACCEPTED)
 
@@ -197,15 +230,16 @@ ORDER_PHRASES: dict[DocumentStatus, dict[Language, tuple[str, ...]]] = {
             r"(?:^|\b(?:order|po)\b.{0,30})(?:all lines |all )?confirmed as ordered\b",
             r"^(?:order|po)\b.{0,30}\bconfirmed\s*[.!]?$",
         ),
-        Language.GERMAN: (
+        Language.GERMAN: tuple(_either_spelling(p) for p in (
             r"\bbestätigen wir (?:ihnen )?(?:ihre|die|ihren|den) (?:bestellung|auftrag)",
             r"\bwir bestätigen (?:ihnen )?(?:hiermit )?(?:ihre|die|ihren|den) "
             r"(?:bestellung|auftrag)",
             r"\b(?:bestellung|auftrag)\b.{0,40}\b(?:wird|ist|wurde) (?:hiermit )?bestätigt\b",
             r"(?:^|\b(?:bestellung|auftrag)\b.{0,30})(?:alles |alle positionen )?"
             r"wie bestellt bestätigt\b",
-        ),
+        )),
         Language.CHINESE: (r"确认(?:贵司的?|您的|该|此)?订单", r"订单已确认", r"订单确认",
+                           r"订单号?\s*:?\s*[0-9a-z-]{3,20}\s*(?:已经?)?确认",
                            r"全部确认", r"按订单确认"),
     },
     DocumentStatus.REJECTED: {
@@ -216,12 +250,12 @@ ORDER_PHRASES: dict[DocumentStatus, dict[Language, tuple[str, ...]]] = {
             r"supply|fulfil|fulfill) (?:your|the|this) (?:purchase )?order\b",
             r"\b(?:purchase )?order\b.{0,40}\b(?:is|has been) (?:rejected|declined)\b",
         ),
-        Language.GERMAN: (
+        Language.GERMAN: tuple(_either_spelling(p) for p in (
             r"\blehnen wir (?:ihre|die|ihren|den) (?:bestellung|auftrag)\b.{0,20}\bab\b",
             r"\b(?:bestellung|auftrag)\b.{0,40}\b(?:wird|ist|wurde) (?:leider )?abgelehnt\b",
             r"\bkönnen (?:wir )?(?:ihre|die|ihren|den) (?:bestellung|auftrag) (?:leider )?"
             r"nicht (?:annehmen|liefern|ausführen)",
-        ),
+        )),
         Language.CHINESE: (r"拒绝(?:贵司的?|您的|该|此)?订单",
                            r"无法接受(?:贵司的?|您的|该|此)?订单",
                            r"订单(?:已被|被|已)?拒绝", r"订单无法交货"),
@@ -234,7 +268,8 @@ NEGATIONS: tuple[str, ...] = (r"\bnot\b", r"\bcannot\b", r"\bcan't\b", r"\bunabl
 # pieces, as the order lines imported from ERP exports use).
 UNITS: dict[str, str] = {
     "pcs": "PCE", "pc": "PCE", "pce": "PCE", "piece": "PCE", "pieces": "PCE", "ea": "PCE",
-    "each": "PCE", "unit": "PCE", "units": "PCE", "stück": "PCE", "stk": "PCE", "st": "PCE",
+    "each": "PCE", "unit": "PCE", "units": "PCE", "stück": "PCE", "stueck": "PCE", "stk": "PCE",
+    "st": "PCE",
     "件": "PCE", "个": "PCE", "只": "PCE", "pcs.": "PCE", "stk.": "PCE", "st.": "PCE",
     "h87": "PCE", "c62": "PCE",
     "kg": "KGM", "kgm": "KGM", "千克": "KGM", "公斤": "KGM",
@@ -275,9 +310,11 @@ ORDER_WORDS = (r"purchase\s+order|p\.?o\.?|order|bestellung|bestellnummer|bestel
                r"auftrag|auftragsnummer|采购订单号?|订单号?|订单编号")
 ORDER_NUMBER_SUFFIX = r"(?:\s*(?:no\.?|nr\.?|number|nummer|#|号))?"
 LINE_WORDS = r"line|ln\.?|pos\.?|position|item|zeile|行号|行|项次"
+# (`statements._words` splits these at `|`: each alternative is one word, spelled out.)
 QUANTITY_WORDS = (r"confirmed\s+qty|confirmed\s+quantity|quantity|qty\.?|menge|"
-                  r"bestätigte\s+menge|确认数量|数量")
-PRICE_WORDS = r"unit\s+price|net\s+price|price|einzelpreis|stückpreis|preis|单价|价格"
+                  r"bestätigte\s+menge|bestaetigte\s+menge|确认数量|数量")
+PRICE_WORDS = (r"unit\s+price|net\s+price|price|einzelpreis|stückpreis|stueckpreis|preis|"
+               r"单价|价格")
 # A value after these words is what was ordered, not what the supplier commits to.
 ORDERED_WORDS = r"instead\s+of|ordered|requested|statt|anstatt|bestellt|原|订单数量"
 
@@ -315,7 +352,125 @@ RELATIVE_DAYS: tuple[str, ...] = (
 LANGUAGE_CUES: dict[Language, tuple[str, ...]] = {
     Language.ENGLISH: ("order", "line", "quantity", "delivery", "confirm", "price", "pcs",
                        "dear", "regards"),
-    Language.GERMAN: ("bestellung", "menge", "liefertermin", "stück", "bestätigt", "preis",
-                      "sehr geehrte", "grüße", "auftrag", "position"),
+    Language.GERMAN: _both_spellings(("bestellung", "menge", "liefertermin", "stück",
+                                      "bestätigt", "preis", "sehr geehrte", "grüße", "auftrag",
+                                      "position")),
     Language.CHINESE: ("订单", "数量", "交货", "单价", "确认", "行号"),
 }
+
+# -- commitment: what undoes a statement's commitment (commitment.py) ---------------------------
+# Regular expression fragments over the case-folded NFKC text of one sentence, with the values
+# already taken out of it. None may hold an unbounded repeat: the sentence is scanned once.
+
+# Phrases with a negation that still commit ("no later than", "keine Änderungen", "确认无误",
+# "不含税" = before tax): read as one piece, so that their negation does not count.
+COMMITTING_IDIOMS: tuple[str, ...] = (
+    r"\bno\s+later\s+than\b", r"\bnot\s+later\s+than\b", r"\bno\s+changes?\b",
+    r"\bwithout\s+(?:any\s+)?changes?\b", r"\bno\s+problem\b",
+    *(_either_spelling(p) for p in (r"\bwie\s+folgt\b", r"\bnicht\s+später\s+als\b",
+                                    r"\bkeine\s+änderung(?:en)?\b",
+                                    r"\bohne\s+änderung(?:en)?\b", r"\bkein\s+problem\b")),
+    "确认无误", "无误", "没问题", "无变更", "无变化", "不含税", "未税", "不锈钢", "无铅")
+NEGATION_WORDS: dict[Language, tuple[str, ...]] = {
+    Language.ENGLISH: (r"\bnot\b", r"\bcannot\b", r"\b[a-z]+n['\u2019]t\b", r"\bunable\b",
+                       r"\bimpossible\b", r"\bnever\b", r"\bno\s+longer\b", r"\bneither\b",
+                       r"\bnor\b", r"\bnone\b", r"\bregret\b", r"\brefuse[sd]?\b",
+                       r"\bno\s+(?:stock|capacity|material|way)\b"),
+    Language.GERMAN: tuple(_either_spelling(p) for p in (
+        r"\bnicht\b", r"\bkein(?:e|en|em|er|es)?\b", r"\bnie(?:mals)?\b", r"\bunmöglich\b",
+        r"\bweder\b", r"\bausgeschlossen\b")),
+    Language.CHINESE: ("无法", "不能", "不可以", "不可", "暂不", "暂时不", "未能", "不确认", "没法",
+                       "没有", "不会", "不予", "没", "无", "未", "不"),
+}
+# A sentence that asks, rather than says (the `REQUEST_WORDS` are read first, as before).
+QUESTION_WORDS: tuple[str, ...] = (
+    r"\?", r"\b(?:could|can|would|will)\s+you\b", r"\bis\s+it\s+(?:possible|ok|okay)\b",
+    r"\bdo\s+you\b", r"\bwhether\b",
+    *(_either_spelling(p) for p in (r"\b(?:können|könnten|würden)\s+sie\b",
+                                    r"\bist\s+es\s+möglich\b", r"\bob\b")),
+    "吗", "是否", "能否", "可否", "请问", *REQUEST_WORDS)
+# Hedges: the supplier does not commit ("probably", "voraussichtlich", "争取").
+HEDGE_WORDS: tuple[str, ...] = (
+    r"\bmaybe\b", r"\bperhaps\b", r"\bpossibly\b", r"\bprobably\b", r"\bhopefully\b",
+    r"\btry\s+to\b", r"\bexpect(?:ed)?\s+to\b", r"\bestimated\b", r"\btentative(?:ly)?\b",
+    *(_either_spelling(p) for p in (r"\bvielleicht\b", r"\beventuell\b", r"\bvoraussichtlich\b",
+                                    r"\bmöglicherweise\b", r"\bwahrscheinlich\b",
+                                    r"\bversuchen\b")),
+    "可能", "也许", "大概", "争取", "尽量", "预计")
+# An answer promised for later ("will confirm next week", "folgt", "稍后确认"): not an answer.
+LATER_WORDS: tuple[str, ...] = (
+    r"\b(?:will|shall|going\s+to)\s+(?:be\s+)?(?:re-?)?confirm(?:ed)?\b",
+    r"\b(?:to|will)\s+follow\b", r"\b(?:will|shall)\s+(?:advise|revert|inform|update)\b",
+    r"\bget\s+back\s+to\s+you\b", r"\blet\s+you\s+know\b", r"\bconfirm\s+later\b",
+    r"\bchecking\b", r"\bstill\s+(?:being\s+)?check", r"\bas\s+soon\s+as\b",
+    r"\bonce\s+we\b", r"\bin\s+due\s+course\b", r"\btba\b", r"\bto\s+be\s+advised\b",
+    *(_either_spelling(p) for p in (
+        # Bounded: "werden" and the infinitive in the same sentence, at most 80 characters apart.
+        r"\bwerden\b[^.!?]{0,80}?\bbestätigen\b", r"\bwird\b[^.!?]{0,80}?\bbestätigt\s+werden\b",
+        r"\bwird\s+(?:noch\s+)?bestätigt\b", r"\bfolgt\b", r"\bfolgen\b",
+        r"\bnachgereicht\b", r"\bnachreichen\b", r"\bmelden\s+uns\b", r"\bbescheid\b",
+        r"\bsobald\b", r"\bin\s+kürze\b", r"\bprüfen\s+noch\b", r"\bklären\b")),
+    "稍后", "随后", "后续", "另行", "再确认", "再回复", "尽快回复", "将确认", "会确认", "一旦",
+    "待我们", "确认后")
+# An answer for part of what it names ("we confirm your order except line 30"): the part left
+# out is not said, so the whole is not read as confirmed.
+EXCEPTION_WORDS: tuple[str, ...] = (
+    r"\bexcept\b", r"\bexcluding\b", r"\bapart\s+from\b", r"\bother\s+than\b",
+    r"\bwith\s+the\s+exception\b",
+    *(_either_spelling(p) for p in (r"\baußer\b", r"\bausgenommen\b", r"\bbis\s+auf\b",
+                                    r"\bmit\s+ausnahme\b")),
+    "除了", "以外", "除外")
+# A quantity not given as one number: a range or an approximation.
+RANGE_WORDS: tuple[str, ...] = (
+    # Each number is tried from its first digit only (the look-behind): a run of digits is
+    # scanned once, not once per digit.
+    r"(?<![\d.,])\d[\d.,]*\s*(?:-|\u2013|\u2014|~|/)\s*\d[\d.,]*\s*"
+    r"(?:pcs|pc|pieces|stk|stück|stueck|件|个|只|units|kg)",
+    r"\d\s+(?:to|or|bis|oder)\s+\d", r"\d\s*(?:至|到|或)\s*\d",
+    r"\bbetween\s+\d", r"\bzwischen\s+\d",
+    r"\b(?:approx|approximately|about|around|roughly|circa|ca|up\s+to|at\s+least|at\s+most|"
+    r"max|min|etwa|ungefähr|ungefaehr|rund|bis\s+zu|mindestens|höchstens|hoechstens)\b\.?\s*\d",
+    r"约\s*\d", r"大约", r"左右", r"最多", r"至少", r"上下")
+# Words that say the sentence answers in advance for the lines listed below it: a line with
+# values and no word of its own is committed only under such a heading ("we confirm as
+# follows:", "zu Ihrer Bestellung bestätigen wir:", "我司确认如下:").
+HEADING_WORDS: tuple[str, ...] = (
+    r"\bour\s+(?:order\s+)?confirmation\b", r"\bwe\s+(?:hereby\s+)?confirm\b",
+    r"\bconfirmed\s+as\s+follows\b", r"\bconfirm\s+as\s+follows\b",
+    *(_either_spelling(p) for p in (r"\bunsere\s+(?:auftrags)?bestätigung\b",
+                                    r"\bbestätigen\s+wir\b", r"\bwir\s+bestätigen\b",
+                                    r"\bauftragsbestätigung\b")),
+    r"\bconfirmation\s+(?:is\s+)?attached\b", r"\battached\s+(?:is\s+)?our\s+confirmation\b",
+    *(_either_spelling(p) for p in (
+        r"\banbei\s+(?:unsere|die)\s+(?:auftrags)?bestätigung\b",)),
+    "确认如下", "我司确认", "我方确认", "现确认", "兹确认", "附件为确认", "确认单")
+# A reply in another language is refused, never guessed: words only these languages use.
+FOREIGN_WORDS: tuple[str, ...] = (
+    r"\b(?:nous|vous|commande|ligne|livraison|confirmons|pouvons|merci|cordialement|"
+    r"bonjour|pièces|quantité)\b",
+    r"\b(?:pedido|línea|linea|entrega|confirmamos|podemos|gracias|saludos|piezas|cantidad)\b",
+    r"\b(?:ordine|riga|consegna|confermiamo|grazie|pezzi)\b",
+    r"\b(?:zamówienie|dziękujemy|objednávka|potvrzujeme|bestelling|bevestigen|regel)\b",
+    "[\u3040-\u30ff]", "[\uac00-\ud7af]")
+# Numbers that are the supplier's own (its sales order, delivery note, invoice, phone): never
+# the buyer's order or line. The line number after one of them is the supplier's too.
+SUPPLIER_REFERENCES: tuple[str, ...] = (
+    r"\b(?:our|my)\s+(?:sales\s+)?(?:order|reference|ref|so|job|quotation|quote)"
+    r"(?:\s*(?:no\.?|nr\.?|number|#))?",
+    r"\bsales\s+order(?:\s*(?:no\.?|nr\.?|number|#))?", r"\bso\s*(?:no\.?|nr\.?|#)",
+    r"\b(?:delivery\s+note|packing\s+(?:list|slip)|invoice|credit\s+note|quotation|quote|"
+    r"tracking|awb|bill\s+of\s+lading)"
+    r"(?:\s*(?:no\.?|nr\.?|number|#))?",
+    *(_either_spelling(p) for p in (
+        r"\bunser(?:e|er|en)?\s+(?:auftrags(?:nummer|nr\.?)?|auftrag|zeichen|referenz|"
+        r"angebot|vorgang)", r"\bauftragsbestätigung(?:s(?:nummer|nr\.?))?",
+        r"\b(?:lieferschein|rechnung|gutschrift|angebot|sendung)(?:s?(?:nummer|nr\.?|-nr\.?))?")),
+    "我方订单号?", "我司订单号?", "我方单号", "销售订单号?", "送货单号?", "发货单号?", "发票号?",
+    "运单号?", "报价单号?")
+# A supplier's number after one of the words above: its digits, letters and dashes.
+SUPPLIER_NUMBER = r"\s*[:#.]?\s*(?:[a-z]{1,4}[-/]?)?\d[\w/-]*"
+SUPPLIER_LINE = (r"(?:\s*,?\s*(?:(?:line|pos\.?|position|item|zeile|行号|行|项次)\s*[:#.]?\s*\d+"
+                 r"|第\s*\d+\s*行))?")
+CONTACT_NUMBERS = (
+    r"\b(?:tel|phone|fax|mobile|mob|cell|telefon|telefax|handy)\b\.?\s*[:.]?\s*\+?[\d\s()/.-]{5,30}"
+    r"|(?:电话|传真|手机)\s*:?\s*\+?[\d\s()/.-]{5,30}")

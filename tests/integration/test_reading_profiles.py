@@ -91,7 +91,7 @@ Message-ID: <re-30002@alves.example>
 MIME-Version: 1.0
 Content-Type: text/plain; charset=utf-8
 
-PO 4500030002 line 10: 1.000 pcs, delivery 05/12/2026
+PO 4500030002 line 10: 1.000 pcs confirmed, delivery 05/12/2026
 """.replace("\n", "\r\n").encode()
 # A buyer forwards the supplier's answer: only the forwarded message's From names the supplier,
 # which the header of the outer email does not show.

@@ -15,7 +15,12 @@ from gateway.domain.documents import (
     LineStatus,
     SourceFormat,
 )
-from gateway.domain.events import LineConfirmed, OrderAcknowledged, document_events
+from gateway.domain.events import (
+    LineConfirmed,
+    LineUnclear,
+    OrderAcknowledged,
+    document_events,
+)
 from mappings.email import DateOrder, EmailHints, NumberStyle, map_email_body
 from mappings.email.quotes import split_answer
 from mappings.email.values import (
@@ -434,11 +439,21 @@ def test_ambiguous_thousands_in_mixed_language_text_is_refused():
 
 
 def test_events_of_an_email_line_carry_the_supplier_values():
-    [document] = documents(map_email_body(f"PO {PO} line 10: 80 pcs, delivery 2026-12-05"))
+    [document] = documents(map_email_body(
+        f"PO {PO} line 10: 80 pcs confirmed, delivery 2026-12-05"))
     [event] = document_events(document)
     assert isinstance(event, LineConfirmed)
     assert (event.ref.order_number, event.ref.order_line_no, event.quantity) == (
         PO, "10", Decimal(80))
+
+
+def test_an_email_line_with_values_and_no_commitment_is_no_confirmation():
+    """"line 10: 80 pcs, delivery 2026-12-05" alone says nothing about confirming it."""
+    [document] = documents(map_email_body(f"PO {PO} line 10: 80 pcs, delivery 2026-12-05"))
+    assert document.lines[0].status is None
+    [event] = document_events(document)
+    assert isinstance(event, LineUnclear)
+    assert (event.ref.order_line_no, event.quantity) == ("10", Decimal(80))
 
 
 def test_sender_is_the_supplier_party():
@@ -526,3 +541,14 @@ def test_excel_serial_dates_and_the_1900_leap_year_bug():
     assert excel_serial_date(Decimal("46361.75")) == date(2026, 12, 5)
     assert isinstance(excel_serial_date(Decimal(60)), Unreadable)
     assert isinstance(excel_serial_date(Decimal(80)), Unreadable)  # a quantity, not a date
+
+
+def test_an_html_table_under_a_sentence_that_confirms_it_is_accepted():
+    table = Table("HTML table 1", "html", (
+        Row(1, ("PO", "Line", "Qty", "Delivery date")),
+        Row(2, (PO, "10", "80", "2026-12-05"))))
+    for text, status in (("Please see our confirmation below.", LineStatus.ACCEPTED),
+                         ("Please see the table below.", None),
+                         ("We cannot confirm, see our confirmation table below.", None)):
+        [document] = documents(map_email_body(text, (table,)))
+        assert document.lines[0].status is status, text

@@ -331,3 +331,35 @@ def test_every_column_name_names_one_field():
     # Building the table raises when one name is given to two fields; check it stays so.
     assert all(isinstance(field, Field) for field, _ in LABELS.values())
     assert LABELS[label_key("Bestell-Nr.")][0] is Field.ORDER_NUMBER
+
+
+# -- status cells that do not commit ---------------------------------------------------------
+
+@pytest.mark.parametrize("status", ["nicht bestätigt", "nicht bestaetigt", "cannot confirm",
+                                    "未确认", "待定", "offen", "pending", "TBD", "无法确认",
+                                    "not OK", "OK?", "will confirm next week", "稍后确认"])
+def test_a_status_cell_that_does_not_commit_is_never_an_acceptance(status: str) -> None:
+    results = map_tables((sheet(("PO", "Line", "Confirmed qty", "Status"),
+                                (PO, 10, 100, status)),))
+    # Pending: skipped with a remark; anything else: refused with its place.
+    assert lines(results) == {}
+    assert problems(results)
+
+
+@pytest.mark.parametrize("remark", ["cannot confirm yet", "Termin nicht möglich", "无法确认",
+                                    "will confirm next week", "确认时间待我们通知后"])
+def test_a_remark_that_does_not_commit_refuses_the_row(remark: str) -> None:
+    results = map_tables((sheet(("PO", "Line", "Confirmed qty", "Remark"),
+                                (PO, 10, 100, remark)),))
+    assert lines(results) == {}
+    [problem] = problems(results)
+    assert problem.code is ProblemCode.UNREADABLE_TEXT
+    assert "row 2" in problem.detail
+
+
+def test_a_row_commits_through_a_confirmed_column_and_not_through_a_generic_one() -> None:
+    """"Confirmed qty" says the supplier commits; "Qty" alone with no status says nothing."""
+    confirmed = map_tables((sheet(("PO", "Line", "Confirmed qty"), (PO, 10, 100)),))
+    generic = map_tables((sheet(("PO", "Line", "Qty"), (PO, 10, 100)),))
+    assert lines(confirmed)[(PO, "10")].status is LineStatus.ACCEPTED
+    assert lines(generic)[(PO, "10")].status is None

@@ -304,3 +304,57 @@ def test_an_item_mismatch_on_the_order_line_number_is_not_also_left_out() -> Non
     outcome = reconcile(response(said(gtin="4000862141428"), status=DocumentStatus.ACCEPTED,
                                  function="29"), order(ordered()), PROFILE, TODAY)
     assert codes(outcome) == [C.ITEM_MISMATCH]
+
+
+# -- lines without a status ---------------------------------------------------------------------
+
+def email_response(*lines: Line, source: SourceFormat = SourceFormat.EMAIL_TEXT) -> Document:
+    return Document(DocumentKind.ORDER_RESPONSE, source, "EMAIL", status=None,
+                    order_numbers=["PO1"], lines=list(lines))
+
+
+@pytest.mark.parametrize("source", [SourceFormat.EMAIL_TEXT, SourceFormat.SPREADSHEET])
+def test_a_written_line_without_status_confirms_nothing(source: SourceFormat) -> None:
+    """Values without a word that commits to them: the line stays open, LINE_UNCLEAR (low) is
+    raised and nothing is cleared, LINE_NOT_CONFIRMED included."""
+    outcome = reconcile(email_response(said(status=None), source=source), order(ordered()),
+                        PROFILE, TODAY)
+    [unclear] = outcome.discrepancies
+    assert (unclear.code, unclear.severity, unclear.line_no) == (C.LINE_UNCLEAR, Severity.LOW,
+                                                                 "10")
+    assert unclear.actual == f"100 PCE, {NEED.isoformat()}"
+    assert outcome.lines == {}
+    assert outcome.versions == []
+    assert outcome.cleared == []
+
+
+def test_a_later_confirmation_clears_line_unclear() -> None:
+    outcome = reconcile(email_response(said()), order(ordered()), PROFILE, TODAY)
+    assert outcome.lines[("PO1", "10")].state is LineState.CONFIRMED
+    assert "LINE_UNCLEAR|PO1|10" in outcome.cleared
+    assert "LINE_NOT_CONFIRMED|PO1|10" in outcome.cleared
+
+
+@pytest.mark.parametrize(("header", "state"), [
+    (DocumentStatus.ACCEPTED, LineState.CONFIRMED), (DocumentStatus.CHANGED, LineState.CONFIRMED),
+    (DocumentStatus.REPLACED, LineState.CONFIRMED), (None, LineState.OPEN)])
+def test_an_edifact_line_without_1229_answers_as_its_header(header: DocumentStatus | None,
+                                                            state: LineState) -> None:
+    """EANCOM ORDRSP: BGM 1225 is the message's answer and LIN 1229 only says where a line
+    differs; with no 1225 that can be read, the line is unclear like a written one."""
+    outcome = reconcile(response(said(status=None), status=header), order(ordered()), PROFILE,
+                        TODAY)
+    line = outcome.lines.get(("PO1", "10"))
+    assert (line.state if line else LineState.OPEN) is state
+    assert (C.LINE_UNCLEAR in codes(outcome)) is (header is None)
+
+
+def test_a_response_without_lines_accepts_the_order_only_when_it_says_so() -> None:
+    """ORDRSP 1225 = 29 without lines accepts the order as ordered; one whose 1225 cannot be
+    read (status None) confirms nothing."""
+    accepted = reconcile(response(status=DocumentStatus.ACCEPTED, function="29"),
+                         order(ordered()), PROFILE, TODAY)
+    unread = reconcile(response(status=None, function="99"), order(ordered()), PROFILE, TODAY)
+    assert accepted.lines[("PO1", "10")].state is LineState.CONFIRMED
+    assert unread.lines == {}
+    assert unread.discrepancies == []
