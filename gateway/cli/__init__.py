@@ -13,6 +13,7 @@ from gateway.cli.context import AppContext
 from gateway.cli.demo import demo
 from gateway.cli.parse import bench, parse, problem_to_json
 from gateway.cli.run import run
+from gateway.cli.terminal import visible
 from gateway.config import Settings
 from gateway.errors import GatewayError
 
@@ -27,7 +28,7 @@ class GatewayGroup(click.Group):
             return super().invoke(ctx)
         except (GatewayError, LookupError) as exc:
             message = exc.args[0] if exc.args else str(exc)
-            raise click.ClickException(str(message)) from exc
+            raise click.ClickException(visible(message)) from exc
         except DatabaseError as exc:
             raise click.ClickException(_database_problem(ctx, exc)) from exc
 
