@@ -157,12 +157,13 @@ def _unclaim(transaction: UnitOfWork, message_ids: list[int]) -> None:
 def process_in_order(transaction: UnitOfWork, message_ids: list[int], alone: frozenset[int],
                      today: date, clock: Callable[[], datetime],
                      batch_size: int = 200) -> list[MessageReport]:
-    """Each group is stamped (`updated_at`, `created_at`) with the time its own transaction
-    began, read from `clock`: a message's `updated_at - received_at` is how long it waited,
-    not when the task that carried it started."""
+    """Each group is stamped (`created_at`) with the time its own transaction began, read
+    from `clock`, and the messages it moved carry in `updated_at` the time it finished, just
+    before its commit: a message's `updated_at - received_at` is how long it took from archive
+    to reconciled, not when the task that carried it started."""
     reports: list[MessageReport] = []
     for group in _groups(message_ids, alone, batch_size):
-        reports += _process_group(transaction, group, today, clock())
+        reports += _process_group(transaction, group, today, clock)
     return reports
 
 
@@ -182,10 +183,13 @@ def _groups(message_ids: list[int], alone: frozenset[int], size: int) -> Iterato
 
 
 def _process_group(transaction: UnitOfWork, group: list[int], today: date,
-                   now: datetime) -> list[MessageReport]:
+                   clock: Callable[[], datetime]) -> list[MessageReport]:
     try:
         with transaction() as session:
-            return process_batch(session, group, today, now)
+            began = clock()
+            reports = process_batch(session, group, today, began)
+            stamp_finished(session, group, began, clock())
+            return reports
     except TRANSIENT:
         raise
     except Exception as exc:  # noqa: BLE001 - split below; alone, recorded as `failed`
@@ -193,10 +197,23 @@ def _process_group(transaction: UnitOfWork, group: list[int], today: date,
             log.warning("batch of %d message(s) failed (%s); processing them one by one",
                         len(group), type(exc).__name__)
             return [report for message_id in group
-                    for report in _process_group(transaction, [message_id], today, now)]
+                    for report in _process_group(transaction, [message_id], today, clock)]
         reason = f"processing failed: {describe(exc)}"
     with transaction() as session:
-        return mark_failed(session, group, reason, now)
+        return mark_failed(session, group, reason, clock())
+
+
+def stamp_finished(session: Session, message_ids: list[int], began: datetime,
+                   finished: datetime) -> None:
+    """`process_batch` stamps the messages it moves with the time its batch began (one value
+    for every row it writes); those, and only those (a message done by an earlier batch keeps
+    its time), get the time the batch finished, so `updated_at` is when it was reconciled."""
+    if finished == began:
+        return
+    for batch in chunked(message_ids):
+        session.execute(update(InboundMessage)
+                        .where(InboundMessage.id.in_(batch), InboundMessage.updated_at == began)
+                        .values(updated_at=finished))
 
 
 def give_up(transaction: UnitOfWork, message_ids: list[int], retries: int, error: str,
