@@ -517,9 +517,12 @@ def test_the_same_file_three_times_through_two_channels_gives_one_set_of_events(
 # -- timestamps -------------------------------------------------------------------------------
 
 
-def test_each_group_of_a_task_is_stamped_when_its_own_transaction_begins(settings, tmp_path):
-    """A task of 7 messages in groups of 3: the claim reads the clock once, then each group;
-    `updated_at - received_at` is then how long each message waited, not the task's start."""
+def test_each_group_of_a_task_is_stamped_when_its_own_transaction_begins_and_ends(
+        settings, tmp_path):
+    """A task of 7 messages in groups of 3: the claim reads the clock once, then each group
+    when it begins (its documents' `created_at`) and when it ends (its messages'
+    `updated_at`): `updated_at - received_at` is how long each message took from archive to
+    reconciled, not the task's start nor its group's."""
     engine = prepare(settings, tmp_path, 7)
     transaction = make_session_factory(engine).begin
     with transaction() as session:
@@ -535,9 +538,9 @@ def test_each_group_of_a_task_is_stamped_when_its_own_transaction_begins(setting
                                      .order_by(InboundMessage.id)).scalars().all()
         documents = connection.execute(select(DocumentRow.created_at)
                                        .order_by(DocumentRow.message_id)).scalars().all()
-    minutes = [moment.replace(tzinfo=UTC).minute for moment in stamped]
-    assert minutes == [2, 2, 2, 3, 3, 3, 4]       # minute 1 was the claim's
-    assert [moment.replace(tzinfo=UTC).minute for moment in documents] == minutes
+    # minute 1 was the claim's; each group began at 2, 4, 6 and ended at 3, 5, 7
+    assert [moment.replace(tzinfo=UTC).minute for moment in documents] == [2, 2, 2, 4, 4, 4, 6]
+    assert [moment.replace(tzinfo=UTC).minute for moment in stamped] == [3, 3, 3, 5, 5, 5, 7]
     engine.dispose()
 
 
