@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import click
 
-from gateway.bootstrap import make_session_factory, tune_garbage_collector
+from gateway.bootstrap import configure_logging, make_session_factory, tune_garbage_collector
 from gateway.cli.context import AppContext, pass_app
 from gateway.config import PipelineSettings, checked_broker_url
 from gateway.services.dispatch import Dispatcher
@@ -43,6 +43,7 @@ def worker(app: AppContext, concurrency: int | None, pool: str, loglevel: str,
     from gateway.tasks.app import create_app
 
     checked_broker_url(app.settings)
+    _log_json()
     celery = create_app(app.settings, PipelineSettings.from_env(os.environ), app.today)
     # A pool process runs the parsing and reconciling: it gets the entry point's collector
     # settings too (a spawned one has none of its parent's; a forked one inherits the
@@ -57,6 +58,28 @@ def worker(app: AppContext, concurrency: int | None, pool: str, loglevel: str,
                            without_gossip=True, quiet=True)
     runner.start()
     raise SystemExit(runner.exitcode)
+
+
+def _log_json() -> None:
+    """JSON lines like every other gateway process, from the first line on. Celery configures
+    logging itself (plain text, the root logger taken over, stdout redirected) unless a
+    receiver of its `setup_logging` signal does it; and it prints its shutdown notices
+    ("worker: Warm shutdown (MainProcess)") instead of logging them: they are logged here."""
+    from celery.apps import worker as celery_worker
+    from celery.signals import setup_logging
+
+    configure_logging()
+    setup_logging.connect(_configure_json_logging, weak=False)
+    setattr(celery_worker, "safe_say", _log_notice)  # noqa: B010 - untyped module
+
+
+def _log_notice(message: str, *_stream: object) -> None:
+    logging.getLogger("celery.apps.worker").warning("%s", message.strip())
+
+
+def _configure_json_logging(loglevel: int | str | None = None, **_signal: object) -> None:
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, str) else loglevel
+    configure_logging(level if isinstance(level, int) else logging.INFO)
 
 
 def _tune_pool_process(**_signal: object) -> None:
@@ -75,6 +98,7 @@ def beat(app: AppContext, loglevel: str) -> None:
     from gateway.tasks.app import create_app
 
     checked_broker_url(app.settings)
+    _log_json()
     celery = create_app(app.settings, PipelineSettings.from_env(os.environ), app.today)
     app.settings.var_dir.mkdir(parents=True, exist_ok=True)
     schedule = app.settings.var_dir / "beat-schedule"

@@ -257,6 +257,11 @@ class Process:
         self.popen.wait(30)
         self._file.close()
 
+    def stop_output(self) -> str:
+        """Stop it (SIGTERM, a warm shutdown) and return all it wrote."""
+        self.stop()
+        return self.output()
+
     def stop(self, timeout: float = 30.0) -> int:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
@@ -311,6 +316,10 @@ def test_archived_messages_are_processed_exactly_once(scenario, processes, tmp_p
     # The pool processes that did the work run with the entry point's collector settings.
     for worker in workers:
         assert "garbage collector threshold (20000, 20, 20)" in worker.output()
+    # Every line a worker wrote is a JSON log record, Celery's own and the tasks' alike.
+    records = [record for worker in workers for record in json_lines(worker.stop_output())]
+    assert {"celery.apps.worker", "gateway.tasks.app"} <= {r["logger"] for r in records}
+    assert sum(r["message"].endswith(" reconciled") for r in records) == scenario.orders
     # A version per line as ordered (the import), and one per confirmation.
     assert expected["line_versions"] == 2 * scenario.orders * LINES_PER_ORDER
     assert expected["exceptions"] == scenario.orders * 10   # the ten short lines of each
@@ -356,6 +365,7 @@ def test_worker_killed_mid_batch_repeatedly_every_message_reconciled_once(
             worker.kill()
             worker = None
     assert sum(kills.values()) >= 5, f"too few kills landed during processing: {kills}"
+    assert any("beat: Starting" in r["message"] for r in json_lines(processes[0].output()))
     if worker is None:
         start_worker(processes, scenario, env, "final")
     assert scenario.wait_until_done(90) == {"reconciled": scenario.orders}
@@ -366,6 +376,18 @@ def test_worker_killed_mid_batch_repeatedly_every_message_reconciled_once(
     print(f"kills during a transaction: {kills}; "
           f"{retried} message(s) started more than once; rows {effect_counts(scenario.engine)}")
     assert retried >= 1
+
+
+def json_lines(output: str) -> list[dict[str, object]]:
+    """Each line of a process's output as the JSON object it must be."""
+    records = []
+    for line in output.splitlines():
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                pytest.fail(f"not a JSON log line: {line!r}")
+    return records
 
 
 def worker_in_transaction(engine: Engine) -> bool:
