@@ -39,12 +39,15 @@ def worker(app: AppContext, concurrency: int | None, pool: str, loglevel: str,
     load needs, on as many machines; SIGTERM or SIGINT stops after the tasks under way."""
     from celery.concurrency import get_implementation
     from celery.signals import worker_process_init
+    from celery.utils.nodenames import default_nodename
 
-    from gateway.tasks.app import create_app
+    from gateway.services.worker_liveness import Heartbeat
+    from gateway.tasks.app import create_app, publish_batches
 
     checked_broker_url(app.settings)
     _log_json()
-    celery = create_app(app.settings, PipelineSettings.from_env(os.environ), app.today)
+    pipeline = PipelineSettings.from_env(os.environ)
+    celery = create_app(app.settings, pipeline, app.today)
     # A pool process runs the parsing and reconciling: it gets the entry point's collector
     # settings too (a spawned one has none of its parent's; a forked one inherits the
     # threshold, and the worker's own start-up objects are frozen out of its collections).
@@ -56,7 +59,20 @@ def worker(app: AppContext, concurrency: int | None, pool: str, loglevel: str,
                            concurrency=concurrency or os.cpu_count() or 1,
                            loglevel=loglevel.upper(), without_mingle=True,
                            without_gossip=True, quiet=True)
-    runner.start()
+    # The heartbeat's connections belong to this process: a pool process forked from it must
+    # not use or close them (SQLAlchemy, "Using Connection Pools with Multiprocessing").
+    worker_process_init.connect(lambda **_: app.engine.dispose(close=False), weak=False)
+    # Celery's own form of the name (`celery@` added when it has no `@`): the one its tasks
+    # see as `request.hostname` and claim messages under.
+    heartbeat = Heartbeat(make_session_factory(app.engine).begin, default_nodename(node), app.now,
+                          pipeline.heartbeat_seconds, pipeline.worker_lost_seconds,
+                          lambda ids: publish_batches(celery, ids, pipeline.batch_size))
+    heartbeat.start()
+    try:
+        runner.start()
+    finally:
+        heartbeat.stop()
+        app.close()
     raise SystemExit(runner.exitcode)
 
 

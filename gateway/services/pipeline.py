@@ -77,9 +77,11 @@ class Claim:
     failed: list[MessageReport]
 
 
-def claim(session: Session, message_ids: list[int], max_attempts: int, now: datetime) -> Claim:
-    """Record a start of processing on the `received` messages among `message_ids`; fail the
-    ones already started `max_attempts` times. Others (done, missing) are left out."""
+def claim(session: Session, message_ids: list[int], max_attempts: int, now: datetime,
+          worker: str | None = None) -> Claim:
+    """Record a start of processing (by `worker`, a Celery node name) on the `received`
+    messages among `message_ids`; fail the ones already started `max_attempts` times. Others
+    (done, missing) are left out."""
     rows = [tuple(row) for batch in chunked(sorted(set(message_ids)))
             for row in session.execute(select(InboundMessage.id, InboundMessage.attempts)
                                        .where(InboundMessage.id.in_(batch),
@@ -95,7 +97,7 @@ def claim(session: Session, message_ids: list[int], max_attempts: int, now: date
         session.execute(update(InboundMessage)
                         .where(InboundMessage.id.in_(batch),
                                InboundMessage.state == MessageState.RECEIVED)
-                        .values(attempts=InboundMessage.attempts + 1))
+                        .values(attempts=InboundMessage.attempts + 1, claimed_by=worker))
     alone = frozenset(m for m, attempts in rows if 0 < attempts < max_attempts)
     return Claim(process, alone, failed)
 
@@ -119,12 +121,13 @@ def mark_failed(session: Session, message_ids: list[int], reason: str,
 
 def process_ids(transaction: UnitOfWork, message_ids: list[int], today: date,
                 clock: Callable[[], datetime], max_attempts: int,
-                batch_size: int = 200) -> list[MessageReport]:
-    """Claim, then process the messages in arrival order (steps 1 and 2 above). Raises
-    `ProcessingDeferred` on a transient error; what was committed before it stays done."""
+                batch_size: int = 200, worker: str | None = None) -> list[MessageReport]:
+    """Claim (for `worker`), then process the messages in arrival order (steps 1 and 2
+    above). Raises `ProcessingDeferred` on a transient error; what was committed before it
+    stays done."""
     try:
         with transaction() as session:
-            claimed = claim(session, message_ids, max_attempts, clock())
+            claimed = claim(session, message_ids, max_attempts, clock(), worker)
     except TRANSIENT as exc:
         raise ProcessingDeferred(describe(exc)) from exc
     try:

@@ -44,6 +44,7 @@ from gateway.services.pipeline import (
     retry_delay,
     stuck_messages,
 )
+from gateway.services.worker_liveness import publish_again, take_over_lost
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,8 @@ def _process_messages_task(runtime: _Runtime, pipeline: PipelineSettings,
         ids = sorted({int(message_id) for message_id in message_ids})
         try:
             reports = process_ids(runtime.transaction, ids, today(), now,
-                                  pipeline.max_attempts, pipeline.batch_size)
+                                  pipeline.max_attempts, pipeline.batch_size,
+                                  worker=task.request.hostname)
         except ProcessingDeferred as exc:
             retries = task.request.retries
             if retries >= pipeline.max_retries:
@@ -160,14 +162,18 @@ def _sweep_task(app: Celery, runtime: _Runtime,
         moment = now()
         try:
             with runtime.transaction() as session:
+                lost = take_over_lost(session, moment, pipeline.worker_lost_seconds)
+            if lost:
+                publish_again(lambda ids: publish_batches(app, ids, pipeline.batch_size), lost,
+                              f"a worker silent for over {pipeline.worker_lost_seconds:.0f} s")
+            with runtime.transaction() as session:
                 ids = stuck_messages(session, moment, pipeline.stuck_seconds)
         except TRANSIENT as exc:   # the next sweep tries again
             log.warning("sweep skipped: %s", describe(exc))
             return 0
         if not ids:
             return 0
-        for batch in chunked(ids, pipeline.batch_size):
-            publish(app, batch)
+        publish_batches(app, ids, pipeline.batch_size)
         with runtime.transaction() as session:
             mark_enqueued(session, ids, moment)
         log.warning("sweeper published %d message(s) still `received` after %.0f s "
@@ -175,6 +181,11 @@ def _sweep_task(app: Celery, runtime: _Runtime,
         return len(ids)
 
     return sweep
+
+
+def publish_batches(app: Celery, message_ids: list[int], batch_size: int) -> None:
+    for batch in chunked(message_ids, batch_size):
+        publish(app, batch)
 
 
 def publish(app: Celery, message_ids: list[int]) -> None:
