@@ -350,6 +350,7 @@ def test_archived_messages_are_processed_exactly_once(scenario, processes, tmp_p
     assert expected["duplicate versions"] == 0
 
 
+@BOTH_BROKERS
 def test_worker_killed_mid_batch_repeatedly_every_message_reconciled_once(
         scenario, processes, tmp_path):
     raws = [order_response(n) for n in range(scenario.orders)]
@@ -383,8 +384,9 @@ def test_worker_killed_mid_batch_repeatedly_every_message_reconciled_once(
             for child in worker.children():
                 os.kill(child, signal.SIGKILL)
         else:
-            # The whole worker: its task stays unacknowledged on Redis; the sweeper
-            # publishes the messages again.
+            # The whole worker: its task stays unacknowledged on Redis, and the heartbeat
+            # of the next worker or the sweeper publishes the messages again; RabbitMQ
+            # requeues it when the connection drops.
             kills["whole worker"] += 1
             worker.kill()
             worker = None
