@@ -2,15 +2,20 @@
 
 Tasks (names are the wire contract between processes; arguments are ids, never payloads):
 
-- `gateway.process_messages(ids)`: claim and process `received` messages in arrival order
-  (`gateway.services.pipeline.process_ids`). Late acknowledgement and reject-on-worker-lost:
-  a worker killed mid-task leaves the message on the broker (Redis restores it after the
-  visibility timeout, RabbitMQ at once) and its transaction rolled back; the state machine
-  makes the second run process each message once. A transient error is retried with
+- `gateway.process_messages(ids)`: claim (under the worker's node name) and process
+  `received` messages in arrival order (`gateway.services.pipeline.process_ids`). Late
+  acknowledgement and reject-on-worker-lost: a pool process killed mid-task sends the task
+  back to the queue at once. A worker killed whole leaves its transaction rolled back and the
+  task unacknowledged on the broker (RabbitMQ requeues it when the connection drops, Redis
+  only after the visibility timeout); its heartbeat stops, and within `worker_lost_seconds`
+  plus a heartbeat another worker or the sweeper publishes its messages again
+  (`gateway.services.worker_liveness`). The state machine makes a second run process each
+  message once. A transient error is retried with
   exponential back-off and full jitter, at most `max_retries` times; then the messages are
   `failed` with the reason.
-- `gateway.sweep()`: run by `gateway beat` every `sweep_seconds`; publishes again each message
-  still `received` `stuck_seconds` after its task was published (a publish lost with its
+- `gateway.sweep()`: run by `gateway beat` every `sweep_seconds`; publishes again the messages
+  of lost workers, and each message still `received` `stuck_seconds` after its task was
+  published (a publish lost with its
   process, a broker that was down, a task lost with a broker), so a lost task costs latency,
   never data.
 
