@@ -50,12 +50,12 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     """Run the gateway on this machine: SMTP (when GATEWAY_SMTP_RECIPIENTS is set), IMAP
     pollers (when mailboxes are configured), the web app, and a worker that processes what
     they take in. Creates or upgrades the database first. Stops cleanly on SIGINT/SIGTERM."""
+    requested = _stop_requests()
     from gateway.channels.mailboxes import read_mailbox_file
     from gateway.cli.channels import _log_to_stderr
     from gateway.persistence.schema import upgrade
     from gateway.services.intake_worker import ReceivedWorker
 
-    requested = _stop_requests()
     smtp = SmtpSettings.from_env(os.environ)
     smtp = replace(smtp, host=smtp_host or smtp.host,
                    port=smtp.port if smtp_port is None else smtp_port)

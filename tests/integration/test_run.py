@@ -118,12 +118,14 @@ def test_gateway_run_takes_mail_in_processes_it_and_stops_cleanly(tmp_path):
     engine.dispose()
 
 
-@pytest.mark.parametrize("delay", [0.1, 0.4, 0.7, 1.0])
+@pytest.mark.parametrize("delay", [0.2, 0.4, 0.55, 0.7, 0.85, 1.0])
 def test_sigint_during_the_start_ends_in_one_line_not_a_traceback(tmp_path: Path,
                                                                  delay: float) -> None:
     """Ctrl-C while the command line is still importing, or while the database is upgraded,
-    or once it serves: never a traceback. Before serving it is status 130 (128 + SIGINT) with
-    one line; once serving, the documented clean stop, status 0."""
+    or once it serves: never a traceback, never lost. Before serving it is status 130
+    (128 + SIGINT) with one line; once serving, the documented clean stop, status 0. (Not
+    earlier than 0.2 s: in the interpreter's own start, before any code of the gateway runs,
+    Python reports an interrupt its own way.)"""
     env = {**os.environ, "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
            "GATEWAY_SMTP_RECIPIENTS": "buyer.example"}
     process = subprocess.Popen(
