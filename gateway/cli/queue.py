@@ -148,7 +148,7 @@ def exceptions_act(app: AppContext, action: str, exception_id: int, comment: str
                                    app.now())
         except InvalidTransition as exc:
             raise click.ClickException(f"exception #{exception_id}: {exc}") from exc
-        click.echo(f"exception #{row.id} {row.code} is {row.state}")
+        click.echo(f"exception #{row.id} {visible(row.code)} is {visible(row.state)}")
 
 
 def _print_detail(data: dict[str, Any]) -> None:

@@ -82,7 +82,7 @@ def orders_import(app: AppContext, paths: tuple[Path, ...], supplier: str | None
         try:
             lines, errors = read_order_file(path, supplier, owner)
         except ImportRowError as exc:
-            click.echo(f"{path}: not imported: {exc}", err=True)
+            click.echo(f"{visible(path)}: not imported: {visible(exc)}", err=True)
             failed = True
             continue
         with app.transaction() as session:
@@ -90,7 +90,7 @@ def orders_import(app: AppContext, paths: tuple[Path, ...], supplier: str | None
         click.echo(f"{path}: {len(report.orders)} order(s); lines {report.created} new, "
                    f"{report.updated} changed, {report.unchanged} unchanged")
         for error in sorted([*errors, *report.errors], key=lambda e: e.row):
-            click.echo(f"  row {error.row}: {error.detail}", err=True)
+            click.echo(f"  row {error.row}: {visible(error.detail)}", err=True)
         failed = failed or bool(errors) or bool(report.errors)
     sys.exit(1 if failed else 0)
 
