@@ -45,10 +45,18 @@ def forget_worker(session: Session, worker: str) -> None:
     session.execute(delete(WorkerHeartbeatRow).where(WorkerHeartbeatRow.name == worker))
 
 
-def take_over_lost(session: Session, now: datetime, lost_seconds: float) -> list[int]:
+def take_over_lost(session: Session, now: datetime, lost_seconds: float,
+                   taker: str | None = None) -> list[int]:
     """The `received` messages claimed by a worker without a heartbeat in the last
     `lost_seconds`, released (no claim, published at `now`) for the caller to publish again;
-    the lost workers' rows are removed."""
+    the lost workers' rows are removed.
+
+    A `taker` (the worker looking) takes over only while its own heartbeat is fresh (within
+    half of `lost_seconds`): after a database outage every heartbeat is old, the live workers'
+    as much as the lost ones', until each has beaten once again."""
+    if taker is not None and not _beat_since(session, taker,
+                                             now - timedelta(seconds=lost_seconds / 2)):
+        return []
     cutoff = now - timedelta(seconds=lost_seconds)
     alive = select(WorkerHeartbeatRow.name).where(WorkerHeartbeatRow.beat_at >= cutoff)
     lost = session.scalars(
@@ -60,6 +68,11 @@ def take_over_lost(session: Session, now: datetime, lost_seconds: float) -> list
         .returning(InboundMessage.id)).all()
     session.execute(delete(WorkerHeartbeatRow).where(WorkerHeartbeatRow.beat_at < cutoff))
     return sorted(lost)
+
+
+def _beat_since(session: Session, worker: str, moment: datetime) -> bool:
+    return session.scalar(select(WorkerHeartbeatRow.name).where(
+        WorkerHeartbeatRow.name == worker, WorkerHeartbeatRow.beat_at >= moment)) is not None
 
 
 class Heartbeat:
@@ -103,8 +116,8 @@ class Heartbeat:
         try:
             with self._transaction() as session:
                 now = self._clock()
+                lost = take_over_lost(session, now, self._lost_seconds, self.worker)
                 record_heartbeat(session, self.worker, now)
-                lost = take_over_lost(session, now, self._lost_seconds)
         except SQLAlchemyError as exc:   # the next beat tries again
             log.warning("heartbeat of %s not recorded: %s", self.worker, type(exc).__name__)
             return []

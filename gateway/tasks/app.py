@@ -122,7 +122,8 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
     app.task(name=PROCESS_MESSAGES, bind=True, acks_late=True, reject_on_worker_lost=True,
              max_retries=pipeline.max_retries, ignore_result=True, shared=False)(
         _process_messages_task(runtime, pipeline, clock_today))
-    app.task(name=SWEEP, ignore_result=True, shared=False)(_sweep_task(app, runtime, pipeline))
+    app.task(name=SWEEP, bind=True, ignore_result=True, shared=False)(
+        _sweep_task(app, runtime, pipeline))
     return app
 
 
@@ -162,12 +163,13 @@ def _give_up(runtime: _Runtime, ids: list[int], retries: int, error: str) -> int
 
 
 def _sweep_task(app: Celery, runtime: _Runtime,
-                pipeline: PipelineSettings) -> Callable[[], int]:
-    def sweep() -> int:
+                pipeline: PipelineSettings) -> Callable[..., int]:
+    def sweep(task: Task[Any, Any]) -> int:
         moment = now()
         try:
             with runtime.transaction() as session:
-                lost = take_over_lost(session, moment, pipeline.worker_lost_seconds)
+                lost = take_over_lost(session, moment, pipeline.worker_lost_seconds,
+                                      task.request.hostname)
             if lost:
                 publish_again(lambda ids: publish_batches(app, ids, pipeline.batch_size), lost,
                               f"a worker silent for over {pipeline.worker_lost_seconds:.0f} s")

@@ -55,12 +55,16 @@ def test_a_heartbeat_records_itself_and_publishes_what_lost_workers_left(
         claim(session, ids, 5, NOW, "gone@a")
     published: list[list[int]] = []
     settings = PipelineSettings()
-    clock = iter([NOW + timedelta(seconds=10), NOW + timedelta(seconds=40)])
-    heartbeat = Heartbeat(transaction, "new@b", lambda: next(clock),
+    seconds = iter([10, 20, 100, 105])
+    heartbeat = Heartbeat(transaction, "new@b", lambda: NOW + timedelta(seconds=next(seconds)),
                           settings.heartbeat_seconds, settings.worker_lost_seconds,
                           published.append)
-    assert heartbeat.beat() == []            # gone@a silent for 10 s: not lost yet
-    assert heartbeat.beat() == ids           # 40 s: lost, published again
+    assert heartbeat.beat() == []    # its first beat: it takes nothing over yet
+    assert heartbeat.beat() == []    # gone@a silent for 20 s: not lost yet
+    # 80 s without a beat of its own (the database was down): every heartbeat is old, and
+    # gone@a might only have been cut off too; one beat later gone@a is lost.
+    assert heartbeat.beat() == []
+    assert heartbeat.beat() == ids
     assert published == [ids]
     with transaction() as session:
         assert session.scalars(select(WorkerHeartbeatRow.name)).all() == ["new@b"]
