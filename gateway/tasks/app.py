@@ -10,14 +10,12 @@ Tasks (names are the wire contract between processes; arguments are ids, never p
   only after the visibility timeout); its heartbeat stops, and within `worker_lost_seconds`
   plus a heartbeat another worker or the sweeper publishes its messages again
   (`gateway.services.worker_liveness`). The state machine makes a second run process each
-  message once. A transient error is retried with
-  exponential back-off and full jitter, at most `max_retries` times; then the messages are
-  `failed` with the reason.
+  message once. A transient error is retried with exponential back-off and full jitter, at
+  most `max_retries` times; then the messages are `failed` with the reason.
 - `gateway.sweep()`: run by `gateway beat` every `sweep_seconds`; publishes again the messages
   of lost workers, and each message still `received` `stuck_seconds` after its task was
-  published (a publish lost with its
-  process, a broker that was down, a task lost with a broker), so a lost task costs latency,
-  never data.
+  published (a publish lost with its process, a broker that was down, a task lost with a
+  broker), so a lost task costs latency, never data.
 
 One worker process takes one task at a time (prefetch multiplier 1 with late
 acknowledgement): a long batch never holds back tasks another worker could take.
