@@ -52,6 +52,7 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     handler.setFormatter(JsonLogFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warning is a JSON line too, not raw text
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 

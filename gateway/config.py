@@ -164,7 +164,10 @@ class PipelineSettings:
     than `RETRY_MAX_SECONDS`, at most `MAX_RETRIES` times; a message whose processing started
     `MAX_ATTEMPTS` times without finishing (its worker lost each time) is `failed`; the sweeper
     runs every `SWEEP_SECONDS` and publishes again what is still `received` `STUCK_SECONDS`
-    after it was last published. Read only by the commands that use Celery."""
+    after it was last published. Each worker records a heartbeat every `HEARTBEAT_SECONDS`;
+    one silent for `WORKER_LOST_SECONDS` is lost (killed whole, its machine gone), and any
+    live worker or the sweeper publishes again the messages it had started. Read only by the
+    commands that use Celery."""
 
     queue: str = "gateway"
     batch_size: int = 200
@@ -174,6 +177,8 @@ class PipelineSettings:
     max_attempts: int = 5
     stuck_seconds: float = 300.0
     sweep_seconds: float = 60.0
+    heartbeat_seconds: float = 5.0
+    worker_lost_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PipelineSettings:
@@ -202,7 +207,10 @@ class PipelineSettings:
             max_retries=int(number("MAX_RETRIES", default.max_retries)),
             max_attempts=int(number("MAX_ATTEMPTS", default.max_attempts, 1)),
             stuck_seconds=number("STUCK_SECONDS", default.stuck_seconds, 0.1),
-            sweep_seconds=number("SWEEP_SECONDS", default.sweep_seconds, 0.1))
+            sweep_seconds=number("SWEEP_SECONDS", default.sweep_seconds, 0.1),
+            heartbeat_seconds=number("HEARTBEAT_SECONDS", default.heartbeat_seconds, 0.1),
+            worker_lost_seconds=number("WORKER_LOST_SECONDS", default.worker_lost_seconds,
+                                       0.1))
 
 
 @dataclass(frozen=True, slots=True)

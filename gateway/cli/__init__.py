@@ -9,10 +9,11 @@ from sqlalchemy.exc import DatabaseError
 
 from gateway.bootstrap import tune_garbage_collector
 from gateway.cli import channels, imap, messages, queue, store, web, worker
-from gateway.cli.context import AppContext
+from gateway.cli.context import INTERRUPTED, AppContext
 from gateway.cli.demo import demo
 from gateway.cli.parse import bench, parse, problem_to_json
 from gateway.cli.run import run
+from gateway.cli.terminal import visible
 from gateway.config import Settings
 from gateway.errors import GatewayError
 
@@ -27,9 +28,13 @@ class GatewayGroup(click.Group):
             return super().invoke(ctx)
         except (GatewayError, LookupError) as exc:
             message = exc.args[0] if exc.args else str(exc)
-            raise click.ClickException(str(message)) from exc
+            raise click.ClickException(visible(message)) from exc
         except DatabaseError as exc:
             raise click.ClickException(_database_problem(ctx, exc)) from exc
+        except KeyboardInterrupt:
+            # click's own answer is "Aborted!" and status 1; a shell expects 128 + SIGINT.
+            click.echo("gateway: interrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 def _database_problem(ctx: click.Context, exc: DatabaseError) -> str:

@@ -63,4 +63,5 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command ended by Ctrl-C
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}

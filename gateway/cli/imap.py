@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gateway.bootstrap import configure_logging, make_session_factory
 from gateway.cli.context import AppContext, pass_app
+from gateway.cli.terminal import visible
 from gateway.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -153,13 +154,13 @@ def _print_status(app: AppContext) -> None:
     if not rows:
         click.echo("no mailbox has been polled yet")
     for row in rows:
-        click.echo(f"{row.connector} {row.name}: UIDVALIDITY {row.uidvalidity}, last UID "
+        click.echo(f"{row.connector} {visible(row.name)}: UIDVALIDITY {row.uidvalidity}, last UID "
                    f"{row.last_uid}, {row.messages_taken_in} message(s) taken in, last success "
                    f"{_when(row.last_success_at)}, {row.consecutive_failures} failure(s) in a row")
         if row.last_error:
-            click.echo(f"  last error ({_when(row.last_error_at)}): {row.last_error}")
+            click.echo(f"  last error ({_when(row.last_error_at)}): {visible(row.last_error)}")
         if row.notice:
-            click.echo(f"  notice ({_when(row.notice_at)}): {row.notice}")
+            click.echo(f"  notice ({_when(row.notice_at)}): {visible(row.notice)}")
 
 
 def _when(moment: object) -> str:

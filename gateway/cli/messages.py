@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.cli.context import AppContext, pass_app
+from gateway.cli.terminal import terminal_text, visible
 from gateway.domain.messages import MessageState
 from gateway.errors import InvalidTransition
 from gateway.services.inbound import (
@@ -63,9 +64,8 @@ def _table(found: list[MessageSummary]) -> Table:
         why = message.reason or (f"copy of #{message.duplicate_of}" if message.duplicate_of
                                  else "")
         table.add_row(str(message.id), f"{message.received_at:%Y-%m-%d %H:%M}",
-                      message.channel, message.sender,
-                      f"[{style}]{message.state.value}[/]" if style else message.state.value,
-                      why)
+                      terminal_text(message.channel), terminal_text(message.sender),
+                      terminal_text(message.state.value, style), terminal_text(why))
     return table
 
 
@@ -93,24 +93,26 @@ def _print_detail(detail: MessageDetail) -> None:
     summary = detail.summary
     lines = [
         f"message #{summary.id}: {summary.state.value}"
-        + (f", {summary.reason}" if summary.reason else ""),
-        f"  received {summary.received_at:%Y-%m-%d %H:%M:%S} via {summary.channel} from "
-        f"{summary.sender}" + (f" as {summary.filename}" if summary.filename else ""),
+        + (f", {visible(summary.reason)}" if summary.reason else ""),
+        f"  received {summary.received_at:%Y-%m-%d %H:%M:%S} via {visible(summary.channel)} "
+        f"from {visible(summary.sender)}"
+        + (f" as {visible(summary.filename)}" if summary.filename else ""),
         f"  {summary.size:,} bytes, sha256 {detail.sha256}",
-        f"  supplier: {summary.supplier_code or 'not identified'}",
+        f"  supplier: {visible(summary.supplier_code) or 'not identified'}",
     ]
     if summary.duplicate_of:
         lines.append(f"  the same bytes as message #{summary.duplicate_of}")
     lines += _sender_lines(detail)
     for problem in detail.problems:
-        where = " ".join(f"{k} {problem[k]}" for k in ("message_index", "segment")
+        where = " ".join(f"{k} {visible(problem[k])}" for k in ("message_index", "segment")
                          if problem.get(k) is not None)
-        lines.append(f"  {problem.get('severity', '')} {problem.get('code', '')}"
-                     f"{' at ' + where if where else ''}: {problem.get('detail', '')}")
-    lines += [f"  document #{d['id']}: {d['message_type']} {d['document_number'] or ''}"
-              for d in detail.documents]
-    lines += [f"  exception #{e['id']}: {e['code']} ({e['severity']}, {e['state']})"
-              f" order {e['order_number'] or '-'} line {e['line_no'] or '-'}"
+        lines.append(f"  {visible(problem.get('severity'))} {visible(problem.get('code'))}"
+                     f"{' at ' + where if where else ''}: {visible(problem.get('detail'))}")
+    lines += [f"  document #{d['id']}: {visible(d['message_type'])} "
+              f"{visible(d['document_number'])}" for d in detail.documents]
+    lines += [f"  exception #{e['id']}: {visible(e['code'])} ({visible(e['severity'])}, "
+              f"{visible(e['state'])}) order {visible(e['order_number']) or '-'} "
+              f"line {visible(e['line_no']) or '-'}"
               for e in detail.exceptions]
     lines.append(f"  raw bytes: gateway messages show {summary.id} --raw")
     click.echo("\n".join(lines))
@@ -152,7 +154,7 @@ def messages_release(app: AppContext, message_id: int) -> None:
             f"message #{message_id} is {exc.current}: only {allowed} messages are released; "
             f"`gateway replay {message_id}` processes a handled message again") from exc
     click.echo(f"message #{message_id}: {report.state.value}"
-               + (f", {report.reason}" if report.reason else "")
+               + (f", {visible(report.reason)}" if report.reason else "")
                + (f", {len(report.exception_ids)} exception(s)" if report.exception_ids
                   else ""))
 
@@ -191,11 +193,11 @@ def messages_retry(app: AppContext, message_ids: tuple[int, ...], every: bool) -
             raise
         except Exception as exc:  # noqa: BLE001 - rolled back: it stays `failed`, said below
             still_failing = True
-            click.echo(f"message #{message_id}: failed, still: {describe(exc)}")
+            click.echo(f"message #{message_id}: failed, still: {visible(describe(exc))}")
             continue
         still_failing |= report.state is MessageState.FAILED
         click.echo(f"message #{message_id}: {report.state.value}"
-                   + (f", {report.reason}" if report.reason else ""))
+                   + (f", {visible(report.reason)}" if report.reason else ""))
     if still_failing:
         raise SystemExit(1)
 

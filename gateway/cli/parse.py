@@ -11,7 +11,9 @@ from typing import IO, Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from gateway.cli.terminal import terminal_text, visible
 from gateway.domain.documents import Document, document_to_json
 from mappings.registry import read_documents
 from parsers.errors import Problem, ProblemCode, Severity
@@ -59,17 +61,17 @@ def _stream_json(paths: list[Path], out: IO[str]) -> bool:
     return bool(errors)
 
 
-def _summary_row(document: Document) -> tuple[str, ...]:
+def _summary_row(document: Document) -> tuple[Text, ...]:
     orders = ", ".join(document.order_numbers[:3]) + (" …" if len(document.order_numbers) > 3
                                                       else "")
     return (
-        str(document.message_index or ""),
-        document.message_type,
-        document.document_number or "—",
-        document.status or "—",
-        orders or "—",
-        str(len(document.lines)),
-        str(len(document.warnings)) if document.warnings else "",
+        Text(str(document.message_index or "")),
+        terminal_text(document.message_type),
+        terminal_text(document.document_number or "—"),
+        terminal_text(document.status or "—"),
+        terminal_text(orders or "—"),
+        Text(str(len(document.lines))),
+        Text(str(len(document.warnings)) if document.warnings else ""),
     )
 
 
@@ -77,7 +79,7 @@ def print_tables(paths: list[Path], console: Console) -> bool:
     """A table of documents and a table of problems per file. Returns whether any error."""
     any_error = False
     for path in expand_paths(paths):
-        table = Table(title=str(path), title_justify="left", expand=False)
+        table = Table(title=terminal_text(path), title_justify="left", expand=False)
         for column in ("msg", "type", "document", "status", "orders", "lines", "warnings"):
             table.add_column(column, justify="right" if column in ("msg", "lines") else "left")
         problems: list[Problem] = []
@@ -90,7 +92,7 @@ def print_tables(paths: list[Path], console: Console) -> bool:
         if table.row_count:
             console.print(table)
         else:
-            console.print(f"[bold]{path}[/bold]: no documents")
+            console.print(Text.assemble((visible(path), "bold"), ": no documents"))
         if problems:
             console.print(_problem_table(problems))
         any_error = any_error or any(p.is_error for p in problems)
@@ -110,7 +112,8 @@ def _problem_table(problems: list[Problem]) -> Table:
     for problem in problems:
         mark = "[red]error[/red]" if problem.is_error else "[yellow]warn[/yellow]"
         table.add_row(mark, str(problem.message_index or ""), str(problem.segment or ""),
-                      problem.tag or "", problem.code.value, problem.detail)
+                      terminal_text(problem.tag), problem.code.value,
+                      terminal_text(problem.detail))
     return table
 
 

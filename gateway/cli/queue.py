@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gateway.cli.context import SEVERITY_STYLE, AppContext, pass_app
+from gateway.cli.terminal import terminal_text, visible
 from gateway.domain.discrepancies import ExceptionState
 from gateway.errors import InvalidTransition
 from gateway.persistence.models import ExceptionRow
@@ -64,10 +65,11 @@ def exception_table(rows: list[ExceptionRow], width: int | None = None) -> Rende
                          justify="right" if column in ("id", "risk") else "left")
     for row in rows:
         style = SEVERITY_STYLE.get(row.severity, "")
-        table.add_row(str(row.id), f"[{style}]{row.severity}[/{style}]", f"{row.risk:.1f}",
-                      row.code, row.order_number or "—", row.line_no or "",
-                      row.expected or "", row.actual or "", row.state,
-                      (row.owner or "").split("@")[0])
+        table.add_row(str(row.id), terminal_text(row.severity, style), f"{row.risk:.1f}",
+                      terminal_text(row.code), terminal_text(row.order_number or "—"),
+                      terminal_text(row.line_no), terminal_text(row.expected),
+                      terminal_text(row.actual), terminal_text(row.state),
+                      terminal_text((row.owner or "").split("@")[0]))
     return table
 
 
@@ -75,16 +77,18 @@ def _exception_blocks(rows: list[ExceptionRow]) -> RenderableType:
     blocks: list[RenderableType] = [Text(f"Exceptions ({len(rows)})", style="bold")]
     for row in rows:
         style = SEVERITY_STYLE.get(row.severity, "")
-        place = f"order {row.order_number or '—'}" + (f" line {row.line_no}"
-                                                      if row.line_no else "")
-        head = Text.assemble((f"#{row.id} ", "bold"), (f"{row.severity} ", style),
-                             f"risk {row.risk:.1f}  ", (row.code, "bold"), f"  {place}")
+        place = f"order {visible(row.order_number) or '—'}" + (
+            f" line {visible(row.line_no)}" if row.line_no else "")
+        head = Text.assemble((f"#{row.id} ", "bold"), (f"{visible(row.severity)} ", style),
+                             f"risk {row.risk:.1f}  ", (visible(row.code), "bold"),
+                             f"  {place}")
         said = " · ".join(part for part in (
-            f"expected {row.expected}" if row.expected else "",
-            f"supplier said {row.actual}" if row.actual else "",
-            row.difference or "") if part)
-        owner = (row.owner or "—").split("@")[0]
-        blocks += [head, Text(f"    {said}"), Text(f"    state {row.state} · owner {owner}")]
+            f"expected {visible(row.expected)}" if row.expected else "",
+            f"supplier said {visible(row.actual)}" if row.actual else "",
+            visible(row.difference)) if part)
+        owner = visible((row.owner or "—").split("@")[0])
+        blocks += [head, Text(f"    {said}"),
+                   Text(f"    state {visible(row.state)} · owner {owner}")]
     return Group(*blocks)
 
 
@@ -144,39 +148,47 @@ def exceptions_act(app: AppContext, action: str, exception_id: int, comment: str
                                    app.now())
         except InvalidTransition as exc:
             raise click.ClickException(f"exception #{exception_id}: {exc}") from exc
-        click.echo(f"exception #{row.id} {row.code} is {row.state}")
+        click.echo(f"exception #{row.id} {visible(row.code)} is {visible(row.state)}")
 
 
 def _print_detail(data: dict[str, Any]) -> None:
-    console = Console()
-    console.print(f"[bold]Exception #{data['id']}[/bold] {data['code']} "
-                  f"({data['severity']}, risk {data['risk']}) — {data['state']}")
+    """Every value printed here may be the supplier's text: each is a plain `Text` line
+    (never markup) with its control characters spelled out by `visible`."""
+    console = Console(highlight=False)
+
+    def say(line: str, style: str = "") -> None:
+        console.print(Text(line, style=style))
+
+    console.print(Text.assemble(
+        (f"Exception #{data['id']}", "bold"), f" {visible(data['code'])} "
+        f"({visible(data['severity'])}, risk {data['risk']}) — {visible(data['state'])}"))
     for label, key in (("order", "order_number"), ("line", "line_no"),
                        ("expected", "expected"), ("supplier said", "actual"),
                        ("difference", "difference"), ("rule", "rule"),
                        ("tolerance", "tolerance"), ("owner", "owner"),
                        ("seen", "occurrences")):
         if data.get(key) is not None:
-            console.print(f"  {label:>14}: {data[key]}")
+            say(f"  {label:>14}: {visible(data[key])}")
     message, document = data.get("message"), data.get("document")
     if message:
-        console.print(f"  {'message':>14}: #{message['id']} {message['file'] or ''} from "
-                      f"{message['sender']} at {message['received_at'][:19]}")
-        console.print(f"  {'sha256':>14}: {message['sha256']}")
+        say(f"  {'message':>14}: #{message['id']} {visible(message['file'])} from "
+            f"{visible(message['sender'])} at {message['received_at'][:19]}")
+        say(f"  {'sha256':>14}: {message['sha256']}")
     email = data.get("email")
     if email and message:
-        console.print(f"  {'email':>14}: {email['subject'] or '(no subject)'} — from "
-                      f"{email['from'] or '?'} <{email['message_id'] or 'no Message-ID'}>")
+        say(f"  {'email':>14}: {visible(email['subject']) or '(no subject)'} — from "
+            f"{visible(email['from']) or '?'} "
+            f"<{visible(email['message_id']) or 'no Message-ID'}>")
         for item in email["unread"]:
-            console.print(f"  {'not read':>14}: {item}")
-        console.print(f"  {'open it':>14}: gateway messages show {message['id']} --raw "
-                      "> reply.eml")
+            say(f"  {'not read':>14}: {visible(item)}")
+        say(f"  {'open it':>14}: gateway messages show {message['id']} --raw > reply.eml")
     if document:
-        console.print(f"  {'document':>14}: {document['type']} {document['number'] or '—'} "
-                      f"(message {document['message_index']} of the file)")
-    console.print("  trail:")
+        say(f"  {'document':>14}: {visible(document['type'])} "
+            f"{visible(document['number']) or '—'} "
+            f"(message {document['message_index']} of the file)")
+    say("  trail:")
     for event in data["trail"]:
-        console.print(f"    {event['at'][:19]} {event['action']}: {event['detail'] or ''}")
+        say(f"    {event['at'][:19]} {visible(event['action'])}: {visible(event['detail'])}")
 
 
 @click.command("check-overdue")

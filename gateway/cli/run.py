@@ -17,12 +17,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
 
 from gateway.bootstrap import make_session_factory
-from gateway.cli.context import AppContext, pass_app
+from gateway.cli.context import INTERRUPTED, AppContext, pass_app
 from gateway.config import SmtpSettings
 from gateway.services.dispatch import InProcessDispatcher
 from gateway.services.ingest import UnitOfWork
@@ -49,6 +50,7 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     """Run the gateway on this machine: SMTP (when GATEWAY_SMTP_RECIPIENTS is set), IMAP
     pollers (when mailboxes are configured), the web app, and a worker that processes what
     they take in. Creates or upgrades the database first. Stops cleanly on SIGINT/SIGTERM."""
+    requested = _stop_requests()
     from gateway.channels.mailboxes import read_mailbox_file
     from gateway.cli.channels import _log_to_stderr
     from gateway.persistence.schema import upgrade
@@ -64,6 +66,9 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
                     "for Celery workers run `gateway smtp`, `gateway imap`, `gateway worker` "
                     "and `gateway beat` instead")
     log.info("database %s at schema %s", app.settings.display_url, upgrade(app.engine))
+    if requested.is_set():
+        click.echo("gateway: interrupted before it started; nothing was taken in", err=True)
+        raise click.exceptions.Exit(INTERRUPTED)
     transaction = make_session_factory(app.engine).begin
     worker = ReceivedWorker(transaction, None, app.today, app.now,
                             authenticate=app.sender_authentication())
@@ -79,7 +84,7 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     if web is not None:
         web.start()
     try:
-        asyncio.run(_serve_smtp(smtp, transaction, app, dispatcher.dispatch))
+        asyncio.run(_serve_smtp(smtp, transaction, app, dispatcher.dispatch, requested))
     finally:
         log.info("stopping: %d mailbox poller(s), web app, worker", len(pollers))
         stop_threads.set()
@@ -100,15 +105,33 @@ def _pollers(mailboxes: list[Any], transaction: UnitOfWork, app: AppContext,
     return [MailboxPoller(m, transaction, app.now, stop, dispatch) for m in mailboxes]
 
 
+def _stop_requests() -> threading.Event:
+    """From now on SIGINT and SIGTERM set the event instead of raising KeyboardInterrupt
+    wherever the start happens to be (a worker thread already started would then keep the
+    process alive); the SMTP loop takes the signals over once it runs."""
+    requested = threading.Event()
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        requested.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handle)
+    return requested
+
+
 async def _serve_smtp(smtp: SmtpSettings, transaction: UnitOfWork, app: AppContext,
-                      dispatch: Callable[[list[int]], None]) -> None:
-    """Serve SMTP (if configured) until SIGINT or SIGTERM; then stop it gracefully."""
+                      dispatch: Callable[[list[int]], None],
+                      requested: threading.Event) -> None:
+    """Serve SMTP (if configured) until SIGINT or SIGTERM, also one that came during the
+    start (`requested`); then stop it gracefully."""
     from gateway.channels.smtp import build_server
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if requested.is_set():
+        stop.set()
     if not smtp.recipients:
         log.info("SMTP: not started, GATEWAY_SMTP_RECIPIENTS is not set")
         await stop.wait()

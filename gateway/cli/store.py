@@ -12,9 +12,11 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from gateway.cli.context import SEVERITY_STYLE, AppContext, pass_app
 from gateway.cli.parse import expand_paths
+from gateway.cli.terminal import terminal_text, visible
 from gateway.errors import ImportRowError
 from gateway.persistence.schema import upgrade
 from gateway.services.ingest import Intake, replay
@@ -81,7 +83,7 @@ def orders_import(app: AppContext, paths: tuple[Path, ...], supplier: str | None
         try:
             lines, errors = read_order_file(path, supplier, owner)
         except ImportRowError as exc:
-            click.echo(f"{path}: not imported: {exc}", err=True)
+            click.echo(f"{visible(path)}: not imported: {visible(exc)}", err=True)
             failed = True
             continue
         with app.transaction() as session:
@@ -89,7 +91,7 @@ def orders_import(app: AppContext, paths: tuple[Path, ...], supplier: str | None
         click.echo(f"{path}: {len(report.orders)} order(s); lines {report.created} new, "
                    f"{report.updated} changed, {report.unchanged} unchanged")
         for error in sorted([*errors, *report.errors], key=lambda e: e.row):
-            click.echo(f"  row {error.row}: {error.detail}", err=True)
+            click.echo(f"  row {error.row}: {visible(error.detail)}", err=True)
         failed = failed or bool(errors) or bool(report.errors)
     sys.exit(1 if failed else 0)
 
@@ -105,38 +107,39 @@ def orders_show(app: AppContext, number: str, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(_timeline_json(timeline), indent=2, default=str))
             return
-        console = Console()
+        console = Console(highlight=False)
         order = timeline.order
-        console.print(f"[bold]Order {order.number}[/bold]  supplier {order.supplier_code or '—'}"
-                      f"  buyer {order.owner_email or '—'}")
+        console.print(Text.assemble((f"Order {visible(order.number)}", "bold"),
+                                    f"  supplier {visible(order.supplier_code) or '—'}"
+                                    f"  buyer {visible(order.owner_email) or '—'}"))
         for problem in timeline.exceptions:
-            console.print(f"  [red]{problem.code}[/red] #{problem.id} {problem.state}: "
-                          f"{problem.actual}")
+            console.print(Text.assemble("  ", (visible(problem.code), "red"),
+                                        f" #{problem.id} {visible(problem.state)}: "
+                                        f"{visible(problem.actual)}"))
         for line in timeline.lines:
             console.print(_line_table(line))
 
 
 def _line_table(timeline: LineTimeline) -> Table:
     line = timeline.line
-    title = (f"line {line.line_no}  {line.description or line.gtin or line.buyer_part or ''}"
-             f"  — now {line.state}")
+    title = terminal_text(f"line {line.line_no}  "
+                          f"{line.description or line.gtin or line.buyer_part or ''}"
+                          f"  — now {line.state}")
     table = Table(title=title, title_justify="left", expand=False)
     for column in ("when", "what", "qty", "date", "price", "from"):
         table.add_column(column, no_wrap=column == "what", overflow="fold")
     for entry in timeline.entries:
         source = (f"msg #{entry.message_id} {entry.document_number or ''} line {entry.position}"
                   if entry.message_id else entry.source)
-        table.add_row(entry.at.strftime("%Y-%m-%d %H:%M"), entry.kind, _text(entry.quantity),
-                      _text(entry.delivery_date), _text(entry.price), source)
+        table.add_row(entry.at.strftime("%Y-%m-%d %H:%M"), terminal_text(entry.kind),
+                      terminal_text(entry.quantity), terminal_text(entry.delivery_date),
+                      terminal_text(entry.price), terminal_text(source))
     for problem in timeline.exceptions:
         style = SEVERITY_STYLE.get(problem.severity, "")
-        table.add_row("", f"[{style}]{problem.code}[/{style}]", problem.actual or "",
-                      problem.difference or "", problem.state, f"exception #{problem.id}")
+        table.add_row("", terminal_text(problem.code, style), terminal_text(problem.actual),
+                      terminal_text(problem.difference), terminal_text(problem.state),
+                      f"exception #{problem.id}")
     return table
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def _timeline_json(timeline: OrderTimeline) -> dict[str, Any]:
@@ -222,7 +225,7 @@ class _progress:
             self.bar.stop()
 
 
-def _report_line(report: MessageReport, path: Path) -> str:
+def _report_line(report: MessageReport, path: Path) -> Text:
     found = report.discrepancies
     worst = ", ".join(sorted({d.code.value for d in found})) or "nothing to flag"
     if report.state.value == "reconciled":
@@ -230,8 +233,8 @@ def _report_line(report: MessageReport, path: Path) -> str:
     else:
         summary = report.reason or ""
     colour = {"reconciled": "green", "duplicate": "blue"}.get(report.state.value, "red")
-    return (f"#{report.message_id} [{colour}]{report.state.value}[/{colour}] "
-            f"{path.name}: {summary}")
+    return Text.assemble(f"#{report.message_id} ", (report.state.value, colour),
+                         f" {visible(path.name)}: {visible(summary)}")
 
 
 def _report_json(report: MessageReport, path: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import click
 
-from gateway.bootstrap import make_session_factory, tune_garbage_collector
+from gateway.bootstrap import configure_logging, make_session_factory, tune_garbage_collector
 from gateway.cli.context import AppContext, pass_app
 from gateway.config import MailAuthSettings, PipelineSettings, checked_broker_url
 from gateway.services.dispatch import Dispatcher
@@ -39,12 +39,15 @@ def worker(app: AppContext, concurrency: int | None, pool: str, loglevel: str,
     load needs, on as many machines; SIGTERM or SIGINT stops after the tasks under way."""
     from celery.concurrency import get_implementation
     from celery.signals import worker_process_init
+    from celery.utils.nodenames import default_nodename
 
-    from gateway.tasks.app import create_app
+    from gateway.services.worker_liveness import Heartbeat
+    from gateway.tasks.app import create_app, publish_batches
 
     checked_broker_url(app.settings)
-    celery = create_app(app.settings, PipelineSettings.from_env(os.environ), app.today,
-                        MailAuthSettings.from_env(os.environ))
+    _log_json()
+    pipeline = PipelineSettings.from_env(os.environ)
+    celery = create_app(app.settings, pipeline, app.today, MailAuthSettings.from_env(os.environ))
     # A pool process runs the parsing and reconciling: it gets the entry point's collector
     # settings too (a spawned one has none of its parent's; a forked one inherits the
     # threshold, and the worker's own start-up objects are frozen out of its collections).
@@ -56,8 +59,43 @@ def worker(app: AppContext, concurrency: int | None, pool: str, loglevel: str,
                            concurrency=concurrency or os.cpu_count() or 1,
                            loglevel=loglevel.upper(), without_mingle=True,
                            without_gossip=True, quiet=True)
-    runner.start()
+    # The heartbeat's connections belong to this process: a pool process forked from it must
+    # not use or close them (SQLAlchemy, "Using Connection Pools with Multiprocessing").
+    worker_process_init.connect(lambda **_: app.engine.dispose(close=False), weak=False)
+    # Celery's own form of the name (`celery@` added when it has no `@`): the one its tasks
+    # see as `request.hostname` and claim messages under.
+    heartbeat = Heartbeat(make_session_factory(app.engine).begin, default_nodename(node), app.now,
+                          pipeline.heartbeat_seconds, pipeline.worker_lost_seconds,
+                          lambda ids: publish_batches(celery, ids, pipeline.batch_size))
+    heartbeat.start()
+    try:
+        runner.start()
+    finally:
+        heartbeat.stop()
+        app.close()
     raise SystemExit(runner.exitcode)
+
+
+def _log_json() -> None:
+    """JSON lines like every other gateway process, from the first line on. Celery configures
+    logging itself (plain text, the root logger taken over, stdout redirected) unless a
+    receiver of its `setup_logging` signal does it; and it prints its shutdown notices
+    ("worker: Warm shutdown (MainProcess)") instead of logging them: they are logged here."""
+    from celery.apps import worker as celery_worker
+    from celery.signals import setup_logging
+
+    configure_logging()
+    setup_logging.connect(_configure_json_logging, weak=False)
+    setattr(celery_worker, "safe_say", _log_notice)  # noqa: B010 - untyped module
+
+
+def _log_notice(message: str, *_stream: object) -> None:
+    logging.getLogger("celery.apps.worker").warning("%s", message.strip())
+
+
+def _configure_json_logging(loglevel: int | str | None = None, **_signal: object) -> None:
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, str) else loglevel
+    configure_logging(level if isinstance(level, int) else logging.INFO)
 
 
 def _tune_pool_process(**_signal: object) -> None:
@@ -76,6 +114,7 @@ def beat(app: AppContext, loglevel: str) -> None:
     from gateway.tasks.app import create_app
 
     checked_broker_url(app.settings)
+    _log_json()
     celery = create_app(app.settings, PipelineSettings.from_env(os.environ), app.today)
     app.settings.var_dir.mkdir(parents=True, exist_ok=True)
     schedule = app.settings.var_dir / "beat-schedule"

@@ -211,6 +211,21 @@ class InboundMessage(Base):
     envelope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     authentication: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     sender_trust: Mapped[str | None] = mapped_column(String(16))
+    # The Celery worker (its node name) that last started processing it; while the message is
+    # `received`, a worker whose heartbeat stopped lost it (gateway.services.worker_liveness).
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class WorkerHeartbeatRow(Base):
+    """A Celery worker that says it is alive: its node name, when it started and when it last
+    said so. A worker whose heartbeat is older than the pipeline's `worker_lost_seconds` is
+    lost, and the `received` messages it claimed are published again."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class DocumentRow(Base):

@@ -186,16 +186,36 @@ def ingest(transaction: UnitOfWork, intakes: list[Intake], today: date, now: dat
 
 
 def process_apart(transaction: UnitOfWork, message_ids: list[int], today: date,
-                  now: datetime) -> list[MessageReport]:
+                  now: datetime | Callable[[], datetime]) -> list[MessageReport]:
     """`process_batch` in two transactions: the messages are read, parsed and mapped in one
     that only reads, then reconciled and written in a short write transaction. On SQLite the
     first begins deferred (`READ_ONLY`): in WAL mode it never takes the write lock, so a
-    channel's commit (the SMTP 250, the IMAP move) never waits while a big message is read."""
+    channel's commit (the SMTP 250, the IMAP move) never waits while a big message is read.
+    `now` may be a clock: then the batch's rows get the time it began, and the messages it
+    moved the time its write finished (`stamp_finished`)."""
+    began = now() if callable(now) else now
     with transaction() as session:
         session.connection(execution_options={READ_ONLY: True})
-        batch = read_batch(session, message_ids, today, now)
+        batch = read_batch(session, message_ids, today, began)
     with transaction() as session:
-        return write_batch(session, batch, today, now)
+        reports = write_batch(session, batch, today, began)
+        if callable(now):
+            stamp_finished(session, message_ids, began, now())
+        return reports
+
+
+def stamp_finished(session: Session, message_ids: list[int], began: datetime,
+                   finished: datetime) -> None:
+    """`write_batch` stamps the messages it moves with the time its batch began (one value
+    for every row it writes); those, and only those (a message done by an earlier batch keeps
+    its time), get the time the batch finished, so `updated_at` is when it was reconciled
+    (`gateway_processing_latency_seconds` runs from the archive to that commit)."""
+    if finished == began:
+        return
+    for batch in chunked(message_ids):
+        session.execute(update(InboundMessage)
+                        .where(InboundMessage.id.in_(batch), InboundMessage.updated_at == began)
+                        .values(updated_at=finished))
 
 
 def _process_alone(transaction: UnitOfWork, message_id: int, today: date,

@@ -77,9 +77,11 @@ class Claim:
     failed: list[MessageReport]
 
 
-def claim(session: Session, message_ids: list[int], max_attempts: int, now: datetime) -> Claim:
-    """Record a start of processing on the `received` messages among `message_ids`; fail the
-    ones already started `max_attempts` times. Others (done, missing) are left out."""
+def claim(session: Session, message_ids: list[int], max_attempts: int, now: datetime,
+          worker: str | None = None) -> Claim:
+    """Record a start of processing (by `worker`, a Celery node name) on the `received`
+    messages among `message_ids`; fail the ones already started `max_attempts` times. Others
+    (done, missing) are left out."""
     rows = [tuple(row) for batch in chunked(sorted(set(message_ids)))
             for row in session.execute(select(InboundMessage.id, InboundMessage.attempts)
                                        .where(InboundMessage.id.in_(batch),
@@ -96,7 +98,7 @@ def claim(session: Session, message_ids: list[int], max_attempts: int, now: date
         session.execute(update(InboundMessage)
                         .where(InboundMessage.id.in_(batch),
                                InboundMessage.state == MessageState.RECEIVED)
-                        .values(attempts=InboundMessage.attempts + 1))
+                        .values(attempts=InboundMessage.attempts + 1, claimed_by=worker))
     alone = frozenset(m for m, attempts in rows if 0 < attempts < max_attempts)
     return Claim(process, alone, failed)
 
@@ -120,15 +122,16 @@ def mark_failed(session: Session, message_ids: list[int], reason: str,
 
 def process_ids(transaction: UnitOfWork, message_ids: list[int], today: date,
                 clock: Callable[[], datetime], max_attempts: int,
-                batch_size: int = 200,
-                authenticate: Authenticate | None = None) -> list[MessageReport]:
-    """Claim, then process the messages in arrival order (steps 1 and 2 above). Raises
-    `ProcessingDeferred` on a transient error; what was committed before it stays done.
-    `authenticate` checks the senders of mail first, outside the processing transaction
-    (`gateway.services.mail_auth`); without it, mail has no verdict and is not verified."""
+                batch_size: int = 200, authenticate: Authenticate | None = None,
+                worker: str | None = None) -> list[MessageReport]:
+    """Claim (for `worker`), then process the messages in arrival order (steps 1 and 2
+    above). Raises `ProcessingDeferred` on a transient error; what was committed before it
+    stays done. `authenticate` checks the senders of mail first, outside the processing
+    transaction (`gateway.services.mail_auth`); without it, mail has no verdict and is not
+    verified."""
     try:
         with transaction() as session:
-            claimed = claim(session, message_ids, max_attempts, clock())
+            claimed = claim(session, message_ids, max_attempts, clock(), worker)
     except TRANSIENT as exc:
         raise ProcessingDeferred(describe(exc)) from exc
     try:
@@ -163,12 +166,13 @@ def _unclaim(transaction: UnitOfWork, message_ids: list[int]) -> None:
 def process_in_order(transaction: UnitOfWork, message_ids: list[int], alone: frozenset[int],
                      today: date, clock: Callable[[], datetime],
                      batch_size: int = 200) -> list[MessageReport]:
-    """Each group is stamped (`updated_at`, `created_at`) with the time its own transaction
-    began, read from `clock`: a message's `updated_at - received_at` is how long it waited,
-    not when the task that carried it started."""
+    """Each group is stamped (`created_at`) with the time its own transaction began, read
+    from `clock`, and the messages it moved carry in `updated_at` the time it finished, just
+    before its commit: a message's `updated_at - received_at` is how long it took from archive
+    to reconciled, not when the task that carried it started."""
     reports: list[MessageReport] = []
     for group in _groups(message_ids, alone, batch_size):
-        reports += _process_group(transaction, group, today, clock())
+        reports += _process_group(transaction, group, today, clock)
     return reports
 
 
@@ -188,9 +192,9 @@ def _groups(message_ids: list[int], alone: frozenset[int], size: int) -> Iterato
 
 
 def _process_group(transaction: UnitOfWork, group: list[int], today: date,
-                   now: datetime) -> list[MessageReport]:
+                   clock: Callable[[], datetime]) -> list[MessageReport]:
     try:
-        return process_apart(transaction, group, today, now)
+        return process_apart(transaction, group, today, clock)
     except TRANSIENT:
         raise
     except Exception as exc:  # noqa: BLE001 - split below; alone, recorded as `failed`
@@ -198,9 +202,10 @@ def _process_group(transaction: UnitOfWork, group: list[int], today: date,
             log.warning("batch of %d message(s) failed (%s); processing them one by one",
                         len(group), type(exc).__name__)
             return [report for message_id in group
-                    for report in _process_group(transaction, [message_id], today, now)]
+                    for report in _process_group(transaction, [message_id], today, clock)]
         reason = f"processing failed: {describe(exc)}"
     with transaction() as session:
+        now = clock()
         failed = mark_failed(session, group, reason, now)
         tell_buyers(session, [report.message_id for report in failed], reason, now)
         return failed

@@ -2,17 +2,20 @@
 
 Tasks (names are the wire contract between processes; arguments are ids, never payloads):
 
-- `gateway.process_messages(ids)`: claim and process `received` messages in arrival order
-  (`gateway.services.pipeline.process_ids`). Late acknowledgement and reject-on-worker-lost:
-  a worker killed mid-task leaves the message on the broker (Redis restores it after the
-  visibility timeout, RabbitMQ at once) and its transaction rolled back; the state machine
-  makes the second run process each message once. A transient error is retried with
-  exponential back-off and full jitter, at most `max_retries` times; then the messages are
-  `failed` with the reason.
-- `gateway.sweep()`: run by `gateway beat` every `sweep_seconds`; publishes again each message
-  still `received` `stuck_seconds` after its task was published (a publish lost with its
-  process, a broker that was down, a task lost with a broker), so a lost task costs latency,
-  never data.
+- `gateway.process_messages(ids)`: claim (under the worker's node name) and process
+  `received` messages in arrival order (`gateway.services.pipeline.process_ids`). Late
+  acknowledgement and reject-on-worker-lost: a pool process killed mid-task sends the task
+  back to the queue at once. A worker killed whole leaves its transaction rolled back and the
+  task unacknowledged on the broker (RabbitMQ requeues it when the connection drops, Redis
+  only after the visibility timeout); its heartbeat stops, and within `worker_lost_seconds`
+  plus a heartbeat another worker or the sweeper publishes its messages again
+  (`gateway.services.worker_liveness`). The state machine makes a second run process each
+  message once. A transient error is retried with exponential back-off and full jitter, at
+  most `max_retries` times; then the messages are `failed` with the reason.
+- `gateway.sweep()`: run by `gateway beat` every `sweep_seconds`; publishes again the messages
+  of lost workers, and each message still `received` `stuck_seconds` after its task was
+  published (a publish lost with its process, a broker that was down, a task lost with a
+  broker), so a lost task costs latency, never data.
 
 One worker process takes one task at a time (prefetch multiplier 1 with late
 acknowledgement): a long batch never holds back tasks another worker could take.
@@ -44,6 +47,7 @@ from gateway.services.pipeline import (
     retry_delay,
     stuck_messages,
 )
+from gateway.services.worker_liveness import publish_again, take_over_lost
 
 if TYPE_CHECKING:
     from gateway.services.mail_auth import Authenticate
@@ -134,7 +138,8 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
     app.task(name=PROCESS_MESSAGES, bind=True, acks_late=True, reject_on_worker_lost=True,
              max_retries=pipeline.max_retries, ignore_result=True, shared=False)(
         _process_messages_task(runtime, pipeline, clock_today))
-    app.task(name=SWEEP, ignore_result=True, shared=False)(_sweep_task(app, runtime, pipeline))
+    app.task(name=SWEEP, bind=True, ignore_result=True, shared=False)(
+        _sweep_task(app, runtime, pipeline))
     return app
 
 
@@ -145,7 +150,7 @@ def _process_messages_task(runtime: _Runtime, pipeline: PipelineSettings,
         try:
             reports = process_ids(runtime.transaction, ids, today(), now,
                                   pipeline.max_attempts, pipeline.batch_size,
-                                  runtime.authenticate)
+                                  runtime.authenticate, worker=task.request.hostname)
         except ProcessingDeferred as exc:
             retries = task.request.retries
             if retries >= pipeline.max_retries:
@@ -174,10 +179,16 @@ def _give_up(runtime: _Runtime, ids: list[int], retries: int, error: str) -> int
 
 
 def _sweep_task(app: Celery, runtime: _Runtime,
-                pipeline: PipelineSettings) -> Callable[[], int]:
-    def sweep() -> int:
+                pipeline: PipelineSettings) -> Callable[..., int]:
+    def sweep(task: Task[Any, Any]) -> int:
         moment = now()
         try:
+            with runtime.transaction() as session:
+                lost = take_over_lost(session, moment, pipeline.worker_lost_seconds,
+                                      task.request.hostname)
+            if lost:
+                publish_again(lambda ids: publish_batches(app, ids, pipeline.batch_size), lost,
+                              f"a worker silent for over {pipeline.worker_lost_seconds:.0f} s")
             with runtime.transaction() as session:
                 ids = stuck_messages(session, moment, pipeline.stuck_seconds)
         except TRANSIENT as exc:   # the next sweep tries again
@@ -185,8 +196,7 @@ def _sweep_task(app: Celery, runtime: _Runtime,
             return 0
         if not ids:
             return 0
-        for batch in chunked(ids, pipeline.batch_size):
-            publish(app, batch)
+        publish_batches(app, ids, pipeline.batch_size)
         with runtime.transaction() as session:
             mark_enqueued(session, ids, moment)
         log.warning("sweeper published %d message(s) still `received` after %.0f s "
@@ -194,6 +204,11 @@ def _sweep_task(app: Celery, runtime: _Runtime,
         return len(ids)
 
     return sweep
+
+
+def publish_batches(app: Celery, message_ids: list[int], batch_size: int) -> None:
+    for batch in chunked(message_ids, batch_size):
+        publish(app, batch)
 
 
 def publish(app: Celery, message_ids: list[int]) -> None:

@@ -8,7 +8,8 @@ number of web processes report the same values.
 
 Processing latency (archive to reconciled) is a gauge histogram over the messages reconciled in
 the last `LATENCY_WINDOW`: `updated_at - received_at` of the rows in state `reconciled` (the
-update that moved a message there set `updated_at`). Observations in process memory would have
+batch that moved a message there sets `updated_at` to the time it finished, just before its
+commit: `gateway.services.ingest.stamp_finished`). Observations in process memory would have
 to be made by the workers, which serve no HTTP; this way the figure survives restarts and
 needs no shared multiprocess directory. A message replayed later counts from its first
 arrival, which is what the supplier waited.

@@ -94,3 +94,18 @@ def require_redis(url: str) -> str:
     finally:
         client.close()
     return url
+
+
+def require_rabbitmq(url: str) -> str:
+    """`url` when a RabbitMQ answers there. Without one the test skips with a reason outside
+    CI and fails under CI=true."""
+    import kombu
+
+    try:
+        with kombu.Connection(url, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - kombu raises the transport's own errors
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"RabbitMQ is required under CI and not reachable at {url}: {exc}")
+        pytest.skip(f"RabbitMQ not reachable at {url}: {exc}")
+    return url

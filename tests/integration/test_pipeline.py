@@ -1,9 +1,10 @@
 """The Celery pipeline with real processes: `gateway worker` and `gateway beat` subprocesses on a
-real Redis broker and a scratch PostgreSQL database. Messages are processed exactly once through
-worker kills, a database outage, a broker outage and repeated deliveries; retries are capped.
+real Redis broker (the essential cases on RabbitMQ too) and a scratch PostgreSQL database.
+Messages are processed exactly once through worker kills, a database outage, a broker outage and
+repeated deliveries; retries are capped.
 
 Counts are compared with a reference: the same messages ingested in this process on SQLite.
-Without Redis the tests skip with a reason outside CI and fail under CI=true."""
+Without Redis or RabbitMQ the tests skip with a reason outside CI and fail under CI=true."""
 
 from __future__ import annotations
 
@@ -41,7 +42,12 @@ from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners
 from gateway.services.pipeline import process_ids, retry_delay
 from gateway.tasks.app import create_app, publish
-from tests.integration.conftest import _postgres_settings, edifact_interchange, require_redis
+from tests.integration.conftest import (
+    _postgres_settings,
+    edifact_interchange,
+    require_rabbitmq,
+    require_redis,
+)
 from tests.integration.test_smtp import TcpProxy, free_port
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -53,6 +59,9 @@ PARTNERS = {"suppliers": [{"code": "ACME", "name": "Acme Fasteners GmbH",
                            "emails": ["orders@acme.example"],
                            "edi_ids": [{"id": GLN, "qualifier": "14"}], "mail_auth": "none"}]}
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+RABBITMQ_URL = os.environ.get("GATEWAY_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+# The essential cases run on both brokers: `@BOTH_BROKERS` on a test that uses `scenario`.
+BOTH_BROKERS = pytest.mark.parametrize("broker", ["redis", "rabbitmq"], indirect=True)
 GATEWAY = [sys.executable, "-c", "from gateway.cli import main; main()"]
 LINES_PER_ORDER = 40
 
@@ -105,7 +114,10 @@ def test_batch_publisher_batches_and_never_raises_into_the_channel():
 
 
 @pytest.fixture
-def redis_url() -> str:
+def broker(request: pytest.FixtureRequest) -> str:
+    """The broker's URL: Redis, or RabbitMQ for a test marked `BOTH_BROKERS`."""
+    if getattr(request, "param", "redis") == "rabbitmq":
+        return require_rabbitmq(RABBITMQ_URL)
     return require_redis(REDIS_URL)
 
 
@@ -124,10 +136,11 @@ class Scenario:
     queue: str
     var: Path
     orders: int
+    broker: str
 
     def env(self, **extra: str) -> dict[str, str]:
         return {**os.environ, "GATEWAY_DATABASE_URL": self.settings.database_url,
-                "GATEWAY_VAR_DIR": str(self.var), "GATEWAY_BROKER_URL": REDIS_URL,
+                "GATEWAY_VAR_DIR": str(self.var), "GATEWAY_BROKER_URL": self.broker,
                 "GATEWAY_PIPELINE_QUEUE": self.queue,
                 "GATEWAY_PIPELINE_STUCK_SECONDS": "2", "GATEWAY_PIPELINE_SWEEP_SECONDS": "0.5",
                 "GATEWAY_PIPELINE_RETRY_BASE_SECONDS": "0.2",
@@ -140,7 +153,7 @@ class Scenario:
         return [a.message_id for a in archived]
 
     def publish(self, ids: list[int], batch: int) -> None:
-        app = create_app(Settings(self.settings.database_url, self.var, REDIS_URL),
+        app = create_app(Settings(self.settings.database_url, self.var, self.broker),
                          PipelineSettings(queue=self.queue))
         try:
             for start in range(0, len(ids), batch):
@@ -193,17 +206,27 @@ def prepare(settings: Settings, tmp_path: Path, orders: int) -> Engine:
 
 
 @pytest.fixture
-def scenario(postgres: Settings, redis_url: str, tmp_path: Path) -> Iterator[Scenario]:
+def scenario(postgres: Settings, broker: str, tmp_path: Path) -> Iterator[Scenario]:
     orders = 60
     engine = prepare(postgres, tmp_path, orders)
     queue = f"gateway-test-{uuid.uuid4().hex[:10]}"
-    yield Scenario(postgres, engine, queue, tmp_path, orders)
+    yield Scenario(postgres, engine, queue, tmp_path, orders, broker)
     engine.dispose()
-    import redis
+    delete_queue(broker, queue)
 
-    client = redis.Redis.from_url(REDIS_URL)
-    client.delete(queue)
-    client.close()
+
+def delete_queue(broker: str, queue: str) -> None:
+    if broker.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(broker)
+        client.delete(queue)
+        client.close()
+        return
+    import kombu
+
+    with kombu.Connection(broker) as connection:
+        connection.default_channel.queue_delete(queue)
 
 
 def reference_counts(tmp_path: Path, orders: int, raws: list[bytes],
@@ -258,6 +281,11 @@ class Process:
         self.popen.wait(30)
         self._file.close()
 
+    def stop_output(self) -> str:
+        """Stop it (SIGTERM, a warm shutdown) and return all it wrote."""
+        self.stop()
+        return self.output()
+
     def stop(self, timeout: float = 30.0) -> int:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
@@ -299,6 +327,7 @@ def start_worker(processes: list[Process], scenario: Scenario, env: dict[str, st
 # -- exactly once -----------------------------------------------------------------------------
 
 
+@BOTH_BROKERS
 def test_archived_messages_are_processed_exactly_once(scenario, processes, tmp_path):
     raws = [order_response(n) for n in range(scenario.orders)]
     expected = reference_counts(tmp_path / "ref", scenario.orders, raws)
@@ -312,12 +341,17 @@ def test_archived_messages_are_processed_exactly_once(scenario, processes, tmp_p
     # The pool processes that did the work run with the entry point's collector settings.
     for worker in workers:
         assert "garbage collector threshold (20000, 20, 20)" in worker.output()
+    # Every line a worker wrote is a JSON log record, Celery's own and the tasks' alike.
+    records = [record for worker in workers for record in json_lines(worker.stop_output())]
+    assert {"celery.apps.worker", "gateway.tasks.app"} <= {r["logger"] for r in records}
+    assert sum(r["message"].endswith(" reconciled") for r in records) == scenario.orders
     # A version per line as ordered (the import), and one per confirmation.
     assert expected["line_versions"] == 2 * scenario.orders * LINES_PER_ORDER
     assert expected["exceptions"] == scenario.orders * 10   # the ten short lines of each
     assert expected["duplicate versions"] == 0
 
 
+@BOTH_BROKERS
 def test_worker_killed_mid_batch_repeatedly_every_message_reconciled_once(
         scenario, processes, tmp_path):
     raws = [order_response(n) for n in range(scenario.orders)]
@@ -351,12 +385,14 @@ def test_worker_killed_mid_batch_repeatedly_every_message_reconciled_once(
             for child in worker.children():
                 os.kill(child, signal.SIGKILL)
         else:
-            # The whole worker: its task stays unacknowledged on Redis; the sweeper
-            # publishes the messages again.
+            # The whole worker: its task stays unacknowledged on Redis, and the heartbeat
+            # of the next worker or the sweeper publishes the messages again; RabbitMQ
+            # requeues it when the connection drops.
             kills["whole worker"] += 1
             worker.kill()
             worker = None
     assert sum(kills.values()) >= 5, f"too few kills landed during processing: {kills}"
+    assert any("beat: Starting" in r["message"] for r in json_lines(processes[0].output()))
     if worker is None:
         start_worker(processes, scenario, env, "final")
     assert scenario.wait_until_done(90) == {"reconciled": scenario.orders}
@@ -367,6 +403,56 @@ def test_worker_killed_mid_batch_repeatedly_every_message_reconciled_once(
     print(f"kills during a transaction: {kills}; "
           f"{retried} message(s) started more than once; rows {effect_counts(scenario.engine)}")
     assert retried >= 1
+
+
+@BOTH_BROKERS
+def test_a_worker_killed_whole_is_recovered_within_a_minute_by_default(
+        scenario, processes, tmp_path):
+    """kill -9 of a worker and its pool process in the middle of its batch, no beat running,
+    the heartbeat settings left at their defaults: another worker finishes every message
+    within 60 s, each once. RabbitMQ requeues the task of the lost connection at once; Redis
+    keeps it unacknowledged for its visibility timeout (an hour), and the heartbeat is what
+    brings the messages back."""
+    raws = [order_response(n) for n in range(scenario.orders)]
+    expected = reference_counts(tmp_path / "ref", scenario.orders, raws)
+    ids = scenario.archive(raws)
+    env = scenario.env(GATEWAY_DATABASE_URL=scenario.settings.database_url
+                       + "?application_name=gateway-test-worker")
+    assert not {k for k in env if k.startswith(("GATEWAY_PIPELINE_HEARTBEAT",
+                                                "GATEWAY_PIPELINE_WORKER_LOST"))}
+    victim = start_worker(processes, scenario, env, "victim")
+    scenario.publish(ids, batch=len(ids))     # one task: the victim has every message
+    deadline = time.monotonic() + 30
+    while not (claimed(scenario.engine) and worker_in_transaction(scenario.engine)):
+        assert time.monotonic() < deadline, "the worker never started its batch"
+        time.sleep(0.005)
+    victim.kill()
+    killed = time.monotonic()
+    assert scenario.states() == {"received": scenario.orders}   # its batch rolled back
+    start_worker(processes, scenario, scenario.env(), "rescuer")
+    assert scenario.wait_until_done(60 - (time.monotonic() - killed)) == {
+        "reconciled": scenario.orders}
+    print(f"{scenario.broker.partition(':')[0]}: every message reconciled "
+          f"{time.monotonic() - killed:.1f} s after the kill")
+    assert effect_counts(scenario.engine) == expected
+
+
+def claimed(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return bool(connection.execute(select(func.count()).where(
+            InboundMessage.claimed_by.is_not(None))).scalar_one())
+
+
+def json_lines(output: str) -> list[dict[str, object]]:
+    """Each line of a process's output as the JSON object it must be."""
+    records = []
+    for line in output.splitlines():
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                pytest.fail(f"not a JSON log line: {line!r}")
+    return records
 
 
 def worker_in_transaction(engine: Engine) -> bool:
@@ -460,11 +546,14 @@ def mail(raw: bytes) -> bytes:
     return raw + b"\r\n"
 
 
+@BOTH_BROKERS
 def test_broker_down_smtp_still_answers_250_and_the_sweeper_publishes_later(
         scenario, processes, tmp_path):
-    address = urlsplit(REDIS_URL)
-    proxy = TcpProxy((address.hostname or "127.0.0.1", address.port or 6379))
-    broker = f"redis://127.0.0.1:{proxy.port}{address.path}"
+    address = urlsplit(scenario.broker)
+    proxy = TcpProxy((address.hostname or "127.0.0.1",
+                      address.port or (6379 if address.scheme == "redis" else 5672)))
+    broker = address._replace(netloc=f"{address.netloc.rpartition('@')[0]}@127.0.0.1:"
+                                     f"{proxy.port}".lstrip("@")).geturl()
     port = free_port()
     try:
         env = scenario.env(GATEWAY_BROKER_URL=broker, GATEWAY_SMTP_RECIPIENTS=OURS,
@@ -518,9 +607,12 @@ def test_the_same_file_three_times_through_two_channels_gives_one_set_of_events(
 # -- timestamps -------------------------------------------------------------------------------
 
 
-def test_each_group_of_a_task_is_stamped_when_its_own_transaction_begins(settings, tmp_path):
-    """A task of 7 messages in groups of 3: the claim reads the clock once, then each group;
-    `updated_at - received_at` is then how long each message waited, not the task's start."""
+def test_each_group_of_a_task_is_stamped_when_its_own_transaction_begins_and_ends(
+        settings, tmp_path):
+    """A task of 7 messages in groups of 3: the claim reads the clock once, then each group
+    when it begins (its documents' `created_at`) and when it ends (its messages'
+    `updated_at`): `updated_at - received_at` is how long each message took from archive to
+    reconciled, not the task's start nor its group's."""
     engine = prepare(settings, tmp_path, 7)
     transaction = make_session_factory(engine).begin
     with transaction() as session:
@@ -536,9 +628,9 @@ def test_each_group_of_a_task_is_stamped_when_its_own_transaction_begins(setting
                                      .order_by(InboundMessage.id)).scalars().all()
         documents = connection.execute(select(DocumentRow.created_at)
                                        .order_by(DocumentRow.message_id)).scalars().all()
-    minutes = [moment.replace(tzinfo=UTC).minute for moment in stamped]
-    assert minutes == [2, 2, 2, 3, 3, 3, 4]       # minute 1 was the claim's
-    assert [moment.replace(tzinfo=UTC).minute for moment in documents] == minutes
+    # minute 1 was the claim's; each group began at 2, 4, 6 and ended at 3, 5, 7
+    assert [moment.replace(tzinfo=UTC).minute for moment in documents] == [2, 2, 2, 4, 4, 4, 6]
+    assert [moment.replace(tzinfo=UTC).minute for moment in stamped] == [3, 3, 3, 5, 5, 5, 7]
     engine.dispose()
 
 
