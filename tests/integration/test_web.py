@@ -31,11 +31,12 @@ from gateway.domain.discrepancies import ExceptionState
 from gateway.observability import JsonLogFormatter
 from gateway.persistence.models import ExceptionRow
 from gateway.persistence.schema import upgrade
+from gateway.services import ingest as ingest_service
 from gateway.services import pipeline
 from gateway.services.ingest import Intake, archive, process
 from gateway.services.intake_worker import ReceivedWorker
 from gateway.services.orders import import_lines, read_order_file
-from gateway.services.processing import MessageReport, process_batch
+from gateway.services.processing import ReadBatch, read_batch
 from gateway.services.queue import act_on_exception
 from gateway.web.app import create_app
 from tests.integration.conftest import (
@@ -211,8 +212,8 @@ def test_metrics_report_what_the_database_holds(settings: Settings, engine: Engi
 def test_latency_runs_from_the_archive_to_the_reconciling_commit(
         settings: Settings, engine: Engine, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A message taken up 13 ms after its archive by a batch that ran 108 s counts 108 s: the
-    latency ends when its batch finished, not when the batch's transaction began."""
+    """A message taken up 13 ms after its archive by a batch that read it for 108 s counts
+    108 s: the latency ends when its batch finished writing, not when the batch began."""
     archived = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     sessions = transactions(engine, PARTNERS, archived)
     load_orders(sessions, tmp_path, archived)
@@ -220,12 +221,12 @@ def test_latency_runs_from_the_archive_to_the_reconciling_commit(
         message = archive(session, Intake(SHORT_AND_LATE, "cli", "as2:acme", "r.edi"), archived)
     now = [archived + timedelta(milliseconds=13)]
 
-    def slow_batch(*args: Any, **kwargs: Any) -> list[MessageReport]:
-        reports = process_batch(*args, **kwargs)
+    def slow_read(*args: Any, **kwargs: Any) -> ReadBatch:
+        batch = read_batch(*args, **kwargs)
         now[0] += timedelta(seconds=108)
-        return reports
+        return batch
 
-    monkeypatch.setattr(pipeline, "process_batch", slow_batch)
+    monkeypatch.setattr(ingest_service, "read_batch", slow_read)
     (report,) = pipeline.process_ids(sessions, [message.message_id], archived.date(),
                                      lambda: now[0], 5)
     assert report.state.value == "reconciled"
