@@ -44,11 +44,20 @@ def from_domain(fields: list[tuple[str, str]]) -> tuple[str | None, str | None]:
     """The domain of the one author address (RFC 7489 section 6.6.1): a message with no
     `From:`, several, or one with several addresses has none to authenticate. Returns
     (domain, why there is none)."""
+    address, why_none = from_address(fields)
+    return (address.rpartition("@")[2], None) if address else (None, why_none)
+
+
+def from_address(fields: list[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """The one author address, lowercased, its domain without a root dot; (None, why) as for
+    `from_domain`."""
     values = [value for name, value in fields if name == "from"]
     if len(values) != 1:
         return None, f"{len(values)} From fields"
     addresses = [address for _name, address in getaddresses(values) if address]
     if len(addresses) != 1 or "@" not in addresses[0]:
         return None, "the From field does not hold exactly one address"
-    domain = addresses[0].rpartition("@")[2].strip().rstrip(".").lower()
-    return (domain, None) if domain else (None, "the From address has no domain")
+    local, _at, domain = addresses[0].rpartition("@")
+    domain = domain.strip().rstrip(".").lower()
+    return (f"{local.strip().lower()}@{domain}", None) if domain else (
+        None, "the From address has no domain")

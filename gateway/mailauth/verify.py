@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dkim
@@ -20,7 +20,7 @@ import spf
 
 from gateway.mailauth import DnsTemporaryFailure
 from gateway.mailauth.authres import AuthResults, trusted_results
-from gateway.mailauth.headers import from_domain, header_fields
+from gateway.mailauth.headers import from_address, header_fields
 from gateway.mailauth.verdict import (
     DkimResult,
     DmarcRecord,
@@ -63,11 +63,12 @@ class SenderVerifier:
         """`facts` are the SMTP channel's; None for a message fetched over IMAP, where no
         connecting IP is known and SPF cannot be checked."""
         fields = header_fields(raw)
-        domain, why_none = from_domain(fields)
+        author, why_none = from_address(fields)
+        domain = author.rpartition("@")[2] if author else None
         upstream = trusted_results(fields, self.trusted_authserv_ids) \
             if self._relay_trusted(facts) else None
         if upstream is not None:
-            return self._from_upstream(upstream, domain, why_none)
+            return replace(self._from_upstream(upstream, domain, why_none), from_address=author)
         if domain is None:
             # Nothing to authenticate (RFC 7489 section 6.6.1): no DNS is asked.
             return Verdict(Method.LOCAL, None, dmarc="fail", note=why_none)
@@ -83,7 +84,7 @@ class SenderVerifier:
         result, which, aligned_domain = dmarc_alignment(domain, dkim_results, spf_result,
                                                         record, self.organizational)
         return Verdict(Method.LOCAL, domain, dkim_results, spf_result, result, which,
-                       aligned_domain, record.policy if record else None, None, note)
+                       aligned_domain, record.policy if record else None, None, note, author)
 
     def _relay_trusted(self, facts: SmtpFacts | None) -> bool:
         if facts is None or not self.trusted_relays:

@@ -74,7 +74,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Keys]:
         pytest.fail("the openssl command is needed to make DKIM keys")
     folder = tmp_path_factory.mktemp("dkim")
     made = {}
-    for domain in ("acme.example", "evil.example"):
+    for domain in ("acme.example", "evil.example", "mail.example"):
         key = folder / f"{domain}.pem"
         subprocess.run([openssl, "genrsa", "-out", str(key), "1024"], check=True,
                        capture_output=True)
@@ -170,8 +170,9 @@ class Gateway:
 
 
 def gateway(engine: Engine, tmp_path: Path, dns: StubDns, mail_auth: str | None,
-            settings: MailAuthSettings | None = None) -> Gateway:
-    transaction = transactions(engine, partners(mail_auth), NOW)
+            settings: MailAuthSettings | None = None,
+            suppliers: dict[str, Any] | None = None) -> Gateway:
+    transaction = transactions(engine, suppliers or partners(mail_auth), NOW)
     path = tmp_path / "orders.csv"
     path.write_text(ORDERS)
     lines, errors = read_order_file(path)
@@ -258,6 +259,52 @@ def test_the_attackers_own_authenticated_domain_is_not_the_suppliers(
     assert found.authentication["dmarc"] == "pass"
     assert found.state == "quarantined"
     assert "unknown sender" in (found.state_reason or "")
+
+
+# A supplier that writes from an address at a mail provider: the provider's other users
+# authenticate as the same domain.
+PROVIDER_ADDRESS = "acme.orders@mail.example"
+NEIGHBOUR = "attacker@mail.example"
+
+
+@pytest.fixture
+def provider(engine: Engine, tmp_path: Path, dns: StubDns) -> Gateway:
+    dns.txt("mail.example", "v=spf1 ip4:127.0.0.1 -all")
+    acme = {"code": "ACME", "name": "Acme Fasteners GmbH", "emails": [PROVIDER_ADDRESS],
+            "buyer_contact": "anna.buyer@buyer.example"}
+    return gateway(engine, tmp_path, dns, None, suppliers={"suppliers": [acme]})
+
+
+def forwarding(author: str, inner: bytes) -> bytes:
+    """A mail from `author` that forwards `inner` as a message/rfc822 part."""
+    return (f"From: {author}\r\nTo: {OURS}\r\nSubject: Fwd: PO 4500012346\r\n"
+            "Date: Thu, 26 Nov 2026 08:30:00 +0000\r\nMessage-ID: <fwd-1@mail.example>\r\n"
+            'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+            "--b1\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
+            "--b1\r\nContent-Type: message/rfc822\r\n\r\n").encode() + inner + \
+        b"\r\n--b1--\r\n"
+
+
+def test_the_providers_other_users_are_not_the_supplier(
+        provider: Gateway, keys: dict[str, Keys]) -> None:
+    """The supplier's own address at its provider is verified; another user of the provider,
+    authenticated as the provider's domain, is not the supplier, whether the supplier was
+    found by the envelope sender or by the From of a message the mail forwards."""
+    genuine = provider.send(signed(mail(LATE, author=PROVIDER_ADDRESS), keys, "mail.example"),
+                            PROVIDER_ADDRESS)
+    assert provider.message(genuine).sender_trust == "verified"
+    assert provider.line().confirmed_date == date(2026, 12, 15)
+    by_envelope = provider.send(signed(mail(ON_TIME, author=NEIGHBOUR), keys, "mail.example"),
+                                PROVIDER_ADDRESS)
+    inner = mail(ON_TIME, author=PROVIDER_ADDRESS, extra="X-Inner: 1\r\n")
+    by_forward = provider.send(signed(forwarding(NEIGHBOUR, inner), keys, "mail.example"),
+                               NEIGHBOUR)
+    for message_id in (by_envelope, by_forward):
+        found = provider.message(message_id)
+        assert found.authentication["dmarc"] == "pass"   # as mail.example: true, not Acme
+        assert (found.supplier_code, found.sender_trust) == ("ACME", "unverified")
+    assert provider.line().confirmed_date == date(2026, 12, 15)
+    assert provider.exceptions() == {"DATE_LATE": "open", "UNVERIFIED_SENDER": "open"}
 
 
 def test_a_forged_authentication_results_field_is_not_believed(

@@ -4,6 +4,8 @@ From domain of a header block."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gateway.config import MailAuthSettings
@@ -111,16 +113,37 @@ def test_the_policy_stored_with_the_verdict_applies_when_the_partner_names_none(
 def test_a_verdict_survives_its_json_round_trip():
     found = Verdict(Method.UPSTREAM, "acme.example", (DkimResult("acme.example", "s1", "pass"),),
                     SpfResult("fail", "acme.example"), "pass", "dkim", "acme.example", "reject",
-                    "mx.buyer.example", None)
+                    "mx.buyer.example", None, "orders@acme.example")
     assert Verdict.from_json(found.as_json()) == found
     assert found.authenticated_domain == "acme.example"
     assert found.summary() == ("upstream via mx.buyer.example: dkim=pass (acme.example) "
                                "spf=fail (acme.example) dmarc=pass for acme.example")
 
 
-def test_supplier_domains_are_its_domains_and_those_of_its_addresses():
-    assert supplier_domains(["Orders@EU.Acme.example", "nobody"], ["acme.example."]) == \
-        frozenset({"eu.acme.example", "acme.example"})
+def test_supplier_domains_are_its_domains_as_compared():
+    assert supplier_domains(["ACME.example.", ""]) == frozenset({"acme.example"})
+
+
+def test_an_authenticated_domain_verifies_the_suppliers_own_address_not_its_neighbours():
+    """DMARC vouches for a domain: at a mail provider the supplier shares, only the
+    supplier's own address is the supplier, not whoever else the provider authenticates."""
+    def at_provider(author: str) -> dict[str, object]:
+        return replace(verdict("pass", "mail.example"), from_address=author).as_json()
+
+    emails = frozenset({"acme.orders@mail.example"})
+    assert message_trust("smtp", at_provider("acme.orders@mail.example"), "required",
+                         frozenset(), emails)[0] is Trust.VERIFIED
+    trust, why = message_trust("smtp", at_provider("attacker@mail.example"), "required",
+                               frozenset(), emails)
+    assert trust is Trust.QUARANTINED
+    assert "attacker@mail.example is not an address or domain of this supplier" in (why or "")
+    # Authentication failed: the supplier's own address is not enough.
+    failed = replace(verdict("fail", "mail.example"), from_address="acme.orders@mail.example")
+    assert message_trust("smtp", failed.as_json(), "required", frozenset(), emails)[0] \
+        is Trust.QUARANTINED
+    # A verdict stored without the author address: only the supplier's domains verify.
+    assert message_trust("smtp", verdict("pass", "mail.example").as_json(), "required",
+                         frozenset(), emails)[0] is Trust.QUARANTINED
 
 
 # -- Authentication-Results (RFC 8601) -----------------------------------------------------------
