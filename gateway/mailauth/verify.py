@@ -126,8 +126,12 @@ class SenderVerifier:
         results = []
         for index, signature in enumerate(signatures):
             tags = _tags(signature)
-            results.append(DkimResult(tags.get("d", "").lower(), tags.get("s", ""),
-                                      self._verify_signature(checker, index)))
+            signed = [name.lower() for name in tags.get("h", "").split(":")]
+            # RFC 6376 section 6.1.1: a signature whose h= lacks From is ignored (PERMFAIL,
+            # "From field not signed"), however valid; dkimpy's verify does not check it.
+            result = self._verify_signature(checker, index) if "from" in signed \
+                else "permerror"
+            results.append(DkimResult(tags.get("d", "").lower(), tags.get("s", ""), result))
         return tuple(results)
 
     def _verify_signature(self, checker: Any, index: int) -> str:

@@ -6,6 +6,7 @@ that claims a supplier do."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 import smtplib
@@ -22,6 +23,8 @@ import dkim
 import pytest
 from alembic import command
 from click.testing import CliRunner
+from dkim.canonicalization import CanonicalizationPolicy
+from dkim.crypto import parse_pem_private_key
 from sqlalchemy import Engine, null, select, update
 from sqlalchemy.orm import Session
 
@@ -259,6 +262,34 @@ def test_the_attackers_own_authenticated_domain_is_not_the_suppliers(
     assert found.authentication["dmarc"] == "pass"
     assert found.state == "quarantined"
     assert "unknown sender" in (found.state_reason or "")
+
+
+def signed_without_from(raw: bytes, keys: dict[str, Keys]) -> bytes:
+    """A signature of acme.example whose h= leaves the From out: dkimpy refuses to make one
+    (RFC 6376 section 5.4), so it is made here the way dkimpy makes its own."""
+    checker = dkim.DKIM(raw)
+    checker.signature_algorithm, checker.hasher = b"rsa-sha256", hashlib.sha256
+    canon = CanonicalizationPolicy.from_c_value(b"relaxed/simple")
+    body_hash = base64.b64encode(hashlib.sha256(canon.canonicalize_body(checker.body)).digest())
+    heads = [b"to", b"subject", b"date"]
+    tags = [(b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/simple"),
+            (b"d", b"acme.example"), (b"s", b"s1"), (b"h", b":".join(heads)),
+            (b"bh", body_hash), (b"b", b"0" * 60)]
+    value = checker.gen_header(tags, heads, canon, b"DKIM-Signature",
+                               parse_pem_private_key(keys["acme.example"].private))
+    return b"DKIM-Signature:" + value + raw
+
+
+def test_a_signature_that_does_not_sign_the_from_authenticates_nothing(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    """RFC 6376 section 6.1.1: a signature whose h= lacks From is ignored (PERMFAIL), however
+    valid; dkimpy's verify does not check it."""
+    message_id = late.send(signed_without_from(mail(ON_TIME), keys), ATTACKER)
+    found = late.message(message_id)
+    assert found.authentication["dkim"] == [
+        {"domain": "acme.example", "selector": "s1", "result": "permerror"}]
+    assert (found.authentication["dmarc"], found.sender_trust) == ("fail", "unverified")
+    assert late.line().confirmed_date == date(2026, 12, 15)
 
 
 # A supplier that writes from an address at a mail provider: the provider's other users
