@@ -17,6 +17,7 @@ from typing import Any
 
 import dkim
 import spf
+from dkim.canonicalization import CanonicalizationPolicy
 
 from gateway.mailauth import DnsTemporaryFailure
 from gateway.mailauth.authres import AuthResults, trusted_results
@@ -131,6 +132,8 @@ class SenderVerifier:
             # "From field not signed"), however valid; dkimpy's verify does not check it.
             result = self._verify_signature(checker, index) if "from" in signed \
                 else "permerror"
+            if result == "pass" and not _covers_body(checker.body, tags):
+                result = "policy"
             results.append(DkimResult(tags.get("d", "").lower(), tags.get("s", ""), result))
         return tuple(results)
 
@@ -210,6 +213,18 @@ class _SpfQuery(spf.query):  # type: ignore[misc]  # pyspf has no type informati
             if self.void_lookups > spf.MAX_VOID_LOOKUPS:
                 raise spf.PermError(f"Void lookup limit of {spf.MAX_VOID_LOOKUPS} exceeded")
         return result
+
+
+def _covers_body(body: bytes, tags: dict[str, str]) -> bool:
+    """Whether the signature vouches for the whole body. One with a body length `l=` shorter
+    than the canonicalized body (RFC 6376 section 3.5) verifies, yet anyone may have appended
+    the rest: section 8.2 lets the verifier refuse it; its result is `policy` (RFC 8601
+    section 2.7.1: signed, but not acceptable to the receiver)."""
+    length = tags.get("l")
+    if length is None or not length.isdigit():   # no l=, or one dkimpy refused already
+        return True
+    canon = CanonicalizationPolicy.from_c_value(tags.get("c", "simple/simple").encode())
+    return int(length) >= len(canon.canonicalize_body(body))
 
 
 def _tags(signature: bytes) -> dict[str, str]:

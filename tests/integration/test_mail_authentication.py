@@ -292,6 +292,31 @@ def test_a_signature_that_does_not_sign_the_from_authenticates_nothing(
     assert late.line().confirmed_date == date(2026, 12, 15)
 
 
+def test_text_appended_past_a_signatures_body_length_is_not_the_suppliers(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    """A genuine mail of the supplier signed with l= (RFC 6376 section 3.5: the signature
+    covers only that many bytes of the body), the attacker's promise appended below them:
+    the signature verifies, but does not vouch for what the gateway reads (section 8.2)."""
+    raw = mail("Thank you for your order, we will confirm it shortly.")
+    genuine = dkim.sign(raw, b"s1", b"acme.example", keys["acme.example"].private,
+                        include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+                        length=True) + raw
+    message_id = late.send(genuine + ON_TIME.encode() + b"\r\n", ATTACKER)
+    found = late.message(message_id)
+    assert found.authentication["dkim"] == [
+        {"domain": "acme.example", "selector": "s1", "result": "policy"}]
+    assert (found.authentication["dmarc"], found.sender_trust) == ("fail", "unverified")
+    assert late.line().confirmed_date == date(2026, 12, 15)
+    assert late.exceptions()["DATE_LATE"] == "open"
+    # The supplier's own mail whose l= covers all of its body is still its own.
+    raw = mail(ON_TIME)
+    whole = dkim.sign(raw, b"s1", b"acme.example", keys["acme.example"].private,
+                      include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+                      length=True) + raw
+    assert late.message(late.send(whole, SUPPLIER)).sender_trust == "verified"
+    assert late.line().confirmed_date == date(2026, 12, 8)
+
+
 # A supplier that writes from an address at a mail provider: the provider's other users
 # authenticate as the same domain.
 PROVIDER_ADDRESS = "acme.orders@mail.example"
