@@ -38,6 +38,10 @@ DnsLookup = Callable[[str, str], list[Any]]
 
 # Signatures verified per message: each costs DNS queries and a hash of the body.
 MAX_SIGNATURES = 5
+# Fields a message has at most once (RFC 5322 section 3.6, RFC 2045 sections 4 to 6).
+_SINGLE_FIELDS = frozenset({
+    "date", "from", "sender", "reply-to", "to", "cc", "bcc", "message-id", "in-reply-to",
+    "references", "subject", "mime-version", "content-type", "content-transfer-encoding"})
 # pyspf's overall time budget for one check, in seconds (RFC 7208 section 4.6.4 asks for one).
 SPF_SECONDS = 20
 
@@ -132,7 +136,8 @@ class SenderVerifier:
             # "From field not signed"), however valid; dkimpy's verify does not check it.
             result = self._verify_signature(checker, index) if "from" in signed \
                 else "permerror"
-            if result == "pass" and not _covers_body(checker.body, tags):
+            if result == "pass" and not (_covers_body(checker.body, tags)
+                                         and _covers_fields(checker.headers, signed)):
                 result = "policy"
             results.append(DkimResult(tags.get("d", "").lower(), tags.get("s", ""), result))
         return tuple(results)
@@ -225,6 +230,20 @@ def _covers_body(body: bytes, tags: dict[str, str]) -> bool:
         return True
     canon = CanonicalizationPolicy.from_c_value(tags.get("c", "simple/simple").encode())
     return int(length) >= len(canon.canonicalize_body(body))
+
+
+def _covers_fields(headers: list[tuple[bytes, bytes]], signed: list[str]) -> bool:
+    """Whether every instance of a signed field that a message has once (RFC 5322 section
+    3.6, RFC 2045) is signed. The verifier signs h='s fields from the bottom up (RFC 6376
+    section 5.4.2) while a reader takes the topmost Subject or Content-Type: one written above
+    the signed instance is the attacker's, and section 8.15 advises against trusting it."""
+    counts: dict[str, int] = {}
+    for name, _value in headers:
+        key = name.decode("ascii", "replace").lower()
+        if key in _SINGLE_FIELDS:
+            counts[key] = counts.get(key, 0) + 1
+    return all(counts.get(name, 0) <= signed.count(name) for name in set(signed)
+               if name in _SINGLE_FIELDS)
 
 
 def _tags(signature: bytes) -> dict[str, str]:

@@ -317,6 +317,23 @@ def test_text_appended_past_a_signatures_body_length_is_not_the_suppliers(
     assert late.line().confirmed_date == date(2026, 12, 8)
 
 
+def test_a_field_added_above_a_signed_one_is_not_the_suppliers(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    """The supplier's genuine, signed answer to another order, with the attacker's Subject
+    naming this order written above the signed one: dkimpy verifies the bottom instance of a
+    field (RFC 6376 section 5.4.2), the reader takes the top one. The signature does not
+    vouch for the message read (section 8.15)."""
+    raw = mail("Line 20: 1500 pcs confirmed, delivery 2026-12-08").replace(
+        b"Subject: PO 4500012346", b"Subject: PO 4500099999")
+    message_id = late.send(b"Subject: PO 4500012346\r\n" + signed(raw, keys), ATTACKER)
+    found = late.message(message_id)
+    assert found.authentication["dkim"] == [
+        {"domain": "acme.example", "selector": "s1", "result": "policy"}]
+    assert (found.authentication["dmarc"], found.sender_trust) == ("fail", "unverified")
+    assert late.line().confirmed_date == date(2026, 12, 15)
+    assert late.exceptions()["DATE_LATE"] == "open"
+
+
 # A supplier that writes from an address at a mail provider: the provider's other users
 # authenticate as the same domain.
 PROVIDER_ADDRESS = "acme.orders@mail.example"
