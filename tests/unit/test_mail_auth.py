@@ -28,7 +28,7 @@ from gateway.mailauth.verdict import (
     parse_dmarc_record,
     supplier_domains,
 )
-from gateway.mailauth.verify import SenderVerifier, SmtpFacts
+from gateway.mailauth.verify import SPF_SECONDS, SenderVerifier, SmtpFacts
 
 ORG = public_suffix_organizational()
 ACME = frozenset({"acme.example"})
@@ -250,3 +250,25 @@ def test_a_message_without_a_from_domain_asks_no_dns():
         "192.0.2.1", "mx.acme.example", "orders@acme.example"))
     assert (found.dmarc, found.from_domain, found.note, asked) == ("fail", None, "0 From fields",
                                                                   [])
+
+
+def test_an_spf_check_that_a_slow_dns_drags_out_stops_at_its_time_budget():
+    """RFC 7208 section 4.6.4 bounds the lookups (ten terms), not their answers: nine `mx`
+    of ten exchanges each are 100 queries, each answered just inside the per-query timeout.
+    The whole check stops at SPF_SECONDS with temperror."""
+    now = [0.0]
+    records = {("slow.example", "TXT"): [(b"v=spf1 " + b" ".join(
+        b"mx:m%d.slow.example" % i for i in range(9)) + b" -all",)]}
+    for i in range(9):
+        records[(f"m{i}.slow.example", "MX")] = [
+            (10, f"h{j}.m{i}.slow.example") for j in range(10)]
+        records.update({(f"h{j}.m{i}.slow.example", "A"): ["192.0.2.99"] for j in range(10)})
+
+    def slow(name: str, qtype: str) -> list[object]:
+        now[0] += 4.9
+        return list(records.get((name, qtype), []))
+
+    verifier = SenderVerifier(slow, ORG, clock=lambda: now[0])
+    found = verifier.spf(SmtpFacts("127.0.0.1", "mx.slow.example", "a@slow.example"))
+    assert found.result == "temperror"
+    assert now[0] <= SPF_SECONDS + 4.9
