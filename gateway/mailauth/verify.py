@@ -62,7 +62,8 @@ class SenderVerifier:
     lookup: DnsLookup
     organizational: Callable[[str], str]
     trusted_authserv_ids: frozenset[str] = frozenset()
-    # SMTP clients whose Authentication-Results are believed (the upstream MX); empty: any.
+    # SMTP clients whose Authentication-Results are believed (the upstream MX); empty: none
+    # (over SMTP; a message fetched over IMAP was received by the mailbox server).
     trusted_relays: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Seconds, for the SPF check's time budget.
     clock: Callable[[], float] = time.monotonic
@@ -95,7 +96,10 @@ class SenderVerifier:
                        aligned_domain, record.policy if record else None, None, note, author)
 
     def _relay_trusted(self, facts: SmtpFacts | None) -> bool:
-        if facts is None or not self.trusted_relays:
+        """Whether the message came from where a trusted field can be believed. Over SMTP
+        only from a listed relay: any client that reaches the port can write any field
+        (RFC 8601 section 5), the upstream's id included."""
+        if facts is None:
             return True
         try:
             address = ipaddress.ip_address(facts.client_ip or "")

@@ -399,6 +399,23 @@ def test_a_forged_authentication_results_field_is_not_believed(
     assert site.line().confirmed_quantity is None
 
 
+def test_over_smtp_no_field_is_believed_until_the_upstreams_addresses_are_set(
+        engine: Engine, tmp_path: Path, dns: StubDns) -> None:
+    """An authserv-id is configured, its relays are not: any client that reaches the SMTP
+    port could write that id's field, so none is believed over SMTP and the mail is checked
+    here (a field of the id is believed over IMAP, where the mailbox server received it)."""
+    settings = MailAuthSettings(trusted_authserv_ids=frozenset({UPSTREAM}))
+    site = gateway(engine, tmp_path, dns, "required", settings)
+    forged = (f"Authentication-Results: {UPSTREAM}; dkim=pass header.d=acme.example "
+              "header.s=s1; spf=pass smtp.mailfrom=orders@acme.example; "
+              "dmarc=pass header.from=acme.example\r\n")
+    message_id = site.send(mail(ON_TIME, extra=forged), ATTACKER)
+    found = site.message(message_id)
+    assert (found.authentication["method"], found.authentication["dmarc"]) == ("local", "fail")
+    assert found.state == "quarantined"
+    assert site.line().confirmed_quantity is None
+
+
 def test_required_quarantines_unauthenticated_mail_with_a_reason_it_can_read(
         engine: Engine, tmp_path: Path, dns: StubDns, keys: dict[str, Keys],
         settings: Settings) -> None:
