@@ -81,7 +81,7 @@ class SenderVerifier:
         if domain is None:
             # Nothing to authenticate (RFC 7489 section 6.6.1): no DNS is asked.
             return Verdict(Method.LOCAL, None, dmarc="fail", note=why_none)
-        dkim_results = self.dkim(raw)
+        dkim_results = self.dkim(raw, fields)
         if facts is None:
             spf_result = None
             note = "SPF not checked: fetched over IMAP, the connecting IP is not known"
@@ -126,8 +126,11 @@ class SenderVerifier:
         return Verdict(Method.UPSTREAM, domain, dkim_results, spf_result, result, which,
                        aligned_domain, None, found.authserv_id, why_none)
 
-    def dkim(self, raw: bytes) -> tuple[DkimResult, ...]:
-        """Each DKIM-Signature (the first MAX_SIGNATURES), verified (RFC 6376 section 6)."""
+    def dkim(self, raw: bytes,
+             fields: list[tuple[str, str]] | None = None) -> tuple[DkimResult, ...]:
+        """Each DKIM-Signature (the first MAX_SIGNATURES), verified (RFC 6376 section 6);
+        `fields` the header as the mail reader reads it (`header_fields`)."""
+        fields = header_fields(raw) if fields is None else fields
         try:
             checker = dkim.DKIM(raw, timeout=5)
         except dkim.DKIMException as exc:
@@ -144,7 +147,7 @@ class SenderVerifier:
             result = self._verify_signature(checker, index) if "from" in signed \
                 else "permerror"
             if result == "pass" and not (_covers_body(checker.body, tags)
-                                         and _covers_fields(checker.headers, signed)):
+                                         and _covers_fields(fields, signed)):
                 result = "policy"
             results.append(DkimResult(tags.get("d", "").lower(), tags.get("s", ""), result))
         return tuple(results)
@@ -248,16 +251,16 @@ def _covers_body(body: bytes, tags: dict[str, str]) -> bool:
     return int(length) >= len(canon.canonicalize_body(body))
 
 
-def _covers_fields(headers: list[tuple[bytes, bytes]], signed: list[str]) -> bool:
+def _covers_fields(fields: list[tuple[str, str]], signed: list[str]) -> bool:
     """Whether every instance of a signed field that a message has once (RFC 5322 section
-    3.6, RFC 2045) is signed. The verifier signs h='s fields from the bottom up (RFC 6376
-    section 5.4.2) while a reader takes the topmost Subject or Content-Type: one written above
-    the signed instance is the attacker's, and section 8.15 advises against trusting it."""
+    3.6, RFC 2045), as the mail reader reads the header, is signed. The verifier signs h='s
+    fields from the bottom up (RFC 6376 section 5.4.2) while a reader takes the topmost
+    Subject or Content-Type: one written above the signed instance is the attacker's, and
+    section 8.15 advises against trusting it."""
     counts: dict[str, int] = {}
-    for name, _value in headers:
-        key = name.decode("ascii", "replace").lower()
-        if key in _SINGLE_FIELDS:
-            counts[key] = counts.get(key, 0) + 1
+    for name, _value in fields:
+        if name in _SINGLE_FIELDS:
+            counts[name] = counts.get(name, 0) + 1
     return all(counts.get(name, 0) <= signed.count(name) for name in set(signed)
                if name in _SINGLE_FIELDS)
 

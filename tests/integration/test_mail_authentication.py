@@ -142,13 +142,23 @@ class Gateway:
     worker: ReceivedWorker
     authenticate: SenderAuthentication
 
-    def send(self, raw: bytes, mail_from: str) -> int:
-        """Over SMTP to the intake, then processed; the message's id."""
+    def send(self, raw: bytes, mail_from: str, *, verbatim: bool = False) -> int:
+        """Over SMTP to the intake, then processed; the message's id. `verbatim`: the bytes
+        as they are, where smtplib would make each bare CR or LF a CRLF (a hostile client
+        does not)."""
         before = self.last_id()
         with smtp_server(self.transaction) as running, \
                 smtplib.SMTP("127.0.0.1", running.port, local_hostname="mx.sender.example",
                              timeout=60) as client:
-            client.sendmail(mail_from, [OURS], raw)
+            if verbatim:
+                client.ehlo_or_helo_if_needed()
+                assert client.mail(mail_from)[0] == 250
+                assert client.rcpt(OURS)[0] == 250
+                assert client.docmd("DATA")[0] == 354
+                client.send(raw.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n")
+                assert client.getreply()[0] == 250
+            else:
+                client.sendmail(mail_from, [OURS], raw)
         assert self.worker.run_once() == 1
         message_id = self.last_id()
         assert message_id != before
@@ -330,6 +340,26 @@ def test_a_field_added_above_a_signed_one_is_not_the_suppliers(
     assert found.authentication["dkim"] == [
         {"domain": "acme.example", "selector": "s1", "result": "policy"}]
     assert (found.authentication["dmarc"], found.sender_trust) == ("fail", "unverified")
+    assert late.line().confirmed_date == date(2026, 12, 15)
+    assert late.exceptions()["DATE_LATE"] == "open"
+
+
+@pytest.mark.parametrize("hidden", [
+    b"X-Note: 1\r\r" + ON_TIME.encode() + b"\r\n",   # a bare CR ends the header early
+    b"Note\r\n" + ON_TIME.encode() + b"\r\n",         # a line that is no field ends it
+], ids=["bare-cr", "not-a-field"])
+def test_a_header_read_otherwise_than_the_reader_reads_it_authenticates_nothing(
+        late: Gateway, keys: dict[str, Keys], hidden: bytes) -> None:
+    """The supplier's genuine, signed "thank you", with the attacker's promise written above
+    its fields so that the mail reader (which, like Python's email package, ends a line at
+    CR, LF or CRLF and the header at the first line that is not a field) reads it as body
+    and every field below as body too. The From the check reads must be the reader's:
+    here there is none, nothing is verified and nothing applied."""
+    genuine = signed(mail("Thank you for your order, we will confirm it shortly."), keys)
+    message_id = late.send(hidden + genuine, SUPPLIER, verbatim=True)
+    found = late.message(message_id)
+    assert found.authentication["from_domain"] is None
+    assert found.sender_trust != "verified"
     assert late.line().confirmed_date == date(2026, 12, 15)
     assert late.exceptions()["DATE_LATE"] == "open"
 

@@ -12,7 +12,7 @@ from gateway.config import MailAuthSettings
 from gateway.errors import ConfigurationError
 from gateway.mailauth.authres import AuthResultsSyntaxError, parse, trusted_results
 from gateway.mailauth.dns import public_suffix_organizational
-from gateway.mailauth.headers import from_domain, header_fields
+from gateway.mailauth.headers import MAX_FIELDS, MAX_HEADER_BYTES, from_domain, header_fields
 from gateway.mailauth.verdict import (
     OPERATOR_VERDICT,
     DkimResult,
@@ -272,3 +272,23 @@ def test_an_spf_check_that_a_slow_dns_drags_out_stops_at_its_time_budget():
     found = verifier.spf(SmtpFacts("127.0.0.1", "mx.slow.example", "a@slow.example"))
     assert found.result == "temperror"
     assert now[0] <= SPF_SECONDS + 4.9
+
+
+def test_the_header_is_read_where_the_mail_reader_reads_it():
+    """Lines end at CRLF, a bare CR or a bare LF; the header at the first empty line or the
+    first line that is no field; a header past the bounds is not read at all."""
+    def names(raw: bytes) -> list[str]:
+        return [name for name, _value in header_fields(raw)]
+
+    assert names(b"X-A: 1\rSubject: hidden\r\nSubject: signed\r\n\r\n") == \
+        ["x-a", "subject", "subject"]
+    assert names(b"X-A: 1\r\rFrom: orders@acme.example\r\n\r\n") == ["x-a"]
+    assert names(b"Note\r\nFrom: orders@acme.example\r\n\r\n") == []
+    assert names(b"Subject : spaced\r\nFrom: orders@acme.example\r\n\r\n") == []
+    assert names(b"From orders@acme.example Thu Nov 26 08:00:00 2026\r\n"
+                 b"From: a@acme.example\r\n\r\nbody") == ["from"]
+    assert names(b"From: a@acme.example") == ["from"]   # a message that is all header
+    padding = b"X-Pad: " + b"x" * 998 + b"\r\n"
+    huge = b"From: a@acme.example\r\n" + padding * (MAX_HEADER_BYTES // len(padding) + 1)
+    assert names(huge + b"\r\nbody") == []
+    assert names(b"From: a@acme.example\r\n" + b"X: 1\r\n" * MAX_FIELDS + b"\r\n") == []
