@@ -45,6 +45,8 @@ _SINGLE_FIELDS = frozenset({
     "references", "subject", "mime-version", "content-type", "content-transfer-encoding"})
 # pyspf's overall time budget for one check, in seconds (RFC 7208 section 4.6.4 asks for one).
 SPF_SECONDS = 20
+# The budget of all the checks of one message (DKIM keys, SPF, DMARC records), in seconds.
+MESSAGE_SECONDS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,21 @@ class SenderVerifier:
 
     def verify(self, raw: bytes, facts: SmtpFacts | None) -> Verdict:
         """`facts` are the SMTP channel's; None for a message fetched over IMAP, where no
-        connecting IP is known and SPF cannot be checked."""
+        connecting IP is known and SPF cannot be checked. Every check is bounded, and all of
+        them together by MESSAGE_SECONDS: past it, each query left is a DNS failure (the
+        check's temperror), so a sender whose DNS answers slowly holds the worker for that
+        long at most (and one query's timeout)."""
+        deadline = self.clock() + MESSAGE_SECONDS
+
+        def bounded(name: str, qtype: str) -> list[Any]:
+            if self.clock() > deadline:
+                raise DnsTemporaryFailure(f"{qtype} {name}: not asked, the checks of this "
+                                          f"message took longer than {MESSAGE_SECONDS} s")
+            return self.lookup(name, qtype)
+
+        return replace(self, lookup=bounded)._verify(raw, facts)
+
+    def _verify(self, raw: bytes, facts: SmtpFacts | None) -> Verdict:
         fields = header_fields(raw)
         author, why_none = from_address(fields)
         domain = author.rpartition("@")[2] if author else None

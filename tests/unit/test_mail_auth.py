@@ -28,7 +28,13 @@ from gateway.mailauth.verdict import (
     parse_dmarc_record,
     supplier_domains,
 )
-from gateway.mailauth.verify import SPF_SECONDS, SenderVerifier, SmtpFacts
+from gateway.mailauth.verify import (
+    MAX_SIGNATURES,
+    MESSAGE_SECONDS,
+    SPF_SECONDS,
+    SenderVerifier,
+    SmtpFacts,
+)
 
 ORG = public_suffix_organizational()
 ACME = frozenset({"acme.example"})
@@ -292,3 +298,28 @@ def test_the_header_is_read_where_the_mail_reader_reads_it():
     huge = b"From: a@acme.example\r\n" + padding * (MAX_HEADER_BYTES // len(padding) + 1)
     assert names(huge + b"\r\nbody") == []
     assert names(b"From: a@acme.example\r\n" + b"X: 1\r\n" * MAX_FIELDS + b"\r\n") == []
+
+
+def test_all_the_checks_of_one_message_stop_at_its_time_budget():
+    """Five signatures of five slow domains, a slow SPF record and slow DMARC records: each
+    check is bounded, their sum too (MESSAGE_SECONDS): past it, every query left is a
+    temperror, and the worker moves on."""
+    now = [0.0]
+    spf_record = b"v=spf1 " + b" ".join(b"mx:m%d.slow.example" % i for i in range(9)) + b" -all"
+
+    def slow(name: str, qtype: str) -> list[object]:
+        now[0] += 4.9
+        if qtype == "MX":
+            return [(10, f"h{j}.{name}") for j in range(10)]
+        if qtype == "A":
+            return ["192.0.2.99"]
+        return [(spf_record,)] if name == "slow.example" else []
+
+    raw = b"".join(b"DKIM-Signature: v=1; a=rsa-sha256; d=s%d.example; s=s; h=from; "
+                   b"bh=AAAA; b=AAAA\r\n" % i for i in range(500))
+    raw += b"From: a@slow.example\r\n\r\nbody\r\n"
+    verifier = SenderVerifier(slow, ORG, clock=lambda: now[0])
+    found = verifier.verify(raw, SmtpFacts("127.0.0.1", "mx.slow.example", "a@slow.example"))
+    assert found.dmarc != "pass"
+    assert len(found.dkim) == MAX_SIGNATURES
+    assert now[0] <= MESSAGE_SECONDS + 4.9
