@@ -220,8 +220,8 @@ class MailAuthSettings:
     (`required`, `preferred`, `none`; default `preferred`); `..._TRUSTED_AUTHSERV_IDS` the
     authserv-ids of upstream MXs whose Authentication-Results fields are believed
     (comma-separated; none by default: every message is checked here); `..._TRUSTED_RELAYS`
-    the SMTP clients (IPs or networks) whose such fields are believed (default: any client,
-    when an authserv-id is set); `..._DNS_TIMEOUT` seconds per DNS query."""
+    the SMTP clients (IPs or networks) whose such fields are believed (default: none, so
+    over SMTP every message is checked here); `..._DNS_TIMEOUT` seconds per DNS query."""
 
     default_policy: str = "preferred"   # gateway.mailauth.verdict.DEFAULT_POLICY
     trusted_authserv_ids: frozenset[str] = frozenset()

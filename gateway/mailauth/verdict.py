@@ -94,6 +94,7 @@ class Verdict:
     published_policy: str | None = None  # the domain owner's DMARC p=, when published
     authserv_id: str | None = None       # for an upstream verdict: whose
     note: str | None = None              # why nothing or less was checked
+    from_address: str | None = None      # the one author address, whose domain is from_domain
 
     @property
     def authenticated_domain(self) -> str | None:
@@ -119,7 +120,7 @@ class Verdict:
                 "dmarc": self.dmarc, "aligned": self.aligned,
                 "aligned_domain": self.aligned_domain,
                 "published_policy": self.published_policy, "authserv_id": self.authserv_id,
-                "note": self.note}
+                "note": self.note, "from_address": self.from_address}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
@@ -129,7 +130,8 @@ class Verdict:
                          for d in data.get("dkim") or ()),
                    SpfResult(spf["result"], spf.get("domain")) if spf else None,
                    data.get("dmarc", "none"), data.get("aligned"), data.get("aligned_domain"),
-                   data.get("published_policy"), data.get("authserv_id"), data.get("note"))
+                   data.get("published_policy"), data.get("authserv_id"), data.get("note"),
+                   data.get("from_address"))
 
 
 OPERATOR_VERDICT = Verdict(Method.OPERATOR, None, note="handed in by an operator")
@@ -185,22 +187,28 @@ def dmarc_alignment(from_domain: str | None, dkim: Iterable[DkimResult], spf: Sp
     return "fail", None, None
 
 
-def supplier_domains(addresses: Iterable[str], domains: Iterable[str]) -> frozenset[str]:
-    """The mail domains a partner speaks from: its domains and those of its addresses."""
-    return frozenset({_name(d) for d in domains} | {
-        _name(a.rpartition("@")[2]) for a in addresses if "@" in a}) - {""}
+def supplier_domains(domains: Iterable[str]) -> frozenset[str]:
+    """The mail domains a partner speaks from (partner file `domains`), as compared."""
+    return frozenset(_name(d) for d in domains) - {""}
 
 
-def judge(verdict: Verdict | None, policy: MailAuthPolicy,
-          domains: frozenset[str]) -> tuple[Trust, str | None]:
+def judge(verdict: Verdict | None, policy: MailAuthPolicy, domains: frozenset[str],
+          emails: frozenset[str] = frozenset()) -> tuple[Trust, str | None]:
     """What a message claiming a partner may do, and why not when it may not. Authenticated
-    means: the DMARC-authenticated From domain is one of the partner's."""
+    means: the From domain is DMARC-authenticated, and the From is the partner's: at one of
+    its `domains`, or one of its `emails`. DMARC vouches for a domain, not for a mailbox in
+    it, so the domain of an address alone is not enough: other users of the supplier's mail
+    provider authenticate as that domain too, and the supplier may have been found by an
+    address that nothing authenticated (the envelope sender, a forwarded message's From)."""
     if verdict is not None and verdict.method in (Method.OPERATOR, Method.LEGACY):
         return Trust.TRUSTED, None
     if policy is MailAuthPolicy.NONE:
         return Trust.TRUSTED, None
     authenticated = verdict.authenticated_domain if verdict else None
-    if authenticated is not None and _name(authenticated) in domains:
+    author = verdict.from_address if verdict else None
+    if authenticated is not None and (_name(authenticated) in domains or (
+            author is not None and author.rpartition("@")[2] == _name(authenticated)
+            and author in emails)):
         return Trust.VERIFIED, None
     why = _why_not(verdict, authenticated)
     if policy is MailAuthPolicy.REQUIRED:
@@ -210,14 +218,15 @@ def judge(verdict: Verdict | None, policy: MailAuthPolicy,
 
 
 def message_trust(channel: str, stored: Mapping[str, Any] | None, partner_policy: str | None,
-                  domains: frozenset[str]) -> tuple[Trust, str | None]:
+                  domains: frozenset[str],
+                  emails: frozenset[str] = frozenset()) -> tuple[Trust, str | None]:
     """`judge` for an archived message: its channel, its stored verdict (which carries the
     default policy configured when it was checked) and the partner's own policy."""
     if channel not in MAIL_CHANNELS:
         return Trust.TRUSTED, None
     verdict = Verdict.from_json(stored) if stored else None
     default = (stored or {}).get("default_policy") or DEFAULT_POLICY
-    return judge(verdict, MailAuthPolicy(partner_policy or default), domains)
+    return judge(verdict, MailAuthPolicy(partner_policy or default), domains, emails)
 
 
 def unverified_sender(order_number: str | None, reason: str, withheld: list[Outcome],
@@ -240,7 +249,8 @@ def _why_not(verdict: Verdict | None, authenticated: str | None) -> str:
     if verdict is None:
         return "not checked"
     if authenticated is not None:
-        return (f"{verdict.summary()}; {authenticated} is not a domain of this supplier")
+        return (f"{verdict.summary()}; {verdict.from_address or authenticated} is not an "
+                "address or domain of this supplier")
     return verdict.summary()
 
 

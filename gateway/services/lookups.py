@@ -24,10 +24,11 @@ class SupplierInfo:
     profile: ToleranceProfile
     # How its sheets and emails are read (partner file `reading`); None: the defaults.
     reading: ColumnProfile | None = None
-    # Sender authentication (partner file `mail_auth`; None: the configured default), and the
-    # mail domains the supplier speaks from (its domains and those of its addresses).
+    # Sender authentication (partner file `mail_auth`; None: the configured default), and
+    # whom its authenticated mail may come from: any address at its domains, or its addresses.
     mail_auth: str | None = None
     domains: frozenset[str] = frozenset()
+    emails: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -66,7 +67,7 @@ class Lookups:
         emails, domains = self._mail.get(code, ([], []))
         return SupplierInfo(found.code, found.name, found.buyer_contact,
                             self.profile(found.profile_name), self.reading(found),
-                            found.mail_auth, supplier_domains(emails, domains))
+                            found.mail_auth, supplier_domains(domains), frozenset(emails))
 
     def supplier_by(self, kind: str, value: str) -> SupplierInfo | None:
         self._load()

@@ -236,7 +236,8 @@ class _Run:
         # as the supplier is quarantined or applied only by a buyer, per the partner's policy.
         message.trust, why = message_trust(message.channel, message.authentication,
                                            message.supplier.mail_auth,
-                                           message.supplier.domains)
+                                           message.supplier.domains,
+                                           message.supplier.emails)
         if message.trust is Trust.QUARANTINED:
             # Nothing of it is filed under the supplier; the row names whom it claimed.
             message.supplier_code, message.supplier = message.supplier.code, None
@@ -451,7 +452,7 @@ class _Run:
         supplier = message.supplier
         assert supplier is not None
         _trust, why = message_trust(message.channel, message.authentication,
-                                    supplier.mail_auth, supplier.domains)
+                                    supplier.mail_auth, supplier.domains, supplier.emails)
         named = {n for d in message.documents for n in _numbers(d)}
         order = named.pop() if len(named) == 1 else None
         discrepancy = unverified_sender(order, why or "sender not authenticated", withheld,

@@ -6,6 +6,7 @@ that claims a supplier do."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 import smtplib
@@ -22,6 +23,8 @@ import dkim
 import pytest
 from alembic import command
 from click.testing import CliRunner
+from dkim.canonicalization import CanonicalizationPolicy
+from dkim.crypto import parse_pem_private_key
 from sqlalchemy import Engine, null, select, update
 from sqlalchemy.orm import Session
 
@@ -74,7 +77,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Keys]:
         pytest.fail("the openssl command is needed to make DKIM keys")
     folder = tmp_path_factory.mktemp("dkim")
     made = {}
-    for domain in ("acme.example", "evil.example"):
+    for domain in ("acme.example", "evil.example", "mail.example"):
         key = folder / f"{domain}.pem"
         subprocess.run([openssl, "genrsa", "-out", str(key), "1024"], check=True,
                        capture_output=True)
@@ -139,13 +142,23 @@ class Gateway:
     worker: ReceivedWorker
     authenticate: SenderAuthentication
 
-    def send(self, raw: bytes, mail_from: str) -> int:
-        """Over SMTP to the intake, then processed; the message's id."""
+    def send(self, raw: bytes, mail_from: str, *, verbatim: bool = False) -> int:
+        """Over SMTP to the intake, then processed; the message's id. `verbatim`: the bytes
+        as they are, where smtplib would make each bare CR or LF a CRLF (a hostile client
+        does not)."""
         before = self.last_id()
         with smtp_server(self.transaction) as running, \
                 smtplib.SMTP("127.0.0.1", running.port, local_hostname="mx.sender.example",
                              timeout=60) as client:
-            client.sendmail(mail_from, [OURS], raw)
+            if verbatim:
+                client.ehlo_or_helo_if_needed()
+                assert client.mail(mail_from)[0] == 250
+                assert client.rcpt(OURS)[0] == 250
+                assert client.docmd("DATA")[0] == 354
+                client.send(raw.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n")
+                assert client.getreply()[0] == 250
+            else:
+                client.sendmail(mail_from, [OURS], raw)
         assert self.worker.run_once() == 1
         message_id = self.last_id()
         assert message_id != before
@@ -170,8 +183,9 @@ class Gateway:
 
 
 def gateway(engine: Engine, tmp_path: Path, dns: StubDns, mail_auth: str | None,
-            settings: MailAuthSettings | None = None) -> Gateway:
-    transaction = transactions(engine, partners(mail_auth), NOW)
+            settings: MailAuthSettings | None = None,
+            suppliers: dict[str, Any] | None = None) -> Gateway:
+    transaction = transactions(engine, suppliers or partners(mail_auth), NOW)
     path = tmp_path / "orders.csv"
     path.write_text(ORDERS)
     lines, errors = read_order_file(path)
@@ -260,6 +274,142 @@ def test_the_attackers_own_authenticated_domain_is_not_the_suppliers(
     assert "unknown sender" in (found.state_reason or "")
 
 
+def signed_without_from(raw: bytes, keys: dict[str, Keys]) -> bytes:
+    """A signature of acme.example whose h= leaves the From out: dkimpy refuses to make one
+    (RFC 6376 section 5.4), so it is made here the way dkimpy makes its own."""
+    checker = dkim.DKIM(raw)
+    checker.signature_algorithm, checker.hasher = b"rsa-sha256", hashlib.sha256
+    canon = CanonicalizationPolicy.from_c_value(b"relaxed/simple")
+    body_hash = base64.b64encode(hashlib.sha256(canon.canonicalize_body(checker.body)).digest())
+    heads = [b"to", b"subject", b"date"]
+    tags = [(b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/simple"),
+            (b"d", b"acme.example"), (b"s", b"s1"), (b"h", b":".join(heads)),
+            (b"bh", body_hash), (b"b", b"0" * 60)]
+    value = checker.gen_header(tags, heads, canon, b"DKIM-Signature",
+                               parse_pem_private_key(keys["acme.example"].private))
+    return b"DKIM-Signature:" + value + raw
+
+
+def test_a_signature_that_does_not_sign_the_from_authenticates_nothing(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    """RFC 6376 section 6.1.1: a signature whose h= lacks From is ignored (PERMFAIL), however
+    valid; dkimpy's verify does not check it."""
+    message_id = late.send(signed_without_from(mail(ON_TIME), keys), ATTACKER)
+    found = late.message(message_id)
+    assert found.authentication["dkim"] == [
+        {"domain": "acme.example", "selector": "s1", "result": "permerror"}]
+    assert (found.authentication["dmarc"], found.sender_trust) == ("fail", "unverified")
+    assert late.line().confirmed_date == date(2026, 12, 15)
+
+
+def test_text_appended_past_a_signatures_body_length_is_not_the_suppliers(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    """A genuine mail of the supplier signed with l= (RFC 6376 section 3.5: the signature
+    covers only that many bytes of the body), the attacker's promise appended below them:
+    the signature verifies, but does not vouch for what the gateway reads (section 8.2)."""
+    raw = mail("Thank you for your order, we will confirm it shortly.")
+    genuine = dkim.sign(raw, b"s1", b"acme.example", keys["acme.example"].private,
+                        include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+                        length=True) + raw
+    message_id = late.send(genuine + ON_TIME.encode() + b"\r\n", ATTACKER)
+    found = late.message(message_id)
+    assert found.authentication["dkim"] == [
+        {"domain": "acme.example", "selector": "s1", "result": "policy"}]
+    assert (found.authentication["dmarc"], found.sender_trust) == ("fail", "unverified")
+    assert late.line().confirmed_date == date(2026, 12, 15)
+    assert late.exceptions()["DATE_LATE"] == "open"
+    # The supplier's own mail whose l= covers all of its body is still its own.
+    raw = mail(ON_TIME)
+    whole = dkim.sign(raw, b"s1", b"acme.example", keys["acme.example"].private,
+                      include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+                      length=True) + raw
+    assert late.message(late.send(whole, SUPPLIER)).sender_trust == "verified"
+    assert late.line().confirmed_date == date(2026, 12, 8)
+
+
+def test_a_field_added_above_a_signed_one_is_not_the_suppliers(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    """The supplier's genuine, signed answer to another order, with the attacker's Subject
+    naming this order written above the signed one: dkimpy verifies the bottom instance of a
+    field (RFC 6376 section 5.4.2), the reader takes the top one. The signature does not
+    vouch for the message read (section 8.15)."""
+    raw = mail("Line 20: 1500 pcs confirmed, delivery 2026-12-08").replace(
+        b"Subject: PO 4500012346", b"Subject: PO 4500099999")
+    message_id = late.send(b"Subject: PO 4500012346\r\n" + signed(raw, keys), ATTACKER)
+    found = late.message(message_id)
+    assert found.authentication["dkim"] == [
+        {"domain": "acme.example", "selector": "s1", "result": "policy"}]
+    assert (found.authentication["dmarc"], found.sender_trust) == ("fail", "unverified")
+    assert late.line().confirmed_date == date(2026, 12, 15)
+    assert late.exceptions()["DATE_LATE"] == "open"
+
+
+@pytest.mark.parametrize("hidden", [
+    b"X-Note: 1\r\r" + ON_TIME.encode() + b"\r\n",   # a bare CR ends the header early
+    b"Note\r\n" + ON_TIME.encode() + b"\r\n",         # a line that is no field ends it
+], ids=["bare-cr", "not-a-field"])
+def test_a_header_read_otherwise_than_the_reader_reads_it_authenticates_nothing(
+        late: Gateway, keys: dict[str, Keys], hidden: bytes) -> None:
+    """The supplier's genuine, signed "thank you", with the attacker's promise written above
+    its fields so that the mail reader (which, like Python's email package, ends a line at
+    CR, LF or CRLF and the header at the first line that is not a field) reads it as body
+    and every field below as body too. The From the check reads must be the reader's:
+    here there is none, nothing is verified and nothing applied."""
+    genuine = signed(mail("Thank you for your order, we will confirm it shortly."), keys)
+    message_id = late.send(hidden + genuine, SUPPLIER, verbatim=True)
+    found = late.message(message_id)
+    assert found.authentication["from_domain"] is None
+    assert found.sender_trust != "verified"
+    assert late.line().confirmed_date == date(2026, 12, 15)
+    assert late.exceptions()["DATE_LATE"] == "open"
+
+
+# A supplier that writes from an address at a mail provider: the provider's other users
+# authenticate as the same domain.
+PROVIDER_ADDRESS = "acme.orders@mail.example"
+NEIGHBOUR = "attacker@mail.example"
+
+
+@pytest.fixture
+def provider(engine: Engine, tmp_path: Path, dns: StubDns) -> Gateway:
+    dns.txt("mail.example", "v=spf1 ip4:127.0.0.1 -all")
+    acme = {"code": "ACME", "name": "Acme Fasteners GmbH", "emails": [PROVIDER_ADDRESS],
+            "buyer_contact": "anna.buyer@buyer.example"}
+    return gateway(engine, tmp_path, dns, None, suppliers={"suppliers": [acme]})
+
+
+def forwarding(author: str, inner: bytes) -> bytes:
+    """A mail from `author` that forwards `inner` as a message/rfc822 part."""
+    return (f"From: {author}\r\nTo: {OURS}\r\nSubject: Fwd: PO 4500012346\r\n"
+            "Date: Thu, 26 Nov 2026 08:30:00 +0000\r\nMessage-ID: <fwd-1@mail.example>\r\n"
+            'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+            "--b1\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
+            "--b1\r\nContent-Type: message/rfc822\r\n\r\n").encode() + inner + \
+        b"\r\n--b1--\r\n"
+
+
+def test_the_providers_other_users_are_not_the_supplier(
+        provider: Gateway, keys: dict[str, Keys]) -> None:
+    """The supplier's own address at its provider is verified; another user of the provider,
+    authenticated as the provider's domain, is not the supplier, whether the supplier was
+    found by the envelope sender or by the From of a message the mail forwards."""
+    genuine = provider.send(signed(mail(LATE, author=PROVIDER_ADDRESS), keys, "mail.example"),
+                            PROVIDER_ADDRESS)
+    assert provider.message(genuine).sender_trust == "verified"
+    assert provider.line().confirmed_date == date(2026, 12, 15)
+    by_envelope = provider.send(signed(mail(ON_TIME, author=NEIGHBOUR), keys, "mail.example"),
+                                PROVIDER_ADDRESS)
+    inner = mail(ON_TIME, author=PROVIDER_ADDRESS, extra="X-Inner: 1\r\n")
+    by_forward = provider.send(signed(forwarding(NEIGHBOUR, inner), keys, "mail.example"),
+                               NEIGHBOUR)
+    for message_id in (by_envelope, by_forward):
+        found = provider.message(message_id)
+        assert found.authentication["dmarc"] == "pass"   # as mail.example: true, not Acme
+        assert (found.supplier_code, found.sender_trust) == ("ACME", "unverified")
+    assert provider.line().confirmed_date == date(2026, 12, 15)
+    assert provider.exceptions() == {"DATE_LATE": "open", "UNVERIFIED_SENDER": "open"}
+
+
 def test_a_forged_authentication_results_field_is_not_believed(
         engine: Engine, tmp_path: Path, dns: StubDns, keys: dict[str, Keys]) -> None:
     """The attacker writes the upstream MX's field claiming pass; the upstream is configured,
@@ -276,6 +426,23 @@ def test_a_forged_authentication_results_field_is_not_believed(
     assert found.authentication["dmarc"] == "fail"
     assert found.state == "quarantined"
     assert "sender not authenticated" in (found.state_reason or "")
+    assert site.line().confirmed_quantity is None
+
+
+def test_over_smtp_no_field_is_believed_until_the_upstreams_addresses_are_set(
+        engine: Engine, tmp_path: Path, dns: StubDns) -> None:
+    """An authserv-id is configured, its relays are not: any client that reaches the SMTP
+    port could write that id's field, so none is believed over SMTP and the mail is checked
+    here (a field of the id is believed over IMAP, where the mailbox server received it)."""
+    settings = MailAuthSettings(trusted_authserv_ids=frozenset({UPSTREAM}))
+    site = gateway(engine, tmp_path, dns, "required", settings)
+    forged = (f"Authentication-Results: {UPSTREAM}; dkim=pass header.d=acme.example "
+              "header.s=s1; spf=pass smtp.mailfrom=orders@acme.example; "
+              "dmarc=pass header.from=acme.example\r\n")
+    message_id = site.send(mail(ON_TIME, extra=forged), ATTACKER)
+    found = site.message(message_id)
+    assert (found.authentication["method"], found.authentication["dmarc"]) == ("local", "fail")
+    assert found.state == "quarantined"
     assert site.line().confirmed_quantity is None
 
 

@@ -4,13 +4,15 @@ From domain of a header block."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gateway.config import MailAuthSettings
 from gateway.errors import ConfigurationError
 from gateway.mailauth.authres import AuthResultsSyntaxError, parse, trusted_results
 from gateway.mailauth.dns import public_suffix_organizational
-from gateway.mailauth.headers import from_domain, header_fields
+from gateway.mailauth.headers import MAX_FIELDS, MAX_HEADER_BYTES, from_domain, header_fields
 from gateway.mailauth.verdict import (
     OPERATOR_VERDICT,
     DkimResult,
@@ -26,7 +28,13 @@ from gateway.mailauth.verdict import (
     parse_dmarc_record,
     supplier_domains,
 )
-from gateway.mailauth.verify import SenderVerifier, SmtpFacts
+from gateway.mailauth.verify import (
+    MAX_SIGNATURES,
+    MESSAGE_SECONDS,
+    SPF_SECONDS,
+    SenderVerifier,
+    SmtpFacts,
+)
 
 ORG = public_suffix_organizational()
 ACME = frozenset({"acme.example"})
@@ -111,16 +119,37 @@ def test_the_policy_stored_with_the_verdict_applies_when_the_partner_names_none(
 def test_a_verdict_survives_its_json_round_trip():
     found = Verdict(Method.UPSTREAM, "acme.example", (DkimResult("acme.example", "s1", "pass"),),
                     SpfResult("fail", "acme.example"), "pass", "dkim", "acme.example", "reject",
-                    "mx.buyer.example", None)
+                    "mx.buyer.example", None, "orders@acme.example")
     assert Verdict.from_json(found.as_json()) == found
     assert found.authenticated_domain == "acme.example"
     assert found.summary() == ("upstream via mx.buyer.example: dkim=pass (acme.example) "
                                "spf=fail (acme.example) dmarc=pass for acme.example")
 
 
-def test_supplier_domains_are_its_domains_and_those_of_its_addresses():
-    assert supplier_domains(["Orders@EU.Acme.example", "nobody"], ["acme.example."]) == \
-        frozenset({"eu.acme.example", "acme.example"})
+def test_supplier_domains_are_its_domains_as_compared():
+    assert supplier_domains(["ACME.example.", ""]) == frozenset({"acme.example"})
+
+
+def test_an_authenticated_domain_verifies_the_suppliers_own_address_not_its_neighbours():
+    """DMARC vouches for a domain: at a mail provider the supplier shares, only the
+    supplier's own address is the supplier, not whoever else the provider authenticates."""
+    def at_provider(author: str) -> dict[str, object]:
+        return replace(verdict("pass", "mail.example"), from_address=author).as_json()
+
+    emails = frozenset({"acme.orders@mail.example"})
+    assert message_trust("smtp", at_provider("acme.orders@mail.example"), "required",
+                         frozenset(), emails)[0] is Trust.VERIFIED
+    trust, why = message_trust("smtp", at_provider("attacker@mail.example"), "required",
+                               frozenset(), emails)
+    assert trust is Trust.QUARANTINED
+    assert "attacker@mail.example is not an address or domain of this supplier" in (why or "")
+    # Authentication failed: the supplier's own address is not enough.
+    failed = replace(verdict("fail", "mail.example"), from_address="acme.orders@mail.example")
+    assert message_trust("smtp", failed.as_json(), "required", frozenset(), emails)[0] \
+        is Trust.QUARANTINED
+    # A verdict stored without the author address: only the supplier's domains verify.
+    assert message_trust("smtp", verdict("pass", "mail.example").as_json(), "required",
+                         frozenset(), emails)[0] is Trust.QUARANTINED
 
 
 # -- Authentication-Results (RFC 8601) -----------------------------------------------------------
@@ -227,3 +256,70 @@ def test_a_message_without_a_from_domain_asks_no_dns():
         "192.0.2.1", "mx.acme.example", "orders@acme.example"))
     assert (found.dmarc, found.from_domain, found.note, asked) == ("fail", None, "0 From fields",
                                                                   [])
+
+
+def test_an_spf_check_that_a_slow_dns_drags_out_stops_at_its_time_budget():
+    """RFC 7208 section 4.6.4 bounds the lookups (ten terms), not their answers: nine `mx`
+    of ten exchanges each are 100 queries, each answered just inside the per-query timeout.
+    The whole check stops at SPF_SECONDS with temperror."""
+    now = [0.0]
+    records = {("slow.example", "TXT"): [(b"v=spf1 " + b" ".join(
+        b"mx:m%d.slow.example" % i for i in range(9)) + b" -all",)]}
+    for i in range(9):
+        records[(f"m{i}.slow.example", "MX")] = [
+            (10, f"h{j}.m{i}.slow.example") for j in range(10)]
+        records.update({(f"h{j}.m{i}.slow.example", "A"): ["192.0.2.99"] for j in range(10)})
+
+    def slow(name: str, qtype: str) -> list[object]:
+        now[0] += 4.9
+        return list(records.get((name, qtype), []))
+
+    verifier = SenderVerifier(slow, ORG, clock=lambda: now[0])
+    found = verifier.spf(SmtpFacts("127.0.0.1", "mx.slow.example", "a@slow.example"))
+    assert found.result == "temperror"
+    assert now[0] <= SPF_SECONDS + 4.9
+
+
+def test_the_header_is_read_where_the_mail_reader_reads_it():
+    """Lines end at CRLF, a bare CR or a bare LF; the header at the first empty line or the
+    first line that is no field; a header past the bounds is not read at all."""
+    def names(raw: bytes) -> list[str]:
+        return [name for name, _value in header_fields(raw)]
+
+    assert names(b"X-A: 1\rSubject: hidden\r\nSubject: signed\r\n\r\n") == \
+        ["x-a", "subject", "subject"]
+    assert names(b"X-A: 1\r\rFrom: orders@acme.example\r\n\r\n") == ["x-a"]
+    assert names(b"Note\r\nFrom: orders@acme.example\r\n\r\n") == []
+    assert names(b"Subject : spaced\r\nFrom: orders@acme.example\r\n\r\n") == []
+    assert names(b"From orders@acme.example Thu Nov 26 08:00:00 2026\r\n"
+                 b"From: a@acme.example\r\n\r\nbody") == ["from"]
+    assert names(b"From: a@acme.example") == ["from"]   # a message that is all header
+    padding = b"X-Pad: " + b"x" * 998 + b"\r\n"
+    huge = b"From: a@acme.example\r\n" + padding * (MAX_HEADER_BYTES // len(padding) + 1)
+    assert names(huge + b"\r\nbody") == []
+    assert names(b"From: a@acme.example\r\n" + b"X: 1\r\n" * MAX_FIELDS + b"\r\n") == []
+
+
+def test_all_the_checks_of_one_message_stop_at_its_time_budget():
+    """Five signatures of five slow domains, a slow SPF record and slow DMARC records: each
+    check is bounded, their sum too (MESSAGE_SECONDS): past it, every query left is a
+    temperror, and the worker moves on."""
+    now = [0.0]
+    spf_record = b"v=spf1 " + b" ".join(b"mx:m%d.slow.example" % i for i in range(9)) + b" -all"
+
+    def slow(name: str, qtype: str) -> list[object]:
+        now[0] += 4.9
+        if qtype == "MX":
+            return [(10, f"h{j}.{name}") for j in range(10)]
+        if qtype == "A":
+            return ["192.0.2.99"]
+        return [(spf_record,)] if name == "slow.example" else []
+
+    raw = b"".join(b"DKIM-Signature: v=1; a=rsa-sha256; d=s%d.example; s=s; h=from; "
+                   b"bh=AAAA; b=AAAA\r\n" % i for i in range(500))
+    raw += b"From: a@slow.example\r\n\r\nbody\r\n"
+    verifier = SenderVerifier(slow, ORG, clock=lambda: now[0])
+    found = verifier.verify(raw, SmtpFacts("127.0.0.1", "mx.slow.example", "a@slow.example"))
+    assert found.dmarc != "pass"
+    assert len(found.dkim) == MAX_SIGNATURES
+    assert now[0] <= MESSAGE_SECONDS + 4.9
