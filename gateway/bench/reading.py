@@ -6,9 +6,10 @@ each side the median of `--runs` runs; and each hostile message below is refused
 it went past, in under 2 s and 100 MB of memory beyond what the reader holds before it starts.
 
 - **bodies**: the body reader (`map_email_body`) on one line of `Lieferung 1.5 2,5 ` repeated
-  (the numbers of one long sentence; it took 29 s for 100 KiB when style evidence searched all
-  the text before each number), and on a realistic reply: greetings, statements about order
-  lines in English and German, a quoted original.
+  (it took 29 s for 100 KiB when style evidence searched all the text before each number; now
+  the whole-text passes run and the line is refused by its length), the same text in
+  72-character lines (each line a statement the reader tries), and a realistic reply:
+  greetings, statements about order lines in English and German, a quoted original.
 - **hostile messages**: each read whole, as received (`read_email_message`: MIME, attachments,
   sheets), in a process of its own, timed, its peak resident memory taken before and after
   (`getrusage`): an xlsx of 8 million shared strings (as declared, and declaring one), an xlsx
@@ -61,6 +62,13 @@ def pathological_body(size: int) -> str:
     return (_PATHOLOGICAL_UNIT * (size // len(_PATHOLOGICAL_UNIT) + 1))[:size]
 
 
+def pathological_lines(size: int) -> str:
+    """The same text in lines of four units (72 characters): each line is a statement the
+    reader tries, where one megabyte on one line is refused by its length."""
+    line = _PATHOLOGICAL_UNIT * 4 + "\n"
+    return (line * (size // len(line) + 1))[:size]
+
+
 def realistic_body(size: int) -> str:
     """A reply of `size` characters: a greeting, statements about lines of several orders in
     English and German, a closing, then the buyer's quoted order."""
@@ -83,6 +91,7 @@ def realistic_body(size: int) -> str:
 
 
 _BODIES: dict[str, Callable[[int], str]] = {"pathological": pathological_body,
+                                            "pathological lines": pathological_lines,
                                             "realistic": realistic_body}
 
 

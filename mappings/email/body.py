@@ -64,6 +64,11 @@ _ALIGNED = re.compile(r"\s{2,}")
 _RULE = re.compile(r"^[\s|:+=_-]+$")
 _QUOTE_MARKS = re.compile(r"^(?:\s*>)+\s?")
 _ORDER_FIELDS = frozenset({Field.ORDER_NUMBER, Field.STATUS, Field.REMARK})
+# A line statement ("PO 4500012345 line 10: 80 pcs confirmed, delivery 2026-12-05") is a few
+# hundred characters; a line of the body longer than this is no statement a supplier typed.
+# It is refused before the dozen patterns of a statement each scan it: one megabyte on one
+# line would otherwise cost seconds (linear, but with a large constant).
+MAX_STATEMENT_CHARS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +228,11 @@ class _BodyReader:
 
     def sentence(self, number: int, text: str) -> None:
         place = Place(f"line {number} of the email body", number)
+        if len(text) > MAX_STATEMENT_CHARS:
+            self.findings.refuse(place, ProblemCode.UNREADABLE_TEXT,
+                                 f"the line is {len(text):,} characters long, more than a line "
+                                 f"statement's {MAX_STATEMENT_CHARS:,}; it is not read")
+            return
         statement = read_statement(text, self.style, self.hints.date_order,
                                    style_known=self.hints.number_style is not None)
         if len(statement.orders) == 1:

@@ -552,3 +552,30 @@ def test_an_html_table_under_a_sentence_that_confirms_it_is_accepted():
                          ("We cannot confirm, see our confirmation table below.", None)):
         [document] = documents(map_email_body(text, (table,)))
         assert document.lines[0].status is status, text
+
+
+def test_a_line_longer_than_a_statement_is_refused_by_its_length_and_the_others_read():
+    from mappings.email.body import MAX_STATEMENT_CHARS
+
+    long_line = "PO 4500012345 line 20: 50 pcs confirmed " + "Lieferung 1.5 2,5 " * 300
+    assert len(long_line) > MAX_STATEMENT_CHARS
+    found = map_email_body(f"PO 4500012345 line 10: 80 pcs confirmed, delivery 2026-12-05\n"
+                           f"{long_line}\n")
+    documents = [f for f in found if not isinstance(f, Problem)]
+    problems = [f for f in found if isinstance(f, Problem)]
+    [document] = documents
+    assert [(line.order_line_no, line.quantity) for line in document.lines] == [
+        ("10", Decimal("80"))]
+    [refused] = [p for p in problems if p.severity is Severity.ERROR]
+    assert refused.segment == 2
+    assert refused.detail.startswith(f"line 2 of the email body: the line is "
+                                     f"{len(long_line):,} characters long")
+
+
+def test_a_line_of_a_statement_s_length_is_still_read():
+    from mappings.email.body import MAX_STATEMENT_CHARS
+
+    line = "PO 4500012345 line 10: 80 pcs confirmed, delivery 2026-12-05"
+    padded = line + " " * (MAX_STATEMENT_CHARS - len(line))
+    [document] = [f for f in map_email_body(padded + "\n") if not isinstance(f, Problem)]
+    assert [line.quantity for line in document.lines] == [Decimal("80")]
