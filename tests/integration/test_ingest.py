@@ -1,31 +1,24 @@
-"""Review findings: processing, the exception ledger, replay and the order import, on SQLite
-and on PostgreSQL. Each test states the behaviour a buyer or IT operator relies on."""
+"""Archive, process and replay (gateway.services.ingest) on SQLite and on PostgreSQL: the
+exception ledger across messages, replays and `rebuild_line`, and what archiving keeps. Each
+test states the behaviour a buyer or IT operator relies on."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from gateway.domain.messages import MessageState
 from gateway.persistence.models import (
-    DocumentRow,
-    ExceptionEventRow,
     ExceptionRow,
     InboundMessage,
-    LineVersionRow,
     OrderLineRow,
-    PurchaseOrder,
 )
 from gateway.services.ingest import Intake, archive, archive_many, process, rebuild_line, replay
-from gateway.services.orders import ImportedLine, import_lines, read_order_file
-from gateway.services.partners import load_partners
-from gateway.services.processing import process_batch
+from gateway.services.orders import import_lines, read_order_file
 from tests.integration.conftest import edifact_interchange, transactions
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -136,110 +129,16 @@ def test_a_despatch_without_a_date_does_not_resolve_a_late_confirmation(
         assert exception_state(session, "DATE_LATE") == "open"
 
 
-# -- batches -------------------------------------------------------------------------------
-
-def test_a_repeated_number_is_caught_when_the_first_copy_shares_the_batch(
-        sessions: object, tmp_path: Path) -> None:
-    """process_batch([already processed, new]) must judge the new one as process() does.
-    `_load_known_numbers` ignores the documents of every message of the batch, including the
-    already-reconciled one, which is not applied again (so not in `seen_numbers` either)."""
-    import_orders(sessions, tmp_path)
-    first, _ = ingest(sessions, desadv("40", "ASN-1"))
-    second = archived(sessions, desadv("60", "ASN-1", ref="IC2"))
-    with sessions() as session:  # type: ignore[operator]
-        reports = process_batch(session, [first, second], TODAY, NOW)
-    assert [d.code.value for d in reports[1].discrepancies] == ["DUPLICATE_DOCUMENT"]
-    with sessions() as session:  # type: ignore[operator]
-        assert line_10(session).despatched_quantity == Decimal(40)
+# -- archive ---------------------------------------------------------------------------------
 
 
-def test_the_same_message_twice_in_one_batch_is_applied_once(sessions: object,
-                                                            tmp_path: Path) -> None:
-    """process_batch is documented idempotent; a batch naming a message twice (a re-enqueued
-    id merged into a batch) parses, stores documents and applies it twice."""
-    import_orders(sessions, tmp_path)
-    message_id = archived(sessions, desadv("40", "ASN-1"))
-    with sessions() as session:  # type: ignore[operator]
-        reports = process_batch(session, [message_id, message_id], TODAY, NOW)
-    assert reports[1].discrepancies == []
-    with sessions() as session:  # type: ignore[operator]
-        assert session.scalar(select(func.count()).select_from(DocumentRow)) == 1
-        assert session.scalar(select(func.count()).select_from(ExceptionRow).where(
-            ExceptionRow.code == "DUPLICATE_DOCUMENT")) == 0
 
 
-def test_an_order_without_supplier_answered_by_two_partners_in_one_batch(
-        sessions: object, tmp_path: Path) -> None:
-    """Orders without a supplier code are open to every supplier. The batch overlay is keyed
-    by (supplier, order number), so two suppliers' messages in one batch each start from the
-    stored line and the second overwrites the first: 60 (batch) instead of 100 (one by one)."""
-    import_orders(sessions, tmp_path, ORDERS_CSV.replace(",ACME,", ",,"))
-    first = archived(sessions, desadv("40", "ASN-1"))
-    second = archived(sessions, desadv("60", "FWD-1", sender=OTHER_GLN), sender="as2:fwd")
-    with sessions() as session:  # type: ignore[operator]
-        reports = process_batch(session, [first, second], TODAY, NOW)
-    assert [r.state for r in reports] == [MessageState.RECONCILED] * 2
-    with sessions() as session:  # type: ignore[operator]
-        assert line_10(session).despatched_quantity == Decimal(100)
 
 
-def test_concurrent_batches_do_not_lose_a_despatch(sessions: object, tmp_path: Path) -> None:
-    """Two workers, each a despatch of the same line. Order lines are read without a lock
-    (no FOR UPDATE on PostgreSQL; on SQLite the reads run before BEGIN) and written back as
-    absolute values: the second commit overwrites the first (40 + 60 ends as 60)."""
-    import_orders(sessions, tmp_path)
-    first = archived(sessions, desadv("40", "ASN-1"))
-    second = archived(sessions, desadv("60", "ASN-2"))
-    errors: list[BaseException] = []
-
-    def worker_b() -> None:
-        try:
-            with sessions() as session:  # type: ignore[operator]
-                process_batch(session, [second], TODAY, NOW)
-        except Exception as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-
-    with sessions() as session:  # type: ignore[operator]
-        process_batch(session, [first], TODAY, NOW)
-        session.flush()
-        # B reads the line before A commits; its writes wait for A's lock, then go through.
-        b = threading.Thread(target=worker_b)
-        b.start()
-        b.join(timeout=2)
-        assert b.is_alive()
-    b.join(timeout=60)
-    assert not errors, errors
-    with sessions() as session:  # type: ignore[operator]
-        assert session.scalar(select(func.count()).select_from(LineVersionRow).where(
-            LineVersionRow.kind == "despatch")) == 2
-        assert line_10(session).despatched_quantity == Decimal(100)
 
 
-def test_a_batch_applies_its_messages_in_order_like_one_by_one(sessions: object,
-                                                               tmp_path: Path) -> None:
-    """Covered behaviour (passes): the overlay and the ledger within one batch. Short 80,
-    short 70 (same exception, seen again), 100 (resolved), then a despatch of 60 against the
-    promise the batch itself set."""
-    import_orders(sessions, tmp_path)
-    ids = [archived(sessions, raw) for raw in (
-        ordrsp("80", "RSP-1"), ordrsp("70", "RSP-2"), ordrsp("100", "RSP-3"),
-        desadv("60", "ASN-1"))]
-    with sessions() as session:  # type: ignore[operator]
-        reports = process_batch(session, ids, TODAY, NOW)
-    assert [[d.code.value for d in r.discrepancies] for r in reports] == [
-        ["QTY_SHORT"], ["QTY_SHORT"], [], ["SHORT_SHIPPED"]]
-    with sessions() as session:  # type: ignore[operator]
-        line = line_10(session)
-        assert (line.state, line.confirmed_quantity, line.despatched_quantity) == (
-            "partly_despatched", Decimal(100), Decimal(60))
-        short = session.scalars(select(ExceptionRow).where(
-            ExceptionRow.code == "QTY_SHORT")).one()
-        assert (short.state, short.occurrences, short.actual) == ("resolved", 2, "70 PCE")
-        trail = session.scalars(select(ExceptionEventRow.action).where(
-            ExceptionEventRow.exception_id == short.id).order_by(ExceptionEventRow.id)).all()
-        assert trail == ["raised", "seen_again", "resolved"]
-        assert session.scalar(select(func.count()).select_from(LineVersionRow).where(
-            LineVersionRow.message_id.is_not(None))) == 4
+
 
 
 def test_the_same_bytes_twice_in_one_archive_call(sessions: object) -> None:
@@ -344,37 +243,8 @@ def test_a_later_confirmation_does_not_undo_a_despatch(sessions: object,
         assert (line.despatched_quantity, line.state) == (Decimal(100), "despatched")
 
 
-# -- PostgreSQL versus SQLite --------------------------------------------------------------
-
-def test_prices_with_more_than_six_decimals_are_kept_exactly(sessions: object,
-                                                             tmp_path: Path) -> None:
-    """ExactDecimal is exact text on SQLite and NUMERIC(24, 6) on PostgreSQL, which rounds
-    silently: on PostgreSQL the same export re-imported is 'updated' every time (and gets a
-    new `requested` version), and a confirmation at the ordered price is a price change."""
-    csv = ORDERS_CSV.replace("12.50", "0.0012345")
-    import_orders(sessions, tmp_path, csv)
-    path = tmp_path / "again.csv"
-    path.write_text(csv)
-    lines, _ = read_order_file(path)
-    with sessions() as session:  # type: ignore[operator]
-        report = import_lines(session, lines, "again.csv", NOW)
-        assert (report.updated, report.unchanged) == (0, 2)
-        assert line_10(session).price == Decimal("0.0012345")
 
 
-def test_an_over_long_value_in_one_order_row_does_not_sink_the_import(
-        sessions: object) -> None:
-    """A row that cannot be stored is reported, the others are imported (module docstring).
-    PostgreSQL enforces VARCHAR lengths (currency 3, gtin 14), SQLite does not: the same
-    file imports on SQLite and aborts the whole transaction on PostgreSQL."""
-    good = ImportedLine(2, "4500000009", "10", Decimal(5), currency="EUR")
-    bad = ImportedLine(3, "4500000009", "20", Decimal(5), currency="EURO",
-                       gtin="040008621414040")
-    with sessions() as session:  # type: ignore[operator]
-        import_lines(session, [good, bad], "orders.csv", NOW)
-    with sessions() as session:  # type: ignore[operator]
-        assert session.scalar(select(func.count()).select_from(OrderLineRow)) >= 1
-        assert session.scalar(select(PurchaseOrder.number)) == "4500000009"
 
 
 def test_a_long_attachment_name_does_not_stop_archiving(sessions: object) -> None:
@@ -386,32 +256,3 @@ def test_a_long_attachment_name_does_not_stop_archiving(sessions: object) -> Non
                                          "x" * 500 + ".edi"), NOW)
     with sessions() as session:  # type: ignore[operator]
         assert session.get(InboundMessage, stored.message_id) is not None
-
-
-# -- order import and partner file ---------------------------------------------------------
-
-def test_a_changed_order_quantity_is_no_longer_shown_as_confirmed(sessions: object,
-                                                                 tmp_path: Path) -> None:
-    """The supplier confirmed 100 as ordered; the ERP export now orders 120. Re-importing
-    updates the quantity and adds a `requested` version but leaves the line `confirmed` with
-    confirmed_quantity 100 and no exception: the buyer sees a confirmed line that is not."""
-    import_orders(sessions, tmp_path)
-    ingest(sessions, ordrsp("100", "RSP-1"))
-    import_orders(sessions, tmp_path, ORDERS_CSV.replace("4500000001,10,100",
-                                                         "4500000001,10,120"))
-    with sessions() as session:  # type: ignore[operator]
-        line = line_10(session)
-        assert line.quantity == Decimal(120)
-        assert line.state != "confirmed"
-
-
-def test_moving_an_address_between_suppliers_does_not_depend_on_file_order(
-        sessions: object) -> None:
-    """The file gives orders@acme.example to FWD and takes it from ACME. Suppliers are stored
-    one by one, and FWD comes first: its clash check still sees ACME's old identity."""
-    moved = {"suppliers": [
-        {"code": "FWD", "name": "Acme's forwarder", "emails": ["orders@acme.example"]},
-        {"code": "ACME", "name": "Acme Fasteners GmbH", "edi_ids": [GLN], "profile": "strict"},
-    ]}
-    with sessions() as session:  # type: ignore[operator]
-        load_partners(session, moved, NOW)
