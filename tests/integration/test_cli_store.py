@@ -188,8 +188,8 @@ def ready(tmp_path: Path, *messages: str) -> None:
 
 
 def test_ingest_of_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
-    """`gateway ingest good.edi typo.edi`: FileNotFoundError traceback from
-    `path.read_bytes()` in cli/store.py ingest_files; the good file is not ingested either."""
+    """`gateway ingest good.edi typo.edi`: the missing file is named in one clear error with a
+    non-zero exit status, not a FileNotFoundError traceback."""
     ready(tmp_path)
     result = run_cli(tmp_path, "ingest", str(MESSAGES / "01_albrecht_ordrsp_4500012345.edi"),
                  str(tmp_path / "typo.edi"))
@@ -199,9 +199,9 @@ def test_ingest_of_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_order_csv_that_is_really_a_pdf_is_one_clear_error(tmp_path: Path) -> None:
-    """`orders import export.csv` where the file is a PDF (or one column, or binary):
-    `_csv.Error: Could not determine delimiter` traceback from csv.Sniffer in
-    services/orders.py _csv_rows."""
+    """`orders import export.csv` where the file is a PDF (or one column, or binary): one error
+    naming the file, exit status 1, not csv.Sniffer's `Could not determine delimiter`
+    traceback."""
     ready(tmp_path)
     bad = tmp_path / "export.csv"
     bad.write_bytes(PDF)
@@ -212,8 +212,8 @@ def test_order_csv_that_is_really_a_pdf_is_one_clear_error(tmp_path: Path) -> No
 
 
 def test_order_json_that_is_not_utf8_is_one_clear_error(tmp_path: Path) -> None:
-    """`orders import export.json` with non-UTF-8 bytes: UnicodeDecodeError traceback from
-    json.loads in services/orders.py _json_rows (only JSONDecodeError is caught)."""
+    """`orders import export.json` with non-UTF-8 bytes: one error, exit status 1, not a
+    UnicodeDecodeError traceback."""
     ready(tmp_path)
     bad = tmp_path / "export.json"
     bad.write_bytes(PDF)
@@ -224,9 +224,8 @@ def test_order_json_that_is_not_utf8_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_a_bad_json_order_file_names_itself_and_the_other_files_are_still_imported(
         tmp_path: Path) -> None:
-    """`orders import orders.json good.csv` with a dict without "lines": the answer is
-    `Error: row 1: expected a list of lines or {"lines": [...]}` — no file name, a made-up
-    "row 1" — and good.csv after it is never imported (the ImportRowError escapes the loop)."""
+    """`orders import orders.json good.csv` with a dict without "lines": the error names
+    orders.json, and good.csv after it is still imported."""
     ready(tmp_path)
     bad = tmp_path / "orders.json"
     bad.write_text('{"order_number": "4500099001", "line_no": "10", "quantity": "5"}')
@@ -239,8 +238,8 @@ def test_a_bad_json_order_file_names_itself_and_the_other_files_are_still_import
 
 
 def test_a_zero_byte_order_file_is_not_a_silent_success(tmp_path: Path) -> None:
-    """An ERP export that came out empty: `empty.csv: 0 order(s); lines 0 new, 0 changed,
-    0 unchanged`, exit status 0. The operator's job reports success."""
+    """An ERP export that came out empty is reported as empty with exit status 1, so the
+    operator's job does not report success."""
     ready(tmp_path)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
@@ -250,8 +249,8 @@ def test_a_zero_byte_order_file_is_not_a_silent_success(tmp_path: Path) -> None:
 
 
 def test_the_same_order_line_twice_in_one_file_is_reported(tmp_path: Path) -> None:
-    """Two rows for 4500099003 line 10 (5 and 7) in one export: `1 new, 1 changed`, exit 0;
-    the second row silently replaces the first and both appear as `requested` versions."""
+    """Two rows for 4500099003 line 10 (5 and 7) in one export: the second (row 3) is reported
+    and the exit status is 1, rather than silently replacing the first."""
     ready(tmp_path)
     dups = tmp_path / "dups.csv"
     dups.write_text("order_number,line_no,quantity\n4500099003,10,5\n4500099003,10,7\n")
@@ -261,8 +260,8 @@ def test_the_same_order_line_twice_in_one_file_is_reported(tmp_path: Path) -> No
 
 
 def test_an_order_csv_without_a_required_column_says_so_once(tmp_path: Path) -> None:
-    """A file whose header lacks `line_no`: one `row N: missing line_no` per row (10,000 lines
-    for a big export) instead of one message naming the missing column."""
+    """A file whose header lacks `line_no`: one message naming the missing column, not one
+    `row N: missing line_no` per row (10,000 lines for a big export)."""
     ready(tmp_path)
     export = tmp_path / "export.csv"
     export.write_text("order_number,quantity\n" + "".join(f"45000990{i:02d},5\n"
@@ -275,8 +274,7 @@ def test_an_order_csv_without_a_required_column_says_so_once(tmp_path: Path) -> 
 
 def test_a_partner_file_that_is_not_text_is_one_clear_error(tmp_path: Path) -> None:
     """`partners load suppliers.toml` with binary content (a PDF saved under the wrong name):
-    UnicodeDecodeError traceback from services/partners.py read_partner_file (only OSError
-    is caught around read_text)."""
+    one error naming the file, exit status 1, not a UnicodeDecodeError traceback."""
     run_cli(tmp_path, "init")
     bad = tmp_path / "suppliers.toml"
     bad.write_bytes(PDF)
@@ -288,8 +286,8 @@ def test_a_partner_file_that_is_not_text_is_one_clear_error(tmp_path: Path) -> N
 
 def test_a_partner_file_with_another_suffix_is_not_called_by_that_format(
         tmp_path: Path) -> None:
-    """`partners load orders.csv` (the wrong file) answers `orders.csv: not valid CSV:
-    Expected '=' after a key ...`: it was read as TOML, and partner files are never CSV."""
+    """`partners load orders.csv` (the wrong file) is refused without calling it "not valid
+    CSV": partner files are TOML or YAML, never CSV."""
     run_cli(tmp_path, "init")
     result = run_cli(tmp_path, "partners", "load", str(DEMO / "orders.csv"))
     assert result.exit_code == 1
@@ -297,8 +295,8 @@ def test_a_partner_file_with_another_suffix_is_not_called_by_that_format(
 
 
 def test_a_command_before_init_says_to_run_init(tmp_path: Path) -> None:
-    """Before `gateway init`: `Error: the database is unavailable: no such table: exceptions`.
-    The database is not unavailable; it has no schema yet, and the fix is `gateway init`."""
+    """Before `gateway init` the database is not unavailable, it has no schema yet: the error
+    says to run `gateway init`."""
     result = run_cli(tmp_path, "exceptions", "list")
     assert result.exit_code == 1
     assert "gateway init" in result.output, result.output
@@ -306,7 +304,7 @@ def test_a_command_before_init_says_to_run_init(tmp_path: Path) -> None:
 
 def test_a_database_url_below_a_file_is_one_clear_error(tmp_path: Path) -> None:
     """GATEWAY_DATABASE_URL with a directory part that is a file (or on a read-only file system):
-    FileExistsError/OSError traceback from `mkdir` in bootstrap.make_engine."""
+    one error naming the directory, exit status 1, not an OSError traceback."""
     (tmp_path / "var").write_text("not a directory")
     result = run_cli(tmp_path, "init", url=f"sqlite:///{tmp_path / 'var' / 'gw.db'}")
     assert clean(result), repr(result.exception)
@@ -316,8 +314,8 @@ def test_a_database_url_below_a_file_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_a_database_url_to_a_file_that_is_not_a_database_is_one_clear_error(
         tmp_path: Path) -> None:
-    """GATEWAY_DATABASE_URL naming some other file: sqlalchemy DatabaseError traceback ("file is
-    not a database"); the CLI only turns OperationalError into a message. The file is kept."""
+    """GATEWAY_DATABASE_URL naming some other file ("file is not a database"): one error, exit
+    status 1, not a DatabaseError traceback; the file is kept unchanged."""
     other = tmp_path / "report.pdf"
     other.write_bytes(PDF)
     result = run_cli(tmp_path, "init", url=f"sqlite:///{other}")
@@ -327,8 +325,8 @@ def test_a_database_url_to_a_file_that_is_not_a_database_is_one_clear_error(
 
 
 def test_a_malformed_database_url_is_one_clear_error(tmp_path: Path) -> None:
-    """GATEWAY_DATABASE_URL=var/gateway.db (a path, not a URL): sqlalchemy ArgumentError
-    traceback "Could not parse SQLAlchemy URL"."""
+    """GATEWAY_DATABASE_URL=var/gateway.db (a path, not a URL): one error naming
+    GATEWAY_DATABASE_URL, not an ArgumentError traceback."""
     result = run_cli(tmp_path, "init", url="var/gateway.db")
     assert clean(result), repr(result.exception)
     assert result.exit_code == 1
@@ -337,7 +335,7 @@ def test_a_malformed_database_url_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path) -> None:
     """A database path that cannot be opened (a directory here; a read-only location gives the
-    same): `Error: the database is unavailable: unable to open database file` — which file?"""
+    same): the error names the path."""
     target = tmp_path / "db-dir"
     target.mkdir()
     result = run_cli(tmp_path, "init", url=f"sqlite:///{target}")
@@ -346,8 +344,8 @@ def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path) -> None:
 
 
 def test_replay_of_an_unknown_message_is_one_clear_error(tmp_path: Path) -> None:
-    """`gateway replay 9999`: sqlalchemy NoResultFound traceback from services/ingest.py
-    replay (`.one()` on the message row)."""
+    """`gateway replay 9999`: one error naming message 9999, exit status 1, not a
+    NoResultFound traceback."""
     ready(tmp_path)
     result = run_cli(tmp_path, "replay", "9999")
     assert clean(result), repr(result.exception)
@@ -356,17 +354,16 @@ def test_replay_of_an_unknown_message_is_one_clear_error(tmp_path: Path) -> None
 
 
 def test_an_unknown_state_filter_is_refused(tmp_path: Path) -> None:
-    """`exceptions list --state opne` (a typo) prints an empty queue, exit 0: the buyer believes
-    nothing is open. --severity is a click.Choice; --state is free text."""
+    """`exceptions list --state opne` (a typo) is a usage error (exit status 2), not an empty
+    queue that makes the buyer believe nothing is open."""
     ready(tmp_path, "05_kovolis_ordrsp_4500012351.edi")
     result = run_cli(tmp_path, "exceptions", "list", "--state", "opne")
     assert result.exit_code == 2, result.output
 
 
 def test_the_exception_queue_is_readable_at_80_columns(tmp_path: Path) -> None:
-    """At COLUMNS=80 (and in `make demo` piped to a file) the ten columns are squeezed until the
-    headers and values are cut letter by letter: `lin|e`, `sta|te`, `ope|n`, `mar|kus|.br|and|t`
-    (in the demo's section 5, columns one character wide)."""
+    """At COLUMNS=80 (and in `make demo` piped to a file) headers and values stay whole words,
+    not cut letter by letter (`lin|e`, `sta|te`, `ope|n`)."""
     ready(tmp_path, "02_albrecht_ordrsp_4500012346.edi", "05_kovolis_ordrsp_4500012351.edi")
     result = run_cli(tmp_path, "exceptions", "list", columns=80)
     assert result.exit_code == 0
@@ -375,8 +372,8 @@ def test_the_exception_queue_is_readable_at_80_columns(tmp_path: Path) -> None:
 
 
 def test_the_order_timeline_keeps_codes_whole_at_80_columns(tmp_path: Path) -> None:
-    """`orders show` at COLUMNS=80 cuts the exception code and the version kind with an
-    ellipsis (`OVER_SHIPP…`, `confirmati…`), though the other columns have room."""
+    """`orders show` at COLUMNS=80 keeps the exception code and the version kind whole, not cut
+    with an ellipsis (`OVER_SHIPP…`, `confirmati…`)."""
     ready(tmp_path, "03_huaxin_ordrsp_4500012347_4500012348.edi",
           "07_huaxin_desadv_4500012347.edi")
     result = run_cli(tmp_path, "orders", "show", "4500012347", columns=80)
@@ -386,8 +383,8 @@ def test_the_order_timeline_keeps_codes_whole_at_80_columns(tmp_path: Path) -> N
 
 
 def test_exception_detail_does_not_print_python_dicts(tmp_path: Path) -> None:
-    """`exceptions show 1` prints its message and document as Python reprs:
-    `message: {'id': 1, 'file': '01_....edi', 'sender': 'cli', ..., 'sha256': '...'}`."""
+    """`exceptions show 1` prints its message and document as fields, not as Python reprs
+    (`message: {'id': 1, 'file': '01_....edi', ...}`)."""
     ready(tmp_path, "01_albrecht_ordrsp_4500012345.edi")
     result = run_cli(tmp_path, "exceptions", "show", "1")
     assert result.exit_code == 0
