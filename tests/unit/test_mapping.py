@@ -358,8 +358,8 @@ def test_superscript_digit_in_a_numeric_field_does_not_crash(body: str) -> None:
 
 def test_quantities_split_over_delivery_locations_are_not_cut_to_the_first() -> None:
     """ORDRSP LIN group, LOC-QTY-DTM: the quantity for each delivery location. The supplier
-    confirms 30 to one place and 20 to another; the line is read as 30 committed, without
-    a remark, so reconciliation sees a shortage of 20 that does not exist."""
+    confirms 30 to one place and 20 to another: the line commits 50, or a remark locates
+    the split, so reconciliation never sees a shortage of 20 that does not exist."""
     doc = document_of(read(ordrsp(
         f"LIN+1+5+{GTIN_1}:EN'QTY+21:50'"
         "LOC+7+5400000000011::9'QTY+113:30'DTM+69:20261201:102'"
@@ -371,8 +371,8 @@ def test_quantities_split_over_delivery_locations_are_not_cut_to_the_first() -> 
 
 def test_scheduled_quantities_are_not_replaced_by_the_ordered_quantity() -> None:
     """ORDRSP LIN group, SCC-FTX-RFF-SG(QTY-DTM): the supplier's delivery schedule. It
-    commits 30 of the 50 ordered; the reader ignores the schedule and reports the ordered
-    50 as the commitment, with no remark (segments: SCC 6, its QTY 7)."""
+    commits 30 of the 50 ordered: the line commits 30, or a remark locates the schedule
+    (segments: SCC 6, its QTY 7); the ordered 50 is never silently the commitment."""
     doc = document_of(read(ordrsp(
         f"LIN+1+5+{GTIN_1}:EN'QTY+21:50'SCC+1'QTY+113:30'DTM+69:20261201:102'")))
     line = doc.lines[0]
@@ -381,7 +381,8 @@ def test_scheduled_quantities_are_not_replaced_by_the_ordered_quantity() -> None
 
 def test_second_order_reference_of_a_line_is_not_dropped_silently() -> None:
     """One despatched line fulfils two order lines (SG16 RFF repeats). The second RFF+ON is
-    dropped without a word and all 5 pieces are booked to PO2/10."""
+    kept as an order of the document or reported at its segment, never dropped without a
+    word with all 5 pieces booked to PO2/10."""
     doc = document_of(read(desadv(
         f"LIN+1++{GTIN_1}:EN'QTY+12:5'RFF+ON:PO2:10'RFF+ON:PO3:20'")))
     # UNH 1, BGM 2, RFF 3, LIN 4, QTY 5, RFF 6, RFF 7
@@ -390,7 +391,7 @@ def test_second_order_reference_of_a_line_is_not_dropped_silently() -> None:
 
 def test_order_reference_without_a_value_is_reported() -> None:
     """RFF+ON+B-88 puts the order number in the wrong element: C506 1154 is empty. The
-    reference is skipped silently; the document has no order number and no remark."""
+    document has no order number, and a remark at the RFF (segment 3) says why."""
     body = "UNH+1+ORDRSP:D:96A:UN:EAN005'BGM+231+R1+29'RFF+ON+B-88'" \
            f"LIN+1+5+{GTIN_1}:EN'QTY+113:5'UNS+S'UNT+7+1'"
     doc = document_of(read(body))
@@ -400,8 +401,8 @@ def test_order_reference_without_a_value_is_reported() -> None:
 
 def test_sscc_range_is_not_reduced_to_its_first_number() -> None:
     """GIN C208 is a range: identity number from, identity number to. Three pallets
-    (PAC+3) sent as one range are counted as one package, and the whole line is said to
-    sit on the first pallet, which the message does not say."""
+    (PAC+3) sent as one range are three packages, and the line is not said to sit whole
+    on the first pallet, which the message does not say."""
     doc = document_of(read(desadv(
         f"CPS+1'PAC+3++PX'GIN+BJ+340123450000000017:340123450000000031'"
         f"LIN+1++{GTIN_1}:EN'QTY+12:30'")))
@@ -411,8 +412,8 @@ def test_sscc_range_is_not_reduced_to_its_first_number() -> None:
 
 
 def test_party_name_format_code_is_not_part_of_the_name() -> None:
-    """C080 is five 3036 party names and 3045 party name format code; the code '1' is
-    appended to the name."""
+    """C080 is five 3036 party names and 3045 party name format code; the code '1' is not
+    part of the name."""
     doc = document_of(read(desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'",
                                    header="NAD+SU+++ACME GMBH:::::1'")))
     assert doc.parties[0].name == "ACME GMBH"
@@ -420,23 +421,24 @@ def test_party_name_format_code_is_not_part_of_the_name() -> None:
 
 def test_space_placeholder_is_not_a_tracking_number() -> None:
     """Generators that pad empty elements with a space send 'TDT+20+ +30+31'. The blank
-    8028 becomes the shipment's tracking number ' ' instead of null."""
+    8028 leaves the shipment's tracking number null, not ' '."""
     doc = document_of(read(desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'", header="TDT+20+ +30+31'")))
     assert doc.shipment.tracking_number is None
 
 
 def test_item_id_typed_as_gtin_but_not_digits_stays_in_ids() -> None:
     """'ids: every identifier with its 7143 type' (README). An article number sent with the
-    type EN is warned about as not a GTIN (right) but also removed from ids, so the line
-    identifies no item at all."""
+    type EN is warned about as not a GTIN but stays in ids, so the line still identifies
+    its item."""
     doc = document_of(read(desadv("LIN+1++ABC-1:EN'QTY+12:5'")))
     assert [(i.id, i.type) for i in doc.lines[0].item.ids] == [("ABC-1", "EN")]
 
 
 def test_quantity_after_the_line_reference_is_not_dropped_without_a_remark() -> None:
     """Many senders put RFF+ON right after LIN. The RFF group (SG16 RFF-DTM) has no QTY, so
-    the QTY after it can only be the line's, out of sequence. It is dropped, and the only
-    remark is 'line 1 has no quantity' on the LIN, which is not what the message says."""
+    the QTY after it can only be the line's, out of sequence: it is read as the line's
+    quantity, or reported at its own segment (6), never dropped for a misleading 'line 1
+    has no quantity' on the LIN."""
     doc = document_of(read(desadv(f"LIN+1++{GTIN_1}:EN'RFF+ON:PO1:10'QTY+12:5:PCE'")))
     # UNH 1, BGM 2, RFF 3, LIN 4, RFF 5, QTY 6
     assert doc.lines[0].quantity == Decimal(5) or any(

@@ -281,7 +281,7 @@ def test_una_of_a_second_interchange_after_a_missing_unz() -> None:
 def test_typographic_apostrophe_inside_a_name_is_not_a_terminator() -> None:
     """A UTF-8 file with proper ' terminators and a French name with U+2019 in it. The repair
     of U+2019 as a terminator must not split the NAD where three capitals and a data
-    separator follow it (D, U+2019, ART+...): the name is cut and 'ART' becomes a segment."""
+    separator follow it (D, U+2019, ART+...): the name stays whole and 'ART' is no segment."""
     body = desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'",
                   header="NAD+SU+++BOULANGERIE D\u2019ART+1 RUE X+PARIS++75001+FR'")
     doc = document_of(read(body, head=UNA + "UNB+UNOW:3+S:14+R:14+261120:1015+IC1'",
@@ -292,7 +292,7 @@ def test_typographic_apostrophe_inside_a_name_is_not_a_terminator() -> None:
 
 def test_windows_1252_typographic_quote_is_repaired_like_the_utf8_one() -> None:
     """The U+2019 quote typed as terminator arrives as byte 0x92 from a Windows-1252 editor (read as
-    U+0092 under UNOC). It is repaired for UTF-8 but here merges two lines into one QTY."""
+    U+0092 under UNOC). It is repaired as for UTF-8, so the two lines stay two."""
     body = desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5\x92LIN+2++{GTIN_2}:EN'QTY+12:7'")
     data = (UNA + UNB).encode() + body.encode("latin-1") + UNZ.encode()
     doc = document_of(read_bytes(data))
@@ -302,8 +302,8 @@ def test_windows_1252_typographic_quote_is_repaired_like_the_utf8_one() -> None:
 def test_missing_terminator_before_a_line_break_does_not_swallow_the_next_line() -> None:
     """One segment lost its terminator in a CRLF file. The next line starts with a segment
     tag of this file and a data separator, and the cut line is far shorter than any wrap
-    width: it is a new segment (as UNH/UNT already are), not a wrapped continuation. Merged,
-    line 1 gets the unit 'PCELIN' and line 2 (7 pieces) disappears."""
+    width: it is a new segment (as UNH/UNT already are), not a wrapped continuation that
+    would give line 1 the unit 'PCELIN' and lose line 2 (7 pieces)."""
     segments = [UNA.rstrip("'"), UNB, "UNH+1+DESADV:D:96A:UN:EAN005'", "BGM+351+D1+9'",
                 "RFF+ON:PO1'", f"LIN+1++{GTIN_1}:EN'", "QTY+12:5:PCE",
                 f"LIN+2++{GTIN_2}:EN'", "QTY+12:7:PCE'", "UNT+8+1'", UNZ]
@@ -316,8 +316,8 @@ def test_missing_terminator_before_a_line_break_does_not_swallow_the_next_line()
 def test_released_terminator_followed_by_a_segment_is_not_merged_silently() -> None:
     """'sooner?' ends a free text with an unescaped question mark, so the release character
     escapes the terminator and LIN 2 becomes part of the FTX. By ISO 9735 that FTX then has
-    seven data elements where FTX has five: the merge is detectable. Today the only trace is
-    a UNT count warning; line 2 (7 pieces) vanishes from an accepted document."""
+    seven data elements where FTX has five: the merge is detectable, so either line 2 is
+    read or the FTX (segment 6) is reported; line 2 (7 pieces) never vanishes silently."""
     results = read(ordrsp(f"LIN+1+5+{GTIN_1}:EN'QTY+113:5'FTX+AAI+++Can we deliver sooner?'"
                           f"LIN+2+5+{GTIN_2}:EN'QTY+113:7'"))
     located = [p.segment for p in results if isinstance(p, Problem)]
@@ -330,8 +330,8 @@ def test_released_terminator_followed_by_a_segment_is_not_merged_silently() -> N
 
 
 def test_leading_blank_lines_before_una_are_tolerated() -> None:
-    """The tokenizer skips leading white space, but the format sniff looks at 64 bytes only:
-    a file with a few blank lines before UNA is refused as "format not recognised"."""
+    """The tokenizer skips leading white space, and so does the format sniff: a file with a
+    few blank lines before UNA is read, not refused as "format not recognised"."""
     data = b"\r\n" * 40 + (UNA + UNB + desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'") + UNZ).encode()
     doc = document_of(read_bytes(data))
     assert doc.lines[0].quantity == Decimal(5)
