@@ -102,8 +102,8 @@ def exception_state(session: Session, code: str) -> str:
 def test_a_problem_that_comes_back_reopens_its_resolved_exception(sessions: object,
                                                                   tmp_path: Path) -> None:
     """80 of 100 (short), then 100 (resolved by the gateway), then 80 again: the shortfall is
-    back and the buyer must see it. The ledger only reopens when `actual` differs from the
-    value stored before the resolution, and resolution keeps the old `actual`."""
+    back and the buyer must see it: the resolved QTY_SHORT is open again, though the 80 is
+    the value it held before it was resolved."""
     import_orders(sessions, tmp_path)
     ingest(sessions, ordrsp("80", "RSP-1"))
     ingest(sessions, ordrsp("100", "RSP-2"))
@@ -118,8 +118,8 @@ def test_a_problem_that_comes_back_reopens_its_resolved_exception(sessions: obje
 
 def test_a_despatch_without_a_date_does_not_resolve_a_late_confirmation(
         sessions: object, tmp_path: Path) -> None:
-    """The despatch advice states no delivery date: the date rules were not evaluated, yet
-    `despatch` reports DATE_LATE/DATE_EARLY as checked and so clears them."""
+    """The despatch advice states no delivery date: the date rules were not evaluated, so
+    the open DATE_LATE of the confirmation stays open."""
     import_orders(sessions, tmp_path)
     ingest(sessions, ordrsp("100", "RSP-1", when="20261212"))
     with sessions() as session:  # type: ignore[operator]
@@ -142,8 +142,8 @@ def test_a_despatch_without_a_date_does_not_resolve_a_late_confirmation(
 
 
 def test_the_same_bytes_twice_in_one_archive_call(sessions: object) -> None:
-    """Covered behaviour (passes): the second copy in one call is a duplicate of the first;
-    another sender's copy of the same bytes is not."""
+    """The second copy in one call is a duplicate of the first; another sender's copy of
+    the same bytes is not."""
     raw = desadv("40", "ASN-1")
     with sessions() as session:  # type: ignore[operator]
         first, again, other = archive_many(session, [
@@ -158,7 +158,7 @@ def test_the_same_bytes_twice_in_one_archive_call(sessions: object) -> None:
 def test_replaying_an_older_response_does_not_overrule_a_newer_one(sessions: object,
                                                                   tmp_path: Path) -> None:
     """RSP-1 says 80, RSP-2 says 100: the promise is 100. Replaying RSP-1 (after a tolerance
-    change, say) re-applies it *now*, on top of RSP-2, and its version gets the highest id."""
+    change, say) does not overrule RSP-2: the line stays confirmed at 100."""
     import_orders(sessions, tmp_path)
     old, _ = ingest(sessions, ordrsp("80", "RSP-1"))
     ingest(sessions, ordrsp("100", "RSP-2"))
@@ -172,8 +172,8 @@ def test_replaying_an_older_response_does_not_overrule_a_newer_one(sessions: obj
 def test_replay_does_not_turn_the_original_into_a_duplicate_of_its_later_copy(
         sessions: object, tmp_path: Path) -> None:
     """ASN-1 (40) is applied; a second ASN-1 with other content is reported, not applied.
-    Replaying the first: its versions are deleted, and the second copy's document row now
-    counts as 'sent before', so the original is refused and its 40 pieces vanish."""
+    Replaying the first keeps it the original: the second copy's document row does not
+    count as 'sent before', so the original's 40 pieces stay despatched."""
     import_orders(sessions, tmp_path)
     original, _ = ingest(sessions, desadv("40", "ASN-1"))
     ingest(sessions, desadv("60", "ASN-1", ref="IC2"))
@@ -189,7 +189,7 @@ def test_replay_does_not_turn_the_original_into_a_duplicate_of_its_later_copy(
 def test_replay_after_importing_the_order_resolves_unknown_order(sessions: object,
                                                                  tmp_path: Path) -> None:
     """The usual reason to replay: the response came before the order was imported. After
-    the replay the lines are confirmed, but UNKNOWN_ORDER (no rule clears it) stays open."""
+    the replay the lines are confirmed and UNKNOWN_ORDER is resolved."""
     message_id, report = ingest(sessions, ordrsp("100", "RSP-1"))
     assert [d.code.value for d in report.discrepancies] == ["UNKNOWN_ORDER"]  # type: ignore[attr-defined]
     import_orders(sessions, tmp_path)
@@ -204,7 +204,7 @@ def test_replay_after_importing_the_order_resolves_unknown_order(sessions: objec
 def test_rebuild_line_keeps_a_despatch_within_tolerance_complete(sessions: object,
                                                                  tmp_path: Path) -> None:
     """96 of 100 with 5 % under-tolerance is complete when reconciled (`despatched`, no
-    SHORT_SHIPPED); rebuild_line compares without the tolerance and says partly despatched."""
+    SHORT_SHIPPED); rebuild_line applies the same tolerance and keeps it `despatched`."""
     import_orders(sessions, tmp_path)
     ingest(sessions, ordrsp("100", "RSP-1"))
     ingest(sessions, desadv("96", "ASN-1"))
@@ -218,8 +218,8 @@ def test_rebuild_line_keeps_a_despatch_within_tolerance_complete(sessions: objec
 
 def test_rebuild_line_agrees_with_reconciliation_on_a_zero_confirmation(
         sessions: object, tmp_path: Path) -> None:
-    """A line confirmed (not rejected) with quantity 0 is `changed` when reconciled and
-    `rejected` after rebuild_line: a replay of any message touching the line flips it."""
+    """A line confirmed (not rejected) with quantity 0 has the same state after rebuild_line
+    as when reconciled, so a replay of any message touching the line does not flip it."""
     import_orders(sessions, tmp_path)
     ingest(sessions, ordrsp("0", "RSP-1"))
     with sessions() as session:  # type: ignore[operator]
@@ -233,7 +233,7 @@ def test_rebuild_line_agrees_with_reconciliation_on_a_zero_confirmation(
 def test_a_later_confirmation_does_not_undo_a_despatch(sessions: object,
                                                        tmp_path: Path) -> None:
     """Despatched in full, then a replacing response restates the line: the line is still
-    despatched (rebuild_line says so too), but `confirm` resets the state to confirmed."""
+    despatched (rebuild_line says so too), and the confirmation does not reset its state."""
     import_orders(sessions, tmp_path)
     ingest(sessions, ordrsp("100", "RSP-1"))
     ingest(sessions, desadv("100", "ASN-1"))
@@ -249,8 +249,8 @@ def test_a_later_confirmation_does_not_undo_a_despatch(sessions: object,
 
 def test_a_long_attachment_name_does_not_stop_archiving(sessions: object) -> None:
     """Bytes are archived before anything else (DESIGN.md 7.1). `filename` is VARCHAR(400):
-    on PostgreSQL a longer name from an email aborts archive(), so the bytes are not kept;
-    SQLite keeps them."""
+    a longer name from an email does not abort archive() on PostgreSQL: the bytes are kept
+    on both databases."""
     with sessions() as session:  # type: ignore[operator]
         stored = archive(session, Intake(b"UNA:+.? 'UNB", "smtp", "orders@acme.example",
                                          "x" * 500 + ".edi"), NOW)

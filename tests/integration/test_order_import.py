@@ -133,8 +133,8 @@ def test_values_the_database_refuses_are_row_errors(with_kestrel: Any, tmp_path:
 def test_prices_with_more_than_six_decimals_are_kept_exactly(sessions: object,
                                                              tmp_path: Path) -> None:
     """ExactDecimal is exact text on SQLite and NUMERIC(24, 6) on PostgreSQL, which rounds
-    silently: on PostgreSQL the same export re-imported is 'updated' every time (and gets a
-    new `requested` version), and a confirmation at the ordered price is a price change."""
+    silently: the price is kept exactly on both, so the same export re-imported is
+    unchanged, not 'updated' every time with a new `requested` version."""
     csv = ORDERS_CSV.replace("12.50", "0.0012345")
     import_orders(sessions, tmp_path, csv)
     path = tmp_path / "again.csv"
@@ -149,8 +149,8 @@ def test_prices_with_more_than_six_decimals_are_kept_exactly(sessions: object,
 def test_an_over_long_value_in_one_order_row_does_not_sink_the_import(
         sessions: object) -> None:
     """A row that cannot be stored is reported, the others are imported (module docstring).
-    PostgreSQL enforces VARCHAR lengths (currency 3, gtin 14), SQLite does not: the same
-    file imports on SQLite and aborts the whole transaction on PostgreSQL."""
+    PostgreSQL enforces VARCHAR lengths (currency 3, gtin 14), SQLite does not: the over-long
+    row does not abort the whole transaction on PostgreSQL."""
     good = ImportedLine(2, "4500000009", "10", Decimal(5), currency="EUR")
     bad = ImportedLine(3, "4500000009", "20", Decimal(5), currency="EURO",
                        gtin="040008621414040")
@@ -164,8 +164,8 @@ def test_an_over_long_value_in_one_order_row_does_not_sink_the_import(
 def test_a_changed_order_quantity_is_no_longer_shown_as_confirmed(sessions: object,
                                                                  tmp_path: Path) -> None:
     """The supplier confirmed 100 as ordered; the ERP export now orders 120. Re-importing
-    updates the quantity and adds a `requested` version but leaves the line `confirmed` with
-    confirmed_quantity 100 and no exception: the buyer sees a confirmed line that is not."""
+    updates the quantity and the line is no longer shown `confirmed`: 100 confirmed is not
+    what is now ordered."""
     import_orders(sessions, tmp_path)
     ingest(sessions, ordrsp("100", "RSP-1"))
     import_orders(sessions, tmp_path, ORDERS_CSV.replace("4500000001,10,100",

@@ -114,8 +114,9 @@ def test_batch_publisher_batches_and_never_raises_into_the_channel():
 
 
 def test_each_app_runs_its_own_tasks_not_the_first_apps():
-    """`app.task` shares a task with every Celery app of the process by default: a second
-    `create_app` (another database, queue or retry cap) ran the first one's closures."""
+    """Each app has its own task: `app.task` shares one with every Celery app of the process
+    by default, so a second `create_app` (another database, queue or retry cap) would run
+    the first one's closures."""
     first = create_app(Settings("sqlite:///first.db", broker_url="redis://127.0.0.1:6379/11"),
                        PipelineSettings(queue="first"))
     second = create_app(Settings("sqlite:///second.db", broker_url="redis://127.0.0.1:6379/11"),

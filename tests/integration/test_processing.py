@@ -32,8 +32,8 @@ __all__ = ["sessions"]
 def test_a_repeated_number_is_caught_when_the_first_copy_shares_the_batch(
         sessions: object, tmp_path: Path) -> None:
     """process_batch([already processed, new]) must judge the new one as process() does.
-    `_load_known_numbers` ignores the documents of every message of the batch, including the
-    already-reconciled one, which is not applied again (so not in `seen_numbers` either)."""
+    The already-reconciled copy is not applied again, but its document number still counts
+    as sent before, so the new one is a DUPLICATE_DOCUMENT and its 60 are not applied."""
     import_orders(sessions, tmp_path)
     first, _ = ingest(sessions, desadv("40", "ASN-1"))
     second = archived(sessions, desadv("60", "ASN-1", ref="IC2"))
@@ -46,8 +46,8 @@ def test_a_repeated_number_is_caught_when_the_first_copy_shares_the_batch(
 
 def test_the_same_message_twice_in_one_batch_is_applied_once(sessions: object,
                                                             tmp_path: Path) -> None:
-    """process_batch is documented idempotent; a batch naming a message twice (a re-enqueued
-    id merged into a batch) parses, stores documents and applies it twice."""
+    """process_batch is idempotent: a batch naming a message twice (a re-enqueued id merged
+    into a batch) stores its document and applies it once."""
     import_orders(sessions, tmp_path)
     message_id = archived(sessions, desadv("40", "ASN-1"))
     with sessions() as session:  # type: ignore[operator]
@@ -61,9 +61,8 @@ def test_the_same_message_twice_in_one_batch_is_applied_once(sessions: object,
 
 def test_an_order_without_supplier_answered_by_two_partners_in_one_batch(
         sessions: object, tmp_path: Path) -> None:
-    """Orders without a supplier code are open to every supplier. The batch overlay is keyed
-    by (supplier, order number), so two suppliers' messages in one batch each start from the
-    stored line and the second overwrites the first: 60 (batch) instead of 100 (one by one)."""
+    """Orders without a supplier code are open to every supplier. Two suppliers' despatches
+    of one such line in one batch add up as they do one by one: 100, not 60."""
     import_orders(sessions, tmp_path, ORDERS_CSV.replace(",ACME,", ",,"))
     first = archived(sessions, desadv("40", "ASN-1"))
     second = archived(sessions, desadv("60", "FWD-1", sender=OTHER_GLN), sender="as2:fwd")
@@ -75,9 +74,8 @@ def test_an_order_without_supplier_answered_by_two_partners_in_one_batch(
 
 
 def test_concurrent_batches_do_not_lose_a_despatch(sessions: object, tmp_path: Path) -> None:
-    """Two workers, each a despatch of the same line. Order lines are read without a lock
-    (no FOR UPDATE on PostgreSQL; on SQLite the reads run before BEGIN) and written back as
-    absolute values: the second commit overwrites the first (40 + 60 ends as 60)."""
+    """Two workers, each a despatch of the same line. The second waits for the first's lock
+    and then starts from its result, so 40 + 60 ends as 100, not 60."""
     import_orders(sessions, tmp_path)
     first = archived(sessions, desadv("40", "ASN-1"))
     second = archived(sessions, desadv("60", "ASN-2"))
@@ -108,7 +106,7 @@ def test_concurrent_batches_do_not_lose_a_despatch(sessions: object, tmp_path: P
 
 def test_a_batch_applies_its_messages_in_order_like_one_by_one(sessions: object,
                                                                tmp_path: Path) -> None:
-    """Covered behaviour (passes): the overlay and the ledger within one batch. Short 80,
+    """The overlay and the ledger within one batch. Short 80,
     short 70 (same exception, seen again), 100 (resolved), then a despatch of 60 against the
     promise the batch itself set."""
     import_orders(sessions, tmp_path)
