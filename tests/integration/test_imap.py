@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -29,6 +30,10 @@ from imapclient import IMAPClient
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from gateway.bootstrap import make_session_factory
+from gateway.channels.imap import ImapConnection, MailboxPoller
+from gateway.channels.imap_decisions import sender_address
+from gateway.channels.mailboxes import MailboxSettings, TlsMode
 from gateway.config import Settings
 from gateway.persistence.models import (
     ConnectorStatusRow,
@@ -36,6 +41,7 @@ from gateway.persistence.models import (
     InboundMessage,
     LineVersionRow,
 )
+from gateway.services.ingest import Intake, archive
 from gateway.services.orders import import_lines, read_order_file
 from tests.integration.conftest import POSTGRES_ADMIN_URL, edifact_interchange, transactions
 
@@ -637,3 +643,56 @@ def _deliver_over_tls(server: Dovecot, raw: bytes) -> None:
                     timeout=10) as client:
         client.login(server.user, PASSWORD)
         client.append("INBOX", raw)
+
+
+def test_a_from_header_with_nul_does_not_fail_the_archive(engine: Engine) -> None:
+    # On PostgreSQL a NUL in the sender failed the batch's archive at every poll: the mailbox
+    # never got past that message.
+    raw = b"From: orders@acme.example\x00\r\nSubject: x\r\n\r\nbody\r\n"
+    with make_session_factory(engine).begin() as session:
+        archived = archive(session, Intake(raw, "imap", sender_address(raw)), NOW)
+    assert archived.duplicate_of is None
+
+
+class _DeliveringDuringPoll(ImapConnection):
+    """The real connection; right after its first UID SEARCH another message arrives, as it
+    does when a supplier's mail lands while the gateway is moving the previous one."""
+
+    server: Dovecot
+    raw: bytes
+    delivered = False
+
+    def uids_after(self, last_uid: int) -> list[int]:
+        found = super().uids_after(last_uid)
+        if not type(self).delivered:
+            type(self).delivered = True
+            self.server.deliver(self.raw)
+        return found
+
+
+@SQLITE
+def test_mail_arriving_during_a_poll_is_taken_without_waiting_for_the_idle_timeout(
+        dovecot: Dovecot, engine: Engine) -> None:
+    first, second = mail("first"), mail("arrived during the poll")
+    dovecot.deliver(first)
+    connection = type("Delivering", (_DeliveringDuringPoll,),
+                      {"server": dovecot, "raw": second, "delivered": False})
+    settings = MailboxSettings(name="orders", host="127.0.0.1", port=dovecot.port,
+                               tls=TlsMode.NONE, user=dovecot.user, password=PASSWORD,
+                               poll_seconds=600, idle_seconds=600, timeout_seconds=10,
+                               retry_initial_seconds=0.2, retry_max_seconds=0.5)
+    stop = threading.Event()
+    poller = MailboxPoller(settings, make_session_factory(engine).begin,
+                           lambda: datetime.now(UTC), stop, connect=connection.open)
+    thread = threading.Thread(target=poller.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(messages(engine)) < 2:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert [m.raw for m in messages(engine)] == [first, second], \
+        "the EXISTS the server sent during the poll was missed: IDLE waited for its timeout"

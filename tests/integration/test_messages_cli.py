@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select, text
 
+import gateway.services.ingest as ingest_module
 from gateway.cli import cli
 from gateway.config import Settings
+from gateway.persistence.models import InboundMessage
+from tests.integration.test_pipeline import archived, order_response, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "samples" / "demo"
@@ -108,3 +112,34 @@ def test_release_refuses_a_message_that_is_not_stopped(run: Run) -> None:
     missing = run("messages", "show", "999999")
     assert missing.exit_code == 1
     assert "no message #999999" in missing.output
+
+
+def test_messages_retry_goes_on_past_a_message_that_still_fails(tmp_path, monkeypatch):
+    """`gateway messages retry --all` with one message whose processing still raises: that
+    one is reported, stays `failed`, the others are retried, and the exit status is 1 (as
+    the command's help says), not a traceback that leaves the rest unretried."""
+    settings = Settings(f"sqlite:///{tmp_path / 'gateway.db'}", tmp_path)
+    engine = prepare(settings, tmp_path, 2)
+    broken, fine = archived(engine, order_response(0)), archived(engine, order_response(1))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE inbound_messages SET state = 'failed', "
+                                "state_reason = 'gave up'"))
+    real = ingest_module.process_batch
+
+    def process_batch(session, message_ids, today, now):  # type: ignore[no-untyped-def]
+        if broken in message_ids:
+            raise RuntimeError("still broken")
+        return real(session, message_ids, today, now)
+
+    monkeypatch.setattr(ingest_module, "process_batch", process_batch)
+    result = CliRunner().invoke(cli, ["messages", "retry", "--all"],
+                                env={"GATEWAY_DATABASE_URL": settings.database_url,
+                                     "GATEWAY_BROKER_URL": ""})
+    assert isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 1, result.output
+    assert f"message #{broken}: failed" in result.output
+    assert f"message #{fine}: reconciled" in result.output
+    with engine.connect() as connection:
+        assert dict(connection.execute(select(InboundMessage.id, InboundMessage.state))
+                    .all()) == {broken: "failed", fine: "reconciled"}
+    engine.dispose()

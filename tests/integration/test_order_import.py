@@ -4,18 +4,30 @@ its code, an EDI id or an email address, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from gateway.domain.messages import MessageState
 from gateway.persistence.models import ExceptionRow, OrderLineRow, PurchaseOrder
 from gateway.services.ingest import Intake, archive, process
-from gateway.services.orders import import_lines, read_order_file
+from gateway.services.orders import ImportedLine, import_lines, read_order_file
 from gateway.services.partners import read_partner_file
+from tests.integration import test_ingest as ingest_case
 from tests.integration.conftest import transactions
+from tests.integration.test_ingest import (
+    ORDERS_CSV,
+    import_orders,
+    ingest,
+    line_10,
+    ordrsp,
+    sessions,
+)
+
+__all__ = ["sessions"]
 
 NOW = datetime(2025, 3, 12, 15, 0, tzinfo=UTC)
 TODAY = date(2025, 3, 12)
@@ -116,3 +128,49 @@ def test_values_the_database_refuses_are_row_errors(with_kestrel: Any, tmp_path:
             (4, "quantity '123456789012345678901234567890' has more than 26 digits before "
                 "the point")]
         assert session.scalars(select(OrderLineRow.line_no)).all() == ["10"]
+
+
+def test_prices_with_more_than_six_decimals_are_kept_exactly(sessions: object,
+                                                             tmp_path: Path) -> None:
+    """ExactDecimal is exact text on SQLite and NUMERIC(24, 6) on PostgreSQL, which rounds
+    silently: the price is kept exactly on both, so the same export re-imported is
+    unchanged, not 'updated' every time with a new `requested` version."""
+    csv = ORDERS_CSV.replace("12.50", "0.0012345")
+    import_orders(sessions, tmp_path, csv)
+    path = tmp_path / "again.csv"
+    path.write_text(csv)
+    lines, _ = read_order_file(path)
+    with sessions() as session:  # type: ignore[operator]
+        report = import_lines(session, lines, "again.csv", ingest_case.NOW)
+        assert (report.updated, report.unchanged) == (0, 2)
+        assert line_10(session).price == Decimal("0.0012345")
+
+
+def test_an_over_long_value_in_one_order_row_does_not_sink_the_import(
+        sessions: object) -> None:
+    """A row that cannot be stored is reported, the others are imported (module docstring).
+    PostgreSQL enforces VARCHAR lengths (currency 3, gtin 14), SQLite does not: the over-long
+    row does not abort the whole transaction on PostgreSQL."""
+    good = ImportedLine(2, "4500000009", "10", Decimal(5), currency="EUR")
+    bad = ImportedLine(3, "4500000009", "20", Decimal(5), currency="EURO",
+                       gtin="040008621414040")
+    with sessions() as session:  # type: ignore[operator]
+        import_lines(session, [good, bad], "orders.csv", ingest_case.NOW)
+    with sessions() as session:  # type: ignore[operator]
+        assert session.scalar(select(func.count()).select_from(OrderLineRow)) >= 1
+        assert session.scalar(select(PurchaseOrder.number)) == "4500000009"
+
+
+def test_a_changed_order_quantity_is_no_longer_shown_as_confirmed(sessions: object,
+                                                                 tmp_path: Path) -> None:
+    """The supplier confirmed 100 as ordered; the ERP export now orders 120. Re-importing
+    updates the quantity and the line is no longer shown `confirmed`: 100 confirmed is not
+    what is now ordered."""
+    import_orders(sessions, tmp_path)
+    ingest(sessions, ordrsp("100", "RSP-1"))
+    import_orders(sessions, tmp_path, ORDERS_CSV.replace("4500000001,10,100",
+                                                         "4500000001,10,120"))
+    with sessions() as session:  # type: ignore[operator]
+        line = line_10(session)
+        assert line.quantity == Decimal(120)
+        assert line.state != "confirmed"

@@ -15,6 +15,7 @@ import signal
 import smtplib
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,18 +31,20 @@ from sqlalchemy.engine import make_url
 from gateway.bench.pipeline import effect_counts
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import PipelineSettings, Settings
-from gateway.errors import ConfigurationError
+from gateway.errors import ConfigurationError, InvalidTransition
 from gateway.persistence.models import (
     DocumentRow,
     InboundMessage,
+    LineVersionRow,
 )
 from gateway.persistence.schema import upgrade
 from gateway.services.dispatch import BatchPublisher
+from gateway.services.inbound import release
 from gateway.services.ingest import Intake, archive_many, ingest
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners
-from gateway.services.pipeline import process_ids, retry_delay
-from gateway.tasks.app import create_app, publish
+from gateway.services.pipeline import ProcessingDeferred, process_ids, retry_delay
+from gateway.tasks.app import PROCESS_MESSAGES, create_app, publish
 from tests.integration.conftest import (
     _postgres_settings,
     edifact_interchange,
@@ -108,6 +111,23 @@ def test_batch_publisher_batches_and_never_raises_into_the_channel():
     failing.dispatch([1, 2, 3, 4])    # one over the limit: left to the sweeper
     failing.stop()
     assert (failing.published, failing.dropped) == (0, 4)
+
+
+def test_each_app_runs_its_own_tasks_not_the_first_apps():
+    """Each app has its own task: `app.task` shares one with every Celery app of the process
+    by default, so a second `create_app` (another database, queue or retry cap) would run
+    the first one's closures."""
+    first = create_app(Settings("sqlite:///first.db", broker_url="redis://127.0.0.1:6379/11"),
+                       PipelineSettings(queue="first"))
+    second = create_app(Settings("sqlite:///second.db", broker_url="redis://127.0.0.1:6379/11"),
+                        PipelineSettings(queue="second"))
+    try:
+        assert first.tasks[PROCESS_MESSAGES].run is not second.tasks[PROCESS_MESSAGES].run
+        assert second.tasks[PROCESS_MESSAGES].max_retries == PipelineSettings().max_retries
+        assert second.tasks[PROCESS_MESSAGES].app is second
+    finally:
+        first.close()
+        second.close()
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -203,6 +223,13 @@ def prepare(settings: Settings, tmp_path: Path, orders: int) -> Engine:
         load_partners(session, PARTNERS, NOW)
         import_lines(session, lines, "orders.csv", NOW)
     return engine
+
+
+def archived(engine: Engine, raw: bytes) -> int:
+    with make_session_factory(engine).begin() as session:
+        (message,) = archive_many(session, [Intake(raw, "cli", "orders@acme.example",
+                                                   "m.edi")], datetime.now(UTC))
+    return message.message_id
 
 
 @pytest.fixture
@@ -537,6 +564,97 @@ def test_a_message_that_keeps_killing_its_worker_is_failed_not_retried_for_ever(
     with scenario.engine.connect() as connection:
         reason = connection.execute(select(InboundMessage.state_reason)).scalar_one()
     assert reason.startswith("processing was started 3 time(s) and never finished")
+
+
+def test_give_up_with_the_database_still_down_is_logged_not_raised(caplog):
+    """Past the retry cap with the database unreachable, `give_up` cannot record `failed`:
+    the task logs that the sweeper takes the messages again, rather than ending in an
+    OperationalError traceback (its statement and parameters in the worker's log)."""
+    settings = Settings("postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+                        broker_url="redis://127.0.0.1:6379/11")
+    app = create_app(settings, PipelineSettings(max_retries=0))
+    try:
+        result = app.tasks[PROCESS_MESSAGES].apply(args=[[1, 2]])
+    finally:
+        app.close()
+    assert result.state == "SUCCESS", result.result
+    assert result.result == 0
+    assert "cannot be marked failed" in caplog.text
+
+
+def test_a_transient_error_is_not_counted_as_a_start_that_never_finished(postgres, tmp_path):
+    """A lock timeout (a transient error) after the claim committed: the message is not
+    `failed` as "started N times and never finished" before the retry cap is reached (the
+    defaults allow 8 retries and 5 attempts)."""
+    engine = prepare(postgres, tmp_path, 1)
+    message_id = archived(engine, order_response(0))
+    waiting = make_engine(Settings(postgres.database_url + "?options=-c%20lock_timeout%3D200"))
+    transaction = make_session_factory(waiting).begin
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("SELECT id FROM order_lines FOR UPDATE"))
+            for _ in range(4):
+                with pytest.raises(ProcessingDeferred, match="LockNotAvailable"):
+                    process_ids(transaction, [message_id], TODAY, lambda: datetime.now(UTC),
+                                max_attempts=2)
+            holder.rollback()
+        with engine.connect() as connection:
+            state, reason, attempts = connection.execute(
+                select(InboundMessage.state, InboundMessage.state_reason,
+                       InboundMessage.attempts)).one()
+        assert (state, reason, attempts) == ("received", None, 0)
+        reports = process_ids(transaction, [message_id], TODAY, lambda: datetime.now(UTC),
+                              max_attempts=2)
+        assert [r.state.value for r in reports] == ["reconciled"]
+    finally:
+        waiting.dispose()
+        engine.dispose()
+
+
+def test_two_retries_of_one_failed_message_at_once_process_it_once(postgres, tmp_path: Path):
+    """`gateway messages retry` run twice at once (two operators, a cron job): the second
+    waits for the first and then finds the message handled, instead of processing it again
+    (a second set of line versions)."""
+    engine = prepare(postgres, tmp_path, 1)
+    message_id = archived(engine, order_response(0))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE inbound_messages SET state = 'failed', "
+                                "state_reason = 'gave up'"))
+    sessions = make_session_factory(engine)
+    now = datetime.now(UTC)
+    second: list[object] = []
+
+    def retry_again() -> None:
+        try:
+            with sessions.begin() as session:
+                second.append(release(session, message_id, TODAY, now).state.value)
+        except Exception as exc:  # noqa: BLE001 - examined below
+            second.append(exc)
+
+    with sessions.begin() as session:
+        assert release(session, message_id, TODAY, now).state.value == "reconciled"
+        thread = threading.Thread(target=retry_again)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock(engine) and thread.is_alive():
+            assert time.monotonic() < deadline, "the second retry never waited"
+            time.sleep(0.02)
+    thread.join(30)
+    assert len(second) == 1, second
+    assert isinstance(second[0], InvalidTransition), second
+    with engine.connect() as connection:
+        versions = connection.execute(select(func.count()).select_from(LineVersionRow)
+                                      .where(LineVersionRow.message_id == message_id)
+                                      ).scalar_one()
+    assert versions == 40       # one confirmation per line, once
+    engine.dispose()
+
+
+def _waiting_on_a_lock(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return bool(connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()")).scalar_one())
 
 
 # -- the broker goes away, and deliveries repeat ---------------------------------------------

@@ -449,6 +449,30 @@ def test_unknown_sender_is_kept_and_quarantined_known_one_processed(engine, tran
     assert "unknown sender" in (quarantined.state_reason or "")
 
 
+@pytest.mark.parametrize("sender", [b"a\xffb@acme.example", b"a\x00b@acme.example"])
+def test_a_sender_that_cannot_be_stored_is_refused_at_mail_not_deferred_forever(
+        engine: Engine, transaction: UnitOfWork, sender: bytes) -> None:
+    # Not UTF-8 (RFC 6531 requires it), or NUL (PostgreSQL text refuses it): a 451 after DATA
+    # would make the sender retry for days and never deliver; RFC 3463 X.1.7 says why now.
+    message = mail()
+    with smtp_server(transaction) as running, \
+            socket.create_connection(("127.0.0.1", running.port), timeout=30) as sock, \
+            sock.makefile("rb") as replies:
+        read_reply(replies)
+        sock.sendall(b"EHLO mx.acme.example\r\n")
+        read_reply(replies)
+        sock.sendall(b"MAIL FROM:<" + sender + b"> SMTPUTF8\r\n")
+        code, text = read_reply(replies)
+        assert (code, text[4:9]) == (553, "5.1.7")
+        # The session goes on with a sender that can be stored.
+        sock.sendall(b"MAIL FROM:<orders@acme.example>\r\nRCPT TO:<" + OURS.encode()
+                     + b">\r\nDATA\r\n")
+        assert [read_reply(replies)[0] for _ in range(3)] == [250, 250, 354]
+        sock.sendall(message + b"\r\n.\r\nQUIT\r\n")
+        assert [read_reply(replies)[0] for _ in range(2)] == [250, 221]
+    assert [row.sender for row in stored(engine)] == ["orders@acme.example"]
+
+
 # -- STARTTLS and AUTH ------------------------------------------------------------------------
 
 

@@ -97,3 +97,18 @@ def test_a_smuggled_second_message_stays_inside_the_first(
     assert codes == [250, 221]
     (row,) = stored(engine)
     assert row.raw == first
+
+
+def test_an_edifact_interchange_on_one_long_line_is_stored_not_bounced(
+        engine: Engine, transaction: UnitOfWork) -> None:
+    # EDI software mails an interchange as the body, segments on one line: aiosmtpd's default
+    # answers "500 Line too long" at the end of DATA, a permanent bounce of the supplier's
+    # answer. RFC 5321 section 4.5.3.1 asks receivers not to impose such limits.
+    segment = "LIN+1++4000862141404:EN'QTY+21:80:PCE'DTM+2:20261205:102'"
+    message = (f"From: edi@acme.example\r\nTo: {OURS}\r\nSubject: ORDRSP\r\n\r\n"
+               f"UNA:+.? 'UNB+UNOC:3+4012345000009:14+5400000000001:14+261126:0900+1'"
+               + segment * 400 + "\r\n").encode()
+    assert max(len(line) for line in message.split(b"\r\n")) > 20_000
+    with smtp_server(transaction) as running, running.client() as client:
+        assert client.sendmail("edi@acme.example", [OURS], message) == {}
+    assert [row.raw for row in stored(engine)] == [message]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from gateway.cli import cli
 
+ROOT = Path(__file__).resolve().parents[2]
 GOOD = ("UNB+UNOC:3+5412345000013:14+5400000000001:14+261120:1015+IC1'"
         "UNH+1+ORDRSP:D:96A:UN:EAN005'BGM+231+RSP-1+29'RFF+ON:4500012345'"
         "LIN+1+5+4000862141404:EN'QTY+113:80:PCE'DTM+69:20261205:102'PRI+AAA:12.50'"
@@ -82,3 +85,13 @@ def test_folders_are_expanded_and_expected_json_skipped(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["parse", "--json", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.output)["documents"]) == 1
+
+
+@pytest.mark.parametrize("source", ["README.md", "gateway/cli/parse.py"])
+def test_the_design_document_the_readme_cites_exists(source: str) -> None:
+    """README ("A document (DESIGN.md section 4 ...)") and `gateway parse --help` ("Print
+    canonical JSON (DESIGN.md section 4)") send the reader to DESIGN.md: every document they
+    cite is in the repository."""
+    cited = set(re.findall(r"\b([A-Z]+\.md)\b", (ROOT / source).read_text()))
+    missing = sorted(name for name in cited if not (ROOT / name).exists())
+    assert missing == []

@@ -17,6 +17,7 @@ from mappings.email import map_email_body
 from mappings.email.commitment import Doubt, is_heading, judge
 from mappings.email.statements import read_statement
 from parsers.errors import Problem
+from tests.unit.test_email_body import HINTS, errors, lines
 
 PO = "4500012345"
 
@@ -145,6 +146,45 @@ def test_a_line_under_a_heading_that_commits_is_accepted() -> None:
 def test_an_order_accepted_except_a_line_is_not_accepted() -> None:
     assert confirmations(f"We confirm your order {PO} except line 30.") == []
     assert confirmations(f"确认贵司订单{PO}\uff0c除了第30行。") == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "line 10: we can deliver 80 pcs by 2026-12-05 if you confirm the price.",
+    "line 10: 80 pcs, delivery 2026-12-05, provided we receive your approval by Friday",
+    "line 10: 80 pcs, delivery 2026-12-05 subject to material availability",
+    "Pos. 10: 80 Stück zum 05.12.2026, vorausgesetzt Sie bestätigen den neuen Preis.",
+    "Pos. 10: 80 Stück, Liefertermin 05.12.2026, sofern Freigabe bis Freitag.",
+    "Pos. 10: 80 Stück, Liefertermin 05.12.2026 unter Vorbehalt der Materialverfügbarkeit.",
+    "Pos. 10: 80 Stück, Liefertermin 05.12.2026, falls Sie den Mehrpreis akzeptieren.",
+    "行号10\uff1a如果价格确认\uff0c可以交80件\uff0c2026年12月5日",
+])
+def test_conditional_answer_is_not_a_firm_confirmation(sentence: str) -> None:
+    results = map_email_body(f"Hello,\n\n{sentence}\n", hints=HINTS)
+    assert "10" not in lines(results)
+    assert errors(results)
+
+
+def test_conditional_acceptance_of_the_whole_order_is_not_read() -> None:
+    results = map_email_body(f"We confirm your order {PO} if you accept the new prices.\n")
+    assert not [r for r in results if isinstance(r, Document)]
+
+
+@pytest.mark.parametrize("sentence", [
+    "line 30: not available until 2027-01-15",
+    "line 30 not available until January",
+    "line 30: out of stock, earliest delivery 2027-01-20",
+    "line 30: only 50 pcs, rest not available",
+    "Pos. 30: nicht lieferbar bis KW 3",
+])
+def test_a_delay_or_a_partial_quantity_is_not_read_as_a_rejection(sentence: str) -> None:
+    results = map_email_body(f"Hi,\n\n{sentence}\n", hints=HINTS)
+    assert "30" not in lines(results)
+    assert errors(results)
+
+
+def test_rejection_with_zero_quantity_is_still_a_rejection() -> None:
+    read = lines(map_email_body("line 30: 0 pcs, not available\n", hints=HINTS))
+    assert read["30"].status is LineStatus.REJECTED
 
 
 # -- negations inserted into confirmations (property) -------------------------------------------

@@ -34,6 +34,7 @@ from parsers.errors import Problem, ProblemCode, Severity
 from parsers.sheets.model import Row, Table
 
 PO = "4500012345"
+HINTS = EmailHints(subject=f"RE: Purchase order {PO}")
 
 
 def documents(results: list[Document | Problem]) -> list[Document]:
@@ -42,6 +43,10 @@ def documents(results: list[Document | Problem]) -> list[Document]:
 
 def problems(results: list[Document | Problem]) -> list[Problem]:
     return [r for r in results if isinstance(r, Problem)]
+
+
+def errors(results: list[Document | Problem]) -> list[Problem]:
+    return [r for r in results if isinstance(r, Problem) and r.is_error]
 
 
 def lines(results: list[Document | Problem]) -> dict[str, Line]:
@@ -118,6 +123,11 @@ def test_chinese_line_statement_with_full_width_forms():
         Decimal(80), date(2026, 12, 5), Decimal("12.50"))
     assert (found["20"].quantity, found["20"].unit) == (Decimal(50), "PCE")
     assert found["30"].status is LineStatus.REJECTED
+
+
+def test_chinese_line_number_followed_by_a_status_word_is_read():
+    read = lines(map_email_body("行号10确认。\n", hints=HINTS))
+    assert read["10"].status is LineStatus.ACCEPTED
 
 
 def test_line_number_is_never_read_as_quantity_nor_an_ordinal_as_a_unit():
@@ -464,6 +474,70 @@ def test_sender_is_the_supplier_party():
     assert document.file == "mail.eml"
 
 
+@pytest.mark.parametrize("sentence", [
+    "Pos. 20: 80 Stück, Liefertermin KW49",
+    "line 20: 80 pcs, delivery CW49",
+    "line 20: 80 pcs, delivery week 49",
+    "line 20: 80 pcs, delivery early January",
+    "line 20: 80 pcs, delivery December 5th",
+    "行号20\uff1a80套\uff0c12月5日交货",
+    "行号20\uff1a80套\uff0c下月交货",
+])
+def test_a_date_that_cannot_be_read_is_not_dropped_silently(sentence):
+    results = map_email_body(f"Hi,\n\n{sentence}\n", hints=HINTS)
+    assert "20" not in lines(results)
+    assert errors(results)
+
+
+@pytest.mark.parametrize("sentence", [
+    "line 20: 80 pcs, delivery Friday",
+    "line 20: 80 pcs, shipped tomorrow",
+    "Pos. 20: 80 Stück, Lieferung Dienstag",
+    "Pos. 20: 80 Stück, Versand morgen",
+    "行号20\uff1a80件\uff0c明天发货",
+])
+def test_a_day_named_without_its_date_is_not_dropped_silently(sentence):
+    results = map_email_body(f"Hi,\n\n{sentence}\n", hints=HINTS)
+    assert "20" not in lines(results)
+    assert any(p.code is ProblemCode.INVALID_DATE for p in errors(results))
+
+
+def test_a_weekday_beside_a_full_date_is_read():
+    results = map_email_body("Hi,\n\nline 20: 80 pcs, delivery Friday, 2026-12-04\n",
+                             hints=HINTS)
+    line = lines(results)["20"]
+    assert (line.quantity, line.delivery_date) == (Decimal(80), date(2026, 12, 4))
+
+
+def test_an_unlabelled_number_beside_chinese_text_is_not_ignored():
+    results = map_email_body("行号20\uff1a可交80件\uff0c余下20下周\n", hints=HINTS)
+    assert "20" not in lines(results)
+
+
+@pytest.mark.parametrize("body", [
+    "Dear Sabine,\n\nline 10: 1.000 pcs, delivery 2026-12-05\n",
+    "Hallo,\n\nPos. 10: 1,000 Stück, Preis 2,50 EUR\n",
+])
+def test_pieces_with_an_ambiguous_thousands_group_are_not_read_as_one(body):
+    results = map_email_body(body, hints=HINTS)
+    assert "10" not in lines(results)
+    assert any(p.code is ProblemCode.AMBIGUOUS_VALUE for p in errors(results))
+
+
+def test_pieces_with_the_suppliers_number_style_are_read():
+    hints = EmailHints(subject=HINTS.subject, number_style=NumberStyle.DECIMAL_COMMA)
+    read = lines(map_email_body("line 10: 1.000 pcs, delivery 2026-12-05\n", hints=hints))
+    assert read["10"].quantity == Decimal(1000)
+    assert read["10"].delivery_date == date(2026, 12, 5)
+
+
+def test_german_thousands_are_not_read_as_one_because_of_a_time_of_day():
+    body = ("Hallo Frau Hoffmann,\n\nAnlieferung ab 7.30 Uhr.\n"
+            "Pos. 20: 2.000 Stück, Liefertermin 05.12.2026\n")
+    read = lines(map_email_body(body, hints=HINTS))
+    assert "20" not in read or read["20"].quantity == Decimal(2000)
+
+
 # -- the shared readers ------------------------------------------------------------------------
 
 
@@ -534,6 +608,16 @@ def test_style_evidence():
     assert style_evidence("1,234.56 and 1.000") is NumberStyle.DECIMAL_POINT
     assert style_evidence("12,50 and 12.50") is None
     assert style_evidence("delivery 05.12.2026") is None
+
+
+@pytest.mark.parametrize("text", [
+    "Anlieferung ab 7.30 Uhr",
+    "Anlieferung zwischen 7.30 und 15.30 Uhr",
+    "Our warehouse is open until 4.30 pm.",
+    "Wareneingang 7.30h bis 15.00h",
+])
+def test_a_time_of_day_is_no_evidence_of_a_number_style(text):
+    assert style_evidence(text) is None
 
 
 def test_excel_serial_dates_and_the_1900_leap_year_bug():

@@ -75,6 +75,28 @@ def test_sender_is_the_from_addr_spec_lower_cased(raw: bytes, sender: str) -> No
     assert sender_address(raw) == sender
 
 
+def test_a_utf8_from_header_keeps_its_address() -> None:
+    # RFC 6532: a header may carry UTF-8 as is; a supplier registered as
+    # lieferant@müller.example must be found, not quarantined as an unknown sender.
+    raw = "From: Lieferant <Lieferant@Müller.example>\r\nSubject: x\r\n\r\nbody".encode()
+    assert sender_address(raw) == "lieferant@müller.example"
+
+
+@pytest.mark.parametrize("raw", [
+    b"From: a\x00b@acme.example\r\n\r\n",
+    b"From: <orders@acme.example\x00>\r\n\r\n",
+    b"From: orders@acme.\x07example\r\n\r\n",
+    b"From: orders@m\xfcller.example\r\n\r\n",
+])
+def test_a_sender_never_holds_what_a_text_column_refuses(raw: bytes) -> None:
+    # PostgreSQL refuses NUL in text, and a string with lone surrogates cannot be encoded:
+    # either would fail the archive of the whole batch at every poll.
+    sender = sender_address(raw)
+    assert "\x00" not in sender
+    assert all(ch.isprintable() for ch in sender)
+    sender.encode("utf-8")
+
+
 def test_back_off_doubles_with_jitter_up_to_the_cap() -> None:
     assert retry_delay(1, 2, 300, rand=lambda: 0.0) == 1.0
     assert retry_delay(3, 2, 300, rand=lambda: 1.0) == 8.0
@@ -108,6 +130,17 @@ def test_mailbox_file_mistakes_are_explained(tmp_path: Path, body: str, problem:
     path = _write(tmp_path, "[[mailboxes]]\n" + body)
     with pytest.raises(ConfigurationError, match=problem):
         read_mailbox_file(path, {})
+
+
+def test_a_malformed_mailbox_file_is_explained_without_echoing_its_password(
+        tmp_path: Path) -> None:
+    # PyYAML's message quotes the offending line: the password would go to the terminal and
+    # into the service log.
+    path = tmp_path / "mailboxes.yaml"
+    path.write_text('mailboxes:\n  - host: 127.0.0.1\n    user: u\n    password: "s3cret-pw\n')
+    with pytest.raises(ConfigurationError, match="line 4") as refused:
+        read_mailbox_file(path, {})
+    assert "s3cret" not in str(refused.value)
 
 
 def test_the_reason_an_oversized_message_was_kept_as_its_header_alone():

@@ -6,6 +6,7 @@ import io
 
 from parsers.edifact import EdifactMessage, parse_edifact
 from parsers.errors import Problem, ProblemCode, Severity
+from tests.unit.test_mapping import GTIN_1, GTIN_2, desadv, errors, read
 
 
 def parse(text: str) -> tuple[list[EdifactMessage], list[Problem]]:
@@ -91,3 +92,15 @@ def test_problems_inside_a_message_are_renumbered_relative_to_it() -> None:
     assert (problem.code, problem.message_index, problem.segment) == (
         ProblemCode.INVALID_SEGMENT_TAG, 1, 3)
     assert messages[0].refused
+
+
+def test_message_body_without_unh_is_an_error_not_a_warning() -> None:
+    """The second message's UNH is garbled ('UHN'): a whole despatch advice cannot be read,
+    so the file reports an error, not warnings only with exit status 0. Data that cannot be
+    placed in a message is refused (ISO 9735 syntax error 33, 'invalid occurrence outside
+    message')."""
+    body = (desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'").replace("UNT+99+1'", "UNT+6+1'")
+            + f"UHN+2+DESADV:D:96A:UN:EAN005'BGM+351+D2+9'RFF+ON:PO2'LIN+1++{GTIN_2}:EN'"
+            "QTY+12:7'UNT+6+2'")
+    results = read(body)
+    assert errors(results), results

@@ -13,19 +13,48 @@ from mappings.edifact.readers import gs1_check_digit, gtin_problem
 from mappings.registry import read_stream
 from parsers.errors import Problem, ProblemCode
 
-ENVELOPE = "UNA:+.? 'UNB+UNOC:3+5412345000013:14+5400000000001:14+261120:1015+IC1'{body}UNZ+1+IC1'"
+UNA = "UNA:+.? '"
+UNB = "UNB+UNOC:3+5412345000013:14+5400000000001:14+261120:1015+IC1'"
+UNZ = "UNZ+1+IC1'"
+GTIN_1 = "4000862141404"
+GTIN_2 = "4000862141411"
+
+Result = Document | Problem
 
 
-def read(body: str) -> list[Document | Problem]:
-    data = ENVELOPE.format(body=body).encode("latin-1")
+def read_bytes(data: bytes) -> list[Result]:
     return list(read_stream(io.BufferedReader(io.BytesIO(data)), "test.edi"))
 
 
+def read(body: str, head: str = UNA + UNB, encoding: str = "latin-1") -> list[Result]:
+    return read_bytes((head + body + UNZ).encode(encoding))
+
+
+def documents(results: list[Result]) -> list[Document]:
+    return [r for r in results if isinstance(r, Document)]
+
+
+def document_of(results: list[Result]) -> Document:
+    found = documents(results)
+    assert len(found) == 1, results
+    return found[0]
+
+
 def one_document(body: str) -> Document:
-    results = read(body)
-    documents = [r for r in results if isinstance(r, Document)]
-    assert len(documents) == 1, results
-    return documents[0]
+    return document_of(read(body))
+
+
+def errors(results: list[Result]) -> list[Problem]:
+    return [r for r in results if isinstance(r, Problem) and r.is_error]
+
+
+def ordrsp(lines: str, header: str = "") -> str:
+    return (f"UNH+1+ORDRSP:D:96A:UN:EAN005'BGM+231+R1+29'{header}RFF+ON:PO1'{lines}"
+            "UNS+S'UNT+99+1'")
+
+
+def desadv(lines: str, header: str = "") -> str:
+    return f"UNH+1+DESADV:D:96A:UN:EAN005'BGM+351+D1+9'{header}RFF+ON:PO1'{lines}UNT+99+1'"
 
 
 def codes(document: Document) -> list[str]:
@@ -253,3 +282,164 @@ def test_price_per_hundred_units_becomes_a_unit_price() -> None:
     doc = one_document(body)
     assert doc.lines[0].price == Decimal("0.061")
     assert codes(doc) == [ProblemCode.ASSUMED_VALUE.value]
+
+
+def test_orders_lines_keep_the_bgm_order_when_a_party_carries_rff_on() -> None:
+    """bots-edi/bots-plugins edifact/order_to_print/botssys/infile/edifax/orders96.edi:
+    an EANCOM ORDERS whose supplier NAD group (SG3) carries RFF+ON (the supplier's own
+    reference). The order is the BGM number, and every line belongs to it: the party's RFF+ON
+    is not counted as a second order (which would leave every line with order_number None and
+    an unlocated 'line N names no order and the message refers to 2 orders' warning)."""
+    body = ("UNH+1+ORDERS:D:96A:UN:EAN008'BGM+220+4500094289+9'DTM+137:20050819:102'"
+            "NAD+SU+5412345000013::9'RFF+ON:SU-ON-1234567890'NAD+BY+5400000000001::9'"
+            "LIN+1++4000862141404:EN'QTY+21:1'UNS+S'UNT+9+1'")
+    doc = one_document(body)
+    assert [line.order_number for line in doc.lines] == ["4500094289"]
+    assert doc.order_numbers == ["4500094289"]
+
+
+def test_order_response_without_any_order_reference_is_flagged() -> None:
+    """evergreen-library-system/Evergreen .../brodart/HOGJ-037.ack and round_01/evergreen-6.ack:
+    real ORDRSPs with no RFF+ON or RFF+CR at all (only RFF+LI per line). The document comes
+    out with order_numbers [] and a warning, so the buyer is told why the response cannot be
+    matched to an order."""
+    body = ("UNH+1+ORDRSP:D:96A:UN'BGM+231+HOGJ-037+4'DTM+137:20091217:102'"
+            "NAD+SU+1697684::31B'LIN+1+5'PIA+5+9780753462591:EN'QTY+21:1'QTY+12:1'"
+            "RFF+LI:17621/1'UNS+S'UNT+11+1'")
+    doc = one_document(body)
+    assert doc.order_numbers == []
+    assert doc.warnings, "a response naming no order at all passes without a remark"
+
+
+@pytest.mark.parametrize(("text", "form", "expected"), [
+    # 2379 code 205 is CCYYMMDDHHMMZHHMM: the offset has a sign (released `+` under the
+    # default UNA), not the 15 digits the reader expects.
+    ("202612011030?+0100", "205", date(2026, 12, 1)),
+    ("202612011030-0500", "205", date(2026, 12, 1)),
+    # 202 YYMMDDHHMMSS and 719 CCYYMMDDHHMM-CCYYMMDDHHMM are calendar dates too (2379,
+    # D93A-D10A); 718, the day-only range, is read, 719 is refused as "not a date format".
+    ("261201103000", "202", date(2026, 12, 1)),
+    ("202612011000-202612051200", "719", date(2026, 12, 1)),
+])
+def test_calendar_date_formats_with_time_zone_seconds_or_time_range_are_read(
+        text: str, form: str, expected: date) -> None:
+    doc = document_of(read(ordrsp(f"LIN+1+5+{GTIN_1}:EN'QTY+113:5'DTM+69:{text}:{form}'")))
+    assert doc.lines[0].delivery_date == expected
+    assert "INVALID_DATE" not in [n.code for n in doc.warnings]
+
+
+def test_line_requested_date_does_not_override_the_header_promised_date() -> None:
+    """The header promises delivery on 10 December (DTM 69); the line only repeats the
+    buyer's requested date (DTM 2). The line's delivery date is the promise, not the
+    request: 69 ranks before 2 for ORDRSP, and a line date of a lower rank must not hide a
+    header date of a higher one."""
+    doc = document_of(read(ordrsp(
+        f"LIN+1+5+{GTIN_1}:EN'QTY+113:5'DTM+2:20261201:102'",
+        header="DTM+137:20261120:102'DTM+69:20261210:102'")))
+    line = doc.lines[0]
+    assert line.requested_delivery_date == date(2026, 12, 1)
+    assert line.delivery_date == date(2026, 12, 10)
+
+
+@pytest.mark.parametrize("body", [
+    desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:\u00b2'"),                     # QTY 6060
+    desadv("LIN+1++400086214140\u00b2:EN'QTY+12:5'"),                  # LIN 7140 typed EN
+    desadv(f"CPS+1'GIN+BJ+34012345000000001\u00b2'LIN+1++{GTIN_1}:EN'QTY+12:5'"),  # SSCC
+    desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'DTM+17:\u00b261201:101'"),     # DTM 101
+    desadv(f"CPS+1'PAC+\u00b2++PK'LIN+1++{GTIN_1}:EN'QTY+12:5'"),       # PAC 7224
+])
+def test_superscript_digit_in_a_numeric_field_does_not_crash(body: str) -> None:
+    """'²' (ISO 8859-1 0xB2, AltGr+2 on a German keyboard) is valid UNOC text, and
+    str.isdigit() is true for it; int()/Decimal() then raise. A typo must become a null
+    value and a warning, never a traceback that stops the whole batch."""
+    results = read(body)  # must not raise
+    assert documents(results) or errors(results)
+
+
+def test_quantities_split_over_delivery_locations_are_not_cut_to_the_first() -> None:
+    """ORDRSP LIN group, LOC-QTY-DTM: the quantity for each delivery location. The supplier
+    confirms 30 to one place and 20 to another: the line commits 50, or a remark locates
+    the split, so reconciliation never sees a shortage of 20 that does not exist."""
+    doc = document_of(read(ordrsp(
+        f"LIN+1+5+{GTIN_1}:EN'QTY+21:50'"
+        "LOC+7+5400000000011::9'QTY+113:30'DTM+69:20261201:102'"
+        "LOC+7+5400000000028::9'QTY+113:20'DTM+69:20261208:102'")))
+    # UNH 1, BGM 2, RFF 3, LIN 4, QTY 5, LOC 6, QTY 7, DTM 8, LOC 9, QTY 10, DTM 11
+    assert doc.lines[0].quantity == Decimal(50) or any(
+        n.segment in (9, 10) for n in doc.warnings)
+
+
+def test_scheduled_quantities_are_not_replaced_by_the_ordered_quantity() -> None:
+    """ORDRSP LIN group, SCC-FTX-RFF-SG(QTY-DTM): the supplier's delivery schedule. It
+    commits 30 of the 50 ordered: the line commits 30, or a remark locates the schedule
+    (segments: SCC 6, its QTY 7); the ordered 50 is never silently the commitment."""
+    doc = document_of(read(ordrsp(
+        f"LIN+1+5+{GTIN_1}:EN'QTY+21:50'SCC+1'QTY+113:30'DTM+69:20261201:102'")))
+    line = doc.lines[0]
+    assert line.quantity == Decimal(30) or any(n.segment in (6, 7) for n in doc.warnings)
+
+
+def test_second_order_reference_of_a_line_is_not_dropped_silently() -> None:
+    """One despatched line fulfils two order lines (SG16 RFF repeats). The second RFF+ON is
+    kept as an order of the document or reported at its segment, never dropped without a
+    word with all 5 pieces booked to PO2/10."""
+    doc = document_of(read(desadv(
+        f"LIN+1++{GTIN_1}:EN'QTY+12:5'RFF+ON:PO2:10'RFF+ON:PO3:20'")))
+    # UNH 1, BGM 2, RFF 3, LIN 4, QTY 5, RFF 6, RFF 7
+    assert "PO3" in doc.order_numbers or any(n.segment == 7 for n in doc.warnings)
+
+
+def test_order_reference_without_a_value_is_reported() -> None:
+    """RFF+ON+B-88 puts the order number in the wrong element: C506 1154 is empty. The
+    document has no order number, and a remark at the RFF (segment 3) says why."""
+    body = "UNH+1+ORDRSP:D:96A:UN:EAN005'BGM+231+R1+29'RFF+ON+B-88'" \
+           f"LIN+1+5+{GTIN_1}:EN'QTY+113:5'UNS+S'UNT+7+1'"
+    doc = document_of(read(body))
+    assert doc.order_numbers == []
+    assert any(n.segment == 3 and n.tag == "RFF" for n in doc.warnings), doc.warnings
+
+
+def test_sscc_range_is_not_reduced_to_its_first_number() -> None:
+    """GIN C208 is a range: identity number from, identity number to. Three pallets
+    (PAC+3) sent as one range are three packages, and the line is not said to sit whole
+    on the first pallet, which the message does not say."""
+    doc = document_of(read(desadv(
+        f"CPS+1'PAC+3++PX'GIN+BJ+340123450000000017:340123450000000031'"
+        f"LIN+1++{GTIN_1}:EN'QTY+12:30'")))
+    assert doc.shipment.packages == 3
+    line = doc.lines[0]
+    assert not (len(line.packages) == 1 and line.packages[0].quantity == Decimal(30))
+
+
+def test_party_name_format_code_is_not_part_of_the_name() -> None:
+    """C080 is five 3036 party names and 3045 party name format code; the code '1' is not
+    part of the name."""
+    doc = document_of(read(desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'",
+                                   header="NAD+SU+++ACME GMBH:::::1'")))
+    assert doc.parties[0].name == "ACME GMBH"
+
+
+def test_space_placeholder_is_not_a_tracking_number() -> None:
+    """Generators that pad empty elements with a space send 'TDT+20+ +30+31'. The blank
+    8028 leaves the shipment's tracking number null, not ' '."""
+    doc = document_of(read(desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'", header="TDT+20+ +30+31'")))
+    assert doc.shipment.tracking_number is None
+
+
+def test_item_id_typed_as_gtin_but_not_digits_stays_in_ids() -> None:
+    """'ids: every identifier with its 7143 type' (README). An article number sent with the
+    type EN is warned about as not a GTIN but stays in ids, so the line still identifies
+    its item."""
+    doc = document_of(read(desadv("LIN+1++ABC-1:EN'QTY+12:5'")))
+    assert [(i.id, i.type) for i in doc.lines[0].item.ids] == [("ABC-1", "EN")]
+
+
+def test_quantity_after_the_line_reference_is_not_dropped_without_a_remark() -> None:
+    """Many senders put RFF+ON right after LIN. The RFF group (SG16 RFF-DTM) has no QTY, so
+    the QTY after it can only be the line's, out of sequence: it is read as the line's
+    quantity, or reported at its own segment (6), never dropped for a misleading 'line 1
+    has no quantity' on the LIN."""
+    doc = document_of(read(desadv(f"LIN+1++{GTIN_1}:EN'RFF+ON:PO1:10'QTY+12:5:PCE'")))
+    # UNH 1, BGM 2, RFF 3, LIN 4, RFF 5, QTY 6
+    assert doc.lines[0].quantity == Decimal(5) or any(
+        n.segment == 6 and n.tag == "QTY" for n in doc.warnings)

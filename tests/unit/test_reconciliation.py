@@ -31,6 +31,9 @@ from gateway.errors import InvalidTransition
 C = DiscrepancyCode
 TODAY = date(2026, 11, 26)
 NEED = date(2026, 12, 5)
+LATE = date(2026, 12, 12)
+GTIN = "4000862141404"
+GTIN2 = "4000862141411"
 PROFILE = ToleranceProfile(name="acme", version=2, qty_under_pct=Decimal(5),
                            qty_over_abs=Decimal(2), price_pct=Decimal(1))
 
@@ -67,6 +70,14 @@ def said(qty: str | None = "100", *, order_line_no: str | None = "10", line_no: 
                 item=Item(gtin=gtin), status=status,
                 quantity=Decimal(qty) if qty is not None else None, unit=unit,
                 delivery_date=when, price=Decimal(price) if price is not None else None)
+
+
+def confirmed(**kw: object) -> OrderLine:
+    fields: dict[str, object] = {"state": LineState.CONFIRMED,
+                                 "confirmed_quantity": Decimal(100), "confirmed_date": NEED,
+                                 "confirmed_price": Decimal("12.50")}
+    fields.update(kw)
+    return ordered(**fields)
 
 
 def codes(outcome: object) -> list[DiscrepancyCode]:
@@ -358,3 +369,197 @@ def test_a_response_without_lines_accepts_the_order_only_when_it_says_so() -> No
     assert accepted.lines[("PO1", "10")].state is LineState.CONFIRMED
     assert unread.lines == {}
     assert unread.discrepancies == []
+
+
+# -- prices ---------------------------------------------------------------------------------
+
+def test_a_free_of_charge_line_that_gets_a_price_is_flagged() -> None:
+    """Ordered at 0.00 (free sample / FOC), the supplier confirms 12.50 each: the buyer
+    would be invoiced for something agreed free, so the price change is raised even though
+    the ordered price is 0."""
+    outcome = reconcile(response(said(price="12.50")), order(ordered(price=Decimal(0))),
+                        PROFILE, TODAY)
+    assert C.PRICE_CHANGED in codes(outcome)
+
+
+# -- dates on a despatch ---------------------------------------------------------------------
+
+def test_despatch_without_a_date_clears_no_date_exception() -> None:
+    """A despatch line with no expected delivery evaluates no date rule, so it must not
+    resolve DATE_LATE / DATE_EARLY raised by the confirmation."""
+    confirmed_late = ordered(state=LineState.CHANGED, confirmed_quantity=Decimal(100),
+                             confirmed_date=LATE)
+    outcome = reconcile(despatch(said("100", when=None, status=None)),
+                        order(confirmed_late), PROFILE, TODAY)
+    assert outcome.discrepancies == []
+    assert "DATE_LATE|PO1|10" not in outcome.cleared
+    assert "DATE_EARLY|PO1|10" not in outcome.cleared
+
+
+def test_goods_arriving_on_the_need_date_are_not_late() -> None:
+    """Confirmed 2 days early (within tolerance, accepted silently); the ASN says the goods
+    arrive on the requested date. That is measured against the need date, not against the
+    early promise, so it is no DATE_LATE."""
+    early = confirmed(state=LineState.CHANGED, confirmed_date=date(2026, 12, 3))
+    outcome = reconcile(despatch(said(status=None, when=NEED)), order(early), PROFILE, TODAY)
+    assert C.DATE_LATE not in codes(outcome)
+
+
+def test_goods_arriving_after_the_need_date_are_not_early() -> None:
+    """Confirmed a week late (DATE_LATE open); the ASN says 12-09, still 4 days after the
+    need date 12-05. Earlier than the late promise, it is still no DATE_EARLY beside the open
+    DATE_LATE for the same line."""
+    late = confirmed(state=LineState.CHANGED, confirmed_date=date(2026, 12, 13))
+    outcome = reconcile(despatch(said(status=None, when=date(2026, 12, 9))), order(late),
+                        PROFILE, TODAY)
+    assert C.DATE_EARLY not in codes(outcome)
+
+
+# -- despatch quantities ----------------------------------------------------------------------
+
+def test_despatch_without_a_quantity_is_not_short_shipped() -> None:
+    """A DESADV line whose quantity is missing/unreadable (None) reports no SHORT_SHIPPED
+    '0 PCE' of 100 (a made-up figure) and no OVER_SHIPPED."""
+    outcome = reconcile(despatch(said(None, status=None)), order(confirmed()), PROFILE, TODAY)
+    assert C.SHORT_SHIPPED not in codes(outcome)
+    assert C.OVER_SHIPPED not in codes(outcome)
+
+
+def test_shipping_the_ordered_quantity_is_not_over_shipped() -> None:
+    """Ordered 100, confirmed 96 (within the 5 % under tolerance, accepted silently), the
+    supplier ships the full 100: exactly what was ordered came, so no OVER_SHIPPED."""
+    line = confirmed(state=LineState.CHANGED, confirmed_quantity=Decimal(96))
+    outcome = reconcile(despatch(said("100", status=None)), order(line), PROFILE, TODAY)
+    assert C.OVER_SHIPPED not in codes(outcome)
+
+
+def test_a_second_despatch_does_not_clear_shipped_unconfirmed() -> None:
+    """Never confirmed; ASN1 ships 60 (SHIPPED_UNCONFIRMED, line now partly despatched);
+    ASN2 ships 40: the line is no longer OPEN, but the supplier still has not confirmed it,
+    so SHIPPED_UNCONFIRMED is not cleared."""
+    first = reconcile(despatch(said("60", status=None)), order(ordered()), PROFILE, TODAY)
+    assert C.SHIPPED_UNCONFIRMED in codes(first)
+    after = first.lines[("PO1", "10")]
+    second = reconcile(despatch(said("40", status=None), number="ASN2"), order(after),
+                       PROFILE, TODAY)
+    assert "SHIPPED_UNCONFIRMED|PO1|10" not in second.cleared
+
+
+# -- responses ------------------------------------------------------------------------------
+
+def test_a_confirmation_after_despatch_keeps_the_despatch_state() -> None:
+    """A (replacing) response restating a line already shipped in full: the line stays
+    `despatched`; the confirmation does not set it back to CONFIRMED/CHANGED."""
+    shipped = ordered(state=LineState.DESPATCHED, confirmed_quantity=Decimal(100),
+                      confirmed_date=NEED, confirmed_price=Decimal("12.50"),
+                      despatched_quantity=Decimal(100))
+    outcome = reconcile(response(said("100", status=LineStatus.ACCEPTED), status=None,
+                                 function="5"),
+                        order(shipped), PROFILE, TODAY)
+    assert outcome.lines[("PO1", "10")].state is LineState.DESPATCHED
+
+
+def test_a_replacement_response_leaving_out_a_confirmed_line_unconfirms_it() -> None:
+    """Line 20 was confirmed earlier; a replacing ORDRSP (1225=5, restates every line)
+    lists only line 10. Line 20 is not skipped for having been answered earlier: it is
+    LINE_NOT_CONFIRMED."""
+    lines = order(ordered(), confirmed(line_no="20", gtin=GTIN2))
+    outcome = reconcile(response(said(), function="5", status=DocumentStatus.REPLACED),
+                        lines, PROFILE, TODAY)
+    assert [(d.code, d.line_no) for d in outcome.discrepancies] == [
+        (C.LINE_NOT_CONFIRMED, "20")]
+
+
+def test_an_order_accepted_after_its_rejection_is_confirmed() -> None:
+    """ORDRSP 27 rejects PO1, then ORDRSP 29 without lines accepts it as ordered. The
+    acknowledgement confirms the REJECTED lines too (so silence chases them again) and
+    clears ORDER_REJECTED."""
+    rejected = reconcile(response(status=DocumentStatus.REJECTED, function="27"),
+                         order(ordered()), PROFILE, TODAY)
+    after = rejected.lines[("PO1", "10")]
+    accepted = reconcile(response(status=DocumentStatus.ACCEPTED, function="29"),
+                         order(after), PROFILE, TODAY)
+    assert ("PO1", "10") in accepted.lines
+    assert accepted.lines[("PO1", "10")].state is LineState.CONFIRMED
+    assert "ORDER_REJECTED|PO1|" in accepted.cleared
+
+
+def test_an_order_rejection_closes_the_lines_confirmation_exceptions() -> None:
+    """A line with an open QTY_SHORT / LINE_NOT_CONFIRMED; the supplier then rejects the
+    whole order. Rejecting the order clears the line's confirmation rules, as rejecting the
+    line does, so no stale line exception stays in the buyer's queue beside ORDER_REJECTED."""
+    short = ordered(state=LineState.CHANGED, confirmed_quantity=Decimal(40))
+    outcome = reconcile(response(status=DocumentStatus.REJECTED, function="27"),
+                        order(short), PROFILE, TODAY)
+    assert "QTY_SHORT|PO1|10" in outcome.cleared
+    assert "LINE_NOT_CONFIRMED|PO1|10" in outcome.cleared
+
+
+def test_an_order_rejection_does_not_undo_a_despatch() -> None:
+    """100 already despatched; a later ORDRSP rejects (cancels) the order: the goods have
+    left, so the line stays DESPATCHED (as it does after a later confirmation)."""
+    shipped = confirmed(state=LineState.DESPATCHED, despatched_quantity=Decimal(100))
+    outcome = reconcile(response(status=DocumentStatus.REJECTED, function="27"),
+                        order(shipped), PROFILE, TODAY)
+    assert outcome.lines[("PO1", "10")].state is LineState.DESPATCHED
+
+
+# -- matching -------------------------------------------------------------------------------
+
+def test_a_line_confirmed_in_two_schedules_is_not_short() -> None:
+    """60 on the need date and 40 a week later, both naming order line 10: 100 are
+    confirmed. The schedules add up (as despatch lines do); the second does not replace the
+    first, which would show the buyer QTY_SHORT 40 of 100."""
+    outcome = reconcile(response(said("60", status=LineStatus.CHANGED),
+                                 said("40", when=LATE, line_no="2",
+                                      status=LineStatus.CHANGED),
+                                 status=None),
+                        order(ordered()), PROFILE, TODAY)
+    assert C.QTY_SHORT not in [d.code for d in outcome.discrepancies]
+    assert outcome.lines[("PO1", "10")].confirmed_quantity == Decimal(100)
+
+
+def test_schedules_naming_the_line_with_and_without_leading_zeros_add_up() -> None:
+    """60 + 40 for order line 10, the second written '010': merging schedules ignores leading
+    zeros as matching does, so the second adds to the first (no QTY_SHORT 40)."""
+    outcome = reconcile(response(said("60", status=LineStatus.CHANGED),
+                                 said("40", order_line_no="010", line_no="2",
+                                      status=LineStatus.CHANGED)),
+                        order(ordered()), PROFILE, TODAY)
+    assert C.QTY_SHORT not in codes(outcome)
+    assert outcome.lines[("PO1", "10")].confirmed_quantity == Decimal(100)
+
+
+def test_two_lines_with_the_same_number_up_to_leading_zeros_are_not_guessed() -> None:
+    """Line numbers are compared without leading zeros; when "10" and "010" both exist,
+    neither is taken silently. Nothing is guessed: it is AMBIGUOUS_LINE."""
+    outcome = reconcile(response(said("100", status=LineStatus.ACCEPTED,
+                                      order_line_no="0010"),
+                                 status=None),
+                        order(ordered("10"), ordered("010")), PROFILE, TODAY)
+    assert [d.code for d in outcome.discrepancies] == [C.AMBIGUOUS_LINE]
+    assert outcome.lines == {}
+
+
+def test_a_gtin_sent_as_gtin14_is_the_same_item() -> None:
+    """The order has GTIN-13 4000862141404; the supplier's system sends it as GTIN-14
+    04000862141404 (same trade item per GS1): no ITEM_MISMATCH, the line is confirmed."""
+    outcome = reconcile(response(said(gtin="0" + GTIN)), order(ordered()), PROFILE, TODAY)
+    assert outcome.discrepancies == []
+    assert outcome.lines[("PO1", "10")].state is LineState.CONFIRMED
+
+
+# -- risk -----------------------------------------------------------------------------------
+
+def test_unknown_order_without_number_scores_its_own_severity() -> None:
+    """UNKNOWN_ORDER without an order number is MEDIUM, and its risk is computed with the
+    MEDIUM weight, so it does not rank like the HIGH one."""
+    doc = Document(DocumentKind.ORDER_RESPONSE, SourceFormat.EDIFACT, "ORDRSP",
+                   document_number="R1", status=DocumentStatus.CHANGED, function_code="4",
+                   order_numbers=[], lines=[said()])
+    doc.lines[0].order_number = None
+    outcome = reconcile(doc, order(ordered()), PROFILE, TODAY)
+    (found,) = outcome.discrepancies
+    assert found.code is C.UNKNOWN_ORDER
+    assert found.severity is Severity.MEDIUM
+    assert found.risk == risk_score(Severity.MEDIUM, 1, Decimal(0), None)

@@ -11,6 +11,7 @@ from gateway.domain.discrepancies import DiscrepancyCode
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.silence import overdue
 from gateway.domain.tolerances import Severity, ToleranceProfile
+from tests.unit import test_reconciliation as reconciliation
 
 C = DiscrepancyCode
 PROFILE = ToleranceProfile(confirmation_due_hours=48, despatch_lead_days=3)
@@ -66,3 +67,13 @@ def test_the_overdue_finding_says_since_when() -> None:
         "a confirmation by 2026-11-22", "nothing yet", "3 day(s) overdue")
     assert found.owner == "anna@x"
     assert found.risk > 0
+
+
+def test_a_line_confirmed_at_zero_is_not_chased_for_despatch() -> None:
+    """The supplier confirmed 0 of 100 (QTY_SHORT high already open): nothing will be
+    shipped, so silence raises no DESPATCH_OVERDUE / DELIVERY_OVERDUE 'nothing yet'."""
+    zero = reconciliation.ordered(state=LineState.CHANGED, confirmed_quantity=Decimal(0))
+    for today in (date(2026, 12, 4), date(2026, 12, 10)):
+        silence = overdue(Order("PO1", "SUP1", "buyer@x", (zero,)), date(2026, 11, 20),
+                          reconciliation.PROFILE, today)
+        assert silence.discrepancies == []

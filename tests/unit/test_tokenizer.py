@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from decimal import Decimal
 
 import pytest
 from pydifact.segmentcollection import Interchange
@@ -16,6 +17,20 @@ from parsers.errors import (
     ProblemCode,
     SegmentTooLongError,
     ServiceStringError,
+)
+from tests.unit.test_mapping import (
+    GTIN_1,
+    GTIN_2,
+    UNA,
+    UNB,
+    UNZ,
+    desadv,
+    document_of,
+    documents,
+    errors,
+    ordrsp,
+    read,
+    read_bytes,
 )
 
 SAMPLE = (
@@ -225,3 +240,115 @@ def test_a_file_without_terminators_is_refused_not_buffered() -> None:
     data = b"UNB+UNOC:3+A+B+261120:1015+R'UNH+1+ORDRSP:D:96A:UN'FTX+AAI+++" + b"x" * (3 << 20)
     with pytest.raises(SegmentTooLongError, match="no segment terminator"):
         tokens(data, chunk_size=1 << 16)
+
+
+def test_superscript_digit_in_the_syntax_version_does_not_crash() -> None:
+    data = (UNA + "UNB+UNOC:\u00b2+S:14+R:14+261120:1015+IC1'"
+            + desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'") + UNZ).encode("latin-1")
+    results = read_bytes(data)  # must not raise (tokenizer._adopt_syntax_version)
+    assert documents(results) or errors(results)
+
+
+def test_line_feed_terminator_in_a_file_with_crlf_line_ends() -> None:
+    """UNA declares LF as the terminator; the file went through a Windows system and has
+    CR LF. The CR before each terminator is not data (UNOA-UNOC have no control characters):
+    it must not end up in every last value ('PO1\\r', '5\\r', 'EN\\r')."""
+    segments = ["UNB+UNOC:3+S:14+R:14+261120:1015+IC1", "UNH+1+DESADV:D:96A:UN:EAN005",
+                "BGM+351+D1+9", "RFF+ON:PO1", f"LIN+1++{GTIN_1}:EN", "QTY+12:5", "UNT+6+1",
+                "UNZ+1+IC1"]
+    data = ("UNA:+.? \n" + "\r\n".join(segments) + "\r\n").encode()
+    doc = document_of(read_bytes(data))
+    assert doc.order_numbers == ["PO1"]
+    assert doc.function_code == "9"
+    assert doc.lines[0].item.gtin == GTIN_1
+    assert doc.lines[0].quantity == Decimal(5)
+    assert doc.warnings == []
+
+
+def test_una_of_a_second_interchange_after_a_missing_unz() -> None:
+    """The first interchange lacks its UNZ; the second starts with its own UNA. A UNA can
+    only open an interchange (ISO 9735-1, 7.1): its service characters must be adopted,
+    not the UNA reported as an invalid segment tag and the second interchange lost."""
+    first = UNA + UNB + desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'")
+    second = ("UNA>|.? ~UNB|UNOC>3|S>14|R>14|261120>1015|IC2~UNH|2|DESADV>D>96A>UN>EAN005~"
+              f"BGM|351|D2|9~RFF|ON>PO2~LIN|1||{GTIN_2}>EN~QTY|12>7~UNT|6|2~UNZ|1|IC2~")
+    results = read_bytes((first + "\r\n" + second).encode())
+    found = documents(results)
+    assert [d.document_number for d in found] == ["D1", "D2"]
+    assert found[1].lines[0].quantity == Decimal(7)
+
+
+def test_typographic_apostrophe_inside_a_name_is_not_a_terminator() -> None:
+    """A UTF-8 file with proper ' terminators and a French name with U+2019 in it. The repair
+    of U+2019 as a terminator must not split the NAD where three capitals and a data
+    separator follow it (D, U+2019, ART+...): the name stays whole and 'ART' is no segment."""
+    body = desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'",
+                  header="NAD+SU+++BOULANGERIE D\u2019ART+1 RUE X+PARIS++75001+FR'")
+    doc = document_of(read(body, head=UNA + "UNB+UNOW:3+S:14+R:14+261120:1015+IC1'",
+                            encoding="utf-8"))
+    assert doc.parties[0].name == "BOULANGERIE D\u2019ART"
+    assert "UNKNOWN_SEGMENT" not in [n.code for n in doc.warnings]
+
+
+def test_windows_1252_typographic_quote_is_repaired_like_the_utf8_one() -> None:
+    """The U+2019 quote typed as terminator arrives as byte 0x92 from a Windows-1252 editor (read as
+    U+0092 under UNOC). It is repaired as for UTF-8, so the two lines stay two."""
+    body = desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5\x92LIN+2++{GTIN_2}:EN'QTY+12:7'")
+    data = (UNA + UNB).encode() + body.encode("latin-1") + UNZ.encode()
+    doc = document_of(read_bytes(data))
+    assert [line.quantity for line in doc.lines] == [Decimal(5), Decimal(7)]
+
+
+def test_missing_terminator_before_a_line_break_does_not_swallow_the_next_line() -> None:
+    """One segment lost its terminator in a CRLF file. The next line starts with a segment
+    tag of this file and a data separator, and the cut line is far shorter than any wrap
+    width: it is a new segment (as UNH/UNT already are), not a wrapped continuation that
+    would give line 1 the unit 'PCELIN' and lose line 2 (7 pieces)."""
+    segments = [UNA.rstrip("'"), UNB, "UNH+1+DESADV:D:96A:UN:EAN005'", "BGM+351+D1+9'",
+                "RFF+ON:PO1'", f"LIN+1++{GTIN_1}:EN'", "QTY+12:5:PCE",
+                f"LIN+2++{GTIN_2}:EN'", "QTY+12:7:PCE'", "UNT+8+1'", UNZ]
+    data = ("UNA:+.? '\r\n" + "\r\n".join(segments[1:]) + "\r\n").encode()
+    doc = document_of(read_bytes(data))
+    assert [(line.quantity, line.unit) for line in doc.lines] == [
+        (Decimal(5), "PCE"), (Decimal(7), "PCE")]
+
+
+def test_released_terminator_followed_by_a_segment_is_not_merged_silently() -> None:
+    """'sooner?' ends a free text with an unescaped question mark, so the release character
+    escapes the terminator and LIN 2 becomes part of the FTX. By ISO 9735 that FTX then has
+    seven data elements where FTX has five: the merge is detectable, so either line 2 is
+    read or the FTX (segment 6) is reported; line 2 (7 pieces) never vanishes silently."""
+    results = read(ordrsp(f"LIN+1+5+{GTIN_1}:EN'QTY+113:5'FTX+AAI+++Can we deliver sooner?'"
+                          f"LIN+2+5+{GTIN_2}:EN'QTY+113:7'"))
+    located = [p.segment for p in results if isinstance(p, Problem)]
+    doc = documents(results)
+    if doc:
+        located += [n.segment for n in doc[0].warnings]
+        assert len(doc[0].lines) == 2 or 6 in located  # FTX is segment 6 of the message
+    else:
+        assert 6 in located
+
+
+def test_leading_blank_lines_before_una_are_tolerated() -> None:
+    """The tokenizer skips leading white space, and so does the format sniff: a file with a
+    few blank lines before UNA is read, not refused as "format not recognised"."""
+    data = b"\r\n" * 40 + (UNA + UNB + desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'") + UNZ).encode()
+    doc = document_of(read_bytes(data))
+    assert doc.lines[0].quantity == Decimal(5)
+
+
+def test_an_interchange_declaring_another_repertoire_is_reported() -> None:
+    """Two interchanges in one file: UNOC (ISO 8859-1) with a non-ASCII name, then UNOW
+    (UTF-8). The stream is decoded with the first interchange's repertoire, so the second's
+    name is misread; that must not be silent (per-interchange decoding is not done yet)."""
+    first = (UNA + UNB + desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'", header="NAD+SU+++Müller'")
+             + UNZ).encode("latin-1")
+    second = (UNA + "UNB+UNOW:3+S:14+R:14+261120:1015+IC2'"
+              + desadv(f"LIN+1++{GTIN_1}:EN'QTY+12:5'", header="NAD+SU+++Müller'")
+              + "UNZ+1+IC2'").encode("utf-8")
+    results = read_bytes(first + b"\r\n" + second)
+    assert documents(results)[0].parties[0].name == "Müller"
+    flagged = [r for r in results if isinstance(r, Problem) and r.code.value == "CHARSET_MISMATCH"]
+    assert [(p.tag, "UNOW" in p.detail) for p in flagged] == [("UNB", True)]
+
+

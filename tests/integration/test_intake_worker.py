@@ -1,0 +1,73 @@
+"""The in-process intake worker (`ReceivedWorker`, the worker of `gateway run`) against a real
+database, on SQLite and PostgreSQL: a database that goes away is not the message's fault, and a
+message that never finished processing is failed rather than taken again forever."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, event, select, update
+from sqlalchemy.exc import InterfaceError, SQLAlchemyError
+
+from gateway.bootstrap import make_session_factory
+from gateway.persistence.models import InboundMessage
+from gateway.services.ingest import Intake, archive
+from gateway.services.intake_worker import ReceivedWorker
+from gateway.services.pipeline import ProcessingDeferred
+from tests.integration.test_imap import mail, messages
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def test_a_lost_connection_while_processing_marks_no_message_failed(engine: Engine) -> None:
+    # psycopg reports a connection that died under it as InterfaceError ("the connection is
+    # closed"), not OperationalError: the worker took that as the message's own failure.
+    unit_of_work = make_session_factory(engine).begin
+    with unit_of_work() as session:
+        ids = [archive(session, Intake(mail(f"m{n}"), "smtp", "orders@acme.example"), NOW)
+               .message_id for n in range(2)]
+    failing = {"left": 2}
+
+    def connection_lost(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if failing["left"] and statement.lstrip().startswith("SELECT inbound_messages.id, "
+                                                             "inbound_messages.state, "
+                                                             "inbound_messages.raw"):
+            failing["left"] -= 1
+            raise InterfaceError(statement, {}, Exception("the connection is closed"))
+
+    event.listen(engine, "before_cursor_execute", connection_lost)
+    worker = ReceivedWorker(unit_of_work, ["smtp"], lambda: NOW.date(), lambda: NOW)
+    try:
+        for _attempt in range(5):
+            try:
+                if worker.run_once() == 0:
+                    break
+            except (SQLAlchemyError, ProcessingDeferred):
+                continue   # what the worker's loop does: wait, then try again
+    finally:
+        event.remove(engine, "before_cursor_execute", connection_lost)
+    states = {m.id: m.state for m in messages(engine)}
+    assert sorted(states) == ids
+    assert "failed" not in states.values()
+    assert "received" not in states.values()
+
+
+def test_the_in_process_worker_fails_a_message_that_never_finished(engine: Engine) -> None:
+    # `gateway run` has no broker to redeliver: a message whose processing took the process
+    # down (out of memory, a crash in a native reader) would be taken again at every restart
+    # and hold back every later one. Its starts are counted like a Celery worker's.
+    unit_of_work = make_session_factory(engine).begin
+    with unit_of_work() as session:
+        poison, fine = (archive(session, Intake(mail(f"m{n}"), "smtp", "orders@acme.example"),
+                                NOW).message_id for n in range(2))
+        session.execute(update(InboundMessage).where(InboundMessage.id == poison)
+                        .values(attempts=5))
+    worker = ReceivedWorker(unit_of_work, ["smtp"], lambda: NOW.date(), lambda: NOW,
+                            max_attempts=5)
+    assert worker.run_once() == 2
+    with unit_of_work() as session:
+        rows = dict(session.execute(select(InboundMessage.id, InboundMessage.state_reason)
+                                    .where(InboundMessage.state == "failed")).all())
+    assert list(rows) == [poison]
+    assert "never finished" in rows[poison]
+    assert {m.id: m.state for m in messages(engine)}[fine] != "failed"
