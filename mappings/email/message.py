@@ -52,6 +52,19 @@ Result = Document | Problem
 _CSV_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values"})
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _SNIFF_BYTES = 4096
+# Each spreadsheet is read within the limits of one file (parsers.sheets SheetLimits, about a
+# second of work at worst), and an email may carry up to 100 attachments: the sheets of one
+# message, forwarded ones included, are counted so that one email cannot make a hundred files'
+# work. Past this many, the others are refused unread with the reason (docs/limits.md).
+MAX_SHEETS_PER_MESSAGE = 10
+_SHEET_READERS = frozenset({"xlsx", "xls", "csv"})
+
+
+@dataclass(slots=True)
+class _Budget:
+    """What one message has spent of its reading budget, over its forwarded messages too."""
+
+    sheets: int = 0
 
 
 def unread_problems(problems: Iterable[Problem]) -> list[Problem]:
@@ -121,7 +134,7 @@ def read_email_message(raw: bytes, name: str, limits: MailLimits | None = None, 
         parsed = parse_email(raw, limits)
     except MimeError as exc:
         return EmailReading(None, (exc.as_problem(),))
-    results = _read(parsed, name, top=True, profile=profile)
+    results = _read(parsed, name, _Budget(), top=True, profile=profile)
     if not any(isinstance(r, Document) for r in results) and not any(
             isinstance(r, Problem) and r.code is ProblemCode.NOTHING_READABLE for r in results):
         results.append(Problem(Severity.ERROR, ProblemCode.NOTHING_READABLE,
@@ -141,18 +154,19 @@ def _forwarded(parsed: ParsedEmail) -> Iterator[ParsedEmail]:
         yield from _forwarded(inner)
 
 
-def _read(parsed: ParsedEmail, label: str, *, top: bool,
+def _read(parsed: ParsedEmail, label: str, budget: _Budget, *, top: bool,
           profile: ColumnProfile | None = None) -> list[Result]:
     """One email's own problems, body, attachments and forwarded messages, in that order."""
     where = "" if top else f"forwarded message (part {parsed.part}): "
     results: list[Result] = [_mail_problem(p) for p in parsed.problems]
     parts: list[Result] = []
     for attachment in parsed.attachments:
-        parts += _read_attachment(attachment, label, where, profile)
+        parts += _read_attachment(attachment, label, where, budget, profile)
     if _confirms_attachments(parsed.text_body or ""):
         _commit_sheet_lines(parts)
     for inner in parsed.forwarded:
-        parts += _read(inner, f"{label}, forwarded message", top=False, profile=profile)
+        parts += _read(inner, f"{label}, forwarded message", budget, top=False,
+                       profile=profile)
     answered = any(isinstance(r, Document) for r in parts)
     results += _read_body(parsed, label, where, answered, profile)
     return results + parts
@@ -199,7 +213,7 @@ def _read_body(parsed: ParsedEmail, label: str, where: str, answered: bool,
     return [_relocated(r, where) if isinstance(r, Problem) else r for r in results]
 
 
-def _read_attachment(attachment: Attachment, label: str, where: str,
+def _read_attachment(attachment: Attachment, label: str, where: str, budget: _Budget,
                      profile: ColumnProfile | None = None) -> list[Result]:
     shown = attachment.filename or f"part {attachment.part}"
     prefix = f"{where}attachment {shown!r} (part {attachment.part}): "
@@ -209,7 +223,7 @@ def _read_attachment(attachment: Attachment, label: str, where: str,
             and attachment.content_type.startswith("image/"):
         return []  # a picture the HTML body shows (a logo in the signature)
     file = f"{label}, attachment {shown!r}"
-    results = _attachment_results(attachment, file, profile)
+    results = _attachment_results(attachment, file, budget, profile)
     if results is None:
         return [Problem(Severity.WARNING, ProblemCode.UNSUPPORTED_ATTACHMENT,
                         f"{prefix}attachment {shown!r} ({attachment.content_type}) not read: "
@@ -221,7 +235,7 @@ def _read_attachment(attachment: Attachment, label: str, where: str,
     return [_relocated(r, prefix) if isinstance(r, Problem) else r for r in found]
 
 
-def _attachment_results(attachment: Attachment, file: str,
+def _attachment_results(attachment: Attachment, file: str, budget: _Budget,
                         profile: ColumnProfile | None) -> Iterator[Result] | None:
     """The reader for an attachment, as for a file: by its first bytes, a CSV by its name or
     content type (read with the part's declared charset)."""
@@ -231,6 +245,13 @@ def _attachment_results(attachment: Attachment, file: str,
     name = attachment.filename or ""
     is_csv = attachment.content_type in _CSV_TYPES or name.lower().endswith(".csv")
     reader = reader_for(attachment.content[:_SNIFF_BYTES], name)
+    if is_csv or (reader is not None and reader.name in _SHEET_READERS):
+        budget.sheets += 1
+        if budget.sheets > MAX_SHEETS_PER_MESSAGE:
+            return iter([Problem(
+                Severity.ERROR, ProblemCode.UNSUPPORTED_ATTACHMENT,
+                f"not read: the email carries more than {MAX_SHEETS_PER_MESSAGE} spreadsheets, "
+                "the most one message is read with; send the others in another email")])
     stream = io.BufferedReader(io.BytesIO(attachment.content))
     if reader is not None and reader.name != "csv":
         return reader.read(stream, file, profile=profile)

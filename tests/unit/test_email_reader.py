@@ -149,6 +149,25 @@ def test_gateway_parse_prints_an_xls_file(tmp_path: Path) -> None:
 # -- composition -------------------------------------------------------------------------------
 
 
+def test_sheets_past_the_message_budget_are_refused_and_the_first_ones_read() -> None:
+    """Each sheet is bounded as a file; an email's sheets, forwarded ones included, are
+    counted too, so that a hundred attachments cannot make a hundred files' work."""
+    from mappings.email.message import MAX_SHEETS_PER_MESSAGE
+
+    sheets = [("text/csv", f"conf{n}.csv",
+               f"PO;Line;Confirmed qty;Delivery date\n4500012345;{10 * n};40;2026-12-09\n"
+               .encode()) for n in range(1, MAX_SHEETS_PER_MESSAGE + 3)]
+    results = results_of(mixed("Please find our confirmation attached.", *sheets))
+    documents = [r for r in results if isinstance(r, Document)]
+    assert [d.lines[0].order_line_no for d in documents] == [
+        str(10 * n) for n in range(1, MAX_SHEETS_PER_MESSAGE + 1)]
+    refused = [r for r in results if isinstance(r, Problem) and r.severity is Severity.ERROR]
+    assert [r.detail.split(":")[0] for r in refused] == [
+        f"attachment 'conf{n}.csv' (part {n + 1})"
+        for n in (MAX_SHEETS_PER_MESSAGE + 1, MAX_SHEETS_PER_MESSAGE + 2)]
+    assert all(f"more than {MAX_SHEETS_PER_MESSAGE} spreadsheets" in r.detail for r in refused)
+
+
 def test_body_and_attachments_are_read_each_with_its_place() -> None:
     csv = "PO;Line;Confirmed qty;Delivery date\n4500012345;20;40;2026-12-09\n".encode("cp1252")
     raw = mixed("PO 4500012345 line 10: 80 pcs, delivery 2026-12-05",
