@@ -320,6 +320,7 @@ class _Run:
                     select(SIGNATURES.c.b_sha256, SIGNATURES.c.domain, SIGNATURES.c.message_id)
                     .where(SIGNATURES.c.b_sha256.in_(batch)))):
                 owners[SignatureKey(domain, b_sha256)] = message_id
+        moved: list[dict[str, Any]] = []
         for index, keys in claiming:
             message = messages[index]
             earlier = sorted((owners[key], key.b_sha256, key) for key in keys
@@ -328,6 +329,14 @@ class _Run:
                 owner, _b, key = earlier[0]
                 reports[index].duplicate_of = owner
                 _move(reports[index], MessageState.DUPLICATE, replay_reason(owner, key))
+                # A signature only the replay carried is filed under the first delivery too:
+                # a later replay is a duplicate of the message that was applied.
+                moved += [{"_b": k.b_sha256, "_d": k.domain, "message_id": owner}
+                          for k in keys if owners.get(k) == message.id]
+        write_many(self.session.connection(),
+                   update(SIGNATURES).where(SIGNATURES.c.b_sha256 == bindparam("_b"),
+                                            SIGNATURES.c.domain == bindparam("_d"))
+                   .values(message_id=bindparam("message_id")), moved)
 
     def load_orders(self, messages: list[_Message]) -> None:
         """Every order the batch names, per supplier, one query per 500 numbers."""

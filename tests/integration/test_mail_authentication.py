@@ -648,6 +648,25 @@ def test_a_replayed_signed_mail_is_a_duplicate_of_the_first_and_changes_nothing(
     assert site.message(first).authentication["signatures"] == [key]
 
 
+def test_a_replay_with_another_of_the_suppliers_signatures_is_a_duplicate_of_the_first(
+        replayed: tuple[Gateway, bytes, int], keys: dict[str, Keys]) -> None:
+    """The same content signed once more by the supplier's domain (a second route that signs
+    again): a replay of the first; one that keeps only the newer signature is too."""
+    site, on_time, first = replayed
+    raw = on_time[on_time.index(b"From: "):]
+    again = dkim.sign(on_time, b"s1", b"acme.example", keys["acme.example"].private,
+                      include_headers=[b"from", b"subject"])
+    both = site.send(again + on_time, ATTACKER)
+    assert (site.message(both).state, site.message(both).duplicate_of_id) == \
+        ("duplicate", first)
+    newer_only = site.send(again + raw, ATTACKER)
+    found = site.message(newer_only)
+    assert found.sender_trust == "verified"
+    assert (found.state, found.duplicate_of_id) == ("duplicate", first)
+    assert site.line().confirmed_date == date(2026, 12, 15)
+    assert site.exceptions() == {"DATE_LATE": "open"}
+
+
 def test_a_different_signed_mail_of_the_supplier_still_applies(
         replayed: tuple[Gateway, bytes, int], keys: dict[str, Keys]) -> None:
     site, on_time, _first = replayed
