@@ -101,7 +101,7 @@ def _print_detail(detail: MessageDetail) -> None:
         f"  supplier: {visible(summary.supplier_code) or 'not identified'}",
     ]
     if summary.duplicate_of:
-        lines.append(f"  the same bytes as message #{summary.duplicate_of}")
+        lines.append(f"  a duplicate delivery of message #{summary.duplicate_of}")
     lines += _sender_lines(detail)
     for problem in detail.problems:
         where = " ".join(f"{k} {visible(problem[k])}" for k in ("message_index", "segment")

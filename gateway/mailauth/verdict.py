@@ -11,6 +11,7 @@ what happens to the message is the partner's policy here (`MailAuthPolicy`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -68,6 +69,20 @@ class DkimResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SignatureKey:
+    """What identifies one DKIM signature's content (RFC 6376 section 8.6, replays): its d=
+    and the SHA-256 of its b= value (hex). A signature that verifies cannot be made without
+    the domain's key, so a second message carrying it carries the same signed content: a
+    second delivery, whoever sent it. (A Message-ID would not do: anyone can write one.)"""
+
+    domain: str
+    b_sha256: str
+
+    def describe(self) -> str:
+        return f"d={self.domain}, b= sha256 {self.b_sha256[:16]}…"
+
+
+@dataclass(frozen=True, slots=True)
 class SpfResult:
     result: str            # pass, fail, softfail, neutral, none, temperror, permerror
     domain: str | None     # the MAIL FROM domain checked (the HELO name for a bounce)
@@ -95,6 +110,9 @@ class Verdict:
     authserv_id: str | None = None       # for an upstream verdict: whose
     note: str | None = None              # why nothing or less was checked
     from_address: str | None = None      # the one author address, whose domain is from_domain
+    # The DKIM signatures that verified and align with the From domain: what a replay of
+    # the message would carry again (`SignatureKey`).
+    signatures: tuple[SignatureKey, ...] = ()
 
     @property
     def authenticated_domain(self) -> str | None:
@@ -120,7 +138,9 @@ class Verdict:
                 "dmarc": self.dmarc, "aligned": self.aligned,
                 "aligned_domain": self.aligned_domain,
                 "published_policy": self.published_policy, "authserv_id": self.authserv_id,
-                "note": self.note, "from_address": self.from_address}
+                "note": self.note, "from_address": self.from_address,
+                **({"signatures": [{"d": k.domain, "b_sha256": k.b_sha256}
+                                   for k in self.signatures]} if self.signatures else {})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
@@ -131,7 +151,9 @@ class Verdict:
                    SpfResult(spf["result"], spf.get("domain")) if spf else None,
                    data.get("dmarc", "none"), data.get("aligned"), data.get("aligned_domain"),
                    data.get("published_policy"), data.get("authserv_id"), data.get("note"),
-                   data.get("from_address"))
+                   data.get("from_address"),
+                   tuple(SignatureKey(k["d"], k["b_sha256"])
+                         for k in data.get("signatures") or ()))
 
 
 OPERATOR_VERDICT = Verdict(Method.OPERATOR, None, note="handed in by an operator")
@@ -175,16 +197,47 @@ def dmarc_alignment(from_domain: str | None, dkim: Iterable[DkimResult], spf: Sp
     if not from_domain:
         return "fail", None, None
     modes = record or DmarcRecord()
-    for result in dkim:
-        if result.result == PASS and aligned(result.domain, from_domain, modes.adkim,
-                                             organizational):
-            return PASS, "dkim", _name(result.domain)
+    for result in aligned_dkim(from_domain, dkim, record, organizational):
+        return PASS, "dkim", _name(result.domain)
     if spf is not None and spf.result == PASS and spf.domain and aligned(
             spf.domain, from_domain, modes.aspf, organizational):
         return PASS, "spf", _name(spf.domain)
     if any(r.result == "temperror" for r in dkim) or (spf and spf.result == "temperror"):
         return "temperror", None, None
     return "fail", None, None
+
+
+def aligned_dkim(from_domain: str | None, dkim: Iterable[DkimResult],
+                 record: DmarcRecord | None,
+                 organizational: Callable[[str], str]) -> list[DkimResult]:
+    """The DKIM results that pass and whose d= aligns with the From domain, in the order
+    of the message's signatures: each alone authenticates the From domain."""
+    if not from_domain:
+        return []
+    mode = (record or DmarcRecord()).adkim
+    return [result for result in dkim if result.result == PASS
+            and aligned(result.domain, from_domain, mode, organizational)]
+
+
+def signature_keys(from_domain: str | None, results: Iterable[DkimResult],
+                   b_values: Iterable[str | None], record: DmarcRecord | None,
+                   organizational: Callable[[str], str]) -> tuple[SignatureKey, ...]:
+    """The keys of the signatures that authenticate the From domain: `b_values` are the
+    signatures' b= (whitespace removed), one per result. All of them, not only the first
+    that made the verdict: a replay may leave any of them out or put them in another order,
+    and every one of them alone would authenticate it again."""
+    pairs = list(zip(results, b_values, strict=True))
+    passing = aligned_dkim(from_domain, [result for result, _b in pairs], record,
+                           organizational)
+    return tuple(dict.fromkeys(
+        SignatureKey(_name(result.domain), hashlib.sha256(b.encode("ascii")).hexdigest())
+        for result, b in pairs if b and result in passing))
+
+
+def replay_reason(first: int, key: SignatureKey) -> str:
+    """The state reason of a message whose signature an earlier message carried."""
+    return (f"a replay of message #{first} (the same DKIM signature {key.describe()}): "
+            "the same signed content delivered again, nothing applied twice")
 
 
 def supplier_domains(domains: Iterable[str]) -> frozenset[str]:

@@ -31,6 +31,7 @@ from gateway.mailauth.verdict import (
     Verdict,
     dmarc_alignment,
     parse_dmarc_record,
+    signature_keys,
 )
 
 log = logging.getLogger(__name__)
@@ -93,11 +94,26 @@ class SenderVerifier:
         upstream = trusted_results(fields, self.trusted_authserv_ids) \
             if self._relay_trusted(facts) else None
         if upstream is not None:
-            return replace(self._from_upstream(upstream, domain, why_none), from_address=author)
+            verdict = self._from_upstream(upstream, domain, why_none)
+            # The upstream names the signatures it verified by d= and s= (RFC 8601 section
+            # 2.7.1; header.b, RFC 6008, is only a prefix): every signature of the message
+            # with those is taken, so that one added beside the real one hides nothing.
+            named = [(d.domain, d.selector) for d in verdict.dkim]
+            results: list[DkimResult] = []
+            named_b: list[str | None] = []
+            for name, value in fields:
+                tags = _tags(value.encode("utf-8", "replace")) if name == "dkim-signature" \
+                    else {}
+                key = (tags.get("d", "").lower(), tags.get("s", ""))
+                if key in named:
+                    results.append(verdict.dkim[named.index(key)])
+                    named_b.append(tags.get("b"))
+            return replace(verdict, from_address=author, signatures=signature_keys(
+                domain, results, named_b, None, self.organizational))
         if domain is None:
             # Nothing to authenticate (RFC 7489 section 6.6.1): no DNS is asked.
             return Verdict(Method.LOCAL, None, dmarc="fail", note=why_none)
-        dkim_results = self.dkim(raw, fields)
+        dkim_results, b_values = self._dkim(raw, fields)
         if facts is None:
             spf_result = None
             note = "SPF not checked: fetched over IMAP, the connecting IP is not known"
@@ -109,7 +125,9 @@ class SenderVerifier:
         result, which, aligned_domain = dmarc_alignment(domain, dkim_results, spf_result,
                                                         record, self.organizational)
         return Verdict(Method.LOCAL, domain, dkim_results, spf_result, result, which,
-                       aligned_domain, record.policy if record else None, None, note, author)
+                       aligned_domain, record.policy if record else None, None, note, author,
+                       signature_keys(domain, dkim_results, b_values, record,
+                                      self.organizational))
 
     def _relay_trusted(self, facts: SmtpFacts | None) -> bool:
         """Whether the message came from where a trusted field can be believed. Over SMTP
@@ -146,15 +164,21 @@ class SenderVerifier:
              fields: list[tuple[str, str]] | None = None) -> tuple[DkimResult, ...]:
         """Each DKIM-Signature (the first MAX_SIGNATURES), verified (RFC 6376 section 6);
         `fields` the header as the mail reader reads it (`header_fields`)."""
+        return self._dkim(raw, fields)[0]
+
+    def _dkim(self, raw: bytes, fields: list[tuple[str, str]] | None
+              ) -> tuple[tuple[DkimResult, ...], tuple[str | None, ...]]:
+        """`dkim`, and each signature's b= value (whitespace removed)."""
         fields = header_fields(raw) if fields is None else fields
         try:
             checker = dkim.DKIM(raw, timeout=5)
         except dkim.DKIMException as exc:
             log.info("DKIM: message not readable as a signed message (%s)", exc)
-            return ()
+            return (), ()
         signatures = [value for name, value in checker.headers
                       if name.lower() == b"dkim-signature"][:MAX_SIGNATURES]
         results = []
+        b_values: list[str | None] = []
         for index, signature in enumerate(signatures):
             tags = _tags(signature)
             signed = [name.lower() for name in tags.get("h", "").split(":")]
@@ -166,7 +190,8 @@ class SenderVerifier:
                                          and _covers_fields(fields, signed)):
                 result = "policy"
             results.append(DkimResult(tags.get("d", "").lower(), tags.get("s", ""), result))
-        return tuple(results)
+            b_values.append(tags.get("b"))
+        return tuple(results), tuple(b_values)
 
     def _verify_signature(self, checker: Any, index: int) -> str:
         try:

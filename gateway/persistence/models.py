@@ -216,6 +216,20 @@ class InboundMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
 
 
+class DkimSignatureRow(Base):
+    """Each DKIM signature that authenticated a message that was processed, by its d= and the
+    SHA-256 of its b= (gateway.mailauth.verdict.SignatureKey), and the first message that
+    carried it: a later message carrying it again is a replay of that one (RFC 6376 section
+    8.6). The primary key is the check: one index probe, and two transactions that claim
+    the same signature at once cannot both succeed."""
+
+    __tablename__ = "dkim_signatures"
+
+    b_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"))
+
+
 class WorkerHeartbeatRow(Base):
     """A Celery worker that says it is alive: its node name, when it started and when it last
     said so. A worker whose heartbeat is older than the pipeline's `worker_lost_seconds` is

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import Discrepancy, unreadable_reply
@@ -23,9 +24,17 @@ from gateway.domain.messages import MessageState, move_message
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.reconciliation import Outcome, reconcile
 from gateway.domain.storable import Refusal, RefusedValue, printable, refused_values
-from gateway.mailauth.verdict import Trust, message_trust, unverified_sender
+from gateway.mailauth.verdict import (
+    SignatureKey,
+    Trust,
+    Verdict,
+    message_trust,
+    replay_reason,
+    unverified_sender,
+)
 from gateway.persistence.bulk import insert_many, write_many
 from gateway.persistence.models import (
+    DkimSignatureRow,
     DocumentRow,
     InboundMessage,
     LineVersionRow,
@@ -45,6 +54,7 @@ LINES = cast(Table, OrderLineRow.__table__)
 ORDERS = cast(Table, PurchaseOrder.__table__)
 VERSIONS = cast(Table, LineVersionRow.__table__)
 DOCUMENTS = cast(Table, DocumentRow.__table__)
+SIGNATURES = cast(Table, DkimSignatureRow.__table__)
 
 
 @dataclass(slots=True)
@@ -121,6 +131,7 @@ def write_batch(session: Session, batch: ReadBatch, today: date,
     unique = [message.id for message in messages]
     _recheck(session, messages, reports)
     run = _Run(session, today, now)
+    run.claim_signatures(messages, reports)
     run.load_orders(messages)
     run.insert_documents(messages)
     for message, report in zip(messages, reports, strict=True):
@@ -273,6 +284,59 @@ class _Run:
             if found is not None:
                 return found
         return None
+
+    def claim_signatures(self, messages: list[_Message],
+                         reports: list[MessageReport]) -> None:
+        """DKIM replays (RFC 6376 section 8.6): a signature that verifies can be sent again
+        by anyone, on the same signed content with other envelope and unsigned fields. Each
+        authenticated message about to be applied claims its signatures; one whose signature
+        an earlier message claimed is a second delivery of that message's content, recorded
+        as its duplicate and not applied. Claimed in the write transaction, under the primary
+        key: of two transactions claiming one signature at once, the second waits for the
+        first and finds its claim (PostgreSQL), or runs after it (SQLite's one writer)."""
+        claiming: list[tuple[int, tuple[SignatureKey, ...]]] = []
+        for index, (message, report) in enumerate(zip(messages, reports, strict=True)):
+            if report.state is MessageState.PARSED and message.authentication and \
+                    message.trust in (Trust.VERIFIED, Trust.TRUSTED):
+                keys = Verdict.from_json(message.authentication).signatures
+                if keys:
+                    claiming.append((index, keys))
+        if not claiming:
+            return
+        first: dict[SignatureKey, int] = {}
+        for index, keys in claiming:
+            for key in keys:
+                first.setdefault(key, messages[index].id)
+        # In one order in every batch, so that two batches claiming the same signatures
+        # wait for each other instead of deadlocking.
+        rows = [{"b_sha256": key.b_sha256, "domain": key.domain, "message_id": message_id}
+                for key, message_id in sorted(first.items(),
+                                              key=lambda item: (item[0].b_sha256,
+                                                                item[0].domain))]
+        write_many(self.session.connection(), _insert_new(self.session, SIGNATURES), rows)
+        owners: dict[SignatureKey, int] = {}
+        for batch in chunked(sorted({key.b_sha256 for key in first})):
+            for b_sha256, domain, message_id in result_rows(self.session.execute(
+                    select(SIGNATURES.c.b_sha256, SIGNATURES.c.domain, SIGNATURES.c.message_id)
+                    .where(SIGNATURES.c.b_sha256.in_(batch)))):
+                owners[SignatureKey(domain, b_sha256)] = message_id
+        moved: list[dict[str, Any]] = []
+        for index, keys in claiming:
+            message = messages[index]
+            earlier = sorted((owners[key], key.b_sha256, key) for key in keys
+                             if key in owners and owners[key] != message.id)
+            if earlier:
+                owner, _b, key = earlier[0]
+                reports[index].duplicate_of = owner
+                _move(reports[index], MessageState.DUPLICATE, replay_reason(owner, key))
+                # A signature only the replay carried is filed under the first delivery too:
+                # a later replay is a duplicate of the message that was applied.
+                moved += [{"_b": k.b_sha256, "_d": k.domain, "message_id": owner}
+                          for k in keys if owners.get(k) == message.id]
+        write_many(self.session.connection(),
+                   update(SIGNATURES).where(SIGNATURES.c.b_sha256 == bindparam("_b"),
+                                            SIGNATURES.c.domain == bindparam("_d"))
+                   .values(message_id=bindparam("message_id")), moved)
 
     def load_orders(self, messages: list[_Message]) -> None:
         """Every order the batch names, per supplier, one query per 500 numbers."""
@@ -644,6 +708,14 @@ def domain_line(order_number: str, values: Sequence[Any]) -> OrderLine:
         confirmed_quantity=confirmed_quantity, confirmed_date=confirmed_date,
         confirmed_price=confirmed_price, despatched_quantity=despatched_quantity,
         expected_delivery=expected_delivery, id=line_id)
+
+
+def _insert_new(session: Session, table: Table) -> Insert:
+    """An INSERT that skips a row whose key is taken (ON CONFLICT DO NOTHING): on
+    PostgreSQL it waits for a transaction that inserted the same key and has not ended."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def _move(report: MessageReport, target: MessageState, reason: str | None) -> MessageReport:

@@ -12,6 +12,8 @@ import shutil
 import smtplib
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -25,7 +27,8 @@ from alembic import command
 from click.testing import CliRunner
 from dkim.canonicalization import CanonicalizationPolicy
 from dkim.crypto import parse_pem_private_key
-from sqlalchemy import Engine, null, select, update
+from dkim.util import parse_tag_value
+from sqlalchemy import Engine, func, null, select, text, update
 from sqlalchemy.orm import Session
 
 from gateway.bootstrap import make_engine
@@ -35,13 +38,20 @@ from gateway.errors import ConfigurationError
 from gateway.mailauth import DnsTemporaryFailure
 from gateway.mailauth.verdict import Trust, message_trust
 from gateway.mailauth.verify import SmtpFacts
-from gateway.persistence.models import ExceptionRow, InboundMessage, OrderLineRow, Supplier
+from gateway.persistence.models import (
+    ExceptionRow,
+    InboundMessage,
+    LineVersionRow,
+    OrderLineRow,
+    Supplier,
+)
 from gateway.persistence.schema import alembic_config, upgrade
 from gateway.services.inbound import release
 from gateway.services.ingest import Intake, UnitOfWork, ingest
 from gateway.services.intake_worker import ReceivedWorker
 from gateway.services.mail_auth import SenderAuthentication, forget_spoiled_verdict
 from gateway.services.orders import import_lines, read_order_file
+from gateway.services.processing import read_batch, write_batch
 from tests.integration import test_imap as imap
 from tests.integration.conftest import transactions
 from tests.integration.test_smtp import OURS, smtp_server
@@ -142,10 +152,11 @@ class Gateway:
     worker: ReceivedWorker
     authenticate: SenderAuthentication
 
-    def send(self, raw: bytes, mail_from: str, *, verbatim: bool = False) -> int:
-        """Over SMTP to the intake, then processed; the message's id. `verbatim`: the bytes
-        as they are, where smtplib would make each bare CR or LF a CRLF (a hostile client
-        does not)."""
+    def send(self, raw: bytes, mail_from: str, *, verbatim: bool = False,
+             process: bool = True) -> int:
+        """Over SMTP to the intake, then processed (unless not `process`); the message's id.
+        `verbatim`: the bytes as they are, where smtplib would make each bare CR or LF a CRLF
+        (a hostile client does not)."""
         before = self.last_id()
         with smtp_server(self.transaction) as running, \
                 smtplib.SMTP("127.0.0.1", running.port, local_hostname="mx.sender.example",
@@ -159,7 +170,8 @@ class Gateway:
                 assert client.getreply()[0] == 250
             else:
                 client.sendmail(mail_from, [OURS], raw)
-        assert self.worker.run_once() == 1
+        if process:
+            assert self.worker.run_once() == 1
         message_id = self.last_id()
         assert message_id != before
         return message_id
@@ -586,6 +598,146 @@ def test_without_an_upstream_field_imap_mail_is_checked_by_dkim_here(
     assert "SPF not checked: fetched over IMAP" in (found.note or "")
     unsigned = verifier.verifier.verify(mail(LATE), SmtpFacts(None, None, SUPPLIER))
     assert unsigned.dmarc == "fail"
+
+
+# -- replays (RFC 6376 section 8.6) --------------------------------------------------------------
+
+
+@pytest.fixture
+def replayed(preferred: Gateway, keys: dict[str, Keys]) -> tuple[Gateway, bytes, int]:
+    """The supplier's signed "on time" answer, applied; then its "late" one: the line is
+    late, DATE_LATE open. Returns the first mail's bytes and id."""
+    on_time = signed(mail(ON_TIME), keys)
+    first = preferred.send(on_time, SUPPLIER)
+    assert preferred.message(first).state == "reconciled"
+    assert preferred.line().confirmed_date == date(2026, 12, 8)
+    late = preferred.send(signed(mail(LATE), keys), SUPPLIER)
+    assert preferred.message(late).sender_trust == "verified"
+    assert preferred.line().confirmed_date == date(2026, 12, 15)
+    assert preferred.exceptions() == {"DATE_LATE": "open"}
+    return preferred, on_time, first
+
+
+def test_a_replayed_signed_mail_is_a_duplicate_of_the_first_and_changes_nothing(
+        replayed: tuple[Gateway, bytes, int], settings: Settings) -> None:
+    """The case reported: the supplier's earlier "on time" mail sent again by the attacker
+    after the "late" one, with one unsigned field more and its own envelope sender. Its
+    signature still verifies and aligns; it is the same signed content delivered again."""
+    site, on_time, first = replayed
+    replay = site.send(b"X-Replayed: yes\r\n" + on_time, ATTACKER)
+    found = site.message(replay)
+    assert found.sender_trust == "verified"   # the signature is the supplier's indeed
+    assert (found.state, found.duplicate_of_id) == ("duplicate", first)
+    assert f"a replay of message #{first} (the same DKIM signature d=acme.example, b=" \
+        in (found.state_reason or "")
+    assert site.line().confirmed_date == date(2026, 12, 15)
+    assert site.exceptions() == {"DATE_LATE": "open"}
+    with site.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(LineVersionRow)
+                              .where(LineVersionRow.message_id == replay)) == 0
+    env = {"GATEWAY_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
+    shown = CliRunner().invoke(cli, ["messages", "show", str(replay)], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert f"message #{replay}: duplicate, a replay of message #{first}" in shown.output
+    assert f"a duplicate delivery of message #{first}" in shown.output
+    # The stored verdict names the signature that made the message verified.
+    header = on_time[:on_time.index(b"From: ")].partition(b":")[2]
+    b_value = b"".join(parse_tag_value(header)[b"b"].split())
+    key = {"d": "acme.example", "b_sha256": hashlib.sha256(b_value).hexdigest()}
+    assert found.authentication["signatures"] == [key]
+    assert site.message(first).authentication["signatures"] == [key]
+
+
+def test_a_replay_with_another_of_the_suppliers_signatures_is_a_duplicate_of_the_first(
+        replayed: tuple[Gateway, bytes, int], keys: dict[str, Keys]) -> None:
+    """The same content signed once more by the supplier's domain (a second route that signs
+    again): a replay of the first; one that keeps only the newer signature is too."""
+    site, on_time, first = replayed
+    raw = on_time[on_time.index(b"From: "):]
+    again = dkim.sign(on_time, b"s1", b"acme.example", keys["acme.example"].private,
+                      include_headers=[b"from", b"subject"])
+    both = site.send(again + on_time, ATTACKER)
+    assert (site.message(both).state, site.message(both).duplicate_of_id) == \
+        ("duplicate", first)
+    newer_only = site.send(again + raw, ATTACKER)
+    found = site.message(newer_only)
+    assert found.sender_trust == "verified"
+    assert (found.state, found.duplicate_of_id) == ("duplicate", first)
+    assert site.line().confirmed_date == date(2026, 12, 15)
+    assert site.exceptions() == {"DATE_LATE": "open"}
+
+
+def test_a_different_signed_mail_of_the_supplier_still_applies(
+        replayed: tuple[Gateway, bytes, int], keys: dict[str, Keys]) -> None:
+    site, on_time, _first = replayed
+    site.send(b"X-Replayed: yes\r\n" + on_time, ATTACKER)
+    again = site.send(signed(mail(ON_TIME, extra="X-Revised: 1\r\n"), keys), SUPPLIER)
+    assert site.message(again).state == "reconciled"
+    assert site.line().confirmed_date == date(2026, 12, 8)
+    assert site.exceptions()["DATE_LATE"] == "resolved"
+
+
+def test_one_signature_twice_in_one_batch_applies_once(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    on_time = signed(mail(ON_TIME), keys)
+    first = late.send(on_time, SUPPLIER, process=False)
+    replay = late.send(b"X-Replayed: yes\r\n" + on_time, ATTACKER, process=False)
+    assert late.worker.run_once() == 2
+    assert late.message(first).state == "reconciled"
+    found = late.message(replay)
+    assert (found.state, found.duplicate_of_id) == ("duplicate", first)
+    with late.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(LineVersionRow)
+                              .where(LineVersionRow.message_id == replay)) == 0
+    assert late.line().confirmed_date == date(2026, 12, 8)
+
+
+def test_two_workers_writing_one_signature_at_once_apply_it_once(
+        late: Gateway, keys: dict[str, Keys]) -> None:
+    """Both messages read before either is written, as two workers do; the second write
+    runs while the first is not committed: it waits for the first's claim (PostgreSQL's row
+    lock on the key, SQLite's write lock) and finds it."""
+    on_time = signed(mail(ON_TIME), keys)
+    first = late.send(on_time, SUPPLIER, process=False)
+    replay = late.send(b"X-Replayed: yes\r\n" + on_time, ATTACKER, process=False)
+    assert late.authenticate(late.transaction, [first, replay]) == 2
+    with late.transaction() as session:
+        read_first = read_batch(session, [first], TODAY, NOW)
+    with late.transaction() as session:
+        read_replay = read_batch(session, [replay], TODAY, NOW)
+    written: list[str] = []
+
+    def second_worker() -> None:
+        with late.transaction() as session:
+            (report,) = write_batch(session, read_replay, TODAY, NOW)
+            written.append(report.state.value)
+
+    with late.transaction() as session:
+        (report,) = write_batch(session, read_first, TODAY, NOW)
+        worker = threading.Thread(target=second_worker)
+        worker.start()
+        if late.engine.dialect.name == "postgresql":
+            _wait_for_a_lock_wait(late.engine)
+        else:
+            worker.join(0.5)
+        assert written == []   # still waiting for the first write
+    worker.join(30)
+    assert (report.state.value, written) == ("reconciled", ["duplicate"])
+    assert late.message(replay).duplicate_of_id == first
+    assert late.line().confirmed_date == date(2026, 12, 8)
+
+
+def _wait_for_a_lock_wait(engine: Engine) -> None:
+    """Until a session of the test's database waits for a lock (pg_stat_activity)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            if connection.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")):
+                return
+        time.sleep(0.05)
+    pytest.fail("the second worker never waited for the first one's claim")
 
 
 # -- configuration and upgrade -----------------------------------------------------------------

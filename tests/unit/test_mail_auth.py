@@ -4,6 +4,7 @@ From domain of a header block."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import pytest
@@ -19,6 +20,7 @@ from gateway.mailauth.verdict import (
     DmarcRecord,
     MailAuthPolicy,
     Method,
+    SignatureKey,
     SpfResult,
     Trust,
     Verdict,
@@ -26,6 +28,7 @@ from gateway.mailauth.verdict import (
     dmarc_alignment,
     message_trust,
     parse_dmarc_record,
+    signature_keys,
     supplier_domains,
 )
 from gateway.mailauth.verify import (
@@ -323,3 +326,48 @@ def test_all_the_checks_of_one_message_stop_at_its_time_budget():
     assert found.dmarc != "pass"
     assert len(found.dkim) == MAX_SIGNATURES
     assert now[0] <= MESSAGE_SECONDS + 4.9
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_replay_keys_are_the_signatures_that_authenticate_the_from():
+    """RFC 6376 section 8.6: every passing signature aligned with the From domain, each of
+    which alone authenticates a replay; not a failing one, nor another domain's."""
+    results = (DkimResult("evil.example", "s1", "pass"),
+               DkimResult("acme.example", "s1", "fail"),
+               DkimResult("mail.acme.example", "s2", "pass"),
+               DkimResult("acme.example", "s1", "pass"))
+    b_values = ("AAA", "BBB", "CCC", "DDD")
+    assert signature_keys("acme.example", results, b_values, None, ORG) == (
+        SignatureKey("mail.acme.example", _sha("CCC")), SignatureKey("acme.example", _sha("DDD")))
+    # adkim=s: the subdomain's signature does not authenticate acme.example.
+    assert signature_keys("acme.example", results, b_values, DmarcRecord("reject", "s"),
+                          ORG) == (SignatureKey("acme.example", _sha("DDD")),)
+    assert signature_keys(None, results, b_values, None, ORG) == ()
+    assert signature_keys("acme.example", results[3:], (None,), None, ORG) == ()
+
+
+def test_a_verdict_keeps_its_signatures_through_json():
+    found = Verdict(Method.LOCAL, "acme.example", (DkimResult("acme.example", "s1", "pass"),),
+                    dmarc="pass", signatures=(SignatureKey("acme.example", _sha("b")),))
+    assert found.as_json()["signatures"] == [{"d": "acme.example", "b_sha256": _sha("b")}]
+    assert Verdict.from_json(found.as_json()) == found
+    assert "signatures" not in replace(found, signatures=()).as_json()
+
+
+def test_an_upstream_verdict_keys_every_signature_it_names_by_d_and_s():
+    """The upstream's field names a verified signature by d= and s= only: an unverified one
+    added beside it with the same d= and s= is keyed as well, so it hides nothing."""
+    raw = (b"Authentication-Results: mx.buyer.example; dkim=pass header.d=acme.example "
+           b"header.s=s1\r\n"
+           b"DKIM-Signature: v=1; d=acme.example; s=s1; h=from; bh=x; b=FAKE\r\n"
+           b"DKIM-Signature: v=1; d=acme.example; s=s1; h=from; bh=x;\r\n b=REAL\r\n\t PART\r\n"
+           b"DKIM-Signature: v=1; d=other.example; s=s1; h=from; bh=x; b=OTHER\r\n"
+           b"From: orders@acme.example\r\n\r\nbody\r\n")
+    verifier = SenderVerifier(lambda name, qtype: [], ORG, TRUSTED)
+    found = verifier.verify(raw, None)
+    assert (found.method, found.dmarc) == (Method.UPSTREAM, "pass")
+    assert found.signatures == (SignatureKey("acme.example", _sha("FAKE")),
+                                SignatureKey("acme.example", _sha("REALPART")))
