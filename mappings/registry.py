@@ -19,7 +19,7 @@ from mappings.edifact.messages import map_message
 from mappings.email.columns import ColumnProfile
 from mappings.email.files import read_csv_file, read_workbook_file, workbook_results
 from mappings.email.message import EmailEnvelope, read_email, read_email_message
-from parsers.edifact import EdifactMessage, parse_edifact
+from parsers.edifact import EdifactMessage, InterchangeHeader, parse_edifact
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.mime import header_sender
 from parsers.sheets import SheetLimits, read_xls
@@ -151,12 +151,32 @@ def read_stream(stream: BinaryIO, name: str,
 
 
 @dataclass(frozen=True, slots=True)
+class MessageHeading:
+    """What an EDIFACT message said about itself (UNH and the UNB it came in) and the syntax
+    problems the parser found in it: what a CONTRL answers, kept without the segments."""
+
+    index: int
+    reference: str
+    type: str
+    version: str
+    release: str
+    agency: str
+    association: str
+    interchange: InterchangeHeader | None
+    problems: tuple[Problem, ...]
+    refused: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Reading:
     """A message read whole, for processing: its results and, for an email, its envelope
-    (who sent it, its subject), which says who to ask when nothing in it could be read."""
+    (who sent it, its subject), which says who to ask when nothing in it could be read.
+    For an EDIFACT file, `edifact` holds each message's heading and each file-level problem
+    in the order they came (what an acknowledgement answers)."""
 
     results: list[Result]
     envelope: EmailEnvelope | None = None
+    edifact: tuple[MessageHeading | Problem, ...] = ()
 
 
 def read_message(raw: bytes, name: str, profile: ColumnProfile | None = None) -> Reading:
@@ -165,7 +185,40 @@ def read_message(raw: bytes, name: str, profile: ColumnProfile | None = None) ->
     if reader is not None and reader.name == "email":
         reading = read_email_message(raw, name, profile=profile)
         return Reading(list(reading.results), reading.envelope)
+    if reader is not None and reader.name == "edifact":
+        return read_interchanges(raw, name)
     return Reading(list(read_stream(io.BufferedReader(io.BytesIO(raw)), name, profile)))
+
+
+def read_interchanges(raw: bytes, name: str) -> Reading:
+    """An EDIFACT file read as `read_edifact` reads it, keeping each message's heading."""
+    results: list[Result] = []
+    noted: list[MessageHeading | Problem] = []
+    try:
+        for item in parse_edifact(io.BufferedReader(io.BytesIO(raw))):
+            if isinstance(item, EdifactMessage):
+                mapped = map_message(item, name)
+                if isinstance(mapped, Document):
+                    results.append(mapped)
+                    refusal: list[Problem] = []
+                else:
+                    results += mapped
+                    refusal = [p for p in mapped if p not in item.problems]
+                noted.append(_heading(item, refusal))
+            else:
+                results.append(item)
+                noted.append(item)
+    except ParseError as exc:
+        results.append(exc.as_problem())
+        noted.append(exc.as_problem())
+    return Reading(results, None, tuple(noted))
+
+
+def _heading(message: EdifactMessage, refusal: list[Problem]) -> MessageHeading:
+    return MessageHeading(message.index, message.reference, message.type, message.version,
+                          message.release, message.agency, message.association,
+                          message.interchange, (*message.problems, *refusal),
+                          message.refused or bool(refusal))
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,20 @@ class Supplier(Base):
     # Sender authentication of its mail (partner file `mail_auth`: required, preferred, none);
     # None: the configured default (gateway.mailauth.verdict.MailAuthPolicy).
     mail_auth: Mapped[str | None] = mapped_column(String(16))
+    # EDIFACT acknowledgements it wants (partner file `contrl`, `aperak`: always, on_error,
+    # never); None: never (gateway.services.acknowledgements.AckPolicy).
+    contrl: Mapped[str | None] = mapped_column(String(16))
+    aperak: Mapped[str | None] = mapped_column(String(16))
+
+
+class InterchangeCounterRow(Base):
+    """The last interchange control reference (UNB 0020) used towards each partner: the next
+    acknowledgement takes the next number, and no number is used twice."""
+
+    __tablename__ = "interchange_counters"
+
+    partner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_reference: Mapped[int] = mapped_column(Integer)
 
 
 class SupplierIdentity(Base):

@@ -29,6 +29,11 @@ class SupplierInfo:
     mail_auth: str | None = None
     domains: frozenset[str] = frozenset()
     emails: frozenset[str] = frozenset()
+    # EDIFACT acknowledgements it asked for (partner file `contrl`, `aperak`; None: never),
+    # sent to `reply_to`, the first of its addresses in the partner file.
+    contrl: str | None = None
+    aperak: str | None = None
+    reply_to: str | None = None
 
 
 @dataclass(slots=True)
@@ -67,7 +72,8 @@ class Lookups:
         emails, domains = self._mail.get(code, ([], []))
         return SupplierInfo(found.code, found.name, found.buyer_contact,
                             self.profile(found.profile_name), self.reading(found),
-                            found.mail_auth, supplier_domains(domains), frozenset(emails))
+                            found.mail_auth, supplier_domains(domains), frozenset(emails),
+                            found.contrl, found.aperak, emails[0] if emails else None)
 
     def supplier_by(self, kind: str, value: str) -> SupplierInfo | None:
         self._load()

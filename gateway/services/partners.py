@@ -20,6 +20,12 @@ File shape (TOML; the YAML equivalent has the same keys)::
     profile = "strict"
     mail_auth = "required"         # optional: required, preferred or none (default: the
                                    # GATEWAY_MAIL_AUTH setting; docs/mail-authentication.md)
+    contrl = "on_error"            # optional: EDIFACT CONTRL per interchange received:
+                                   # always, on_error or never (default: never)
+    aperak = "on_error"            # optional: EDIFACT APERAK for business problems:
+                                   # always, on_error or never (default: never)
+                                   # (gateway.services.acknowledgements; sent by email to the
+                                   # first of `emails`)
 
     [suppliers.reading]            # optional: how this supplier writes sheets and emails
     date_order = "day_first"       # see `gateway.services.reading_profiles`
@@ -54,8 +60,9 @@ from gateway.services.reading_profiles import stored_reading
 PROFILE_FIELDS = tuple(f.name for f in fields(ToleranceProfile) if f.name not in ("name",
                                                                                   "version"))
 SUPPLIER_KEYS = ("code", "name", "emails", "domains", "edi_ids", "as2_id", "buyer_contact",
-                 "profile", "reading", "mail_auth")
+                 "profile", "reading", "mail_auth", "contrl", "aperak")
 MAIL_AUTH_POLICIES = ("required", "preferred", "none")
+ACK_POLICIES = ("always", "on_error", "never")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +188,7 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
     if mail_auth is not None and mail_auth not in MAIL_AUTH_POLICIES:
         raise ConfigurationError(f"supplier {code}: mail_auth = {mail_auth!r}; allowed: "
                                  f"{', '.join(MAIL_AUTH_POLICIES)}")
+    acks = {key: _ack_policy(code, key, entry.get(key)) for key in ("contrl", "aperak")}
     supplier = session.scalars(select(Supplier).where(Supplier.code == code)).first()
     if supplier is None:
         supplier = Supplier(code=code, name=str(entry["name"]))
@@ -190,6 +198,7 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
     supplier.profile_name = profile
     supplier.reading = reading
     supplier.mail_auth = mail_auth
+    supplier.contrl, supplier.aperak = acks["contrl"], acks["aperak"]
     session.flush()
     identities = list(_identities(entry, code))
     for kind, value, qualifier in identities:
@@ -203,6 +212,15 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
                                      qualifier=qualifier))
         session.flush()
     return len(identities)
+
+
+def _ack_policy(code: str, key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if value not in ACK_POLICIES:
+        raise ConfigurationError(f"supplier {code}: {key} = {value!r}; allowed: "
+                                 f"{', '.join(ACK_POLICIES)}")
+    return str(value)
 
 
 def latest_profile_exists(session: Session, name: str) -> bool:

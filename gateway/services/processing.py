@@ -42,11 +42,20 @@ from gateway.persistence.models import (
     PurchaseOrder,
 )
 from gateway.persistence.queries import chunked, result_rows
+from gateway.services.acknowledgements import (
+    AckPolicy,
+    AckWhen,
+    Addressing,
+    Answered,
+    acknowledge,
+    decide,
+    received_interchanges,
+)
 from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
 from mappings.email import ColumnProfile
 from mappings.email.message import EmailEnvelope, unread_problems
-from mappings.registry import preview_message, read_message
+from mappings.registry import MessageHeading, preview_message, read_message
 from parsers.errors import Problem, ProblemCode, Severity
 
 MESSAGES = cast(Table, InboundMessage.__table__)
@@ -67,6 +76,10 @@ class MessageReport:
     reason: str | None = None
     exception_ids: set[int] = field(default_factory=set)
     duplicate_of: int | None = None
+    # Each document applied, with what reconciliation found in it (what an APERAK answers).
+    answered: list[Answered] = field(default_factory=list)
+    # Outbox rows of the acknowledgements decided for it.
+    acknowledgements: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -86,6 +99,10 @@ class _Message:
     authentication: dict[str, Any] | None = None
     # What the message may do for its supplier (sender authentication, set by `prepare`).
     trust: Trust | None = None
+    # An EDIFACT file's message headings and file-level problems, in order, and the values
+    # refused after reading (what a CONTRL answers).
+    edifact: tuple[MessageHeading | Problem, ...] = ()
+    refusals: list[Problem] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -138,6 +155,7 @@ def write_batch(session: Session, batch: ReadBatch, today: date,
         if message.supplier is not None and report.state is MessageState.PARSED:
             run.apply(message, report)
     run.flush(messages, reports)
+    run.acknowledge(messages, reports)
     if len(unique) == len(message_ids):
         return reports
     # An id listed twice is processed once; its second mention reports the state it reached.
@@ -484,6 +502,7 @@ class _Run:
             self.ledger.record(outcome, supplier, line_ids,
                                Source(message.id, document_id, self.now))
             report.discrepancies += outcome.discrepancies
+            report.answered.append(Answered(document, tuple(outcome.discrepancies)))
         report.documents = len(message.documents)
         if copies and len(copies) == len(message.documents) and not report.errors:
             report.duplicate_of = min(copies)
@@ -501,6 +520,41 @@ class _Run:
             self.unread(message, report)
         if message.trust is Trust.UNVERIFIED:
             self._unverified(message, report, withheld)
+
+    def acknowledge(self, messages: list[_Message], reports: list[MessageReport]) -> None:
+        """The EDIFACT acknowledgements each partner asked for (partner keys `contrl` and
+        `aperak`), enqueued in this transaction (`gateway.services.acknowledgements`). Only for
+        an interchange processed now, from a supplier known by the interchange if not by the
+        channel, and never for mail not authenticated as the supplier."""
+        for message, report in zip(messages, reports, strict=True):
+            if not message.edifact or report.state is message.state \
+                    or report.state not in (MessageState.RECONCILED, MessageState.QUARANTINED) \
+                    or message.trust in (Trust.UNVERIFIED, Trust.QUARANTINED):
+                continue
+            supplier = message.supplier or self._interchange_sender(message)
+            if supplier is None or supplier.reply_to is None:
+                continue
+            policy = AckPolicy(AckWhen(supplier.contrl or AckWhen.NEVER),
+                               AckWhen(supplier.aperak or AckWhen.NEVER))
+            if policy == AckPolicy():
+                continue
+            specs = decide(policy, received_interchanges(message.edifact), report.answered,
+                           message.refusals)
+            report.acknowledgements += acknowledge(self.session, specs, supplier.code,
+                                                   supplier.reply_to, message.id,
+                                                   Addressing(), self.now)
+
+    def _interchange_sender(self, message: _Message) -> SupplierInfo | None:
+        """The supplier of an interchange nothing of which could be read (no document named
+        it): its UNB sender, as processing finds a supplier by its EDI id."""
+        if message.supplier_code:
+            return self.lookups.supplier(message.supplier_code)
+        senders = {item.interchange.sender for item in message.edifact
+                   if isinstance(item, MessageHeading) and item.interchange is not None
+                   and item.interchange.sender}
+        found = {s.code: s for sender in sorted(senders)
+                 if (s := self.lookups.supplier_by("edi", sender)) is not None}
+        return next(iter(found.values())) if len(found) == 1 else None
 
     def _withheld(self, document: Document, supplier: SupplierInfo) -> Outcome:
         """What a document of unverified mail would do: computed to tell the buyer, never
@@ -648,13 +702,16 @@ def _read(message: _Message, name: str, profile: ColumnProfile | None) -> list[P
     """Read the message into its documents, problems and envelope; returns its errors."""
     reading = read_message(message.raw, name, profile)
     results, message.envelope = reading.results, reading.envelope
+    message.edifact, message.refusals = reading.edifact, []
     message.documents, message.problems = [], []
     for result in results:
         if isinstance(result, Problem):
             message.problems.append(replace(result, detail=printable(result.detail)))
         elif refused := refused_values(result):
             # Not applied: a value the database would refuse fails the whole batch.
-            message.problems += [_refusal(result, value) for value in refused]
+            refusals = [_refusal(result, value) for value in refused]
+            message.problems += refusals
+            message.refusals += refusals
         else:
             message.documents.append(result)
     return [p for p in message.problems if p.is_error]

@@ -137,7 +137,7 @@ def answer_interchange(inbound: InboundEnvelope, reference: str, prepared: datet
                 segment("UNZ", str(len(messages)), reference)]
     fitted = [_fitted(s, syntax_id) for s in segments]
     # The decimal mark is stated as '.', the default of ISO 9735 (pydifact's default is ',').
-    characters = Characters(decimal_point=".")
+    characters = Characters(decimal_point=".")  # type: ignore[no-untyped-call]
     text = Serializer(characters).serialize(fitted, with_una_header=True, break_lines=True)
     return text.encode(codec_of(syntax_id))
 
