@@ -169,7 +169,8 @@ def contrl_report(received: ReceivedInterchange,
     no database stores), by message index: each rejects its message too."""
     responses = []
     for heading in received.messages:
-        later = [p for p in refusals if p.message_index == heading.index]
+        later = [p for p in refusals
+                 if p.message_index == heading.index and p not in heading.problems]
         problems = [*heading.problems, *later]
         responses.append(MessageResponse(identifier(heading), heading.refused or bool(later),
                                          tuple(syntax_fault(p) for p in problems)))

@@ -93,7 +93,8 @@ def test_a_response_with_an_unknown_line_gets_a_contrl_and_an_aperak(
     assert (uci.tag, uci.component(0), uci.component(3)) == ("UCI", "SUP-IC-7", "7")
     _mail, (answer,) = _interchange(aperak)
     assert answer.type == "APERAK"
-    assert answer.interchange is not None and answer.interchange.reference == "2"
+    assert answer.interchange is not None
+    assert answer.interchange.reference == "2"
     errors = [s.component(0, 0) for s in answer.segments if s.tag == "ERC"]
     # Line 90 is not on the order; its GTIN's check digit is wrong too (kept, and reported).
     assert errors == ["11", "50"]
