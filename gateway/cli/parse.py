@@ -147,10 +147,15 @@ def bench() -> None:
               help="Size of the interchange for the peak-memory run (0 to skip).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_parse(messages: int, runs: int, memory_mb: int, as_json: bool) -> None:
-    """Parse+map of ORDRSP and DESADV interchanges against pydifact's own parse."""
+    """Parse+map of ORDRSP and DESADV interchanges against pydifact's own parse, and what
+    generating their CONTRL and APERAK adds (a second table; not in --json)."""
     from gateway.bench.parse import run_parse_benchmark
 
     run_parse_benchmark(messages=messages, runs=runs, memory_mb=memory_mb, as_json=as_json)
+    if not as_json:
+        from gateway.bench.acks import run_ack_benchmark
+
+        run_ack_benchmark(messages=messages, runs=runs)
 
 
 @bench.command("xlsx")

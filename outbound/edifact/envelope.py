@@ -83,6 +83,11 @@ def fit_text(text: str, syntax_id: str) -> str:
     """`text` in the repertoire of `syntax_id`: accents dropped where the level has no
     letter for them, anything else without a spelling there becomes '.'; control
     characters become spaces (a segment is one line of text to the partner's tools)."""
+    if syntax_id == "UNOA":
+        if _UNOA.issuperset(text):
+            return text
+    elif text.isprintable() and (text.isascii() or _encodes(text, codec_of(syntax_id))):
+        return text
     text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
     if syntax_id == "UNOA":
         text = _plain(text).upper()
@@ -135,11 +140,23 @@ def answer_interchange(inbound: InboundEnvelope, reference: str, prepared: datet
                   "", application, "", "", "", "1" if inbound.test else "")
     segments = [unb, *(s for message in messages for s in message),
                 segment("UNZ", str(len(messages)), reference)]
-    fitted = [_fitted(s, syntax_id) for s in segments]
     # The decimal mark is stated as '.', the default of ISO 9735 (pydifact's default is ',').
-    characters = Characters(decimal_point=".")  # type: ignore[no-untyped-call]
-    text = Serializer(characters).serialize(fitted, with_una_header=True, break_lines=True)
+    serializer = Serializer(Characters(decimal_point="."))  # type: ignore[no-untyped-call]
+    text = serializer.serialize(segments, with_una_header=True, break_lines=True)
+    if not _fits(text, syntax_id):
+        # Rare: some text has no spelling in the repertoire; fitted element by element.
+        fitted = [_fitted(s, syntax_id) for s in segments]
+        text = serializer.serialize(fitted, with_una_header=True, break_lines=True)
     return text.encode(codec_of(syntax_id))
+
+
+def _fits(text: str, syntax_id: str) -> bool:
+    """Whether the whole interchange is already in the repertoire (one pass, the usual case);
+    the line breaks between segments are ours."""
+    plain = text.replace("\n", "")
+    if syntax_id == "UNOA":
+        return _UNOA.issuperset(plain)
+    return plain.isprintable() and (plain.isascii() or _encodes(plain, codec_of(syntax_id)))
 
 
 def _fitted(original: Segment, syntax_id: str) -> Segment:
