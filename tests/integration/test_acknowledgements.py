@@ -155,3 +155,38 @@ def test_two_writers_never_get_the_same_control_reference(engine: Engine) -> Non
     if engine.dialect.name == "postgresql":
         # The second writer waited for the first's commit: it got the number after both.
         assert taken == [1, 2, 3]
+
+
+def test_the_partner_keys_are_stored_and_checked(sessions: object) -> None:
+    from gateway.errors import ConfigurationError
+    from gateway.persistence.models import Supplier
+    from gateway.services.lookups import Lookups
+    from gateway.services.partners import load_partners
+
+    with sessions() as session:  # type: ignore[operator]
+        found = Lookups(session).supplier("ACME")
+        assert found is not None
+        assert (found.contrl, found.aperak, found.reply_to) == \
+            ("always", "on_error", "edi@acme.example")
+    wrong = {"suppliers": [{"code": "ACME", "name": "Acme", "contrl": "sometimes"}]}
+    with pytest.raises(ConfigurationError, match="contrl = 'sometimes'"), \
+            sessions() as session:  # type: ignore[operator]
+        load_partners(session, wrong, NOW)
+    plain = {"suppliers": [{"code": "ACME", "name": "Acme"}]}
+    with sessions() as session:  # type: ignore[operator]
+        load_partners(session, plain, NOW)
+    with sessions() as session:  # type: ignore[operator]
+        row = session.scalars(select(Supplier).where(Supplier.code == "ACME")).one()
+        assert (row.contrl, row.aperak) == (None, None)
+
+
+def test_a_partner_asking_for_nothing_gets_nothing(sessions: object, tmp_path: Path) -> None:
+    from gateway.services.partners import load_partners
+
+    quiet = {"suppliers": [{"code": "ACME", "name": "Acme", "emails": ["edi@acme.example"],
+                            "edi_ids": [{"id": GLN, "qualifier": "14"}]}]}
+    with sessions() as session:  # type: ignore[operator]
+        load_partners(session, quiet, NOW)
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    _process(sessions, ordrsp("80", "RSP-2"))
+    assert _sent(sessions) == []
