@@ -60,6 +60,8 @@ def partners_load(app: AppContext, path: Path) -> None:
         loaded = load_partners(session, data, app.now())
     new = f"; new profile versions: {', '.join(loaded.profiles_new)}" if loaded.profiles_new else ""
     click.echo(f"{loaded.suppliers} supplier(s), {loaded.identities} address(es)/id(s){new}")
+    if loaded.acknowledged:
+        click.echo(f"EDIFACT acknowledgements: {'; '.join(loaded.acknowledged)}")
 
 
 @click.group()

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -70,6 +70,8 @@ class PartnerLoad:
     suppliers: int
     identities: int
     profiles_new: list[str]
+    # Suppliers that asked for EDIFACT acknowledgements: "CODE (contrl always, aperak on_error)".
+    acknowledged: list[str] = field(default_factory=list)
 
 
 def read_partner_file(path: Path) -> dict[str, Any]:
@@ -134,7 +136,11 @@ def load_partners(session: Session, data: Mapping[str, Any], now: datetime | Non
     identities = 0
     for index, entry in enumerate(suppliers, 1):
         identities += _store_supplier(session, entry, index, set(profiles))
-    return PartnerLoad(len(suppliers), identities, new_versions)
+    acknowledged = [f"{entry['code']} ({', '.join(f'{key} {entry[key]}' for key in keys)})"
+                    for entry in suppliers if isinstance(entry, dict)
+                    if (keys := [k for k in ("contrl", "aperak")
+                                 if entry.get(k) not in (None, "never")])]
+    return PartnerLoad(len(suppliers), identities, new_versions, acknowledged)
 
 
 def store_profile(session: Session, profile: ToleranceProfile, now: datetime) -> bool:

@@ -168,6 +168,9 @@ def test_the_partner_keys_are_stored_and_checked(sessions: object) -> None:
         assert found is not None
         assert (found.contrl, found.aperak, found.reply_to) == \
             ("always", "on_error", "edi@acme.example")
+    with sessions() as session:  # type: ignore[operator]
+        loaded = load_partners(session, PARTNERS, NOW)
+    assert loaded.acknowledged == ["ACME (contrl always, aperak on_error)"]
     wrong = {"suppliers": [{"code": "ACME", "name": "Acme", "contrl": "sometimes"}]}
     with pytest.raises(ConfigurationError, match="contrl = 'sometimes'"), \
             sessions() as session:  # type: ignore[operator]
