@@ -74,9 +74,9 @@ _UNOA = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-()/='+:?!\"%&*;<>")
 
 
 def codec_of(syntax_id: str) -> str:
-    """The codec an answer in `syntax_id` is written in; an unknown level is answered in
-    UTF-8 under its own name, as the reader reads it."""
-    return _CODECS.get(syntax_id, "utf-8")
+    """The codec an answer in `syntax_id` is written in; an unknown level is answered under
+    its own name in ASCII, which every level holds."""
+    return _CODECS.get(syntax_id, "ascii")
 
 
 def fit_text(text: str, syntax_id: str) -> str:
@@ -143,7 +143,8 @@ def answer_interchange(inbound: InboundEnvelope, reference: str, prepared: datet
     # The decimal mark is stated as '.', the default of ISO 9735 (pydifact's default is ',').
     serializer = Serializer(Characters(decimal_point="."))  # type: ignore[no-untyped-call]
     text = serializer.serialize(segments, with_una_header=True, break_lines=True)
-    if not _fits(text, syntax_id):
+    # One line break after the UNA and after each segment: any other is in supplier text.
+    if text.count("\n") != len(segments) + 1 or not _fits(text, syntax_id):
         # Rare: some text has no spelling in the repertoire; fitted element by element.
         fitted = [_fitted(s, syntax_id) for s in segments]
         text = serializer.serialize(fitted, with_una_header=True, break_lines=True)
