@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -33,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway.config import OutboundSettings
@@ -203,13 +205,15 @@ class OutboxSender:
     worker: str = "outbox"
     rand: Callable[[], float] = random.random
 
-    def drain(self, max_batches: int | None = None) -> SendReport:
+    def drain(self, max_batches: int | None = None,
+              stop: Callable[[], bool] = lambda: False) -> SendReport:
         """Send batches until nothing is due (or a transport is unavailable: the rest
-        waits for its back-off); the transports' connections are closed at the end."""
+        waits for its back-off, or `stop()` says so); the transports' connections are closed
+        at the end."""
         report = SendReport()
         try:
             batches = 0
-            while max_batches is None or batches < max_batches:
+            while (max_batches is None or batches < max_batches) and not stop():
                 with self.begin() as session:
                     claimed = claim_due(session, self.clock(), self.settings.batch_size,
                                         self.worker)
@@ -435,3 +439,46 @@ def _event(exception_id: int, now: datetime, action: str, before: ExceptionState
     return {"exception_id": exception_id, "at": now, "actor": "gateway", "action": action,
             "from_state": before.value if before else None, "to_state": after.value,
             "detail": detail, "message_id": message_id}
+
+
+# -- In process (`gateway run`) ------------------------------------------------------------
+
+
+class OutboxThread:
+    """The sender of `gateway run`: a thread that gives back stuck rows and sends what is due
+    every `poll_seconds` (or at once when woken). A database or transport outage costs a
+    pass, never a row: the rows wait in the table."""
+
+    def __init__(self, sender: OutboxSender, poll_seconds: float) -> None:
+        self._sender = sender
+        self._poll = poll_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Finish the batch under way, then stop."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._sender.sweep()
+                report = self._sender.drain(stop=self._stopping.is_set)
+            except SQLAlchemyError as exc:
+                log.warning("outbox: pass skipped, the database failed: %s",
+                            type(exc).__name__)
+            else:
+                if report.sent or report.failed or report.retrying:
+                    log.info("outbox: %d sent, %d to retry, %d failed", len(report.sent),
+                             len(report.retrying), len(report.failed))
+            self._wake.wait(self._poll)
+            self._wake.clear()
