@@ -28,6 +28,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -233,19 +234,29 @@ class OutboxSender:
             return give_back_stuck(session, self.clock(), self.settings.stuck_seconds)
 
     def send_batch(self, claimed: list[Claimed]) -> SendReport:
+        """Send `claimed` in order; the outcomes are recorded by a second thread while the
+        next messages go out (one record at a time, in order): the database work overlaps
+        the wait for the relay's replies instead of adding to it."""
         report = SendReport()
         waiting: list[Outcome] = []
         last_record = time.monotonic()
         unavailable: set[Transport] = set()
-        for index, row in enumerate(claimed):
-            outcome = (self._untried(row) if row.transport in unavailable else self._send(row))
-            if isinstance(outcome.error, TransportUnavailable):
-                unavailable.add(row.transport)
-            waiting.append(outcome)
-            if (len(waiting) >= RECORD_EVERY
-                    or time.monotonic() - last_record >= RECORD_AFTER_SECONDS):
-                report.add(self._record(waiting, claimed[index + 1:]))
-                waiting, last_record = [], time.monotonic()
+        with ThreadPoolExecutor(1, thread_name_prefix="outbox-record") as recorder:
+            recording: Future[SendReport] | None = None
+            for index, row in enumerate(claimed):
+                outcome = (self._untried(row) if row.transport in unavailable
+                           else self._send(row))
+                if isinstance(outcome.error, TransportUnavailable):
+                    unavailable.add(row.transport)
+                waiting.append(outcome)
+                if (len(waiting) >= RECORD_EVERY
+                        or time.monotonic() - last_record >= RECORD_AFTER_SECONDS):
+                    if recording is not None:
+                        report.add(recording.result())
+                    recording = recorder.submit(self._record, waiting, claimed[index + 1:])
+                    waiting, last_record = [], time.monotonic()
+            if recording is not None:
+                report.add(recording.result())
         if waiting:
             report.add(self._record(waiting, []))
         return report
