@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -167,6 +168,33 @@ def bench_outbox(messages: int, runs: int, batch_size: int, as_json: bool) -> No
         result = run_outbox_benchmark(messages, runs, batch_size,
                                       lambda text: status.update(text))
     print_result(result, as_json)
+
+
+def send_and_show(app: AppContext, console: Console, folder: Path) -> None:
+    """The demo's last step: send what the outbox holds into the drop folder `folder`
+    (never to a server, whatever the environment says) and show each message and its file."""
+    from gateway.config import OutboundSettings
+    from gateway.services.outbox import list_outbound
+    from gateway.services.outbox_sender import OutboxSender, Transports
+
+    settings = OutboundSettings(drop_dir=folder, drop_all=True)
+    report = OutboxSender(app.transaction, Transports.from_settings(settings), settings,
+                          app.now, "demo").drain()
+    with app.transaction() as session:
+        rows = list(reversed(list_outbound(session, limit=1_000_000)))
+    if not rows:
+        console.print("the outbox is empty: nothing was decided to be sent")
+        return
+    table = Table(title=f"what the gateway sent (dropped into {folder}/new)",
+                  title_justify="left")
+    for column in ("id", "kind", "to", "state", "file"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        where = report.locations.get(row.id, "")
+        table.add_row(str(row.id), row.kind, terminal_text(row.recipient),
+                      terminal_text(row.state, STATE_STYLE.get(row.state, "")),
+                      terminal_text(where or (row.state_reason or "")))
+    console.print(table)
 
 
 def _actor() -> str:
