@@ -53,6 +53,7 @@ from gateway.persistence.models import (
     OutboundAttemptRow,
     OutboundMessageRow,
 )
+from gateway.persistence.queries import chunked
 from outbound.errors import DeliveryError, PermanentDelivery, TransportUnavailable
 from outbound.transports.base import Delivered, Outgoing, Sender
 
@@ -313,11 +314,11 @@ def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: li
             update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in still_claimed]),
                                  OUTBOX.c.state == OutboundState.SENDING.value)
             .values(updated_at=now))
-    failed = [outcome for outcome in outcomes if outcome.claimed.id in set(report.failed)]
+    failed, sent = set(report.failed), set(report.sent)
     if failed:
-        _raise_failures(session, failed, now)
-    if report.sent:
-        _resolve_failures(session, report.sent, now)
+        _raise_failures(session, [o for o in outcomes if o.claimed.id in failed], now)
+    if sent:
+        _resolve_failures(session, [o for o in outcomes if o.claimed.id in sent], now)
     return report
 
 
@@ -427,22 +428,19 @@ def _raise_failures(session: Session, failed: list[Outcome], now: datetime) -> N
     session.execute(insert(EVENTS), events)
 
 
-def _resolve_failures(session: Session, sent_ids: list[int], now: datetime) -> None:
-    """Resolve the open OUTBOUND_FAILED exceptions of rows a retry has now sent."""
-    suffixes = {f"|outbox#{row_id}": row_id for row_id in sent_ids}
-    open_failures = session.execute(
-        select(EXCEPTIONS.c.id, EXCEPTIONS.c.key, EXCEPTIONS.c.state)
-        .where(EXCEPTIONS.c.code == DiscrepancyCode.OUTBOUND_FAILED.value,
-               EXCEPTIONS.c.state.in_(OPEN_STATES))).all()
-    for exception_id, key, state in open_failures:
-        row_id = suffixes.get("|" + key.rpartition("|")[2])
-        if row_id is None:
-            continue
-        session.execute(update(EXCEPTIONS).where(EXCEPTIONS.c.id == exception_id)
-                        .values(state=ExceptionState.RESOLVED.value, updated_at=now))
-        session.execute(insert(EVENTS).values(_event(
-            exception_id, now, "resolved", ExceptionState(state), ExceptionState.RESOLVED,
-            f"outbound #{row_id} sent on retry", None)))
+def _resolve_failures(session: Session, sent: list[Outcome], now: datetime) -> None:
+    """Resolve the open OUTBOUND_FAILED exceptions of rows a retry has now sent (one indexed
+    lookup by key per 500 rows; rows that never failed have none)."""
+    keys = {failure_key(o.claimed.supplier_code, o.claimed.id): o.claimed.id for o in sent}
+    for batch in chunked(sorted(keys)):
+        for exception_id, key, state in session.execute(
+                select(EXCEPTIONS.c.id, EXCEPTIONS.c.key, EXCEPTIONS.c.state)
+                .where(EXCEPTIONS.c.key.in_(batch), EXCEPTIONS.c.state.in_(OPEN_STATES))):
+            session.execute(update(EXCEPTIONS).where(EXCEPTIONS.c.id == exception_id)
+                            .values(state=ExceptionState.RESOLVED.value, updated_at=now))
+            session.execute(insert(EVENTS).values(_event(
+                exception_id, now, "resolved", ExceptionState(state), ExceptionState.RESOLVED,
+                f"outbound #{keys[key]} sent on retry", None)))
 
 
 def _event(exception_id: int, now: datetime, action: str, before: ExceptionState | None,
