@@ -176,9 +176,10 @@ def send_bare(port: int, drafts: list[OutboundDraft]) -> int:
 
 def send_through_outbox(port: int, drafts: list[OutboundDraft], database: Path,
                         batch_size: int) -> tuple[int, float]:
-    """Enqueue every draft in one transaction, then drain the outbox; (sent, enqueue seconds).
-    The schema is made before the clock starts (see `prepare_database`)."""
-    from gateway.services.outbox import enqueue
+    """Enqueue every draft in one transaction (as the decisions of a processing batch are
+    written together), then drain the outbox; (sent, enqueue seconds). The schema is made
+    before the clock starts (see `prepare_database`)."""
+    from gateway.services.outbox import enqueue_many
     from gateway.services.outbox_sender import OutboxSender, Transports
 
     settings = Settings(f"sqlite:///{database}", database.parent)
@@ -187,8 +188,7 @@ def send_through_outbox(port: int, drafts: list[OutboundDraft], database: Path,
         begin = make_session_factory(engine).begin
         started = time.perf_counter()
         with begin() as session:
-            for draft in drafts:
-                enqueue(session, draft)
+            enqueue_many(session, drafts)
         enqueued = time.perf_counter() - started
         outbound = OutboundSettings(drop_dir=database.parent / "dropped",
                                     smtp_url=f"smtp://127.0.0.1:{port}", batch_size=batch_size)

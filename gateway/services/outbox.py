@@ -45,6 +45,19 @@ def enqueue(session: Session, draft: OutboundDraft, now: datetime | None = None)
     return _add(session, draft, OutboundState.PENDING, None, now or _now())
 
 
+def enqueue_many(session: Session, drafts: Sequence[OutboundDraft],
+                 now: datetime | None = None) -> list[int]:
+    """`enqueue` for the drafts of a batch of decisions, in one multi-row INSERT; their ids,
+    in the order of `drafts`."""
+    if not drafts:
+        return []
+    moment = now or _now()
+    rows = [_values(draft, OutboundState.PENDING, None, moment) for draft in drafts]
+    inserted = session.connection().execute(
+        insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True), rows)
+    return [int(row_id) for (row_id,) in inserted]
+
+
 def record_suppressed(session: Session, draft: OutboundDraft, why: str,
                       now: datetime | None = None) -> int:
     """Record `draft` as decided and deliberately not sent (`suppressed`), with `why`, in the
@@ -57,7 +70,13 @@ def _add(session: Session, draft: OutboundDraft, state: OutboundState, why: str 
     # A Core INSERT, not an ORM object and a flush: services enqueue one row per decision,
     # thousands in a batch of reconciliations, and the flush machinery cost more than the
     # insert itself (`gateway bench outbox`).
-    values: dict[str, Any] = {
+    return int(session.connection().execute(
+        _INSERT, _values(draft, state, why, now)).scalar_one())
+
+
+def _values(draft: OutboundDraft, state: OutboundState, why: str | None,
+            now: datetime) -> dict[str, Any]:
+    return {
         "kind": draft.kind.value, "transport": draft.transport.value,
         "recipient": draft.recipient, "sender": draft.sender, "payload": draft.payload,
         "content_type": draft.content_type,
@@ -68,7 +87,6 @@ def _add(session: Session, draft: OutboundDraft, state: OutboundState, why: str 
         "extra": dict(draft.extra) or None, "attempts": 0, "created_at": now,
         "next_attempt_at": now if state is OutboundState.PENDING else None,
         "updated_at": now}
-    return int(session.connection().execute(_INSERT, values).scalar_one())
 
 
 # -- What operators see and do -----------------------------------------------------------

@@ -27,7 +27,14 @@ _RESPONSE_KEPT = 300   # characters of the receiver's answer kept on the attempt
 class Webhooks:
     def __init__(self, timeout: float, context: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
-        self.context = context or ssl.create_default_context()
+        self._context = context
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """Made at the first https URL: loading the system's CAs takes a noticeable time."""
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
 
     def send(self, message: Outgoing) -> Delivered:
         url = message.recipient.strip()
