@@ -177,14 +177,31 @@ def _claimed(row: dict[str, Any]) -> Claimed:
                             row["content_type"], headers))
 
 
-def give_back_stuck(session: Session, now: datetime, stuck_seconds: float) -> list[int]:
+def give_back_stuck(session: Session, now: datetime, stuck_seconds: float,
+                    max_attempts: int) -> list[int]:
     """Rows `sending` with no news for `stuck_seconds` (their sender died mid-attempt) go back
     to `pending`, due at once; their ids. The attempt may have reached the receiver: the next
-    one repeats it with the same wire id."""
+    one repeats it with the same wire id. A row whose sender died `max_attempts` times (a
+    message that kills its sender, say) is `failed` instead, with an OUTBOUND_FAILED
+    exception, rather than tried for ever."""
+    stuck = and_(OUTBOX.c.state == OutboundState.SENDING.value,
+                 OUTBOX.c.updated_at < now - timedelta(seconds=stuck_seconds))
+    why = "its sender stopped during each of {} attempts"
+    exhausted = session.execute(
+        update(OUTBOX).where(stuck, OUTBOX.c.attempts >= max_attempts)
+        .values(state=OutboundState.FAILED.value, next_attempt_at=None, updated_at=now,
+                state_reason=why.format(max_attempts))
+        .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.transport, OUTBOX.c.attempts,
+                   OUTBOX.c.supplier_code, OUTBOX.c.message_id)).all()
+    if exhausted:
+        _raise_failures(session, [(Claimed(row_id, kind, Transport(transport), attempts,
+                                           supplier, message, _NOTHING), why.format(attempts))
+                                  for row_id, kind, transport, attempts, supplier, message
+                                  in exhausted], now)
+        log.error("outbox: %d row(s) failed, their sender stopped during each attempt (#%s)",
+                  len(exhausted), ", #".join(str(row[0]) for row in exhausted[:20]))
     moved = session.execute(
-        update(OUTBOX)
-        .where(OUTBOX.c.state == OutboundState.SENDING.value,
-               OUTBOX.c.updated_at < now - timedelta(seconds=stuck_seconds))
+        update(OUTBOX).where(stuck)
         .values(state=OutboundState.PENDING.value, next_attempt_at=now, updated_at=now,
                 state_reason="its sender stopped during an attempt; sent again with the "
                              "same wire id")
@@ -194,6 +211,9 @@ def give_back_stuck(session: Session, now: datetime, stuck_seconds: float) -> li
         log.warning("outbox: %d row(s) `sending` for over %.0f s given back (#%s)", len(ids),
                     stuck_seconds, ", #".join(map(str, ids[:20])))
     return ids
+
+
+_NOTHING = Outgoing("", "", "", b"", "")
 
 
 @dataclass(slots=True)
@@ -232,7 +252,8 @@ class OutboxSender:
 
     def sweep(self) -> list[int]:
         with self.begin() as session:
-            return give_back_stuck(session, self.clock(), self.settings.stuck_seconds)
+            return give_back_stuck(session, self.clock(), self.settings.stuck_seconds,
+                                   self.settings.max_attempts)
 
     def send_batch(self, claimed: list[Claimed]) -> SendReport:
         """Send `claimed` in order; the outcomes are recorded by a second thread while the
@@ -268,6 +289,12 @@ class OutboxSender:
             delivered = self.transports.for_row(row.transport).send(row.outgoing)
         except DeliveryError as exc:
             return Outcome(row, at, _ms(started), error=exc)
+        except Exception as exc:   # a bug in a transport fails its row, with why
+            # Recorded as a permanent failure with the error's name (never its text: it may
+            # quote the payload), so one such message cannot stop the batch, nor loop.
+            log.exception("outbox: sending #%d raised %s", row.id, type(exc).__name__)
+            return Outcome(row, at, _ms(started), error=PermanentDelivery(
+                f"the sender failed on this message ({type(exc).__name__}); see its log"))
         return Outcome(row, at, _ms(started), delivered=delivered)
 
     def _untried(self, row: Claimed) -> Outcome:
@@ -300,6 +327,7 @@ def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: li
     changes: list[dict[str, Any]] = []
     for outcome in outcomes:
         changes.append(_change(outcome, now, settings, rand, report))
+    reasons = {change["_id"]: change.get("state_reason") or "" for change in changes}
     connection = session.connection()
     for group in _same_keys(changes):
         connection.execute(
@@ -316,7 +344,8 @@ def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: li
             .values(updated_at=now))
     failed, sent = set(report.failed), set(report.sent)
     if failed:
-        _raise_failures(session, [o for o in outcomes if o.claimed.id in failed], now)
+        _raise_failures(session, [(o.claimed, reasons[o.claimed.id]) for o in outcomes
+                                  if o.claimed.id in failed], now)
     if sent:
         _resolve_failures(session, [o for o in outcomes if o.claimed.id in sent], now)
     return report
@@ -394,17 +423,17 @@ def failure_key(supplier_code: str | None, outbound_id: int) -> str:
             f"|outbox#{outbound_id}")
 
 
-def _raise_failures(session: Session, failed: list[Outcome], now: datetime) -> None:
-    """Open (or reopen, or count again) the OUTBOUND_FAILED exception of each row."""
-    keys = {failure_key(o.claimed.supplier_code, o.claimed.id): o for o in failed}
+def _raise_failures(session: Session, failed: list[tuple[Claimed, str]],
+                    now: datetime) -> None:
+    """Open (or reopen, or count again) the OUTBOUND_FAILED exception of each row, with the
+    reason it failed."""
+    keys = {failure_key(row.supplier_code, row.id): (row, reason) for row, reason in failed}
     known = {key: (row_id, state, occurrences) for key, row_id, state, occurrences in
              session.execute(select(EXCEPTIONS.c.key, EXCEPTIONS.c.id, EXCEPTIONS.c.state,
                                     EXCEPTIONS.c.occurrences)
                              .where(EXCEPTIONS.c.key.in_(list(keys))))}
     events: list[dict[str, Any]] = []
-    for key, outcome in keys.items():
-        row = outcome.claimed
-        reason = _said(outcome.error) if outcome.error is not None else "failed"
+    for key, (row, reason) in keys.items():
         found = outbound_failed(f"{row.kind} #{row.id} by {row.transport}", reason)
         values = {"code": found.code.value, "severity": found.severity.value,
                   "risk": found.risk, "expected": found.expected, "actual": found.actual,
