@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import MailAuthSettings, PipelineSettings, Settings, checked_broker_url
 from gateway.persistence.queries import chunked
-from gateway.services.ingest import UnitOfWork
 from gateway.services.pipeline import (
     TRANSIENT,
     ProcessingDeferred,
@@ -47,6 +46,7 @@ from gateway.services.pipeline import (
     retry_delay,
     stuck_messages,
 )
+from gateway.services.unit_of_work import UnitOfWork
 from gateway.services.worker_liveness import publish_again, take_over_lost
 
 if TYPE_CHECKING:
