@@ -71,7 +71,8 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
         raise click.exceptions.Exit(INTERRUPTED)
     transaction = make_session_factory(app.engine).begin
     worker = ReceivedWorker(transaction, None, app.today, app.now,
-                            authenticate=app.sender_authentication())
+                            authenticate=app.sender_authentication(),
+                            settings=app.pipeline())
     dispatcher = InProcessDispatcher(worker.wake)
     stop_threads = threading.Event()
     pollers = _pollers(mailboxes, transaction, app, stop_threads, dispatcher.dispatch)

@@ -202,7 +202,8 @@ def ingest_files(app: AppContext, paths: list[Path], supplier: str | None,
     """Archive the files (committed first), then process them, a batch per transaction."""
     intakes = [Intake(path.read_bytes(), "cli", supplier or sender, path.name, supplier)
                for path in paths]
-    return ingest_intakes(app.transaction, intakes, app.today(), app.now(), BATCH)
+    return ingest_intakes(app.transaction, intakes, app.today(), app.now(), BATCH,
+                          app.pipeline())
 
 
 class _progress:
@@ -253,7 +254,7 @@ def _report_json(report: MessageReport, path: Path) -> dict[str, Any]:
 @pass_app
 def replay_command(app: AppContext, message_id: int) -> None:
     """Undo what an archived message did and process it again (after a tolerance change)."""
-    report = replay(app.transaction, message_id, app.today(), app.now())
+    report = replay(app.transaction, message_id, app.today(), app.now(), app.pipeline())
     Console().print(_report_line(report, Path(f"message {message_id}")))
 
 
