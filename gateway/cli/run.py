@@ -1,8 +1,8 @@
-"""`gateway run`: the embedded default (DESIGN.md section 8): the SMTP intake, the IMAP pollers,
-the web app and a worker in one process on one machine, with no broker. The message rows are
-the queue: the worker thread takes what the channels committed, and what it did not reach
-before a stop is taken at the next start. SIGINT or SIGTERM stops taking messages in, lets
-the commits under way finish and be answered, finishes the batch being processed, and exits 0.
+"""`gateway run`: the embedded default (docs/architecture.md, "Who runs the processing"): the SMTP
+intake, the IMAP pollers, the web app and a worker in one process on one machine, with no broker.
+The message rows are the queue: the worker thread takes what the channels committed, and what it
+did not reach before a stop is taken at the next start. SIGINT or SIGTERM stops taking messages in,
+lets the commits under way finish and be answered, finishes the batch being processed, and exits 0.
 """
 
 from __future__ import annotations

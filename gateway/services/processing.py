@@ -395,7 +395,7 @@ class _Run:
                 if m.supplier is not None and m.supplier.code == supplier
                 for d in m.documents if d.document_number}
         # One IN on the number, the kind compared here: a (kind, number) tuple IN scans the
-        # index on SQLite (DESIGN.md section 9).
+        # index on SQLite (docs/architecture.md, "Measured facts").
         for batch in chunked(sorted({number for _kind, number in keys})):
             # Documents of a message that failed, or of a duplicate delivery, were never the
             # first sending of anything.

@@ -246,9 +246,9 @@ def test_a_later_confirmation_does_not_undo_a_despatch(sessions: object,
 
 
 def test_a_long_attachment_name_does_not_stop_archiving(sessions: object) -> None:
-    """Bytes are archived before anything else (DESIGN.md 7.1). `filename` is VARCHAR(400):
-    a longer name from an email does not abort archive() on PostgreSQL: the bytes are kept
-    on both databases."""
+    """Bytes are archived before anything else (docs/architecture.md, "Archive before
+    acknowledge"). `filename` is VARCHAR(400): a longer name from an email does not abort archive()
+    on PostgreSQL: the bytes are kept on both databases."""
     with sessions() as session:  # type: ignore[operator]
         stored = archive(session, Intake(b"UNA:+.? 'UNB", "smtp", "orders@acme.example",
                                          "x" * 500 + ".edi"), NOW)
