@@ -36,7 +36,7 @@ def tune_garbage_collector() -> None:
 # Loggers that would write message content or credentials below WARNING: aiosmtpd's logs every
 # DATA line at DEBUG and addresses at INFO, imapclient protocol lines (LOGIN arguments among
 # them) at DEBUG; dkimpy the signed headers and body hashes at DEBUG; alembic is chatty at INFO
-# (DESIGN.md section 7.6).
+# (docs/architecture.md, "Caps and limits").
 _QUIET_LOGGERS = ("mail.log", "imapclient", "dkimpy", "alembic")
 
 
@@ -105,8 +105,8 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     """WAL lets readers work while a writer commits. FULL sync flushes the WAL to disk at
     every commit: a channel answers "received" (SMTP 250, IMAP move) only after the commit,
     so the commit must survive a power loss too, which NORMAL does not promise in WAL mode
-    (SQLite docs, "pragma synchronous"; DESIGN.md section 7). Batch ingest commits once per
-    batch, so the flush costs it little.
+    (SQLite docs, "pragma synchronous"; docs/architecture.md, "Archive before acknowledge"). Batch
+    ingest commits once per batch, so the flush costs it little.
     The driver's own implicit BEGIN is switched off: `_sqlite_begin_immediate` begins."""
     connection.isolation_level = None
     cursor = connection.cursor()

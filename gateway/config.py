@@ -166,8 +166,10 @@ class PipelineSettings:
     runs every `SWEEP_SECONDS` and publishes again what is still `received` `STUCK_SECONDS`
     after it was last published. Each worker records a heartbeat every `HEARTBEAT_SECONDS`;
     one silent for `WORKER_LOST_SECONDS` is lost (killed whole, its machine gone), and any
-    live worker or the sweeper publishes again the messages it had started. Read only by the
-    commands that use Celery."""
+    live worker or the sweeper publishes again the messages it had started. The batch size,
+    attempts and retry settings apply to every entry point of the processing path (the Celery
+    worker, the embedded worker of `gateway run`, `gateway ingest`, `gateway replay`,
+    `gateway messages release/retry`); the rest to Celery alone."""
 
     queue: str = "gateway"
     batch_size: int = 200

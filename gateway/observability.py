@@ -2,10 +2,10 @@
 
 A record carries the time (UTC, ISO 8601), level, logger and message, and whatever ids the
 call site passed in `extra` (`message_id`, `sha256`, `supplier`, `channel`, `exception_id`,
-`task_id` ...). Logs carry ids and hashes, never payloads or prices (DESIGN.md section 7.6):
-only scalar extras are written, and bytes are never written at all, so a raw message handed to
-`extra` by mistake does not reach the log. Installed by `bootstrap.configure_logging`, never at
-import.
+`task_id` ...). Logs carry ids and hashes, never payloads or prices (docs/architecture.md, "Caps
+and limits"): only scalar extras are written, and bytes are never written at all, so a raw message
+handed to `extra` by mistake does not reach the log. Installed by `bootstrap.configure_logging`,
+never at import.
 """
 
 from __future__ import annotations

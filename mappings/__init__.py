@@ -1,4 +1,4 @@
-"""Format-level documents -> canonical documents (DESIGN.md section 4).
+"""Format-level documents -> canonical documents (docs/architecture.md, "The canonical model").
 
 Imports `parsers` and the pure domain types of `gateway.domain` only.
 """

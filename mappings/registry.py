@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from gateway.domain.documents import Document
 from mappings.edifact.messages import map_message
 from mappings.email.columns import ColumnProfile
 from mappings.email.files import read_csv_file, read_workbook_file, workbook_results
 from mappings.email.message import EmailEnvelope, read_email, read_email_message
+from mappings.readers import SNIFF_BYTES as _SNIFF_BYTES
+from mappings.readers import Reader as Reader
+from mappings.readers import Result as Result
 from parsers.edifact import EdifactMessage, InterchangeHeader, parse_edifact
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.mime import header_sender
 from parsers.sheets import SheetLimits, read_xls
-
-Result = Document | Problem
-# Enough to look past blank lines some systems put before the UNA.
-_SNIFF_BYTES = 4096
-
 
 # RFC 5322 section 2.2: a field name is printable US-ASCII except the colon, then a colon.
 _FIELD = re.compile(rb"^[!-9;-~]+[ \t]*:")
@@ -35,23 +33,6 @@ _FIELD = re.compile(rb"^[!-9;-~]+[ \t]*:")
 _MAIL_FIELDS = frozenset({b"from", b"received", b"message-id", b"mime-version",
                           b"return-path", b"delivered-to", b"x-original-to", b"dkim-signature",
                           b"arc-seal", b"authentication-results"})
-
-
-class ReadFile(Protocol):
-    """Reads one stream named `name`; `profile` is how its supplier lays out sheets and writes
-    dates and numbers (emails and spreadsheets; EDIFACT says what each value is)."""
-
-    def __call__(self, stream: BinaryIO, name: str, /, *,
-                 profile: ColumnProfile | None = None) -> Iterator[Result]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Reader:
-    name: str
-    sniff: Callable[[bytes, str], bool]  # (the first bytes, the file name)
-    read: ReadFile
-    # Read the supplier's way (`ColumnProfile`): processing finds the supplier first.
-    per_supplier: bool = True
 
 
 def _is_edifact(head: bytes, _name: str = "") -> bool:
@@ -119,9 +100,15 @@ def read_edifact(stream: BinaryIO, name: str, *,
             yield item
 
 
+def read_email_file(stream: BinaryIO, name: str, *,
+                    profile: ColumnProfile | None = None) -> Iterator[Result]:
+    """An email, its attachments read with this table (`reader_for`)."""
+    return read_email(stream, name, readers=reader_for, profile=profile)
+
+
 READERS: tuple[Reader, ...] = (
     Reader("edifact", _is_edifact, read_edifact, per_supplier=False),
-    Reader("email", _is_email, read_email),
+    Reader("email", _is_email, read_email_file),
     Reader("xlsx", _is_workbook, read_workbook_file),
     Reader("xls", _is_legacy_workbook, read_legacy_workbook_file),
     Reader("csv", _is_csv, read_csv_file),
@@ -183,7 +170,7 @@ def read_message(raw: bytes, name: str, profile: ColumnProfile | None = None) ->
     """A message read whole; an email or a spreadsheet with its supplier's `profile`."""
     reader = reader_for(raw[:_SNIFF_BYTES], name)
     if reader is not None and reader.name == "email":
-        reading = read_email_message(raw, name, profile=profile)
+        reading = read_email_message(raw, name, readers=reader_for, profile=profile)
         return Reading(list(reading.results), reading.envelope)
     if reader is not None and reader.name == "edifact":
         return read_interchanges(raw, name)

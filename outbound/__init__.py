@@ -1,2 +1,3 @@
 """Canonical acknowledgements and notifications -> wire messages (CONTRL, APERAK, email, MDN)
-and their transports. No parsing, no reconciliation (DESIGN.md section 3)."""
+and their transports. No parsing, no reconciliation (docs/architecture.md, "Layers and the import
+rule")."""

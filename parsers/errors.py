@@ -9,8 +9,9 @@ Exception tree::
         └── SegmentTooLongError no segment terminator within the longest segment accepted
 
 A problem inside an otherwise readable file is not raised: it is a `Problem` record, located by
-message and segment, so that the rest of a batch goes on (DESIGN.md section 4). Each problem code
-carries the syntax error code of ISO 9735 code list 0085 that a CONTRL message reports for it.
+message and segment, so that the rest of a batch goes on (docs/architecture.md, "Transient and
+permanent errors"). Each problem code carries the syntax error code of ISO 9735 code list 0085 that
+a CONTRL message reports for it.
 """
 
 from __future__ import annotations

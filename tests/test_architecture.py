@@ -1,5 +1,5 @@
-"""The dependency rule of DESIGN.md section 3, checked by import-linter, and no import-time
-side effects."""
+"""The dependency rule of docs/architecture.md ("Layers and the import rule"), checked by
+import-linter, and no import-time side effects."""
 
 from __future__ import annotations
 

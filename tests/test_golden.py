@@ -1,9 +1,9 @@
 """Golden test: every sample message under samples/ parses to the canonical JSON beside it.
 
 `samples/<folder>/<name>.edi` sits beside `samples/<folder>/<name>.json`, which holds what
-`gateway parse --json samples/<folder>/<name>.edi` prints (DESIGN.md section 4), with every
-`file` field written relative to samples/ so the expectation does not depend on where the
-repository is checked out. Emails (`samples/email/*.eml`) and spreadsheets
+`gateway parse --json samples/<folder>/<name>.edi` prints (docs/architecture.md, "The JSON
+contract"), with every `file` field written relative to samples/ so the expectation does not depend
+on where the repository is checked out. Emails (`samples/email/*.eml`) and spreadsheets
 (`samples/sheets/*.xlsx`, `*.csv`) are samples too; the demo's order export is not. The
 expected files were read field by field against the sample and the EDIFACT/EANCOM rules and,
 for emails, against what the email says: when this test fails, decide which side is wrong,

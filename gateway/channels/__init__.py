@@ -1,3 +1,3 @@
 """Channels take messages in (SMTP, IMAP, AS2, upload): each archives the raw bytes through
 `gateway.services.ingest.archive`, commits, and only then answers in its protocol's terms
-(DESIGN.md section 7). No parsing on the intake path."""
+(docs/architecture.md, "Archive before acknowledge"). No parsing on the intake path."""

@@ -13,12 +13,12 @@ from a pool of four threads, SQLite's writers queued on its write lock (BEGIN IM
 busy handler, which sleeps 1 to 100 ms between attempts, and every message paid a WAL flush of
 its own; the intake reached about a quarter of a bare handler that fsyncs each message to a file.
 
-The guarantee is unchanged (DESIGN.md section 7.1): a message's future resolves only after the
-commit that holds its bytes and row returned. If that transaction fails, it rolled back as a
-whole: no message of the batch is stored, and every one of them gets the exception (SMTP answers
-each 451 and the sender retries). A failure that belongs to one message alone would fail its
-companions too; none is known on this path (the sender is checked before DATA, the bytes are
-stored as they are), and each of them is retried by its sender.
+The guarantee is unchanged (docs/architecture.md, "Archive before acknowledge"): a message's future
+resolves only after the commit that holds its bytes and row returned. If that transaction fails, it
+rolled back as a whole: no message of the batch is stored, and every one of them gets the exception
+(SMTP answers each 451 and the sender retries). A failure that belongs to one message alone would
+fail its companions too; none is known on this path (the sender is checked before DATA, the bytes
+are stored as they are), and each of them is retried by its sender.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """IMAP mailboxes as a channel (`gateway imap`): poll, archive, commit, and only then move.
 
-One poll of a mailbox, batch by batch (DESIGN.md section 7):
+One poll of a mailbox, batch by batch (docs/architecture.md, "Archive before acknowledge"):
 
 1. read the mailbox's position (UIDVALIDITY, last UID) from the database; if the database is
    down, stop here: the mail is not touched;

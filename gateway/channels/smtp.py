@@ -3,10 +3,10 @@
 Replies (RFC 5321, enhanced codes from RFC 3463):
 
 - `250 2.0.0` after the raw bytes (exactly as received, dot-unstuffed) and their row are
-  committed (DESIGN.md section 7); messages that arrive together share one commit
-  (`group_commit.py`), and a failed commit answers 451 to each of them. A retry of a message
-  already committed (a 250 that got lost) is recorded as a duplicate delivery and processed
-  once.
+  committed (docs/architecture.md, "Archive before acknowledge"); messages that arrive together
+  share one commit (`group_commit.py`), and a failed commit answers 451 to each of them. A retry of
+  a message already committed (a 250 that got lost) is recorded as a duplicate delivery and
+  processed once.
 - `451 4.3.0` when the database cannot store the message: the sender keeps it and retries.
 - `552 5.3.4` above the size limit, at `MAIL FROM ... SIZE=` (RFC 1870) or during DATA.
 - `550 5.1.1` at `RCPT TO` for an address that is not one of ours; `452 4.5.3` past 100

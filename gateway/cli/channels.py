@@ -47,8 +47,8 @@ def smtp(app: AppContext, host: str | None, port: int | None) -> None:
 
 def _log_to_stderr() -> None:
     # JSON lines; aiosmtpd's own logger, which writes every DATA line at DEBUG and addresses
-    # at INFO, is held at WARNING there: message content never goes to the log (DESIGN.md
-    # section 7.6).
+    # at INFO, is held at WARNING there: message content never goes to the log
+    # (docs/architecture.md, "Caps and limits").
     configure_logging()
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.bootstrap import make_engine, make_session_factory
-from gateway.config import MailAuthSettings, Settings
+from gateway.config import MailAuthSettings, PipelineSettings, Settings
 
 if TYPE_CHECKING:
     from gateway.services.mail_auth import Authenticate
@@ -50,6 +50,11 @@ class AppContext:
             self._authenticate = SenderAuthentication.from_settings(
                 MailAuthSettings.from_env(os.environ))
         return self._authenticate
+
+    def pipeline(self) -> PipelineSettings:
+        """Batching, attempts and the transient-error policy, from `GATEWAY_PIPELINE_*`: the
+        same for every entry point of the processing path."""
+        return PipelineSettings.from_env(os.environ)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

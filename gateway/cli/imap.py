@@ -67,7 +67,8 @@ def imap(app: AppContext, mailbox_file: Path | None, once: bool, no_process: boo
             _poll(mailboxes, transaction, app, once, dispatcher.dispatch)
         return
     worker = ReceivedWorker(transaction, [CHANNEL], app.today, app.now,
-                            authenticate=app.sender_authentication())
+                            authenticate=app.sender_authentication(),
+                            settings=app.pipeline())
     background = not (no_process or once)
     if background:
         worker.start()

@@ -146,8 +146,7 @@ def messages_release(app: AppContext, message_id: int) -> None:
     sender: add the address to the partner file and `gateway partners load` it)."""
     try:
         _check_sender(app, message_id)
-        with app.transaction() as session:
-            report = release(session, message_id, app.today(), app.now())
+        report = release(app.transaction, message_id, app.today(), app.now(), app.pipeline())
     except InvalidTransition as exc:
         allowed = " or ".join(s.value for s in RELEASABLE)
         raise click.ClickException(
@@ -187,8 +186,8 @@ def messages_retry(app: AppContext, message_ids: tuple[int, ...], every: bool) -
                         f"message #{message_id} is {state.value}, not failed: `gateway "
                         f"messages release {message_id}` for a quarantined one")
             _check_sender(app, message_id)
-            with app.transaction() as session:
-                report = release(session, message_id, app.today(), app.now())
+            report = release(app.transaction, message_id, app.today(), app.now(),
+                             app.pipeline())
         except (click.ClickException, LookupError, InvalidTransition):
             raise
         except Exception as exc:  # noqa: BLE001 - rolled back: it stays `failed`, said below

@@ -1,9 +1,9 @@
-"""`gateway run`: the embedded default (DESIGN.md section 8): the SMTP intake, the IMAP pollers,
-the web app, a worker and the outbox sender in one process on one machine, with no broker.
-The message rows are the queue: the worker thread takes what the channels committed, and
-what it did not reach before a stop is taken at the next start; the outbox thread sends what
-was decided, every few seconds. SIGINT or SIGTERM stops taking messages in, lets
-the commits under way finish and be answered, finishes the batch being processed, and exits 0.
+"""`gateway run`: the embedded default (docs/architecture.md, "Who runs the processing"): the SMTP
+intake, the IMAP pollers, the web app, a worker and the outbox sender in one process on one machine,
+with no broker. The message rows are the queue: the worker thread takes what the channels committed,
+and what it did not reach before a stop is taken at the next start; the outbox thread sends what was
+decided, every few seconds. SIGINT or SIGTERM stops taking messages in, lets the commits under way
+finish and be answered, finishes the batch being processed, and exits 0.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
         raise click.exceptions.Exit(INTERRUPTED)
     transaction = make_session_factory(app.engine).begin
     worker = ReceivedWorker(transaction, None, app.today, app.now,
-                            authenticate=app.sender_authentication())
+                            authenticate=app.sender_authentication(),
+                            settings=app.pipeline())
     outbox = _outbox_thread(app, transaction)
     dispatcher = InProcessDispatcher(worker.wake)
     stop_threads = threading.Event()

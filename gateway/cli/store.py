@@ -19,7 +19,7 @@ from gateway.cli.parse import expand_paths
 from gateway.cli.terminal import terminal_text, visible
 from gateway.errors import ImportRowError
 from gateway.persistence.schema import upgrade
-from gateway.services.ingest import Intake, replay
+from gateway.services.ingest import Intake
 from gateway.services.ingest import ingest as ingest_intakes
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, read_partner_file
@@ -30,6 +30,7 @@ from gateway.services.queue import (
     exception_to_json,
     order_timeline,
 )
+from gateway.services.replay import replay
 
 
 def _masked(url: str) -> str:
@@ -203,7 +204,8 @@ def ingest_files(app: AppContext, paths: list[Path], supplier: str | None,
     """Archive the files (committed first), then process them, a batch per transaction."""
     intakes = [Intake(path.read_bytes(), "cli", supplier or sender, path.name, supplier)
                for path in paths]
-    return ingest_intakes(app.transaction, intakes, app.today(), app.now(), BATCH)
+    return ingest_intakes(app.transaction, intakes, app.today(), app.now(), BATCH,
+                          app.pipeline())
 
 
 class _progress:
@@ -254,8 +256,7 @@ def _report_json(report: MessageReport, path: Path) -> dict[str, Any]:
 @pass_app
 def replay_command(app: AppContext, message_id: int) -> None:
     """Undo what an archived message did and process it again (after a tolerance change)."""
-    with app.transaction() as session:
-        report = replay(session, message_id, app.today(), app.now())
+    report = replay(app.transaction, message_id, app.today(), app.now(), app.pipeline())
     Console().print(_report_line(report, Path(f"message {message_id}")))
 
 

@@ -142,7 +142,8 @@ def open_dispatcher(app: AppContext, channels: Sequence[str] | None) -> Iterator
 
     transaction = make_session_factory(app.engine).begin
     thread = ReceivedWorker(transaction, channels, app.today, app.now,
-                            authenticate=app.sender_authentication())
+                            authenticate=app.sender_authentication(),
+                            settings=app.pipeline())
     thread.start()
     try:
         yield InProcessDispatcher(thread.wake)

@@ -1,4 +1,5 @@
 """The pure domain: canonical documents, events, reconciliation rules, state machines.
 
-No SQLAlchemy, Celery, sockets or file I/O here (DESIGN.md section 3).
+No SQLAlchemy, Celery, sockets or file I/O here (docs/architecture.md, "Layers and the import
+rule").
 """

@@ -16,7 +16,7 @@ from gateway.errors import InvalidTransition
 
 
 class DiscrepancyCode(StrEnum):
-    """DESIGN.md section 5 (extend, do not rename)."""
+    """docs/architecture.md, "Discrepancy codes" (extend, do not rename)."""
 
     QTY_SHORT = "QTY_SHORT"
     QTY_OVER = "QTY_OVER"

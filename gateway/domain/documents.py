@@ -1,4 +1,5 @@
-"""Canonical documents: what a supplier said, independent of how it was said (DESIGN.md section 4).
+"""Canonical documents: what a supplier said, independent of how it was said (docs/architecture.md,
+"Documents").
 
 Every format (EDIFACT, X12, cXML, UBL, spreadsheets, email text) maps onto these types, and
 `document_to_json` is the JSON contract of `gateway parse --json`. Quantities and prices are

@@ -1,4 +1,5 @@
-"""Canonical order events: past-tense facts a supplier document states (DESIGN.md section 5).
+"""Canonical order events: past-tense facts a supplier document states (docs/architecture.md,
+"Events").
 
 `document_events` turns a canonical document into events, whatever format it came in.
 Reconciliation applies them to the open order lines.

@@ -1,4 +1,5 @@
-"""The life of an inbound message (DESIGN.md section 6) as an allowed-transition table."""
+"""The life of an inbound message (docs/architecture.md, "Inbound messages") as an
+allowed-transition table."""
 
 from __future__ import annotations
 

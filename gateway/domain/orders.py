@@ -19,7 +19,7 @@ class LineState(StrEnum):
 
 
 class VersionKind(StrEnum):
-    """What set a version of a line's promise (DESIGN.md section 5)."""
+    """What set a version of a line's promise (docs/architecture.md, "Orders")."""
 
     REQUESTED = "requested"
     CONFIRMATION = "confirmation"

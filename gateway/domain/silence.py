@@ -1,9 +1,9 @@
 """Silence is a risk too: lines the supplier has not answered, shipped or delivered in time.
 
 `overdue` looks at an order's lines on a given day and reports, per line, the latest stage that
-is late (DESIGN.md section 5): no confirmation `confirmation_due_hours` after the order date,
-no despatch `despatch_lead_days` before the promised date, nothing delivered by it. Pure: the
-service layer runs it over the open orders and stores what it finds like any discrepancy.
+is late (docs/architecture.md, "Discrepancy codes"): no confirmation `confirmation_due_hours` after
+the order date, no despatch `despatch_lead_days` before the promised date, nothing delivered by it.
+Pure: the service layer runs it over the open orders and stores what it finds like any discrepancy.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Tolerance profiles: how far a supplier may deviate before a buyer is told (DESIGN.md s. 5).
+"""Tolerance profiles: how far a supplier may deviate before a buyer is told (docs/architecture.md,
+"Reconciliation").
 
 A profile belongs to a supplier (else the default applies) and is versioned: a change makes a new
 version, so a decision taken under version 3 can always be explained by version 3.

@@ -11,7 +11,7 @@ from sqlalchemy import Result
 T = TypeVar("T")
 
 # One `IN (...)` per ~500 keys: fast on both databases and far below SQLite's variable limit
-# (DESIGN.md section 9).
+# (docs/architecture.md, "Measured facts").
 IN_BATCH = 500
 
 

@@ -1,13 +1,14 @@
 """Handing archived messages on: what a channel calls after the commit that stored them.
 
 A channel archives, commits, answers (SMTP 250, IMAP move) and then calls
-`Dispatcher.dispatch(ids)` (DESIGN.md section 7.2: tasks only after the commit that makes
-their work visible). Two kinds:
+`Dispatcher.dispatch(ids)` (docs/architecture.md, "Archive before acknowledge": tasks only after
+the commit that makes their work visible). Two kinds:
 
 - `InProcessDispatcher` wakes the worker thread of the same process (the embedded default and
   any process without `GATEWAY_BROKER_URL`);
 - `BatchPublisher` hands the ids to a thread that publishes them to the broker in batches of up
-  to `batch_size` ids per task (one task per message would not keep up: DESIGN.md section 9).
+  to `batch_size` ids per task (one task per message would not keep up: docs/architecture.md,
+  "Measured facts").
 
 Neither can lose a message: the `received` row is the work. A publish that fails (the broker
 is down, the process is killed before its batch went out) costs latency only: the sweeper

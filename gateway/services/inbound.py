@@ -1,8 +1,10 @@
 """What IT sees of the inbound archive: messages by state, one message in full, its raw bytes,
-and the release of a quarantined or failed message (DESIGN.md section 6)."""
+and the release of a quarantined or failed message (docs/architecture.md, "Inbound
+messages")."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -11,11 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.config import PipelineSettings
 from gateway.domain.messages import MessageState
-from gateway.errors import InvalidTransition
 from gateway.persistence.models import DocumentRow, ExceptionRow, InboundMessage
-from gateway.services.ingest import replay
+from gateway.services.pipeline import Wait
 from gateway.services.processing import MessageReport
+from gateway.services.replay import replay
+from gateway.services.unit_of_work import UnitOfWork
 
 # States IT can send back through processing; every other state is a result, not a stop.
 RELEASABLE = (MessageState.QUARANTINED, MessageState.FAILED)
@@ -112,18 +116,13 @@ def raw_bytes(session: Session, message_id: int) -> bytes:
     return bytes(raw)
 
 
-def release(session: Session, message_id: int, today: date, now: datetime) -> MessageReport:
+def release(transaction: UnitOfWork, message_id: int, today: date, now: datetime,
+            settings: PipelineSettings | None = None,
+            wait: Wait = time.sleep) -> MessageReport:
     """Process a quarantined or failed message again, once IT has fixed the cause (a supplier
-    address added, the database back): it starts from `received`, like a new arrival. On
-    PostgreSQL the row is locked before its state is read: a second release at once waits,
-    then finds the message handled, instead of processing it again."""
-    query = select(InboundMessage.state).where(InboundMessage.id == message_id)
-    if session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    state = session.scalar(query)
-    if state is None:
-        raise LookupError(f"no message #{message_id}")
-    if MessageState(state) not in RELEASABLE:
-        raise InvalidTransition(f"message #{message_id}", MessageState(state),
-                                MessageState.RECEIVED)
-    return replay(session, message_id, today, now)
+    address added, the database back): it starts from `received`, like a new arrival, through
+    `replay` (read outside, write inside, transient errors retried). In the write transaction
+    the row is locked (PostgreSQL) before its state is read again: a second release at once
+    waits, then finds the message handled (`InvalidTransition`) instead of processing it
+    again."""
+    return replay(transaction, message_id, today, now, settings, wait, only_from=RELEASABLE)

@@ -1,43 +1,31 @@
-"""Archive, process and replay inbound messages: the gateway's main job.
+"""Archive inbound messages, and `gateway ingest`: archive, then process.
 
-`archive` stores the raw bytes and their row before anything else (DESIGN.md section 7) and
-recognises a duplicate delivery. `process` parses, maps and reconciles one archived message
-(`processing.process_batch` does it for many in one transaction) and moves it through its
-states; run twice it does nothing the second time.
-`replay` undoes what a message did and processes it again (after a tolerance change, say).
-Queries are batched per message, never per line.
+`archive` stores the raw bytes and their row before anything else and recognises a duplicate
+delivery (docs/architecture.md, "Archive before acknowledge" and "Exactly-once processing").
+`ingest` archives and commits a batch, then processes it through the one processing path
+(`gateway.services.pipeline.process_retrying`), transient errors included. Replaying a
+message is `gateway.services.replay`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.orm import Session
 
-from gateway.bootstrap import READ_ONLY
-from gateway.domain.discrepancies import OPEN_STATES, ExceptionState
+from gateway.config import PipelineSettings
 from gateway.domain.messages import MessageState, move_message
-from gateway.domain.orders import LineState
 from gateway.persistence.bulk import insert_many
-from gateway.persistence.models import (
-    DocumentRow,
-    ExceptionEventRow,
-    ExceptionRow,
-    InboundMessage,
-    LineVersionRow,
-    OrderLineRow,
-)
+from gateway.persistence.models import InboundMessage
 from gateway.persistence.queries import chunked
-from gateway.services.failures import TRANSIENT, tell_buyers
-from gateway.services.processing import MessageReport, process_batch, read_batch, write_batch
+from gateway.services.pipeline import Wait, process_retrying
+from gateway.services.processing import MessageReport, process_batch
+from gateway.services.unit_of_work import UnitOfWork as UnitOfWork  # where channels import it
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,172 +148,30 @@ def _insert_messages(session: Session, rows: list[tuple[Intake, str, int | None]
          for intake, digest, original in rows])
 
 
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
-
-
 def ingest(transaction: UnitOfWork, intakes: list[Intake], today: date, now: datetime,
-           batch_size: int = 200) -> list[MessageReport]:
-    """Archive and process intakes, `batch_size` per transaction.
+           batch_size: int = 200, settings: PipelineSettings | None = None,
+           wait: Wait = time.sleep) -> list[MessageReport]:
+    """Archive and process intakes, `batch_size` per batch; a report for each, in order.
 
     Each batch is archived and committed first, so the bytes are safe whatever happens next;
-    then processed in one transaction. If processing the batch fails, each message of it is
-    processed alone, so one bad message cannot hold back the others; a message that fails
-    alone is marked `failed` with the reason.
+    then processed as every worker processes (`pipeline.process_retrying`): a batch that
+    fails is processed message by message, a message that fails alone is `failed` with the
+    reason and its buyer told; a transient error is retried with back-off up to
+    `settings.max_retries`, then the messages still `received` are `failed` with the reason.
+    The channel `cli` is trusted: no sender authentication.
     """
+    policy = replace(settings or PipelineSettings(), batch_size=batch_size)
     reports: list[MessageReport] = []
     for start in range(0, len(intakes), batch_size):
         with transaction() as session:
             archived = archive_many(session, intakes[start : start + batch_size], now)
-        ids = [a.message_id for a in archived]
-        try:
-            reports += process_apart(transaction, ids, today, now)
-        except SQLAlchemyError:
-            reports += [_process_alone(transaction, message_id, today, now)
-                        for message_id in ids]
+        reports += process_retrying(transaction, [a.message_id for a in archived], today,
+                                    lambda: now, policy, wait=wait)
     return reports
 
 
-def process_apart(transaction: UnitOfWork, message_ids: list[int], today: date,
-                  now: datetime | Callable[[], datetime]) -> list[MessageReport]:
-    """`process_batch` in two transactions: the messages are read, parsed and mapped in one
-    that only reads, then reconciled and written in a short write transaction. On SQLite the
-    first begins deferred (`READ_ONLY`): in WAL mode it never takes the write lock, so a
-    channel's commit (the SMTP 250, the IMAP move) never waits while a big message is read.
-    `now` may be a clock: then the batch's rows get the time it began, and the messages it
-    moved the time its write finished (`stamp_finished`)."""
-    began = now() if callable(now) else now
-    with transaction() as session:
-        session.connection(execution_options={READ_ONLY: True})
-        batch = read_batch(session, message_ids, today, began)
-    with transaction() as session:
-        reports = write_batch(session, batch, today, began)
-        if callable(now):
-            stamp_finished(session, message_ids, began, now())
-        return reports
-
-
-def stamp_finished(session: Session, message_ids: list[int], began: datetime,
-                   finished: datetime) -> None:
-    """`write_batch` stamps the messages it moves with the time its batch began (one value
-    for every row it writes); those, and only those (a message done by an earlier batch keeps
-    its time), get the time the batch finished, so `updated_at` is when it was reconciled
-    (`gateway_processing_latency_seconds` runs from the archive to that commit)."""
-    if finished == began:
-        return
-    for batch in chunked(message_ids):
-        session.execute(update(InboundMessage)
-                        .where(InboundMessage.id.in_(batch), InboundMessage.updated_at == began)
-                        .values(updated_at=finished))
-
-
-def _process_alone(transaction: UnitOfWork, message_id: int, today: date,
-                   now: datetime) -> MessageReport:
-    try:
-        with transaction() as session:
-            return process(session, message_id, today, now)
-    except SQLAlchemyError as exc:
-        reason = f"processing failed: {type(exc).__name__}: {exc}".splitlines()[0][:500]
-        with transaction() as session:
-            session.execute(update(InboundMessage).where(InboundMessage.id == message_id)
-                            .values(state=MessageState.FAILED.value, state_reason=reason,
-                                    updated_at=now))
-            if not isinstance(exc, TRANSIENT):
-                tell_buyers(session, [message_id], reason, now)
-        return MessageReport(message_id, MessageState.FAILED, reason=reason)
-
-
 def process(session: Session, message_id: int, today: date, now: datetime) -> MessageReport:
-    """Parse, map and reconcile one `received` message. Idempotent."""
+    """Parse, map and reconcile one `received` message in the caller's transaction.
+    Idempotent. For tests and tools that hold a session; the entry points process through
+    `gateway.services.pipeline`."""
     return process_batch(session, [message_id], today, now)[0]
-
-
-def replay(session: Session, message_id: int, today: date, now: datetime) -> MessageReport:
-    """Undo what a message did, and what every later message did to the same order lines, then
-    process them all again in their original order (after a tolerance change, or once a missing
-    order was imported). Exceptions the new run no longer reports are resolved."""
-    found = session.execute(
-        select(InboundMessage.state, InboundMessage.state_reason)
-        .where(InboundMessage.id == message_id)).first()
-    if found is None:
-        raise LookupError(f"no message #{message_id}")
-    state, reason = found
-    if state == MessageState.DUPLICATE:
-        return MessageReport(message_id, MessageState.DUPLICATE, reason=reason)
-    chain, lines = _replay_chain(session, message_id)
-    session.execute(delete(LineVersionRow).where(LineVersionRow.message_id.in_(chain)))
-    session.execute(update(ExceptionRow).where(ExceptionRow.message_id.in_(chain))
-                    .values(document_id=None))
-    session.execute(delete(DocumentRow).where(DocumentRow.message_id.in_(chain)))
-    for line_id in sorted(lines):
-        rebuild_line(session, line_id)
-    stale = set(session.scalars(select(ExceptionRow.id).where(
-        ExceptionRow.message_id.in_(chain), ExceptionRow.state.in_(OPEN_STATES))))
-    for replayed, replayed_state in session.execute(
-            select(InboundMessage.id, InboundMessage.state)
-            .where(InboundMessage.id.in_(chain), InboundMessage.state != MessageState.RECEIVED)):
-        move_message(MessageState(replayed_state), MessageState.RECEIVED)
-        session.execute(update(InboundMessage).where(InboundMessage.id == replayed).values(
-            state=MessageState.RECEIVED.value, state_reason=f"replayed at {now.isoformat()}",
-            updated_at=now))
-    session.flush()
-    reports = process_batch(session, chain, today, now)
-    reported = set().union(*(report.exception_ids for report in reports))
-    _resolve_unreported(session, stale - reported, message_id, now)
-    return reports[chain.index(message_id)]
-
-
-
-
-def _replay_chain(session: Session, message_id: int) -> tuple[list[int], set[int]]:
-    """The message and every later one that wrote versions of the lines it wrote (and of
-    theirs, transitively), oldest first; and those lines."""
-    chain = {message_id}
-    lines: set[int] = set()
-    while True:
-        found = set(session.scalars(select(LineVersionRow.order_line_id).where(
-            LineVersionRow.message_id.in_(chain))))
-        later = set(session.scalars(select(LineVersionRow.message_id).where(
-            LineVersionRow.order_line_id.in_(found), LineVersionRow.message_id > message_id)
-            .distinct())) - {None}
-        if found <= lines and later <= chain:
-            return sorted(chain), lines
-        lines |= found
-        chain |= {m for m in later if m is not None}
-
-
-def _resolve_unreported(session: Session, stale: set[int], message_id: int,
-                        now: datetime) -> None:
-    """Open exceptions of the replayed messages that the new run did not report again."""
-    gone = sorted(stale)
-    if not gone:
-        return
-    session.execute(update(ExceptionRow).where(ExceptionRow.id.in_(gone)).values(
-        state=ExceptionState.RESOLVED.value, updated_at=now))
-    session.execute(insert(ExceptionEventRow), [
-        {"exception_id": exception_id, "at": now, "actor": "gateway", "action": "resolved",
-         "from_state": ExceptionState.OPEN.value, "to_state": ExceptionState.RESOLVED.value,
-         "detail": f"no longer reported when message #{message_id} was replayed",
-         "message_id": message_id} for exception_id in gone])
-
-
-def rebuild_line(session: Session, line_id: int) -> None:
-    """Restore a line's promise as the newest remaining version left it; with none, as
-    ordered and unanswered."""
-    line = session.get(OrderLineRow, line_id)
-    if line is None:
-        return
-    snapshot = session.scalars(select(LineVersionRow.line_after).where(
-        LineVersionRow.order_line_id == line_id, LineVersionRow.line_after.is_not(None))
-        .order_by(LineVersionRow.id.desc()).limit(1)).first()
-    line.state = (snapshot or {}).get("state") or LineState.OPEN.value
-    for name in ("confirmed_quantity", "confirmed_price"):
-        setattr(line, name, _decimal((snapshot or {}).get(name)))
-    line.despatched_quantity = _decimal((snapshot or {}).get("despatched_quantity")) or \
-        Decimal(0)
-    for name in ("confirmed_date", "expected_delivery"):
-        value = (snapshot or {}).get(name)
-        setattr(line, name, date.fromisoformat(value) if value else None)
-
-
-def _decimal(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)

@@ -1,17 +1,19 @@
 """The in-process worker that processes what a channel archived when no broker is configured.
 
-A channel commits the raw message and answers at once (DESIGN.md section 7); this worker, in a
-thread of its own, later picks the channel's `received` messages in arrival order, in batches,
-and runs `process_batch` on them. The message rows are the queue: a wake-up after each commit
-keeps latency low, and a sweep every few seconds finds anything a crash or an outage left
-behind, so nothing waits for a signal that was lost.
+A channel commits the raw message and answers at once (docs/architecture.md, "Archive before
+acknowledge"); this worker, in a thread of its own, later picks the channel's `received`
+messages in arrival order, in batches, and processes them. The message rows are the queue: a
+wake-up after each commit keeps latency low, and a sweep every few seconds finds anything a
+crash or an outage left behind, so nothing waits for a signal that was lost.
 
-It processes as a Celery worker does (`gateway.services.pipeline.process_ids`): a batch that
-fails is processed message by message; a message that still fails is marked `failed` with the
-reason, and one that was started `max_attempts` times without finishing is `failed` too, so
-one bad message never blocks the others. While the database is
-unreachable nothing can be recorded: the worker waits (doubling up to a cap) and tries again;
-the messages stay `received`.
+It processes through the one processing path (`gateway.services.pipeline.process_retrying`),
+as a Celery worker does: a batch that fails is processed message by message; a message that
+still fails is marked `failed` with the reason, and one that was started `max_attempts` times
+without finishing is `failed` too, so one bad message never blocks the others. A transient
+error is retried with the pipeline's back-off (`GATEWAY_PIPELINE_RETRY_*`) at most
+`max_retries` times; then the messages still `received` are `failed` with the reason. While
+the database is unreachable nothing can be recorded, not even that: the worker pauses
+(doubling up to a cap) and tries again, and the messages stay `received`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -29,8 +32,8 @@ from gateway.bootstrap import READ_ONLY
 from gateway.config import PipelineSettings
 from gateway.domain.messages import MessageState
 from gateway.persistence.models import InboundMessage
-from gateway.services.ingest import UnitOfWork
-from gateway.services.pipeline import ProcessingDeferred, process_ids
+from gateway.services.pipeline import ProcessingDeferred, process_retrying
+from gateway.services.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from gateway.services.mail_auth import Authenticate
@@ -44,10 +47,11 @@ BATCH_BYTES = 64 * 1024 * 1024
 class ReceivedWorker:
     def __init__(self, transaction: UnitOfWork, channels: Sequence[str] | None,
                  today: Callable[[], date], now: Callable[[], datetime],
-                 batch_size: int = 200, sweep_seconds: float = 5.0,
+                 batch_size: int | None = None, sweep_seconds: float = 5.0,
                  max_pause_seconds: float = 30.0,
                  max_attempts: int | None = None,
-                 authenticate: Authenticate | None = None) -> None:
+                 authenticate: Authenticate | None = None,
+                 settings: PipelineSettings | None = None) -> None:
         self._transaction = transaction
         # Sender authentication of mail before processing (gateway.services.mail_auth).
         self._authenticate = authenticate
@@ -55,10 +59,12 @@ class ReceivedWorker:
         self._channels = None if channels is None else tuple(channels)
         self._today = today
         self._now = now
-        self._batch_size = batch_size
         self._sweep_seconds = sweep_seconds
         self._max_pause = max_pause_seconds
-        self._max_attempts = max_attempts or PipelineSettings().max_attempts
+        # The pipeline's batch size, attempts cap and transient-error policy.
+        policy = settings or PipelineSettings()
+        self._settings = replace(policy, batch_size=batch_size or policy.batch_size,
+                                 max_attempts=max_attempts or policy.max_attempts)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="intake-worker", daemon=True)
@@ -102,9 +108,10 @@ class ReceivedWorker:
         # a message that takes the whole process down (out of memory, a crash in a native
         # reader) is `failed` after `max_attempts` restarts instead of blocking every later
         # one; a batch that fails is processed message by message; a transient error is
-        # raised as ProcessingDeferred and waited out.
-        reports = process_ids(self._transaction, ids, self._today(), self._now,
-                              self._max_attempts, self._batch_size, self._authenticate)
+        # retried with back-off, waited out here (`stop` interrupts the wait).
+        reports = process_retrying(self._transaction, ids, self._today(), self._now,
+                                   self._settings, self._authenticate,
+                                   wait=self._stopping.wait)
         for report in reports:
             log.info("message #%d %s", report.message_id, report.state.value,
                      extra={"message_id": report.message_id, "state": report.state.value})
@@ -113,7 +120,7 @@ class ReceivedWorker:
     def _next_batch(self) -> list[int]:
         query = (select(InboundMessage.id, InboundMessage.size)
                  .where(InboundMessage.state == MessageState.RECEIVED.value)
-                 .order_by(InboundMessage.id).limit(self._batch_size))
+                 .order_by(InboundMessage.id).limit(self._settings.batch_size))
         if self._channels is not None:
             query = query.where(InboundMessage.channel.in_(self._channels))
         with self._transaction() as session:

@@ -27,7 +27,7 @@ from gateway.mailauth.verify import DnsLookup, SenderVerifier, SmtpFacts
 from gateway.persistence.bulk import write_many
 from gateway.persistence.models import InboundMessage
 from gateway.persistence.queries import chunked
-from gateway.services.ingest import UnitOfWork
+from gateway.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,12 @@
-"""Processing archived messages by id, the way the Celery tasks run it (DESIGN.md sections 6-7).
+"""The one processing path: every entry point processes archived messages by id through it.
 
-The message row is the source of truth; a task only says "look at these ids". So a task that
-is delivered twice, or a message whose task was lost, costs time and never a second set of
-events: `process_batch` takes only `received` messages, and locks their rows while it writes
-(it parses first, in a transaction that only reads: `ingest.process_apart`).
+The Celery task (`gateway.tasks.app`), the embedded worker of `gateway run`
+(`gateway.services.intake_worker`) and `gateway ingest` (`gateway.services.ingest`) call
+`process_ids`; `gateway replay` and `gateway messages release/retry` run the same read and
+write steps on a chain of messages (`gateway.services.replay`). The message row is the source
+of truth; a task only says "look at these ids". So a task that is delivered twice, or a
+message whose task was lost, costs time and never a second set of events: the write step
+takes only `received` messages and locks their rows while it writes.
 
 Per run, in arrival order:
 
@@ -12,10 +15,18 @@ Per run, in arrival order:
    killed, ran out of memory, lost its machine) is `failed` with that reason instead of being
    tried forever; one started before is processed alone, so it cannot take its batch down
    again.
-2. `process_in_order` processes consecutive fresh messages as one batch. A batch that fails
-   for a reason that is not transient is processed message by message; a message that fails
-   alone is `failed` with the reason. A transient error (the database or the network gone, a
-   lock timeout, a deadlock) is raised to the caller, which retries later with back-off.
+2. `process_in_order` processes consecutive fresh messages as one batch, each batch in two
+   transactions (`process_apart`: read and parse in one that only reads, reconcile and write
+   in a short one). A batch that fails for a reason that is not transient is processed message
+   by message; a message that fails alone is `failed` with the reason, and its buyer is told.
+3. A transient error (`failures.TRANSIENT`: the database unavailable, a serialization
+   failure, a deadlock, a lock or statement timeout) says nothing about the messages: the
+   start is taken back and `ProcessingDeferred` is raised. Every entry point then waits a
+   random back-off (`retry_delay`) and tries again, at most `max_retries` times; past that
+   cap the messages still `received` are `failed` with the reason, for IT alone (`give_up`).
+   If even that cannot be written (the database still gone) they stay `received` and the
+   sweeper takes them. `process_retrying` is that loop for the entry points that wait in
+   their own thread; the Celery task waits as a task countdown instead.
 
 `stuck_messages` and `mark_enqueued` are the sweeper's: what is still `received` some time
 after its task was published is published again.
@@ -23,30 +34,38 @@ after its task was published is published again.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from gateway.bootstrap import READ_ONLY
+from gateway.config import PipelineSettings
 from gateway.domain.messages import MessageState, move_message
 from gateway.errors import GatewayError
 from gateway.persistence.models import InboundMessage
 from gateway.persistence.queries import chunked
 from gateway.services.failures import TRANSIENT as TRANSIENT  # where workers import it from
 from gateway.services.failures import tell_buyers
-from gateway.services.ingest import UnitOfWork, process_apart
-from gateway.services.processing import MessageReport
+from gateway.services.processing import MessageReport, read_batch, write_batch
+from gateway.services.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from gateway.services.mail_auth import Authenticate
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+# How an entry point that retries in its own thread waits: returns true when it was told to
+# stop meanwhile (`threading.Event.wait`), false or None when the time is up (`time.sleep`).
+Wait = Callable[[float], object]
 
 
 class ProcessingDeferred(GatewayError):
@@ -211,6 +230,39 @@ def _process_group(transaction: UnitOfWork, group: list[int], today: date,
         return failed
 
 
+def process_apart(transaction: UnitOfWork, message_ids: list[int], today: date,
+                  now: datetime | Callable[[], datetime]) -> list[MessageReport]:
+    """Process `received` messages in two transactions: read, parse and map in one that only
+    reads, then reconcile and write in a short write transaction (`processing.read_batch`,
+    `write_batch`). On SQLite the first begins deferred (`READ_ONLY`): in WAL mode it never
+    takes the write lock, so a channel's commit (the SMTP 250, the IMAP move) never waits while
+    a big message is read. `now` may be a clock: then the batch's rows get the time it began,
+    and the messages it moved the time its write finished (`stamp_finished`)."""
+    began = now() if callable(now) else now
+    with transaction() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        batch = read_batch(session, message_ids, today, began)
+    with transaction() as session:
+        reports = write_batch(session, batch, today, began)
+        if callable(now):
+            stamp_finished(session, message_ids, began, now())
+        return reports
+
+
+def stamp_finished(session: Session, message_ids: list[int], began: datetime,
+                   finished: datetime) -> None:
+    """`write_batch` stamps the messages it moves with the time its batch began (one value
+    for every row it writes); those, and only those (a message done by an earlier batch keeps
+    its time), get the time the batch finished, so `updated_at` is when it was reconciled
+    (`gateway_processing_latency_seconds` runs from the archive to that commit)."""
+    if finished == began:
+        return
+    for batch in chunked(message_ids):
+        session.execute(update(InboundMessage)
+                        .where(InboundMessage.id.in_(batch), InboundMessage.updated_at == began)
+                        .values(updated_at=finished))
+
+
 def give_up(transaction: UnitOfWork, message_ids: list[int], retries: int, error: str,
             now: datetime) -> list[MessageReport]:
     """A transient error outlasted the retry cap: the messages still `received` are `failed`
@@ -222,6 +274,78 @@ def give_up(transaction: UnitOfWork, message_ids: list[int], retries: int, error
             return mark_failed(session, message_ids, reason, now)
     except TRANSIENT as exc:
         raise ProcessingDeferred(describe(exc)) from exc
+
+
+def process_retrying(transaction: UnitOfWork, message_ids: list[int], today: date,
+                     clock: Callable[[], datetime], settings: PipelineSettings,
+                     authenticate: Authenticate | None = None, worker: str | None = None,
+                     wait: Wait = time.sleep) -> list[MessageReport]:
+    """`process_ids` with the transient-error policy applied in this thread: wait
+    `retry_delay`, try again, at most `settings.max_retries` times, then `give_up`. Returns a
+    report for every id, in the order given (a message another run finished, or a duplicate,
+    as it is now). Raises `ProcessingDeferred` when `wait` was interrupted or when even
+    `give_up` could not write (the messages stay `received` for the sweeper)."""
+    error: ProcessingDeferred | None = None
+    for retries in range(settings.max_retries + 1):
+        if error is not None and _back_off(retries - 1, settings, error, wait):
+            raise error
+        try:
+            done = process_ids(transaction, message_ids, today, clock, settings.max_attempts,
+                               settings.batch_size, authenticate, worker)
+        except ProcessingDeferred as exc:
+            error = exc
+            continue
+        return as_listed(transaction, message_ids, {r.message_id: r for r in done})
+    assert error is not None
+    failed = give_up(transaction, message_ids, settings.max_retries, str(error), clock())
+    return as_listed(transaction, message_ids, {r.message_id: r for r in failed})
+
+
+def _back_off(retries: int, settings: PipelineSettings, exc: ProcessingDeferred,
+              wait: Wait) -> bool:
+    """Wait before retry `retries + 1`; true when told to stop meanwhile."""
+    delay = retry_delay(retries, settings.retry_base_seconds, settings.retry_max_seconds)
+    log.warning("processing deferred (%s); retry %d of %d in %.1f s", exc, retries + 1,
+                settings.max_retries, delay)
+    return bool(wait(delay))
+
+
+def retry_transient(attempt: Callable[[], T], settings: PipelineSettings,
+                    wait: Wait = time.sleep) -> T:
+    """Run `attempt` (its own transactions) under the transient-error policy: on a transient
+    error, wait `retry_delay` and run it again, at most `settings.max_retries` times; then
+    raise `ProcessingDeferred` with a one-line description. For the operator's commands on
+    one message (`gateway replay`, `gateway messages release/retry`): what an attempt wrote
+    is rolled back with it, so the message keeps the state it had."""
+    for retries in itertools.count():
+        try:
+            return attempt()
+        except TRANSIENT as exc:
+            deferred = ProcessingDeferred(describe(exc))
+            if retries >= settings.max_retries or _back_off(retries, settings, deferred, wait):
+                raise deferred from exc
+    raise AssertionError("itertools.count() never ends")
+
+
+def as_listed(transaction: UnitOfWork, message_ids: list[int],
+              reports: dict[int, MessageReport]) -> list[MessageReport]:
+    """A report for each of `message_ids` in their order; those without one (done by another
+    run, a duplicate, missing) as their row is now."""
+    missing = sorted(set(message_ids) - set(reports))
+    if missing:
+        with transaction() as session:
+            session.connection(execution_options={READ_ONLY: True})
+            for batch in chunked(missing):
+                for message_id, state, reason in session.execute(
+                        select(InboundMessage.id, InboundMessage.state,
+                               InboundMessage.state_reason)
+                        .where(InboundMessage.id.in_(batch))):
+                    reports[message_id] = MessageReport(message_id, MessageState(state),
+                                                        reason=reason)
+    unknown = [message_id for message_id in message_ids if message_id not in reports]
+    if unknown:
+        raise LookupError(f"no message #{unknown[0]}")
+    return [reports[message_id] for message_id in message_ids]
 
 
 def stuck_messages(session: Session, now: datetime, stuck_seconds: float,

@@ -125,13 +125,18 @@ def process_batch(session: Session, message_ids: list[int], today: date,
 
 
 def read_batch(session: Session, message_ids: list[int], today: date,
-               now: datetime) -> ReadBatch:
+               now: datetime, *, as_received: bool = False) -> ReadBatch:
     """Load the messages, parse and map them and find their suppliers: the work whose cost
     the supplier's bytes decide (seconds for a big email). It only reads: run in a read-only
     transaction it never holds the write lock (on SQLite a deferred BEGIN, which in WAL mode
-    lets every writer go on), so that intake never waits behind it."""
+    lets every writer go on), so that intake never waits behind it. `as_received`: read each
+    message as if it had just arrived, whatever its state (a replay reads the chain it sends
+    back to `received` in its write transaction, `gateway.services.replay`)."""
     unique = list(dict.fromkeys(message_ids))
     messages = _load(session, unique)
+    if as_received:
+        for message in messages:
+            message.state, message.reason = MessageState.RECEIVED, None
     run = _Run(session, today, now)
     reports = [run.prepare(message) for message in messages]
     return ReadBatch(message_ids, messages, reports)
@@ -408,7 +413,7 @@ class _Run:
                 if m.supplier is not None and m.supplier.code == supplier
                 for d in m.documents if d.document_number}
         # One IN on the number, the kind compared here: a (kind, number) tuple IN scans the
-        # index on SQLite (DESIGN.md section 9).
+        # index on SQLite (docs/architecture.md, "Measured facts").
         for batch in chunked(sorted({number for _kind, number in keys})):
             # Documents of a message that failed, or of a duplicate delivery, were never the
             # first sending of anything.

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.messages import MessageState
 from gateway.persistence.models import InboundMessage, WorkerHeartbeatRow
-from gateway.services.ingest import UnitOfWork
+from gateway.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,6 @@ from gateway.config import (
     checked_broker_url,
 )
 from gateway.persistence.queries import chunked
-from gateway.services.ingest import UnitOfWork
 from gateway.services.pipeline import (
     TRANSIENT,
     ProcessingDeferred,
@@ -60,6 +59,7 @@ from gateway.services.pipeline import (
     retry_delay,
     stuck_messages,
 )
+from gateway.services.unit_of_work import UnitOfWork
 from gateway.services.worker_liveness import publish_again, take_over_lost
 
 if TYPE_CHECKING:

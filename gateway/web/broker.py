@@ -1,10 +1,10 @@
 """The web process's view of the Celery broker: does it answer, and how many tasks wait.
 
-Redis (the production broker, DESIGN.md section 8) is asked directly: PING, and LLEN of each
-queue's list, which is where Celery's Redis transport keeps a queue's waiting messages under the
-queue's own name. Any other broker kombu knows (RabbitMQ, say) is checked by opening a
-connection; its queue lengths are not reported. Timeouts are short: a probe that hangs would
-make the readiness check hang with it.
+Redis (the production broker, docs/architecture.md, "Who runs the processing") is asked directly:
+PING, and LLEN of each queue's list, which is where Celery's Redis transport keeps a queue's
+waiting messages under the queue's own name. Any other broker kombu knows (RabbitMQ, say) is
+checked by opening a connection; its queue lengths are not reported. Timeouts are short: a probe
+that hangs would make the readiness check hang with it.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """`/metrics`: the gateway's state in Prometheus text format, read from the database at scrape
 time.
 
-The message rows are the source of truth (DESIGN.md section 2), and workers, channels and web
-processes run apart, on several machines: a value counted in one process's memory would be seen
-by that process's scrapes only. So a custom collector asks the database on every scrape, and any
-number of web processes report the same values.
+The message rows are the source of truth (docs/architecture.md, "Data flow"), and workers, channels
+and web processes run apart, on several machines: a value counted in one process's memory would be
+seen by that process's scrapes only. So a custom collector asks the database on every scrape, and
+any number of web processes report the same values.
 
 Processing latency (archive to reconciled) is a gauge histogram over the messages reconciled in
 the last `LATENCY_WINDOW`: `updated_at - received_at` of the rows in state `reconciled` (the

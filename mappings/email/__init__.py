@@ -1,4 +1,5 @@
-"""Email replies and spreadsheets -> canonical order responses (DESIGN.md section 4).
+"""Email replies and spreadsheets -> canonical order responses (docs/architecture.md, "The
+canonical model").
 
 Public API (pure functions: no I/O, no database):
 

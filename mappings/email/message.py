@@ -4,9 +4,11 @@ The email is the envelope. Its body (the text, and the tables of its HTML) is re
 `map_email_body`, with the subject and the From address as hints, and the supplier's
 `ColumnProfile` when processing knows it (its date order, number style and column names apply
 to the body, the attached sheets and the forwarded messages). Each attachment is read as a
-file of its own by the reader the registry picks from its first bytes (EDIFACT, an email, an
-xlsx workbook) or, for CSV, which has no magic number, from its name or content type; an xlsx or
-CSV file goes through `map_tables`. An attachment no reader knows (pdf, image) is a warning;
+file of its own by the reader the registry's table picks from its first bytes (EDIFACT, an
+email, an xlsx workbook; the caller passes the table in as `readers`, usually
+`mappings.registry.reader_for`, so this module never imports the registry) or, for CSV, which
+has no magic number, from its name or content type; an xlsx or CSV file goes through
+`map_tables`. An attachment no reader knows (pdf, image) is a warning;
 Outlook's TNEF `winmail.dat` is an error (the MIME parser says what the supplier should do), as
 the answer may be inside it. A forwarded message (message/rfc822) is read the same way.
 
@@ -34,6 +36,7 @@ from mappings.email.commitment import commits_in_advance
 from mappings.email.files import read_csv_file
 from mappings.email.quotes import split_answer
 from mappings.email.statements import order_numbers_in
+from mappings.readers import SNIFF_BYTES, PickReader, Result
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.mime import (
     Attachment,
@@ -48,10 +51,8 @@ from parsers.mime import (
     parse_email,
 )
 
-Result = Document | Problem
 _CSV_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values"})
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
-_SNIFF_BYTES = 4096
 # Each spreadsheet is read within the limits of one file (parsers.sheets SheetLimits, about a
 # second of work at worst), and an email may carry up to 100 attachments: the sheets of one
 # message, forwarded ones included, are counted so that one email cannot make a hundred files'
@@ -62,8 +63,10 @@ _SHEET_READERS = frozenset({"xlsx", "xls", "csv"})
 
 @dataclass(slots=True)
 class _Budget:
-    """What one message has spent of its reading budget, over its forwarded messages too."""
+    """What one message has spent of its reading budget, over its forwarded messages too,
+    and the reader table its attachments are read with."""
 
+    readers: PickReader
     sheets: int = 0
 
 
@@ -119,22 +122,25 @@ class EmailReading:
     results: tuple[Result, ...]
 
 
-def read_email(source: BinaryIO | bytes, name: str, *,
+def read_email(source: BinaryIO | bytes, name: str, *, readers: PickReader,
                profile: ColumnProfile | None = None) -> Iterator[Result]:
     """The documents and problems of one raw email (RFC 5322 bytes as received)."""
     raw = source if isinstance(source, bytes) else source.read(MailLimits().max_message_bytes + 1)
-    yield from read_email_message(raw, name, profile=profile).results
+    yield from read_email_message(raw, name, readers=readers, profile=profile).results
 
 
 def read_email_message(raw: bytes, name: str, limits: MailLimits | None = None, *,
+                       readers: PickReader,
                        profile: ColumnProfile | None = None) -> EmailReading:
-    """`profile` is the supplier's: its date order and number style for the body, its column
-    names and letters for tables and attached sheets, in forwarded messages too."""
+    """`readers` picks the reader of an attachment by its first bytes and name
+    (`mappings.registry.reader_for`). `profile` is the supplier's: its date order and number
+    style for the body, its column names and letters for tables and attached sheets, in
+    forwarded messages too."""
     try:
         parsed = parse_email(raw, limits)
     except MimeError as exc:
         return EmailReading(None, (exc.as_problem(),))
-    results = _read(parsed, name, _Budget(), top=True, profile=profile)
+    results = _read(parsed, name, _Budget(readers), top=True, profile=profile)
     if not any(isinstance(r, Document) for r in results) and not any(
             isinstance(r, Problem) and r.code is ProblemCode.NOTHING_READABLE for r in results):
         results.append(Problem(Severity.ERROR, ProblemCode.NOTHING_READABLE,
@@ -239,12 +245,9 @@ def _attachment_results(attachment: Attachment, file: str, budget: _Budget,
                         profile: ColumnProfile | None) -> Iterator[Result] | None:
     """The reader for an attachment, as for a file: by its first bytes, a CSV by its name or
     content type (read with the part's declared charset)."""
-    # The registry lists this module's reader: imported here, when an attachment is read.
-    from mappings.registry import reader_for
-
     name = attachment.filename or ""
     is_csv = attachment.content_type in _CSV_TYPES or name.lower().endswith(".csv")
-    reader = reader_for(attachment.content[:_SNIFF_BYTES], name)
+    reader = budget.readers(attachment.content[:SNIFF_BYTES], name)
     if is_csv or (reader is not None and reader.name in _SHEET_READERS):
         budget.sheets += 1
         if budget.sheets > MAX_SHEETS_PER_MESSAGE:

@@ -1,10 +1,10 @@
 """Envelopes: group a segment stream into messages (UNB/UNG/UNH ... UNT/UNE/UNZ).
 
 One message at a time is assembled and handed on, never the whole interchange: building every
-message first makes parsing several times slower (DESIGN.md section 9) and costs memory linear
-in the file. Control counts and references are checked as the trailers arrive (ISO 9735-1,
-sections 5 and 7: UNT counts the segments of its message including UNH and UNT; UNE counts the
-messages of its group; UNZ counts the messages, or the groups when there are groups).
+message first makes parsing several times slower (docs/architecture.md, "Measured facts") and costs
+memory linear in the file. Control counts and references are checked as the trailers arrive (ISO
+9735-1, sections 5 and 7: UNT counts the segments of its message including UNH and UNT; UNE counts
+the messages of its group; UNZ counts the messages, or the groups when there are groups).
 """
 
 from __future__ import annotations

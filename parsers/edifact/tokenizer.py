@@ -39,7 +39,8 @@ from parsers.errors import (
 
 # Small chunks keep few segments alive at once: with a megabyte of segments waiting in a list,
 # the garbage collector's scans of young objects made parse+map 40% slower (measured with
-# `gateway bench parse`; DESIGN.md section 9 describes the same effect for whole interchanges).
+# `gateway bench parse`; docs/architecture.md, "Measured facts", describes the same effect for
+# whole interchanges).
 CHUNK_SIZE = 1 << 14
 # The longest segment accepted. Real segments are far shorter (FTX holds 5 x 512 characters).
 MAX_SEGMENT = 1 << 20
@@ -188,7 +189,8 @@ class Tokenizer:
         else:
             if len(rest) > MAX_SEGMENT:
                 # No terminator in a megabyte: not EDIFACT, or a separator the UNA did not
-                # announce. Refused rather than buffered without bound (DESIGN.md 7.5).
+                # announce. Refused rather than buffered without bound (docs/architecture.md, "Caps
+                # and limits").
                 raise SegmentTooLongError(
                     ProblemCode.INVALID_SEGMENT_TAG,
                     f"no segment terminator {self.delimiters.terminator!r} in "

@@ -93,8 +93,8 @@ class ParsedEmail:
 
 @dataclass(frozen=True, slots=True)
 class MailLimits:
-    """Limits on untrusted input (DESIGN.md section 7, point 5). Past a limit, the rest is not
-    decoded and a located error says so; the message itself is still returned (with only its
+    """Limits on untrusted input (docs/architecture.md, "Caps and limits"). Past a limit, the rest
+    is not decoded and a located error says so; the message itself is still returned (with only its
     top-level header when it has more than `max_parts` MIME parts, counted as they are split
     off, over all forwarded messages). `max_text_chars` bounds the body text read, plain and
     HTML, over the message and every message forwarded in it: the text readers' work is in

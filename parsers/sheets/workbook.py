@@ -1,5 +1,6 @@
 """What reading a spreadsheet or CSV file gives: its tables and its located problems, and the
-limits that keep an untrusted file from exhausting memory (DESIGN.md section 7, point 5)."""
+limits that keep an untrusted file from exhausting memory (docs/architecture.md, "Caps and
+limits")."""
 
 from __future__ import annotations
 

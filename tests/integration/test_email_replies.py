@@ -32,9 +32,10 @@ from gateway.persistence.models import (
     PurchaseOrder,
 )
 from gateway.persistence.schema import upgrade
-from gateway.services.ingest import Intake, ingest, replay
+from gateway.services.ingest import Intake, ingest
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.processing import MessageReport
+from gateway.services.replay import replay
 from parsers.mime import parse_email
 from tests.integration.conftest import transactions
 
@@ -349,8 +350,7 @@ def test_each_unreadable_email_is_its_own_exception_until_an_answer_is_read(
         assert sorted(e.message_id for e in exceptions) == sorted(r.message_id for r in reports)
         assert all(e.actual and "answers no order line" in e.actual for e in exceptions)
     # Processing one of them again raises nothing new.
-    with transaction() as session:
-        again = replay(session, reports[3].message_id, TODAY, NOW)
+    again = replay(transaction, reports[3].message_id, TODAY, NOW)
     assert again.state is MessageState.RECONCILED
     with transaction() as session:
         assert [(e.state, e.occurrences) for e in exceptions_of(session)

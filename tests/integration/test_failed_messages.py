@@ -73,8 +73,7 @@ def test_a_known_suppliers_failed_message_reaches_the_buyer(
     with engine.begin() as connection:
         connection.execute(text("DROP TRIGGER refuse" + (" ON documents" if
                                 engine.dialect.name != "sqlite" else "")))
-    with sessions() as session:
-        assert release(session, known, TODAY, NOW).state is MessageState.RECONCILED
+    assert release(sessions, known, TODAY, NOW).state is MessageState.RECONCILED
     assert [row[:2] for row in failed_exceptions(sessions)] == [(known, "resolved")]
 
 

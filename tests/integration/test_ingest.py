@@ -17,8 +17,9 @@ from gateway.persistence.models import (
     InboundMessage,
     OrderLineRow,
 )
-from gateway.services.ingest import Intake, archive, archive_many, process, rebuild_line, replay
+from gateway.services.ingest import Intake, archive, archive_many, process
 from gateway.services.orders import import_lines, read_order_file
+from gateway.services.replay import rebuild_line, replay
 from tests.integration.conftest import edifact_interchange, transactions
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -162,8 +163,7 @@ def test_replaying_an_older_response_does_not_overrule_a_newer_one(sessions: obj
     import_orders(sessions, tmp_path)
     old, _ = ingest(sessions, ordrsp("80", "RSP-1"))
     ingest(sessions, ordrsp("100", "RSP-2"))
-    with sessions() as session:  # type: ignore[operator]
-        replay(session, old, TODAY, NOW)
+    replay(sessions, old, TODAY, NOW)  # type: ignore[arg-type]
     with sessions() as session:  # type: ignore[operator]
         line = line_10(session)
         assert (line.state, line.confirmed_quantity) == ("confirmed", Decimal(100))
@@ -179,8 +179,7 @@ def test_replay_does_not_turn_the_original_into_a_duplicate_of_its_later_copy(
     ingest(sessions, desadv("60", "ASN-1", ref="IC2"))
     with sessions() as session:  # type: ignore[operator]
         assert line_10(session).despatched_quantity == Decimal(40)
-    with sessions() as session:  # type: ignore[operator]
-        report = replay(session, original, TODAY, NOW)
+    report = replay(sessions, original, TODAY, NOW)  # type: ignore[arg-type]
     assert "DUPLICATE_DOCUMENT" not in [d.code.value for d in report.discrepancies]
     with sessions() as session:  # type: ignore[operator]
         assert line_10(session).despatched_quantity == Decimal(40)
@@ -193,9 +192,8 @@ def test_replay_after_importing_the_order_resolves_unknown_order(sessions: objec
     message_id, report = ingest(sessions, ordrsp("100", "RSP-1"))
     assert [d.code.value for d in report.discrepancies] == ["UNKNOWN_ORDER"]  # type: ignore[attr-defined]
     import_orders(sessions, tmp_path)
-    with sessions() as session:  # type: ignore[operator]
-        again = replay(session, message_id, TODAY, NOW)
-        assert again.discrepancies == []
+    again = replay(sessions, message_id, TODAY, NOW)  # type: ignore[arg-type]
+    assert again.discrepancies == []
     with sessions() as session:  # type: ignore[operator]
         assert line_10(session).state == "confirmed"
         assert exception_state(session, "UNKNOWN_ORDER") == "resolved"
@@ -248,9 +246,9 @@ def test_a_later_confirmation_does_not_undo_a_despatch(sessions: object,
 
 
 def test_a_long_attachment_name_does_not_stop_archiving(sessions: object) -> None:
-    """Bytes are archived before anything else (DESIGN.md 7.1). `filename` is VARCHAR(400):
-    a longer name from an email does not abort archive() on PostgreSQL: the bytes are kept
-    on both databases."""
+    """Bytes are archived before anything else (docs/architecture.md, "Archive before
+    acknowledge"). `filename` is VARCHAR(400): a longer name from an email does not abort archive()
+    on PostgreSQL: the bytes are kept on both databases."""
     with sessions() as session:  # type: ignore[operator]
         stored = archive(session, Intake(b"UNA:+.? 'UNB", "smtp", "orders@acme.example",
                                          "x" * 500 + ".edi"), NOW)

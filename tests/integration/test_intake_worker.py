@@ -10,6 +10,7 @@ from sqlalchemy import Engine, event, select, update
 from sqlalchemy.exc import InterfaceError, SQLAlchemyError
 
 from gateway.bootstrap import make_session_factory
+from gateway.config import PipelineSettings
 from gateway.persistence.models import InboundMessage
 from gateway.services.ingest import Intake, archive
 from gateway.services.intake_worker import ReceivedWorker
@@ -36,7 +37,8 @@ def test_a_lost_connection_while_processing_marks_no_message_failed(engine: Engi
             raise InterfaceError(statement, {}, Exception("the connection is closed"))
 
     event.listen(engine, "before_cursor_execute", connection_lost)
-    worker = ReceivedWorker(unit_of_work, ["smtp"], lambda: NOW.date(), lambda: NOW)
+    worker = ReceivedWorker(unit_of_work, ["smtp"], lambda: NOW.date(), lambda: NOW,
+                            settings=PipelineSettings(retry_base_seconds=0.01))
     try:
         for _attempt in range(5):
             try:

@@ -520,8 +520,7 @@ def test_a_release_checks_again_what_a_dns_outage_quarantined(
         with site.transaction() as session:
             assert forget_spoiled_verdict(session, message_id) is spoiled
         site.authenticate(site.transaction, [message_id])
-        with site.transaction() as session:
-            release(session, message_id, TODAY, NOW)
+        release(site.transaction, message_id, TODAY, NOW)
     assert (site.message(genuine).state, site.message(genuine).sender_trust) == \
         ("reconciled", "verified")
     assert site.message(forged).state == "quarantined"

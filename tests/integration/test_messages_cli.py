@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
-import gateway.services.ingest as ingest_module
+import gateway.services.replay as replay_module
 from gateway.cli import cli
 from gateway.config import Settings
 from gateway.persistence.models import InboundMessage
@@ -124,14 +124,14 @@ def test_messages_retry_goes_on_past_a_message_that_still_fails(tmp_path, monkey
     with engine.begin() as connection:
         connection.execute(text("UPDATE inbound_messages SET state = 'failed', "
                                 "state_reason = 'gave up'"))
-    real = ingest_module.process_batch
+    real = replay_module.write_batch
 
-    def process_batch(session, message_ids, today, now):  # type: ignore[no-untyped-def]
-        if broken in message_ids:
+    def write_batch(session, batch, today, now):  # type: ignore[no-untyped-def]
+        if broken in batch.message_ids:
             raise RuntimeError("still broken")
-        return real(session, message_ids, today, now)
+        return real(session, batch, today, now)
 
-    monkeypatch.setattr(ingest_module, "process_batch", process_batch)
+    monkeypatch.setattr(replay_module, "write_batch", write_batch)
     result = CliRunner().invoke(cli, ["messages", "retry", "--all"],
                                 env={"GATEWAY_DATABASE_URL": settings.database_url,
                                      "GATEWAY_BROKER_URL": ""})

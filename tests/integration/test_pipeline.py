@@ -614,7 +614,8 @@ def test_a_transient_error_is_not_counted_as_a_start_that_never_finished(postgre
 def test_two_retries_of_one_failed_message_at_once_process_it_once(postgres, tmp_path: Path):
     """`gateway messages retry` run twice at once (two operators, a cron job): the second
     waits for the first and then finds the message handled, instead of processing it again
-    (a second set of line versions)."""
+    (a second set of line versions). Both read the message outside their write transaction;
+    the row lock in the write step is what orders them."""
     engine = prepare(postgres, tmp_path, 1)
     message_id = archived(engine, order_response(0))
     with engine.begin() as connection:
@@ -622,26 +623,31 @@ def test_two_retries_of_one_failed_message_at_once_process_it_once(postgres, tmp
                                 "state_reason = 'gave up'"))
     sessions = make_session_factory(engine)
     now = datetime.now(UTC)
-    second: list[object] = []
+    results: list[object] = []
 
-    def retry_again() -> None:
+    def retry() -> None:
         try:
-            with sessions.begin() as session:
-                second.append(release(session, message_id, TODAY, now).state.value)
+            results.append(release(sessions.begin, message_id, TODAY, now).state.value)
         except Exception as exc:  # noqa: BLE001 - examined below
-            second.append(exc)
+            results.append(exc)
 
-    with sessions.begin() as session:
-        assert release(session, message_id, TODAY, now).state.value == "reconciled"
-        thread = threading.Thread(target=retry_again)
-        thread.start()
+    with engine.connect() as holder:
+        # Both retries read the message, then queue for its row in their write step.
+        holder.execute(text("SELECT id FROM inbound_messages FOR UPDATE"))
+        threads = [threading.Thread(target=retry) for _ in range(2)]
+        for thread in threads:
+            thread.start()
         deadline = time.monotonic() + 10
-        while not _waiting_on_a_lock(engine) and thread.is_alive():
-            assert time.monotonic() < deadline, "the second retry never waited"
+        while _waiting_on_a_lock(engine) < 2:
+            assert time.monotonic() < deadline, "the retries never both waited"
             time.sleep(0.02)
-    thread.join(30)
-    assert len(second) == 1, second
-    assert isinstance(second[0], InvalidTransition), second
+        holder.rollback()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 2, results
+    assert "reconciled" in results, results
+    [refused] = [r for r in results if r != "reconciled"]
+    assert isinstance(refused, InvalidTransition), results
     with engine.connect() as connection:
         versions = connection.execute(select(func.count()).select_from(LineVersionRow)
                                       .where(LineVersionRow.message_id == message_id)
@@ -650,9 +656,10 @@ def test_two_retries_of_one_failed_message_at_once_process_it_once(postgres, tmp
     engine.dispose()
 
 
-def _waiting_on_a_lock(engine: Engine) -> bool:
+def _waiting_on_a_lock(engine: Engine) -> int:
+    """How many connections wait on a lock."""
     with engine.connect() as connection:
-        return bool(connection.execute(text(
+        return int(connection.execute(text(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
             "AND datname = current_database()")).scalar_one())
 

@@ -19,9 +19,9 @@ from gateway.domain.messages import MessageState
 from gateway.errors import ConfigurationError
 from gateway.persistence.models import ExceptionRow, Supplier
 from gateway.persistence.schema import alembic_config, current_revision, head_revision, upgrade
-from gateway.services.ingest import replay
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, read_partner_file
+from gateway.services.replay import replay
 from tests.integration.test_email_replies import TODAY, Transaction, line_states, take_in
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -201,8 +201,8 @@ def test_a_profile_added_later_reads_a_replayed_message(engine: Engine,
     assert len(unreadable(transaction)) == 1
     with transaction() as session:
         load_partners(session, partners(tmp_path, profiled=True), NOW)
+    again = replay(transaction, report.message_id, TODAY, NOW)
     with transaction() as session:
-        again = replay(session, report.message_id, TODAY, NOW)
         assert (again.state, again.documents) == (MessageState.RECONCILED, 1)
         assert line_states(session, "4500030001")["10"] == (
             "confirmed", Decimal(250), date(2026, 12, 5))

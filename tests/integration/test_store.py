@@ -21,10 +21,11 @@ from gateway.persistence.models import (
     ToleranceProfileRow,
 )
 from gateway.persistence.schema import alembic_config, current_revision, head_revision, upgrade
-from gateway.services.ingest import Intake, archive, process, replay
+from gateway.services.ingest import Intake, archive, process
 from gateway.services.orders import import_lines, read_order_file
 from gateway.services.partners import load_partners, profile_in_force
 from gateway.services.queue import list_exceptions, order_timeline
+from gateway.services.replay import replay
 from gateway.services.watch import check_overdue
 from tests.integration.conftest import edifact_interchange, transactions
 
@@ -220,8 +221,8 @@ def test_replay_after_a_tolerance_change(sessions: object, tmp_path: Path) -> No
                                                    "date_late_error_days": 10}}}
     with sessions() as session:  # type: ignore[operator]
         load_partners(session, relaxed, NOW)
+    report = replay(sessions, message_id, TODAY, NOW)  # type: ignore[arg-type]
     with sessions() as session:  # type: ignore[operator]
-        report = replay(session, message_id, TODAY, NOW)
         assert report.state is MessageState.RECONCILED
         assert report.discrepancies == []
         states = dict(session.execute(select(ExceptionRow.code, ExceptionRow.state)).all())
@@ -256,10 +257,9 @@ def test_a_failed_message_can_be_processed_again(sessions: object, tmp_path: Pat
     with sessions() as session:  # type: ignore[operator]
         retry = archive(session, Intake(again, "cli", "x", None), NOW)
         assert retry.duplicate_of is None
-    with sessions() as session:  # type: ignore[operator]
-        report = replay(session, archived.message_id, TODAY, NOW)
-        assert report.state is MessageState.RECONCILED
-        assert {d.code.value for d in report.discrepancies} == {"QTY_SHORT", "DATE_LATE"}
+    report = replay(sessions, archived.message_id, TODAY, NOW)  # type: ignore[arg-type]
+    assert report.state is MessageState.RECONCILED
+    assert {d.code.value for d in report.discrepancies} == {"QTY_SHORT", "DATE_LATE"}
 
 
 def test_an_existing_database_upgrades_step_by_step(settings: object) -> None:

@@ -31,7 +31,6 @@ from gateway.domain.discrepancies import ExceptionState
 from gateway.observability import JsonLogFormatter
 from gateway.persistence.models import ExceptionRow
 from gateway.persistence.schema import upgrade
-from gateway.services import ingest as ingest_service
 from gateway.services import pipeline
 from gateway.services.ingest import Intake, archive, process
 from gateway.services.intake_worker import ReceivedWorker
@@ -226,7 +225,7 @@ def test_latency_runs_from_the_archive_to_the_reconciling_commit(
         now[0] += timedelta(seconds=108)
         return batch
 
-    monkeypatch.setattr(ingest_service, "read_batch", slow_read)
+    monkeypatch.setattr(pipeline, "read_batch", slow_read)
     (report,) = pipeline.process_ids(sessions, [message.message_id], archived.date(),
                                      lambda: now[0], 5)
     assert report.state.value == "reconciled"

@@ -11,21 +11,9 @@ import io
 import pytest
 from rich.console import Console
 
-from gateway.bench.smtp import (
-    BARE,
-    GATEWAY,
-    POSTGRES,
-    WITH_WORKER,
-    DeliveryCheck,
-    SideResults,
-    SideRun,
-    check_delivery,
-    make_messages,
-    share,
-    side_order,
-    smtp_table,
-    summarize,
-)
+from gateway.bench.smtp import SideResults, SideRun, side_order, smtp_table, summarize
+from gateway.bench.smtp_servers import BARE, GATEWAY, POSTGRES, WITH_WORKER
+from gateway.bench.smtp_traffic import DeliveryCheck, check_delivery, make_messages, share
 
 
 @pytest.mark.parametrize("size", [20_000, 20_001, 19_999, 4_000, 1_234])

@@ -22,7 +22,8 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 IMAGE = "supplier-gateway:"
 GATEWAY_SERVICES = {name: service for name, service in SERVICES.items()
                     if str(service.get("image", "")).startswith(IMAGE)}
-# Each process of the deployment (DESIGN.md section 8) and the command that runs it.
+# Each process of the deployment (docs/architecture.md, "Who runs the processing") and the command
+# that runs it.
 EXPECTED_COMMANDS = {"migrate": "init", "web": "web", "worker": "worker", "beat": "beat",
                      "smtp": "smtp", "imap": "imap"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}

@@ -32,7 +32,7 @@ def reader_name(head: bytes, name: str = "file") -> str | None:
 
 
 def results_of(raw: bytes, name: str = "reply.eml") -> list[Document | Problem]:
-    return list(read_email(raw, name))
+    return list(read_email(raw, name, readers=reader_for))
 
 
 def mixed(body: str, *parts: tuple[str, str, bytes]) -> bytes:
@@ -218,7 +218,7 @@ def test_an_email_with_nothing_at_all_is_one_nothing_readable_error() -> None:
 
 def test_forwarded_message_is_read_and_its_sender_known() -> None:
     reading = read_email_message((SAMPLES / "email" / "forwarded_message.eml").read_bytes(),
-                                 "fwd.eml")
+                                 "fwd.eml", readers=reader_for)
     assert reading.envelope is not None
     assert reading.envelope.sender_addresses == ("markus.brandt@brenner-antrieb.example",
                                                  "objednavky@kovolis.example")

@@ -9,6 +9,7 @@ import pytest
 
 import mappings.email.body as body_module
 from mappings.email.message import read_email_message
+from mappings.registry import reader_for
 from parsers.errors import ProblemCode
 from parsers.mime import MailLimits, MailProblemCode, parse_email
 from parsers.mime import message as mime_message
@@ -49,7 +50,7 @@ def test_a_message_past_the_part_limit_keeps_its_header_and_says_why(
 
 
 def test_a_message_past_the_part_limit_is_an_error_the_buyer_reads() -> None:
-    reading = read_email_message(many_parts(2000), "reply.eml")
+    reading = read_email_message(many_parts(2000), "reply.eml", readers=reader_for)
     assert reading.envelope is not None
     assert reading.envelope.sender_addresses == ("orders@supplier.example",)
     first = reading.results[0]
@@ -68,7 +69,8 @@ def test_the_lines_of_a_body_are_keyed_once_however_many_tables_it_has(
 
     monkeypatch.setattr(body_module, "_line_key", counting)
     parsed = parse_email(many_parts(300, html=True))
-    reading = read_email_message(many_parts(300, html=True), "reply.eml")
+    reading = read_email_message(many_parts(300, html=True), "reply.eml",
+                                 readers=reader_for)
     assert parsed.text_body is not None
     assert reading.results
     # Each line of the body once (it was once per line and per table: 300 times as many).
