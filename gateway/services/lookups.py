@@ -29,6 +29,11 @@ class SupplierInfo:
     mail_auth: str | None = None
     domains: frozenset[str] = frozenset()
     emails: frozenset[str] = frozenset()
+    # The language of replies and reminders (partner file `language`; None: English), and
+    # the address they go to when no authenticated From says otherwise: the first address
+    # the partner entry lists.
+    language: str | None = None
+    reply_to: str | None = None
 
 
 @dataclass(slots=True)
@@ -67,7 +72,8 @@ class Lookups:
         emails, domains = self._mail.get(code, ([], []))
         return SupplierInfo(found.code, found.name, found.buyer_contact,
                             self.profile(found.profile_name), self.reading(found),
-                            found.mail_auth, supplier_domains(domains), frozenset(emails))
+                            found.mail_auth, supplier_domains(domains), frozenset(emails),
+                            found.language, emails[0] if emails else None)
 
     def supplier_by(self, kind: str, value: str) -> SupplierInfo | None:
         self._load()
