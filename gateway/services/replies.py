@@ -152,10 +152,10 @@ class Replier:
         for facts in emails:
             decision, draft = self._decide(session, facts, now, sent)
             if draft is not None and decision.why_not is None:
-                outbox.enqueue(session, draft)
+                outbox.enqueue(session, draft, now)
                 sent[facts.supplier.code] += 1
             elif draft is not None and decision.why_not is not None:
-                outbox.record_suppressed(session, draft, decision.why_not)
+                outbox.record_suppressed(session, draft, decision.why_not, now)
             session.execute(insert(EmailReplyRow).values(
                 supplier_code=decision.supplier_code, message_id=decision.message_id,
                 created_at=now, outcome=SUPPRESSED if decision.why_not else QUEUED,
