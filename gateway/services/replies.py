@@ -27,7 +27,7 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,6 +42,7 @@ from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.mailauth.headers import header_fields
 from gateway.mailauth.verdict import MAIL_CHANNELS, Trust, Verdict
 from gateway.persistence.models import EmailReplyRow, OrderLineRow, PurchaseOrder
+from gateway.services import outbox
 from gateway.services.lookups import SupplierInfo
 from outbound.email.content import (
     Ask,
@@ -145,8 +146,6 @@ class Replier:
         """Decide and build each reply; enqueue it or record it suppressed, in `session`."""
         if not emails:
             return []
-        from gateway.services import outbox
-
         sent = sent_in_last_hour(session, {e.supplier.code for e in emails}, now)
         decisions = []
         for facts in emails:
@@ -303,12 +302,18 @@ def _document_lines(document: Document,
                    DocumentStatus.CANCELLED: LineVerdict.REJECTED}.get(
             document.status or DocumentStatus.CHANGED, LineVerdict.NOT_UNDERSTOOD)
         return [ReplyLine(number, None, None, verdict) for number in document.order_numbers]
+    # A line of an order the gateway does not have for this supplier matched nothing.
+    unknown = {d.order_number for d in discrepancies
+               if d.code is DiscrepancyCode.UNKNOWN_ORDER}
     result = []
     for position, line in enumerate(document.lines, 1):
         order = line.order_number or only
         found = [d for d in discrepancies if d.position == position
                  and d.order_number in (order, None) and d.code in _ASKS]
-        result.append(_reply_line(line, order, found))
+        reply = _reply_line(line, order, found)
+        if order in unknown or (order is None and None in unknown):
+            reply = replace(reply, verdict=LineVerdict.NOT_UNDERSTOOD, changes=())
+        result.append(reply)
     return result
 
 

@@ -3,7 +3,7 @@
 overdue confirmation
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011 (0010 before the outbox branch was merged)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
