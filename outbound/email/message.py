@@ -92,9 +92,10 @@ def _message(addresses: Addresses, subject: str, language: str, text: str,
     message["Subject"] = inert(subject)
     message["Date"] = format_datetime(addresses.date)
     message["Message-ID"] = addresses.message_id
-    message["Content-Language"] = language   # RFC 3282
     # Microsoft Exchange sends no out-of-office or other automatic answer to this message.
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(text, charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
+    # After the body: setting the content replaces every Content-* field.
+    message["Content-Language"] = language   # RFC 3282
     return message
