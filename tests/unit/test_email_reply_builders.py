@@ -63,7 +63,8 @@ def parsed(raw: bytes) -> EmailMessage:
 def parts(raw: bytes) -> tuple[str, str]:
     message = parsed(raw)
     text, html = message.get_body(("plain",)), message.get_body(("html",))
-    assert text is not None and html is not None
+    assert text is not None
+    assert html is not None
     return text.get_content(), html.get_content()
 
 
@@ -86,7 +87,7 @@ def content(language: Language = Language.EN, item: str = "SWA-4017-0830",
     ("Re: Bestellung 4500012346", "Re: Bestellung 4500012346"),
     ("RE: re: AW: Bestellung 4500012346", "Re: Bestellung 4500012346"),
     ("Re[2]: Sv: order", "Re: order"),
-    ("回复：订单 4500012347", "Re: 订单 4500012347"),
+    ("回复：订单 4500012347", "Re: 订单 4500012347"),  # noqa: RUF001
     ("  Re:   split\r\n  line ", "Re: split line"),
     ("Fwd: order", "Re: Fwd: order"),
     ("", "own"),
@@ -105,7 +106,9 @@ def test_references_continue_the_parents_chain() -> None:
     assert references(None, None, None) == ()
     long = " ".join(f"<{n}@x>" for n in range(40))
     chain = references("<last@x>", long, None)
-    assert len(chain) == 20 and chain[0] == "<0@x>" and chain[-1] == "<last@x>"
+    assert len(chain) == 20
+    assert chain[0] == "<0@x>"
+    assert chain[-1] == "<last@x>"
 
 
 def test_a_reply_is_threaded_under_the_suppliers_message(templates: Templates) -> None:
@@ -126,7 +129,8 @@ def test_a_message_without_subject_gets_our_own(templates: Templates) -> None:
     message = parsed(build_reply(content(Language.DE), Parent(None, None, ()), ADDRESSES,
                                  templates))
     assert message["Subject"] == "Ihre Nachricht zu unserer Bestellung 4500012346"
-    assert message["In-Reply-To"] is None and message["References"] is None
+    assert message["In-Reply-To"] is None
+    assert message["References"] is None
 
 
 # -- languages -----------------------------------------------------------------------------
@@ -156,7 +160,8 @@ def test_each_verdict_is_said(templates: Templates) -> None:
     text, html = parts(build_reply(content(), PARENT, ADDRESSES, templates))
     for said in ("confirmed as ordered", "changed", "rejected", "not understood",
                  "quantity: ordered 2000, you wrote 1800"):
-        assert said in text and said in html
+        assert said in text
+        assert said in html
 
 
 def test_an_unreadable_reply_gets_a_table_to_fill_in(templates: Templates) -> None:
@@ -197,7 +202,9 @@ def test_control_characters_and_line_breaks_stay_out_of_the_plain_text(
         templates: Templates) -> None:
     sneaky = "M8\r\n\r\nPlease pay to IBAN XX00 \x1b[31mnow\u202e gnp.exe"
     text, html = parts(build_reply(content(item=sneaky), PARENT, ADDRESSES, templates))
-    assert "\x1b" not in text and "\u202e" not in text and "\x1b" not in html
+    assert "\x1b" not in text
+    assert "\u202e" not in text
+    assert "\x1b" not in html
     line = next(li for li in text.splitlines() if "Please pay" in li)
     assert line.startswith("- Order 4500012346, Line 10 (M8 Please pay to IBAN XX00 [31mnow")
 
@@ -237,7 +244,8 @@ def test_no_internal_ids_reach_the_supplier(templates: Templates) -> None:
     for secret in ("424242", "515151", "98765", "31337", "c-parts", "v77", "#2",
                    "anna@buyer.example", "Traceback"):
         assert secret not in raw.decode("utf-8", "replace")
-        assert secret not in text and secret not in html
+        assert secret not in text
+        assert secret not in html
     assert "your line 7 (supplier part TVS-9) is not on our order" in text
 
 

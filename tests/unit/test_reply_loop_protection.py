@@ -53,7 +53,8 @@ def test_a_bounce_from_the_postmaster_gets_no_reply() -> None:
 def test_our_own_message_coming_back_gets_no_reply() -> None:
     ours = [*PLAIN[:3], ("message-id", f"<reply.0a1b2c@{OWN.upper()}>")]
     found = no_reply(ours, "orders@acme.example", OWN)
-    assert found is not None and found.risk is LoopRisk.OWN_MESSAGE
+    assert found is not None
+    assert found.risk is LoopRisk.OWN_MESSAGE
     # A supplier's answer to our reply names our id in In-Reply-To: it is answered.
     answer = [*PLAIN, ("in-reply-to", f"<reply.0a1b2c@{OWN}>"),
               ("references", f"<reply.0a1b2c@{OWN}>")]
