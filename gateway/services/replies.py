@@ -176,9 +176,10 @@ class Replier:
         elif why is None and sent.get(code, 0) >= self.settings.max_per_hour:
             why = (f"cap reached: {self.settings.max_per_hour} replies to this supplier in the "
                    "last hour (GATEWAY_REPLY_MAX_PER_HOUR)")
-        known = known_lines(session, code, _named_orders(facts)) if facts.unread else {}
+        named = _named_orders(facts)
+        known = known_lines(session, code, named) if facts.unread else {}
         content = reply_content(facts.supplier, facts.documents, facts.discrepancies,
-                                facts.unread, known, facts.order_numbers)
+                                facts.unread, known, named)
         wire = message_id("reply", self.token(), self.settings.message_id_domain)
         parent = Parent(_bracketed(facts.parent_id), facts.subject,
                         references(_bracketed(facts.parent_id),
