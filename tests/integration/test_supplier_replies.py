@@ -51,7 +51,8 @@ from tests.integration.test_smtp import OURS, smtp_server
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 26)
-ORDERS = """order_number,line_no,quantity,unit,price,currency,requested_date,supplier_id,owner_email,order_date
+ORDERS = ("order_number,line_no,quantity,unit,price,currency,requested_date,supplier_id,"
+          "owner_email,order_date\n") + """\
 4500012346,10,2000,PCE,0.068,EUR,2026-12-08,ACME,anna.buyer@buyer.example,2026-11-10
 4500012346,20,1500,PCE,0.115,EUR,2026-12-08,ACME,anna.buyer@buyer.example,2026-11-10
 4500099999,10,7,PCE,99.50,EUR,2026-12-09,BETA,ben.buyer@buyer.example,2026-11-10
