@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from gateway.bootstrap import make_session_factory
@@ -304,3 +304,31 @@ def test_partner_keys_are_stored(engine: Engine, tmp_path: Path) -> None:
             == ("de", True, 2, 2)
         assert (beta.language, beta.reminders, beta.reminder_every_days, beta.reminder_max) \
             == (None, False, None, None)
+
+
+def test_the_demo_answers_albrecht_in_german(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gateway.cli import cli
+
+    samples = Path(__file__).resolve().parents[2] / "samples" / "demo"
+    database = tmp_path / "demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--samples", str(samples), "--database",
+                                      str(database)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "7. Email replies to suppliers, waiting in the outbox" in result.output
+    assert "Diesen Teil Ihrer Nachricht konnten wir nicht sicher lesen:" in result.output
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(OutboundMessageRow.payload,
+                                             OutboundMessageRow.recipient).where(
+                OutboundMessageRow.kind == "email_reply")).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 1
+    reply = parsed(rows[0].payload)
+    assert rows[0].recipient == "auftrag@schraubenwerk-albrecht.example"
+    assert reply["Content-Language"] == "de"
+    assert reply["In-Reply-To"] == "<ab-4500012346-2@schraubenwerk-albrecht.example>"
+    assert reply["Subject"] == "Re: Bestellung 4500012346"
