@@ -18,7 +18,8 @@ Who gets a reply (docs/architecture.md, "Replies to suppliers"):
 3. at most `GATEWAY_REPLY_MAX_PER_HOUR` replies per supplier per hour.
 
 Every decision is a row of `email_replies` (queued with its Message-ID, or suppressed with
-why); the hourly cap counts the queued ones.
+why); the hourly cap counts the queued ones. A message processed again (`gateway replay`,
+`gateway messages release` or `retry`) that has a decision already is not answered again.
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ class Replier:
     def answer(self, session: Session, emails: Sequence[EmailFacts],
                now: datetime) -> list[Decision]:
         """Decide and build each reply; enqueue it or record it suppressed, in `session`."""
+        # A message processed again (`gateway replay`, release, retry) was answered the first
+        # time: the supplier hears once per email.
+        answered = answered_before(session, [e.message_id for e in emails])
+        emails = [e for e in emails if e.message_id not in answered]
         if not emails:
             return []
         sent = sent_in_last_hour(session, {e.supplier.code for e in emails}, now)
@@ -222,6 +227,15 @@ def recipient_of(facts: EmailFacts) -> tuple[str | None, str | None]:
     if not author:
         return (listed, None) if listed else (None, "no authenticated From address")
     return author, None
+
+
+def answered_before(session: Session, message_ids: Sequence[int]) -> set[int]:
+    """The messages a reply was decided for already (queued or suppressed)."""
+    found: set[int] = set()
+    for start in range(0, len(message_ids), 500):
+        found.update(session.scalars(select(EmailReplyRow.message_id).where(
+            EmailReplyRow.message_id.in_(message_ids[start:start + 500]))))
+    return found
 
 
 def sent_in_last_hour(session: Session, suppliers: Iterable[str],
