@@ -52,6 +52,11 @@ def inert(value: Any) -> Any:
     return text if len(text) <= MAX_VALUE else text[:MAX_VALUE - 1] + "…"
 
 
+def cell(value: Any) -> str:
+    """A value in a plain-text table cell: inert, and without the `|` that would split it."""
+    return str(inert(value)).replace("|", "/")
+
+
 class Templates:
     """The plain text and HTML environments, built once and reused (they cache templates)."""
 
@@ -64,6 +69,8 @@ class Templates:
             keep_trailing_newline=True)
         self.html = ImmutableSandboxedEnvironment(
             loader=loader, autoescape=True, undefined=StrictUndefined, finalize=inert)
+        for environment in (self.text, self.html):
+            environment.filters["cell"] = cell
 
     def render(self, name: str, language: Language,
                context: Mapping[str, Any]) -> tuple[str, str]:

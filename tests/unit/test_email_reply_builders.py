@@ -282,7 +282,7 @@ def test_an_operators_template_runs_sandboxed(tmp_path: Path, body: str) -> None
 def test_a_reminder_lists_the_lines_in_the_suppliers_language(templates: Templates) -> None:
     reminder = ReminderContent("深圳华芯电子有限公司", Language.ZH, (
         OverdueLine("4500012347", "10", "HX-CC0603-104K50", "10000 PCE", "2026-12-07"),
-        OverdueLine("4500012348", "40", f"pin {HOSTILE}", "600 PCE", "2026-12-10")), 2, 3)
+        OverdueLine("4500012348", "40", f"pin | {HOSTILE}", "600 PCE", "2026-12-10")), 2, 3)
     raw = build_reminder(reminder, ADDRESSES, templates)
     message = parsed(raw)
     assert message["Subject"] == "提醒：请确认我方订单 4500012347, 4500012348"  # noqa: RUF001
@@ -291,4 +291,6 @@ def test_a_reminder_lists_the_lines_in_the_suppliers_language(templates: Templat
     text, html = parts(raw)
     assert "| 4500012347 | 10 | HX-CC0603-104K50 | 10000 PCE | 2026-12-07 |" in text
     assert "第 2 次提醒（最多 3 次）。" in text  # noqa: RUF001
+    # A "|" in supplier text does not split a plain-text table cell.
+    assert "| 4500012348 | 40 | pin / <script>" in text
     assert "<script" not in html
