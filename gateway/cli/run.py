@@ -1,7 +1,8 @@
 """`gateway run`: the embedded default (DESIGN.md section 8): the SMTP intake, the IMAP pollers,
-the web app and a worker in one process on one machine, with no broker. The message rows are
-the queue: the worker thread takes what the channels committed, and what it did not reach
-before a stop is taken at the next start. SIGINT or SIGTERM stops taking messages in, lets
+the web app, a worker and the outbox sender in one process on one machine, with no broker.
+The message rows are the queue: the worker thread takes what the channels committed, and
+what it did not reach before a stop is taken at the next start; the outbox thread sends what
+was decided, every few seconds. SIGINT or SIGTERM stops taking messages in, lets
 the commits under way finish and be answered, finishes the batch being processed, and exits 0.
 """
 
@@ -72,11 +73,13 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     transaction = make_session_factory(app.engine, app.session_info()).begin
     worker = ReceivedWorker(transaction, None, app.today, app.now,
                             authenticate=app.sender_authentication())
+    outbox = _outbox_thread(app, transaction)
     dispatcher = InProcessDispatcher(worker.wake)
     stop_threads = threading.Event()
     pollers = _pollers(mailboxes, transaction, app, stop_threads, dispatcher.dispatch)
     web = None if no_web else _web_server(app, web_host, web_port)
     worker.start()
+    outbox.start()
     threads = [threading.Thread(target=p.run, name=f"imap-{p.settings.name}")
                for p in pollers]
     for thread in threads:
@@ -93,7 +96,22 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
         for thread in threads:
             thread.join()
         worker.stop()
+        outbox.stop()
         log.info("gateway stopped")
+
+
+def _outbox_thread(app: AppContext, transaction: UnitOfWork) -> Any:
+    """The sender of everything the gateway decided to send (gateway.services.outbox)."""
+    from gateway.config import OutboundSettings
+    from gateway.services.outbox_sender import OutboxSender, OutboxThread, Transports
+
+    settings = OutboundSettings.from_env(os.environ, app.settings.var_dir)
+    where = (settings.smtp_url if settings.smtp_url and not settings.drop_all
+             else f"dropped into {settings.drop_dir}")
+    log.info("outbox: emails %s, every %.0f s", where, settings.poll_seconds)
+    sender = OutboxSender(transaction, Transports.from_settings(settings), settings, app.now,
+                          f"run@{socket.gethostname()}:{os.getpid()}")
+    return OutboxThread(sender, settings.poll_seconds)
 
 
 def _pollers(mailboxes: list[Any], transaction: UnitOfWork, app: AppContext,

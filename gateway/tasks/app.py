@@ -17,6 +17,13 @@ Tasks (names are the wire contract between processes; arguments are ids, never p
   published (a publish lost with its process, a broker that was down, a task lost with a
   broker), so a lost task costs latency, never data.
 
+- `gateway.send_outbound()`: run by `gateway beat` every `GATEWAY_OUTBOUND_POLL_SECONDS`
+  (and by anyone who wants the outbox sent now); gives back outbound rows whose sender died
+  mid-attempt and sends what is due (`gateway.services.outbox_sender`). Several at once are
+  safe: each claims its own rows (`FOR UPDATE SKIP LOCKED`). It publishes itself again while
+  due rows remain after `OUTBOUND_BATCHES_PER_TASK` batches, so one task never holds a
+  worker for long.
+
 One worker process takes one task at a time (prefetch multiplier 1 with late
 acknowledgement): a long batch never holds back tasks another worker could take.
 """
@@ -34,7 +41,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.bootstrap import make_engine, make_session_factory
-from gateway.config import MailAuthSettings, PipelineSettings, Settings, checked_broker_url
+from gateway.config import (
+    MailAuthSettings,
+    OutboundSettings,
+    PipelineSettings,
+    Settings,
+    checked_broker_url,
+)
 from gateway.persistence.queries import chunked
 from gateway.services.ingest import UnitOfWork
 from gateway.services.pipeline import (
@@ -56,6 +69,8 @@ log = logging.getLogger(__name__)
 
 PROCESS_MESSAGES = "gateway.process_messages"
 SWEEP = "gateway.sweep"
+SEND_OUTBOUND = "gateway.send_outbound"
+OUTBOUND_BATCHES_PER_TASK = 10
 # Redis redelivers an unacknowledged task after this long (kombu's default, one hour); it must
 # exceed the longest task including a retry's countdown (`retry_max_seconds`). A task lost with
 # its worker is normally published again by the sweeper long before.
@@ -106,9 +121,12 @@ def now() -> datetime:
 
 def create_app(settings: Settings, pipeline: PipelineSettings,
                today: Callable[[], date] | None = None,
-               mail_auth: MailAuthSettings | None = None) -> Celery:
+               mail_auth: MailAuthSettings | None = None,
+               outbound: OutboundSettings | None = None) -> Celery:
     """`mail_auth` None: the default sender authentication (gateway.config.MailAuthSettings)
-    with the system's DNS."""
+    with the system's DNS; `outbound` None: the outbox's defaults (emails dropped into
+    `<var>/outbox`)."""
+    outbound = outbound or OutboundSettings(drop_dir=settings.var_dir / "outbox")
     broker = checked_broker_url(settings)
     app = Celery("gateway", broker=broker, set_as_current=False)
     app.conf.update(
@@ -128,7 +146,11 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
         beat_schedule={"sweep": {"task": SWEEP, "schedule": pipeline.sweep_seconds,
-                                 "options": {"expires": max(pipeline.sweep_seconds, 1.0)}}},
+                                 "options": {"expires": max(pipeline.sweep_seconds, 1.0)}},
+                       "send-outbound": {"task": SEND_OUTBOUND,
+                                         "schedule": outbound.poll_seconds,
+                                         "options": {"expires": max(outbound.poll_seconds,
+                                                                    1.0)}}},
         beat_max_loop_interval=max(1.0, min(pipeline.sweep_seconds, 60.0)),
         worker_hijack_root_logger=True,
     )
@@ -142,7 +164,33 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
         _process_messages_task(runtime, pipeline, clock_today))
     app.task(name=SWEEP, bind=True, ignore_result=True, shared=False)(
         _sweep_task(app, runtime, pipeline))
+    app.task(name=SEND_OUTBOUND, bind=True, ignore_result=True, shared=False)(
+        _send_outbound_task(app, runtime, outbound))
     return app
+
+
+def _send_outbound_task(app: Celery, runtime: _Runtime,
+                        outbound: OutboundSettings) -> Callable[..., int]:
+    def send_outbound(task: Task[Any, Any]) -> int:
+        from gateway.services.outbox_sender import OutboxSender, Transports
+
+        sender = OutboxSender(runtime.transaction, Transports.from_settings(outbound),
+                              outbound, now, task.request.hostname or "celery")
+        try:
+            sender.sweep()
+            report = sender.drain(max_batches=OUTBOUND_BATCHES_PER_TASK)
+        except TRANSIENT as exc:   # the next beat tries again
+            log.warning("send_outbound skipped: %s", describe(exc))
+            return 0
+        if report.sent or report.failed or report.retrying:
+            log.info("outbox: %d sent, %d to retry, %d failed", len(report.sent),
+                     len(report.retrying), len(report.failed))
+        batches = len(report.sent) + len(report.failed) + len(report.retrying)
+        if not report.untried and batches >= OUTBOUND_BATCHES_PER_TASK * outbound.batch_size:
+            app.send_task(SEND_OUTBOUND, queue=app.conf.task_default_queue)
+        return len(report.sent)
+
+    return send_outbound
 
 
 def _process_messages_task(runtime: _Runtime, pipeline: PipelineSettings,
