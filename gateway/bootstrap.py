@@ -6,6 +6,7 @@ import gc
 import json
 import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -117,8 +118,11 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, info: Mapping[str, Any] | None = None
+                         ) -> sessionmaker[Session]:
+    """`info` travels with every session: what the services built from the configuration
+    put there (the email `Replier` of gateway.services.replies, under its key)."""
+    return sessionmaker(engine, expire_on_commit=False, info=dict(info or {}))
 
 
 def _sqlite_begin_immediate(connection: Any) -> None:

@@ -260,6 +260,52 @@ class MailAuthSettings:
         return cls(policy, ids, relays, seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class ReplySettings:
+    """Email replies and reminders to suppliers (gateway.services.replies, .reminders), from
+    the environment: `GATEWAY_REPLIES` (on by default; `false` records every reply as
+    suppressed instead of sending it), `GATEWAY_REPLY_FROM` and `GATEWAY_REPLY_FROM_NAME`
+    (whom they come from), `GATEWAY_REPLY_MESSAGE_ID_DOMAIN` (the right-hand side of our
+    Message-IDs, by which our own messages coming back are recognised; default the domain of
+    the From), `GATEWAY_REPLY_MAX_PER_HOUR` (replies per supplier per hour; more are
+    suppressed), `GATEWAY_TEMPLATE_DIR` (a folder whose templates replace the built-in ones,
+    docs/operations.md). Replies leave by SMTP when `GATEWAY_OUTBOUND_SMTP_URL` names a relay,
+    else they are dropped as files (var/outbox/)."""
+
+    enabled: bool = True
+    from_address: str = "purchasing@gateway.invalid"
+    from_name: str = "Purchasing"
+    message_id_domain: str = "gateway.invalid"
+    max_per_hour: int = 5
+    template_dir: Path | None = None
+    relay: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ReplySettings:
+        default = cls()
+        sender = env.get("GATEWAY_REPLY_FROM", "").strip() or default.from_address
+        local, at, domain = sender.rpartition("@")
+        if not at or not local or not domain or any(c in sender for c in " <>\r\n"):
+            raise ConfigurationError(f"GATEWAY_REPLY_FROM must be an address such as "
+                                     f"purchasing@buyer.example, not {sender!r}")
+        id_domain = env.get("GATEWAY_REPLY_MESSAGE_ID_DOMAIN", "").strip().lower() or \
+            domain.lower()
+        if any(c in id_domain for c in " <>@\r\n"):
+            raise ConfigurationError("GATEWAY_REPLY_MESSAGE_ID_DOMAIN must be a domain name, "
+                                     f"not {id_domain!r}")
+        folder = env.get("GATEWAY_TEMPLATE_DIR", "").strip()
+        if folder and not Path(folder).is_dir():
+            raise ConfigurationError(f"GATEWAY_TEMPLATE_DIR {folder!r} is not a folder")
+        enabled = env.get("GATEWAY_REPLIES", "").strip() == "" or _flag(env, "GATEWAY_REPLIES")
+        return cls(
+            enabled=enabled, from_address=sender,
+            from_name=env.get("GATEWAY_REPLY_FROM_NAME", "").strip() or default.from_name,
+            message_id_domain=id_domain,
+            max_per_hour=_integer(env, "GATEWAY_REPLY_MAX_PER_HOUR", default.max_per_hour),
+            template_dir=Path(folder) if folder else None,
+            relay=bool(env.get("GATEWAY_OUTBOUND_SMTP_URL", "").strip()))
+
+
 OUTBOUND_SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 

@@ -38,7 +38,7 @@ def smtp(app: AppContext, host: str | None, port: int | None) -> None:
     if current_revision(app.engine) is None:
         raise ConfigurationError(f"{app.settings.display_url} holds no gateway schema; run "
                                  "`gateway init` first")
-    transaction = make_session_factory(app.engine).begin
+    transaction = make_session_factory(app.engine, app.session_info()).begin
     with open_dispatcher(app, ["smtp"]) as dispatcher:
         server = build_server(settings, transaction, app.now,
                               settings.hostname or socket.getfqdn(), dispatcher.dispatch)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import Engine
@@ -27,6 +27,7 @@ class AppContext:
     _engine: Engine | None = field(default=None, init=False)
     _sessions: sessionmaker[Session] | None = field(default=None, init=False)
     _authenticate: Authenticate | None = field(default=None, init=False)
+    _session_info: dict[str, Any] | None = field(default=None, init=False)
 
     @property
     def engine(self) -> Engine:
@@ -38,9 +39,18 @@ class AppContext:
     def transaction(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back when it raises."""
         if self._sessions is None:
-            self._sessions = make_session_factory(self.engine)
+            self._sessions = make_session_factory(self.engine, self.session_info())
         with self._sessions.begin() as session:
             yield session
+
+    def session_info(self) -> dict[str, Any]:
+        """What every session of this run carries: the email replier, from the environment
+        (`GATEWAY_REPLY_*`, `GATEWAY_TEMPLATE_DIR`; gateway.services.replies)."""
+        if self._session_info is None:
+            from gateway.services.replies import replier_info
+
+            self._session_info = replier_info(os.environ)
+        return self._session_info
 
     def sender_authentication(self) -> Authenticate:
         """Sender authentication of mail, from `GATEWAY_MAIL_AUTH*`; built once per run."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from sqlalchemy import select
 
 from gateway.cli.context import AppContext
 from gateway.cli.outbox import send_and_show
@@ -53,6 +54,11 @@ def demo(samples: Path, database: Path, shown_order: str) -> None:
     files = list(expand_paths([samples / "messages"]))
     for report, path in zip(ingest_files(app, files, None, "demo"), files, strict=True):
         console.print(_report_line(report, path))
+    mails = sorted((samples / "mail").glob("*.eml")) if (samples / "mail").is_dir() else []
+    if mails:
+        console.rule("[bold]3b. A supplier answers by email (in German)")
+        for report, path in zip(ingest_files(app, mails, None, "demo"), mails, strict=True):
+            console.print(_report_line(report, path))
     console.rule("[bold]4. Silence: what the suppliers have not answered or shipped in time")
     with app.transaction() as session:
         silent = check_overdue(session, app.today(), app.now())
@@ -68,9 +74,37 @@ def demo(samples: Path, database: Path, shown_order: str) -> None:
         timeline = order_timeline(session, shown_order)
         for line in timeline.lines:
             console.print(_line_table(line))
+    _show_replies(app, console)
     console.rule("[bold]7. What the gateway sends: acknowledgements, replies, alerts")
     send_and_show(app, console, database.parent / "outbox")
     console.print(f"\nThe demo database is {database}; explore it with, for example:\n"
                   f"  GATEWAY_DATABASE_URL=sqlite:///{database} .venv/bin/gateway exceptions "
                   "show 1")
     app.close()
+
+
+def _show_replies(app: AppContext, console: Console) -> None:
+    """The email replies the gateway decided, as they wait in the outbox (the sender puts
+    them into var/outbox/ or hands them to the relay)."""
+    from email import message_from_bytes, policy
+
+    from gateway.cli.terminal import visible
+    from gateway.domain.outbound import OutboundKind
+    from gateway.persistence.models import OutboundMessageRow
+
+    with app.transaction() as session:
+        rows = list(session.scalars(select(OutboundMessageRow).where(
+            OutboundMessageRow.kind == OutboundKind.EMAIL_REPLY.value)
+            .order_by(OutboundMessageRow.id)))
+    if not rows:
+        return
+    console.rule("[bold]7. Email replies to suppliers, waiting in the outbox")
+    for row in rows:
+        parsed = message_from_bytes(row.payload, policy=policy.default)
+        body = parsed.get_body(("plain",))
+        console.print(f"#{row.id} {row.state} to {visible(row.recipient)}: "
+                      f"{visible(parsed['Subject'])} "
+                      f"(In-Reply-To {visible(parsed['In-Reply-To'])})")
+        if body is not None:
+            console.print("\n".join(visible(line) for line in body.get_content().splitlines()),
+                          markup=False, highlight=False)

@@ -60,7 +60,7 @@ def imap(app: AppContext, mailbox_file: Path | None, once: bool, no_process: boo
     mailboxes = read_mailbox_file(mailbox_file, os.environ)
     _log_to_stderr()
     _check_schema(app)
-    transaction = make_session_factory(app.engine).begin
+    transaction = make_session_factory(app.engine, app.session_info()).begin
     if app.settings.broker_url is not None and not no_process:
         # Celery workers process what is taken in; --once publishes before it exits.
         with celery_dispatcher(app) as dispatcher:

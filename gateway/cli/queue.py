@@ -197,8 +197,12 @@ def _print_detail(data: dict[str, Any]) -> None:
 def check_overdue_command(app: AppContext, as_json: bool) -> None:
     """Flag silence: lines unconfirmed past the confirmation due hours, not despatched by the
     despatch lead days, or undelivered past the promised date. Run it daily (later: beat)."""
+    from gateway.services.reminders import remind_suppliers
+
     with app.transaction() as session:
         found = check_overdue(session, app.today(), app.now())
+        # Suppliers whose partner entry asks for it are reminded of missing confirmations.
+        reminders = remind_suppliers(session, app.now())
     if as_json:
         click.echo(json.dumps([{"code": d.code.value, "severity": d.severity.value,
                                 "order_number": d.order_number, "line_no": d.line_no,
@@ -210,6 +214,11 @@ def check_overdue_command(app: AppContext, as_json: bool) -> None:
         counts[discrepancy.code.value] = counts.get(discrepancy.code.value, 0) + 1
     summary = ", ".join(f"{count} {code}" for code, count in sorted(counts.items()))
     click.echo(f"{len(found)} overdue line(s){': ' + summary if summary else ''}")
+    queued = [r for r in reminders if r.why_not is None]
+    if reminders:
+        click.echo(f"{len(queued)} reminder(s) to suppliers queued in the outbox"
+                   + (f", {len(reminders) - len(queued)} not sent" if len(queued) < len(
+                       reminders) else ""))
 
 
 def iter_commands() -> Iterator[click.Command]:

@@ -70,7 +70,7 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     if requested.is_set():
         click.echo("gateway: interrupted before it started; nothing was taken in", err=True)
         raise click.exceptions.Exit(INTERRUPTED)
-    transaction = make_session_factory(app.engine).begin
+    transaction = make_session_factory(app.engine, app.session_info()).begin
     worker = ReceivedWorker(transaction, None, app.today, app.now,
                             authenticate=app.sender_authentication(),
                             settings=app.pipeline())

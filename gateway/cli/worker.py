@@ -140,7 +140,7 @@ def open_dispatcher(app: AppContext, channels: Sequence[str] | None) -> Iterator
     from gateway.services.dispatch import InProcessDispatcher
     from gateway.services.intake_worker import ReceivedWorker
 
-    transaction = make_session_factory(app.engine).begin
+    transaction = make_session_factory(app.engine, app.session_info()).begin
     thread = ReceivedWorker(transaction, channels, app.today, app.now,
                             authenticate=app.sender_authentication(),
                             settings=app.pipeline())

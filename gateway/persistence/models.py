@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -104,6 +106,13 @@ class Supplier(Base):
     # Sender authentication of its mail (partner file `mail_auth`: required, preferred, none);
     # None: the configured default (gateway.mailauth.verdict.MailAuthPolicy).
     mail_auth: Mapped[str | None] = mapped_column(String(16))
+    # The language of replies and reminders to it (partner file `language`: en, de, zh;
+    # None: English), and whether and how often it is reminded of missing confirmations
+    # (`reminders`, `reminder_every_days`, `reminder_max`; gateway.services.reminders).
+    language: Mapped[str | None] = mapped_column(String(8))
+    reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reminder_every_days: Mapped[int | None] = mapped_column(Integer)
+    reminder_max: Mapped[int | None] = mapped_column(Integer)
     # EDIFACT acknowledgements it wants (partner file `contrl`, `aperak`: always, on_error,
     # never); None: never (gateway.services.acknowledgements.AckPolicy).
     contrl: Mapped[str | None] = mapped_column(String(16))
@@ -242,6 +251,36 @@ class DkimSignatureRow(Base):
     b_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"))
+
+
+class EmailReplyRow(Base):
+    """Each email reply decided for a supplier's message: `queued` (handed to the outbox,
+    `wire_id` its Message-ID) or `suppressed` with `why` (gateway.services.replies). The
+    per-supplier hourly cap counts the queued ones."""
+
+    __tablename__ = "email_replies"
+    __table_args__ = (Index("ix_email_replies_supplier_created", "supplier_code",
+                            "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_code: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    why: Mapped[str | None] = mapped_column(Text)
+    wire_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class SupplierReminderRow(Base):
+    """How many reminders went to the supplier about one open CONFIRMATION_OVERDUE exception,
+    and when the last one went (gateway.services.reminders)."""
+
+    __tablename__ = "supplier_reminders"
+
+    exception_id: Mapped[int] = mapped_column(ForeignKey("exceptions.id"), primary_key=True)
+    supplier_code: Mapped[str] = mapped_column(String(64))
+    sent: Mapped[int] = mapped_column(Integer)
+    last_sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class WorkerHeartbeatRow(Base):

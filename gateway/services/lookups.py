@@ -33,6 +33,10 @@ class SupplierInfo:
     # sent to `reply_to`, the first of its addresses in the partner file.
     contrl: str | None = None
     aperak: str | None = None
+    # The language of replies and reminders (partner file `language`; None: English), and
+    # the address they go to when no authenticated From says otherwise: the first address
+    # the partner entry lists.
+    language: str | None = None
     reply_to: str | None = None
 
 
@@ -73,7 +77,8 @@ class Lookups:
         return SupplierInfo(found.code, found.name, found.buyer_contact,
                             self.profile(found.profile_name), self.reading(found),
                             found.mail_auth, supplier_domains(domains), frozenset(emails),
-                            found.contrl, found.aperak, emails[0] if emails else None)
+                            found.contrl, found.aperak, found.language,
+                            emails[0] if emails else None)
 
     def supplier_by(self, kind: str, value: str) -> SupplierInfo | None:
         self._load()

@@ -26,6 +26,10 @@ File shape (TOML; the YAML equivalent has the same keys)::
                                    # always, on_error or never (default: never)
                                    # (gateway.services.acknowledgements; sent by email to the
                                    # first of `emails`)
+    language = "de"                # optional: en (default), de or zh: replies and reminders
+    reminders = true               # optional: remind it of missing confirmations by email
+    reminder_every_days = 2        # at most every 2 days (default 2) ...
+    reminder_max = 3               # ... and at most 3 times per order line (default 3)
 
     [suppliers.reading]            # optional: how this supplier writes sheets and emails
     date_order = "day_first"       # see `gateway.services.reading_profiles`
@@ -60,9 +64,11 @@ from gateway.services.reading_profiles import stored_reading
 PROFILE_FIELDS = tuple(f.name for f in fields(ToleranceProfile) if f.name not in ("name",
                                                                                   "version"))
 SUPPLIER_KEYS = ("code", "name", "emails", "domains", "edi_ids", "as2_id", "buyer_contact",
-                 "profile", "reading", "mail_auth", "contrl", "aperak")
+                 "profile", "reading", "mail_auth", "contrl", "aperak", "language",
+                 "reminders", "reminder_every_days", "reminder_max")
 MAIL_AUTH_POLICIES = ("required", "preferred", "none")
 ACK_POLICIES = ("always", "on_error", "never")
+LANGUAGES = ("en", "de", "zh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +201,7 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
         raise ConfigurationError(f"supplier {code}: mail_auth = {mail_auth!r}; allowed: "
                                  f"{', '.join(MAIL_AUTH_POLICIES)}")
     acks = {key: _ack_policy(code, key, entry.get(key)) for key in ("contrl", "aperak")}
+    language, reminders = _language(entry, code), _reminders(entry, code)
     supplier = session.scalars(select(Supplier).where(Supplier.code == code)).first()
     if supplier is None:
         supplier = Supplier(code=code, name=str(entry["name"]))
@@ -205,6 +212,8 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
     supplier.reading = reading
     supplier.mail_auth = mail_auth
     supplier.contrl, supplier.aperak = acks["contrl"], acks["aperak"]
+    supplier.language = language
+    supplier.reminders, supplier.reminder_every_days, supplier.reminder_max = reminders
     session.flush()
     identities = list(_identities(entry, code))
     for kind, value, qualifier in identities:
@@ -227,6 +236,33 @@ def _ack_policy(code: str, key: str, value: Any) -> str | None:
         raise ConfigurationError(f"supplier {code}: {key} = {value!r}; allowed: "
                                  f"{', '.join(ACK_POLICIES)}")
     return str(value)
+
+
+def _language(entry: Mapping[str, Any], code: str) -> str | None:
+    language = entry.get("language")
+    if language is None:
+        return None
+    if not isinstance(language, str) or language.strip().lower() not in LANGUAGES:
+        raise ConfigurationError(f"supplier {code}: language = {language!r}; allowed: "
+                                 f"{', '.join(LANGUAGES)}")
+    return language.strip().lower()
+
+
+def _reminders(entry: Mapping[str, Any], code: str) -> tuple[bool, int | None, int | None]:
+    """`reminders` (true or false), `reminder_every_days` and `reminder_max` (whole numbers
+    of at least 1; None: the defaults of gateway.services.reminders)."""
+    enabled = entry.get("reminders", False)
+    if not isinstance(enabled, bool):
+        raise ConfigurationError(f"supplier {code}: reminders = {enabled!r}; use true or false")
+    numbers: list[int | None] = []
+    for key in ("reminder_every_days", "reminder_max"):
+        value = entry.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ConfigurationError(f"supplier {code}: {key} = {value!r}; use a whole number "
+                                     "of at least 1")
+        numbers.append(value)
+    return enabled, numbers[0], numbers[1]
 
 
 def latest_profile_exists(session: Session, name: str) -> bool:

@@ -53,6 +53,7 @@ from gateway.services.acknowledgements import (
 )
 from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
+from gateway.services.replies import REPLIES, EmailFacts
 from mappings.email import ColumnProfile
 from mappings.email.message import EmailEnvelope, unread_problems
 from mappings.registry import MessageHeading, preview_message, read_message
@@ -161,6 +162,10 @@ def write_batch(session: Session, batch: ReadBatch, today: date,
             run.apply(message, report)
     run.flush(messages, reports)
     run.acknowledge(messages, reports)
+    replier = session.info.get(REPLIES)
+    if replier is not None:
+        # Email replies to the suppliers, in this transaction (gateway/services/replies.py).
+        replier.answer(session, _answered(messages, reports), now)
     if len(unique) == len(message_ids):
         return reports
     # An id listed twice is processed once; its second mention reports the state it reached.
@@ -175,6 +180,17 @@ def write_batch(session: Session, batch: ReadBatch, today: date,
             result.append(MessageReport(message_id, first[message_id].state,
                                         reason="listed twice in one batch; processed once"))
     return result
+
+
+def _answered(messages: list[_Message], reports: list[MessageReport]) -> list[EmailFacts]:
+    """The emails of known suppliers this batch reconciled: each is answered."""
+    return [EmailFacts(m.id, m.raw, m.channel, m.sender, m.authentication, m.trust,
+                       m.supplier, m.envelope.message_id, m.envelope.subject,
+                       m.envelope.order_numbers, m.documents, r.discrepancies,
+                       [p.detail for p in _unread(m)])
+            for m, r in zip(messages, reports, strict=True)
+            if m.envelope is not None and m.supplier is not None
+            and m.state is MessageState.RECEIVED and r.state is MessageState.RECONCILED]
 
 
 def _load(session: Session, message_ids: list[int]) -> list[_Message]:

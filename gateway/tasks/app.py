@@ -104,7 +104,9 @@ class _Runtime:
             if self._engine is not None:
                 self._engine.dispose(close=False)
             self._engine = make_engine(self.settings)
-            self._sessions = make_session_factory(self._engine)
+            from gateway.services.replies import replier_info
+
+            self._sessions = make_session_factory(self._engine, replier_info(os.environ))
             self._pid = os.getpid()
         return self._sessions.begin
 

@@ -1,0 +1,137 @@
+"""What a reply or a reminder says, as plain values: every string in here is shown to the
+supplier (escaped by the templates), so nothing internal (row ids, rule names, tolerance
+profile names, other suppliers) is ever put in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Language(StrEnum):
+    """The supplier's language (partner file `language`)."""
+
+    EN = "en"
+    DE = "de"
+    ZH = "zh"
+
+
+class Verdict(StrEnum):
+    """What was understood of one line the supplier sent."""
+
+    CONFIRMED = "confirmed"            # confirmed as ordered
+    CHANGED = "changed"                # confirmed with another quantity, date or price
+    REJECTED = "rejected"              # rejected or deleted
+    NOT_UNDERSTOOD = "not_understood"  # values without a clear yes or no, or no order line
+
+
+class Field(StrEnum):
+    QUANTITY = "quantity"
+    DATE = "date"
+    PRICE = "price"
+    UNIT = "unit"
+    ITEM = "item"
+
+
+class Ask(StrEnum):
+    """What the buyer needs the supplier to fix; each has a sentence per language."""
+
+    UNKNOWN_ORDER = "unknown_order"      # no such open order from this supplier
+    NO_ORDER_NUMBER = "no_order_number"  # the reply names no order
+    UNKNOWN_LINE = "unknown_line"        # a line that is not on the order
+    AMBIGUOUS_LINE = "ambiguous_line"    # an item on several order lines
+    ITEM = "item"                        # another item than ordered
+    UNIT = "unit"                        # another unit than ordered
+    QUANTITY = "quantity"                # another quantity than ordered
+    DATE = "date"                        # another date than requested
+    PRICE = "price"                      # another price than ordered
+    MISSING_LINE = "missing_line"        # a line of the order the reply left out
+    UNCLEAR_LINE = "unclear_line"        # values without a yes or no
+    DOCUMENT_NUMBER = "document_number"  # a document number used before for other content
+    REJECTED = "rejected"                # a rejection the buyer will follow up
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One value the supplier said differently: what was ordered and what it said."""
+
+    field: Field
+    ordered: str | None
+    said: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyLine:
+    """One line as the supplier sent it and what was understood of it."""
+
+    order: str | None
+    line: str | None
+    item: str | None
+    verdict: Verdict
+    quantity: str | None = None
+    date: str | None = None
+    price: str | None = None
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One thing the buyer needs fixed, about an order (and line) of this supplier."""
+
+    ask: Ask
+    order: str | None = None
+    line: str | None = None
+    ordered: str | None = None
+    said: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FillInRow:
+    """A row of the table an unreadable reply gets: what is known is filled in, the rest is
+    the supplier's to write."""
+
+    order: str = ""
+    line: str = ""
+    item: str = ""
+    quantity: str = ""
+    date: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyContent:
+    """Everything a reply says, in the order it says it."""
+
+    supplier_name: str
+    language: Language
+    lines: tuple[ReplyLine, ...] = ()
+    requests: tuple[Request, ...] = ()
+    # What could not be read, each place with why (the reader's located remarks).
+    unread: tuple[str, ...] = ()
+    fill_in: tuple[FillInRow, ...] = ()
+
+    @property
+    def all_clear(self) -> bool:
+        return not self.requests and not self.unread and all(
+            line.verdict is Verdict.CONFIRMED for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueLine:
+    """A line whose confirmation is missing, for a reminder."""
+
+    order: str
+    line: str
+    item: str | None
+    quantity: str | None
+    date: str | None
+    order_date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderContent:
+    supplier_name: str
+    language: Language
+    lines: tuple[OverdueLine, ...]
+    # Which reminder this is (1 for the first) and how many there will be at most.
+    number: int = 1
+    of: int = 1
