@@ -336,12 +336,11 @@ def test_the_demo_answers_albrecht_in_german(tmp_path: Path) -> None:
 
 def test_a_message_processed_again_is_not_answered_again(engine: Engine,
                                                          tmp_path: Path) -> None:
-    from gateway.services.ingest import replay
+    from gateway.services.replay import replay
 
     transaction = setup(engine, tmp_path, ReplySettings())
     reports = ingest(transaction, [operator_mail(1)], TODAY, NOW)
-    with transaction() as session:
-        replay(session, reports[0].message_id, TODAY, NOW + timedelta(minutes=5))
+    replay(transaction, reports[0].message_id, TODAY, NOW + timedelta(minutes=5))
     assert decisions(transaction) == [("queued", None)]
     with transaction() as session:
         assert len(session.scalars(select(OutboundMessageRow)).all()) == 1
