@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from gateway.domain.documents import Document
-from mappings.edifact.messages import map_message
+from mappings.edifact.reading import is_edifact, read_edifact
 from mappings.email.columns import ColumnProfile
 from mappings.email.files import read_csv_file, read_workbook_file, workbook_results
 from mappings.email.message import EmailEnvelope, read_email, read_email_message
-from parsers.edifact import EdifactMessage, parse_edifact
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.mime import header_sender
 from parsers.sheets import SheetLimits, read_xls
@@ -52,11 +51,6 @@ class Reader:
     read: ReadFile
     # Read the supplier's way (`ColumnProfile`): processing finds the supplier first.
     per_supplier: bool = True
-
-
-def _is_edifact(head: bytes, _name: str = "") -> bool:
-    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    return head[:3] in (b"UNA", b"UNB", b"UNH")
 
 
 def _is_email(head: bytes, _name: str = "") -> bool:
@@ -105,22 +99,8 @@ def _is_csv(_head: bytes, name: str) -> bool:
     return name.lower().endswith(".csv")
 
 
-def read_edifact(stream: BinaryIO, name: str, *,
-                 profile: ColumnProfile | None = None) -> Iterator[Result]:
-    """EDIFACT is read the same for every supplier: `profile` does not apply."""
-    for item in parse_edifact(stream):
-        if isinstance(item, EdifactMessage):
-            mapped = map_message(item, name)
-            if isinstance(mapped, Document):
-                yield mapped
-            else:
-                yield from mapped
-        else:
-            yield item
-
-
 READERS: tuple[Reader, ...] = (
-    Reader("edifact", _is_edifact, read_edifact, per_supplier=False),
+    Reader("edifact", is_edifact, read_edifact, per_supplier=False),
     Reader("email", _is_email, read_email),
     Reader("xlsx", _is_workbook, read_workbook_file),
     Reader("xls", _is_legacy_workbook, read_legacy_workbook_file),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -210,7 +209,3 @@ def check_overdue_command(app: AppContext, as_json: bool) -> None:
         counts[discrepancy.code.value] = counts.get(discrepancy.code.value, 0) + 1
     summary = ", ".join(f"{count} {code}" for code, count in sorted(counts.items()))
     click.echo(f"{len(found)} overdue line(s){': ' + summary if summary else ''}")
-
-
-def iter_commands() -> Iterator[click.Command]:
-    yield from (exceptions, check_overdue_command)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +254,3 @@ def replay_command(app: AppContext, message_id: int) -> None:
     with app.transaction() as session:
         report = replay(session, message_id, app.today(), app.now())
     Console().print(_report_line(report, Path(f"message {message_id}")))
-
-
-def iter_commands() -> Iterator[click.Command]:
-    yield from (init, partners, orders, ingest, replay_command)
