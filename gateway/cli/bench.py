@@ -30,6 +30,52 @@ def bench_parse(messages: int, runs: int, memory_mb: int, as_json: bool) -> None
     run_parse_benchmark(messages=messages, runs=runs, memory_mb=memory_mb, as_json=as_json)
 
 
+@bench.command("startup")
+@click.option("--runs", default=10, show_default=True, help="Runs per side (median).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_startup(runs: int, as_json: bool) -> None:
+    """`gateway --help` and `gateway parse one.edi` as whole processes, side by side with
+    `python -c "import click"` and with importing click and the EDIFACT reader."""
+    from rich.console import Console
+
+    from gateway.bench.cli import run_startup_benchmark, startup_table
+
+    with Console(stderr=True).status("benchmark") as status:
+        result = run_startup_benchmark(runs, lambda text: status.update(text))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        Console().print(startup_table(result))
+
+
+@bench.command("parse-cli")
+@click.option("--messages", default=10_000, show_default=True,
+              help="Messages of the DESADV timed against pydifact.")
+@click.option("--large-messages", default=30_000, show_default=True,
+              help="Messages of a larger DESADV, for peak memory (0 to skip).")
+@click.option("--memory-mb", default=100, show_default=True,
+              help="Size of a DESADV for peak memory (0 to skip).")
+@click.option("--runs", default=3, show_default=True, help="Runs per side (median).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_parse_cli(messages: int, large_messages: int, memory_mb: int, runs: int,
+                    as_json: bool) -> None:
+    """`gateway parse` (--json, --jsonl, table) as whole processes against pydifact's
+    `Interchange.from_str` plus its segments on the same file, with each peak RSS."""
+    from rich.console import Console
+
+    from gateway.bench.cli import parse_cli_table, run_parse_cli_benchmark
+
+    with Console(stderr=True).status("benchmark") as status:
+        result = run_parse_cli_benchmark(messages, large_messages, memory_mb, runs,
+                                         lambda text: status.update(text))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        Console().print(parse_cli_table(result))
+    if not (result["json_meets_target"] and result["rss_under_limit"]):
+        sys.exit(1)
+
+
 @bench.command("xlsx")
 @click.option("--rows", default=10_000, show_default=True, help="Order lines in the workbook.")
 @click.option("--runs", default=5, show_default=True, help="Timed runs per side (median).")
