@@ -19,7 +19,7 @@ from gateway.domain.documents import Document, Notice
 from parsers.errors import Problem, ProblemCode, Severity
 
 # (header, width, right-aligned)
-_COLUMNS = (("msg", 5, True), ("type", 7, False), ("document", 20, False),
+_COLUMNS = (("msg", 5, True), ("type", 11, False), ("document", 20, False),
             ("status", 10, False), ("orders", 32, False), ("lines", 6, True),
             ("warnings", 8, True))
 _ORDERS_SHOWN = 3
