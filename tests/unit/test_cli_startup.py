@@ -8,6 +8,7 @@ at exit.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,47 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["pars", "x.edi"])
     assert result.exit_code == 2
     assert "No such command 'pars'" in result.output
+
+
+_SLOW_COMMAND = """\
+import sys, time
+import click
+print("loading", flush=True)
+time.sleep(60)  # stands for a slow import; the test interrupts it
+
+
+@click.command("slow")
+def slow() -> None:
+    pass
+"""
+_GROUP = """\
+import sys
+sys.path.insert(0, sys.argv[1])
+import click
+from gateway.cli import GatewayGroup
+from gateway.cli.commands import Entry
+
+@click.group(cls=GatewayGroup, table={"slow": Entry("slow_command:slow", "Loads slowly.")})
+def group() -> None:
+    pass
+
+group(["slow"])
+"""
+
+
+def test_ctrl_c_while_a_command_loads_ends_with_status_130_and_one_line(tmp_path: Path) -> None:
+    (tmp_path / "slow_command.py").write_text(_SLOW_COMMAND)
+    process = subprocess.Popen([sys.executable, "-c", _GROUP, str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "loading\n"  # the import is under way
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err == "gateway: interrupted\n"
+
+
+def test_the_loading_guard_gives_ctrl_c_back_once_the_command_is_loaded() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    load_command("parse", COMMANDS["parse"])
+    assert signal.getsignal(signal.SIGINT) is before
