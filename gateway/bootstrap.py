@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import sys
@@ -17,22 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.config import Settings
 from gateway.errors import ConfigurationError
 from gateway.observability import JsonLogFormatter
-
-# Young objects allocated between collections of the youngest generation (CPython's default is
-# 700). Parsing and reconciling a batch allocates hundreds of thousands of short-lived objects;
-# at the default the collector ran so often that it took a fifth of end-to-end ingest time
-# (`gateway bench reconcile`, same run: 1.9 -> 1.4 ms per message), while pydifact's baseline
-# moved within noise. The cost is a few megabytes more garbage between collections.
-_YOUNG_OBJECTS_PER_COLLECTION = 20_000
-
-
-def tune_garbage_collector() -> None:
-    """For a process that runs the gateway's work (called by the CLI entry point, never at
-    import): the objects that exist after start-up (modules, SQLAlchemy's metadata) are
-    moved out of the collector's view, and the youngest generation collects less often."""
-    gc.freeze()
-    gc.set_threshold(_YOUNG_OBJECTS_PER_COLLECTION, 20, 20)
-
+from gateway.runtime import tune_garbage_collector as tune_garbage_collector  # re-exported
 
 # Loggers that would write message content or credentials below WARNING: aiosmtpd's logs every
 # DATA line at DEBUG and addresses at INFO, imapclient protocol lines (LOGIN arguments among

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from gateway.domain.documents import Document
 from mappings.edifact.messages import map_message
+from mappings.edifact.reading import is_edifact, read_edifact
 from mappings.email.columns import ColumnProfile
 from mappings.email.files import read_csv_file, read_workbook_file, workbook_results
 from mappings.email.message import EmailEnvelope, read_email, read_email_message
@@ -35,9 +36,6 @@ _MAIL_FIELDS = frozenset({b"from", b"received", b"message-id", b"mime-version",
                           b"arc-seal", b"authentication-results"})
 
 
-def _is_edifact(head: bytes, _name: str = "") -> bool:
-    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    return head[:3] in (b"UNA", b"UNB", b"UNH")
 
 
 def _is_email(head: bytes, _name: str = "") -> bool:
@@ -86,20 +84,6 @@ def _is_csv(_head: bytes, name: str) -> bool:
     return name.lower().endswith(".csv")
 
 
-def read_edifact(stream: BinaryIO, name: str, *,
-                 profile: ColumnProfile | None = None) -> Iterator[Result]:
-    """EDIFACT is read the same for every supplier: `profile` does not apply."""
-    for item in parse_edifact(stream):
-        if isinstance(item, EdifactMessage):
-            mapped = map_message(item, name)
-            if isinstance(mapped, Document):
-                yield mapped
-            else:
-                yield from mapped
-        else:
-            yield item
-
-
 def read_email_file(stream: BinaryIO, name: str, *,
                     profile: ColumnProfile | None = None) -> Iterator[Result]:
     """An email, its attachments read with this table (`reader_for`)."""
@@ -107,7 +91,7 @@ def read_email_file(stream: BinaryIO, name: str, *,
 
 
 READERS: tuple[Reader, ...] = (
-    Reader("edifact", _is_edifact, read_edifact, per_supplier=False),
+    Reader("edifact", is_edifact, read_edifact, per_supplier=False),
     Reader("email", _is_email, read_email_file),
     Reader("xlsx", _is_workbook, read_workbook_file),
     Reader("xls", _is_legacy_workbook, read_legacy_workbook_file),

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from gateway.cli import cli, problem_to_json
+from gateway.cli import cli
+from gateway.cli.parse import problem_to_json
 from gateway.domain.documents import Document, document_to_json
 from mappings.registry import read_documents
 

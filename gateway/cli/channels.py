@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from dataclasses import replace
 
 import click
@@ -50,7 +49,3 @@ def _log_to_stderr() -> None:
     # at INFO, is held at WARNING there: message content never goes to the log
     # (docs/architecture.md, "Caps and limits").
     configure_logging()
-
-
-def iter_commands() -> Iterator[click.Command]:
-    yield smtp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def demo(samples: Path, database: Path, shown_order: str) -> None:
     exception queue and one order's timeline."""
     console = Console()
     database.unlink(missing_ok=True)
-    app = AppContext(Settings(f"sqlite:///{database}", database.parent), DEMO_TODAY)
+    app = AppContext.with_settings(Settings(f"sqlite:///{database}", database.parent),
+                                  dict(os.environ), DEMO_TODAY)
     upgrade(app.engine)
     console.rule("[bold]1. Suppliers and their tolerance profiles")
     with app.transaction() as session:

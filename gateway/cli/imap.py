@@ -172,7 +172,3 @@ def _log_to_stderr() -> None:
     # JSON lines; imapclient, which logs protocol lines (LOGIN arguments among them) at DEBUG,
     # is held at WARNING there.
     configure_logging()
-
-
-def iter_commands() -> Iterator[click.Command]:
-    yield imap

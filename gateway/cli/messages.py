@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 
 import click
 from rich.console import Console
@@ -209,7 +208,3 @@ def _check_sender(app: AppContext, message_id: int) -> None:
     with app.transaction() as session:
         forget_spoiled_verdict(session, message_id)
     app.sender_authentication()(app.transaction, [message_id])
-
-
-def iter_commands() -> Iterator[click.Command]:
-    yield messages

@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -152,24 +151,6 @@ def outbox_send(app: AppContext) -> None:
                "transport")
 
 
-@click.command("outbox")
-@click.option("--messages", default=2_000, show_default=True, help="Messages per side and run.")
-@click.option("--runs", default=5, show_default=True, help="Runs per side, alternating (median).")
-@click.option("--batch-size", default=100, show_default=True,
-              help="Rows the sender takes at a time (GATEWAY_OUTBOUND_BATCH_SIZE).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def bench_outbox(messages: int, runs: int, batch_size: int, as_json: bool) -> None:
-    """Alerts and acknowledgements through the outbox (enqueue, send, record) against a bare
-    smtplib loop over one connection, to the same loopback SMTP server; checks that every
-    message arrived exactly once."""
-    from gateway.bench.outbox import print_result, run_outbox_benchmark
-
-    with Console(stderr=True).status("benchmark") as status:
-        result = run_outbox_benchmark(messages, runs, batch_size,
-                                      lambda text: status.update(text))
-    print_result(result, as_json)
-
-
 def send_and_show(app: AppContext, console: Console, folder: Path) -> None:
     """The demo's last step: send what the outbox holds into the drop folder `folder`
     (never to a server, whatever the environment says) and show each message and its file."""
@@ -209,6 +190,3 @@ def _report(verb: str, asked: list[int], moved: list[int]) -> None:
     if len(moved) < len(asked):
         raise SystemExit(1)
 
-
-def iter_commands() -> Iterator[click.Command]:
-    yield outbox

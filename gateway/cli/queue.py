@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -220,6 +219,3 @@ def check_overdue_command(app: AppContext, as_json: bool) -> None:
                    + (f", {len(reminders) - len(queued)} not sent" if len(queued) < len(
                        reminders) else ""))
 
-
-def iter_commands() -> Iterator[click.Command]:
-    yield from (exceptions, check_overdue_command)

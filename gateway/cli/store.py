@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -258,7 +257,3 @@ def replay_command(app: AppContext, message_id: int) -> None:
     """Undo what an archived message did and process it again (after a tolerance change)."""
     report = replay(app.transaction, message_id, app.today(), app.now(), app.pipeline())
     Console().print(_report_line(report, Path(f"message {message_id}")))
-
-
-def iter_commands() -> Iterator[click.Command]:
-    yield from (init, partners, orders, ingest, replay_command)

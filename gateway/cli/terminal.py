@@ -11,8 +11,10 @@ characters out as escapes, like Python's `repr` does.
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # Unicode's Bidi_Control characters (UAX #9): ALM, LRM, RLM, LRE..RLO, LRI..PDI.
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
@@ -48,6 +50,8 @@ def visible(value: object) -> str:
 def terminal_text(value: object, style: str = "") -> Text:
     """The value as a Rich `Text` (never read as markup) with its control characters spelled
     out and shown reversed, so `\\x1b` sent by a supplier differs from the four letters."""
+    from rich.text import Text  # here: `visible` alone must not load Rich
+
     text = Text(style=style)
     if value is None:
         return text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import click
 
@@ -31,7 +30,3 @@ def web(app: AppContext, host: str, port: int) -> None:
     # log_config=None: uvicorn's own loggers go through the JSON handler above.
     uvicorn.run(create_app(app.settings, [queue]), host=host, port=port, log_config=None,
                 server_header=False)
-
-
-def iter_commands() -> Iterator[click.Command]:
-    yield web

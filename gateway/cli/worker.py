@@ -170,8 +170,3 @@ def celery_dispatcher(app: AppContext) -> Iterator[Dispatcher]:
     finally:
         publisher.stop()
         celery.close()
-
-
-def iter_commands() -> Iterator[click.Command]:
-    yield worker
-    yield beat
