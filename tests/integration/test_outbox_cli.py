@@ -4,6 +4,7 @@ demo's last step shows each message and the file it was dropped into."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def test_the_demo_step_drops_everything_and_shows_the_files(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # A relay in the environment is never used by the demo: it drops every message.
     monkeypatch.setenv("GATEWAY_OUTBOUND_SMTP_URL", "smtp://127.0.0.1:9")
-    app = AppContext(settings)
+    app = AppContext.with_settings(settings, dict(os.environ))
     console = Console(record=True, width=300)
     send_and_show(app, console, tmp_path / "demo-outbox")
     app.close()
