@@ -256,3 +256,93 @@ class MailAuthSettings:
             raise ConfigurationError("GATEWAY_MAIL_AUTH_DNS_TIMEOUT must be a number of "
                                      f"seconds above 0 and at most 60, not {timeout!r}")
         return cls(policy, ids, relays, seconds)
+
+
+OUTBOUND_SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSettings:
+    """How the outbox sends (docs/operations.md, "Outbound"), from `GATEWAY_OUTBOUND_*`.
+
+    `SMTP_URL` names the relay every email goes through: `smtp://host:25` (plain),
+    `smtp+starttls://user@host:587` (STARTTLS, required), `smtps://user@host:465` (implicit
+    TLS); the user is in the URL, the password in `SMTP_PASSWORD`. Unset, emails are dropped
+    as files into `DIR` (default `<GATEWAY_VAR_DIR>/outbox`, Maildir-like: `new/` holds what
+    would have been sent) instead: the embedded default, no server needed. `DROP_ALL` puts
+    webhooks there too (a staging system that must reach nobody). `SMTP_TIMEOUT` and
+    `WEBHOOK_TIMEOUT` are seconds per network operation. The sender takes up to `BATCH_SIZE`
+    due rows at a time over one relay connection; a transient failure is retried after a
+    random wait of up to `RETRY_BASE_SECONDS` doubled per attempt, never more than
+    `RETRY_MAX_SECONDS`, and a row still failing after `MAX_ATTEMPTS` attempts is `failed`. A
+    row `sending` for `STUCK_SECONDS` without news (its sender died) is given back; the
+    in-process sender of `gateway run` looks for due rows every `POLL_SECONDS`."""
+
+    drop_dir: Path = DEFAULT_VAR / "outbox"
+    smtp_url: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_timeout: float = 30.0
+    webhook_timeout: float = 15.0
+    drop_all: bool = False
+    batch_size: int = 100
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    max_attempts: int = 25
+    stuck_seconds: float = 300.0
+    poll_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], var_dir: Path = DEFAULT_VAR) -> OutboundSettings:
+        default = cls()
+
+        def get(name: str) -> str | None:
+            return env.get(f"GATEWAY_OUTBOUND_{name}", "").strip() or None
+
+        def seconds(name: str, fallback: float) -> float:
+            value = get(name)
+            try:
+                parsed = float(value) if value else fallback
+            except ValueError:
+                parsed = -1.0
+            if not 0 < parsed < float("inf"):
+                raise ConfigurationError(f"GATEWAY_OUTBOUND_{name} must be a number of seconds "
+                                         f"above 0, not {value!r}")
+            return parsed
+
+        url = get("SMTP_URL")
+        if url is not None:
+            check_outbound_smtp_url(url)
+        folder = get("DIR")
+        return cls(
+            drop_dir=Path(folder) if folder else var_dir / "outbox",
+            smtp_url=url, smtp_password=env.get("GATEWAY_OUTBOUND_SMTP_PASSWORD") or None,
+            smtp_timeout=seconds("SMTP_TIMEOUT", default.smtp_timeout),
+            webhook_timeout=seconds("WEBHOOK_TIMEOUT", default.webhook_timeout),
+            drop_all=_flag(env, "GATEWAY_OUTBOUND_DROP_ALL"),
+            batch_size=_integer(env, "GATEWAY_OUTBOUND_BATCH_SIZE", default.batch_size),
+            retry_base_seconds=seconds("RETRY_BASE_SECONDS", default.retry_base_seconds),
+            retry_max_seconds=seconds("RETRY_MAX_SECONDS", default.retry_max_seconds),
+            max_attempts=_integer(env, "GATEWAY_OUTBOUND_MAX_ATTEMPTS", default.max_attempts),
+            stuck_seconds=seconds("STUCK_SECONDS", default.stuck_seconds),
+            poll_seconds=seconds("POLL_SECONDS", default.poll_seconds))
+
+
+def check_outbound_smtp_url(url: str) -> None:
+    """A relay URL the SMTP transport can use, or a ConfigurationError saying what is wrong
+    (without the URL's password, should one be written there)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(f"GATEWAY_OUTBOUND_SMTP_URL is not a URL: {exc}") from None
+    if parts.scheme not in OUTBOUND_SMTP_SCHEMES or not parts.hostname:
+        raise ConfigurationError(
+            "GATEWAY_OUTBOUND_SMTP_URL must be smtp://host:25, smtp+starttls://user@host:587 "
+            f"or smtps://user@host:465, not a {parts.scheme or 'schemeless'} URL")
+    if parts.password is not None:
+        raise ConfigurationError("GATEWAY_OUTBOUND_SMTP_URL must not hold the password: put "
+                                 "it in GATEWAY_OUTBOUND_SMTP_PASSWORD")
+    if port == 0:
+        raise ConfigurationError("GATEWAY_OUTBOUND_SMTP_URL has port 0")

@@ -14,8 +14,11 @@ receiver recognises as the same one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from gateway.errors import InvalidTransition
 
 
 class OutboundKind(StrEnum):
@@ -38,11 +41,67 @@ class Transport(StrEnum):
 
 
 class OutboundState(StrEnum):
+    """The life of an outbound row (`OUTBOUND_TRANSITIONS`).
+
+    `pending` waits for its next attempt; `sending` is claimed by a sender (a sender that died
+    leaves it there until the sweep gives it back); `sent` is final; `failed` stopped on a
+    permanent failure (IT retries it once the cause is fixed); `cancelled` by an operator;
+    `suppressed` was decided and deliberately never sent (loop protection, a rate cap), kept
+    with why.
+    """
+
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    SUPPRESSED = "suppressed"
+
+
+_O = OutboundState
+OUTBOUND_TRANSITIONS: dict[OutboundState, frozenset[OutboundState]] = {
+    _O.PENDING: frozenset({_O.SENDING, _O.CANCELLED}),
+    # An attempt ends sent, back to pending (a transient failure: retried later, or a sender
+    # lost mid-attempt: given back by the sweep) or failed (a permanent failure).
+    _O.SENDING: frozenset({_O.SENT, _O.PENDING, _O.FAILED}),
+    _O.SENT: frozenset(),
+    # IT retries a failed or cancelled row once the cause is fixed, with the same wire id.
+    _O.FAILED: frozenset({_O.PENDING, _O.CANCELLED}),
+    _O.CANCELLED: frozenset({_O.PENDING}),
+    _O.SUPPRESSED: frozenset(),
+}
+
+# States a sender still has work in; the others are final until someone acts.
+ACTIVE_STATES = frozenset({_O.PENDING, _O.SENDING})
+
+
+def move_outbound(current: OutboundState, target: OutboundState) -> OutboundState:
+    if target not in OUTBOUND_TRANSITIONS[current]:
+        raise InvalidTransition("an outbound message", current, target)
+    return target
+
+
+def sources_of(target: OutboundState) -> frozenset[OutboundState]:
+    """The states a row may be in to move to `target` (for guarded UPDATEs)."""
+    return frozenset(state for state, targets in OUTBOUND_TRANSITIONS.items()
+                     if target in targets)
+
+
+class AttemptOutcome(StrEnum):
+    """How one attempt ended, as recorded beside the row."""
+
+    SENT = "sent"
+    TRANSIENT = "transient"   # try again later with the same wire id
+    PERMANENT = "permanent"   # trying again cannot help: the row fails
+
+
+def retry_delay(attempts: int, base: float, cap: float,
+                rand: Callable[[], float]) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt: exponential back-off with full
+    jitter, a random wait between 0 and `base` doubled per attempt, at most `cap` (AWS
+    Architecture Blog, "Exponential Backoff And Jitter", 2015), so rows that met the same
+    outage do not all come back in the same second."""
+    return rand() * min(cap, base * 2.0 ** min(max(attempts - 1, 0), 32))
 
 
 @dataclass(frozen=True)

@@ -409,3 +409,58 @@ class ScheduledRunRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboundMessageRow(Base):
+    """A message the gateway sends (gateway.services.outbox): the exact bytes, where and how
+    they go, the decision that caused it and where it stands. Written in the transaction of
+    that decision; sent later by the outbox sender. `wire_id` is what the receiver sees (the
+    Message-ID, the interchange control reference, the webhook delivery id), the same on every
+    attempt."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    transport: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(100))
+    # Extra transport headers ([name, value] pairs: a webhook's signature, say).
+    headers: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    wire_id: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    # Why it was decided (the service's words), and why it stands where it is now (the
+    # permanent failure, the suppression, the operator's cancel).
+    reason: Mapped[str] = mapped_column(Text)
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    supplier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"),
+                                                   index=True)
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exceptions.id"), index=True)
+    extra: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The sender that claimed it (`sending`): a process name, for IT.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboundAttemptRow(Base):
+    """One attempt to send an outbound message: when, how it ended, what the other side said."""
+
+    __tablename__ = "outbound_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    response: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -2,7 +2,7 @@
 decided (at once or for the digest), and when the daily jobs last ran
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0011 (the outbox, whose rows the alerts write)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
