@@ -27,6 +27,10 @@ File shape (TOML; the YAML equivalent has the same keys)::
     [suppliers.reading.columns]
     "Bestell-Nr Kunde" = "order_number"
 
+    [notify]                       # optional: who hears of exceptions, and how (the shape
+    default_group = "purchasing"   # is in gateway.services.alert_routing); may also be a file
+                                   # of its own holding only this section
+
 A profile whose values changed since the last load gets a new version; the old version stays, so
 past decisions keep their explanation. A profile named `default` applies to suppliers that name
 none.
@@ -127,6 +131,10 @@ def load_partners(session: Session, data: Mapping[str, Any], now: datetime | Non
     identities = 0
     for index, entry in enumerate(suppliers, 1):
         identities += _store_supplier(session, entry, index, set(profiles))
+    if data.get("notify") is not None:
+        from gateway.services.alerts import store_notify
+
+        store_notify(session, data["notify"], now)   # shape: gateway.services.alert_routing
     return PartnerLoad(len(suppliers), identities, new_versions)
 
 
