@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any, cast
 
@@ -183,9 +183,14 @@ def _heard(session: Session, ids: list[int]) -> dict[tuple[int, str], Heard]:
     for batch in chunked(sorted(ids)):
         for row in session.execute(select(MARKS).where(MARKS.c.exception_id.in_(batch))):
             heard[(row.exception_id, row.recipient)] = Heard(
-                Change(row.change), Severity(row.severity), row.heard_at, row.at_once_at,
-                bool(row.escalated))
+                Change(row.change), Severity(row.severity), aware(row.heard_at),
+                aware(row.at_once_at) if row.at_once_at else None, bool(row.escalated))
     return heard
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite gives datetimes back without their zone; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _with_change(item: DigestItem, change: Change) -> DigestItem:

@@ -25,7 +25,7 @@ from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.silence import SILENCE_CODES, overdue
 from gateway.domain.tolerances import Severity
 from gateway.persistence.models import ExceptionEventRow, ScheduledRunRow
-from gateway.services.alerts import MARKS, notify_config, tell
+from gateway.services.alerts import MARKS, aware, notify_config, tell
 from gateway.services.exception_store import EXCEPTIONS, ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
 from gateway.services.processing import LINE_COLUMNS, LINES, ORDERS, domain_line
@@ -80,6 +80,7 @@ def resolve_finished_orders(session: Session, now: datetime) -> list[int]:
         select(EXCEPTIONS.c.id, EXCEPTIONS.c.state, EXCEPTIONS.c.order_number)
         .where(EXCEPTIONS.c.code.in_([code.value for code in SILENCE_CODES]),
                EXCEPTIONS.c.state.in_(_OPEN), EXCEPTIONS.c.order_number.is_not(None),
+               EXCEPTIONS.c.order_number.in_(select(ORDERS.c.number)),
                EXCEPTIONS.c.order_number.not_in(unfinished))
         .order_by(EXCEPTIONS.c.id)))
     if not stale:
@@ -109,7 +110,7 @@ def escalate_past_sla(session: Session, now: datetime) -> list[int]:
                func.coalesce(since.c.since, EXCEPTIONS.c.created_at))
         .outerjoin(since, since.c.exception_id == EXCEPTIONS.c.id)
         .where(EXCEPTIONS.c.state == ExceptionState.OPEN.value).order_by(EXCEPTIONS.c.id))
-        if past_sla(Severity(severity), _aware(opened, now), now, rules)]
+        if past_sla(Severity(severity), aware(opened), now, rules)]
     if not late:
         return []
     told = _escalations_told(session, late)
@@ -129,11 +130,6 @@ def _escalations_told(session: Session, ids: list[int]) -> set[int]:
     return {row_id for (row_id,) in session.execute(
         select(MARKS.c.exception_id).where(MARKS.c.exception_id.in_(ids),
                                            MARKS.c.escalated.is_(True)))}
-
-
-def _aware(moment: datetime, now: datetime) -> datetime:
-    """SQLite gives back naive datetimes (stored in UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=now.tzinfo)
 
 
 def remind_silent_suppliers(session: Session, today: date, now: datetime) -> int:
@@ -176,7 +172,7 @@ def run_daily_jobs(session: Session, today: date, now: datetime, check_at: time,
 
 def _due(session: Session, name: str, at: time, now: datetime, zone: tzinfo) -> bool:
     row = session.get(ScheduledRunRow, name, with_for_update=True)
-    return due_today(at, _aware(row.last_run_at, now) if row else None, now, zone)
+    return due_today(at, aware(row.last_run_at) if row else None, now, zone)
 
 
 def _ran(session: Session, name: str, now: datetime) -> None:
