@@ -1,8 +1,10 @@
 """`gateway run`: the embedded default (DESIGN.md section 8): the SMTP intake, the IMAP pollers,
-the web app and a worker in one process on one machine, with no broker. The message rows are
-the queue: the worker thread takes what the channels committed, and what it did not reach
-before a stop is taken at the next start. SIGINT or SIGTERM stops taking messages in, lets
-the commits under way finish and be answered, finishes the batch being processed, and exits 0.
+the web app, a worker and the scheduler of the daily jobs (the overdue check and the buyers'
+digest, `gateway.services.schedule`) in one process on one machine, with no broker. The
+message rows are the queue: the worker thread takes what the channels committed, and what it
+did not reach before a stop is taken at the next start. SIGINT or SIGTERM stops taking messages
+in, lets the commits under way finish and be answered, finishes the batch being processed, and
+exits 0.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import click
 
 from gateway.bootstrap import make_session_factory
 from gateway.cli.context import INTERRUPTED, AppContext, pass_app
-from gateway.config import SmtpSettings
+from gateway.config import ScheduleSettings, SmtpSettings
 from gateway.services.dispatch import InProcessDispatcher
 from gateway.services.ingest import UnitOfWork
 
@@ -55,8 +57,10 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     from gateway.cli.channels import _log_to_stderr
     from gateway.persistence.schema import upgrade
     from gateway.services.intake_worker import ReceivedWorker
+    from gateway.services.schedule import DailyScheduler
 
     smtp = SmtpSettings.from_env(os.environ)
+    schedule = ScheduleSettings.from_env(os.environ)
     smtp = replace(smtp, host=smtp_host or smtp.host,
                    port=smtp.port if smtp_port is None else smtp_port)
     mailboxes = read_mailbox_file(mailbox_file, os.environ) if mailbox_file else []
@@ -72,11 +76,16 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     transaction = make_session_factory(app.engine).begin
     worker = ReceivedWorker(transaction, None, app.today, app.now,
                             authenticate=app.sender_authentication())
+    scheduler = DailyScheduler(transaction, schedule, app.now)
     dispatcher = InProcessDispatcher(worker.wake)
     stop_threads = threading.Event()
     pollers = _pollers(mailboxes, transaction, app, stop_threads, dispatcher.dispatch)
     web = None if no_web else _web_server(app, web_host, web_port)
     worker.start()
+    scheduler.start()
+    log.info("daily jobs: overdue check at %s, digest at %s (%s)",
+             schedule.check_overdue_at.strftime("%H:%M"), schedule.digest_at.strftime("%H:%M"),
+             schedule.timezone)
     threads = [threading.Thread(target=p.run, name=f"imap-{p.settings.name}")
                for p in pollers]
     for thread in threads:
@@ -86,12 +95,13 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     try:
         asyncio.run(_serve_smtp(smtp, transaction, app, dispatcher.dispatch, requested))
     finally:
-        log.info("stopping: %d mailbox poller(s), web app, worker", len(pollers))
+        log.info("stopping: %d mailbox poller(s), web app, scheduler, worker", len(pollers))
         stop_threads.set()
         if web is not None:
             web.stop()
         for thread in threads:
             thread.join()
+        scheduler.stop()
         worker.stop()
         log.info("gateway stopped")
 

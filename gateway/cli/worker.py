@@ -15,7 +15,12 @@ import click
 
 from gateway.bootstrap import configure_logging, make_session_factory, tune_garbage_collector
 from gateway.cli.context import AppContext, pass_app
-from gateway.config import MailAuthSettings, PipelineSettings, checked_broker_url
+from gateway.config import (
+    MailAuthSettings,
+    PipelineSettings,
+    ScheduleSettings,
+    checked_broker_url,
+)
 from gateway.services.dispatch import Dispatcher
 
 log = logging.getLogger("gateway.cli.worker")
@@ -47,7 +52,8 @@ def worker(app: AppContext, concurrency: int | None, pool: str, loglevel: str,
     checked_broker_url(app.settings)
     _log_json()
     pipeline = PipelineSettings.from_env(os.environ)
-    celery = create_app(app.settings, pipeline, app.today, MailAuthSettings.from_env(os.environ))
+    celery = create_app(app.settings, pipeline, app.today, MailAuthSettings.from_env(os.environ),
+                        ScheduleSettings.from_env(os.environ))
     # A pool process runs the parsing and reconciling: it gets the entry point's collector
     # settings too (a spawned one has none of its parent's; a forked one inherits the
     # threshold, and the worker's own start-up objects are frozen out of its collections).
@@ -110,7 +116,9 @@ def _tune_pool_process(**_signal: object) -> None:
 @pass_app
 def beat(app: AppContext, loglevel: str) -> None:
     """Send the sweeper's task every GATEWAY_PIPELINE_SWEEP_SECONDS: it publishes again what
-    is still `received` after GATEWAY_PIPELINE_STUCK_SECONDS. Run exactly one."""
+    is still `received` after GATEWAY_PIPELINE_STUCK_SECONDS; and the daily jobs' task every
+    minute: a worker runs the overdue check at GATEWAY_CHECK_OVERDUE_AT and the digest at
+    GATEWAY_DIGEST_AT once a day. Run exactly one."""
     from gateway.tasks.app import create_app
 
     checked_broker_url(app.settings)
