@@ -268,7 +268,8 @@ class OutboundSettings:
 
     `SMTP_URL` names the relay every email goes through: `smtp://host:25` (plain),
     `smtp+starttls://user@host:587` (STARTTLS, required), `smtps://user@host:465` (implicit
-    TLS); the user is in the URL, the password in `SMTP_PASSWORD`. Unset, emails are dropped
+    TLS); the user is in the URL, the password in `SMTP_PASSWORD`; `SMTP_CA_FILE` a PEM file
+    of the CAs to trust for its certificate, when not the system's. Unset, emails are dropped
     as files into `DIR` (default `<GATEWAY_VAR_DIR>/outbox`, Maildir-like: `new/` holds what
     would have been sent) instead: the embedded default, no server needed. `DROP_ALL` puts
     webhooks there too (a staging system that must reach nobody). `SMTP_TIMEOUT` and
@@ -283,6 +284,7 @@ class OutboundSettings:
     smtp_url: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_timeout: float = 30.0
+    smtp_ca_file: Path | None = None
     webhook_timeout: float = 15.0
     drop_all: bool = False
     batch_size: int = 100
@@ -318,6 +320,7 @@ class OutboundSettings:
             drop_dir=Path(folder) if folder else var_dir / "outbox",
             smtp_url=url, smtp_password=env.get("GATEWAY_OUTBOUND_SMTP_PASSWORD") or None,
             smtp_timeout=seconds("SMTP_TIMEOUT", default.smtp_timeout),
+            smtp_ca_file=Path(ca) if (ca := get("SMTP_CA_FILE")) else None,
             webhook_timeout=seconds("WEBHOOK_TIMEOUT", default.webhook_timeout),
             drop_all=_flag(env, "GATEWAY_OUTBOUND_DROP_ALL"),
             batch_size=_integer(env, "GATEWAY_OUTBOUND_BATCH_SIZE", default.batch_size),

@@ -48,6 +48,9 @@ class DiscrepancyCode(StrEnum):
     UNVERIFIED_SENDER = "UNVERIFIED_SENDER"
     # A supplier line with values but no confirmation or rejection (no status word, no code).
     LINE_UNCLEAR = "LINE_UNCLEAR"
+    # A message the gateway meant to send (an acknowledgement, a reply, an alert) that the
+    # other side refused for good: IT fixes the address or the relay and retries it.
+    OUTBOUND_FAILED = "OUTBOUND_FAILED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,17 @@ def message_failed(reason: str, message_id: int) -> Discrepancy:
         "a message of a known supplier failed; IT retries it once the cause is fixed, the "
         "buyer reads it meanwhile", None, risk_score(Severity.HIGH, 1, Decimal(0), None),
         None, None, message_id)
+
+
+def outbound_failed(what: str, reason: str) -> Discrepancy:
+    """A message the gateway could not send and stopped trying (`what`: "alert #12 by smtp"):
+    the supplier or buyer it was meant for has not heard what the gateway decided. High;
+    resolved when a retry sends it."""
+    shown = reason if len(reason) <= _TEXT_LIMIT else reason[: _TEXT_LIMIT - 1] + "…"
+    return Discrepancy(
+        DiscrepancyCode.OUTBOUND_FAILED, Severity.HIGH, None, None, f"{what} delivered",
+        shown, None, "an outbound message failed for good; IT fixes the cause and runs "
+        "`gateway outbox retry`", None, risk_score(Severity.HIGH, 1, Decimal(0), None))
 
 
 def risk_score(severity: Severity, magnitude: Decimal | float, line_value: Decimal,

@@ -150,8 +150,9 @@ def list_outbound(session: Session, state: OutboundState | None = None,
 
 
 def count_by_state(session: Session) -> dict[str, int]:
-    return dict(session.execute(
-        select(OutboundMessageRow.state, func.count()).group_by(OutboundMessageRow.state)))
+    counts = session.execute(
+        select(OutboundMessageRow.state, func.count()).group_by(OutboundMessageRow.state))
+    return {str(row[0]): int(row[1]) for row in counts}
 
 
 def show_outbound(session: Session, outbound_id: int) -> OutboundDetail | None:

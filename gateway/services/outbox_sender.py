@@ -1,0 +1,437 @@
+"""The outbox sender: takes due rows, sends them through their transport, records each attempt.
+
+One pass (`drain`), as the Celery task, `gateway run`'s sender thread and `gateway outbox
+send` run it:
+
+1. `claim_due` moves up to `batch_size` due `pending` rows to `sending` in one guarded UPDATE
+   (on PostgreSQL its subquery takes the rows `FOR UPDATE SKIP LOCKED`, so two senders never
+   wait for each other; SQLite runs one writer at a time), counting the attempt, and commits.
+2. Each row goes out through its transport (one SMTP connection for the whole batch), outside
+   any transaction.
+3. The outcomes are recorded in short transactions every few rows (and after any slow one),
+   which also tell the rows still waiting in the batch that their sender is alive: sent;
+   back to `pending` after a full-jitter back-off (a transient failure); `failed` with the
+   reason and an OUTBOUND_FAILED exception for IT (a permanent failure, or `max_attempts`
+   transient ones).
+
+Idempotent on the wire: a row's `wire_id` (its Message-ID, its interchange reference, its
+webhook delivery id) is in the stored bytes and the same on every attempt. A sender killed
+between sending and recording leaves rows `sending`; `give_back_stuck` returns them to
+`pending` after `stuck_seconds` without news, and they go again: at worst the receiver gets a
+message twice and recognises it as the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from gateway.config import OutboundSettings
+from gateway.domain.discrepancies import (
+    OPEN_STATES,
+    DiscrepancyCode,
+    ExceptionState,
+    discrepancy_key,
+    outbound_failed,
+)
+from gateway.domain.outbound import AttemptOutcome, OutboundState, Transport, retry_delay
+from gateway.persistence.models import (
+    ExceptionEventRow,
+    ExceptionRow,
+    OutboundAttemptRow,
+    OutboundMessageRow,
+)
+from outbound.errors import DeliveryError, PermanentDelivery, TransportUnavailable
+from outbound.transports.base import Delivered, Outgoing, Sender
+
+log = logging.getLogger(__name__)
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+Clock = Callable[[], datetime]
+
+OUTBOX = cast(Table, OutboundMessageRow.__table__)
+ATTEMPTS = cast(Table, OutboundAttemptRow.__table__)
+EXCEPTIONS = cast(Table, ExceptionRow.__table__)
+EVENTS = cast(Table, ExceptionEventRow.__table__)
+
+RECORD_EVERY = 25            # outcomes recorded together at most
+RECORD_AFTER_SECONDS = 0.5   # ... or as soon as this long passed since the last record
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    kind: str
+    transport: Transport
+    attempts: int
+    supplier_code: str | None
+    message_id: int | None
+    outgoing: Outgoing
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    claimed: Claimed
+    at: datetime
+    duration_ms: int
+    delivered: Delivered | None = None
+    error: DeliveryError | None = None
+    tried: bool = True   # False: given back untried (its transport was unavailable)
+
+
+@dataclass(slots=True)
+class SendReport:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    untried: list[int] = field(default_factory=list)
+    locations: dict[int, str] = field(default_factory=dict)
+
+    def add(self, other: SendReport) -> None:
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.untried += other.untried
+        self.locations.update(other.locations)
+
+
+class Transports:
+    """Which transport sends a row. Without a relay URL, email is dropped into the drop folder
+    (the embedded default); with `drop_all`, webhooks too."""
+
+    def __init__(self, files: Sender, smtp: Sender | None, webhooks: Sender | None) -> None:
+        self.files = files
+        self.smtp = smtp
+        self.webhooks = webhooks
+
+    @classmethod
+    def from_settings(cls, settings: OutboundSettings) -> Transports:
+        from outbound.transports.filedrop import FileDrop
+        from outbound.transports.smtp import RelayAddress, SmtpRelay
+        from outbound.transports.webhook import Webhooks
+
+        smtp = None if settings.smtp_url is None or settings.drop_all else SmtpRelay(
+            RelayAddress.from_url(settings.smtp_url, settings.smtp_password,
+                                  settings.smtp_timeout, settings.smtp_ca_file))
+        webhooks = None if settings.drop_all else Webhooks(settings.webhook_timeout)
+        return cls(FileDrop(settings.drop_dir), smtp, webhooks)
+
+    def for_row(self, transport: Transport) -> Sender:
+        chosen = {Transport.SMTP: self.smtp, Transport.WEBHOOK: self.webhooks}.get(transport)
+        return chosen or self.files
+
+    def close(self) -> None:
+        for sender in {id(s): s for s in (self.files, self.smtp, self.webhooks)
+                       if s is not None}.values():
+            sender.close()
+
+
+def claim_due(session: Session, now: datetime, limit: int, worker: str) -> list[Claimed]:
+    """Up to `limit` due `pending` rows, oldest due first, moved to `sending` under `worker`
+    with their attempt counted (commit before sending). Two senders never take the same row:
+    on PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED` (another sender takes the
+    next ones without waiting), and the UPDATE is guarded by the state."""
+    due = (select(OUTBOX.c.id)
+           .where(OUTBOX.c.state == OutboundState.PENDING.value,
+                  OUTBOX.c.next_attempt_at <= now)
+           .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    # The ids first, then the UPDATE: PostgreSQL may run an `IN (SELECT ... LIMIT n FOR
+    # UPDATE SKIP LOCKED)` subquery more than once and take more than n rows. On SQLite the
+    # transaction began IMMEDIATE: no other writer between the two statements.
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
+    claimed = session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(ids), OUTBOX.c.state == OutboundState.PENDING.value)
+        .values(state=OutboundState.SENDING.value, attempts=OUTBOX.c.attempts + 1,
+                last_attempt_at=now, updated_at=now, claimed_by=worker)
+        .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.transport, OUTBOX.c.attempts,
+                   OUTBOX.c.supplier_code, OUTBOX.c.message_id, OUTBOX.c.wire_id,
+                   OUTBOX.c.sender, OUTBOX.c.recipient, OUTBOX.c.payload,
+                   OUTBOX.c.content_type, OUTBOX.c.headers))
+    rows = [_claimed(row._asdict()) for row in claimed]
+    return sorted(rows, key=lambda row: row.id)
+
+
+def _claimed(row: dict[str, Any]) -> Claimed:
+    headers = tuple((str(name), str(value)) for name, value in row["headers"] or ())
+    return Claimed(row["id"], row["kind"], Transport(row["transport"]), row["attempts"],
+                   row["supplier_code"], row["message_id"],
+                   Outgoing(row["wire_id"], row["sender"], row["recipient"], row["payload"],
+                            row["content_type"], headers))
+
+
+def give_back_stuck(session: Session, now: datetime, stuck_seconds: float) -> list[int]:
+    """Rows `sending` with no news for `stuck_seconds` (their sender died mid-attempt) go back
+    to `pending`, due at once; their ids. The attempt may have reached the receiver: the next
+    one repeats it with the same wire id."""
+    moved = session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.state == OutboundState.SENDING.value,
+               OUTBOX.c.updated_at < now - timedelta(seconds=stuck_seconds))
+        .values(state=OutboundState.PENDING.value, next_attempt_at=now, updated_at=now,
+                state_reason="its sender stopped during an attempt; sent again with the "
+                             "same wire id")
+        .returning(OUTBOX.c.id))
+    ids = sorted(row_id for (row_id,) in moved)
+    if ids:
+        log.warning("outbox: %d row(s) `sending` for over %.0f s given back (#%s)", len(ids),
+                    stuck_seconds, ", #".join(map(str, ids[:20])))
+    return ids
+
+
+@dataclass(slots=True)
+class OutboxSender:
+    """Sends what is due, batch after batch. One instance per process; not thread-safe."""
+
+    begin: UnitOfWork
+    transports: Transports
+    settings: OutboundSettings
+    clock: Clock
+    worker: str = "outbox"
+    rand: Callable[[], float] = random.random
+
+    def drain(self, max_batches: int | None = None) -> SendReport:
+        """Send batches until nothing is due (or a transport is unavailable: the rest
+        waits for its back-off); the transports' connections are closed at the end."""
+        report = SendReport()
+        try:
+            batches = 0
+            while max_batches is None or batches < max_batches:
+                with self.begin() as session:
+                    claimed = claim_due(session, self.clock(), self.settings.batch_size,
+                                        self.worker)
+                if not claimed:
+                    break
+                batches += 1
+                done = self.send_batch(claimed)
+                report.add(done)
+                if done.untried:
+                    break
+        finally:
+            self.transports.close()
+        return report
+
+    def sweep(self) -> list[int]:
+        with self.begin() as session:
+            return give_back_stuck(session, self.clock(), self.settings.stuck_seconds)
+
+    def send_batch(self, claimed: list[Claimed]) -> SendReport:
+        report = SendReport()
+        waiting: list[Outcome] = []
+        last_record = time.monotonic()
+        unavailable: set[Transport] = set()
+        for index, row in enumerate(claimed):
+            outcome = (self._untried(row) if row.transport in unavailable else self._send(row))
+            if isinstance(outcome.error, TransportUnavailable):
+                unavailable.add(row.transport)
+            waiting.append(outcome)
+            if (len(waiting) >= RECORD_EVERY
+                    or time.monotonic() - last_record >= RECORD_AFTER_SECONDS):
+                report.add(self._record(waiting, claimed[index + 1:]))
+                waiting, last_record = [], time.monotonic()
+        if waiting:
+            report.add(self._record(waiting, []))
+        return report
+
+    def _send(self, row: Claimed) -> Outcome:
+        at, started = self.clock(), time.monotonic()
+        try:
+            delivered = self.transports.for_row(row.transport).send(row.outgoing)
+        except DeliveryError as exc:
+            return Outcome(row, at, _ms(started), error=exc)
+        return Outcome(row, at, _ms(started), delivered=delivered)
+
+    def _untried(self, row: Claimed) -> Outcome:
+        return Outcome(row, self.clock(), 0, tried=False,
+                       error=TransportUnavailable(f"not tried: its {row.transport} transport "
+                                                  "was unavailable in this batch"))
+
+    def _record(self, outcomes: list[Outcome], still_claimed: list[Claimed]) -> SendReport:
+        now = self.clock()
+        with self.begin() as session:
+            return record_outcomes(session, outcomes, still_claimed, now, self.settings,
+                                   self.rand)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+# -- Recording --------------------------------------------------------------------------
+
+
+def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: list[Claimed],
+                    now: datetime, settings: OutboundSettings,
+                    rand: Callable[[], float]) -> SendReport:
+    """Write the outcomes of one stretch of a batch (guarded: only rows still `sending`
+    move), their attempts, the OUTBOUND_FAILED exceptions of rows that failed for good and
+    the resolution of those whose retry was sent; and tell the rows still claimed that
+    their sender is alive."""
+    report = SendReport()
+    changes: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        changes.append(_change(outcome, now, settings, rand, report))
+    connection = session.connection()
+    for group in _same_keys(changes):
+        connection.execute(
+            update(OUTBOX).where(and_(OUTBOX.c.id == bindparam("_id"),
+                                      OUTBOX.c.state == OutboundState.SENDING.value))
+            .values({key: bindparam(key) for key in group[0] if key != "_id"}), group)
+    attempts = [_attempt(outcome) for outcome in outcomes if outcome.tried]
+    if attempts:
+        connection.execute(insert(ATTEMPTS), attempts)
+    if still_claimed:
+        connection.execute(
+            update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in still_claimed]),
+                                 OUTBOX.c.state == OutboundState.SENDING.value)
+            .values(updated_at=now))
+    failed = [outcome for outcome in outcomes if outcome.claimed.id in set(report.failed)]
+    if failed:
+        _raise_failures(session, failed, now)
+    if report.sent:
+        _resolve_failures(session, report.sent, now)
+    return report
+
+
+def _change(outcome: Outcome, now: datetime, settings: OutboundSettings,
+            rand: Callable[[], float], report: SendReport) -> dict[str, Any]:
+    row, error = outcome.claimed, outcome.error
+    if error is None:
+        report.sent.append(row.id)
+        if outcome.delivered is not None and outcome.delivered.location:
+            report.locations[row.id] = outcome.delivered.location
+        return {"_id": row.id, "state": OutboundState.SENT.value, "sent_at": now,
+                "next_attempt_at": None, "updated_at": now, "state_reason": None}
+    if not outcome.tried:
+        report.untried.append(row.id)
+        return {"_id": row.id, "state": OutboundState.PENDING.value,
+                "attempts": row.attempts - 1, "updated_at": now,
+                "next_attempt_at": now + timedelta(seconds=_wait(row.attempts, error,
+                                                                 settings, rand)),
+                "state_reason": error.reason}
+    permanent = isinstance(error, PermanentDelivery)
+    if permanent or row.attempts >= settings.max_attempts:
+        report.failed.append(row.id)
+        why = (_said(error) if permanent else
+               f"gave up after {row.attempts} attempts; the last: {_said(error)}")
+        return {"_id": row.id, "state": OutboundState.FAILED.value, "next_attempt_at": None,
+                "updated_at": now, "state_reason": why}
+    report.retrying.append(row.id)
+    return {"_id": row.id, "state": OutboundState.PENDING.value, "updated_at": now,
+            "next_attempt_at": now + timedelta(seconds=_wait(row.attempts, error, settings,
+                                                             rand)),
+            "state_reason": _said(error)}
+
+
+def _wait(attempts: int, error: DeliveryError, settings: OutboundSettings,
+          rand: Callable[[], float]) -> float:
+    delay = retry_delay(attempts, settings.retry_base_seconds, settings.retry_max_seconds,
+                        rand)
+    return max(delay, min(error.retry_after or 0.0, settings.retry_max_seconds))
+
+
+def _said(error: DeliveryError) -> str:
+    return f"{error.reason}: {error.response}" if error.response else error.reason
+
+
+def _attempt(outcome: Outcome) -> dict[str, Any]:
+    error = outcome.error
+    if error is None:
+        kind = AttemptOutcome.SENT
+    elif isinstance(error, PermanentDelivery):
+        kind = AttemptOutcome.PERMANENT
+    else:
+        kind = AttemptOutcome.TRANSIENT
+    response = (outcome.delivered.response if outcome.delivered is not None
+                else error.response if error is not None else None)
+    return {"outbound_id": outcome.claimed.id, "at": outcome.at,
+            "duration_ms": outcome.duration_ms, "outcome": kind.value, "response": response,
+            "error": error.reason if error is not None else None}
+
+
+def _same_keys(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    yield from groups.values()
+
+
+# -- The exception IT works on -----------------------------------------------------------
+
+
+def failure_key(supplier_code: str | None, outbound_id: int) -> str:
+    """One OUTBOUND_FAILED exception per outbound row."""
+    return (f"{supplier_code or ''}|{discrepancy_key(DiscrepancyCode.OUTBOUND_FAILED, None, None)}"
+            f"|outbox#{outbound_id}")
+
+
+def _raise_failures(session: Session, failed: list[Outcome], now: datetime) -> None:
+    """Open (or reopen, or count again) the OUTBOUND_FAILED exception of each row."""
+    keys = {failure_key(o.claimed.supplier_code, o.claimed.id): o for o in failed}
+    known = {key: (row_id, state, occurrences) for key, row_id, state, occurrences in
+             session.execute(select(EXCEPTIONS.c.key, EXCEPTIONS.c.id, EXCEPTIONS.c.state,
+                                    EXCEPTIONS.c.occurrences)
+                             .where(EXCEPTIONS.c.key.in_(list(keys))))}
+    events: list[dict[str, Any]] = []
+    for key, outcome in keys.items():
+        row = outcome.claimed
+        reason = _said(outcome.error) if outcome.error is not None else "failed"
+        found = outbound_failed(f"{row.kind} #{row.id} by {row.transport}", reason)
+        values = {"code": found.code.value, "severity": found.severity.value,
+                  "risk": found.risk, "expected": found.expected, "actual": found.actual,
+                  "rule": found.rule, "message_id": row.message_id, "updated_at": now}
+        if key not in known:
+            exception_id = session.execute(insert(EXCEPTIONS).values(
+                key=key, state=ExceptionState.OPEN.value, occurrences=1,
+                supplier_code=row.supplier_code, created_at=now, **values)
+                .returning(EXCEPTIONS.c.id)).scalar_one()
+            events.append(_event(exception_id, now, "raised", None, ExceptionState.OPEN,
+                                 found.rule, row.message_id))
+            continue
+        exception_id, state, occurrences = known[key]
+        after = ExceptionState.OPEN if state not in OPEN_STATES else ExceptionState(state)
+        session.execute(update(EXCEPTIONS).where(EXCEPTIONS.c.id == exception_id)
+                        .values(state=after.value, occurrences=occurrences + 1, **values))
+        events.append(_event(exception_id, now,
+                             "reopened" if after.value != state else "seen_again",
+                             ExceptionState(state), after, f"outbound #{row.id} failed again",
+                             row.message_id))
+    session.execute(insert(EVENTS), events)
+
+
+def _resolve_failures(session: Session, sent_ids: list[int], now: datetime) -> None:
+    """Resolve the open OUTBOUND_FAILED exceptions of rows a retry has now sent."""
+    suffixes = {f"|outbox#{row_id}": row_id for row_id in sent_ids}
+    open_failures = session.execute(
+        select(EXCEPTIONS.c.id, EXCEPTIONS.c.key, EXCEPTIONS.c.state)
+        .where(EXCEPTIONS.c.code == DiscrepancyCode.OUTBOUND_FAILED.value,
+               EXCEPTIONS.c.state.in_(OPEN_STATES))).all()
+    for exception_id, key, state in open_failures:
+        row_id = suffixes.get("|" + key.rpartition("|")[2])
+        if row_id is None:
+            continue
+        session.execute(update(EXCEPTIONS).where(EXCEPTIONS.c.id == exception_id)
+                        .values(state=ExceptionState.RESOLVED.value, updated_at=now))
+        session.execute(insert(EVENTS).values(_event(
+            exception_id, now, "resolved", ExceptionState(state), ExceptionState.RESOLVED,
+            f"outbound #{row_id} sent on retry", None)))
+
+
+def _event(exception_id: int, now: datetime, action: str, before: ExceptionState | None,
+           after: ExceptionState, detail: str, message_id: int | None) -> dict[str, Any]:
+    return {"exception_id": exception_id, "at": now, "actor": "gateway", "action": action,
+            "from_state": before.value if before else None, "to_state": after.value,
+            "detail": detail, "message_id": message_id}
