@@ -11,6 +11,7 @@ part, and header values are encoded by the email package (RFC 2047), never conca
 from __future__ import annotations
 
 from datetime import datetime
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -130,8 +131,10 @@ def _message(sender: str, to: tuple[str, ...], subject: str, plain: str, html: s
     message["Message-ID"] = f"<{message_id}>"
     # RFC 3834: a message a program sends on its own; auto-responders do not answer it.
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(plain, charset="utf-8")
+    # Quoted-printable keeps every line within RFC 5321's 1000 octets (section 4.5.3.1.6)
+    # whatever the text, and CRLF line ends are what goes on the wire.
+    message.set_content(plain, charset="utf-8", cte="quoted-printable")
     message.add_alternative(f"<!DOCTYPE html>\n<html><body>\n{html}</body></html>\n",
-                            subtype="html", charset="utf-8")
-    return message.as_bytes()
+                            subtype="html", charset="utf-8", cte="quoted-printable")
+    return message.as_bytes(policy=policy.SMTP)
 

@@ -223,10 +223,10 @@ def webhook_draft(target: Recipient, event: str, items: list[DigestItem], now: d
                   reason: str, supplier_code: str | None = None,
                   exception_id: int | None = None) -> OutboundDraft:
     """A webhook for the recipient's configured style. A `json` webhook is signed by the
-    sender at each attempt (`outbound.webhook.signing`) with the secret in the variable the
-    configuration names (`extra["hmac_secret_env"]`)."""
+    sender at each attempt (`outbound.webhook.signing.sign_attempt`) with the secret in the
+    variable the configuration names (stored as `X-Gateway-Sign-With`, never sent)."""
     from outbound.webhook.bodies import json_body, slack_body, teams_body
-    from outbound.webhook.signing import DELIVERY_HEADER, EVENT_HEADER
+    from outbound.webhook.signing import DELIVERY_HEADER, EVENT_HEADER, SIGN_WITH_HEADER
 
     hook = target.webhook
     assert hook is not None
@@ -236,13 +236,13 @@ def webhook_draft(target: Recipient, event: str, items: list[DigestItem], now: d
                   f"{items[0].change.value}: {items[0].supplier_name}")
     body = (json_body(event, wire_id, target.name, now, items) if hook.style == "json"
             else slack_body(title, items) if hook.style == "slack" else teams_body(title, items))
-    headers = ((DELIVERY_HEADER, wire_id), (EVENT_HEADER, event))
-    extra = {"hmac_secret_env": hook.secret_env} if hook.style == "json" and hook.secret_env \
-        else {}
+    headers: tuple[tuple[str, str], ...] = ((DELIVERY_HEADER, wire_id), (EVENT_HEADER, event))
+    if hook.style == "json" and hook.secret_env:
+        headers += ((SIGN_WITH_HEADER, hook.secret_env),)
     return OutboundDraft(
         OutboundKind.DIGEST if event == "digest" else OutboundKind.ALERT, Transport.WEBHOOK,
         hook.url, body, wire_id, reason, content_type="application/json", headers=headers,
-        supplier_code=supplier_code, exception_id=exception_id, extra=extra)
+        supplier_code=supplier_code, exception_id=exception_id)
 
 
 def message_id(sender: str) -> str:

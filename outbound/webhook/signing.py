@@ -67,3 +67,30 @@ def verify(secret: bytes, body: bytes, headers: Mapping[str, str], now: int,
     if not any(hmac.compare_digest(expected, value) for value in offered):
         raise SignatureRejected("signature does not match")
     return found.get(DELIVERY_HEADER.lower(), "")
+
+
+# Set on a stored webhook, never sent: the name of the environment variable holding the
+# secret. The secret itself is never written to the outbox; the sender signs each attempt.
+SIGN_WITH_HEADER = "X-Gateway-Sign-With"
+
+
+class MissingSecret(ValueError):
+    """The variable a webhook is to be signed with is not set in the sending process."""
+
+
+def sign_attempt(headers: Mapping[str, str], body: bytes, secrets: Mapping[str, str],
+                 now: int) -> dict[str, str]:
+    """The headers to send for this attempt: a stored `X-Gateway-Sign-With` is replaced by a
+    fresh timestamp and signature; headers without it are returned as they are."""
+    sent = {name: value for name, value in headers.items()
+            if name.lower() != SIGN_WITH_HEADER.lower()}
+    variable = next((value for name, value in headers.items()
+                     if name.lower() == SIGN_WITH_HEADER.lower()), None)
+    if variable is None:
+        return sent
+    secret = secrets.get(variable, "")
+    if not secret:
+        raise MissingSecret(f"the webhook signing secret variable {variable} is not set")
+    delivery = sent.get(DELIVERY_HEADER, "")
+    sent.update(signed_headers(secret.encode("utf-8"), body, now, delivery))
+    return sent
