@@ -35,13 +35,17 @@ class DigestReport:
     outbox_ids: tuple[int, ...]
 
 
-def send_digests(session: Session, now: datetime) -> list[DigestReport]:
-    """Write the digest of every recipient with changes waiting; returns one report each."""
+def send_digests(session: Session, now: datetime,
+                 only: tuple[str, ...] | None = None) -> list[DigestReport]:
+    """Write the digest of every recipient with changes waiting (or of those in `only`);
+    returns one report each."""
     pending: dict[str, list[tuple[int, int, Change]]] = {}
-    for alert_id, exception_id, recipient, change in session.execute(
-            select(ALERTS.c.id, ALERTS.c.exception_id, ALERTS.c.recipient, ALERTS.c.change)
-            .where(ALERTS.c.delivery == Delivery.DIGEST.value, ALERTS.c.digested_at.is_(None))
-            .order_by(ALERTS.c.id)):
+    query = (select(ALERTS.c.id, ALERTS.c.exception_id, ALERTS.c.recipient, ALERTS.c.change)
+             .where(ALERTS.c.delivery == Delivery.DIGEST.value, ALERTS.c.digested_at.is_(None))
+             .order_by(ALERTS.c.id))
+    if only is not None:
+        query = query.where(ALERTS.c.recipient.in_(only))
+    for alert_id, exception_id, recipient, change in session.execute(query):
         pending.setdefault(recipient, []).append((alert_id, exception_id, Change(change)))
     config = notify_config(session)
     reports = []

@@ -13,7 +13,13 @@ import pytest
 from gateway.domain.alerts import Change, DigestItem
 from gateway.domain.tolerances import Severity
 from outbound.webhook.bodies import json_body, slack_body, teams_body
-from outbound.webhook.signing import SignatureRejected, signed_headers, verify
+from outbound.webhook.signing import (
+    MissingSecret,
+    SignatureRejected,
+    sign_attempt,
+    signed_headers,
+    verify,
+)
 
 SECRET = b"s3cret"
 BODY = b'{"event":"alert"}'
@@ -75,3 +81,16 @@ def test_teams_escapes_markdown() -> None:
     text = card["body"][1]["text"]
     assert r"\[click\]\(http://x\)" in text
     assert r"\*Co\*" in text
+
+
+def test_each_attempt_is_signed_afresh_and_the_secret_name_never_leaves() -> None:
+    stored = {"X-Gateway-Delivery": "d-9", "X-Gateway-Sign-With": "HOOK_SECRET"}
+    sent = sign_attempt(stored, BODY, {"HOOK_SECRET": "s3cret"}, 1_796_000_000)
+    assert "X-Gateway-Sign-With" not in sent
+    assert sent["X-Gateway-Timestamp"] == "1796000000"
+    assert verify(SECRET, BODY, sent, 1_796_000_000) == "d-9"
+    later = sign_attempt(stored, BODY, {"HOOK_SECRET": "s3cret"}, 1_796_007_200)
+    assert verify(SECRET, BODY, later, 1_796_007_200) == "d-9"
+    assert sign_attempt({"A": "b"}, BODY, {}, 1) == {"A": "b"}
+    with pytest.raises(MissingSecret, match="HOOK_SECRET"):
+        sign_attempt(stored, BODY, {}, 1_796_000_000)
