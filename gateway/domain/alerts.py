@@ -185,6 +185,7 @@ def due_today(at: time, last_run: datetime | None, now: datetime, zone: tzinfo) 
 def parse_time_of_day(text: str) -> time:
     """`HH:MM` (24-hour) as a time; ValueError otherwise."""
     hours, sep, minutes = text.strip().partition(":")
-    if not sep or not (hours.isdigit() and minutes.isdigit()) or len(minutes) != 2:
+    if not sep or not (hours.isdigit() and minutes.isdigit()) or len(minutes) != 2 \
+            or int(hours) > 23 or int(minutes) > 59:
         raise ValueError(f"{text!r} is not a time of day as HH:MM")
     return time(int(hours), int(minutes))

@@ -128,8 +128,8 @@ class _Desk:
                                                 self.config.default_group))
         target = self.config.group_of(person) if action == "escalated" and person else person
         if target is None:
-            log.warning("exception #%d: no one to tell (no owner, buyer contact or default "
-                        "group)", row.item.exception_id)
+            log.warning("exception #%d %s: no one to tell (no owner, buyer contact or default "
+                        "group; for an escalation, no group)", row.item.exception_id, action)
             return
         key = (row.item.exception_id, target.name)
         before = self.heard.get(key)

@@ -46,7 +46,15 @@ def begin(engine: Engine) -> Transactions:
 def runs(begin: Transactions) -> dict[str, datetime]:
     with begin() as session:
         return {row.name: row.last_run_at.replace(tzinfo=UTC)
-                for row in session.scalars(select(ScheduledRunRow))}
+                for row in session.scalars(select(ScheduledRunRow))
+                if row.last_run_at.year > 1970}   # the migration's "never"
+
+
+def test_every_daily_job_has_its_row_to_lock_from_the_start(begin: Transactions) -> None:
+    with begin() as session:
+        assert sorted(session.scalars(select(ScheduledRunRow.name))) == ["check-overdue",
+                                                                         "digest"]
+    assert runs(begin) == {}
 
 
 def test_the_overdue_check_fires_at_its_local_time_and_once(begin: Transactions) -> None:

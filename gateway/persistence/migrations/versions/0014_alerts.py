@@ -7,6 +7,8 @@ Revises: 0011 (the outbox, whose rows the alerts write)
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -58,12 +60,17 @@ def upgrade() -> None:
                     ["exception_id"])
     op.create_index("ix_exception_alerts_pending", "exception_alerts",
                     ["delivery", "digested_at"])
-    op.create_table(
+    runs = op.create_table(
         "scheduled_runs",
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("last_run_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduled_runs")),
     )
+    # One row per daily job from the start: a scheduler locks it to decide whether the job is
+    # due, so two schedulers never both insert the first run.
+    never = datetime(1970, 1, 1, tzinfo=UTC)
+    op.bulk_insert(runs, [{"name": "check-overdue", "last_run_at": never},
+                          {"name": "digest", "last_run_at": never}])
 
 
 def downgrade() -> None:
