@@ -5,14 +5,14 @@
 
 Composed directly as MIME (see `_message`). Everything that came from a supplier (order
 numbers, expected and actual values, supplier names) is data: HTML-escaped in the HTML part,
-and header values are RFC 2047 encoded by the standard library's `email.header`.
+and header values are RFC 2047 encoded.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
 from datetime import datetime
-from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from html import escape
 
@@ -125,7 +125,7 @@ def _message(sender: str, to: tuple[str, ...], subject: str, plain: str, html: s
     milliseconds each. Both parts are quoted-printable (RFC 2045 section 6.7), which keeps every
     line within 76 octets whatever the text (RFC 5321 section 4.5.3.1.6 allows 1000) and can
     never contain the boundary: `=` is always encoded as `=3D`, and the boundary starts `=_`.
-    Header values from supplier text are RFC 2047 encoded (`email.header`), never raw."""
+    Header values from supplier text are RFC 2047 encoded, never raw."""
     name, address = parseaddr(sender)
     # Control characters from supplier text would break the header: spaces instead.
     subject = "".join(c if c.isprintable() else " " for c in subject)[:_SUBJECT_MAX]
@@ -150,9 +150,27 @@ _SUBJECT_MAX = 200
 
 
 def _header(value: str, name: str) -> str:
+    """An unstructured header value; non-ASCII as RFC 2047 `B` encoded-words of at most 75
+    characters each (section 2), on folded lines, never splitting a character (section 5)."""
     if value.isascii():
         return value
-    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for char in value:
+        width = len(char.encode("utf-8"))
+        if size + width > _WORD_BYTES:
+            words.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += width
+    words.append("".join(chunk))
+    return "\r\n ".join(
+        f"=?utf-8?b?{base64.b64encode(word.encode('utf-8')).decode('ascii')}?="
+        for word in words)
+
+
+_WORD_BYTES = 45   # 60 base64 characters + the 12 of =?utf-8?b??= stay within 75
 
 
 def _part(subtype: str, text: str) -> bytes:

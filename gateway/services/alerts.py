@@ -153,15 +153,18 @@ class _Desk:
         self.decided.append((row, target, change, way))
 
     def write(self) -> int:
+        decisions = []
         for row, target, change, way in self.decided:
             item = _with_change(row.item, change)
             outbox = (at_once_drafts(self.config, target, item, self.now)
                       if way is Delivery.AT_ONCE else [])
-            ids = [enqueue(self.session, draft, self.now) for draft in outbox]
-            self.session.execute(insert(ALERTS).values(
-                exception_id=item.exception_id, recipient=target.name, change=change.value,
-                severity=item.severity.value, state=item.state, delivery=way.value,
-                decided_at=self.now, outbox_ids=ids))
+            decisions.append({
+                "exception_id": item.exception_id, "recipient": target.name,
+                "change": change.value, "severity": item.severity.value, "state": item.state,
+                "delivery": way.value, "decided_at": self.now,
+                "outbox_ids": [enqueue(self.session, draft, self.now) for draft in outbox]})
+        if decisions:
+            self.session.execute(insert(ALERTS), decisions)
         self._marks()
         return len(self.decided)
 
