@@ -62,6 +62,7 @@ for command in (parse, bench, demo, *store.iter_commands(), *queue.iter_commands
                 *worker.iter_commands(),
                 run):
     cli.add_command(command)
+bench.add_command(outbox.bench_outbox)
 
 
 def main() -> None:

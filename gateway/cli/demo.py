@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from gateway.cli.context import AppContext
+from gateway.cli.outbox import send_and_show
 from gateway.cli.parse import expand_paths
 from gateway.cli.queue import exception_table
 from gateway.cli.store import _line_table, _report_line, ingest_files
@@ -71,6 +72,8 @@ def demo(samples: Path, database: Path, shown_order: str) -> None:
             console.print(_line_table(line))
     console.rule("[bold]7. Alerts to buyers: at once for high severity, the rest in a digest")
     show_alerts(console, app)
+    console.rule("[bold]8. What the gateway sends: acknowledgements, replies, alerts")
+    send_and_show(app, console, database.parent / "outbox")
     console.print(f"\nThe demo database is {database}; explore it with, for example:\n"
                   f"  GATEWAY_DATABASE_URL=sqlite:///{database} .venv/bin/gateway exceptions "
                   "show 1")

@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -149,6 +150,51 @@ def outbox_send(app: AppContext) -> None:
     click.echo(f"{len(report.sent)} sent, {len(report.retrying)} to retry, "
                f"{len(report.failed)} failed, {len(report.untried)} waiting for their "
                "transport")
+
+
+@click.command("outbox")
+@click.option("--messages", default=2_000, show_default=True, help="Messages per side and run.")
+@click.option("--runs", default=5, show_default=True, help="Runs per side, alternating (median).")
+@click.option("--batch-size", default=100, show_default=True,
+              help="Rows the sender takes at a time (GATEWAY_OUTBOUND_BATCH_SIZE).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_outbox(messages: int, runs: int, batch_size: int, as_json: bool) -> None:
+    """Alerts and acknowledgements through the outbox (enqueue, send, record) against a bare
+    smtplib loop over one connection, to the same loopback SMTP server; checks that every
+    message arrived exactly once."""
+    from gateway.bench.outbox import print_result, run_outbox_benchmark
+
+    with Console(stderr=True).status("benchmark") as status:
+        result = run_outbox_benchmark(messages, runs, batch_size,
+                                      lambda text: status.update(text))
+    print_result(result, as_json)
+
+
+def send_and_show(app: AppContext, console: Console, folder: Path) -> None:
+    """The demo's last step: send what the outbox holds into the drop folder `folder`
+    (never to a server, whatever the environment says) and show each message and its file."""
+    from gateway.config import OutboundSettings
+    from gateway.services.outbox import list_outbound
+    from gateway.services.outbox_sender import OutboxSender, Transports
+
+    settings = OutboundSettings(drop_dir=folder, drop_all=True)
+    report = OutboxSender(app.transaction, Transports.from_settings(settings), settings,
+                          app.now, "demo").drain()
+    with app.transaction() as session:
+        rows = list(reversed(list_outbound(session, limit=1_000_000)))
+    if not rows:
+        console.print("the outbox is empty: nothing was decided to be sent")
+        return
+    table = Table(title=f"what the gateway sent (dropped into {folder}/new)",
+                  title_justify="left")
+    for column in ("id", "kind", "to", "state", "file"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        where = report.locations.get(row.id, "")
+        table.add_row(str(row.id), row.kind, terminal_text(row.recipient),
+                      terminal_text(row.state, STATE_STYLE.get(row.state, "")),
+                      terminal_text(where or (row.state_reason or "")))
+    console.print(table)
 
 
 def _actor() -> str:

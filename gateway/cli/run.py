@@ -1,10 +1,10 @@
 """`gateway run`: the embedded default (DESIGN.md section 8): the SMTP intake, the IMAP pollers,
-the web app, a worker and the scheduler of the daily jobs (the overdue check and the buyers'
-digest, `gateway.services.schedule`) in one process on one machine, with no broker. The
-message rows are the queue: the worker thread takes what the channels committed, and what it
-did not reach before a stop is taken at the next start. SIGINT or SIGTERM stops taking messages
-in, lets the commits under way finish and be answered, finishes the batch being processed, and
-exits 0.
+the web app, a worker, the outbox sender and the scheduler of the daily jobs (the overdue check
+and the buyers' digest, `gateway.services.schedule`) in one process on one machine, with no
+broker. The message rows are the queue: the worker thread takes what the channels committed,
+and what it did not reach before a stop is taken at the next start; the outbox thread sends
+what was decided, every few seconds. SIGINT or SIGTERM stops taking messages in, lets the
+commits under way finish and be answered, finishes the batch being processed, and exits 0.
 """
 
 from __future__ import annotations
@@ -77,11 +77,13 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     worker = ReceivedWorker(transaction, None, app.today, app.now,
                             authenticate=app.sender_authentication())
     scheduler = DailyScheduler(transaction, schedule, app.now)
+    outbox = _outbox_thread(app, transaction)
     dispatcher = InProcessDispatcher(worker.wake)
     stop_threads = threading.Event()
     pollers = _pollers(mailboxes, transaction, app, stop_threads, dispatcher.dispatch)
     web = None if no_web else _web_server(app, web_host, web_port)
     worker.start()
+    outbox.start()
     scheduler.start()
     log.info("daily jobs: overdue check at %s, digest at %s (%s)",
              schedule.check_overdue_at.strftime("%H:%M"), schedule.digest_at.strftime("%H:%M"),
@@ -103,7 +105,22 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
             thread.join()
         scheduler.stop()
         worker.stop()
+        outbox.stop()
         log.info("gateway stopped")
+
+
+def _outbox_thread(app: AppContext, transaction: UnitOfWork) -> Any:
+    """The sender of everything the gateway decided to send (gateway.services.outbox)."""
+    from gateway.config import OutboundSettings
+    from gateway.services.outbox_sender import OutboxSender, OutboxThread, Transports
+
+    settings = OutboundSettings.from_env(os.environ, app.settings.var_dir)
+    where = (settings.smtp_url if settings.smtp_url and not settings.drop_all
+             else f"dropped into {settings.drop_dir}")
+    log.info("outbox: emails %s, every %.0f s", where, settings.poll_seconds)
+    sender = OutboxSender(transaction, Transports.from_settings(settings), settings, app.now,
+                          f"run@{socket.gethostname()}:{os.getpid()}")
+    return OutboxThread(sender, settings.poll_seconds)
 
 
 def _pollers(mailboxes: list[Any], transaction: UnitOfWork, app: AppContext,

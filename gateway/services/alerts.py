@@ -42,7 +42,7 @@ from gateway.persistence.models import (
 )
 from gateway.persistence.queries import chunked
 from gateway.services.alert_routing import NotifyConfig, Recipient, notify_from_mapping
-from gateway.services.outbox import enqueue
+from gateway.services.outbox import enqueue_many
 
 log = logging.getLogger(__name__)
 MARKS = cast(Table, AlertMarkRow.__table__)
@@ -153,18 +153,21 @@ class _Desk:
         self.decided.append((row, target, change, way))
 
     def write(self) -> int:
-        decisions = []
+        decisions, drafts = [], []
         for row, target, change, way in self.decided:
             item = _with_change(row.item, change)
             outbox = (at_once_drafts(self.config, target, item, self.now)
                       if way is Delivery.AT_ONCE else [])
-            decisions.append({
+            decisions.append(({
                 "exception_id": item.exception_id, "recipient": target.name,
                 "change": change.value, "severity": item.severity.value, "state": item.state,
-                "delivery": way.value, "decided_at": self.now,
-                "outbox_ids": [enqueue(self.session, draft, self.now) for draft in outbox]})
+                "delivery": way.value, "decided_at": self.now}, len(outbox)))
+            drafts += outbox
+        ids = iter(enqueue_many(self.session, drafts, self.now))
         if decisions:
-            self.session.execute(insert(ALERTS), decisions)
+            self.session.execute(insert(ALERTS), [
+                {**values, "outbox_ids": [next(ids) for _draft in range(count)]}
+                for values, count in decisions])
         self._marks()
         return len(self.decided)
 

@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway.config import OutboundSettings
@@ -50,6 +53,7 @@ from gateway.persistence.models import (
     OutboundAttemptRow,
     OutboundMessageRow,
 )
+from gateway.persistence.queries import chunked
 from outbound.errors import DeliveryError, PermanentDelivery, TransportUnavailable
 from outbound.transports.base import Delivered, Outgoing, Sender
 
@@ -173,14 +177,31 @@ def _claimed(row: dict[str, Any]) -> Claimed:
                             row["content_type"], headers))
 
 
-def give_back_stuck(session: Session, now: datetime, stuck_seconds: float) -> list[int]:
+def give_back_stuck(session: Session, now: datetime, stuck_seconds: float,
+                    max_attempts: int) -> list[int]:
     """Rows `sending` with no news for `stuck_seconds` (their sender died mid-attempt) go back
     to `pending`, due at once; their ids. The attempt may have reached the receiver: the next
-    one repeats it with the same wire id."""
+    one repeats it with the same wire id. A row whose sender died `max_attempts` times (a
+    message that kills its sender, say) is `failed` instead, with an OUTBOUND_FAILED
+    exception, rather than tried for ever."""
+    stuck = and_(OUTBOX.c.state == OutboundState.SENDING.value,
+                 OUTBOX.c.updated_at < now - timedelta(seconds=stuck_seconds))
+    why = "its sender stopped during each of {} attempts"
+    exhausted = session.execute(
+        update(OUTBOX).where(stuck, OUTBOX.c.attempts >= max_attempts)
+        .values(state=OutboundState.FAILED.value, next_attempt_at=None, updated_at=now,
+                state_reason=why.format(max_attempts))
+        .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.transport, OUTBOX.c.attempts,
+                   OUTBOX.c.supplier_code, OUTBOX.c.message_id)).all()
+    if exhausted:
+        _raise_failures(session, [(Claimed(row_id, kind, Transport(transport), attempts,
+                                           supplier, message, _NOTHING), why.format(attempts))
+                                  for row_id, kind, transport, attempts, supplier, message
+                                  in exhausted], now)
+        log.error("outbox: %d row(s) failed, their sender stopped during each attempt (#%s)",
+                  len(exhausted), ", #".join(str(row[0]) for row in exhausted[:20]))
     moved = session.execute(
-        update(OUTBOX)
-        .where(OUTBOX.c.state == OutboundState.SENDING.value,
-               OUTBOX.c.updated_at < now - timedelta(seconds=stuck_seconds))
+        update(OUTBOX).where(stuck)
         .values(state=OutboundState.PENDING.value, next_attempt_at=now, updated_at=now,
                 state_reason="its sender stopped during an attempt; sent again with the "
                              "same wire id")
@@ -190,6 +211,9 @@ def give_back_stuck(session: Session, now: datetime, stuck_seconds: float) -> li
         log.warning("outbox: %d row(s) `sending` for over %.0f s given back (#%s)", len(ids),
                     stuck_seconds, ", #".join(map(str, ids[:20])))
     return ids
+
+
+_NOTHING = Outgoing("", "", "", b"", "")
 
 
 @dataclass(slots=True)
@@ -203,13 +227,15 @@ class OutboxSender:
     worker: str = "outbox"
     rand: Callable[[], float] = random.random
 
-    def drain(self, max_batches: int | None = None) -> SendReport:
+    def drain(self, max_batches: int | None = None,
+              stop: Callable[[], bool] = lambda: False) -> SendReport:
         """Send batches until nothing is due (or a transport is unavailable: the rest
-        waits for its back-off); the transports' connections are closed at the end."""
+        waits for its back-off, or `stop()` says so); the transports' connections are closed
+        at the end."""
         report = SendReport()
         try:
             batches = 0
-            while max_batches is None or batches < max_batches:
+            while (max_batches is None or batches < max_batches) and not stop():
                 with self.begin() as session:
                     claimed = claim_due(session, self.clock(), self.settings.batch_size,
                                         self.worker)
@@ -226,22 +252,33 @@ class OutboxSender:
 
     def sweep(self) -> list[int]:
         with self.begin() as session:
-            return give_back_stuck(session, self.clock(), self.settings.stuck_seconds)
+            return give_back_stuck(session, self.clock(), self.settings.stuck_seconds,
+                                   self.settings.max_attempts)
 
     def send_batch(self, claimed: list[Claimed]) -> SendReport:
+        """Send `claimed` in order; the outcomes are recorded by a second thread while the
+        next messages go out (one record at a time, in order): the database work overlaps
+        the wait for the relay's replies instead of adding to it."""
         report = SendReport()
         waiting: list[Outcome] = []
         last_record = time.monotonic()
         unavailable: set[Transport] = set()
-        for index, row in enumerate(claimed):
-            outcome = (self._untried(row) if row.transport in unavailable else self._send(row))
-            if isinstance(outcome.error, TransportUnavailable):
-                unavailable.add(row.transport)
-            waiting.append(outcome)
-            if (len(waiting) >= RECORD_EVERY
-                    or time.monotonic() - last_record >= RECORD_AFTER_SECONDS):
-                report.add(self._record(waiting, claimed[index + 1:]))
-                waiting, last_record = [], time.monotonic()
+        with ThreadPoolExecutor(1, thread_name_prefix="outbox-record") as recorder:
+            recording: Future[SendReport] | None = None
+            for index, row in enumerate(claimed):
+                outcome = (self._untried(row) if row.transport in unavailable
+                           else self._send(row))
+                if isinstance(outcome.error, TransportUnavailable):
+                    unavailable.add(row.transport)
+                waiting.append(outcome)
+                if (len(waiting) >= RECORD_EVERY
+                        or time.monotonic() - last_record >= RECORD_AFTER_SECONDS):
+                    if recording is not None:
+                        report.add(recording.result())
+                    recording = recorder.submit(self._record, waiting, claimed[index + 1:])
+                    waiting, last_record = [], time.monotonic()
+            if recording is not None:
+                report.add(recording.result())
         if waiting:
             report.add(self._record(waiting, []))
         return report
@@ -252,6 +289,12 @@ class OutboxSender:
             delivered = self.transports.for_row(row.transport).send(row.outgoing)
         except DeliveryError as exc:
             return Outcome(row, at, _ms(started), error=exc)
+        except Exception as exc:   # a bug in a transport fails its row, with why
+            # Recorded as a permanent failure with the error's name (never its text: it may
+            # quote the payload), so one such message cannot stop the batch, nor loop.
+            log.exception("outbox: sending #%d raised %s", row.id, type(exc).__name__)
+            return Outcome(row, at, _ms(started), error=PermanentDelivery(
+                f"the sender failed on this message ({type(exc).__name__}); see its log"))
         return Outcome(row, at, _ms(started), delivered=delivered)
 
     def _untried(self, row: Claimed) -> Outcome:
@@ -284,6 +327,7 @@ def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: li
     changes: list[dict[str, Any]] = []
     for outcome in outcomes:
         changes.append(_change(outcome, now, settings, rand, report))
+    reasons = {change["_id"]: change.get("state_reason") or "" for change in changes}
     connection = session.connection()
     for group in _same_keys(changes):
         connection.execute(
@@ -298,11 +342,12 @@ def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: li
             update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in still_claimed]),
                                  OUTBOX.c.state == OutboundState.SENDING.value)
             .values(updated_at=now))
-    failed = [outcome for outcome in outcomes if outcome.claimed.id in set(report.failed)]
+    failed, sent = set(report.failed), set(report.sent)
     if failed:
-        _raise_failures(session, failed, now)
-    if report.sent:
-        _resolve_failures(session, report.sent, now)
+        _raise_failures(session, [(o.claimed, reasons[o.claimed.id]) for o in outcomes
+                                  if o.claimed.id in failed], now)
+    if sent:
+        _resolve_failures(session, [o for o in outcomes if o.claimed.id in sent], now)
     return report
 
 
@@ -378,17 +423,17 @@ def failure_key(supplier_code: str | None, outbound_id: int) -> str:
             f"|outbox#{outbound_id}")
 
 
-def _raise_failures(session: Session, failed: list[Outcome], now: datetime) -> None:
-    """Open (or reopen, or count again) the OUTBOUND_FAILED exception of each row."""
-    keys = {failure_key(o.claimed.supplier_code, o.claimed.id): o for o in failed}
+def _raise_failures(session: Session, failed: list[tuple[Claimed, str]],
+                    now: datetime) -> None:
+    """Open (or reopen, or count again) the OUTBOUND_FAILED exception of each row, with the
+    reason it failed."""
+    keys = {failure_key(row.supplier_code, row.id): (row, reason) for row, reason in failed}
     known = {key: (row_id, state, occurrences) for key, row_id, state, occurrences in
              session.execute(select(EXCEPTIONS.c.key, EXCEPTIONS.c.id, EXCEPTIONS.c.state,
                                     EXCEPTIONS.c.occurrences)
                              .where(EXCEPTIONS.c.key.in_(list(keys))))}
     events: list[dict[str, Any]] = []
-    for key, outcome in keys.items():
-        row = outcome.claimed
-        reason = _said(outcome.error) if outcome.error is not None else "failed"
+    for key, (row, reason) in keys.items():
         found = outbound_failed(f"{row.kind} #{row.id} by {row.transport}", reason)
         values = {"code": found.code.value, "severity": found.severity.value,
                   "risk": found.risk, "expected": found.expected, "actual": found.actual,
@@ -412,22 +457,19 @@ def _raise_failures(session: Session, failed: list[Outcome], now: datetime) -> N
     session.execute(insert(EVENTS), events)
 
 
-def _resolve_failures(session: Session, sent_ids: list[int], now: datetime) -> None:
-    """Resolve the open OUTBOUND_FAILED exceptions of rows a retry has now sent."""
-    suffixes = {f"|outbox#{row_id}": row_id for row_id in sent_ids}
-    open_failures = session.execute(
-        select(EXCEPTIONS.c.id, EXCEPTIONS.c.key, EXCEPTIONS.c.state)
-        .where(EXCEPTIONS.c.code == DiscrepancyCode.OUTBOUND_FAILED.value,
-               EXCEPTIONS.c.state.in_(OPEN_STATES))).all()
-    for exception_id, key, state in open_failures:
-        row_id = suffixes.get("|" + key.rpartition("|")[2])
-        if row_id is None:
-            continue
-        session.execute(update(EXCEPTIONS).where(EXCEPTIONS.c.id == exception_id)
-                        .values(state=ExceptionState.RESOLVED.value, updated_at=now))
-        session.execute(insert(EVENTS).values(_event(
-            exception_id, now, "resolved", ExceptionState(state), ExceptionState.RESOLVED,
-            f"outbound #{row_id} sent on retry", None)))
+def _resolve_failures(session: Session, sent: list[Outcome], now: datetime) -> None:
+    """Resolve the open OUTBOUND_FAILED exceptions of rows a retry has now sent (one indexed
+    lookup by key per 500 rows; rows that never failed have none)."""
+    keys = {failure_key(o.claimed.supplier_code, o.claimed.id): o.claimed.id for o in sent}
+    for batch in chunked(sorted(keys)):
+        for exception_id, key, state in session.execute(
+                select(EXCEPTIONS.c.id, EXCEPTIONS.c.key, EXCEPTIONS.c.state)
+                .where(EXCEPTIONS.c.key.in_(batch), EXCEPTIONS.c.state.in_(OPEN_STATES))):
+            session.execute(update(EXCEPTIONS).where(EXCEPTIONS.c.id == exception_id)
+                            .values(state=ExceptionState.RESOLVED.value, updated_at=now))
+            session.execute(insert(EVENTS).values(_event(
+                exception_id, now, "resolved", ExceptionState(state), ExceptionState.RESOLVED,
+                f"outbound #{keys[key]} sent on retry", None)))
 
 
 def _event(exception_id: int, now: datetime, action: str, before: ExceptionState | None,
@@ -435,3 +477,46 @@ def _event(exception_id: int, now: datetime, action: str, before: ExceptionState
     return {"exception_id": exception_id, "at": now, "actor": "gateway", "action": action,
             "from_state": before.value if before else None, "to_state": after.value,
             "detail": detail, "message_id": message_id}
+
+
+# -- In process (`gateway run`) ------------------------------------------------------------
+
+
+class OutboxThread:
+    """The sender of `gateway run`: a thread that gives back stuck rows and sends what is due
+    every `poll_seconds` (or at once when woken). A database or transport outage costs a
+    pass, never a row: the rows wait in the table."""
+
+    def __init__(self, sender: OutboxSender, poll_seconds: float) -> None:
+        self._sender = sender
+        self._poll = poll_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Finish the batch under way, then stop."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._sender.sweep()
+                report = self._sender.drain(stop=self._stopping.is_set)
+            except SQLAlchemyError as exc:
+                log.warning("outbox: pass skipped, the database failed: %s",
+                            type(exc).__name__)
+            else:
+                if report.sent or report.failed or report.retrying:
+                    log.info("outbox: %d sent, %d to retry, %d failed", len(report.sent),
+                             len(report.retrying), len(report.failed))
+            self._wake.wait(self._poll)
+            self._wake.clear()

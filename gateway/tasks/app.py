@@ -23,6 +23,13 @@ Tasks (names are the wire contract between processes; arguments are ids, never p
   published (a publish lost with its process, a broker that was down, a task lost with a
   broker), so a lost task costs latency, never data.
 
+- `gateway.send_outbound()`: run by `gateway beat` every `GATEWAY_OUTBOUND_POLL_SECONDS`
+  (and by anyone who wants the outbox sent now); gives back outbound rows whose sender died
+  mid-attempt and sends what is due (`gateway.services.outbox_sender`). Several at once are
+  safe: each claims its own rows (`FOR UPDATE SKIP LOCKED`). It publishes itself again while
+  due rows remain after `OUTBOUND_BATCHES_PER_TASK` batches, so one task never holds a
+  worker for long.
+
 One worker process takes one task at a time (prefetch multiplier 1 with late
 acknowledgement): a long batch never holds back tasks another worker could take.
 """
@@ -42,6 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import (
     MailAuthSettings,
+    OutboundSettings,
     PipelineSettings,
     ScheduleSettings,
     Settings,
@@ -70,6 +78,8 @@ PROCESS_MESSAGES = "gateway.process_messages"
 SWEEP = "gateway.sweep"
 DAILY_JOBS = "gateway.daily_jobs"
 DAILY_JOBS_SECONDS = 60.0
+SEND_OUTBOUND = "gateway.send_outbound"
+OUTBOUND_BATCHES_PER_TASK = 10
 # Redis redelivers an unacknowledged task after this long (kombu's default, one hour); it must
 # exceed the longest task including a retry's countdown (`retry_max_seconds`). A task lost with
 # its worker is normally published again by the sweeper long before.
@@ -119,11 +129,14 @@ def now() -> datetime:
 def create_app(settings: Settings, pipeline: PipelineSettings,
                today: Callable[[], date] | None = None,
                mail_auth: MailAuthSettings | None = None,
+               outbound: OutboundSettings | None = None,
                schedule: ScheduleSettings | None = None,
                clock: Callable[[], datetime] | None = None) -> Celery:
     """`mail_auth` None: the default sender authentication (gateway.config.MailAuthSettings)
-    with the system's DNS. `schedule` None: the default times of the daily jobs
+    with the system's DNS; `outbound` None: the outbox's defaults (emails dropped into
+    `<var>/outbox`); `schedule` None: the default times of the daily jobs
     (gateway.config.ScheduleSettings). `clock` (tests): the time the daily jobs see."""
+    outbound = outbound or OutboundSettings(drop_dir=settings.var_dir / "outbox")
     broker = checked_broker_url(settings)
     app = Celery("gateway", broker=broker, set_as_current=False)
     app.conf.update(
@@ -144,6 +157,10 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
         beat_schedule={"sweep": {"task": SWEEP, "schedule": pipeline.sweep_seconds,
                                  "options": {"expires": max(pipeline.sweep_seconds, 1.0)}},
+                       "send-outbound": {"task": SEND_OUTBOUND,
+                                         "schedule": outbound.poll_seconds,
+                                         "options": {"expires": max(outbound.poll_seconds,
+                                                                    1.0)}},
                        "daily-jobs": {"task": DAILY_JOBS, "schedule": DAILY_JOBS_SECONDS,
                                       "options": {"expires": DAILY_JOBS_SECONDS}}},
         beat_max_loop_interval=max(1.0, min(pipeline.sweep_seconds, 60.0)),
@@ -159,9 +176,35 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
         _process_messages_task(runtime, pipeline, clock_today))
     app.task(name=SWEEP, bind=True, ignore_result=True, shared=False)(
         _sweep_task(app, runtime, pipeline))
+    app.task(name=SEND_OUTBOUND, bind=True, ignore_result=True, shared=False)(
+        _send_outbound_task(app, runtime, outbound))
     app.task(name=DAILY_JOBS, ignore_result=True, shared=False)(
         _daily_jobs_task(runtime, schedule or ScheduleSettings(), clock or now))
     return app
+
+
+def _send_outbound_task(app: Celery, runtime: _Runtime,
+                        outbound: OutboundSettings) -> Callable[..., int]:
+    def send_outbound(task: Task[Any, Any]) -> int:
+        from gateway.services.outbox_sender import OutboxSender, Transports
+
+        sender = OutboxSender(runtime.transaction, Transports.from_settings(outbound),
+                              outbound, now, task.request.hostname or "celery")
+        try:
+            sender.sweep()
+            report = sender.drain(max_batches=OUTBOUND_BATCHES_PER_TASK)
+        except TRANSIENT as exc:   # the next beat tries again
+            log.warning("send_outbound skipped: %s", describe(exc))
+            return 0
+        if report.sent or report.failed or report.retrying:
+            log.info("outbox: %d sent, %d to retry, %d failed", len(report.sent),
+                     len(report.retrying), len(report.failed))
+        batches = len(report.sent) + len(report.failed) + len(report.retrying)
+        if not report.untried and batches >= OUTBOUND_BATCHES_PER_TASK * outbound.batch_size:
+            app.send_task(SEND_OUTBOUND, queue=app.conf.task_default_queue)
+        return len(report.sent)
+
+    return send_outbound
 
 
 def _daily_jobs_task(runtime: _Runtime, schedule: ScheduleSettings,

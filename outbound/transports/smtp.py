@@ -87,6 +87,7 @@ class SmtpRelay:
     def __init__(self, relay: RelayAddress) -> None:
         self.relay = relay
         self._connection: smtplib.SMTP | None = None
+        self._context: ssl.SSLContext | None = None
 
     def send(self, message: Outgoing) -> Delivered:
         if not is_address(message.recipient):
@@ -152,13 +153,11 @@ class SmtpRelay:
 
     def _connect(self) -> smtplib.SMTP:
         relay = self.relay
-        context = ssl.create_default_context(
-            cafile=str(relay.ca_file) if relay.ca_file else None)
         connection: smtplib.SMTP | None = None
         try:
             if relay.scheme == "smtps":
                 connection = smtplib.SMTP_SSL(relay.host, relay.port, relay.helo,
-                                              timeout=relay.timeout, context=context)
+                                              timeout=relay.timeout, context=self._tls())
             else:
                 connection = smtplib.SMTP(relay.host, relay.port, relay.helo,
                                           timeout=relay.timeout)
@@ -166,7 +165,7 @@ class SmtpRelay:
             if relay.scheme == "smtp+starttls":
                 if not connection.has_extn("starttls"):
                     raise TransportUnavailable(f"{relay.display} does not offer STARTTLS")
-                connection.starttls(context=context)
+                connection.starttls(context=self._tls())
                 connection.ehlo()
             if relay.user:
                 connection.login(relay.user, relay.password or "")
@@ -182,6 +181,14 @@ class SmtpRelay:
             _close_quietly(connection)
             raise TransportUnavailable(f"cannot reach {relay.display}: {_describe(exc)}") \
                 from None
+
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, made once per relay (loading CAs takes a noticeable time); the
+        relay's certificate is verified, host name included (RFC 8314 section 5.1)."""
+        if self._context is None:
+            ca = self.relay.ca_file
+            self._context = ssl.create_default_context(cafile=str(ca) if ca else None)
+        return self._context
 
     def _drop(self) -> None:
         _close_quietly(self._connection)

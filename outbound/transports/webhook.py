@@ -36,8 +36,15 @@ class Webhooks:
         """`secrets`: where the signing secrets of signed webhooks are read (default: the
         process environment; `outbound.webhook.signing`)."""
         self.timeout = timeout
-        self.context = context or ssl.create_default_context()
+        self._context = context
         self.secrets = os.environ if secrets is None else secrets
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """Made at the first https URL: loading the system's CAs takes a noticeable time."""
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
 
     def send(self, message: Outgoing) -> Delivered:
         url = message.recipient.strip()

@@ -67,10 +67,11 @@ class Relay:
 
 
 @contextmanager
-def smtp_relay(relay: Relay) -> Iterator[int]:
-    """The relay listening on a loopback port (yielded) while the block runs."""
+def smtp_relay(relay: Relay, **options: Any) -> Iterator[int]:
+    """The relay listening on a loopback port (yielded) while the block runs; `options` go to
+    aiosmtpd (`tls_context`, `require_starttls`, `authenticator`, `ssl_context` ...)."""
     port = free_port()
-    controller = Controller(relay, hostname="127.0.0.1", port=port)
+    controller = Controller(relay, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield port

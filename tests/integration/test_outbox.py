@@ -114,3 +114,14 @@ def test_operators_cancel_pending_and_retry_failed_or_cancelled(begin: Transacti
         assert outbox.count_by_state(session) == {"pending": 1, "cancelled": 1, "sent": 1}
         pending = outbox.list_outbound(session, state=OutboundState.PENDING)
         assert [row.state_reason for row in pending] == ["retried by bob"]
+
+
+def test_a_batch_of_drafts_is_enqueued_at_once_in_their_order(begin: Transactions) -> None:
+    drafts = [draft(f"<b{n}@x>", recipient=f"buyer{n}@example.com") for n in range(600)]
+    with begin() as session:
+        ids = outbox.enqueue_many(session, drafts, NOW)
+        assert outbox.enqueue_many(session, [], NOW) == []
+    with begin() as session:
+        stored = {row.id: (row.wire_id, row.recipient, row.state) for row in
+                  session.scalars(select(OutboundMessageRow))}
+    assert [stored[i] for i in ids] == [(d.wire_id, d.recipient, "pending") for d in drafts]

@@ -304,3 +304,42 @@ def test_two_claims_never_take_the_same_row(begin: Transactions) -> None:
         rest = [row.id for row in claim_due(second, START, 10, "two")]
     assert taken == ids[:2]
     assert rest == ids[2:]
+
+
+def test_a_row_whose_sender_keeps_dying_fails_instead_of_looping(begin: Transactions,
+                                                                  tmp_path: Path) -> None:
+    (row,) = enqueue(begin, email(1))
+    clock = Clock()
+    settings = settings_for(tmp_path, None, max_attempts=2, stuck_seconds=60)
+    for _ in range(2):   # claimed, then its sender dies: nothing recorded
+        with begin() as session:
+            assert [c.id for c in claim_due(session, clock.now, 10, "doomed")] == [row]
+        clock.advance(61)
+        given_back = sender(begin, settings, clock).sweep()
+    assert given_back == []
+    state, tries, why = rows(begin)[row]
+    assert (state, tries, why) == ("failed", 2, "its sender stopped during each of 2 attempts")
+    with begin() as session:
+        exception = session.scalars(select(ExceptionRow)).one()
+    assert (exception.code, exception.state) == ("OUTBOUND_FAILED", "open")
+
+
+class Broken:
+    def send(self, message: object) -> object:
+        raise UnicodeEncodeError("ascii", "ü", 0, 1, "a bug, quoting the payload")
+
+    def close(self) -> None:
+        return None
+
+
+def test_a_transport_that_raises_fails_its_row_and_the_batch_goes_on(
+        begin: Transactions, tmp_path: Path) -> None:
+    bad, good = enqueue(begin, email(1), hook(2, "http://127.0.0.1:9/x"))
+    settings = settings_for(tmp_path, None, drop_all=False)
+    transports = Transports.from_settings(settings)
+    transports.smtp = Broken()  # type: ignore[assignment]
+    transports.webhooks = transports.files
+    report = OutboxSender(begin, transports, settings, Clock(), "test").drain()
+    assert (report.failed, report.sent) == ([bad], [good])
+    assert rows(begin)[bad][2] == ("the sender failed on this message (UnicodeEncodeError); "
+                                   "see its log")
