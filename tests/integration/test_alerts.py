@@ -230,3 +230,25 @@ def test_overdue_exceptions_of_a_finished_order_are_resolved_with_the_reason(
         marks = session.scalars(select(AlertMarkRow.change)).all()
     assert detail[-1] == "order PO-1 is finished: every line despatched or rejected"
     assert marks == ["resolved"]
+
+
+def test_a_notify_file_of_its_own_replaces_the_section_and_a_bad_one_changes_nothing(
+        begin: Transactions, tmp_path: Path) -> None:
+    from gateway.errors import ConfigurationError
+    from gateway.services.alerts import notify_config
+    from gateway.services.partners import load_partners, read_partner_file
+
+    path = tmp_path / "notify.toml"
+    path.write_text('[notify]\ndefault_group = "buyers"\n[notify.recipients.buyers]\n'
+                    'emails = ["buyers@buyer.example"]\n')
+    with begin() as session:
+        load_partners(session, read_partner_file(path), NOW)
+    path.write_text('[notify]\ndefault_group = "buyers"\ncolour = "red"\n')
+    with pytest.raises(ConfigurationError, match="colour"), begin() as session:
+        load_partners(session, read_partner_file(path), NOW)
+    with begin() as session:
+        config = notify_config(session)
+    group = config.recipient(None)
+    assert config.default_group == "buyers"
+    assert group is not None
+    assert group.emails == ("buyers@buyer.example",)
