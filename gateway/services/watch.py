@@ -133,9 +133,11 @@ def _escalations_told(session: Session, ids: list[int]) -> set[int]:
 
 
 def remind_silent_suppliers(session: Session, today: date, now: datetime) -> int:
-    """The reminder email to a supplier for a missing confirmation (issue 12, "Watching for
-    silence"): built by the reminders service, which is called here once it exists, after
-    the overdue check and in its transaction. Until then nothing is sent; returns 0."""
+    """The reminder emails to suppliers for missing confirmations, after the overdue check
+    and in its transaction. The reminders service (`gateway.services.reminders`,
+    `remind_suppliers(session, now)`, which decides per partner entry and writes to the outbox)
+    is built on its own branch; once merged, this returns
+    `len(remind_suppliers(session, now))`. Until then nothing is sent; returns 0."""
     return 0
 
 
