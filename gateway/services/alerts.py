@@ -31,6 +31,7 @@ from gateway.domain.alerts import (
     delivery,
     owner_of,
 )
+from gateway.domain.discrepancies import ExceptionState, is_open
 from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.domain.tolerances import Severity
 from gateway.persistence.models import (
@@ -128,8 +129,10 @@ class _Desk:
                                                 self.config.default_group))
         target = self.config.group_of(person) if action == "escalated" and person else person
         if target is None:
-            log.warning("exception #%d %s: no one to tell (no owner, buyer contact or default "
-                        "group; for an escalation, no group)", row.item.exception_id, action)
+            if action in ("raised", "reopened", "escalated"):
+                log.warning("exception #%d %s: no one to tell (no owner, buyer contact or "
+                            "default group; for an escalation, no group)",
+                            row.item.exception_id, action)
             return
         key = (row.item.exception_id, target.name)
         before = self.heard.get(key)
@@ -156,6 +159,8 @@ class _Desk:
         decisions, drafts = [], []
         for row, target, change, way in self.decided:
             item = _with_change(row.item, change)
+            if change is not Change.RESOLVED and not is_open(ExceptionState(item.state)):
+                way = Delivery.DIGEST   # closed again within this batch: no mail at once
             outbox = (at_once_drafts(self.config, target, item, self.now)
                       if way is Delivery.AT_ONCE else [])
             decisions.append(({

@@ -252,3 +252,17 @@ def test_a_notify_file_of_its_own_replaces_the_section_and_a_bad_one_changes_not
     assert config.default_group == "buyers"
     assert group is not None
     assert group.emails == ("buyers@buyer.example",)
+
+
+def test_an_exception_raised_and_cleared_in_one_batch_sends_nothing_at_once(
+        begin: Transactions) -> None:
+    with begin() as session:
+        ledger = ExceptionLedger(session)
+        ledger.record(Silence([problem()], []), ACME, {}, Source(None, None, NOW))
+        ledger.record(Silence([], ["QTY_SHORT|PO-1|10"]), ACME, {},
+                      Source(None, None, NOW + timedelta(seconds=1)))
+        ledger.flush()
+    assert outbox(begin) == []
+    with begin() as session:
+        (report,) = send_digests(session, NOW + timedelta(hours=20))
+    assert report.exceptions == 0
