@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time, tzinfo
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -397,3 +398,47 @@ def check_outbound_smtp_url(url: str) -> None:
                                  "it in GATEWAY_OUTBOUND_SMTP_PASSWORD")
     if port == 0:
         raise ConfigurationError("GATEWAY_OUTBOUND_SMTP_URL has port 0")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """When the daily jobs run (`gateway run`'s scheduler and `gateway beat`), from
+    `GATEWAY_CHECK_OVERDUE_AT` (the overdue check, SLA escalation and supplier reminders;
+    default 06:00), `GATEWAY_DIGEST_AT` (the buyers' digest; default 07:00), both `HH:MM` on
+    the wall clock of `GATEWAY_SCHEDULE_TIMEZONE` (an IANA name such as `Europe/Berlin`;
+    default `UTC`)."""
+
+    check_overdue_at: time = time(6, 0)
+    digest_at: time = time(7, 0)
+    timezone: str = "UTC"
+
+    @property
+    def zone(self) -> tzinfo:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ScheduleSettings:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from gateway.domain.alerts import parse_time_of_day
+
+        default = cls()
+
+        def at(name: str, fallback: time) -> time:
+            value = env.get(name, "").strip()
+            try:
+                return parse_time_of_day(value) if value else fallback
+            except ValueError:
+                raise ConfigurationError(f"{name} must be a time of day as HH:MM (24-hour), "
+                                         f"not {value!r}") from None
+
+        zone = env.get("GATEWAY_SCHEDULE_TIMEZONE", "").strip() or default.timezone
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(f"GATEWAY_SCHEDULE_TIMEZONE {zone!r} is not a time zone "
+                                     "name such as UTC or Europe/Berlin") from None
+        return cls(at("GATEWAY_CHECK_OVERDUE_AT", default.check_overdue_at),
+                   at("GATEWAY_DIGEST_AT", default.digest_at), zone)

@@ -22,6 +22,8 @@ from gateway.services.partners import load_partners, read_partner_file
 from gateway.services.queue import list_exceptions, order_timeline
 from gateway.services.watch import check_overdue
 
+DEMO_DIGEST_FOR = "anna.weber@brenner-antrieb.example"
+
 # The demo's orders are due in the first half of December 2026; a fixed "today" keeps the
 # risk scores the same on every run.
 DEMO_TODAY = date(2026, 11, 26)
@@ -77,7 +79,9 @@ def demo(samples: Path, database: Path, shown_order: str) -> None:
         for line in timeline.lines:
             console.print(_line_table(line))
     _show_replies(app, console)
-    console.rule("[bold]7. What the gateway sends: acknowledgements, replies, alerts")
+    console.rule("[bold]8. Alerts to buyers: at once for high severity, the rest in a digest")
+    show_alerts(console, app)
+    console.rule("[bold]9. What the gateway sends: acknowledgements, replies, alerts")
     send_and_show(app, console, database.parent / "outbox")
     console.print(f"\nThe demo database is {database}; explore it with, for example:\n"
                   f"  GATEWAY_DATABASE_URL=sqlite:///{database} .venv/bin/gateway exceptions "
@@ -110,3 +114,34 @@ def _show_replies(app: AppContext, console: Console) -> None:
         if body is not None:
             console.print("\n".join(visible(line) for line in body.get_content().splitlines()),
                           markup=False, highlight=False)
+
+
+def show_alerts(console: Console, app: AppContext) -> None:
+    """The alerts the run wrote to the outbox, then one buyer's daily digest (the others
+    wait for the daily job) with its plain text."""
+    import email
+    from email import policy
+    from email.message import EmailMessage
+
+    from sqlalchemy import func, select
+
+    from gateway.cli.terminal import terminal_text
+    from gateway.persistence.models import OutboundMessageRow
+    from gateway.services.digest import send_digests
+
+    with app.transaction() as session:
+        counted = session.execute(select(OutboundMessageRow.kind, func.count())
+                                  .group_by(OutboundMessageRow.kind)).all()
+        console.print("in the outbox: " + ", ".join(f"{n} {kind}" for kind, n in counted))
+        reports = send_digests(session, app.now(), only=(DEMO_DIGEST_FOR,))
+        payloads = [session.get(OutboundMessageRow, row_id) for report in reports
+                    for row_id in report.outbox_ids]
+    for report in reports:
+        console.print(f"digest for {report.recipient}: {report.exceptions} exception(s)")
+    for row in payloads:
+        if row is not None and row.transport == "smtp":
+            message = email.message_from_bytes(row.payload, policy=policy.default)
+            body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
+            console.print(terminal_text(f"Subject: {message['Subject']}"))
+            for line in (body.get_content() if body is not None else "").splitlines():
+                console.print(terminal_text(line))

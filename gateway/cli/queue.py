@@ -195,7 +195,8 @@ def _print_detail(data: dict[str, Any]) -> None:
 @pass_app
 def check_overdue_command(app: AppContext, as_json: bool) -> None:
     """Flag silence: lines unconfirmed past the confirmation due hours, not despatched by the
-    despatch lead days, or undelivered past the promised date. Run it daily (later: beat)."""
+    despatch lead days, or undelivered past the promised date. It also runs by itself once a day
+    (`GATEWAY_CHECK_OVERDUE_AT`: `gateway run`'s scheduler, or `gateway beat`)."""
     from gateway.services.reminders import remind_suppliers
 
     with app.transaction() as session:

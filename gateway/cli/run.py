@@ -1,9 +1,11 @@
-"""`gateway run`: the embedded default (docs/architecture.md, "Who runs the processing"): the SMTP
-intake, the IMAP pollers, the web app, a worker and the outbox sender in one process on one machine,
-with no broker. The message rows are the queue: the worker thread takes what the channels committed,
-and what it did not reach before a stop is taken at the next start; the outbox thread sends what was
-decided, every few seconds. SIGINT or SIGTERM stops taking messages in, lets the commits under way
-finish and be answered, finishes the batch being processed, and exits 0.
+"""`gateway run`: the embedded default (docs/architecture.md, "Who runs the processing"): the
+SMTP intake, the IMAP pollers, the web app, a worker, the outbox sender and the scheduler of the
+daily jobs (the overdue check and the buyers' digest, `gateway.services.schedule`) in one process
+on one machine, with no broker. The message rows are the queue: the worker thread takes what the
+channels committed, and what it did not reach before a stop is taken at the next start; the
+outbox thread sends what was decided, every few seconds. SIGINT or SIGTERM stops taking messages
+in, lets the commits under way finish and be answered, finishes the batch being processed, and
+exits 0.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import click
 
 from gateway.bootstrap import make_session_factory
 from gateway.cli.context import INTERRUPTED, AppContext, pass_app
-from gateway.config import SmtpSettings
+from gateway.config import ScheduleSettings, SmtpSettings
 from gateway.services.dispatch import InProcessDispatcher
 from gateway.services.ingest import UnitOfWork
 
@@ -56,8 +58,10 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     from gateway.cli.channels import _log_to_stderr
     from gateway.persistence.schema import upgrade
     from gateway.services.intake_worker import ReceivedWorker
+    from gateway.services.schedule import DailyScheduler
 
     smtp = SmtpSettings.from_env(os.environ)
+    schedule = ScheduleSettings.from_env(os.environ)
     smtp = replace(smtp, host=smtp_host or smtp.host,
                    port=smtp.port if smtp_port is None else smtp_port)
     mailboxes = read_mailbox_file(mailbox_file, os.environ) if mailbox_file else []
@@ -74,6 +78,7 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     worker = ReceivedWorker(transaction, None, app.today, app.now,
                             authenticate=app.sender_authentication(),
                             settings=app.pipeline())
+    scheduler = DailyScheduler(transaction, schedule, app.now)
     outbox = _outbox_thread(app, transaction)
     dispatcher = InProcessDispatcher(worker.wake)
     stop_threads = threading.Event()
@@ -81,6 +86,10 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     web = None if no_web else _web_server(app, web_host, web_port)
     worker.start()
     outbox.start()
+    scheduler.start()
+    log.info("daily jobs: overdue check at %s, digest at %s (%s)",
+             schedule.check_overdue_at.strftime("%H:%M"), schedule.digest_at.strftime("%H:%M"),
+             schedule.timezone)
     threads = [threading.Thread(target=p.run, name=f"imap-{p.settings.name}")
                for p in pollers]
     for thread in threads:
@@ -90,12 +99,13 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     try:
         asyncio.run(_serve_smtp(smtp, transaction, app, dispatcher.dispatch, requested))
     finally:
-        log.info("stopping: %d mailbox poller(s), web app, worker", len(pollers))
+        log.info("stopping: %d mailbox poller(s), web app, scheduler, worker", len(pollers))
         stop_threads.set()
         if web is not None:
             web.stop()
         for thread in threads:
             thread.join()
+        scheduler.stop()
         worker.stop()
         outbox.stop()
         log.info("gateway stopped")

@@ -19,6 +19,7 @@ from gateway.config import (
     MailAuthSettings,
     OutboundSettings,
     PipelineSettings,
+    ScheduleSettings,
     checked_broker_url,
 )
 from gateway.services.dispatch import Dispatcher
@@ -53,7 +54,8 @@ def worker(app: AppContext, concurrency: int | None, pool: str, loglevel: str,
     _log_json()
     pipeline = PipelineSettings.from_env(os.environ)
     celery = create_app(app.settings, pipeline, app.today, MailAuthSettings.from_env(os.environ),
-                        OutboundSettings.from_env(os.environ, app.settings.var_dir))
+                        OutboundSettings.from_env(os.environ, app.settings.var_dir),
+                        ScheduleSettings.from_env(os.environ))
     # A pool process runs the parsing and reconciling: it gets the entry point's collector
     # settings too (a spawned one has none of its parent's; a forked one inherits the
     # threshold, and the worker's own start-up objects are frozen out of its collections).
@@ -116,8 +118,10 @@ def _tune_pool_process(**_signal: object) -> None:
 @pass_app
 def beat(app: AppContext, loglevel: str) -> None:
     """Send the sweeper's task every GATEWAY_PIPELINE_SWEEP_SECONDS: it publishes again what
-    is still `received` after GATEWAY_PIPELINE_STUCK_SECONDS; and the outbox sender's every
-    GATEWAY_OUTBOUND_POLL_SECONDS. Run exactly one."""
+    is still `received` after GATEWAY_PIPELINE_STUCK_SECONDS; the outbox sender's every
+    GATEWAY_OUTBOUND_POLL_SECONDS; and the daily jobs' task every minute: a worker runs the
+    overdue check at GATEWAY_CHECK_OVERDUE_AT and the digest at GATEWAY_DIGEST_AT once a day.
+    Run exactly one."""
     from gateway.tasks.app import create_app
 
     checked_broker_url(app.settings)

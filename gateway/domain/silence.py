@@ -1,9 +1,11 @@
 """Silence is a risk too: lines the supplier has not answered, shipped or delivered in time.
 
 `overdue` looks at an order's lines on a given day and reports, per line, the latest stage that
-is late (docs/architecture.md, "Discrepancy codes"): no confirmation `confirmation_due_hours` after
-the order date, no despatch `despatch_lead_days` before the promised date, nothing delivered by it.
-Pure: the service layer runs it over the open orders and stores what it finds like any discrepancy.
+is late (docs/architecture.md, "Discrepancy codes"): no confirmation `confirmation_due_hours`
+after the order date, no despatch `despatch_lead_days` before the promised date, nothing
+delivered by it. Severity
+rises one level per week overdue while nothing happens (`alerts.rising_severity`). Pure: the
+service layer runs it over the open orders and stores what it finds like any discrepancy.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from gateway.domain.alerts import rising_severity
 from gateway.domain.discrepancies import Discrepancy, DiscrepancyCode, discrepancy_key, risk_score
 from gateway.domain.orders import LineState, Order, OrderLine
 from gateway.domain.tolerances import Severity, ToleranceProfile
@@ -73,9 +76,10 @@ def _discrepancy(line: OrderLine, order: Order, late: _Late, profile: ToleranceP
                  today: date) -> Discrepancy:
     days = (today - late.due).days
     need = line.promised_date
-    severity = (Severity.HIGH if late.code is C.DELIVERY_OVERDUE
-                or (need is not None and (need - today).days <= profile.despatch_lead_days)
-                else Severity.MEDIUM)
+    severity = rising_severity(
+        Severity.HIGH if late.code is C.DELIVERY_OVERDUE
+        or (need is not None and (need - today).days <= profile.despatch_lead_days)
+        else Severity.MEDIUM, days)
     return Discrepancy(
         late.code, severity, line.order_number, line.line_no, late.expected,
         "nothing yet", f"{days} day(s) overdue", _RULES[late.code], profile.label,

@@ -404,6 +404,66 @@ class ConnectorStatusRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class NotifySettingsRow(Base):
+    """The `[notify]` section last loaded (`gateway partners load`), checked: who hears of
+    exceptions and how (`gateway.services.alert_routing`). One row, id 1."""
+
+    __tablename__ = "notify_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertMarkRow(Base):
+    """What one recipient last heard of one exception: the change, at which severity, when
+    the last alert went at once, whether it was escalated to them. The state-change filter
+    reads it, so an exception is told once per change that matters."""
+
+    __tablename__ = "alert_marks"
+
+    exception_id: Mapped[int] = mapped_column(
+        ForeignKey("exceptions.id", ondelete="CASCADE"), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(200), primary_key=True)
+    change: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8))
+    heard_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at_once_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated: Mapped[bool] = mapped_column(default=False)
+
+
+class ExceptionAlertRow(Base):
+    """Each alert decided: the exception, its recipient, the change, whether it went at once
+    (`outbox_ids`: the outbox rows written with it) or waits for the digest (`digest_id`, the
+    digest's outbox row once sent, else null)."""
+
+    __tablename__ = "exception_alerts"
+    __table_args__ = (Index("ix_exception_alerts_pending", "delivery", "digested_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exception_id: Mapped[int] = mapped_column(
+        ForeignKey("exceptions.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(200))
+    change: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16))
+    delivery: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outbox_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    digest_id: Mapped[int | None] = mapped_column(Integer)
+    digested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ScheduledRunRow(Base):
+    """When a daily job (`check-overdue`, `digest`) last ran, so that a restart, a second
+    scheduler or an operator's run on demand never runs it twice for one day."""
+
+    __tablename__ = "scheduled_runs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class OutboundMessageRow(Base):
     """A message the gateway sends (gateway.services.outbox): the exact bytes, where and how
     they go, the decision that caused it and where it stands. Written in the transaction of

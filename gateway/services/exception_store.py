@@ -1,9 +1,11 @@
 """Persisting discrepancies as exceptions: one row per problem, never a flood.
 
 New evidence of an open problem updates its row; evidence with other values reopens a closed
-one; a rule that no longer fires resolves it. Every change leaves an event in the audit trail.
-The ledger collects the outcomes of a whole batch of documents and writes them with a handful
-of statements, applying them in order as if one by one.
+one; a rule that no longer fires resolves it. Every change leaves an event in the audit trail,
+and the changes that matter to a buyer become alerts in the outbox in the same transaction
+(`gateway.services.alerts.tell`). The ledger collects the outcomes of a whole batch of
+documents and writes them with a handful of statements, applying them in order as if one by
+one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from gateway.domain.silence import Silence
 from gateway.persistence.bulk import insert_many, write_many
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
 from gateway.persistence.queries import chunked, result_rows
+from gateway.services.alerts import tell
 from gateway.services.lookups import SupplierInfo
 
 EXCEPTIONS = cast(Table, ExceptionRow.__table__)
@@ -84,10 +87,15 @@ class ExceptionLedger:
         for pending in self.pending:
             events += _apply(pending, rows, instances)
         self._write(rows, events)
+        changes: list[tuple[int, str]] = []
         for row, event in events:
             assert row.id is not None
             self.touched.setdefault(event["message_id"], set()).add(row.id)
+            changes.append((row.id, event["action"]))
         self.pending.clear()
+        if changes:
+            # The buyers' alerts go to the outbox in this same transaction.
+            tell(self.session, changes, max(event["at"] for _row, event in events))
 
     def _known(self) -> dict[str, _Row]:
         """The exceptions already stored for the orders (or, without an order, the keys) the

@@ -37,6 +37,10 @@ File shape (TOML; the YAML equivalent has the same keys)::
     [suppliers.reading.columns]
     "Bestell-Nr Kunde" = "order_number"
 
+    [notify]                       # optional: who hears of exceptions, and how (the shape
+    default_group = "purchasing"   # is in gateway.services.alert_routing); may also be a file
+                                   # of its own holding only this section
+
 A profile whose values changed since the last load gets a new version; the old version stays, so
 past decisions keep their explanation. A profile named `default` applies to suppliers that name
 none.
@@ -142,6 +146,10 @@ def load_partners(session: Session, data: Mapping[str, Any], now: datetime | Non
     identities = 0
     for index, entry in enumerate(suppliers, 1):
         identities += _store_supplier(session, entry, index, set(profiles))
+    if data.get("notify") is not None:
+        from gateway.services.alerts import store_notify
+
+        store_notify(session, data["notify"], now)   # shape: gateway.services.alert_routing
     acknowledged = [f"{entry['code']} ({', '.join(f'{key} {entry[key]}' for key in keys)})"
                     for entry in suppliers if isinstance(entry, dict)
                     if (keys := [k for k in ("contrl", "aperak")

@@ -12,6 +12,12 @@ Tasks (names are the wire contract between processes; arguments are ids, never p
   (`gateway.services.worker_liveness`). The state machine makes a second run process each
   message once. A transient error is retried with exponential back-off and full jitter, at
   most `max_retries` times; then the messages are `failed` with the reason.
+- `gateway.daily_jobs()`: sent by `gateway beat` every minute; runs the daily jobs that are due
+  (`gateway.services.watch.run_daily_jobs`): the overdue check, SLA escalation and supplier
+  reminders at `GATEWAY_CHECK_OVERDUE_AT`, the buyers' digest at `GATEWAY_DIGEST_AT` (wall
+  clock of `GATEWAY_SCHEDULE_TIMEZONE`). Whether a job is due is read from `scheduled_runs`
+  under a row lock in the job's transaction, so a late beat runs the day's job once, late, and
+  two deliveries of the task run it once.
 - `gateway.sweep()`: run by `gateway beat` every `sweep_seconds`; publishes again the messages
   of lost workers, and each message still `received` `stuck_seconds` after its task was
   published (a publish lost with its process, a broker that was down, a task lost with a
@@ -45,6 +51,7 @@ from gateway.config import (
     MailAuthSettings,
     OutboundSettings,
     PipelineSettings,
+    ScheduleSettings,
     Settings,
     checked_broker_url,
 )
@@ -69,6 +76,8 @@ log = logging.getLogger(__name__)
 
 PROCESS_MESSAGES = "gateway.process_messages"
 SWEEP = "gateway.sweep"
+DAILY_JOBS = "gateway.daily_jobs"
+DAILY_JOBS_SECONDS = 60.0
 SEND_OUTBOUND = "gateway.send_outbound"
 OUTBOUND_BATCHES_PER_TASK = 10
 # Redis redelivers an unacknowledged task after this long (kombu's default, one hour); it must
@@ -122,10 +131,13 @@ def now() -> datetime:
 def create_app(settings: Settings, pipeline: PipelineSettings,
                today: Callable[[], date] | None = None,
                mail_auth: MailAuthSettings | None = None,
-               outbound: OutboundSettings | None = None) -> Celery:
+               outbound: OutboundSettings | None = None,
+               schedule: ScheduleSettings | None = None,
+               clock: Callable[[], datetime] | None = None) -> Celery:
     """`mail_auth` None: the default sender authentication (gateway.config.MailAuthSettings)
     with the system's DNS; `outbound` None: the outbox's defaults (emails dropped into
-    `<var>/outbox`)."""
+    `<var>/outbox`); `schedule` None: the default times of the daily jobs
+    (gateway.config.ScheduleSettings). `clock` (tests): the time the daily jobs see."""
     outbound = outbound or OutboundSettings(drop_dir=settings.var_dir / "outbox")
     broker = checked_broker_url(settings)
     app = Celery("gateway", broker=broker, set_as_current=False)
@@ -150,7 +162,9 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
                        "send-outbound": {"task": SEND_OUTBOUND,
                                          "schedule": outbound.poll_seconds,
                                          "options": {"expires": max(outbound.poll_seconds,
-                                                                    1.0)}}},
+                                                                    1.0)}},
+                       "daily-jobs": {"task": DAILY_JOBS, "schedule": DAILY_JOBS_SECONDS,
+                                      "options": {"expires": DAILY_JOBS_SECONDS}}},
         beat_max_loop_interval=max(1.0, min(pipeline.sweep_seconds, 60.0)),
         worker_hijack_root_logger=True,
     )
@@ -166,6 +180,8 @@ def create_app(settings: Settings, pipeline: PipelineSettings,
         _sweep_task(app, runtime, pipeline))
     app.task(name=SEND_OUTBOUND, bind=True, ignore_result=True, shared=False)(
         _send_outbound_task(app, runtime, outbound))
+    app.task(name=DAILY_JOBS, ignore_result=True, shared=False)(
+        _daily_jobs_task(runtime, schedule or ScheduleSettings(), clock or now))
     return app
 
 
@@ -191,6 +207,28 @@ def _send_outbound_task(app: Celery, runtime: _Runtime,
         return len(report.sent)
 
     return send_outbound
+
+
+def _daily_jobs_task(runtime: _Runtime, schedule: ScheduleSettings,
+                     clock: Callable[[], datetime]) -> Callable[[], list[str]]:
+    def daily_jobs() -> list[str]:
+        from gateway.services.watch import run_daily_jobs
+
+        moment = clock()
+        zone = schedule.zone
+        try:
+            with runtime.transaction() as session:
+                done = run_daily_jobs(session, moment.astimezone(zone).date(), moment,
+                                      schedule.check_overdue_at, schedule.digest_at, zone)
+        except TRANSIENT as exc:   # the next beat tries again
+            log.warning("daily jobs deferred: %s", describe(exc))
+            return []
+        for name in done.ran:
+            log.info("scheduled %s ran: %d overdue, %d escalated, %d digest(s)", name,
+                     done.overdue, done.escalated, done.digests)
+        return list(done.ran)
+
+    return daily_jobs
 
 
 def _process_messages_task(runtime: _Runtime, pipeline: PipelineSettings,

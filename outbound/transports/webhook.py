@@ -2,7 +2,9 @@
 
 Each request carries the row's wire id as `X-Gateway-Delivery` and `Idempotency-Key`, the same
 on every attempt, so a receiver that saw it already can say so (the way GitHub's
-`X-GitHub-Delivery` is used). Redirects are not followed: a webhook URL names its receiver.
+`X-GitHub-Delivery` is used). A webhook stored with `X-Gateway-Sign-With` is signed afresh at
+each attempt with HMAC-SHA256 (`outbound.webhook.signing`). Redirects are not followed: a
+webhook URL names its receiver.
 
 What a status means (RFC 9110 section 15): 2xx delivered; 408, 429 and 5xx transient (a
 `Retry-After` in seconds is honoured as the shortest wait, RFC 9110 section 10.2.3); any other
@@ -13,21 +15,29 @@ permanent; a connection refused, reset or timed out is transient.
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import ssl
+import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from outbound.errors import PermanentDelivery, TransientDelivery
 from outbound.transports.base import Delivered, Outgoing
+from outbound.webhook.signing import MissingSecret, sign_attempt
 
 USER_AGENT = "supplier-gateway-outbox/1"
 _RESPONSE_KEPT = 300   # characters of the receiver's answer kept on the attempt
 
 
 class Webhooks:
-    def __init__(self, timeout: float, context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, timeout: float, context: ssl.SSLContext | None = None,
+                 secrets: Mapping[str, str] | None = None) -> None:
+        """`secrets`: where the signing secrets of signed webhooks are read (default: the
+        process environment; `outbound.webhook.signing`)."""
         self.timeout = timeout
         self._context = context
+        self.secrets = os.environ if secrets is None else secrets
 
     @property
     def context(self) -> ssl.SSLContext:
@@ -51,6 +61,10 @@ class Webhooks:
         headers = {"Content-Type": message.content_type, "User-Agent": USER_AGENT,
                    "X-Gateway-Delivery": message.wire_id, "Idempotency-Key": message.wire_id,
                    **dict(message.headers)}
+        try:   # signed at each attempt, so a retry is inside the receiver's replay window
+            headers = sign_attempt(headers, message.payload, self.secrets, int(time.time()))
+        except MissingSecret as exc:
+            raise PermanentDelivery(str(exc)) from None
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             connection.request("POST", target, body=message.payload, headers=headers)

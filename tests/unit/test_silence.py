@@ -34,6 +34,9 @@ def check(item: OrderLine, today: date) -> list[tuple[DiscrepancyCode, Severity]
     [
         (line(), date(2026, 11, 22), []),
         (line(), date(2026, 11, 23), [(C.CONFIRMATION_OVERDUE, Severity.MEDIUM)]),
+        # A week overdue and still unanswered: severity rises, though the need is far.
+        (line(), date(2026, 11, 28), [(C.CONFIRMATION_OVERDUE, Severity.MEDIUM)]),
+        (line(), date(2026, 11, 29), [(C.CONFIRMATION_OVERDUE, Severity.HIGH)]),
         (line(), date(2026, 12, 8), [(C.CONFIRMATION_OVERDUE, Severity.HIGH)]),
         (line(LineState.CONFIRMED), date(2026, 12, 7), []),
         (line(LineState.CONFIRMED), date(2026, 12, 8), [(C.DESPATCH_OVERDUE, Severity.HIGH)]),
