@@ -8,7 +8,7 @@ import click
 from sqlalchemy.exc import DatabaseError
 
 from gateway.bootstrap import tune_garbage_collector
-from gateway.cli import channels, imap, messages, queue, store, web, worker
+from gateway.cli import channels, imap, messages, queue, store, users, web, worker
 from gateway.cli.context import INTERRUPTED, AppContext
 from gateway.cli.demo import demo
 from gateway.cli.parse import bench, parse, problem_to_json
@@ -58,8 +58,8 @@ def cli(ctx: click.Context, today: object) -> None:
 
 for command in (parse, bench, demo, *store.iter_commands(), *queue.iter_commands(),
                 *channels.iter_commands(), *imap.iter_commands(),
-                *messages.iter_commands(), *web.iter_commands(), *worker.iter_commands(),
-                run):
+                *messages.iter_commands(), *users.iter_commands(), *web.iter_commands(),
+                *worker.iter_commands(), run):
     cli.add_command(command)
 
 
