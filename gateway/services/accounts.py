@@ -132,11 +132,20 @@ def _recent_failures(session: Session, column: InstrumentedAttribute[str], value
         LoginAttemptRow.succeeded.is_(False))) or 0
 
 
+@dataclass(frozen=True, slots=True)
+class SignInOutcome:
+    """The user signed in, or the refusal (`SignInRefused`) to raise once the attempt it
+    recorded is committed: a refused attempt must count."""
+
+    user: UserRow | None
+    refusal: SignInRefused | None
+
+
 def sign_in(session: Session, email: str, password: str, client: str,
-            now: datetime) -> UserRow:
+            now: datetime) -> SignInOutcome:
     """The user when the password matches, the account is enabled and neither the account nor
-    the client has failed too often lately; otherwise `SignInRefused` with one message for
-    all of these, so that the answer tells an attacker nothing. Every attempt is recorded."""
+    the client has failed too often lately; otherwise one refusal for all of these, so that
+    the answer tells an attacker nothing. Every attempt is recorded."""
     email = email.strip().lower()[:200]
     client = client[:64]
     since = now - LOGIN_WINDOW
@@ -150,10 +159,12 @@ def sign_in(session: Session, email: str, password: str, client: str,
     session.add(LoginAttemptRow(email=email, client=client, at=now, succeeded=succeeded))
     if not succeeded or user is None:
         if limited:
-            raise SignInRefused("too many failed sign-ins; wait a few minutes and try again")
-        raise SignInRefused("wrong email or password, or the account is disabled")
+            return SignInOutcome(None, SignInRefused(
+                "too many failed sign-ins; wait a few minutes and try again"))
+        return SignInOutcome(None, SignInRefused(
+            "wrong email or password, or the account is disabled"))
     audit(session, user.email, "signed_in", user.email, now)
-    return user
+    return SignInOutcome(user, None)
 
 
 @dataclass(frozen=True, slots=True)

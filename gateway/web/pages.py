@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import DiscrepancyCode, ExceptionState
-from gateway.errors import AccessError, InvalidTransition, SignInRefused
+from gateway.errors import AccessError, InvalidTransition
 from gateway.persistence.accounts import UserRow
 from gateway.services.accounts import (
     SESSION_LIFETIME,
@@ -85,12 +85,12 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
         expected = ctx.signer.login_csrf(request.cookies.get(LOGIN_CSRF_COOKIE))
         if not tokens_match(expected, csrf):
             return _login_page(ctx, request, next, "csrf", 403)
-        try:
-            with ctx.transaction() as session:
-                user = sign_in(session, email, password, _client(request), ctx.now())
-                opened = open_session(session, user, ctx.now())
-        except SignInRefused as exc:
-            reason = "limited" if "too many" in str(exc) else "refused"
+        with ctx.transaction() as session:
+            outcome = sign_in(session, email, password, _client(request), ctx.now())
+            opened = (open_session(session, outcome.user, ctx.now())
+                      if outcome.user is not None else None)
+        if opened is None:
+            reason = "limited" if "too many" in str(outcome.refusal) else "refused"
             return _login_page(ctx, request, next, reason, 401)
         response = RedirectResponse(safe_next(next), status_code=303)
         set_cookie(response, request, ctx.settings, SESSION_COOKIE,
