@@ -13,7 +13,8 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from gateway.domain.discrepancies import DiscrepancyCode, ExceptionState
+from gateway.domain.acceptance import ACCEPTABLE
+from gateway.domain.discrepancies import OPEN_STATES, DiscrepancyCode, ExceptionState
 from gateway.errors import AccessError, InvalidTransition
 from gateway.persistence.accounts import UserRow
 from gateway.services.accounts import (
@@ -172,6 +173,8 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
                 row=row, events=detail.events, message=detail.message,
                 document=detail.document, history=line_history(session, row.order_line_id),
                 excerpt=excerpt, can_act=may_act(session, current.actor, row),
+                can_accept=(row.code in ACCEPTABLE and row.order_line_id is not None
+                            and row.state in OPEN_STATES),
                 version=exception_version(row),
                 done=done if done in {a.value for a in Action} else None)
 

@@ -364,3 +364,29 @@ def test_the_language_follows_the_browser_then_the_users_choice(client: TestClie
     assert re.search(r"<td>2026年11月26日</td>", chinese)
     english = client.get("/exceptions", headers={"Accept-Language": "fr"})
     assert "筛选" in english.text  # the stored choice wins over the browser
+
+
+def test_accepting_the_suppliers_change_makes_it_the_order_in_a_new_line_version(
+        client: TestClient, engine: Engine, scenario: Scenario) -> None:
+    from gateway.persistence.models import LineVersionRow, OrderLineRow
+
+    sign_in(client, ANNA)
+    exception_id = scenario.exceptions_of(scenario.hostile["edifact"])[0]
+    assert 'id="do-accept"' in client.get(f"/exceptions/{exception_id}").text
+    assert act(client, exception_id, "accept").status_code == 303
+    assert _state(engine, exception_id) == "accepted_change"
+    with make_session_factory(engine).begin() as session:
+        row = session.get(ExceptionRow, exception_id)
+        assert row is not None
+        line = session.get(OrderLineRow, row.order_line_id)
+        assert line is not None
+        assert (line.quantity, line.state) == (60, "confirmed")
+        newest = session.scalars(select(LineVersionRow).where(
+            LineVersionRow.order_line_id == line.id).order_by(LineVersionRow.id.desc())).first()
+        assert newest is not None
+        assert (newest.kind, newest.quantity, newest.source) == (
+            "accepted", 60, f"accepted by buyer {ANNA}")
+    page = client.get(f"/exceptions/{exception_id}").text
+    assert re.search(r"<td>accepted</td><td class=\"num\">60</td>", page)
+    unreadable = scenario.exceptions_of(scenario.hostile["script"])[0]
+    assert act(client, unreadable, "accept").status_code == 409
