@@ -4,6 +4,8 @@
   scopes say what it may do (`exceptions:read`, `exceptions:write`).
 - Lists page by cursor: an answer's `next_cursor` is passed back as `cursor`; the order is the
   queue's (worst first) and stable under concurrent inserts.
+- One exception comes with its audit trail and its order line's timeline (each version of the
+  promise: requested, confirmations, despatches, a buyer's acceptance).
 - Every exception carries its `version`, also sent as the `ETag` header; an action must send it
   back in `If-Match` (RFC 9110 section 13.1.1). A missing one answers 428 (RFC 6585), a stale
   one 412: two clerks never overwrite each other's decision unseen.
@@ -31,9 +33,11 @@ from gateway.web.queue_view import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     BadCursor,
+    LineHistory,
     clean_filters,
     exception_json,
     exception_version,
+    line_history,
     queue_page,
     utc,
 )
@@ -83,8 +87,32 @@ class TrailEntry(BaseModel):
     detail: str | None
 
 
+class LineVersionOut(BaseModel):
+    kind: str = Field(description="requested, confirmation, despatch, receipt, or accepted "
+                                  "(a buyer accepted the supplier's change)")
+    quantity: str | None
+    delivery_date: str | None
+    price: str | None
+    source: str
+    message_id: int | None
+    document_number: str | None
+    at: str
+
+
+class LineOut(BaseModel):
+    line_no: str
+    state: str
+    quantity: str
+    unit: str | None
+    requested_date: str | None
+    price: str | None
+    versions: list[LineVersionOut]
+
+
 class ExceptionDetailOut(ExceptionOut):
     trail: list[TrailEntry]
+    line: LineOut | None = Field(description="The order line and its timeline, when the "
+                                             "exception is about one.")
 
 
 class ExceptionPage(BaseModel):
@@ -183,6 +211,7 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
             body["trail"] = [{"at": utc(e.at).isoformat(), "actor": e.actor,
                               "action": e.action, "from_state": e.from_state,
                               "to_state": e.to_state, "detail": e.detail} for e in events]
+            body["line"] = _line_json(line_history(session, row.order_line_id))
             return JSONResponse(body, headers={"ETag": f'"{exception_version(row)}"'})
 
     @router.post("/exceptions/{exception_id}/actions", response_model=ExceptionOut,
@@ -209,6 +238,24 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
 
     app.include_router(router)
     _register_problem_handlers(app)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _line_json(history: LineHistory) -> dict[str, Any] | None:
+    line = history.line
+    if line is None:
+        return None
+    return {"line_no": line.line_no, "state": line.state, "quantity": str(line.quantity),
+            "unit": line.unit, "requested_date": _text(line.requested_date),
+            "price": _text(line.price),
+            "versions": [{"kind": v.kind, "quantity": _text(v.quantity),
+                          "delivery_date": _text(v.delivery_date), "price": _text(v.price),
+                          "source": v.source, "message_id": v.message_id,
+                          "document_number": v.document_number, "at": utc(v.at).isoformat()}
+                         for v in history.versions]}
 
 
 def _register_problem_handlers(app: FastAPI) -> None:

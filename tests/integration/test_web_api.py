@@ -106,6 +106,9 @@ def test_an_action_needs_the_current_version_in_if_match(client: TestClient, eng
     etag = first.headers["etag"]
     assert etag == f'"{first.json()["version"]}"'
     assert first.json()["trail"][0]["action"] == "raised"
+    line = first.json()["line"]
+    assert line["versions"][0]["kind"] == "requested"
+    assert line["state"]
     _problem(client.post(url + "/actions", json={"action": "acknowledge"},
                          headers=_auth(token)), 428)
     done = client.post(url + "/actions", json={"action": "acknowledge", "comment": "on it"},
@@ -146,3 +149,18 @@ def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
     responses = document["paths"]["/api/v1/exceptions/{exception_id}/actions"]["post"][
         "responses"]
     assert {"200", "412", "428"} <= set(responses)
+
+
+def test_an_accepted_change_shows_in_the_lines_timeline(client: TestClient, engine: Engine,
+                                                        scenario: Scenario) -> None:
+    token = _token(engine, Scope.EXCEPTIONS_READ, Scope.EXCEPTIONS_WRITE)
+    exception_id = scenario.exceptions_of(scenario.hostile["edifact"])[0]
+    url = f"/api/v1/exceptions/{exception_id}"
+    etag = client.get(url, headers=_auth(token)).headers["etag"]
+    done = client.post(url + "/actions", json={"action": "accept"},
+                       headers={**_auth(token), "If-Match": etag})
+    assert done.json()["state"] == "accepted_change"
+    line = client.get(url, headers=_auth(token)).json()["line"]
+    assert line["quantity"] == "60"
+    assert [v["kind"] for v in line["versions"]][-2:] == ["confirmation", "accepted"]
+    assert line["versions"][-1]["source"] == "accepted by buyer token:erp"
