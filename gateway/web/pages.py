@@ -76,7 +76,7 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
         return RedirectResponse("/exceptions", status_code=303)
 
     @app.get("/login", include_in_schema=False)
-    def login_form(request: Request, next: str = "/", error: str | None = None) -> Response:
+    def login_form(request: Request, next: str = "/") -> Response:
         return _login_page(ctx, request, next, None, 200)
 
     @app.post("/login", include_in_schema=False)
