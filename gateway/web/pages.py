@@ -38,7 +38,7 @@ from gateway.web.queue_view import (
     exception_version,
     line_history,
     queue_page,
-    suppliers_in_queue,
+    supplier_codes,
 )
 from gateway.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -149,7 +149,7 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
                 request, _locale(request, current.user), "queue.html", me=current,
                 rows=page.rows, filters=filters, next_link=next_link,
                 first_link=f"/exceptions?{urlencode(filters.as_query())}" if cursor else None,
-                suppliers=suppliers_in_queue(session), severities=SEVERITIES,
+                suppliers=supplier_codes(session), severities=SEVERITIES,
                 codes=[c.value for c in DiscrepancyCode],
                 states=["open", "any", *(s.value for s in ExceptionState)])
 

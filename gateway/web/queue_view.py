@@ -1,9 +1,9 @@
 """The exception queue and one exception as the web pages and the API read them.
 
-The queue is worst first: by risk, highest first, then by id; pages follow by keyset (the last
-row's risk and id in an opaque cursor), so page 500 costs what page 1 costs and a row raised
-meanwhile never shifts a page. One page is one SQL statement whatever its size: every column
-a row shows (expected, actual, owner) is on the exception row itself.
+The queue is worst first: by risk, highest first, then the newest first; pages follow by
+keyset (the last row's risk and id in an opaque cursor), so page 500 costs what page 1 costs
+and a row raised meanwhile never shifts a page. One page is one SQL statement whatever its
+size: every column a row shows (expected, actual, owner) is on the exception row itself.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import OPEN_STATES, ExceptionState
@@ -26,6 +26,7 @@ from gateway.persistence.models import (
     ExceptionRow,
     LineVersionRow,
     OrderLineRow,
+    Supplier,
 )
 
 DEFAULT_PAGE_SIZE = 50
@@ -122,19 +123,20 @@ def queue_page(session: Session, filters: QueueFilters, cursor: str | None, limi
         query = query.where(ExceptionRow.created_at <= now - timedelta(days=filters.age))
     if cursor:
         risk, last_id = decode_cursor(cursor)
-        query = query.where(or_(ExceptionRow.risk < risk,
-                                and_(ExceptionRow.risk == risk, ExceptionRow.id > last_id)))
+        # A row-value comparison in the index's own order: PostgreSQL walks
+        # ix_exceptions_risk_id backwards from the cursor, whatever the page number.
+        query = query.where(tuple_(ExceptionRow.risk, ExceptionRow.id) < tuple_(risk, last_id))
     rows = list(session.scalars(
-        query.order_by(ExceptionRow.risk.desc(), ExceptionRow.id).limit(limit + 1)))
+        query.order_by(ExceptionRow.risk.desc(), ExceptionRow.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return QueuePage(rows, encode_cursor(rows[-1].risk, rows[-1].id) if more else None)
 
 
-def suppliers_in_queue(session: Session) -> list[str]:
-    return [code for code in session.scalars(
-        select(ExceptionRow.supplier_code).where(ExceptionRow.supplier_code.is_not(None))
-        .distinct().order_by(ExceptionRow.supplier_code)) if code]
+def supplier_codes(session: Session) -> list[str]:
+    """The supplier filter's choices: the partners (a small table; a DISTINCT over the
+    exceptions would read them all)."""
+    return list(session.scalars(select(Supplier.code).order_by(Supplier.code)))
 
 
 def utc(moment: datetime) -> datetime:

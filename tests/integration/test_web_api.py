@@ -75,7 +75,7 @@ def test_the_list_pages_by_cursor_worst_first_with_filters(client: TestClient,
     with make_session_factory(engine).begin() as session:
         expected = [row.id for row in session.scalars(
             select(ExceptionRow).where(ExceptionRow.state.in_(("open", "acknowledged")))
-            .order_by(ExceptionRow.risk.desc(), ExceptionRow.id))]
+            .order_by(ExceptionRow.risk.desc(), ExceptionRow.id.desc()))]
     seen: list[int] = []
     cursor: str | None = None
     while True:

@@ -156,7 +156,7 @@ def test_the_queue_is_worst_first_and_pages_by_keyset_with_filters_kept(
     with make_session_factory(engine).begin() as session:
         expected = [row.id for row in session.scalars(
             select(ExceptionRow).where(ExceptionRow.state.in_(("open", "acknowledged")))
-            .order_by(ExceptionRow.risk.desc(), ExceptionRow.id))]
+            .order_by(ExceptionRow.risk.desc(), ExceptionRow.id.desc()))]
     assert len(expected) > 5
     monkeypatch.setattr(pages, "DEFAULT_PAGE_SIZE", 5)
     seen: list[int] = []
