@@ -104,6 +104,28 @@ def _shoot(driver: object, name: str) -> None:
         driver.save_screenshot(str(Path(folder) / f"{name}.png"))  # type: ignore[attr-defined]
 
 
+def _wait_for_text(driver: object, element_id: str, text: str) -> None:
+    """After a click the old page may still be there: wait for the new one (a stale element
+    is retried by the condition)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 15).until(  # type: ignore[arg-type]
+        expected_conditions.text_to_be_present_in_element((By.ID, element_id), text))
+    assert driver.find_element(By.ID, element_id).text == text  # type: ignore[attr-defined]
+
+
+def _wait_for_url(driver: object, part: str) -> None:
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 15).until(  # type: ignore[arg-type]
+        expected_conditions.url_contains(part))
+    WebDriverWait(driver, 15).until(  # type: ignore[arg-type]
+        lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def _sign_in(driver: object, server: str, email: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -112,6 +134,7 @@ def _sign_in(driver: object, server: str, email: str) -> None:
     driver.find_element(By.ID, "email").send_keys(email)  # type: ignore[attr-defined]
     driver.find_element(By.ID, "password").send_keys(PASSWORD)  # type: ignore[attr-defined]
     driver.find_element(By.ID, "sign-in").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "/exceptions")
     assert driver.find_element(By.ID, "whoami").text.startswith(  # type: ignore[attr-defined]
         email.split("@")[0].replace(".", " ").title())
 
@@ -128,12 +151,14 @@ def test_a_buyer_works_an_exception_in_the_browser(server: str, browser: object,
         "ALBRECHT")
     driver.find_element(By.ID, "f-order").send_keys("4500099001")  # type: ignore[attr-defined]
     driver.find_element(By.ID, "apply-filters").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "order=4500099001")
     assert "supplier=ALBRECHT" in driver.current_url  # type: ignore[attr-defined]
     assert "order=4500099001" in driver.current_url  # type: ignore[attr-defined]
     rows = driver.find_elements(By.CSS_SELECTOR, "#queue tbody tr")  # type: ignore[attr-defined]
     codes = [row.find_elements(By.TAG_NAME, "td")[3].text for row in rows]
     assert "QTY_SHORT" in codes
     rows[codes.index("QTY_SHORT")].find_element(By.TAG_NAME, "a").click()
+    _wait_for_url(driver, "/exceptions/")
 
     marked = driver.find_elements(By.CSS_SELECTOR, "#excerpt mark")  # type: ignore[attr-defined]
     assert marked[0].text.startswith("LIN+1+3+4099997100110")
@@ -145,16 +170,16 @@ def test_a_buyer_works_an_exception_in_the_browser(server: str, browser: object,
     _shoot(driver, "exception")
 
     driver.find_element(By.ID, "do-acknowledge").click()  # type: ignore[attr-defined]
-    assert driver.find_element(By.ID, "state").text == "acknowledged"  # type: ignore[attr-defined]
+    _wait_for_text(driver, "state", "acknowledged")
     driver.find_element(By.ID, "do-resolve").click()  # type: ignore[attr-defined]
-    assert driver.find_element(By.ID, "state").text == "resolved"  # type: ignore[attr-defined]
+    _wait_for_text(driver, "state", "resolved")
     trail = driver.find_element(By.ID, "trail").text  # type: ignore[attr-defined]
     assert trail.count(ANNA) == 2
 
     Select(driver.find_element(By.ID, "locale")).select_by_value(  # type: ignore[attr-defined]
         "zh_Hans")
     driver.find_element(By.ID, "set-language").click()  # type: ignore[attr-defined]
-    assert driver.find_element(By.ID, "state").text == "已解决"  # type: ignore[attr-defined]
+    _wait_for_text(driver, "state", "已解决")
     driver.get(f"{server}/exceptions")  # type: ignore[attr-defined]
     assert "异常" in driver.find_element(By.TAG_NAME, "h1").text  # type: ignore[attr-defined]
     _shoot(driver, "queue-zh")
