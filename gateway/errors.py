@@ -6,7 +6,11 @@ Exception tree::
     ├── ConfigurationError      settings or partner files that cannot be used (not a message error)
     ├── InvalidTransition       a state change the state machine does not allow
     ├── MailboxError            an IMAP server unreachable or failing (gateway.channels.imap)
-    └── ImportRowError          one row of an order or partner import that cannot be read
+    ├── ImportRowError          one row of an order or partner import that cannot be read
+    └── AccessError             the web app or the API refuses a request (carries its HTTP status)
+        ├── SignInRefused       401: wrong or unknown credentials, disabled user, or rate-limited
+        ├── Forbidden           403: signed in, but the role or ownership does not allow it
+        └── StaleVersion        412: an action on an exception someone changed meanwhile
 
 Each says whether retrying could help (`retryable`).
 """
@@ -38,3 +42,26 @@ class ImportRowError(GatewayError):
         super().__init__(f"row {row}: {detail}")
         self.row = row
         self.detail = detail
+
+
+class AccessError(GatewayError):
+    """A web or API request the gateway refuses; `http_status` is how it is answered (as an
+    RFC 9457 problem in the API)."""
+
+    http_status = 400
+    title = "Bad request"
+
+
+class SignInRefused(AccessError):
+    http_status = 401
+    title = "Not signed in"
+
+
+class Forbidden(AccessError):
+    http_status = 403
+    title = "Forbidden"
+
+
+class StaleVersion(AccessError):
+    http_status = 412
+    title = "Precondition failed"

@@ -47,6 +47,8 @@ COMMANDS: dict[str, Entry] = {
                     "Undo an archived message and process it again."),
     "run": Entry("gateway.cli.run:run", "Run SMTP, IMAP, web and a worker in one process."),
     "smtp": Entry("gateway.cli.channels:smtp", "Receive supplier mail as an MX."),
-    "web": Entry("gateway.cli.web:web", "Serve the web application (health, readiness, metrics)."),
+    "users": Entry("gateway.cli.users:users",
+                   "People who sign in to the web app, and API tokens."),
+    "web": Entry("gateway.cli.web:web", "Serve the web app: pages, /api/v1, health, metrics."),
     "worker": Entry("gateway.cli.worker:worker", "Process archived messages from the broker."),
 }

@@ -1,4 +1,5 @@
-"""`gateway web`: serve the web application (health, readiness, metrics) with uvicorn."""
+"""`gateway web`: serve the web application (pages, /api/v1, health, readiness, metrics) with
+uvicorn."""
 
 from __future__ import annotations
 

@@ -25,6 +25,9 @@ class VersionKind(StrEnum):
     CONFIRMATION = "confirmation"
     DESPATCH = "despatch"
     RECEIPT = "receipt"
+    # A buyer accepted the supplier's change: what was ordered became what the supplier
+    # confirmed (gateway.domain.acceptance).
+    ACCEPTED = "accepted"
 
 
 # Not frozen, though never changed in place: a new promise is a new line (`evolve`). A frozen

@@ -339,7 +339,9 @@ class ExceptionRow(Base):
     """A problem a buyer works on. One row per `key` while it is open."""
 
     __tablename__ = "exceptions"
-    __table_args__ = (Index("ix_exceptions_key_state", "key", "state"),)
+    __table_args__ = (Index("ix_exceptions_key_state", "key", "state"),
+                      # The web queue's keyset, worst first (gateway.web.exceptions_view).
+                      Index("ix_exceptions_risk_id", "risk", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))

@@ -7,16 +7,23 @@
   why. Each check as JSON either way.
 - `/metrics`: Prometheus text format, read from the database at scrape time
   (`gateway.web.metrics`).
+- the buyers' pages (`gateway.web.pages`: `/login`, `/exceptions`, `/exceptions/{id}`) and the
+  REST API under `/api/v1` (`gateway.web.api`, its OpenAPI document at `/api/v1/openapi.json`).
+
+Every answer carries the security headers of `gateway.web.security`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -27,9 +34,13 @@ from prometheus_client import (
 
 from gateway.bootstrap import READ_ONLY, make_engine, make_session_factory
 from gateway.config import PipelineSettings, Settings
+from gateway.web.api import register_api
 from gateway.web.broker import make_broker_probe
+from gateway.web.context import WebContext
 from gateway.web.health import CheckStatus, readiness
 from gateway.web.metrics import GatewayCollector
+from gateway.web.pages import register_pages
+from gateway.web.security import WebSettings, add_security_headers
 
 # A readiness probe must answer within the prober's timeout, also when the database host does
 # not answer at all.
@@ -37,10 +48,16 @@ DATABASE_CONNECT_TIMEOUT_SECONDS = 5
 DEFAULT_QUEUES = (PipelineSettings().queue,)
 
 
+STATIC = Path(__file__).resolve().parent / "static"
+
+
 def create_app(settings: Settings,
-               broker_queues: Sequence[str] = DEFAULT_QUEUES) -> FastAPI:
+               broker_queues: Sequence[str] = DEFAULT_QUEUES,
+               web_settings: WebSettings | None = None,
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
     """`broker_queues`: the Celery queues whose waiting tasks `/metrics` counts
-    (`GATEWAY_PIPELINE_QUEUE`)."""
+    (`GATEWAY_PIPELINE_QUEUE`). `web_settings`: the cookie secret and TLS setting, by default
+    from `GATEWAY_WEB_*`. `clock`: the time sessions and actions are stamped with."""
     engine = make_engine(settings, connect_timeout=DATABASE_CONNECT_TIMEOUT_SECONDS)
     # Health checks and scrapes only read: on SQLite they never queue behind a writer.
     reader = engine.execution_options(**{READ_ONLY: True})
@@ -58,16 +75,29 @@ def create_app(settings: Settings,
             broker.close()
         engine.dispose()
 
-    app = FastAPI(title="Supplier gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
-    # For the UI and API routes to come: one unit of work per request.
+    app = FastAPI(title="Supplier gateway API", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url="/api/v1/openapi.json")
     app.state.settings = settings
     app.state.sessions = make_session_factory(engine)
+    web = WebContext.build(app.state.sessions,
+                           web_settings or WebSettings.from_env(os.environ), clock)
 
-    @app.get("/healthz")
+    @app.middleware("http")
+    async def security_headers(request: Request,
+                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        add_security_headers(response)
+        return response
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    register_pages(app, web)
+    register_api(app, web)
+
+    @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
         checks = readiness(reader, broker)
         failed = [check.name for check in checks if check.status is CheckStatus.FAILED]
@@ -75,7 +105,7 @@ def create_app(settings: Settings,
                 "checks": {check.name: check.as_json() for check in checks}}
         return JSONResponse(body, status_code=503 if failed else 200)
 
-    @app.get("/metrics")
+    @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -224,7 +224,8 @@ def test_at_most_n_replies_per_supplier_per_hour(engine: Engine, tmp_path: Path)
         states = [row.state for row in session.scalars(
             select(OutboundMessageRow).where(TO_SUPPLIERS).order_by(OutboundMessageRow.id))]
         # An operator's file is answered at the address the partner entry lists first.
-        recipients = {row.recipient for row in session.scalars(select(OutboundMessageRow).where(TO_SUPPLIERS))}
+        recipients = {row.recipient for row in session.scalars(
+            select(OutboundMessageRow).where(TO_SUPPLIERS))}
     assert states == ["pending", "pending", "suppressed", "suppressed", "pending"]
     assert recipients == {SUPPLIER}
 
@@ -276,7 +277,8 @@ def test_reminders_go_every_n_days_at_most_m_times(engine: Engine, tmp_path: Pat
     # Every 2 days, at most 2 times: 12-01 and 12-03, then never again. Beta asks for none.
     assert sent == [1, 0, 1, 0, 0, 0, 0]
     with transaction() as session:
-        rows = list(session.scalars(select(OutboundMessageRow).where(TO_SUPPLIERS).order_by(OutboundMessageRow.id)))
+        rows = list(session.scalars(select(OutboundMessageRow).where(TO_SUPPLIERS)
+                                    .order_by(OutboundMessageRow.id)))
         counts = {row.sent for row in session.scalars(select(SupplierReminderRow))}
     assert [(row.kind, row.recipient, row.supplier_code) for row in rows] == \
         [("reminder", SUPPLIER, "ACME")] * 2

@@ -1,0 +1,65 @@
+"""Who may see and do what in the web app and the API: roles and the ownership rule.
+
+- a **buyer** reads every exception and acts on those owned by them or by a buyer of their
+  group; elsewhere the page is read-only;
+- an **admin** acts on every exception and manages users and tokens;
+- **IT** reads exceptions and works the messages (quarantine, retry); it does not decide on a
+  supplier's change.
+
+An exception's owner is the email of a buyer (the order's owner, else the supplier's buyer
+contact). An integration's API token acts within its scopes, as an admin would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    BUYER = "buyer"
+    ADMIN = "admin"
+    IT = "it"
+
+
+class Scope(StrEnum):
+    EXCEPTIONS_READ = "exceptions:read"
+    EXCEPTIONS_WRITE = "exceptions:write"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a signed-in user, or an integration's token (`role` None)."""
+
+    name: str
+    email: str | None
+    role: Role | None
+    group: str | None
+    scopes: frozenset[Scope] = frozenset()
+
+    @property
+    def audit_name(self) -> str:
+        return self.email or f"token:{self.name}"
+
+
+def may_act_on_exception(actor: Actor, owner: str | None, owner_group: str | None) -> bool:
+    """`owner`: the exception's owner email; `owner_group`: that buyer's group, if known."""
+    if actor.role is None:
+        return Scope.EXCEPTIONS_WRITE in actor.scopes
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role is not Role.BUYER or owner is None:
+        return False
+    if actor.email is not None and owner.lower() == actor.email.lower():
+        return True
+    return actor.group is not None and owner_group == actor.group
+
+
+def may_read_exceptions(actor: Actor) -> bool:
+    if actor.role is None:
+        return bool({Scope.EXCEPTIONS_READ, Scope.EXCEPTIONS_WRITE} & actor.scopes)
+    return True
+
+
+def may_manage_users(actor: Actor) -> bool:
+    return actor.role is Role.ADMIN

@@ -1,0 +1,275 @@
+"""Users, sessions, login rate limits, API tokens and the account audit trail (units of work
+for `gateway users` and the web app).
+
+Passwords are hashed with Argon2id (argon2-cffi's defaults, RFC 9106's second recommended
+parameter set). Session and API tokens are 32 random bytes; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from gateway.domain.access import Actor, Role, Scope
+from gateway.errors import ConfigurationError, SignInRefused
+from gateway.persistence.accounts import (
+    ApiTokenRow,
+    AuditEventRow,
+    LoginAttemptRow,
+    UserRow,
+    WebSessionRow,
+)
+
+MIN_PASSWORD_LENGTH = 12
+SESSION_LIFETIME = timedelta(hours=12)
+# Failed sign-ins counted over this window: per account, and per client address.
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_CLIENT = 20
+TOKEN_PREFIX = "gw_"
+
+
+def hash_password(password: str) -> str:
+    from argon2 import PasswordHasher
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ConfigurationError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return PasswordHasher().hash(password)
+
+
+def _password_matches(stored: str, password: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return PasswordHasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# Verified against when the email is unknown, so that an unknown account takes as long to
+# refuse as a wrong password (no user enumeration by timing).
+_UNKNOWN_USER_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$oNuASNpc07btd80EWdHRTA"
+                      "$PX9ItgojJVZkZ0+YNlxk3DX29wq7pVHNxIQ2eIbmBi0")
+
+
+def sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def audit(session: Session, actor: str, action: str, subject: str, now: datetime,
+          detail: str | None = None) -> None:
+    session.add(AuditEventRow(at=now, actor=actor, action=action, subject=subject,
+                              detail=detail))
+
+
+def find_user(session: Session, email: str) -> UserRow | None:
+    return session.scalars(select(UserRow).where(
+        func.lower(UserRow.email) == email.strip().lower())).first()
+
+
+def create_user(session: Session, email: str, name: str, role: Role, group: str | None,
+                password: str, actor: str, now: datetime) -> UserRow:
+    email = email.strip()
+    if "@" not in email:
+        raise ConfigurationError(f"{email!r} is not an email address")
+    if find_user(session, email) is not None:
+        raise ConfigurationError(f"a user {email} exists already")
+    row = UserRow(email=email, name=name or email, role=role.value, group_name=group or None,
+                  password_hash=hash_password(password), disabled=False, locale=None,
+                  created_at=now, password_changed_at=now)
+    session.add(row)
+    audit(session, actor, "user_created", email, now, f"role {role.value}, group {group or '-'}")
+    session.flush()
+    return row
+
+
+def _existing(session: Session, email: str) -> UserRow:
+    row = find_user(session, email)
+    if row is None:
+        raise LookupError(f"no user {email}")
+    return row
+
+
+def disable_user(session: Session, email: str, actor: str, now: datetime,
+                 disabled: bool = True) -> UserRow:
+    row = _existing(session, email)
+    row.disabled = disabled
+    if disabled:
+        _end_sessions(session, row.id)
+    audit(session, actor, "user_disabled" if disabled else "user_enabled", row.email, now)
+    return row
+
+
+def reset_password(session: Session, email: str, password: str, actor: str,
+                   now: datetime) -> UserRow:
+    row = _existing(session, email)
+    row.password_hash = hash_password(password)
+    row.password_changed_at = now
+    _end_sessions(session, row.id)
+    audit(session, actor, "password_reset", row.email, now)
+    return row
+
+
+def _end_sessions(session: Session, user_id: int) -> None:
+    for found in session.scalars(select(WebSessionRow).where(WebSessionRow.user_id == user_id)):
+        session.delete(found)
+
+
+def list_users(session: Session) -> list[UserRow]:
+    return list(session.scalars(select(UserRow).order_by(UserRow.email)))
+
+
+def _recent_failures(session: Session, column: InstrumentedAttribute[str], value: str,
+                     since: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(LoginAttemptRow).where(
+        column == value, LoginAttemptRow.at >= since,
+        LoginAttemptRow.succeeded.is_(False))) or 0
+
+
+@dataclass(frozen=True, slots=True)
+class SignInOutcome:
+    """The user signed in, or the refusal (`SignInRefused`) to raise once the attempt it
+    recorded is committed: a refused attempt must count."""
+
+    user: UserRow | None
+    refusal: SignInRefused | None
+
+
+def sign_in(session: Session, email: str, password: str, client: str,
+            now: datetime) -> SignInOutcome:
+    """The user when the password matches, the account is enabled and neither the account nor
+    the client has failed too often lately; otherwise one refusal for all of these, so that
+    the answer tells an attacker nothing. Every attempt is recorded."""
+    email = email.strip().lower()[:200]
+    client = client[:64]
+    since = now - LOGIN_WINDOW
+    limited = (_recent_failures(session, LoginAttemptRow.email, email, since)
+               >= MAX_FAILURES_PER_ACCOUNT
+               or _recent_failures(session, LoginAttemptRow.client, client, since)
+               >= MAX_FAILURES_PER_CLIENT)
+    user = find_user(session, email)
+    matches = _password_matches(user.password_hash if user else _UNKNOWN_USER_HASH, password)
+    succeeded = bool(matches and user is not None and not user.disabled and not limited)
+    session.add(LoginAttemptRow(email=email, client=client, at=now, succeeded=succeeded))
+    if not succeeded or user is None:
+        if limited:
+            return SignInOutcome(None, SignInRefused(
+                "too many failed sign-ins; wait a few minutes and try again"))
+        return SignInOutcome(None, SignInRefused(
+            "wrong email or password, or the account is disabled"))
+    audit(session, user.email, "signed_in", user.email, now)
+    return SignInOutcome(user, None)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def open_session(session: Session, user: UserRow, now: datetime) -> NewSession:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    expires = now + SESSION_LIFETIME
+    session.add(WebSessionRow(token_sha256=sha256(token), user_id=user.id, csrf_token=csrf,
+                              created_at=now, expires_at=expires))
+    return NewSession(token, csrf, expires)
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """A user as a request sees it: plain values that outlive the transaction."""
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    group: str | None
+    locale: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: UserView
+    csrf_token: str
+    session_id: int
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user.name, self.user.email, self.user.role, self.user.group)
+
+
+def current_session(session: Session, token: str, now: datetime) -> SignedIn | None:
+    """The signed-in user of a session token: one query (session joined to user)."""
+    found = session.execute(
+        select(WebSessionRow, UserRow).join(UserRow, UserRow.id == WebSessionRow.user_id)
+        .where(WebSessionRow.token_sha256 == sha256(token))).first()
+    if found is None:
+        return None
+    web_session, user = found
+    if user.disabled or _aware(web_session.expires_at) <= now:
+        return None
+    view = UserView(user.id, user.email, user.name, Role(user.role), user.group_name,
+                    user.locale)
+    return SignedIn(view, web_session.csrf_token, web_session.id)
+
+
+def close_session(session: Session, token: str) -> None:
+    for found in session.scalars(select(WebSessionRow).where(
+            WebSessionRow.token_sha256 == sha256(token))):
+        session.delete(found)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; the gateway stores UTC."""
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    row: ApiTokenRow
+    token: str
+
+
+def create_api_token(session: Session, name: str, scopes: list[Scope], actor: str,
+                     now: datetime) -> NewToken:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiTokenRow(name=name, prefix=token[:10], token_sha256=sha256(token),
+                      scopes=sorted(scope.value for scope in scopes), created_by=actor,
+                      created_at=now)
+    session.add(row)
+    audit(session, actor, "token_created", f"token:{name}", now, " ".join(row.scopes))
+    session.flush()
+    return NewToken(row, token)
+
+
+def revoke_api_token(session: Session, token_id: int, actor: str, now: datetime) -> ApiTokenRow:
+    row = session.get(ApiTokenRow, token_id)
+    if row is None:
+        raise LookupError(f"no token #{token_id}")
+    row.revoked_at = now
+    audit(session, actor, "token_revoked", f"token:{row.name}", now)
+    return row
+
+
+def list_api_tokens(session: Session) -> list[ApiTokenRow]:
+    return list(session.scalars(select(ApiTokenRow).order_by(ApiTokenRow.id)))
+
+
+def token_actor(session: Session, token: str, now: datetime) -> Actor | None:
+    row = session.scalars(select(ApiTokenRow).where(
+        ApiTokenRow.token_sha256 == sha256(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    row.last_used_at = now
+    return Actor(row.name, None, None, None,
+                 frozenset(Scope(s) for s in row.scopes if s in {v.value for v in Scope}))

@@ -1,0 +1,132 @@
+"""What a buyer (or an integration) does to an exception from the web app or the API:
+acknowledge, assign, comment, resolve, reopen, and accept the supplier's change (the order
+line takes the supplier's value, `gateway.domain.acceptance`). Each lands in the exception's
+audit trail (`exception_events`) with who and when, through `services.queue.act_on_exception`
+for the moves.
+
+The row is locked first (PostgreSQL), then checked: may this actor act on it (its owner or the
+owner's group, `gateway.domain.access`), and is it still the version the actor saw (`expected`
+is the ETag the page or the API client had; another change meanwhile answers 412).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.acceptance import Terms, accepted_terms, state_after_acceptance
+from gateway.domain.access import Actor, Role, may_act_on_exception
+from gateway.domain.discrepancies import ExceptionState
+from gateway.domain.orders import LineState, VersionKind
+from gateway.errors import AccessError, Forbidden, InvalidTransition, StaleVersion
+from gateway.persistence.accounts import UserRow
+from gateway.persistence.models import (
+    ExceptionEventRow,
+    ExceptionRow,
+    LineVersionRow,
+    OrderLineRow,
+)
+from gateway.services.queue import act_on_exception
+from gateway.web.queue_view import exception_version, owner_group
+
+
+class Action(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    ASSIGN = "assign"
+    COMMENT = "comment"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    ACCEPT = "accept"
+
+
+MOVES = {Action.ACKNOWLEDGE: ExceptionState.ACKNOWLEDGED, Action.RESOLVE: ExceptionState.RESOLVED,
+         Action.REOPEN: ExceptionState.OPEN}
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    action: Action
+    comment: str | None = None
+    assignee: str | None = None
+    expected: str | None = None
+
+
+def may_act(session: Session, actor: Actor, row: ExceptionRow) -> bool:
+    return may_act_on_exception(actor, row.owner, owner_group(session, row.owner))
+
+
+def perform(session: Session, actor: Actor, exception_id: int, request: ActionRequest,
+            now: datetime) -> ExceptionRow:
+    row = session.get(ExceptionRow, exception_id, with_for_update=True)
+    if row is None:
+        raise LookupError(f"no exception #{exception_id}")
+    if not may_act(session, actor, row):
+        raise Forbidden("you may read this exception but not act on it: it belongs to "
+                        "another buyer's group")
+    if request.expected is not None and request.expected != exception_version(row):
+        raise StaleVersion("the exception changed since you loaded it; reload and try again")
+    comment = (request.comment or "").strip()[:2000] or None
+    if request.action is Action.ASSIGN:
+        return _assign(session, actor, row, request.assignee, comment, now)
+    if request.action is Action.ACCEPT:
+        _accept_on_line(session, actor, row, now)
+        return act_on_exception(session, exception_id, ExceptionState.ACCEPTED_CHANGE,
+                                actor.audit_name, comment, now)
+    if request.action is Action.COMMENT and comment is None:
+        raise AccessError("a comment needs text")
+    return act_on_exception(session, exception_id, MOVES.get(request.action),
+                            actor.audit_name, comment, now)
+
+
+def _accept_on_line(session: Session, actor: Actor, row: ExceptionRow, now: datetime) -> None:
+    """The supplier's value becomes the order's, as a line version `accepted` (visible in the
+    line's timeline, kept by a replay: it belongs to no message)."""
+    line = (session.get(OrderLineRow, row.order_line_id, with_for_update=True)
+            if row.order_line_id is not None else None)
+    if line is None:
+        raise InvalidTransition(f"a {row.code} exception", "without an order line",
+                                "accepted")
+    ordered = Terms(line.quantity, line.requested_date, line.price)
+    confirmed = Terms(line.confirmed_quantity, line.confirmed_date, line.confirmed_price)
+    terms = accepted_terms(row.code, ordered, confirmed)
+    if terms.quantity is not None:
+        line.quantity = terms.quantity
+    line.requested_date, line.price = terms.requested_date, terms.price
+    line.state = state_after_acceptance(LineState(line.state), terms, confirmed).value
+    session.add(LineVersionRow(
+        order_line_id=line.id, kind=VersionKind.ACCEPTED.value, quantity=terms.quantity,
+        delivery_date=terms.requested_date, price=terms.price, message_id=None,
+        document_id=None, position=None, source=f"accepted by buyer {actor.audit_name}"[:200],
+        created_at=now, line_after=_promise(line)))
+
+
+def _promise(line: OrderLineRow) -> dict[str, str | None]:
+    """As `processing.line_snapshot` stores it: what a replay restores."""
+    return {name: None if (value := getattr(line, name)) is None else str(value)
+            for name in ("state", "confirmed_quantity", "confirmed_date", "confirmed_price",
+                         "despatched_quantity", "expected_delivery")}
+
+
+def _assign(session: Session, actor: Actor, row: ExceptionRow, assignee: str | None,
+            comment: str | None, now: datetime) -> ExceptionRow:
+    email = (assignee or "").strip()
+    user = session.scalars(select(UserRow).where(
+        func.lower(UserRow.email) == email.lower(), UserRow.disabled.is_(False))).first()
+    if user is None or user.role != Role.BUYER.value:
+        raise AccessError(f"{email or 'nobody'} is not an active buyer")
+    if actor.role is Role.BUYER and user.group_name != actor.group and (
+            user.email.lower() != (actor.email or "").lower()):
+        raise Forbidden("a buyer assigns within their own group")
+    before = row.owner
+    row.owner = user.email
+    row.updated_at = now
+    detail = f"owner {before or '-'} → {user.email}" + (f": {comment}" if comment else "")
+    session.add(ExceptionEventRow(exception_id=row.id, at=now, actor=actor.audit_name,
+                                  action="assign", from_state=row.state, to_state=row.state,
+                                  detail=detail))
+    session.flush()
+    return row

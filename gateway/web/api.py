@@ -1,0 +1,278 @@
+"""The REST API, `/api/v1`, for integrations (the ERP, a ticket system) holding an API token.
+
+- Authentication: `Authorization: Bearer <token>` (`gateway users token create`); the token's
+  scopes say what it may do (`exceptions:read`, `exceptions:write`).
+- Lists page by cursor: an answer's `next_cursor` is passed back as `cursor`; the order is the
+  queue's (worst first) and stable under concurrent inserts.
+- One exception comes with its audit trail and its order line's timeline (each version of the
+  promise: requested, confirmations, despatches, a buyer's acceptance).
+- Every exception carries its `version`, also sent as the `ETag` header; an action must send it
+  back in `If-Match` (RFC 9110 section 13.1.1). A missing one answers 428 (RFC 6585), a stale
+  one 412: two clerks never overwrite each other's decision unseen.
+- Every error is an RFC 9457 problem document (`application/problem+json`) with `type`,
+  `title`, `status` and `detail`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.domain.access import Actor, may_read_exceptions
+from gateway.errors import AccessError, InvalidTransition
+from gateway.persistence.models import ExceptionEventRow, ExceptionRow
+from gateway.services.accounts import token_actor
+from gateway.web.actions import Action, ActionRequest, perform
+from gateway.web.context import WebContext
+from gateway.web.queue_view import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    BadCursor,
+    LineHistory,
+    clean_filters,
+    exception_json,
+    exception_version,
+    line_history,
+    queue_page,
+    utc,
+)
+
+PREFIX = "/api/v1"
+PROBLEM_TYPES = "https://supplier-gateway.invalid/problems/"
+
+
+class ApiProblem(Exception):
+    def __init__(self, status: int, title: str, detail: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class ExceptionOut(BaseModel):
+    id: int
+    code: str
+    severity: str
+    risk: float
+    state: str
+    supplier: str | None
+    order_number: str | None
+    line_no: str | None
+    expected: str | None
+    actual: str | None
+    difference: str | None
+    rule: str
+    tolerance: str | None
+    owner: str | None
+    message_id: int | None
+    occurrences: int
+    created_at: str
+    updated_at: str
+    version: str = Field(description="Send back in If-Match when acting on it.")
+
+
+class TrailEntry(BaseModel):
+    at: str
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    detail: str | None
+
+
+class LineVersionOut(BaseModel):
+    kind: str = Field(description="requested, confirmation, despatch, receipt, or accepted "
+                                  "(a buyer accepted the supplier's change)")
+    quantity: str | None
+    delivery_date: str | None
+    price: str | None
+    source: str
+    message_id: int | None
+    document_number: str | None
+    at: str
+
+
+class LineOut(BaseModel):
+    line_no: str
+    state: str
+    quantity: str
+    unit: str | None
+    requested_date: str | None
+    price: str | None
+    versions: list[LineVersionOut]
+
+
+class ExceptionDetailOut(ExceptionOut):
+    trail: list[TrailEntry]
+    line: LineOut | None = Field(description="The order line and its timeline, when the "
+                                             "exception is about one.")
+
+
+class ExceptionPage(BaseModel):
+    items: list[ExceptionOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null "
+                                                "on the last.")
+
+
+class ActionIn(BaseModel):
+    action: Action
+    comment: str | None = Field(default=None, max_length=2000)
+    owner: str | None = Field(default=None, max_length=200,
+                              description="For `assign`: the buyer's email.")
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}}
+    for status in (400, 401, 403, 404, 409, 412, 422, 428)}
+
+
+def problem_response(status: int, title: str, detail: str,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    slug = title.lower().replace(" ", "-")
+    return JSONResponse({"type": PROBLEM_TYPES + slug, "title": title, "status": status,
+                         "detail": detail}, status_code=status,
+                        media_type="application/problem+json", headers=headers)
+
+
+def api_actor(request: Request,
+              authorization: Annotated[str | None, Header()] = None) -> Actor:
+    """The integration behind the request's bearer token; 401 or 403 as a problem."""
+    ctx: WebContext = request.app.state.web
+    scheme, _, token = (authorization or "").partition(" ")
+    found = None
+    if scheme.lower() == "bearer" and token.strip():
+        with ctx.transaction() as session:
+            found = token_actor(session, token.strip(), ctx.now())
+    if found is None:
+        raise ApiProblem(401, "Not signed in", "send a valid API token as "
+                         "`Authorization: Bearer <token>`",
+                         {"WWW-Authenticate": 'Bearer realm="gateway"'})
+    if not may_read_exceptions(found):
+        raise ApiProblem(403, "Forbidden", "this token's scopes do not cover exceptions")
+    return found
+
+
+Caller = Annotated[Actor, Depends(api_actor)]
+
+
+def register_api(app: FastAPI, ctx: WebContext) -> None:
+    app.state.web = ctx
+    router = APIRouter(prefix=PREFIX, tags=["exceptions"], responses=PROBLEM_RESPONSES)
+
+    @router.get("/exceptions", response_model=ExceptionPage,
+                summary="The exception queue, worst first, one page")
+    def list_exceptions(
+            who: Caller,
+            supplier: str | None = None, severity: str | None = None, code: str | None = None,
+            state: Annotated[str | None, Query(
+                description="open (default: open or acknowledged), any, or one state")] = None,
+            owner: str | None = None, order: str | None = None,
+            age: Annotated[int | None, Query(ge=0, le=36500,
+                                             description="raised at least this many days "
+                                                         "ago")] = None,
+            cursor: str | None = None,
+            limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    ) -> dict[str, Any]:
+        filters = clean_filters(supplier, severity, code, state, owner, order, age)
+        with ctx.transaction() as session:
+            try:
+                page = queue_page(session, filters, cursor, limit, ctx.now())
+            except BadCursor as exc:
+                raise ApiProblem(400, "Bad cursor", str(exc)) from exc
+            return {"items": [exception_json(row) for row in page.rows],
+                    "next_cursor": page.next_cursor}
+
+    @router.get("/exceptions/{exception_id}", response_model=ExceptionDetailOut,
+                summary="One exception with its audit trail")
+    def get_exception(exception_id: int, who: Caller) -> JSONResponse:
+        from sqlalchemy import select
+
+        with ctx.transaction() as session:
+            row = session.get(ExceptionRow, exception_id)
+            if row is None:
+                raise ApiProblem(404, "Not found", f"no exception #{exception_id}")
+            events = session.scalars(select(ExceptionEventRow).where(
+                ExceptionEventRow.exception_id == exception_id).order_by(ExceptionEventRow.id))
+            body = exception_json(row)
+            body["trail"] = [{"at": utc(e.at).isoformat(), "actor": e.actor,
+                              "action": e.action, "from_state": e.from_state,
+                              "to_state": e.to_state, "detail": e.detail} for e in events]
+            body["line"] = _line_json(line_history(session, row.order_line_id))
+            return JSONResponse(body, headers={"ETag": f'"{exception_version(row)}"'})
+
+    @router.post("/exceptions/{exception_id}/actions", response_model=ExceptionOut,
+                 summary="Act on an exception (If-Match: its version)")
+    def act(exception_id: int, body: ActionIn, who: Caller,
+            if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
+        if not if_match:
+            raise ApiProblem(428, "Precondition required",
+                             "send the exception's version (its ETag) in If-Match")
+        expected = if_match.strip().removeprefix("W/").strip('"')
+        try:
+            with ctx.transaction() as session:
+                row = perform(session, who, exception_id,
+                              ActionRequest(body.action, body.comment, body.owner, expected),
+                              ctx.now())
+                result = exception_json(row)
+        except LookupError as exc:
+            raise ApiProblem(404, "Not found", str(exc.args[0])) from exc
+        except InvalidTransition as exc:
+            raise ApiProblem(409, "Conflict", str(exc)) from exc
+        except AccessError as exc:
+            raise ApiProblem(exc.http_status, exc.title, str(exc)) from exc
+        return JSONResponse(result, headers={"ETag": f'"{result["version"]}"'})
+
+    app.include_router(router)
+    _register_problem_handlers(app)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _line_json(history: LineHistory) -> dict[str, Any] | None:
+    line = history.line
+    if line is None:
+        return None
+    return {"line_no": line.line_no, "state": line.state, "quantity": str(line.quantity),
+            "unit": line.unit, "requested_date": _text(line.requested_date),
+            "price": _text(line.price),
+            "versions": [{"kind": v.kind, "quantity": _text(v.quantity),
+                          "delivery_date": _text(v.delivery_date), "price": _text(v.price),
+                          "source": v.source, "message_id": v.message_id,
+                          "document_number": v.document_number, "at": utc(v.at).isoformat()}
+                         for v in history.versions]}
+
+
+def _register_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def api_problem(_request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', '')}"
+            for error in exc.errors())
+        return problem_response(422, "Unprocessable content", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if request.url.path.startswith(PREFIX):
+            return problem_response(exc.status_code, str(exc.detail), str(exc.detail))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+

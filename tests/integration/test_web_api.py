@@ -1,0 +1,166 @@
+"""The REST API /api/v1: bearer tokens with scopes (stored hashed), cursor pages over the queue
+with filters, one exception with its ETag, actions under If-Match, RFC 9457 problem documents,
+and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from gateway.bootstrap import make_session_factory
+from gateway.config import Settings
+from gateway.domain.access import Scope
+from gateway.persistence.accounts import ApiTokenRow
+from gateway.persistence.models import ExceptionEventRow, ExceptionRow
+from gateway.services.accounts import create_api_token, revoke_api_token
+from tests.integration.web_client import web_client
+from tests.integration.web_scenario import ANNA, NOW, Scenario, build
+
+
+@pytest.fixture
+def scenario(engine: Engine, tmp_path: Path) -> Scenario:
+    return build(engine, tmp_path)
+
+
+@pytest.fixture
+def client(scenario: Scenario, settings: Settings) -> Iterator[TestClient]:
+    with web_client(settings) as found:
+        yield found
+
+
+def _token(engine: Engine, *scopes: Scope, name: str = "erp") -> str:
+    with make_session_factory(engine).begin() as session:
+        return create_api_token(session, name, list(scopes), "test", NOW).token
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _problem(answer: object, status: int) -> dict[str, object]:
+    assert answer.status_code == status, answer.text  # type: ignore[attr-defined]
+    assert answer.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+    body = answer.json()  # type: ignore[attr-defined]
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    assert str(body["type"]).startswith("https://")
+    return body
+
+
+def test_tokens_are_stored_hashed_and_a_missing_or_revoked_one_is_refused(
+        client: TestClient, engine: Engine) -> None:
+    token = _token(engine, Scope.EXCEPTIONS_READ)
+    with make_session_factory(engine).begin() as session:
+        stored = session.scalars(select(ApiTokenRow)).one()
+        assert token not in (stored.token_sha256, stored.prefix)
+        assert len(stored.token_sha256) == 64
+    missing = client.get("/api/v1/exceptions")
+    _problem(missing, 401)
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    _problem(client.get("/api/v1/exceptions", headers=_auth(token + "x")), 401)
+    assert client.get("/api/v1/exceptions", headers=_auth(token)).status_code == 200
+    with make_session_factory(engine).begin() as session:
+        revoke_api_token(session, stored.id, "test", NOW)
+    _problem(client.get("/api/v1/exceptions", headers=_auth(token)), 401)
+
+
+def test_the_list_pages_by_cursor_worst_first_with_filters(client: TestClient,
+                                                           engine: Engine) -> None:
+    token = _token(engine, Scope.EXCEPTIONS_READ)
+    with make_session_factory(engine).begin() as session:
+        expected = [row.id for row in session.scalars(
+            select(ExceptionRow).where(ExceptionRow.state.in_(("open", "acknowledged")))
+            .order_by(ExceptionRow.risk.desc(), ExceptionRow.id.desc()))]
+    seen: list[int] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "4", **({"cursor": cursor} if cursor else {})}
+        body = client.get("/api/v1/exceptions", params=params, headers=_auth(token)).json()
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
+    albrecht = client.get("/api/v1/exceptions", params={"supplier": "ALBRECHT",
+                                                        "owner": ANNA, "state": "any"},
+                          headers=_auth(token)).json()["items"]
+    assert albrecht
+    assert {(item["supplier"], item["owner"]) for item in albrecht} == {("ALBRECHT", ANNA)}
+    _problem(client.get("/api/v1/exceptions", params={"cursor": "%%%"}, headers=_auth(token)),
+             400)
+    _problem(client.get("/api/v1/exceptions", params={"limit": "0"}, headers=_auth(token)),
+             422)
+
+
+def test_an_action_needs_the_current_version_in_if_match(client: TestClient, engine: Engine,
+                                                         scenario: Scenario) -> None:
+    token = _token(engine, Scope.EXCEPTIONS_READ, Scope.EXCEPTIONS_WRITE)
+    exception_id = scenario.exception_owned_by(ANNA)
+    url = f"/api/v1/exceptions/{exception_id}"
+    first = client.get(url, headers=_auth(token))
+    etag = first.headers["etag"]
+    assert etag == f'"{first.json()["version"]}"'
+    assert first.json()["trail"][0]["action"] == "raised"
+    line = first.json()["line"]
+    assert line["versions"][0]["kind"] == "requested"
+    assert line["state"]
+    _problem(client.post(url + "/actions", json={"action": "acknowledge"},
+                         headers=_auth(token)), 428)
+    done = client.post(url + "/actions", json={"action": "acknowledge", "comment": "on it"},
+                       headers={**_auth(token), "If-Match": etag})
+    assert done.status_code == 200
+    assert done.json()["state"] == "acknowledged"
+    assert done.headers["etag"] != etag
+    _problem(client.post(url + "/actions", json={"action": "resolve"},
+                         headers={**_auth(token), "If-Match": etag}), 412)
+    _problem(client.post(url + "/actions", json={"action": "acknowledge"},
+                         headers={**_auth(token), "If-Match": done.headers["etag"]}), 409)
+    with make_session_factory(engine).begin() as session:
+        last = session.scalars(select(ExceptionEventRow).where(
+            ExceptionEventRow.exception_id == exception_id)
+            .order_by(ExceptionEventRow.id.desc())).first()
+        assert last is not None
+        assert (last.actor, last.action, last.detail) == ("token:erp", "acknowledged", "on it")
+
+
+def test_a_read_only_token_cannot_act_and_unknown_ids_are_problems(
+        client: TestClient, engine: Engine, scenario: Scenario) -> None:
+    token = _token(engine, Scope.EXCEPTIONS_READ)
+    exception_id = scenario.exception_owned_by(ANNA)
+    etag = client.get(f"/api/v1/exceptions/{exception_id}", headers=_auth(token)).headers["etag"]
+    _problem(client.post(f"/api/v1/exceptions/{exception_id}/actions",
+                         json={"action": "resolve"}, headers={**_auth(token), "If-Match": etag}),
+             403)
+    _problem(client.get("/api/v1/exceptions/999999", headers=_auth(token)), 404)
+    _problem(client.post(f"/api/v1/exceptions/{exception_id}/actions",
+                         json={"action": "explode"}, headers={**_auth(token), "If-Match": etag}),
+             422)
+
+
+def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    assert set(document["paths"]) == {"/api/v1/exceptions", "/api/v1/exceptions/{exception_id}",
+                                      "/api/v1/exceptions/{exception_id}/actions"}
+    responses = document["paths"]["/api/v1/exceptions/{exception_id}/actions"]["post"][
+        "responses"]
+    assert {"200", "412", "428"} <= set(responses)
+
+
+def test_an_accepted_change_shows_in_the_lines_timeline(client: TestClient, engine: Engine,
+                                                        scenario: Scenario) -> None:
+    token = _token(engine, Scope.EXCEPTIONS_READ, Scope.EXCEPTIONS_WRITE)
+    exception_id = scenario.exceptions_of(scenario.hostile["edifact"])[0]
+    url = f"/api/v1/exceptions/{exception_id}"
+    etag = client.get(url, headers=_auth(token)).headers["etag"]
+    done = client.post(url + "/actions", json={"action": "accept"},
+                       headers={**_auth(token), "If-Match": etag})
+    assert done.json()["state"] == "accepted_change"
+    line = client.get(url, headers=_auth(token)).json()["line"]
+    assert line["quantity"] == "60"
+    assert [v["kind"] for v in line["versions"]][-2:] == ["confirmation", "accepted"]
+    assert line["versions"][-1]["source"] == "accepted by buyer token:erp"
