@@ -28,6 +28,7 @@ from sqlalchemy import Column, Connection, Insert, Table, Update, bindparam, fun
 from sqlalchemy import update as update_statement
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
@@ -136,13 +137,22 @@ def _copy(connection: Connection, table: Table, names: list[str],
     dialect = connection.dialect
     columns = [_values(table.c[name], [row[name] for row in rows], dialect) for name in names]
     quote = dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(
-            f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
-    ) as copy:
-        for values in zip(*columns, strict=True):
-            copy.write_row(values)
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for values in zip(*columns, strict=True):
+                copy.write_row(values)
+    except dialect.loaded_dbapi.Error as exc:
+        # Raised as SQLAlchemy raises a driver's error (IntegrityError, OperationalError
+        # ...), so that callers tell a transient failure from a refusal as for any statement.
+        disconnected = dialect.is_disconnect(exc, driver, None)
+        if disconnected:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=disconnected,
+                                  dialect=dialect) from exc
 
 
 def _python_defaults(table: Table, names: list[str]) -> None:
