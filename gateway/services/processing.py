@@ -2,8 +2,9 @@
 
 A batch is one transaction. Its messages are applied in order, as if one by one: the order
 lines a message changes are kept in memory and seen by the next message of the batch, and the
-writes (line states, versions, documents, exceptions, message states) go out as a few
-`executemany` statements at the end. Queries are batched per batch, never per line.
+writes (line states, versions, documents, exceptions, message states) go out at the end as one
+statement per table whatever the number of rows (`persistence/bulk.py`: an `executemany`, or a
+`COPY` on PostgreSQL). Queries are batched per batch, never per line.
 """
 
 from __future__ import annotations
