@@ -63,6 +63,11 @@ class ExactDecimal(TypeDecorator[Decimal]):
                          coltype: object) -> Callable[[Any], Any] | None:
         if dialect.name == "sqlite":
             return _text_decimal
+        if dialect.name == "postgresql" and self.impl_instance.dialect_impl(
+                dialect).result_processor(dialect, coltype) is None:
+            # psycopg returns a Decimal already: one function per value instead of
+            # TypeDecorator's two (order lines are read by the thousand per batch).
+            return _unpadded
         return super().result_processor(dialect, coltype)
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
@@ -82,6 +87,14 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
 def _decimal_text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
+
+
+def _unpadded(value: Decimal | None) -> Decimal | None:
+    """NUMERIC(38, 12) pads to twelve places: drop the padding, never into an exponent."""
+    if value is None:
+        return None
+    result = value if isinstance(value, Decimal) else Decimal(value)
+    return Decimal(format(result.normalize(), "f"))
 
 
 def _text_decimal(value: str | None) -> Decimal | None:

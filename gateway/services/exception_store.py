@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import Discrepancy, ExceptionState, is_open, of_message
 from gateway.domain.reconciliation import Outcome
 from gateway.domain.silence import Silence
-from gateway.persistence.bulk import insert_many, write_many
+from gateway.persistence.bulk import insert_many, insert_rows, update_rows
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
 from gateway.persistence.queries import chunked, result_rows
 from gateway.services.alerts import tell
@@ -134,16 +134,13 @@ class ExceptionLedger:
                  **row.values} for key, row in new])
             for (_key, row), row_id in zip(new, ids, strict=True):
                 row.id = row_id
-        changed = [{"_id": row.id, "state": row.state.value, "occurrences": row.occurrences,
+        changed = [{"id": row.id, "state": row.state.value, "occurrences": row.occurrences,
                     **{k: v for k, v in row.values.items() if k not in _INSERT_ONLY}}
                    for key, row in rows.items() if row.changed and key not in new_keys]
         for batch in _same_columns(changed):
-            columns = [c for c in batch[0] if c != "_id"]
-            write_many(self.session.connection(),
-                       update(EXCEPTIONS).where(EXCEPTIONS.c.id == bindparam("_id"))
-                       .values({c: bindparam(c) for c in columns}), batch)
-        write_many(self.session.connection(), insert(EVENTS),
-                   [{"exception_id": row.id, **event} for row, event in events])
+            update_rows(self.session.connection(), EXCEPTIONS, batch)
+        insert_rows(self.session.connection(), EVENTS,
+                    [{"exception_id": row.id, **event} for row, event in events])
 
 
 _INSERT_ONLY = frozenset({"created_at", "supplier_code"})

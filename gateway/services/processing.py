@@ -2,8 +2,9 @@
 
 A batch is one transaction. Its messages are applied in order, as if one by one: the order
 lines a message changes are kept in memory and seen by the next message of the batch, and the
-writes (line states, versions, documents, exceptions, message states) go out as a few
-`executemany` statements at the end. Queries are batched per batch, never per line.
+writes (line states, versions, documents, exceptions, message states) go out at the end as one
+statement per table whatever the number of rows (`persistence/bulk.py`: an `executemany`, or a
+`COPY` on PostgreSQL). Queries are batched per batch, never per line.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,7 +33,7 @@ from gateway.mailauth.verdict import (
     replay_reason,
     unverified_sender,
 )
-from gateway.persistence.bulk import insert_many, write_many
+from gateway.persistence.bulk import insert_many, insert_rows, update_rows, write_many
 from gateway.persistence.models import (
     DkimSignatureRow,
     DocumentRow,
@@ -669,37 +670,26 @@ class _Run:
             for v in outcome.versions]
 
     def flush(self, messages: list[_Message], reports: list[MessageReport]) -> None:
+        """The batch's writes, one statement per table whatever the number of rows."""
         connection = self.session.connection()
-        if self.line_updates:
-            write_many(
-                connection, update(LINES).where(LINES.c.id == bindparam("_id")).values(
-                    {c: bindparam(c) for c in _LINE_STATE}),
-                [{"_id": line_id, "state": line.state.value,
-                  "confirmed_quantity": line.confirmed_quantity,
-                  "confirmed_date": line.confirmed_date, "confirmed_price": line.confirmed_price,
-                  "despatched_quantity": line.despatched_quantity,
-                  "expected_delivery": line.expected_delivery}
-                 for line_id, line in self.line_updates.items()])
-        write_many(connection, insert(VERSIONS), self.versions)
+        update_rows(connection, LINES, [
+            {"id": line_id, "state": line.state.value,
+             "confirmed_quantity": line.confirmed_quantity,
+             "confirmed_date": line.confirmed_date, "confirmed_price": line.confirmed_price,
+             "despatched_quantity": line.despatched_quantity,
+             "expected_delivery": line.expected_delivery}
+            for line_id, line in self.line_updates.items()])
+        insert_rows(connection, VERSIONS, self.versions)
         self.ledger.flush()
         for report in reports:
             report.exception_ids = self.ledger.touched.get(report.message_id, set())
-        changed = [(m, r) for m, r in zip(messages, reports, strict=True)
-                   if r.state is not m.state]
-        if changed:
-            write_many(
-                connection, update(MESSAGES).where(MESSAGES.c.id == bindparam("_id")).values(
-                    state=bindparam("state"), state_reason=bindparam("state_reason"),
-                    updated_at=bindparam("updated_at"), problems=bindparam("problems"),
-                    supplier_code=bindparam("supplier_code"),
-                    duplicate_of_id=bindparam("duplicate_of_id"),
-                    sender_trust=bindparam("sender_trust")),
-                [{"_id": m.id, "state": r.state.value, "state_reason": r.reason,
-                  "updated_at": self.now, "problems": [p.as_dict() for p in m.problems],
-                  "supplier_code": m.supplier.code if m.supplier else m.supplier_code,
-                  "duplicate_of_id": r.duplicate_of,
-                  "sender_trust": m.trust.value if m.trust else None}
-                 for m, r in changed])
+        update_rows(connection, MESSAGES, [
+            {"id": m.id, "state": r.state.value, "state_reason": r.reason,
+             "updated_at": self.now, "problems": [p.as_dict() for p in m.problems],
+             "supplier_code": m.supplier.code if m.supplier else m.supplier_code,
+             "duplicate_of_id": r.duplicate_of,
+             "sender_trust": m.trust.value if m.trust else None}
+            for m, r in zip(messages, reports, strict=True) if r.state is not m.state])
 
 
 _REPLACE = "5"

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Date, DateTime, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeEngine
 
 from gateway.persistence.bulk import (
@@ -19,6 +20,8 @@ from gateway.persistence.bulk import (
     bind_processor,
     faster_processor,
     insert_many,
+    insert_rows,
+    update_rows,
     write_many,
 )
 from gateway.services.exception_store import EVENTS, EXCEPTIONS
@@ -105,6 +108,35 @@ def test_an_update_sets_each_row_by_its_own_parameters(engine: Engine) -> None:
                                   .order_by(VERSIONS.c.position)).all()
     assert [tuple(r) for r in read] == [("receipt", None), ("despatch", None),
                                         ("despatch", date(2030, 2, 28))]
+
+
+def test_rows_inserted_and_updated_by_id_are_stored_as_given(engine: Engine) -> None:
+    """`insert_rows` (COPY on PostgreSQL) and `update_rows`: the same rows as SQLAlchemy's."""
+    ours, theirs, line_id = _message(engine), _message(engine), _line(engine)
+    with engine.begin() as connection:
+        insert_rows(connection, VERSIONS, _versions(ours, line_id))
+        connection.execute(insert(VERSIONS), _versions(theirs, line_id))
+        ids = list(connection.execute(select(VERSIONS.c.id).where(
+            VERSIONS.c.message_id == ours).order_by(VERSIONS.c.id)).scalars())
+        update_rows(connection, VERSIONS, [{"id": ids[1], "kind": "receipt",
+                                             "line_after": {"tab": "a\tb\\c\nd"}}])
+        read = connection.execute(select(VERSIONS.c.position, VERSIONS.c.kind,
+                                         VERSIONS.c.quantity, VERSIONS.c.line_after)
+                                  .where(VERSIONS.c.message_id == ours)
+                                  .order_by(VERSIONS.c.id)).all()
+    assert [r.position for r in read] == [0, 1, 2]
+    assert [r.kind for r in read] == ["confirmation", "receipt", "confirmation"]
+    assert read[2].quantity == Decimal("12345678901234567890.5")
+    assert read[1].line_after == {"tab": "a\tb\\c\nd"}
+    assert read[2].line_after == {"note": "ünïcode \"quoted\""}
+
+
+def test_a_row_the_database_refuses_raises_sqlalchemys_error(engine: Engine) -> None:
+    """A COPY refused (here: a line that does not exist) is reported as any statement's
+    error is, so that processing tells a refusal from a transient failure."""
+    message_id = _message(engine)
+    with engine.connect() as connection, pytest.raises(IntegrityError):
+        insert_rows(connection, VERSIONS, _versions(message_id, 999_999))
 
 
 def test_no_rows_write_nothing(engine: Engine) -> None:
