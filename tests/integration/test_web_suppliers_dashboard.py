@@ -167,15 +167,21 @@ def test_the_scorecard_shows_each_metric_for_the_period_in_the_url(
     assert 'value="2026-08-29"' in default
 
 
-def test_the_scorecard_follows_the_language(client: TestClient, engine: Engine) -> None:
+@pytest.mark.parametrize(("locale", "fill", "month", "title"), [
+    ("de", "88\xa0% (22 von 25)", ">Nov. 2026</text>", "OTIF je Monat"),
+    ("zh_Hans", "88% (25 中的 22)", ">2026年11月</text>", "每月 OTIF"),
+])
+def test_the_scorecard_follows_the_language(client: TestClient, engine: Engine, locale: str,
+                                            fill: str, month: str, title: str) -> None:
     _scored_supplier(engine)
-    sign_in(client, ANNA)
-    client.post("/language", data={"locale": "de", "csrf": re.search(
-        r'name="csrf" value="([^"]+)"', client.get("/suppliers").text).group(1),  # type: ignore[union-attr]
-        "next": "/suppliers"})
+    csrf = sign_in(client, ANNA)
+    client.post("/language", data={"locale": locale, "csrf": csrf, "next": "/suppliers"})
     page = client.get(f"/suppliers/{SCORED}?{NOVEMBER}").text
-    assert _text(page, "m-fill").startswith("88\xa0%")
-    assert "Nov. 2026" in page
+    assert _text(page, "m-fill") == fill
+    assert month in page
+    assert f"<title>{title}</title>" in page
+    board = client.get("/dashboard").text
+    assert ("Offene Ausnahmen" if locale == "de" else "未处理的异常") in board
 
 
 def test_the_supplier_page_costs_the_same_statements_whatever_its_lines(
