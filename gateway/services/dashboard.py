@@ -48,7 +48,8 @@ class Connector:
     last_success: datetime | None
     last_error: str | None = None
     last_error_at: datetime | None = None
-    detail: str | None = None
+    taken_in: int | None = None  # messages taken in (a mailbox)
+    failures_in_a_row: int | None = None
 
 
 @dataclass(slots=True)
@@ -148,13 +149,12 @@ def _messages(session: Session, board: Dashboard, now: datetime) -> None:
 def _connectors(session: Session, board: Dashboard) -> None:
     last_smtp = session.scalar(select(func.max(InboundMessage.received_at))
                                .where(InboundMessage.channel == "smtp"))
-    board.connectors.append(Connector("smtp", "listener", last_smtp,
-                                      detail="last message taken in"))
+    board.connectors.append(Connector("smtp", "listener", last_smtp))
     for row in session.scalars(select(ConnectorStatusRow)
                                .order_by(ConnectorStatusRow.connector, ConnectorStatusRow.name)):
         board.connectors.append(Connector(
             row.connector, row.name, row.last_success_at, row.last_error, row.last_error_at,
-            f"{row.messages_taken_in} taken in, {row.consecutive_failures} failures in a row"))
+            row.messages_taken_in, row.consecutive_failures))
     board.connectors.extend(_transports(session))
     for beat in session.scalars(select(WorkerHeartbeatRow).order_by(WorkerHeartbeatRow.name)):
         board.connectors.append(Connector("worker", beat.name, beat.beat_at))

@@ -4,6 +4,9 @@ connectors, quarantine, failures, the outbox). Read in a fixed number of queries
 
 from __future__ import annotations
 
+from datetime import date
+
+from babel.dates import format_skeleton
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -20,5 +23,9 @@ def register_dashboard(app: FastAPI, ctx: WebContext) -> None:
             if current is None:
                 return _to_login(request)
             board = load_dashboard(session, ctx.now())
-            return ctx.render(request, _locale(request, current.user), "dashboard.html",
-                              me=current, board=board, severities=SEVERITIES)
+            locale = _locale(request, current.user)
+
+            def short_day(day: date) -> str:
+                return format_skeleton("MMMd", day, locale=locale)
+            return ctx.render(request, locale, "dashboard.html", me=current, board=board,
+                              severities=SEVERITIES, short_day=short_day)

@@ -242,6 +242,9 @@ def test_the_dashboard_shows_exceptions_orders_messages_and_connectors(
     imap = re.search(r'data-connector="imap:purchasing">(.*?)</tr>', page, re.S)
     assert imap is not None
     assert "LOGIN failed: &lt;b&gt;no&lt;/b&gt;" in imap.group(1)
+    assert "7 taken in, 0 failures in a row" in imap.group(1)
+    assert "<th>Nov 13</th>" in page  # 14 days up to today, the 26th
+    assert "<th>Nov 12</th>" not in page
     webhook = re.search(r'data-connector="outbox:webhook">(.*?)</tr>', page, re.S)
     assert webhook is not None
     assert "HTTP 500 &lt;html&gt;" in webhook.group(1)
