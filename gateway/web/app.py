@@ -37,10 +37,12 @@ from gateway.config import PipelineSettings, Settings
 from gateway.web.api import register_api
 from gateway.web.broker import make_broker_probe
 from gateway.web.context import WebContext
+from gateway.web.dashboard import register_dashboard
 from gateway.web.health import CheckStatus, readiness
 from gateway.web.metrics import GatewayCollector
 from gateway.web.pages import register_pages
 from gateway.web.security import WebSettings, add_security_headers
+from gateway.web.supplier_pages import register_supplier_pages
 
 # A readiness probe must answer within the prober's timeout, also when the database host does
 # not answer at all.
@@ -91,6 +93,8 @@ def create_app(settings: Settings,
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_pages(app, web)
+    register_supplier_pages(app, web)
+    register_dashboard(app, web)
     register_api(app, web)
 
     @app.get("/healthz", include_in_schema=False)

@@ -73,7 +73,7 @@ def _client(request: Request) -> str:
 def register_pages(app: FastAPI, ctx: WebContext) -> None:
     @app.get("/", include_in_schema=False)
     def home() -> Response:
-        return RedirectResponse("/exceptions", status_code=303)
+        return RedirectResponse("/dashboard", status_code=303)
 
     @app.get("/login", include_in_schema=False)
     def login_form(request: Request, next: str = "/") -> Response:

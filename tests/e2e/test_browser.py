@@ -197,3 +197,27 @@ def test_a_buyer_of_another_group_cannot_act(server: str, browser: object,
     driver.implicitly_wait(0)  # type: ignore[attr-defined]
     assert driver.find_elements(By.ID, "do-acknowledge") == []  # type: ignore[attr-defined]
     assert driver.find_element(By.ID, "state").text == "open"  # type: ignore[attr-defined]
+
+
+def test_a_buyer_reads_the_dashboard_and_a_suppliers_scorecard(server: str,
+                                                              browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    _sign_in(driver, server, ANNA)
+    driver.get(f"{server}/")  # type: ignore[attr-defined]
+    _wait_for_url(driver, "/dashboard")
+    _shoot(driver, "dashboard")
+    assert driver.find_element(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, '#by-supplier tr[data-supplier="ALBRECHT"]').is_displayed()
+    driver.find_element(By.LINK_TEXT, "Suppliers").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "/suppliers")
+    driver.find_element(By.LINK_TEXT, "ALBRECHT").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "/suppliers/ALBRECHT")
+    driver.get(f"{server}/suppliers/ALBRECHT?from=2026-11-01&to=2026-12-31")  # type: ignore[attr-defined]
+    _wait_for_url(driver, "from=2026-11-01")
+    _shoot(driver, "supplier")
+    chart = driver.find_element(By.CSS_SELECTOR, "#chart-otif svg")  # type: ignore[attr-defined]
+    assert chart.size["width"] > 100
+    assert chart.size["height"] > 100
+    assert driver.find_element(By.ID, "m-confirmation").text != ""  # type: ignore[attr-defined]
