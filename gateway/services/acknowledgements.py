@@ -313,13 +313,17 @@ def render(spec: AckSpec, reference: str, prepared: datetime) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Addressing:
-    """Whom acknowledgements come from (`GATEWAY_ACK_FROM`) and go to."""
+    """Whom acknowledgements come from (`GATEWAY_ACK_FROM`, else `GATEWAY_REPLY_FROM`) and the
+    right-hand side of their Message-IDs (`GATEWAY_REPLY_MESSAGE_ID_DOMAIN`, by which our own
+    messages coming back are recognised: `outbound.email.loops`). The defaults are those of
+    `gateway.config.ReplySettings`."""
 
-    sender: str = "edi@gateway.localhost"
+    sender: str = "purchasing@gateway.invalid"
+    message_id_domain: str = ""
 
     @property
     def domain(self) -> str:
-        return self.sender.rpartition("@")[2] or "gateway.localhost"
+        return self.message_id_domain or self.sender.rpartition("@")[2] or "gateway.invalid"
 
 
 def next_reference(session: Session, partner: str) -> int:
