@@ -372,3 +372,39 @@ def test_an_alert_sent_acknowledges_nothing(sessions: object, tmp_path: Path) ->
                                        "test alert", message_id=message_id), NOW)
     assert len(_drain(sessions, tmp_path)) == 1
     assert _state(sessions, message_id) == "reconciled"
+
+
+# -- A replay ----------------------------------------------------------------------------
+
+
+def test_a_replay_that_changes_nothing_sends_no_second_acknowledgement(
+        sessions: object, tmp_path: Path) -> None:
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    message_id = _process(sessions, interchange(UNKNOWN_LINE, "SUP-IC-9"))
+    assert [row.kind for row in _sent(sessions)] == ["contrl", "aperak"]
+    replay(sessions, message_id, TODAY, NOW)  # type: ignore[arg-type]
+    assert [row.kind for row in _sent(sessions)] == ["contrl", "aperak"]
+
+
+def test_a_replay_whose_result_changed_answers_what_changed_under_a_new_reference(
+        engine: Engine, tmp_path: Path) -> None:
+    always = {"suppliers": [{**PARTNERS["suppliers"][0], "aperak": "always"}]}  # type: ignore[dict-item]
+    sessions = transactions(engine, always, NOW)
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    message_id = _process(sessions, interchange(UNKNOWN_LINE, "SUP-IC-10"))
+    first = _sent(sessions)
+    assert [row.kind for row in first] == ["contrl", "aperak"]
+    # The buyer adds line 90 to the order; replayed, the response's line 90 now matches.
+    import_orders(sessions, tmp_path, ORDERS_CSV + "4500000001,90,5,PCE,1.00,EUR,2026-12-05,"
+                                                   f"{LINE_10},ACME,anna@buyer.example\n")
+    replay(sessions, message_id, TODAY, NOW)  # type: ignore[arg-type]
+    rows = _sent(sessions)
+    # The CONTRL says what it said (the syntax did not change): not sent again.
+    assert [row.kind for row in rows] == ["contrl", "aperak", "aperak"]
+    again = rows[2]
+    assert again.extra is not None
+    assert again.extra["interchange_reference"] == "3"
+    _mail, (answer,) = _interchange(again)
+    assert [s.component(0, 0) for s in answer.segments if s.tag == "ERC"] == []
+    _mail, (earlier,) = _interchange(first[1])
+    assert [s.component(0, 0) for s in earlier.segments if s.tag == "ERC"] == ["11"]
