@@ -19,7 +19,9 @@ by one atomic `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, so two writers n
 same number and a rolled-back one leaves no gap that is reused), serialises the interchange
 (`outbound.edifact`), wraps it in an email to the supplier's first address (`application/
 EDIFACT`, RFC 1767) and enqueues it (`gateway.services.outbox.enqueue`). The outbox sends it
-through the relay, or drops it as a file when none is configured.
+through the relay, or drops it as a file when none is configured. An acknowledgement that
+says what one decided for the same message before said (a replay that changed nothing) is
+not sent again (`fingerprint`).
 """
 
 from __future__ import annotations

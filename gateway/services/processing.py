@@ -580,8 +580,9 @@ class _Run:
     def acknowledge(self, messages: list[_Message], reports: list[MessageReport]) -> None:
         """The EDIFACT acknowledgements each partner asked for (partner keys `contrl` and
         `aperak`), enqueued in this transaction (`gateway.services.acknowledgements`). Only for
-        an interchange processed now, from a supplier known by the interchange if not by the
-        channel, and never for mail not authenticated as the supplier."""
+        an interchange processed now, sent bare or attached to an email (each file answered
+        on its own), from a supplier known by the interchange if not by the channel, and
+        never for mail not authenticated as the supplier."""
         addressing = _addressing(self.session)
         for message, report in zip(messages, reports, strict=True):
             if not (message.edifact or message.attached) or report.state is message.state \
