@@ -266,9 +266,10 @@ class ReplySettings:
     """Email replies and reminders to suppliers (gateway.services.replies, .reminders), from
     the environment: `GATEWAY_REPLIES` (on by default; `false` records every reply as
     suppressed instead of sending it), `GATEWAY_REPLY_FROM` and `GATEWAY_REPLY_FROM_NAME`
-    (whom they come from), `GATEWAY_REPLY_MESSAGE_ID_DOMAIN` (the right-hand side of our
-    Message-IDs, by which our own messages coming back are recognised; default the domain of
-    the From), `GATEWAY_REPLY_MAX_PER_HOUR` (replies per supplier per hour; more are
+    (whom they come from), `GATEWAY_ACK_FROM` (whom EDIFACT CONTRL and APERAK mails come
+    from; default `GATEWAY_REPLY_FROM`), `GATEWAY_REPLY_MESSAGE_ID_DOMAIN` (the right-hand
+    side of our Message-IDs, by which our own messages coming back are recognised; default
+    the domain of the From), `GATEWAY_REPLY_MAX_PER_HOUR` (replies per supplier per hour; more are
     suppressed), `GATEWAY_TEMPLATE_DIR` (a folder whose templates replace the built-in ones,
     docs/operations.md). Replies leave by SMTP when `GATEWAY_OUTBOUND_SMTP_URL` names a relay,
     else they are dropped as files (var/outbox/)."""
@@ -280,6 +281,13 @@ class ReplySettings:
     max_per_hour: int = 5
     template_dir: Path | None = None
     relay: bool = False
+    # Whom EDIFACT acknowledgements come from (an EDI mailbox, often not the buyers' one);
+    # empty: `from_address`.
+    ack_from: str = ""
+
+    @property
+    def acknowledgements_from(self) -> str:
+        return self.ack_from or self.from_address
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReplySettings:
@@ -294,12 +302,18 @@ class ReplySettings:
         if any(c in id_domain for c in " <>@\r\n"):
             raise ConfigurationError("GATEWAY_REPLY_MESSAGE_ID_DOMAIN must be a domain name, "
                                      f"not {id_domain!r}")
+        ack_from = env.get("GATEWAY_ACK_FROM", "").strip()
+        ack_local, ack_at, ack_domain = ack_from.rpartition("@")
+        if ack_from and (not ack_at or not ack_local or not ack_domain
+                         or any(c in ack_from for c in " <>\r\n")):
+            raise ConfigurationError(f"GATEWAY_ACK_FROM must be an address such as "
+                                     f"edi@buyer.example, not {ack_from!r}")
         folder = env.get("GATEWAY_TEMPLATE_DIR", "").strip()
         if folder and not Path(folder).is_dir():
             raise ConfigurationError(f"GATEWAY_TEMPLATE_DIR {folder!r} is not a folder")
         enabled = env.get("GATEWAY_REPLIES", "").strip() == "" or _flag(env, "GATEWAY_REPLIES")
         return cls(
-            enabled=enabled, from_address=sender,
+            enabled=enabled, from_address=sender, ack_from=ack_from,
             from_name=env.get("GATEWAY_REPLY_FROM_NAME", "").strip() or default.from_name,
             message_id_domain=id_domain,
             max_per_hour=_integer(env, "GATEWAY_REPLY_MAX_PER_HOUR", default.max_per_hour),

@@ -21,6 +21,7 @@ from mappings.email.columns import ColumnProfile
 from mappings.email.files import read_csv_file, read_workbook_file, workbook_results
 from mappings.email.message import EmailEnvelope, read_email, read_email_message
 from mappings.readers import SNIFF_BYTES as _SNIFF_BYTES
+from mappings.readers import PickReader
 from mappings.readers import Reader as Reader
 from mappings.readers import Result as Result
 from parsers.edifact import EdifactMessage, InterchangeHeader, parse_edifact
@@ -148,14 +149,28 @@ class Reading:
     results: list[Result]
     envelope: EmailEnvelope | None = None
     edifact: tuple[MessageHeading | Problem, ...] = ()
+    # An email's EDIFACT attachments (its forwarded messages' too), each as `edifact` holds a
+    # bare file, in the order they were read.
+    attached: tuple[AttachedInterchanges, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedInterchanges:
+    """An EDIFACT file attached to an email: the name its documents carry (`Document.file`,
+    "reply.eml, attachment 'x.edi'") and its headings and file-level problems in order."""
+
+    file: str
+    edifact: tuple[MessageHeading | Problem, ...]
 
 
 def read_message(raw: bytes, name: str, profile: ColumnProfile | None = None) -> Reading:
     """A message read whole; an email or a spreadsheet with its supplier's `profile`."""
     reader = reader_for(raw[:_SNIFF_BYTES], name)
     if reader is not None and reader.name == "email":
-        reading = read_email_message(raw, name, readers=reader_for, profile=profile)
-        return Reading(list(reading.results), reading.envelope)
+        attached: list[AttachedInterchanges] = []
+        reading = read_email_message(raw, name, readers=_noting_interchanges(attached),
+                                     profile=profile)
+        return Reading(list(reading.results), reading.envelope, attached=tuple(attached))
     if reader is not None and reader.name == "edifact":
         return read_interchanges(raw, name)
     return Reading(list(read_stream(io.BufferedReader(io.BytesIO(raw)), name, profile)))
@@ -183,6 +198,23 @@ def read_interchanges(raw: bytes, name: str) -> Reading:
         results.append(exc.as_problem())
         noted.append(exc.as_problem())
     return Reading(results, None, tuple(noted))
+
+
+def _noting_interchanges(attached: list[AttachedInterchanges]) -> PickReader:
+    """`reader_for`, but an EDIFACT attachment is read by `read_interchanges`, its headings
+    noted in `attached` (what acknowledges it) as its results are handed to the email."""
+    def read(stream: BinaryIO, name: str, *,
+             profile: ColumnProfile | None = None) -> Iterator[Result]:
+        reading = read_interchanges(stream.read(), name)
+        attached.append(AttachedInterchanges(name, reading.edifact))
+        return iter(reading.results)
+
+    def pick(head: bytes, name: str) -> Reader | None:
+        reader = reader_for(head, name)
+        if reader is None or reader.name != "edifact":
+            return reader
+        return Reader("edifact", is_edifact, read, per_supplier=False)
+    return pick
 
 
 def _heading(message: EdifactMessage, refusal: list[Problem]) -> MessageHeading:

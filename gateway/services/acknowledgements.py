@@ -19,26 +19,29 @@ by one atomic `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, so two writers n
 same number and a rolled-back one leaves no gap that is reused), serialises the interchange
 (`outbound.edifact`), wraps it in an email to the supplier's first address (`application/
 EDIFACT`, RFC 1767) and enqueues it (`gateway.services.outbox.enqueue`). The outbox sends it
-through the relay, or drops it as a file when none is configured.
+through the relay, or drops it as a file when none is configured. An acknowledgement that
+says what one decided for the same message before said (a replay that changed nothing) is
+not sent again (`fingerprint`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import Discrepancy, DiscrepancyCode
 from gateway.domain.documents import Document
-from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
-from gateway.persistence.models import InterchangeCounterRow
+from gateway.domain.outbound import OutboundDraft, OutboundKind, OutboundState, Transport
+from gateway.persistence.models import InterchangeCounterRow, OutboundMessageRow
 from gateway.services.outbox import enqueue
 from mappings.registry import MessageHeading
 from outbound.edifact import (
@@ -313,13 +316,17 @@ def render(spec: AckSpec, reference: str, prepared: datetime) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Addressing:
-    """Whom acknowledgements come from (`GATEWAY_ACK_FROM`) and go to."""
+    """Whom acknowledgements come from (`GATEWAY_ACK_FROM`, else `GATEWAY_REPLY_FROM`) and the
+    right-hand side of their Message-IDs (`GATEWAY_REPLY_MESSAGE_ID_DOMAIN`, by which our own
+    messages coming back are recognised: `outbound.email.loops`). The defaults are those of
+    `gateway.config.ReplySettings`."""
 
-    sender: str = "edi@gateway.localhost"
+    sender: str = "purchasing@gateway.invalid"
+    message_id_domain: str = ""
 
     @property
     def domain(self) -> str:
-        return self.sender.rpartition("@")[2] or "gateway.localhost"
+        return self.message_id_domain or self.sender.rpartition("@")[2] or "gateway.invalid"
 
 
 def next_reference(session: Session, partner: str) -> int:
@@ -371,14 +378,44 @@ def _mail_text(spec: AckSpec, name: str, theirs: str) -> str:
             "system.\n")
 
 
+# Rendered with this reference and time, two specs that say the same are the same bytes.
+_NEUTRAL_REFERENCE, _NEUTRAL_TIME = "0", datetime(2000, 1, 1, tzinfo=UTC)
+_FINGERPRINT = "fingerprint"  # the key of `OutboundDraft.extra` that keeps it
+
+
+def fingerprint(spec: AckSpec) -> str:
+    """What an acknowledgement says, without our control reference and preparation time: the
+    same for the same verdicts on the same received interchange."""
+    neutral = render(spec, _NEUTRAL_REFERENCE, _NEUTRAL_TIME)
+    return f"{spec.kind.value}:{hashlib.sha256(neutral).hexdigest()}"
+
+
+def said_before(session: Session, message_id: int) -> set[str]:
+    """The fingerprints of the acknowledgements decided for a message before, but for those
+    an operator cancelled (`gateway outbox cancel`)."""
+    rows = session.execute(select(OutboundMessageRow.extra).where(
+        OutboundMessageRow.message_id == message_id,
+        OutboundMessageRow.kind.in_([OutboundKind.CONTRL.value, OutboundKind.APERAK.value]),
+        OutboundMessageRow.state != OutboundState.CANCELLED.value))
+    return {extra[_FINGERPRINT] for (extra,) in rows if extra and _FINGERPRINT in extra}
+
+
 def acknowledge(session: Session, specs: Sequence[AckSpec], supplier: str, recipient: str,
                 message_id: int, addressing: Addressing, prepared: datetime) -> list[int]:
     """Number, serialise and enqueue each acknowledgement in the caller's transaction; the
-    outbox row ids."""
+    outbox row ids. One that says what an acknowledgement decided for the message before
+    said (a replay that changed nothing of it) is not sent again: the supplier's system has
+    it already, and a second one under a new control reference would be news to it."""
     ids = []
+    before = said_before(session, message_id)
     for spec in specs:
+        said = fingerprint(spec)
+        if said in before:
+            continue
         reference = str(next_reference(session, supplier))
         interchange = render(spec, reference, prepared)
-        ids.append(enqueue(session, draft(spec, interchange, reference, supplier, recipient,
-                                          message_id, addressing, prepared), prepared))
+        made = draft(spec, interchange, reference, supplier, recipient, message_id,
+                     addressing, prepared)
+        made = replace(made, extra={**made.extra, _FINGERPRINT: said})
+        ids.append(enqueue(session, made, prepared))
     return ids

@@ -12,7 +12,9 @@ send` run it:
    which also tell the rows still waiting in the batch that their sender is alive: sent;
    back to `pending` after a full-jitter back-off (a transient failure); `failed` with the
    reason and an OUTBOUND_FAILED exception for IT (a permanent failure, or `max_attempts`
-   transient ones).
+   transient ones). A message that answers an inbound message (a CONTRL, an APERAK, an
+   email reply) moves that message from `reconciled` to `acknowledged` in the transaction
+   that records it sent (`_acknowledge_messages`).
 
 Idempotent on the wire: a row's `wire_id` (its Message-ID, its interchange reference, its
 webhook delivery id) is in the stored bytes and the same on every attempt. A sender killed
@@ -46,10 +48,18 @@ from gateway.domain.discrepancies import (
     discrepancy_key,
     outbound_failed,
 )
-from gateway.domain.outbound import AttemptOutcome, OutboundState, Transport, retry_delay
+from gateway.domain.messages import MessageState, move_message
+from gateway.domain.outbound import (
+    AttemptOutcome,
+    OutboundKind,
+    OutboundState,
+    Transport,
+    retry_delay,
+)
 from gateway.persistence.models import (
     ExceptionEventRow,
     ExceptionRow,
+    InboundMessage,
     OutboundAttemptRow,
     OutboundMessageRow,
 )
@@ -66,6 +76,7 @@ OUTBOX = cast(Table, OutboundMessageRow.__table__)
 ATTEMPTS = cast(Table, OutboundAttemptRow.__table__)
 EXCEPTIONS = cast(Table, ExceptionRow.__table__)
 EVENTS = cast(Table, ExceptionEventRow.__table__)
+MESSAGES = cast(Table, InboundMessage.__table__)
 
 RECORD_EVERY = 25            # outcomes recorded together at most
 RECORD_AFTER_SECONDS = 0.5   # ... or as soon as this long passed since the last record
@@ -348,7 +359,33 @@ def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: li
                                   if o.claimed.id in failed], now)
     if sent:
         _resolve_failures(session, [o for o in outcomes if o.claimed.id in sent], now)
+        _acknowledge_messages(session, [o.claimed for o in outcomes if o.claimed.id in sent])
     return report
+
+
+# What answers the supplier about one inbound message: once one of these is sent, the
+# message is `acknowledged`. Reminders, alerts and digests answer nothing the supplier sent.
+ANSWERS = frozenset({OutboundKind.CONTRL.value, OutboundKind.APERAK.value,
+                     OutboundKind.EMAIL_REPLY.value})
+
+
+def _acknowledge_messages(session: Session, sent: list[Claimed]) -> None:
+    """Move the inbound messages the sent rows answer from `reconciled` to `acknowledged`
+    (gateway/domain/messages.py). Only rows this recording moved to `sent` count (a row
+    cancelled meanwhile did not), and only a `reconciled` message moves: a quarantined
+    interchange answered by a CONTRL stays quarantined, and one replayed meanwhile is
+    `received` again (its new answers acknowledge it anew)."""
+    answered = [row.id for row in sent if row.kind in ANSWERS and row.message_id is not None]
+    if not answered:
+        return
+    move_message(MessageState.RECONCILED, MessageState.ACKNOWLEDGED)  # allowed, or raise
+    for ids in chunked(answered):
+        session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.state == MessageState.RECONCILED.value,
+                   MESSAGES.c.id.in_(select(OUTBOX.c.message_id).where(
+                       OUTBOX.c.id.in_(ids), OUTBOX.c.state == OutboundState.SENT.value)))
+            .values(state=MessageState.ACKNOWLEDGED.value))
 
 
 def _change(outcome: Outcome, now: datetime, settings: OutboundSettings,

@@ -10,7 +10,7 @@ statement per table whatever the number of rows (`persistence/bulk.py`: an `exec
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
@@ -19,6 +19,7 @@ from sqlalchemy import Insert, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from gateway.config import ReplySettings
 from gateway.domain.discrepancies import Discrepancy, unreadable_reply
 from gateway.domain.documents import Document, DocumentKind, document_to_json
 from gateway.domain.messages import MessageState, move_message
@@ -57,7 +58,12 @@ from gateway.services.lookups import Lookups, SupplierInfo
 from gateway.services.replies import REPLIES, EmailFacts
 from mappings.email import ColumnProfile
 from mappings.email.message import EmailEnvelope, unread_problems
-from mappings.registry import MessageHeading, preview_message, read_message
+from mappings.registry import (
+    AttachedInterchanges,
+    MessageHeading,
+    preview_message,
+    read_message,
+)
 from parsers.errors import Problem, ProblemCode, Severity
 
 MESSAGES = cast(Table, InboundMessage.__table__)
@@ -104,7 +110,10 @@ class _Message:
     # An EDIFACT file's message headings and file-level problems, in order, and the values
     # refused after reading (what a CONTRL answers).
     edifact: tuple[MessageHeading | Problem, ...] = ()
-    refusals: list[Problem] = field(default_factory=list)
+    # An email's EDIFACT attachments, each read the same way (acknowledged like a bare file).
+    attached: tuple[AttachedInterchanges, ...] = ()
+    # By the file name of the document a value of which was refused.
+    refusals: dict[str, list[Problem]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -184,14 +193,40 @@ def write_batch(session: Session, batch: ReadBatch, today: date,
 
 
 def _answered(messages: list[_Message], reports: list[MessageReport]) -> list[EmailFacts]:
-    """The emails of known suppliers this batch reconciled: each is answered."""
-    return [EmailFacts(m.id, m.raw, m.channel, m.sender, m.authentication, m.trust,
-                       m.supplier, m.envelope.message_id, m.envelope.subject,
-                       m.envelope.order_numbers, m.documents, r.discrepancies,
-                       [p.detail for p in _unread(m)])
-            for m, r in zip(messages, reports, strict=True)
-            if m.envelope is not None and m.supplier is not None
-            and m.state is MessageState.RECEIVED and r.state is MessageState.RECONCILED]
+    """The emails of known suppliers this batch reconciled: each is answered in prose, except
+    what EDIFACT acknowledgements answer (`_in_prose`)."""
+    found = []
+    for m, r in zip(messages, reports, strict=True):
+        if m.envelope is None or m.supplier is None or m.state is not MessageState.RECEIVED \
+                or r.state is not MessageState.RECONCILED:
+            continue
+        prose = _in_prose(m, r, m.supplier)
+        if prose is None:
+            continue
+        documents, discrepancies = prose
+        found.append(EmailFacts(m.id, m.raw, m.channel, m.sender, m.authentication, m.trust,
+                                m.supplier, m.envelope.message_id, m.envelope.subject,
+                                m.envelope.order_numbers, documents, discrepancies,
+                                [p.detail for p in _unread(m)]))
+    return found
+
+
+def _in_prose(message: _Message, report: MessageReport, supplier: SupplierInfo
+              ) -> tuple[list[Document], list[Discrepancy]] | None:
+    """What an email's prose reply speaks of: its documents and their discrepancies, but not
+    those of an EDIFACT attachment when the partner asked for CONTRL or APERAK: the EDI
+    acknowledgement answers an interchange, in the form its system reads. An email that
+    carried no document besides its interchanges (none read from its text or a sheet) gets no
+    prose reply (None): what could not be read in an interchange, the CONTRL says."""
+    if not message.attached or ack_policy(supplier) == AckPolicy():
+        return message.documents, report.discrepancies
+    files = {attached.file for attached in message.attached}
+    documents = [d for d in message.documents if d.file not in files]
+    if not documents:
+        return None
+    in_edi = {id(d) for a in report.answered if a.document.file in files
+              for d in a.discrepancies}
+    return documents, [d for d in report.discrepancies if id(d) not in in_edi]
 
 
 def _load(session: Session, message_ids: list[int]) -> list[_Message]:
@@ -546,32 +581,34 @@ class _Run:
     def acknowledge(self, messages: list[_Message], reports: list[MessageReport]) -> None:
         """The EDIFACT acknowledgements each partner asked for (partner keys `contrl` and
         `aperak`), enqueued in this transaction (`gateway.services.acknowledgements`). Only for
-        an interchange processed now, from a supplier known by the interchange if not by the
-        channel, and never for mail not authenticated as the supplier."""
+        an interchange processed now, sent bare or attached to an email (each file answered
+        on its own), from a supplier known by the interchange if not by the channel, and
+        never for mail not authenticated as the supplier."""
+        addressing = _addressing(self.session)
         for message, report in zip(messages, reports, strict=True):
-            if not message.edifact or report.state is message.state \
+            if not (message.edifact or message.attached) or report.state is message.state \
                     or report.state not in (MessageState.RECONCILED, MessageState.QUARANTINED) \
                     or message.trust in (Trust.UNVERIFIED, Trust.QUARANTINED):
                 continue
             supplier = message.supplier or self._interchange_sender(message)
             if supplier is None or supplier.reply_to is None:
                 continue
-            policy = AckPolicy(AckWhen(supplier.contrl or AckWhen.NEVER),
-                               AckWhen(supplier.aperak or AckWhen.NEVER))
+            policy = ack_policy(supplier)
             if policy == AckPolicy():
                 continue
-            specs = decide(policy, received_interchanges(message.edifact), report.answered,
-                           message.refusals)
-            report.acknowledgements += acknowledge(self.session, specs, supplier.code,
-                                                   supplier.reply_to, message.id,
-                                                   Addressing(), self.now)
+            for items, answered, refusals in _interchange_files(message, report):
+                specs = decide(policy, received_interchanges(items), answered, refusals)
+                report.acknowledgements += acknowledge(self.session, specs, supplier.code,
+                                                       supplier.reply_to, message.id,
+                                                       addressing, self.now)
 
     def _interchange_sender(self, message: _Message) -> SupplierInfo | None:
         """The supplier of an interchange nothing of which could be read (no document named
         it): its UNB sender, as processing finds a supplier by its EDI id."""
         if message.supplier_code:
             return self.lookups.supplier(message.supplier_code)
-        senders = {item.interchange.sender for item in message.edifact
+        items = [*message.edifact, *(i for a in message.attached for i in a.edifact)]
+        senders = {item.interchange.sender for item in items
                    if isinstance(item, MessageHeading) and item.interchange is not None
                    and item.interchange.sender}
         found = {s.code: s for sender in sorted(senders)
@@ -703,6 +740,34 @@ LINE_COLUMNS = (LINES.c.id, LINES.c.line_no, LINES.c.quantity, LINES.c.unit, LIN
                 LINES.c.despatched_quantity, LINES.c.expected_delivery)
 
 
+def ack_policy(supplier: SupplierInfo) -> AckPolicy:
+    """What the partner asked for (`contrl`, `aperak`; `never` when absent)."""
+    return AckPolicy(AckWhen(supplier.contrl or AckWhen.NEVER),
+                     AckWhen(supplier.aperak or AckWhen.NEVER))
+
+
+def _addressing(session: Session) -> Addressing:
+    """Whom acknowledgements come from: the configured sender (`GATEWAY_ACK_FROM`, else
+    `GATEWAY_REPLY_FROM`) and Message-ID domain that the session's `Replier` carries; the
+    defaults of `ReplySettings` without one."""
+    replier = session.info.get(REPLIES)
+    settings = replier.settings if replier is not None else ReplySettings()
+    return Addressing(settings.acknowledgements_from, settings.message_id_domain)
+
+
+def _interchange_files(message: _Message, report: MessageReport) -> Iterator[
+        tuple[tuple[MessageHeading | Problem, ...], list[Answered], list[Problem]]]:
+    """Each EDIFACT file of a message, answered on its own: a bare file, else each EDIFACT
+    attachment of an email, with the documents applied from it and the values it refused."""
+    if message.edifact:
+        yield (message.edifact, report.answered,
+               [p for found in message.refusals.values() for p in found])
+    for attached in message.attached:
+        yield (attached.edifact,
+               [a for a in report.answered if a.document.file == attached.file],
+               message.refusals.get(attached.file, []))
+
+
 def line_snapshot(line: OrderLine) -> dict[str, str | None]:
     """The promise fields of a line as JSON text, to restore it exactly (see `rebuild_line`)."""
     return {name: None if (value := getattr(line, name)) is None else str(value)
@@ -713,7 +778,7 @@ def _read(message: _Message, name: str, profile: ColumnProfile | None) -> list[P
     """Read the message into its documents, problems and envelope; returns its errors."""
     reading = read_message(message.raw, name, profile)
     results, message.envelope = reading.results, reading.envelope
-    message.edifact, message.refusals = reading.edifact, []
+    message.edifact, message.attached, message.refusals = reading.edifact, reading.attached, {}
     message.documents, message.problems = [], []
     for result in results:
         if isinstance(result, Problem):
@@ -722,7 +787,7 @@ def _read(message: _Message, name: str, profile: ColumnProfile | None) -> list[P
             # Not applied: a value the database would refuse fails the whole batch.
             refusals = [_refusal(result, value) for value in refused]
             message.problems += refusals
-            message.refusals += refusals
+            message.refusals.setdefault(result.file or "", []).extend(refusals)
         else:
             message.documents.append(result)
     return [p for p in message.problems if p.is_error]

@@ -4,22 +4,30 @@ SQLite and PostgreSQL; the interchange control reference counter under two write
 from __future__ import annotations
 
 import email
+import email.policy
 import io
 import threading
-from email.message import Message
+from email.message import EmailMessage, Message
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
 from gateway.bootstrap import make_session_factory
-from gateway.persistence.models import OutboundMessageRow
+from gateway.config import OutboundSettings
+from gateway.domain.messages import MessageState
+from gateway.persistence.models import EmailReplyRow, InboundMessage, OutboundMessageRow
 from gateway.services.acknowledgements import next_reference
 from gateway.services.ingest import Intake, archive, process
+from gateway.services.outbox_sender import OutboxSender, Transports
+from gateway.services.partners import load_partners
+from gateway.services.replay import replay
+from gateway.services.replies import replier_info
 from parsers.edifact import EdifactMessage, parse_edifact
 from tests.integration.conftest import transactions
 from tests.integration.test_ingest import (
     GLN,
+    LINE_10,
     NOW,
     ORDERS_CSV,
     TODAY,
@@ -193,3 +201,210 @@ def test_a_partner_asking_for_nothing_gets_nothing(sessions: object, tmp_path: P
     import_orders(sessions, tmp_path, ORDERS_CSV)
     _process(sessions, ordrsp("80", "RSP-2"))
     assert _sent(sessions) == []
+
+
+# -- An interchange attached to an email -------------------------------------------------
+
+UNKNOWN_LINE = ("ORDRSP+'BGM+231+RSP-9+4'RFF+ON:4500000001'"
+                "LIN+1+5+4000862141404:EN'QTY+113:100:PCE'DTM+69:20261205:102'"
+                "RFF+ON:4500000001:10'LIN+2+5+4000862141404:EN'QTY+113:5:PCE'"
+                "RFF+ON:4500000001:90'")
+
+
+def _email_with(attachment: bytes, body: str = "Please find our order response attached.",
+                filename: str = "ordrsp.edi") -> bytes:
+    mail = EmailMessage()
+    mail["From"] = "Acme EDI <edi@acme.example>"
+    mail["To"] = "orders@buyer.example"
+    mail["Subject"] = "Order response 4500000001"
+    mail["Message-ID"] = "<edi-1@acme.example>"
+    mail["Date"] = "Thu, 26 Nov 2026 08:00:00 +0000"
+    mail.set_content(body)
+    mail.add_attachment(attachment, maintype="application", subtype="EDIFACT",
+                        filename=filename)
+    return mail.as_bytes()
+
+
+def _replying(engine: Engine, partners: dict[str, object] = PARTNERS,
+              env: dict[str, str] | None = None) -> object:
+    factory = make_session_factory(engine, replier_info(env or {
+        "GATEWAY_REPLY_FROM": "einkauf@buyer.example",
+        "GATEWAY_ACK_FROM": "edi@buyer.example",
+        "GATEWAY_REPLY_MESSAGE_ID_DOMAIN": "gw.buyer.example"}))
+    with factory.begin() as session:
+        load_partners(session, partners, NOW)
+    return factory.begin
+
+
+def _process_email(sessions: object, raw: bytes) -> int:
+    with sessions() as session:  # type: ignore[operator]
+        message_id = archive(session, Intake(raw, "cli", "edi@acme.example", "reply.eml"),
+                             NOW).message_id
+    with sessions() as session:  # type: ignore[operator]
+        process(session, message_id, TODAY, NOW)
+    return message_id
+
+
+def test_an_interchange_attached_to_an_email_is_acknowledged_like_a_bare_one(
+        engine: Engine, tmp_path: Path) -> None:
+    """CONTRL and APERAK for the attached interchange, from the configured sender; and no
+    prose reply as well: the EDI acknowledgement is the answer."""
+    sessions = _replying(engine)
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    message_id = _process_email(sessions, _email_with(interchange(UNKNOWN_LINE, "SUP-IC-8")))
+    rows = _sent(sessions)
+    assert [row.kind for row in rows] == ["contrl", "aperak"]
+    contrl, aperak = rows
+    assert {contrl.message_id, aperak.message_id} == {message_id}
+    assert {contrl.recipient, aperak.recipient} == {"edi@acme.example"}
+    assert {contrl.sender, aperak.sender} == {"edi@buyer.example"}
+    mail, (message,) = _interchange(contrl)
+    assert mail["From"] == "edi@buyer.example"
+    assert mail["Message-ID"] == f"<{contrl.wire_id}>"
+    assert contrl.wire_id.endswith("@gw.buyer.example")
+    assert message.type == "CONTRL"
+    uci = message.segments[0]
+    assert (uci.tag, uci.component(0), uci.component(3)) == ("UCI", "SUP-IC-8", "7")
+    _mail, (answer,) = _interchange(aperak)
+    assert [s.component(0, 0) for s in answer.segments if s.tag == "ERC"] == ["11"]
+    with sessions() as session:  # type: ignore[operator]
+        assert session.scalars(select(EmailReplyRow)).all() == []
+
+
+def test_each_attached_interchange_is_answered_on_its_own(
+        engine: Engine, tmp_path: Path) -> None:
+    sessions = _replying(engine)
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    raw = _email_with(ordrsp("100", "RSP-1", ref="IC-A"))
+    mail = email.message_from_bytes(raw, _class=EmailMessage, policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    mail.add_attachment(interchange(UNKNOWN_LINE, "IC-B"), maintype="application",
+                        subtype="EDIFACT", filename="second.edi")
+    _process_email(sessions, mail.as_bytes())
+    rows = _sent(sessions)
+    assert [row.kind for row in rows] == ["contrl", "contrl", "aperak"]
+    answered = [_interchange(row)[1][0].segments[0].component(0) for row in rows[:2]]
+    assert answered == ["IC-A", "IC-B"]
+    # The APERAK answers the second interchange only: the first had no business problem.
+    assert "IC-B" in rows[2].reason
+
+
+def test_an_email_with_an_interchange_and_text_is_answered_in_prose_about_its_text(
+        engine: Engine, tmp_path: Path) -> None:
+    sessions = _replying(engine)
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    body = "PO 4500000001 line 20: 50 pcs confirmed, delivery 2026-12-05"
+    _process_email(sessions, _email_with(ordrsp("100", "RSP-3"), body))
+    rows = _sent(sessions)
+    assert sorted(row.kind for row in rows) == ["contrl", "email_reply"]
+    (reply,) = [row for row in rows if row.kind == "email_reply"]
+    assert reply.sender == "einkauf@buyer.example"
+    text = email.message_from_bytes(reply.payload, policy=email.policy.default)
+    assert isinstance(text, EmailMessage)
+    plain = text.get_body(("plain",))
+    assert plain is not None
+    content = plain.get_content()
+    # Line 20 came in the text; line 10 in the interchange, which the CONTRL answers.
+    assert "Line 20: confirmed as ordered" in content
+    assert "Line 10" not in content
+    assert LINE_10 not in content
+
+
+def test_a_supplier_without_edi_acknowledgements_gets_the_prose_reply(
+        engine: Engine, tmp_path: Path) -> None:
+    quiet = {"suppliers": [{**PARTNERS["suppliers"][0], "contrl": "never",  # type: ignore[dict-item]
+                            "aperak": "never"}]}
+    sessions = _replying(engine, quiet)
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    _process_email(sessions, _email_with(ordrsp("100", "RSP-4")))
+    assert [row.kind for row in _sent(sessions)] == ["email_reply"]
+
+
+# -- acknowledged ------------------------------------------------------------------------
+
+
+def _state(sessions: object, message_id: int) -> str:
+    with sessions() as session:  # type: ignore[operator]
+        return session.scalars(select(InboundMessage.state)
+                               .where(InboundMessage.id == message_id)).one()
+
+
+def _drain(sessions: object, tmp_path: Path) -> list[int]:
+    settings = OutboundSettings(drop_dir=tmp_path / "outbox")
+    sender = OutboxSender(sessions, Transports.from_settings(settings),  # type: ignore[arg-type]
+                          settings, lambda: NOW, "test", rand=lambda: 1.0)
+    return sender.drain().sent
+
+
+def test_a_message_is_acknowledged_once_its_answer_is_sent_and_can_be_replayed(
+        sessions: object, tmp_path: Path) -> None:
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    message_id = _process(sessions, ordrsp("100", "RSP-5"))
+    assert _state(sessions, message_id) == "reconciled"
+    assert len(_drain(sessions, tmp_path)) == 1
+    assert _state(sessions, message_id) == "acknowledged"
+    report = replay(sessions, message_id, TODAY, NOW)  # type: ignore[arg-type]
+    assert report.state is MessageState.RECONCILED
+    assert _state(sessions, message_id) == "reconciled"
+
+
+def test_a_quarantined_interchange_answered_by_contrl_stays_quarantined(
+        sessions: object, tmp_path: Path) -> None:
+    raw = (f"UNB+UNOC:3+{GLN}:14+5400000000001:14+261126:0900+CUT-2'"
+           "UNH+1+ORDRSP:D:96A:UN:EAN005'BGM+231+RSP-1+4'").encode()
+    message_id = _process(sessions, raw)
+    assert len(_drain(sessions, tmp_path)) == 1
+    assert _state(sessions, message_id) == "quarantined"
+
+
+def test_an_alert_sent_acknowledges_nothing(sessions: object, tmp_path: Path) -> None:
+    from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
+    from gateway.services.outbox import enqueue
+
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    quiet = {"suppliers": [{**PARTNERS["suppliers"][0], "contrl": "never"}]}  # type: ignore[dict-item]
+    with sessions() as session:  # type: ignore[operator]
+        load_partners(session, quiet, NOW)
+    message_id = _process(sessions, ordrsp("100", "RSP-6"))
+    with sessions() as session:  # type: ignore[operator]
+        enqueue(session, OutboundDraft(OutboundKind.ALERT, Transport.SMTP, "anna@buyer.example",
+                                       b"Subject: x\r\n\r\nx\r\n", "alert-1@gw.example",
+                                       "test alert", message_id=message_id), NOW)
+    assert len(_drain(sessions, tmp_path)) == 1
+    assert _state(sessions, message_id) == "reconciled"
+
+
+# -- A replay ----------------------------------------------------------------------------
+
+
+def test_a_replay_that_changes_nothing_sends_no_second_acknowledgement(
+        sessions: object, tmp_path: Path) -> None:
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    message_id = _process(sessions, interchange(UNKNOWN_LINE, "SUP-IC-9"))
+    assert [row.kind for row in _sent(sessions)] == ["contrl", "aperak"]
+    replay(sessions, message_id, TODAY, NOW)  # type: ignore[arg-type]
+    assert [row.kind for row in _sent(sessions)] == ["contrl", "aperak"]
+
+
+def test_a_replay_whose_result_changed_answers_what_changed_under_a_new_reference(
+        engine: Engine, tmp_path: Path) -> None:
+    always = {"suppliers": [{**PARTNERS["suppliers"][0], "aperak": "always"}]}  # type: ignore[dict-item]
+    sessions = transactions(engine, always, NOW)
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    message_id = _process(sessions, interchange(UNKNOWN_LINE, "SUP-IC-10"))
+    first = _sent(sessions)
+    assert [row.kind for row in first] == ["contrl", "aperak"]
+    # The buyer adds line 90 to the order; replayed, the response's line 90 now matches.
+    import_orders(sessions, tmp_path, ORDERS_CSV + "4500000001,90,5,PCE,1.00,EUR,2026-12-05,"
+                                                   f"{LINE_10},ACME,anna@buyer.example\n")
+    replay(sessions, message_id, TODAY, NOW)  # type: ignore[arg-type]
+    rows = _sent(sessions)
+    # The CONTRL says what it said (the syntax did not change): not sent again.
+    assert [row.kind for row in rows] == ["contrl", "aperak", "aperak"]
+    again = rows[2]
+    assert again.extra is not None
+    assert again.extra["interchange_reference"] == "3"
+    _mail, (answer,) = _interchange(again)
+    assert [s.component(0, 0) for s in answer.segments if s.tag == "ERC"] == []
+    _mail, (earlier,) = _interchange(first[1])
+    assert [s.component(0, 0) for s in earlier.segments if s.tag == "ERC"] == ["11"]

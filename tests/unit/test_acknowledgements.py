@@ -20,6 +20,7 @@ from gateway.services.acknowledgements import (
     Answered,
     contrl_report,
     decide,
+    fingerprint,
     received_interchanges,
     render,
     syntax_fault,
@@ -176,6 +177,28 @@ def test_the_samples_broken_batch_gets_a_contrl_rejecting_only_the_cut_message()
     assert report.action is Action.ACCEPTED
 
 
+def test_the_same_batch_attached_to_an_email_gets_the_same_contrl() -> None:
+    from email.message import EmailMessage
+
+    with open("samples/edifact/ordrsp_broken_message_in_batch.edi", "rb") as file:
+        data = file.read()
+    mail = EmailMessage()
+    mail["From"] = "edi@acme.example"
+    mail["Message-ID"] = "<b@acme.example>"
+    mail.set_content("Our order responses.")
+    mail.add_attachment(data, maintype="application", subtype="EDIFACT", filename="batch.edi")
+    reading = read_message(mail.as_bytes(), "reply.eml")
+    bare = read_message(data, "batch.edi")
+    assert reading.edifact == ()
+    (attached,) = reading.attached
+    assert attached.file == "reply.eml, attachment 'batch.edi'"
+    documents = [r for r in reading.results if isinstance(r, Document)]
+    assert {d.file for d in documents} == {attached.file}
+    (received,) = received_interchanges(attached.edifact)
+    (alone,) = received_interchanges(bare.edifact)
+    assert contrl_report(received) == contrl_report(alone)
+
+
 def test_file_problems_belong_to_the_interchange_around_them() -> None:
     first = InterchangeHeader("UNOC", "3", "S", "14", "R", "14", "ONE", None, False)
     second = InterchangeHeader("UNOC", "3", "S", "14", "R", "14", "TWO", None, False)
@@ -210,6 +233,20 @@ def test_policies_decide_what_is_sent() -> None:
     assert on_error == []
     assert [s.kind for s in always] == [OutboundKind.CONTRL, OutboundKind.APERAK]
     assert [s.kind for s in aperak] == [OutboundKind.APERAK]
+
+
+def test_the_fingerprint_is_what_an_acknowledgement_says_not_when_or_under_which_number(
+        ) -> None:
+    (received,) = received_interchanges([_heading(1)])
+    policy = AckPolicy(AckWhen.ALWAYS, AckWhen.ALWAYS)
+    contrl, clean = decide(policy, [received], [_answered()])
+    again_contrl, again_clean = decide(policy, [received], [_answered()])
+    _contrl, faulty = decide(policy, [received], [_answered(DiscrepancyCode.ITEM_MISMATCH)])
+    assert render(clean, "1", PREPARED) != render(again_clean, "2", PREPARED)
+    assert fingerprint(clean) == fingerprint(again_clean)
+    assert fingerprint(contrl) == fingerprint(again_contrl)
+    assert fingerprint(clean) != fingerprint(faulty)
+    assert fingerprint(contrl) != fingerprint(clean)
 
 
 def test_not_applied_line_rejections_are_no_aperak_errors() -> None:

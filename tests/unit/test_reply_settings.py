@@ -28,11 +28,21 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
                                      True)
     assert ReplySettings.from_env({"GATEWAY_REPLY_MESSAGE_ID_DOMAIN": "gw.example"}
                                   ).message_id_domain == "gw.example"
+    assert settings.acknowledgements_from == "einkauf@Brenner-Antrieb.example"
+
+
+def test_acknowledgements_come_from_their_own_address_when_one_is_set() -> None:
+    settings = ReplySettings.from_env({"GATEWAY_REPLY_FROM": "einkauf@brenner.example",
+                                       "GATEWAY_ACK_FROM": "edi@brenner.example"})
+    assert (settings.from_address, settings.acknowledgements_from) == (
+        "einkauf@brenner.example", "edi@brenner.example")
+    assert settings.message_id_domain == "brenner.example"
 
 
 @pytest.mark.parametrize(("name", "value"), [
     ("GATEWAY_REPLY_FROM", "purchasing"),
     ("GATEWAY_REPLY_FROM", "Purchasing <p@buyer.example>"),
+    ("GATEWAY_ACK_FROM", "edi"),
     ("GATEWAY_REPLY_MESSAGE_ID_DOMAIN", "a@b"),
     ("GATEWAY_REPLY_MAX_PER_HOUR", "0"),
     ("GATEWAY_REPLIES", "perhaps"),
