@@ -7,9 +7,10 @@ seen by that process's scrapes only. So a custom collector asks the database on 
 any number of web processes report the same values.
 
 Processing latency (archive to reconciled) is a gauge histogram over the messages reconciled in
-the last `LATENCY_WINDOW`: `updated_at - received_at` of the rows in state `reconciled` (the
-batch that moved a message there sets `updated_at` to the time it finished, just before its
-commit: `gateway.services.ingest.stamp_finished`). Observations in process memory would have
+the last `LATENCY_WINDOW`: `updated_at - received_at` of the rows in state `reconciled` or
+`acknowledged` (the batch that moved a message to `reconciled` sets `updated_at` to the time it
+finished, just before its commit: `gateway.services.pipeline.stamp_finished`; the outbox sender
+moving it on to `acknowledged` leaves `updated_at` as it was). Observations in process memory would have
 to be made by the workers, which serve no HTTP; this way the figure survives restarts and
 needs no shared multiprocess directory. A message replayed later counts from its first
 arrival, which is what the supplier waited.
@@ -80,7 +81,8 @@ def _read_latency(connection: Connection, now: datetime, snapshot: Snapshot) -> 
         select(*(func.coalesce(func.sum(case((seconds <= bound, 1), else_=0)), 0)
                  for bound in LATENCY_BUCKETS),
                func.count(), func.coalesce(func.sum(seconds), literal(0.0)))
-        .where(InboundMessage.state == MessageState.RECONCILED.value,
+        .where(InboundMessage.state.in_((MessageState.RECONCILED.value,
+                                         MessageState.ACKNOWLEDGED.value)),
                InboundMessage.updated_at >= now - LATENCY_WINDOW)).one()
     snapshot.latency_buckets = [int(value) for value in row[:len(LATENCY_BUCKETS)]]
     snapshot.latency_count = int(row[len(LATENCY_BUCKETS)])

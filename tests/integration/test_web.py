@@ -23,13 +23,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 
 from gateway.bootstrap import configure_logging, make_session_factory
 from gateway.config import Settings
 from gateway.domain.discrepancies import ExceptionState
 from gateway.observability import JsonLogFormatter
-from gateway.persistence.models import ExceptionRow
+from gateway.persistence.models import ExceptionRow, InboundMessage
 from gateway.persistence.schema import upgrade
 from gateway.services import pipeline
 from gateway.services.ingest import Intake, archive, process
@@ -229,6 +229,14 @@ def test_latency_runs_from_the_archive_to_the_reconciling_commit(
     (report,) = pipeline.process_ids(sessions, [message.message_id], archived.date(),
                                      lambda: now[0], 5)
     assert report.state.value == "reconciled"
+    found = samples(fetch(create_app(settings), "/metrics").text)
+    assert found[("gateway_processing_latency_seconds_gcount", ())] == 1
+    assert found[("gateway_processing_latency_seconds_gsum", ())] == pytest.approx(108.013,
+                                                                                   abs=0.002)
+    # Its answer sent, the message moves on to `acknowledged`: it still counts, the same.
+    with sessions() as session:
+        session.execute(update(InboundMessage).where(InboundMessage.id == message.message_id)
+                        .values(state="acknowledged"))
     found = samples(fetch(create_app(settings), "/metrics").text)
     assert found[("gateway_processing_latency_seconds_gcount", ())] == 1
     assert found[("gateway_processing_latency_seconds_gsum", ())] == pytest.approx(108.013,
