@@ -271,8 +271,15 @@ def latencies(port: int, target: Target, requests: int) -> list[float]:
     return seconds
 
 
-def throughput(work: Callable[[], Callable[[], None]], concurrency: int,
-               seconds: float) -> float:
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """One client of a throughput round: `call` once per request, `close` at the end."""
+
+    call: Callable[[], None]
+    close: Callable[[], None]
+
+
+def throughput(work: Callable[[], Worker], concurrency: int, seconds: float) -> float:
     """Calls per second of `concurrency` threads, each running its own `work()` loop, over
     `seconds` (the calls counted are those finished in time)."""
     counts = [0] * concurrency
@@ -281,15 +288,19 @@ def throughput(work: Callable[[], Callable[[], None]], concurrency: int,
     stop = threading.Event()
 
     def loop(index: int) -> None:
+        worker: Worker | None = None
         try:
-            call = work()
+            worker = work()
             start.wait()
             while not stop.is_set():
-                call()
+                worker.call()
                 counts[index] += 1
         except Exception as exc:  # noqa: BLE001 - the caller raises it
             errors.append(exc)
             start.abort()
+        finally:
+            if worker is not None:
+                worker.close()
 
     threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(concurrency)]
     for thread in threads:
@@ -306,13 +317,13 @@ def throughput(work: Callable[[], Callable[[], None]], concurrency: int,
     return sum(counts) / elapsed
 
 
-def api_work(port: int, token: str) -> Callable[[], Callable[[], None]]:
-    def make() -> Callable[[], None]:
+def api_work(port: int, token: str) -> Callable[[], Worker]:
+    def make() -> Worker:
         client = Client(port, {"Authorization": f"Bearer {token}"})
 
         def call() -> None:
             client.get("/api/v1/exceptions")
-        return call
+        return Worker(call, client.close)
     return make
 
 
@@ -322,9 +333,9 @@ class Statement:
     parameters: dict[str, Any]
 
 
-def captured_queue_sql(url: str) -> list[Statement]:
-    """The statements the API's first page runs for the queue (`queue_page`), as SQLAlchemy
-    sends them to psycopg: the bare side runs exactly these."""
+def captured_queue_sql(url: str, cursor: str | None = None) -> list[Statement]:
+    """The statements the API's page (the first, or the one after `cursor`) runs for the queue
+    (`queue_page`), as SQLAlchemy sends them to psycopg: the bare side runs exactly these."""
     from sqlalchemy.orm import Session
 
     from gateway.web.queue_view import QueueFilters, queue_page
@@ -338,15 +349,15 @@ def captured_queue_sql(url: str) -> list[Statement]:
         seen.append(Statement(statement, dict(parameters or {})))
 
     with Session(engine) as session:
-        queue_page(session, QueueFilters(), None, 50, datetime.now(UTC))
+        queue_page(session, QueueFilters(), cursor, 50, datetime.now(UTC))
     engine.dispose()
     return [s for s in seen if s.sql.lstrip().upper().startswith("SELECT")]
 
 
-def bare_work(dsn: str, statements: list[Statement]) -> Callable[[], Callable[[], None]]:
+def bare_work(dsn: str, statements: list[Statement]) -> Callable[[], Worker]:
     import psycopg
 
-    def make() -> Callable[[], None]:
+    def make() -> Worker:
         connection = psycopg.connect(dsn, autocommit=True)
 
         def call() -> None:
@@ -354,7 +365,7 @@ def bare_work(dsn: str, statements: list[Statement]) -> Callable[[], Callable[[]
                 for statement in statements:
                     cursor.execute(statement.sql, statement.parameters)
                     cursor.fetchall()
-        return call
+        return Worker(call, connection.close)
     return make
 
 
@@ -392,6 +403,8 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
         with web_server(url, log) as port:
             step("walking 100 pages for a deep cursor", 0, 0)
             cursor = deep_cursor(port, credentials.token, 100)
+            deep = captured_queue_sql(url, urllib.parse.unquote(cursor))
+            deep_plan = explain(url, deep[0]) if deep else ""
             measured: dict[str, Any] = {}
             for target in targets(credentials, cursor):
                 step(f"latency: {target.label}", 0, 0)
@@ -426,6 +439,7 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
             "api_median_per_s": round(api, 1), "bare_median_per_s": round(bare, 1),
             "ratio": round(api / bare, 3) if bare else None, "load": loads},
         "queue_sql": [s.sql for s in statements], "queue_plan": queue_plan,
+        "queue_plan_100_pages_in": deep_plan,
         "targets": {"median_ms": TARGET_MEDIAN_MS, "p99_ms": TARGET_P99_MS,
                     "ratio": TARGET_RATIO},
         "latency_meets_target": latency_ok,
