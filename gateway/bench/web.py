@@ -164,9 +164,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def web_server(url: str, log: Path) -> Iterator[int]:
-    """`gateway web` in a subprocess of its own process group; yields its port once
-    /healthz answers."""
+def web_server(url: str, log: Path) -> Iterator[tuple[int, int]]:
+    """`gateway web` in a subprocess of its own process group; yields its port and process id
+    once /healthz answers."""
     port = free_port()
     env = {**os.environ, "GATEWAY_DATABASE_URL": url, "GATEWAY_WEB_SECRET_KEY": SECRET_KEY}
     with log.open("wb") as out:
@@ -179,7 +179,7 @@ def web_server(url: str, log: Path) -> Iterator[int]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise BenchmarkError(f"gateway web did not start; see {log}")
                 time.sleep(0.1)
-            yield port
+            yield port, process.pid
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             try:
@@ -369,6 +369,16 @@ def bare_work(dsn: str, statements: list[Statement]) -> Callable[[], Worker]:
     return make
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU seconds of a process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # fields[11], fields[12]: utime and stime in clock ticks (proc(5), fields 14 and 15)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
@@ -400,7 +410,7 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
         engine.dispose()
         statements = captured_queue_sql(url)
         queue_plan = explain(url, statements[0]) if statements else ""
-        with web_server(url, log) as port:
+        with web_server(url, log) as (port, pid):
             step("walking 100 pages for a deep cursor", 0, 0)
             cursor = deep_cursor(port, credentials.token, 100)
             deep = captured_queue_sql(url, urllib.parse.unquote(cursor))
@@ -415,12 +425,18 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
                     "p99_ms": round((percentile(values, 0.99) or 0) * 1000, 1),
                     "load": load_average()}
             api_rates: list[float] = []
+            server_cpu_ms: list[float] = []
             bare_rates: list[float] = []
             loads: list[list[float]] = []
             for number in range(1, rounds + 1):
                 step(f"throughput round {number}/{rounds}: API", 0, 0)
+                cpu_before = cpu_seconds(pid)
                 api_rates.append(throughput(api_work(port, credentials.token), concurrency,
                                             seconds))
+                cpu_after = cpu_seconds(pid)
+                if cpu_before is not None and cpu_after is not None and api_rates[-1]:
+                    server_cpu_ms.append(
+                        (cpu_after - cpu_before) * 1000 / (api_rates[-1] * seconds))
                 step(f"throughput round {number}/{rounds}: bare psycopg", 0, 0)
                 bare_rates.append(throughput(bare_work(_dsn(url), statements), concurrency,
                                              seconds))
@@ -437,7 +453,11 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
             "api_per_s": [round(r, 1) for r in api_rates],
             "bare_per_s": [round(r, 1) for r in bare_rates],
             "api_median_per_s": round(api, 1), "bare_median_per_s": round(bare, 1),
-            "ratio": round(api / bare, 3) if bare else None, "load": loads},
+            "ratio": round(api / bare, 3) if bare else None, "load": loads,
+            # the web process's CPU per API request during the rounds (about: the requests
+            # are counted over the round, the CPU until the clients stopped)
+            "server_cpu_ms_per_request": (round(statistics.median(server_cpu_ms), 2)
+                                          if server_cpu_ms else None)},
         "queue_sql": [s.sql for s in statements], "queue_plan": queue_plan,
         "queue_plan_100_pages_in": deep_plan,
         "targets": {"median_ms": TARGET_MEDIAN_MS, "p99_ms": TARGET_P99_MS,
@@ -466,4 +486,6 @@ def web_table(result: dict[str, Any]) -> Table:
                   f"{put['bare_median_per_s']} /s",
                   "rounds " + ", ".join(map(str, put["bare_per_s"])), "")
     table.add_row("ratio API / bare SQL", f"{put['ratio']}", f"target ≥ {TARGET_RATIO}", "")
+    table.add_row("web process CPU per API request", f"{put['server_cpu_ms_per_request']} ms",
+                  "", "")
     return table
