@@ -226,3 +226,51 @@ def bench_outbox(messages: int, runs: int, batch_size: int, as_json: bool) -> No
         result = run_outbox_benchmark(messages, runs, batch_size,
                                       lambda text: status.update(text))
     print_result(result, as_json)
+
+
+@bench.command("web")
+@click.option("--exceptions", default=100_000, show_default=True, help="Exceptions seeded.")
+@click.option("--lines", default=1_000_000, show_default=True, help="Order lines seeded.")
+@click.option("--orders", default=50_000, show_default=True,
+              help="Purchase orders (the lines are spread evenly over them).")
+@click.option("--suppliers", default=100, show_default=True, help="Suppliers.")
+@click.option("--requests", default=200, show_default=True,
+              help="Sequential requests per page for median and p99.")
+@click.option("--concurrency", default=8, show_default=True,
+              help="Clients (and bare psycopg connections) for requests per second.")
+@click.option("--seconds", default=5.0, show_default=True, help="Length of a throughput round.")
+@click.option("--rounds", default=3, show_default=True, help="Throughput rounds per side (median).")
+@click.option("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="Server to create (and drop) a scratch database on.")
+@click.option("--log", type=click.Path(dir_okay=False, path_type=Path),
+              default="var/bench-web.log", show_default=True, help="The web server's log.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_web(exceptions: int, lines: int, orders: int, suppliers: int, requests: int,
+              concurrency: int, seconds: float, rounds: int, postgres_url: str, log: Path,
+              as_json: bool) -> None:
+    """The exception queue page and /api/v1/exceptions, served by `gateway web` on a seeded
+    scratch PostgreSQL database: median and p99 latency of the first, a deep and a filtered
+    page; the API's requests per second against the same SQL run bare through psycopg.
+    Exit status 1 when a target is missed."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from gateway.bench.web import Scale, run_web_benchmark, web_table
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    scale = Scale(exceptions, lines, orders, suppliers)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("seeding", total=None)
+
+        def step(label: str, done: int, total: int) -> None:
+            progress.update(task, description=label, completed=done, total=total or None)
+
+        result = run_web_benchmark(postgres_url, scale, requests, concurrency, seconds,
+                                   rounds, log, step)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        Console().print(web_table(result))
+    if not (result["latency_meets_target"] and result["ratio_meets_target"]):
+        sys.exit(1)

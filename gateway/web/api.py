@@ -186,15 +186,16 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
                                                          "ago")] = None,
             cursor: str | None = None,
             limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         filters = clean_filters(supplier, severity, code, state, owner, order, age)
         with ctx.transaction() as session:
             try:
                 page = queue_page(session, filters, cursor, limit, ctx.now())
             except BadCursor as exc:
                 raise ApiProblem(400, "Bad cursor", str(exc)) from exc
-            return {"items": [exception_json(row) for row in page.rows],
-                    "next_cursor": page.next_cursor}
+            # Already in ExceptionPage's shape: a JSONResponse skips validating it again.
+            return JSONResponse({"items": [exception_json(row) for row in page.rows],
+                                 "next_cursor": page.next_cursor})
 
     @router.get("/exceptions/{exception_id}", response_model=ExceptionDetailOut,
                 summary="One exception with its audit trail")

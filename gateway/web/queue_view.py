@@ -144,11 +144,12 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def exception_version(row: ExceptionRow) -> str:
+def exception_version(row: ExceptionRow, updated_at: str | None = None) -> str:
     """The ETag of an exception: changes whenever its state, owner, evidence or anything an
-    action could change does (RFC 9110 section 8.8.3, a strong validator)."""
+    action could change does (RFC 9110 section 8.8.3, a strong validator). `updated_at`: the
+    row's `updated_at` in UTC ISO form, when the caller has it already."""
     basis = (f"{row.id}|{row.state}|{row.owner}|{row.occurrences}|{row.actual}|"
-             f"{utc(row.updated_at).isoformat()}")
+             f"{updated_at or utc(row.updated_at).isoformat()}")
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
 
 
@@ -192,6 +193,7 @@ def line_history(session: Session, order_line_id: int | None) -> LineHistory:
 
 
 def exception_json(row: ExceptionRow) -> dict[str, Any]:
+    updated_at = utc(row.updated_at).isoformat()
     return {
         "id": row.id, "code": row.code, "severity": row.severity, "risk": row.risk,
         "state": row.state, "supplier": row.supplier_code, "order_number": row.order_number,
@@ -199,6 +201,6 @@ def exception_json(row: ExceptionRow) -> dict[str, Any]:
         "difference": row.difference, "rule": row.rule, "tolerance": row.tolerance,
         "owner": row.owner, "message_id": row.message_id, "occurrences": row.occurrences,
         "created_at": utc(row.created_at).isoformat(),
-        "updated_at": utc(row.updated_at).isoformat(), "version": exception_version(row),
+        "updated_at": updated_at, "version": exception_version(row, updated_at),
     }
 

@@ -5,11 +5,12 @@ and the OpenAPI document."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from gateway.bootstrap import make_session_factory
 from gateway.config import Settings
@@ -164,3 +165,44 @@ def test_an_accepted_change_shows_in_the_lines_timeline(client: TestClient, engi
     assert line["quantity"] == "60"
     assert [v["kind"] for v in line["versions"]][-2:] == ["confirmation", "accepted"]
     assert line["versions"][-1]["source"] == "accepted by buyer token:erp"
+
+
+def _statements(client: TestClient, path: str, token: str) -> list[str]:
+    seen: list[str] = []
+    web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
+
+    def record(*args: object) -> None:
+        seen.append(str(args[2]).lstrip().split()[0].upper())
+
+    event.listen(web_engine, "before_cursor_execute", record)
+    try:
+        assert client.get(path, headers=_auth(token)).status_code == 200
+    finally:
+        event.remove(web_engine, "before_cursor_execute", record)
+    return [verb for verb in seen if verb != "BEGIN"]  # SQLite's explicit BEGIN
+
+
+def test_a_list_page_costs_the_same_statements_whatever_its_size_and_writes_nothing(
+        client: TestClient, engine: Engine) -> None:
+    token = _token(engine, Scope.EXCEPTIONS_READ)
+    first = _statements(client, "/api/v1/exceptions?limit=1", token)
+    assert "UPDATE" in first  # the token's first use is recorded
+    one = _statements(client, "/api/v1/exceptions?limit=1", token)
+    many = _statements(client, "/api/v1/exceptions?limit=200", token)
+    # the token (1) and the page (1); its last use is already recorded within the minute
+    assert one == many == ["SELECT", "SELECT"]
+
+
+def test_a_tokens_last_use_is_recorded_at_most_once_a_minute(
+        scenario: Scenario, settings: Settings, engine: Engine) -> None:
+    token = _token(engine, Scope.EXCEPTIONS_READ)
+    now = [NOW]
+    recorded: list[datetime | None] = []
+    with web_client(settings, clock=lambda: now[0]) as client:
+        for moment in (NOW, NOW + timedelta(seconds=59), NOW + timedelta(seconds=61)):
+            now[0] = moment
+            assert client.get("/api/v1/exceptions", headers=_auth(token)).status_code == 200
+            with make_session_factory(engine).begin() as session:
+                recorded.append(session.scalars(select(ApiTokenRow.last_used_at)).one())
+    assert [moment and moment.timestamp() for moment in recorded] == [
+        NOW.timestamp(), NOW.timestamp(), (NOW + timedelta(seconds=61)).timestamp()]

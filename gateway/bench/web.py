@@ -1,0 +1,491 @@
+"""`gateway bench web`: the exception queue page and `/api/v1/exceptions` served by `gateway
+web` (uvicorn, a subprocess) on a scratch PostgreSQL database of 100,000 exceptions and
+1,000,000 order lines, side by side with the same page's SQL run bare through psycopg.
+
+- Seeding is SQL (`generate_series`), after the schema is made by the migrations.
+- Latency: sequential requests over keep-alive connections (one client), median and p99 per
+  page: the HTML queue (signed-in cookie), the API's first page, a deep page (a cursor taken
+  100 pages in) and a filtered page.
+- Throughput: the API's first page at a fixed concurrency (threads, one keep-alive connection
+  each) for a fixed time, against the SQL statement that page ran (captured from SQLAlchemy)
+  executed with its parameters over one psycopg connection per thread, same concurrency;
+  rounds alternate the two sides; medians and the ratio.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+
+from gateway.bench.build import current_build
+from gateway.bench.common import BenchmarkError, database_url, percentile, scratch_server
+
+TARGET_MEDIAN_MS = 200.0
+TARGET_P99_MS = 500.0
+TARGET_RATIO = 0.5
+BUYERS = 20
+SECRET_KEY = "bench-web-secret-key-not-for-production-0123456789"
+BUYER_EMAIL = "bench.buyer@example.com"
+
+# One statement per step: (progress label, SQL). Parameters: :suppliers, :orders, :lines,
+# :exceptions, :buyers. random() after setseed() in the same transaction: two runs measure the
+# same data. Suppliers are skewed (a few have most orders and exceptions, as in life); of the
+# exceptions 3 in 4 are open or acknowledged, 3 in 10 have an owner.
+SEED_STEPS: tuple[tuple[str, str], ...] = (
+    ("suppliers", """
+        INSERT INTO suppliers (code, name, reminders)
+        SELECT 'SUP' || lpad(n::text, 4, '0'), 'Supplier ' || n, false
+        FROM generate_series(1, :suppliers) AS n"""),
+    ("purchase orders", """
+        INSERT INTO purchase_orders (number, supplier_code, owner_email, order_date, currency,
+                                     source, updated_at)
+        SELECT 'PO' || lpad(n::text, 7, '0'),
+               'SUP' || lpad((1 + floor(:suppliers * random() ^ 2))::int::text, 4, '0'),
+               'buyer' || (1 + n % :buyers) || '@example.com',
+               date '2026-01-01' + (n % 300), 'EUR', 'bench', now()
+        FROM generate_series(1, :orders) AS n"""),
+    ("order lines", """
+        INSERT INTO order_lines (order_id, line_no, buyer_part, supplier_part, description,
+                                 quantity, unit, price, currency, requested_date, state,
+                                 despatched_quantity)
+        SELECT 1 + (n - 1) / (:lines / :orders), ((n - 1) % (:lines / :orders) + 1)::text,
+               'BP-' || (n % 50000), 'SP-' || (n % 50000), 'Part ' || (n % 50000),
+               1 + n % 500, 'PCE', (1 + n % 9000) / 100.0, 'EUR',
+               date '2026-02-01' + (n % 330), 'confirmed', 0
+        FROM generate_series(1, :lines) AS n"""),
+    ("exceptions", """
+        INSERT INTO exceptions (key, code, severity, risk, state, supplier_code, order_number,
+                                line_no, order_line_id, expected, actual, difference, rule,
+                                tolerance, owner, occurrences, created_at, updated_at)
+        SELECT 'bench:' || g.n,
+               (ARRAY['QTY_SHORT','QTY_OVER','DATE_LATE','DATE_EARLY','PRICE_CHANGED',
+                      'LINE_REJECTED','LINE_NOT_CONFIRMED','UNKNOWN_LINE'])[1 + floor(8 * g.a)],
+               CASE WHEN g.b > 0.8 THEN 'high' WHEN g.b > 0.4 THEN 'medium' ELSE 'low' END,
+               round((100 * g.b * g.c)::numeric, 3)::float,
+               CASE WHEN g.d < 0.55 THEN 'open' WHEN g.d < 0.75 THEN 'acknowledged'
+                    WHEN g.d < 0.9 THEN 'resolved' WHEN g.d < 0.95 THEN 'accepted_change'
+                    ELSE 'rejected_change' END,
+               po.supplier_code, po.number, ol.line_no, ol.id,
+               'qty ' || ol.quantity, 'qty ' || (ol.quantity - 1 - g.n % 5),
+               '-' || (1 + g.n % 5), 'quantity within 0%', '0%',
+               CASE WHEN g.e < 0.3 THEN 'buyer' || (1 + floor(:buyers * g.e / 0.3))::int
+                                        || '@example.com' END,
+               1 + g.n % 3,
+               timestamptz '2026-12-01 00:00+00' - make_interval(mins => (200000 * g.c)::int),
+               timestamptz '2026-12-01 00:00+00' - make_interval(mins => (100000 * g.c)::int)
+        FROM (SELECT n, 1 + floor(:lines * random())::int AS line_id, random() AS a,
+                     random() AS b, random() AS c, random() AS d, random() AS e
+              FROM generate_series(1, :exceptions) AS n) AS g
+        JOIN order_lines AS ol ON ol.id = g.line_id
+        JOIN purchase_orders AS po ON po.id = ol.order_id"""),
+    ("statistics", "ANALYZE"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    exceptions: int = 100_000
+    lines: int = 1_000_000
+    orders: int = 50_000
+    suppliers: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    cookie: str
+    token: str
+
+
+def seed(engine: Engine, scale: Scale, step: Callable[[str, int, int], None]) -> Credentials:
+    """The schema by the migrations, the data by SQL, a buyer signed in and an API token."""
+    from gateway.domain.access import Role, Scope
+    from gateway.persistence.schema import upgrade
+    from gateway.services.accounts import create_api_token, create_user, open_session
+    from gateway.web.security import CookieSigner
+
+    if scale.lines % scale.orders:
+        raise BenchmarkError("order lines must be a multiple of orders")
+    total = len(SEED_STEPS) + 2
+    step("schema (migrations)", 0, total)
+    upgrade(engine)
+    params = {"suppliers": scale.suppliers, "orders": scale.orders, "lines": scale.lines,
+              "exceptions": scale.exceptions, "buyers": BUYERS}
+    for done, (label, sql) in enumerate(SEED_STEPS, start=1):
+        step(label, done, total)
+        if sql == "ANALYZE":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+            continue
+        with engine.begin() as connection:
+            connection.execute(text("SELECT setseed(0.42)"))
+            connection.execute(text(sql), {k: v for k, v in params.items() if f":{k}" in sql})
+    step("users and token", total - 1, total)
+    from sqlalchemy.orm import Session
+
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        user = create_user(session, BUYER_EMAIL, "Bench Buyer", Role.BUYER, None,
+                           "bench-password-0123", "bench", now)
+        opened = open_session(session, user, now)
+        token = create_api_token(session, "bench", [Scope.EXCEPTIONS_READ], "bench", now)
+    step("seeded", total, total)
+    return Credentials(CookieSigner(SECRET_KEY).sign_session(opened.token), token.token)
+
+
+def count_rows(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {table: int(connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+                for table in ("order_lines", "exceptions", "purchase_orders", "suppliers")}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def web_server(url: str, log: Path) -> Iterator[tuple[int, int]]:
+    """`gateway web` in a subprocess of its own process group; yields its port and process id
+    once /healthz answers."""
+    port = free_port()
+    env = {**os.environ, "GATEWAY_DATABASE_URL": url, "GATEWAY_WEB_SECRET_KEY": SECRET_KEY}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "web", "--port", str(port)], env=env,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not _answers(port, "/healthz"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise BenchmarkError(f"gateway web did not start; see {log}")
+                time.sleep(0.1)
+            yield port, process.pid
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _answers(port: int, path: str) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", path)
+        ok = connection.getresponse().status == 200
+        connection.close()
+        return ok
+    except OSError:
+        return False
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection."""
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self._headers = headers
+
+    def get(self, path: str) -> bytes:
+        self._connection.request("GET", path, headers=self._headers)
+        response = self._connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise BenchmarkError(f"GET {path} answered {response.status}: {body[:200]!r}")
+        return body
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    label: str
+    path: str
+    headers: dict[str, str]
+    check: str  # a text every answer holds
+
+
+def targets(credentials: Credentials, deep_cursor: str) -> list[Target]:
+    cookie = {"Cookie": f"gateway_session={credentials.cookie}"}
+    bearer = {"Authorization": f"Bearer {credentials.token}"}
+    return [
+        Target("page", "queue page (HTML), first page", "/exceptions", cookie, "</table>"),
+        Target("api", "API list, first page", "/api/v1/exceptions", bearer, '"items"'),
+        Target("api_deep", "API list, 100 pages in (cursor)",
+               f"/api/v1/exceptions?cursor={deep_cursor}", bearer, '"items"'),
+        Target("api_filtered", "API list, supplier and severity filter",
+               "/api/v1/exceptions?supplier=SUP0042&severity=high", bearer, '"items"'),
+        Target("page_filtered", "queue page, supplier filter, 100 pages in",
+               f"/exceptions?cursor={deep_cursor}&supplier=SUP0042", cookie, "</html>"),
+    ]
+
+
+def deep_cursor(port: int, token: str, pages: int) -> str:
+    """The cursor `pages` pages into the queue, by walking it."""
+    client = Client(port, {"Authorization": f"Bearer {token}"})
+    cursor = ""
+    for _ in range(pages):
+        query = f"?cursor={cursor}" if cursor else ""
+        found = json.loads(client.get(f"/api/v1/exceptions{query}"))["next_cursor"]
+        if not found:
+            break
+        cursor = found
+    client.close()
+    return urllib.parse.quote(cursor)
+
+
+def latencies(port: int, target: Target, requests: int) -> list[float]:
+    client = Client(port, target.headers)
+    client.get(target.path)  # warm: the connection and the app's caches
+    seconds = []
+    for _ in range(requests):
+        begin = time.perf_counter()
+        body = client.get(target.path)
+        seconds.append(time.perf_counter() - begin)
+        if target.check.encode() not in body:
+            raise BenchmarkError(f"{target.name} answered without {target.check!r}")
+    client.close()
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """One client of a throughput round: `call` once per request, `close` at the end."""
+
+    call: Callable[[], None]
+    close: Callable[[], None]
+
+
+def throughput(work: Callable[[], Worker], concurrency: int, seconds: float) -> float:
+    """Calls per second of `concurrency` threads, each running its own `work()` loop, over
+    `seconds` (the calls counted are those finished in time)."""
+    counts = [0] * concurrency
+    errors: list[Exception] = []
+    start = threading.Barrier(concurrency + 1)
+    stop = threading.Event()
+
+    def loop(index: int) -> None:
+        worker: Worker | None = None
+        try:
+            worker = work()
+            start.wait()
+            while not stop.is_set():
+                worker.call()
+                counts[index] += 1
+        except Exception as exc:  # noqa: BLE001 - the caller raises it
+            errors.append(exc)
+            start.abort()
+        finally:
+            if worker is not None:
+                worker.close()
+
+    threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    begin = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    elapsed = time.perf_counter() - begin
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise BenchmarkError(f"a client failed: {errors[0]!r}")
+    return sum(counts) / elapsed
+
+
+def api_work(port: int, token: str) -> Callable[[], Worker]:
+    def make() -> Worker:
+        client = Client(port, {"Authorization": f"Bearer {token}"})
+
+        def call() -> None:
+            client.get("/api/v1/exceptions")
+        return Worker(call, client.close)
+    return make
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    sql: str
+    parameters: dict[str, Any]
+
+
+def captured_queue_sql(url: str, cursor: str | None = None) -> list[Statement]:
+    """The statements the API's page (the first, or the one after `cursor`) runs for the queue
+    (`queue_page`), as SQLAlchemy sends them to psycopg: the bare side runs exactly these."""
+    from sqlalchemy.orm import Session
+
+    from gateway.web.queue_view import QueueFilters, queue_page
+
+    engine = create_engine(url)
+    seen: list[Statement] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+               _many: bool) -> None:
+        seen.append(Statement(statement, dict(parameters or {})))
+
+    with Session(engine) as session:
+        queue_page(session, QueueFilters(), cursor, 50, datetime.now(UTC))
+    engine.dispose()
+    return [s for s in seen if s.sql.lstrip().upper().startswith("SELECT")]
+
+
+def bare_work(dsn: str, statements: list[Statement]) -> Callable[[], Worker]:
+    import psycopg
+
+    def make() -> Worker:
+        connection = psycopg.connect(dsn, autocommit=True)
+
+        def call() -> None:
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement.sql, statement.parameters)
+                    cursor.fetchall()
+        return Worker(call, connection.close)
+    return make
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU seconds of a process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # fields[11], fields[12]: utime and stime in clock ticks (proc(5), fields 14 and 15)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def explain(url: str, statement: Statement) -> str:
+    import psycopg
+
+    with psycopg.connect(_dsn(url)) as connection, connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement.sql,
+                       statement.parameters)
+        return "\n".join(str(row[0]) for row in cursor.fetchall())
+
+
+def _dsn(url: str) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrency: int,
+                      seconds: float, rounds: int, log: Path,
+                      step: Callable[[str, int, int], None]) -> dict[str, Any]:
+    with scratch_server(postgres_url) as create:
+        url = database_url(postgres_url, create(""))
+        engine = create_engine(url)
+        began = time.perf_counter()
+        credentials = seed(engine, scale, step)
+        seed_seconds = time.perf_counter() - began
+        rows = count_rows(engine)
+        engine.dispose()
+        statements = captured_queue_sql(url)
+        queue_plan = explain(url, statements[0]) if statements else ""
+        with web_server(url, log) as (port, pid):
+            step("walking 100 pages for a deep cursor", 0, 0)
+            cursor = deep_cursor(port, credentials.token, 100)
+            deep = captured_queue_sql(url, urllib.parse.unquote(cursor))
+            deep_plan = explain(url, deep[0]) if deep else ""
+            measured: dict[str, Any] = {}
+            for target in targets(credentials, cursor):
+                step(f"latency: {target.label}", 0, 0)
+                values = latencies(port, target, requests)
+                measured[target.name] = {
+                    "label": target.label, "requests": len(values),
+                    "median_ms": round((percentile(values, 0.5) or 0) * 1000, 1),
+                    "p99_ms": round((percentile(values, 0.99) or 0) * 1000, 1),
+                    "load": load_average()}
+            api_rates: list[float] = []
+            server_cpu_ms: list[float] = []
+            bare_rates: list[float] = []
+            loads: list[list[float]] = []
+            for number in range(1, rounds + 1):
+                step(f"throughput round {number}/{rounds}: API", 0, 0)
+                cpu_before = cpu_seconds(pid)
+                api_rates.append(throughput(api_work(port, credentials.token), concurrency,
+                                            seconds))
+                cpu_after = cpu_seconds(pid)
+                if cpu_before is not None and cpu_after is not None and api_rates[-1]:
+                    server_cpu_ms.append(
+                        (cpu_after - cpu_before) * 1000 / (api_rates[-1] * seconds))
+                step(f"throughput round {number}/{rounds}: bare psycopg", 0, 0)
+                bare_rates.append(throughput(bare_work(_dsn(url), statements), concurrency,
+                                             seconds))
+                loads.append(load_average())
+    api = statistics.median(api_rates)
+    bare = statistics.median(bare_rates)
+    latency_ok = all(m["median_ms"] < TARGET_MEDIAN_MS and m["p99_ms"] < TARGET_P99_MS
+                     for m in measured.values())
+    return {
+        "build": current_build().as_json(), "rows": rows,
+        "seed_seconds": round(seed_seconds, 1), "latency": measured,
+        "throughput": {
+            "concurrency": concurrency, "seconds_per_round": seconds, "rounds": rounds,
+            "api_per_s": [round(r, 1) for r in api_rates],
+            "bare_per_s": [round(r, 1) for r in bare_rates],
+            "api_median_per_s": round(api, 1), "bare_median_per_s": round(bare, 1),
+            "ratio": round(api / bare, 3) if bare else None, "load": loads,
+            # the web process's CPU per API request during the rounds (about: the requests
+            # are counted over the round, the CPU until the clients stopped)
+            "server_cpu_ms_per_request": (round(statistics.median(server_cpu_ms), 2)
+                                          if server_cpu_ms else None)},
+        "queue_sql": [s.sql for s in statements], "queue_plan": queue_plan,
+        "queue_plan_100_pages_in": deep_plan,
+        "targets": {"median_ms": TARGET_MEDIAN_MS, "p99_ms": TARGET_P99_MS,
+                    "ratio": TARGET_RATIO},
+        "latency_meets_target": latency_ok,
+        "ratio_meets_target": bool(bare) and api / bare >= TARGET_RATIO,
+    }
+
+
+def web_table(result: dict[str, Any]) -> Table:
+    rows = result["rows"]
+    table = Table(title=(f"gateway bench web, {result['build']['label']}: "
+                         f"{rows['exceptions']:,} exceptions, {rows['order_lines']:,} order "
+                         f"lines (seeded in {result['seed_seconds']} s)"))
+    for column in ("request", "median ms", "p99 ms", "load (1, 5, 15 min)"):
+        table.add_column(column)
+    for measured in result["latency"].values():
+        table.add_row(measured["label"], f"{measured['median_ms']:.1f}",
+                      f"{measured['p99_ms']:.1f}", " ".join(map(str, measured["load"])))
+    put = result["throughput"]
+    table.add_row("", "", "", "")
+    table.add_row(f"API list, {put['concurrency']} clients", f"{put['api_median_per_s']} /s",
+                  "rounds " + ", ".join(map(str, put["api_per_s"])),
+                  " ".join(map(str, put["load"][-1])))
+    table.add_row(f"same SQL via psycopg, {put['concurrency']} connections",
+                  f"{put['bare_median_per_s']} /s",
+                  "rounds " + ", ".join(map(str, put["bare_per_s"])), "")
+    table.add_row("ratio API / bare SQL", f"{put['ratio']}", f"target ≥ {TARGET_RATIO}", "")
+    table.add_row("web process CPU per API request", f"{put['server_cpu_ms_per_request']} ms",
+                  "", "")
+    return table
