@@ -10,9 +10,9 @@ Processing latency (archive to reconciled) is a gauge histogram over the message
 the last `LATENCY_WINDOW`: `updated_at - received_at` of the rows in state `reconciled` or
 `acknowledged` (the batch that moved a message to `reconciled` sets `updated_at` to the time it
 finished, just before its commit: `gateway.services.pipeline.stamp_finished`; the outbox sender
-moving it on to `acknowledged` leaves `updated_at` as it was). Observations in process memory would have
-to be made by the workers, which serve no HTTP; this way the figure survives restarts and
-needs no shared multiprocess directory. A message replayed later counts from its first
+moving it on to `acknowledged` leaves `updated_at` as it was). Observations in process memory
+would have to be made by the workers, which serve no HTTP; this way the figure survives
+restarts and needs no shared multiprocess directory. A message replayed later counts from its first
 arrival, which is what the supplier waited.
 
 Labels are states, channels, exception codes and severities, and queue names: small, fixed
