@@ -27,6 +27,7 @@ from gateway.services.accounts import (
     sign_in,
 )
 from gateway.services.queue import show_exception
+from gateway.services.rejections import rejectable
 from gateway.web.actions import Action, ActionRequest, may_act, perform
 from gateway.web.context import WebContext
 from gateway.web.excerpt import message_excerpt
@@ -174,6 +175,8 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
                 document=detail.document, history=line_history(session, row.order_line_id),
                 excerpt=excerpt, can_act=may_act(session, current.actor, row),
                 can_accept=(row.code in ACCEPTABLE and row.order_line_id is not None
+                            and row.state in OPEN_STATES),
+                can_reject=(rejectable(row.code, row.order_number)
                             and row.state in OPEN_STATES),
                 version=exception_version(row),
                 done=done if done in {a.value for a in Action} else None)
