@@ -36,6 +36,7 @@ from gateway.bootstrap import READ_ONLY, make_engine, make_session_factory
 from gateway.config import PipelineSettings, Settings
 from gateway.web.api import register_api
 from gateway.web.broker import make_broker_probe
+from gateway.web.bulk_pages import register_bulk_pages
 from gateway.web.context import WebContext
 from gateway.web.health import CheckStatus, readiness
 from gateway.web.metrics import GatewayCollector
@@ -91,6 +92,7 @@ def create_app(settings: Settings,
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_pages(app, web)
+    register_bulk_pages(app, web)
     register_api(app, web)
 
     @app.get("/healthz", include_in_schema=False)

@@ -149,6 +149,7 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
             return ctx.render(
                 request, _locale(request, current.user), "queue.html", me=current,
                 rows=page.rows, filters=filters, next_link=next_link,
+                versions={row.id: exception_version(row) for row in page.rows},
                 first_link=f"/exceptions?{urlencode(filters.as_query())}" if cursor else None,
                 suppliers=supplier_codes(session), severities=SEVERITIES,
                 codes=[c.value for c in DiscrepancyCode],
