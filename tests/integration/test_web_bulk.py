@@ -35,14 +35,16 @@ def client(scenario: Scenario, settings: Settings) -> Iterator[TestClient]:
 
 def _owned(engine: Engine) -> dict[int, str | None]:
     with make_session_factory(engine).begin() as session:
-        return dict(session.execute(
-            select(ExceptionRow.id, ExceptionRow.owner).where(ExceptionRow.state == "open")))
+        rows = session.execute(
+            select(ExceptionRow.id, ExceptionRow.owner).where(ExceptionRow.state == "open"))
+        return {row_id: owner for row_id, owner in rows}  # noqa: C416
 
 
 def _states(engine: Engine, ids: list[int]) -> dict[int, str]:
     with make_session_factory(engine).begin() as session:
-        return dict(session.execute(
-            select(ExceptionRow.id, ExceptionRow.state).where(ExceptionRow.id.in_(ids))))
+        rows = session.execute(
+            select(ExceptionRow.id, ExceptionRow.state).where(ExceptionRow.id.in_(ids)))
+        return {row_id: state for row_id, state in rows}  # noqa: C416
 
 
 def test_the_picks_are_read_as_id_and_version_without_duplicates_or_garbage() -> None:
