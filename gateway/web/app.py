@@ -40,6 +40,7 @@ from gateway.web.bulk_pages import register_bulk_pages
 from gateway.web.context import WebContext
 from gateway.web.health import CheckStatus, readiness
 from gateway.web.metrics import GatewayCollector
+from gateway.web.order_pages import register_order_pages
 from gateway.web.pages import register_pages
 from gateway.web.security import WebSettings, add_security_headers
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings,
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_pages(app, web)
     register_bulk_pages(app, web)
+    register_order_pages(app, web)
     register_api(app, web)
 
     @app.get("/healthz", include_in_schema=False)
