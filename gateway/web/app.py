@@ -39,6 +39,7 @@ from gateway.web.broker import make_broker_probe
 from gateway.web.bulk_pages import register_bulk_pages
 from gateway.web.context import WebContext
 from gateway.web.health import CheckStatus, readiness
+from gateway.web.message_pages import register_message_pages
 from gateway.web.metrics import GatewayCollector
 from gateway.web.order_pages import register_order_pages
 from gateway.web.pages import register_pages
@@ -95,6 +96,7 @@ def create_app(settings: Settings,
     register_pages(app, web)
     register_bulk_pages(app, web)
     register_order_pages(app, web)
+    register_message_pages(app, web)
     register_api(app, web)
 
     @app.get("/healthz", include_in_schema=False)
