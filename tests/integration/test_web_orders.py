@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from gateway.config import Settings
 from tests.integration.web_client import act, sign_in, web_client
@@ -68,3 +68,27 @@ def test_an_order_of_another_group_is_readable_and_an_unknown_one_is_not_found(
 
 def test_the_order_page_asks_for_sign_in(client: TestClient) -> None:
     assert client.get("/orders/4500099001").status_code == 303
+
+
+def _selects(client: TestClient, path: str) -> int:
+    statements: list[str] = []
+    web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(web_engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(web_engine, "before_cursor_execute", count)
+    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+
+
+def test_an_order_page_costs_the_same_statements_whatever_its_number_of_lines(
+        client: TestClient, scenario: Scenario) -> None:
+    sign_in(client, ANNA)
+    # One line, three lines, five lines.
+    counts = {path: _selects(client, path) for path in (
+        "/orders/4500099001", "/orders/4500012349", "/orders/4500012347")}
+    assert len(set(counts.values())) == 1, counts
