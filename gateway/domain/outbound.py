@@ -28,6 +28,7 @@ class OutboundKind(StrEnum):
     APERAK = "aperak"
     EMAIL_REPLY = "email_reply"
     REMINDER = "reminder"
+    REJECTION = "rejection"       # a buyer does not accept a supplier's change
     ALERT = "alert"
     DIGEST = "digest"
 

@@ -1,6 +1,7 @@
 """What a buyer (or an integration) does to an exception from the web app or the API:
-acknowledge, assign, comment, resolve, reopen, and accept the supplier's change (the order
-line takes the supplier's value, `gateway.domain.acceptance`). Each lands in the exception's
+acknowledge, assign, comment, resolve, reopen, accept the supplier's change (the order
+line takes the supplier's value, `gateway.domain.acceptance`) or reject it (a reply to the
+supplier through the outbox, `gateway.services.rejections`). Each lands in the exception's
 audit trail (`exception_events`) with who and when, through `services.queue.act_on_exception`
 for the moves.
 
@@ -31,6 +32,7 @@ from gateway.persistence.models import (
     OrderLineRow,
 )
 from gateway.services.queue import act_on_exception
+from gateway.services.rejections import reply_to_rejection
 from gateway.web.queue_view import exception_version, owner_group
 
 
@@ -41,6 +43,7 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     REOPEN = "reopen"
     ACCEPT = "accept"
+    REJECT = "reject"
 
 
 MOVES = {Action.ACKNOWLEDGE: ExceptionState.ACKNOWLEDGED, Action.RESOLVE: ExceptionState.RESOLVED,
@@ -76,6 +79,17 @@ def perform(session: Session, actor: Actor, exception_id: int, request: ActionRe
         _accept_on_line(session, actor, row, now)
         return act_on_exception(session, exception_id, ExceptionState.ACCEPTED_CHANGE,
                                 actor.audit_name, comment, now)
+    if request.action is Action.REJECT:
+        # The reply is built and handed to the outbox first: a change that cannot be
+        # rejected (no order, not a quantity, date or price) moves nothing.
+        if comment is None:
+            raise AccessError("a rejection needs a reason (the comment)")
+        rejected = reply_to_rejection(session, row, now)
+        sent = "queued" if rejected.why_not is None else f"not sent: {rejected.why_not}"
+        return act_on_exception(session, exception_id, ExceptionState.REJECTED_CHANGE,
+                                actor.audit_name,
+                                f"{comment} — reply to the supplier {sent} "
+                                f"(outbox #{rejected.outbox_id})", now)
     if request.action is Action.COMMENT and comment is None:
         raise AccessError("a comment needs text")
     return act_on_exception(session, exception_id, MOVES.get(request.action),

@@ -36,10 +36,13 @@ from gateway.bootstrap import READ_ONLY, make_engine, make_session_factory
 from gateway.config import PipelineSettings, Settings
 from gateway.web.api import register_api
 from gateway.web.broker import make_broker_probe
+from gateway.web.bulk_pages import register_bulk_pages
 from gateway.web.context import WebContext
 from gateway.web.dashboard import register_dashboard
 from gateway.web.health import CheckStatus, readiness
+from gateway.web.message_pages import register_message_pages
 from gateway.web.metrics import GatewayCollector
+from gateway.web.order_pages import register_order_pages
 from gateway.web.pages import register_pages
 from gateway.web.security import WebSettings, add_security_headers
 from gateway.web.supplier_pages import register_supplier_pages
@@ -95,6 +98,9 @@ def create_app(settings: Settings,
     register_pages(app, web)
     register_supplier_pages(app, web)
     register_dashboard(app, web)
+    register_bulk_pages(app, web)
+    register_order_pages(app, web)
+    register_message_pages(app, web)
     register_api(app, web)
 
     @app.get("/healthz", include_in_schema=False)

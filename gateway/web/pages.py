@@ -27,6 +27,7 @@ from gateway.services.accounts import (
     sign_in,
 )
 from gateway.services.queue import show_exception
+from gateway.services.rejections import rejectable
 from gateway.web.actions import Action, ActionRequest, may_act, perform
 from gateway.web.context import WebContext
 from gateway.web.excerpt import message_excerpt
@@ -148,6 +149,7 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
             return ctx.render(
                 request, _locale(request, current.user), "queue.html", me=current,
                 rows=page.rows, filters=filters, next_link=next_link,
+                versions={row.id: exception_version(row) for row in page.rows},
                 first_link=f"/exceptions?{urlencode(filters.as_query())}" if cursor else None,
                 suppliers=supplier_codes(session), severities=SEVERITIES,
                 codes=[c.value for c in DiscrepancyCode],
@@ -174,6 +176,8 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
                 document=detail.document, history=line_history(session, row.order_line_id),
                 excerpt=excerpt, can_act=may_act(session, current.actor, row),
                 can_accept=(row.code in ACCEPTABLE and row.order_line_id is not None
+                            and row.state in OPEN_STATES),
+                can_reject=(rejectable(row.code, row.order_number)
                             and row.state in OPEN_STATES),
                 version=exception_version(row),
                 done=done if done in {a.value for a in Action} else None)

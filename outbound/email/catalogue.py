@@ -73,6 +73,13 @@ EN: Mapping[str, str] = {
     "reminder_ask": "Please confirm quantity, date and price of each line, or tell us what you "
                     "can deliver and when.",
     "reminder_count": "Reminder {number} of at most {of}.",
+    "subject_rejection": "Your change to our order {orders} is not accepted",
+    "rejection_intro": "we cannot accept the change you sent for this order line:",
+    "col_field": "Value",
+    "col_ordered": "Our order",
+    "col_said": "You said",
+    "rejection_stands": "Our order stands as ordered: {field} {ordered}. Please confirm this "
+                        "value, or contact our buyer if you cannot deliver it.",
 }
 
 DE: Mapping[str, str] = {
@@ -143,6 +150,15 @@ DE: Mapping[str, str] = {
     "reminder_ask": "Bitte bestätigen Sie Menge, Termin und Preis jeder Position, oder teilen "
                     "Sie uns mit, was Sie wann liefern können.",
     "reminder_count": "Erinnerung {number} von höchstens {of}.",
+    "subject_rejection": "Ihre Änderung zu unserer Bestellung {orders} wird nicht akzeptiert",
+    "rejection_intro": "die Änderung, die Sie zu dieser Bestellposition gesendet haben, können "
+                       "wir nicht akzeptieren:",
+    "col_field": "Wert",
+    "col_ordered": "Unsere Bestellung",
+    "col_said": "Ihre Angabe",
+    "rejection_stands": "Es gilt unsere Bestellung: {field} {ordered}. Bitte bestätigen Sie "
+                        "diesen Wert, oder wenden Sie sich an unseren Einkauf, wenn Sie ihn "
+                        "nicht einhalten können.",
 }
 
 ZH: Mapping[str, str] = {
@@ -195,6 +211,12 @@ ZH: Mapping[str, str] = {
     "reminder_intro": "以下订单行我方尚未收到您的确认：",
     "reminder_ask": "请确认每一行的数量、日期和价格，或告知可交付的数量和时间。",
     "reminder_count": "第 {number} 次提醒（最多 {of} 次）。",
+    "subject_rejection": "我方不接受您对订单 {orders} 的变更",
+    "rejection_intro": "您对以下订单行提出的变更，我方无法接受：",
+    "col_field": "项目",
+    "col_ordered": "我方订单",
+    "col_said": "您的数值",
+    "rejection_stands": "以我方订单为准：{field} {ordered}。请确认该数值；如无法满足，请联系我方采购。",
 }
 
 CATALOGUE: Mapping[Language, Mapping[str, str]] = {Language.EN: EN, Language.DE: DE,

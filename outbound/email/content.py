@@ -135,3 +135,18 @@ class ReminderContent:
     # Which reminder this is (1 for the first) and how many there will be at most.
     number: int = 1
     of: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionContent:
+    """The buyer does not accept the supplier's change of one line: which value, what the
+    supplier said, and what stands (the ordered value)."""
+
+    supplier_name: str
+    language: Language
+    order: str
+    line: str | None
+    item: str | None
+    field: Field
+    ordered: str | None
+    said: str | None

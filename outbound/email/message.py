@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from outbound.email.catalogue import CATALOGUE
-from outbound.email.content import ReminderContent, ReplyContent
+from outbound.email.content import RejectionContent, ReminderContent, ReplyContent
 from outbound.email.templates import Templates, inert
 from outbound.email.threading import reply_subject
 
@@ -71,6 +71,23 @@ def build_reminder(content: ReminderContent, addresses: Addresses,
                                   {"content": content, "subject": subject})
     message = _message(addresses, subject, content.language.value, text, html)
     message["Auto-Submitted"] = "auto-generated"   # RFC 3834 section 5.1
+    return message.as_bytes(policy=email.policy.SMTP)
+
+
+def build_rejection(content: RejectionContent, parent: Parent | None, addresses: Addresses,
+                    templates: Templates) -> bytes:
+    """The buyer's "no" to a supplier's change of one line: threaded under the supplier's
+    message when it came by email (`parent`), else a message of its own."""
+    own = _own_subject(content.language, "subject_rejection", [content.order])
+    subject = reply_subject(parent.subject, own) if parent is not None else own
+    text, html = templates.render("rejection", content.language,
+                                  {"content": content, "subject": subject})
+    message = _message(addresses, subject, content.language.value, text, html)
+    # Sent on a person's decision, not automatically in answer (RFC 3834 section 5.1: "no").
+    if parent is not None and parent.message_id:
+        message["In-Reply-To"] = parent.message_id
+    if parent is not None and parent.references:
+        message["References"] = " ".join(parent.references)
     return message.as_bytes(policy=email.policy.SMTP)
 
 
