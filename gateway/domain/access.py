@@ -25,6 +25,10 @@ class Role(StrEnum):
 class Scope(StrEnum):
     EXCEPTIONS_READ = "exceptions:read"
     EXCEPTIONS_WRITE = "exceptions:write"
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
+    SUPPLIERS_READ = "suppliers:read"
+    OUTBOX_READ = "outbox:read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,14 @@ def may_read_exceptions(actor: Actor) -> bool:
     if actor.role is None:
         return bool({Scope.EXCEPTIONS_READ, Scope.EXCEPTIONS_WRITE} & actor.scopes)
     return True
+
+
+def token_may(actor: Actor, scope: Scope) -> bool:
+    """A `:write` scope includes its `:read` (a token that imports orders may read them)."""
+    if scope in actor.scopes:
+        return True
+    resource, _, access = scope.value.partition(":")
+    return access == "read" and f"{resource}:write" in {s.value for s in actor.scopes}
 
 
 def may_manage_users(actor: Actor) -> bool:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
@@ -23,7 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.domain.access import Actor, may_read_exceptions
+from gateway.domain.access import Actor, Scope, may_read_exceptions, token_may
 from gateway.errors import AccessError, InvalidTransition
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
 from gateway.services.accounts import token_actor
@@ -48,12 +49,15 @@ PROBLEM_TYPES = "https://supplier-gateway.invalid/problems/"
 
 class ApiProblem(Exception):
     def __init__(self, status: int, title: str, detail: str,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None,
+                 extensions: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
         self.headers = headers or {}
+        # RFC 9457 section 3.2: extension members, e.g. the refused rows of an import.
+        self.extensions = extensions or {}
 
 
 class ExceptionOut(BaseModel):
@@ -141,16 +145,17 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def problem_response(status: int, title: str, detail: str,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+                     headers: dict[str, str] | None = None,
+                     extensions: dict[str, Any] | None = None) -> JSONResponse:
     slug = title.lower().replace(" ", "-")
-    return JSONResponse({"type": PROBLEM_TYPES + slug, "title": title, "status": status,
-                         "detail": detail}, status_code=status,
+    return JSONResponse({**(extensions or {}), "type": PROBLEM_TYPES + slug, "title": title,
+                         "status": status, "detail": detail}, status_code=status,
                         media_type="application/problem+json", headers=headers)
 
 
-def api_actor(request: Request,
-              authorization: Annotated[str | None, Header()] = None) -> Actor:
-    """The integration behind the request's bearer token; 401 or 403 as a problem."""
+def token_caller(request: Request,
+                 authorization: Annotated[str | None, Header()] = None) -> Actor:
+    """The integration behind the request's bearer token; 401 as a problem."""
     ctx: WebContext = request.app.state.web
     scheme, _, token = (authorization or "").partition(" ")
     found = None
@@ -161,12 +166,26 @@ def api_actor(request: Request,
         raise ApiProblem(401, "Not signed in", "send a valid API token as "
                          "`Authorization: Bearer <token>`",
                          {"WWW-Authenticate": 'Bearer realm="gateway"'})
+    return found
+
+
+def api_actor(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
+    """An integration that may read exceptions; 403 as a problem otherwise."""
     if not may_read_exceptions(found):
         raise ApiProblem(403, "Forbidden", "this token's scopes do not cover exceptions")
     return found
 
 
 Caller = Annotated[Actor, Depends(api_actor)]
+
+
+def scoped(scope: Scope) -> Callable[[Actor], Actor]:
+    """A dependency: the token's integration, when its scopes cover `scope` (else 403)."""
+    def check(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
+        if not token_may(found, scope):
+            raise ApiProblem(403, "Forbidden", f"this token has no {scope.value} scope")
+        return found
+    return check
 
 
 def register_api(app: FastAPI, ctx: WebContext) -> None:
@@ -237,6 +256,11 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
         return JSONResponse(result, headers={"ETag": f'"{result["version"]}"'})
 
     app.include_router(router)
+    from gateway.web.api_orders import orders_router
+    from gateway.web.api_resources import resources_router
+
+    app.include_router(orders_router(ctx))
+    app.include_router(resources_router(ctx))
     _register_problem_handlers(app)
 
 
@@ -261,7 +285,7 @@ def _line_json(history: LineHistory) -> dict[str, Any] | None:
 def _register_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def api_problem(_request: Request, exc: ApiProblem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, exc.headers)
+        return problem_response(exc.status, exc.title, exc.detail, exc.headers, exc.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
