@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -256,10 +257,13 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
         return JSONResponse(result, headers={"ETag": f'"{result["version"]}"'})
 
     app.include_router(router)
+    from gateway.web.api_messages import max_upload_bytes, messages_router
     from gateway.web.api_orders import orders_router
     from gateway.web.api_resources import resources_router
 
     app.include_router(orders_router(ctx))
+    app.include_router(messages_router(ctx, getattr(app.state, "dispatch", None),
+                                       max_upload_bytes(os.environ)))
     app.include_router(resources_router(ctx))
     _register_problem_handlers(app)
 
