@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -45,6 +45,9 @@ from gateway.web.queue_view import (
 )
 
 PREFIX = "/api/v1"
+# A row id as the database stores it (a 32-bit INTEGER on PostgreSQL): a larger one in a path
+# is refused as malformed (422) instead of reaching the database's integer conversion.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PROBLEM_TYPES = "https://supplier-gateway.invalid/problems/"
 
 
@@ -218,7 +221,7 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
 
     @router.get("/exceptions/{exception_id}", response_model=ExceptionDetailOut,
                 summary="One exception with its audit trail")
-    def get_exception(exception_id: int, who: Caller) -> JSONResponse:
+    def get_exception(exception_id: RowId, who: Caller) -> JSONResponse:
         from sqlalchemy import select
 
         with ctx.transaction() as session:
@@ -236,7 +239,7 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
 
     @router.post("/exceptions/{exception_id}/actions", response_model=ExceptionOut,
                  summary="Act on an exception (If-Match: its version)")
-    def act(exception_id: int, body: ActionIn, who: Caller,
+    def act(exception_id: RowId, body: ActionIn, who: Caller,
             if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
         if not if_match:
             raise ApiProblem(428, "Precondition required",

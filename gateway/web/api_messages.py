@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway.domain.access import Actor, Scope, may_read_message, upload_supplier
-from gateway.web.api import PREFIX, PROBLEM_RESPONSES, ApiProblem, scoped
+from gateway.web.api import PREFIX, PROBLEM_RESPONSES, ApiProblem, RowId, scoped
 from gateway.web.context import WebContext
 
 CHANNEL = "http"
@@ -168,7 +168,7 @@ def messages_router(ctx: WebContext, dispatch: Callable[[Sequence[int]], None] |
 
     @router.get("/messages/{message_id}", response_model=MessageOut,
                 summary="A message's state, documents and problems")
-    def get_message(message_id: int, who: MessagesReader) -> dict[str, Any]:
+    def get_message(message_id: RowId, who: MessagesReader) -> dict[str, Any]:
         with ctx.transaction() as session:
             try:
                 detail = message_detail(session, message_id)
