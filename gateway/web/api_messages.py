@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.domain.access import Actor, Scope, may_read_message, upload_supplier
 from gateway.web.api import PREFIX, PROBLEM_RESPONSES, ApiProblem, RowId, scoped
 from gateway.web.context import WebContext
+from gateway.web.queue_view import utc
 
 CHANNEL = "http"
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -179,6 +180,7 @@ def messages_router(ctx: WebContext, dispatch: Callable[[Sequence[int]], None] |
             # Not 403: a token bound to a supplier does not learn that the id exists.
             raise ApiProblem(404, "Not found", f"no message #{message_id}")
         body = summary.as_json()
+        body["received_at"] = utc(summary.received_at).isoformat()  # SQLite drops the zone
         body["documents"] = detail.documents
         body["problems"] = detail.problems
         body["exceptions"] = [e["id"] for e in detail.exceptions]

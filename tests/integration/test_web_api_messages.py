@@ -159,6 +159,7 @@ def test_the_status_shows_the_result_to_whom_may_read_it(client: TestClient,
     message_id = uploaded.json()["id"]
     received = client.get(f"/api/v1/messages/{message_id}", headers=writer).json()
     assert (received["state"], received["channel"]) == ("received", "http")
+    assert received["received_at"].endswith("+00:00")
     with make_session_factory(engine).begin() as session:
         process(session, message_id, TODAY, NOW)
     done = client.get(f"/api/v1/messages/{message_id}", headers=writer).json()
