@@ -183,6 +183,17 @@ def api_actor(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
 Caller = Annotated[Actor, Depends(api_actor)]
 
 
+def refuse_nul(request: Request) -> None:
+    """A NUL character in a path or query value is malformed (422): PostgreSQL text cannot
+    hold one, and no supplier code, order number or filter value has one."""
+    values = [*request.query_params.values(), *request.path_params.values()]
+    if any("\x00" in str(value) for value in values):
+        raise ApiProblem(422, "Unprocessable content", "a NUL character in the request")
+
+
+NO_NUL = [Depends(refuse_nul)]
+
+
 def scoped(scope: Scope) -> Callable[[Actor], Actor]:
     """A dependency: the token's integration, when its scopes cover `scope` (else 403)."""
     def check(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
@@ -194,7 +205,8 @@ def scoped(scope: Scope) -> Callable[[Actor], Actor]:
 
 def register_api(app: FastAPI, ctx: WebContext) -> None:
     app.state.web = ctx
-    router = APIRouter(prefix=PREFIX, tags=["exceptions"], responses=PROBLEM_RESPONSES)
+    router = APIRouter(prefix=PREFIX, tags=["exceptions"], responses=PROBLEM_RESPONSES,
+                       dependencies=NO_NUL)
 
     @router.get("/exceptions", response_model=ExceptionPage,
                 summary="The exception queue, worst first, one page")

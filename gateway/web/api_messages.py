@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway.domain.access import Actor, Scope, may_read_message, upload_supplier
-from gateway.web.api import PREFIX, PROBLEM_RESPONSES, ApiProblem, RowId, scoped
+from gateway.web.api import NO_NUL, PREFIX, PROBLEM_RESPONSES, ApiProblem, RowId, scoped
 from gateway.web.context import WebContext
 from gateway.web.queue_view import utc
 
@@ -129,7 +129,8 @@ def messages_router(ctx: WebContext, dispatch: Callable[[Sequence[int]], None] |
     from gateway.services.inbound import message_detail
     from gateway.services.ingest import Intake, archive
 
-    router = APIRouter(prefix=PREFIX, tags=["messages"], responses=PROBLEM_RESPONSES)
+    router = APIRouter(prefix=PREFIX, tags=["messages"], responses=PROBLEM_RESPONSES,
+                       dependencies=NO_NUL)
 
     def store(intake: Intake) -> dict[str, Any]:
         with ctx.transaction() as session:

@@ -26,6 +26,7 @@ from gateway.domain.orders import LineState
 from gateway.errors import ImportRowError
 from gateway.persistence.models import DocumentRow, LineVersionRow, OrderLineRow, PurchaseOrder
 from gateway.web.api import (
+    NO_NUL,
     PREFIX,
     PROBLEM_RESPONSES,
     ApiProblem,
@@ -238,7 +239,8 @@ def _problem_of(errors: list[ImportRowError]) -> ApiProblem:
 def orders_router(ctx: WebContext) -> APIRouter:
     from gateway.services.orders import import_lines, line_from_row
 
-    router = APIRouter(prefix=PREFIX, tags=["orders"], responses=PROBLEM_RESPONSES)
+    router = APIRouter(prefix=PREFIX, tags=["orders"], responses=PROBLEM_RESPONSES,
+                       dependencies=NO_NUL)
 
     @router.get("/orders", response_model=OrderPage, summary="Orders, newest first, one page")
     def list_orders(

@@ -25,7 +25,7 @@ from gateway.persistence.models import (
     SupplierIdentity,
     ToleranceProfileRow,
 )
-from gateway.web.api import PREFIX, PROBLEM_RESPONSES, ApiProblem, scoped
+from gateway.web.api import NO_NUL, PREFIX, PROBLEM_RESPONSES, ApiProblem, scoped
 from gateway.web.context import WebContext
 from gateway.web.queue_view import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, utc
 
@@ -173,7 +173,7 @@ def outbox_page(session: Session, kind: OutboundKind | None, state: OutboundStat
 
 
 def resources_router(ctx: WebContext) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
+    router = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES, dependencies=NO_NUL)
 
     @router.get("/suppliers", response_model=SupplierList, tags=["suppliers"],
                 summary="Every partner entry, by code")

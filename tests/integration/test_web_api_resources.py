@@ -86,3 +86,13 @@ def test_the_outbox_pages_by_cursor_with_filters_and_without_payloads(
                       headers=auth).status_code == 422
     assert client.get("/api/v1/outbox",
                       headers=_auth(engine, Scope.SUPPLIERS_READ)).status_code == 403
+
+
+def test_a_nul_character_in_a_filter_or_path_is_refused_as_malformed(
+        client: TestClient, engine: Engine) -> None:
+    auth = _auth(engine, Scope.OUTBOX_READ, Scope.EXCEPTIONS_READ, Scope.ORDERS_READ)
+    for path in ("/api/v1/outbox?supplier=A%00", "/api/v1/exceptions?severity=%00",
+                 "/api/v1/orders/45%00"):
+        answer = client.get(path, headers=auth)
+        assert answer.status_code == 422, (path, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
