@@ -34,6 +34,7 @@ from gateway.web.context import WebContext
 from gateway.web.queue_view import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    MAX_ROW_ID,
     BadCursor,
     LineHistory,
     clean_filters,
@@ -47,7 +48,7 @@ from gateway.web.queue_view import (
 PREFIX = "/api/v1"
 # A row id as the database stores it (a 32-bit INTEGER on PostgreSQL): a larger one in a path
 # is refused as malformed (422) instead of reaching the database's integer conversion.
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 PROBLEM_TYPES = "https://supplier-gateway.invalid/problems/"
 
 

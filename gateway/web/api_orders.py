@@ -34,7 +34,7 @@ from gateway.web.api import (
     scoped,
 )
 from gateway.web.context import WebContext
-from gateway.web.queue_view import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, utc
+from gateway.web.queue_view import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROW_ID, utc
 
 # A state filter is checked per order: one request reads at most this many orders looking
 # for a page of matches, then answers what it found with a cursor to go on from.
@@ -131,6 +131,8 @@ def decode_cursor(cursor: str) -> int:
         (found,) = struct.unpack(">q", base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, struct.error) as exc:
         raise ApiProblem(400, "Bad cursor", "this cursor was not made by this gateway") from exc
+    if not 0 < found <= MAX_ROW_ID:
+        raise ApiProblem(400, "Bad cursor", "this cursor was not made by this gateway")
     return int(found)
 
 

@@ -27,7 +27,7 @@ from gateway.persistence.models import (
 )
 from gateway.web.api import NO_NUL, PREFIX, PROBLEM_RESPONSES, ApiProblem, scoped
 from gateway.web.context import WebContext
-from gateway.web.queue_view import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, utc
+from gateway.web.queue_view import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROW_ID, utc
 
 DEFAULT_PROFILE = "default"  # the profile of a supplier that names none (docs/partners)
 # Module level: FastAPI resolves the string annotations against the module's names.
@@ -146,6 +146,8 @@ def _decode(cursor: str) -> int:
         (found,) = struct.unpack(">q", base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, struct.error) as exc:
         raise ApiProblem(400, "Bad cursor", "this cursor was not made by this gateway") from exc
+    if not 0 < found <= MAX_ROW_ID:
+        raise ApiProblem(400, "Bad cursor", "this cursor was not made by this gateway")
     return int(found)
 
 

@@ -96,3 +96,11 @@ def test_a_nul_character_in_a_filter_or_path_is_refused_as_malformed(
         answer = client.get(path, headers=auth)
         assert answer.status_code == 422, (path, answer.text)
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_a_cursor_naming_an_id_beyond_the_database_is_refused(client: TestClient,
+                                                              engine: Engine) -> None:
+    auth = _auth(engine, Scope.OUTBOX_READ, Scope.EXCEPTIONS_READ, Scope.ORDERS_READ)
+    for path in ("/api/v1/orders", "/api/v1/outbox", "/api/v1/exceptions"):
+        answer = client.get(path, params={"cursor": "00000000000::"}, headers=auth)
+        assert answer.status_code == 400, (path, answer.text)
