@@ -38,10 +38,12 @@ class InvalidTransition(GatewayError):
 class ImportRowError(GatewayError):
     """One row of an import that cannot be read: where and what."""
 
-    def __init__(self, row: int, detail: str) -> None:
+    def __init__(self, row: int, detail: str, field: str | None = None) -> None:
         super().__init__(f"row {row}: {detail}")
         self.row = row
         self.detail = detail
+        # The column at fault, when one is (the API names it in its problem document).
+        self.field = field
 
 
 class AccessError(GatewayError):

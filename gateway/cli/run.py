@@ -17,7 +17,7 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -83,7 +83,7 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     dispatcher = InProcessDispatcher(worker.wake)
     stop_threads = threading.Event()
     pollers = _pollers(mailboxes, transaction, app, stop_threads, dispatcher.dispatch)
-    web = None if no_web else _web_server(app, web_host, web_port)
+    web = None if no_web else _web_server(app, web_host, web_port, dispatcher.dispatch)
     worker.start()
     outbox.start()
     scheduler.start()
@@ -185,7 +185,8 @@ class _WebServer:
         self._thread.join(30)
 
 
-def _web_server(app: AppContext, host: str, port: int) -> _WebServer | None:
+def _web_server(app: AppContext, host: str, port: int,
+                dispatch: Callable[[Sequence[int]], None]) -> _WebServer | None:
     try:
         module = importlib.import_module(WEB_APP_MODULE)
     except ModuleNotFoundError as exc:
@@ -198,7 +199,7 @@ def _web_server(app: AppContext, host: str, port: int) -> _WebServer | None:
     except ModuleNotFoundError:
         log.warning("web app: not served, uvicorn is not installed")
         return None
-    asgi = module.create_app(app.settings)
+    asgi = module.create_app(app.settings, dispatch=dispatch)
     config = uvicorn.Config(asgi, host=host, port=port, log_config=None, access_log=False)
     log.info("web app on http://%s:%d", host, port)
     return _WebServer(uvicorn.Server(config))

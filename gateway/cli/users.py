@@ -98,13 +98,18 @@ def token() -> None:
 @click.argument("name")
 @click.option("--scope", "scopes", multiple=True, required=True,
               type=click.Choice([s.value for s in Scope]))
+@click.option("--supplier", "suppliers", multiple=True, metavar="CODE",
+              help="Bind the token to a supplier (repeatable): it uploads messages only as "
+                   "that supplier and reads only its messages.")
 @pass_app
-def token_create(app: AppContext, name: str, scopes: tuple[str, ...]) -> None:
+def token_create(app: AppContext, name: str, scopes: tuple[str, ...],
+                 suppliers: tuple[str, ...]) -> None:
     """Make a token; it is printed once and only its hash is kept."""
     from gateway.services.accounts import create_api_token
 
     with app.transaction() as session:
-        made = create_api_token(session, name, [Scope(s) for s in scopes], OPERATOR, app.now())
+        made = create_api_token(session, name, [Scope(s) for s in scopes], OPERATOR, app.now(),
+                                list(suppliers))
         click.echo(f"token #{made.row.id} for {visible(name)} ({' '.join(made.row.scopes)}); "
                    "shown this once, keep it now:", err=True)
         click.echo(made.token)

@@ -25,6 +25,16 @@ class Role(StrEnum):
 class Scope(StrEnum):
     EXCEPTIONS_READ = "exceptions:read"
     EXCEPTIONS_WRITE = "exceptions:write"
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
+    SUPPLIERS_READ = "suppliers:read"
+    OUTBOX_READ = "outbox:read"
+    MESSAGES_READ = "messages:read"
+    MESSAGES_WRITE = "messages:write"
+
+
+# A token bound to a supplier carries `supplier:CODE` among its stored scopes.
+SUPPLIER_BINDING = "supplier:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +46,9 @@ class Actor:
     role: Role | None
     group: str | None
     scopes: frozenset[Scope] = frozenset()
+    # The suppliers an integration's token is bound to (an EDI provider, a supplier portal):
+    # it uploads only as them and reads only their messages. Empty: the buyer's own system.
+    suppliers: frozenset[str] = frozenset()
 
     @property
     def audit_name(self) -> str:
@@ -59,6 +72,36 @@ def may_read_exceptions(actor: Actor) -> bool:
     if actor.role is None:
         return bool({Scope.EXCEPTIONS_READ, Scope.EXCEPTIONS_WRITE} & actor.scopes)
     return True
+
+
+def token_may(actor: Actor, scope: Scope) -> bool:
+    """A `:write` scope includes its `:read` (a token that imports orders may read them)."""
+    if scope in actor.scopes:
+        return True
+    resource, _, access = scope.value.partition(":")
+    return access == "read" and f"{resource}:write" in {s.value for s in actor.scopes}
+
+
+def upload_supplier(actor: Actor, asked: str | None) -> str | None:
+    """Whose message an upload is, by the trust rule of `POST /api/v1/messages`: a token bound
+    to suppliers uploads as one of them (the one, or the `supplier` it names among them); a
+    token bound to none may not name one, and its upload is identified by its content like a
+    file handed in by an operator. Raises PermissionError (403) or ValueError (422)."""
+    if asked is not None:
+        if asked not in actor.suppliers:
+            raise PermissionError(f"this token may not upload as supplier {asked!r}")
+        return asked
+    if len(actor.suppliers) > 1:
+        raise ValueError("this token is bound to several suppliers: name one as `supplier`")
+    return next(iter(actor.suppliers), None)
+
+
+def may_read_message(actor: Actor, sender: str, supplier: str | None) -> bool:
+    """A bound token reads what it uploaded and its suppliers' messages; another token with
+    `messages:read` reads all."""
+    if not actor.suppliers:
+        return True
+    return sender == actor.audit_name or supplier in actor.suppliers
 
 
 def may_manage_users(actor: Actor) -> bool:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from gateway.domain.access import Actor, Role, Scope
+from gateway.domain.access import SUPPLIER_BINDING, Actor, Role, Scope
 from gateway.errors import ConfigurationError, SignInRefused
 from gateway.persistence.accounts import (
     ApiTokenRow,
@@ -242,10 +242,14 @@ class NewToken:
 
 
 def create_api_token(session: Session, name: str, scopes: list[Scope], actor: str,
-                     now: datetime) -> NewToken:
+                     now: datetime, suppliers: list[str] | None = None) -> NewToken:
+    """`suppliers`: the supplier codes the token is bound to (kept among its scopes as
+    `supplier:CODE`; gateway.domain.access.upload_supplier)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    bindings = [SUPPLIER_BINDING + code for code in suppliers or []]
     row = ApiTokenRow(name=name, prefix=token[:10], token_sha256=sha256(token),
-                      scopes=sorted(scope.value for scope in scopes), created_by=actor,
+                      scopes=sorted(scope.value for scope in scopes) + sorted(bindings),
+                      created_by=actor,
                       created_at=now)
     session.add(row)
     audit(session, actor, "token_created", f"token:{name}", now, " ".join(row.scopes))
@@ -276,4 +280,6 @@ def token_actor(session: Session, token: str, now: datetime) -> Actor | None:
     if row.last_used_at is None or _aware(row.last_used_at) <= now - TOKEN_USE_GRANULARITY:
         row.last_used_at = now
     return Actor(row.name, None, None, None,
-                 frozenset(Scope(s) for s in row.scopes if s in {v.value for v in Scope}))
+                 frozenset(Scope(s) for s in row.scopes if s in {v.value for v in Scope}),
+                 frozenset(s.removeprefix(SUPPLIER_BINDING) for s in row.scopes
+                           if s.startswith(SUPPLIER_BINDING)))

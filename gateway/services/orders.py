@@ -167,7 +167,7 @@ def line_from_row(number: int, row: Mapping[str, Any], supplier: str | None,
               if k is not None}
     missing = [name for name in REQUIRED if not values.get(name)]
     if missing:
-        raise ImportRowError(number, f"missing {', '.join(missing)}")
+        raise ImportRowError(number, f"missing {', '.join(missing)}", missing[0])
     return ImportedLine(
         row=number,
         order_number=values["order_number"],
@@ -202,16 +202,16 @@ def _decimal(row: int, name: str, text: str, decimal_comma: bool = False,
     exponents, thousands separators or words."""
     if not text:
         if required:
-            raise ImportRowError(row, f"{name} is empty")
+            raise ImportRowError(row, f"{name} is empty", name)
         return None
     digits = text.removeprefix("-")
     if decimal_comma and _COMMA_NUMBER.fullmatch(digits):
         text = text.replace(",", ".")
     elif not _NUMBER.fullmatch(digits):
-        raise ImportRowError(row, f"{name} {text!r} is not a number")
+        raise ImportRowError(row, f"{name} {text!r} is not a number", name)
     value = Decimal(text)
     if value < 0:
-        raise ImportRowError(row, f"{name} {text!r} is negative")
+        raise ImportRowError(row, f"{name} {text!r} is negative", name)
     return value
 
 
@@ -221,7 +221,8 @@ def _date(row: int, name: str, text: str) -> date | None:
     try:
         return date.fromisoformat(text[:10])
     except ValueError as exc:
-        raise ImportRowError(row, f"{name} {text!r} is not a date (YYYY-MM-DD)") from exc
+        raise ImportRowError(row, f"{name} {text!r} is not a date (YYYY-MM-DD)",
+                             name) from exc
 
 
 def _edifact_lines(data: bytes, name: str, supplier: str | None, owner: str | None
@@ -273,7 +274,7 @@ def import_lines(session: Session, lines: list[ImportedLine], source: str,
     for line in _with_supplier_codes(Lookups(session), lines, source, report.errors):
         problem = _too_long(line)
         if problem:
-            report.errors.append(ImportRowError(line.row, problem))
+            report.errors.append(ImportRowError(line.row, problem, problem.split(" ", 1)[0]))
         else:
             storable.append(line)
     orders = _orders_by_number(session, {line.order_number for line in storable}, storable,
@@ -330,7 +331,8 @@ def _with_supplier_codes(lookups: Lookups, lines: list[ImportedLine], source: st
                 errors.append(ImportRowError(line.row, (
                     f"{source}: order {line.order_number}: {line.supplier_source} "
                     f"{line.supplier_id!r} is no partner's code, EDI id or email address; "
-                    "the order is not imported (load the partner file first)")))
+                    "the order is not imported (load the partner file first)"),
+                    "supplier_id"))
             continue
         resolved.append(line if code == line.supplier_id else replace(line, supplier_id=code))
     return [line for line in resolved if line.order_number not in refused]

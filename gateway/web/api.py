@@ -15,15 +15,17 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.domain.access import Actor, may_read_exceptions
+from gateway.domain.access import Actor, Scope, may_read_exceptions, token_may
 from gateway.errors import AccessError, InvalidTransition
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
 from gateway.services.accounts import token_actor
@@ -32,6 +34,7 @@ from gateway.web.context import WebContext
 from gateway.web.queue_view import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    MAX_ROW_ID,
     BadCursor,
     LineHistory,
     clean_filters,
@@ -43,17 +46,23 @@ from gateway.web.queue_view import (
 )
 
 PREFIX = "/api/v1"
+# A row id as the database stores it (a 32-bit INTEGER on PostgreSQL): a larger one in a path
+# is refused as malformed (422) instead of reaching the database's integer conversion.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 PROBLEM_TYPES = "https://supplier-gateway.invalid/problems/"
 
 
 class ApiProblem(Exception):
     def __init__(self, status: int, title: str, detail: str,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None,
+                 extensions: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
         self.headers = headers or {}
+        # RFC 9457 section 3.2: extension members, e.g. the refused rows of an import.
+        self.extensions = extensions or {}
 
 
 class ExceptionOut(BaseModel):
@@ -141,16 +150,17 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def problem_response(status: int, title: str, detail: str,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+                     headers: dict[str, str] | None = None,
+                     extensions: dict[str, Any] | None = None) -> JSONResponse:
     slug = title.lower().replace(" ", "-")
-    return JSONResponse({"type": PROBLEM_TYPES + slug, "title": title, "status": status,
-                         "detail": detail}, status_code=status,
+    return JSONResponse({**(extensions or {}), "type": PROBLEM_TYPES + slug, "title": title,
+                         "status": status, "detail": detail}, status_code=status,
                         media_type="application/problem+json", headers=headers)
 
 
-def api_actor(request: Request,
-              authorization: Annotated[str | None, Header()] = None) -> Actor:
-    """The integration behind the request's bearer token; 401 or 403 as a problem."""
+def token_caller(request: Request,
+                 authorization: Annotated[str | None, Header()] = None) -> Actor:
+    """The integration behind the request's bearer token; 401 as a problem."""
     ctx: WebContext = request.app.state.web
     scheme, _, token = (authorization or "").partition(" ")
     found = None
@@ -161,6 +171,11 @@ def api_actor(request: Request,
         raise ApiProblem(401, "Not signed in", "send a valid API token as "
                          "`Authorization: Bearer <token>`",
                          {"WWW-Authenticate": 'Bearer realm="gateway"'})
+    return found
+
+
+def api_actor(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
+    """An integration that may read exceptions; 403 as a problem otherwise."""
     if not may_read_exceptions(found):
         raise ApiProblem(403, "Forbidden", "this token's scopes do not cover exceptions")
     return found
@@ -169,9 +184,30 @@ def api_actor(request: Request,
 Caller = Annotated[Actor, Depends(api_actor)]
 
 
+def refuse_nul(request: Request) -> None:
+    """A NUL character in a path or query value is malformed (422): PostgreSQL text cannot
+    hold one, and no supplier code, order number or filter value has one."""
+    values = [*request.query_params.values(), *request.path_params.values()]
+    if any("\x00" in str(value) for value in values):
+        raise ApiProblem(422, "Unprocessable content", "a NUL character in the request")
+
+
+NO_NUL = [Depends(refuse_nul)]
+
+
+def scoped(scope: Scope) -> Callable[[Actor], Actor]:
+    """A dependency: the token's integration, when its scopes cover `scope` (else 403)."""
+    def check(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
+        if not token_may(found, scope):
+            raise ApiProblem(403, "Forbidden", f"this token has no {scope.value} scope")
+        return found
+    return check
+
+
 def register_api(app: FastAPI, ctx: WebContext) -> None:
     app.state.web = ctx
-    router = APIRouter(prefix=PREFIX, tags=["exceptions"], responses=PROBLEM_RESPONSES)
+    router = APIRouter(prefix=PREFIX, tags=["exceptions"], responses=PROBLEM_RESPONSES,
+                       dependencies=NO_NUL)
 
     @router.get("/exceptions", response_model=ExceptionPage,
                 summary="The exception queue, worst first, one page")
@@ -199,7 +235,7 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
 
     @router.get("/exceptions/{exception_id}", response_model=ExceptionDetailOut,
                 summary="One exception with its audit trail")
-    def get_exception(exception_id: int, who: Caller) -> JSONResponse:
+    def get_exception(exception_id: RowId, who: Caller) -> JSONResponse:
         from sqlalchemy import select
 
         with ctx.transaction() as session:
@@ -217,7 +253,7 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
 
     @router.post("/exceptions/{exception_id}/actions", response_model=ExceptionOut,
                  summary="Act on an exception (If-Match: its version)")
-    def act(exception_id: int, body: ActionIn, who: Caller,
+    def act(exception_id: RowId, body: ActionIn, who: Caller,
             if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
         if not if_match:
             raise ApiProblem(428, "Precondition required",
@@ -238,6 +274,14 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
         return JSONResponse(result, headers={"ETag": f'"{result["version"]}"'})
 
     app.include_router(router)
+    from gateway.web.api_messages import max_upload_bytes, messages_router
+    from gateway.web.api_orders import orders_router
+    from gateway.web.api_resources import resources_router
+
+    app.include_router(orders_router(ctx))
+    app.include_router(messages_router(ctx, getattr(app.state, "dispatch", None),
+                                       max_upload_bytes(os.environ)))
+    app.include_router(resources_router(ctx))
     _register_problem_handlers(app)
 
 
@@ -262,7 +306,7 @@ def _line_json(history: LineHistory) -> dict[str, Any] | None:
 def _register_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def api_problem(_request: Request, exc: ApiProblem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, exc.headers)
+        return problem_response(exc.status, exc.title, exc.detail, exc.headers, exc.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -59,10 +59,13 @@ STATIC = Path(__file__).resolve().parent / "static"
 def create_app(settings: Settings,
                broker_queues: Sequence[str] = DEFAULT_QUEUES,
                web_settings: WebSettings | None = None,
-               clock: Callable[[], datetime] | None = None) -> FastAPI:
+               clock: Callable[[], datetime] | None = None,
+               dispatch: Callable[[Sequence[int]], None] | None = None) -> FastAPI:
     """`broker_queues`: the Celery queues whose waiting tasks `/metrics` counts
     (`GATEWAY_PIPELINE_QUEUE`). `web_settings`: the cookie secret and TLS setting, by default
-    from `GATEWAY_WEB_*`. `clock`: the time sessions and actions are stamped with."""
+    from `GATEWAY_WEB_*`. `clock`: the time sessions and actions are stamped with.
+    `dispatch`: hands a message uploaded to `/api/v1/messages` to the worker after its commit
+    (`gateway run` wakes its own worker); without one, the sweep finds it `received`."""
     engine = make_engine(settings, connect_timeout=DATABASE_CONNECT_TIMEOUT_SECONDS)
     # Health checks and scrapes only read: on SQLite they never queue behind a writer.
     reader = engine.execution_options(**{READ_ONLY: True})
@@ -84,6 +87,7 @@ def create_app(settings: Settings,
                   redoc_url=None, openapi_url="/api/v1/openapi.json")
     app.state.settings = settings
     app.state.sessions = make_session_factory(engine)
+    app.state.dispatch = dispatch
     web = WebContext.build(app.state.sessions,
                            web_settings or WebSettings.from_env(os.environ), clock)
 

@@ -33,6 +33,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 STATE_OPEN = "open"  # the filter value meaning "open or acknowledged"
 STATE_ANY = "any"
+MAX_ROW_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
 
 
 class BadCursor(ValueError):
@@ -92,6 +93,8 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
         risk, exception_id = struct.unpack(">dq", raw)
     except (ValueError, struct.error) as exc:
         raise BadCursor("this cursor was not made by this gateway") from exc
+    if not 0 < exception_id <= MAX_ROW_ID:
+        raise BadCursor("this cursor was not made by this gateway")
     return float(risk), int(exception_id)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway.cli import cli
 from gateway.persistence.accounts import ApiTokenRow, AuditEventRow, UserRow
-from gateway.services.accounts import sign_in
+from gateway.services.accounts import sign_in, token_actor
 from tests.integration.web_scenario import NOW
 
 
@@ -96,3 +96,17 @@ def test_a_token_is_shown_once_and_kept_as_a_hash(database: dict[str, str]) -> N
         assert token not in (row.token_sha256, row.prefix)
     _run(database, "users", "token", "revoke", str(row.id))
     assert "revoked" in _run(database, "users", "token", "list")
+
+
+def test_a_token_can_be_bound_to_suppliers(database: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["users", "token", "create", "portal", "--scope",
+                                      "messages:write", "--supplier", "ALBRECHT",
+                                      "--supplier", "HUAXIN"], env=database)
+    assert result.exit_code == 0, result.output
+    assert "messages:write supplier:ALBRECHT supplier:HUAXIN" in _run(
+        database, "users", "token", "list")
+    with Session(create_engine(database["GATEWAY_DATABASE_URL"])) as session:
+        actor = token_actor(session, result.stdout.strip(), NOW)
+    assert actor is not None
+    assert actor.suppliers == frozenset({"ALBRECHT", "HUAXIN"})
+    assert {scope.value for scope in actor.scopes} == {"messages:write"}

@@ -146,7 +146,11 @@ def test_a_read_only_token_cannot_act_and_unknown_ids_are_problems(
 def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
     document = client.get("/api/v1/openapi.json").json()
     assert set(document["paths"]) == {"/api/v1/exceptions", "/api/v1/exceptions/{exception_id}",
-                                      "/api/v1/exceptions/{exception_id}/actions"}
+                                      "/api/v1/exceptions/{exception_id}/actions",
+                                      "/api/v1/orders", "/api/v1/orders/{number}",
+                                      "/api/v1/messages", "/api/v1/messages/{message_id}",
+                                      "/api/v1/suppliers", "/api/v1/suppliers/{code}",
+                                      "/api/v1/outbox"}
     responses = document["paths"]["/api/v1/exceptions/{exception_id}/actions"]["post"][
         "responses"]
     assert {"200", "412", "428"} <= set(responses)

@@ -35,3 +35,34 @@ def test_a_token_without_an_exceptions_scope_reads_nothing() -> None:
     assert not may_read_exceptions(Actor("none", None, None, None))
     assert may_read_exceptions(Actor("bi", None, None, None, frozenset({Scope.EXCEPTIONS_READ})))
     assert may_read_exceptions(ANNA)
+
+
+BOUND = Actor("portal", None, None, None, frozenset({Scope.MESSAGES_WRITE}),
+              frozenset({"ALBRECHT", "HUAXIN"}))
+ONE = Actor("albrecht", None, None, None, frozenset({Scope.MESSAGES_WRITE}),
+            frozenset({"ALBRECHT"}))
+ERP = Actor("erp", None, None, None, frozenset({Scope.MESSAGES_WRITE}))
+
+
+def test_an_upload_is_the_suppliers_the_token_is_bound_to() -> None:
+    from gateway.domain.access import upload_supplier
+
+    assert upload_supplier(ONE, None) == "ALBRECHT"
+    assert upload_supplier(BOUND, "HUAXIN") == "HUAXIN"
+    assert upload_supplier(ERP, None) is None
+    with pytest.raises(ValueError, match="several"):
+        upload_supplier(BOUND, None)
+    with pytest.raises(PermissionError):
+        upload_supplier(ONE, "HUAXIN")
+    with pytest.raises(PermissionError):
+        upload_supplier(ERP, "ALBRECHT")
+
+
+def test_a_bound_token_reads_its_own_uploads_and_its_suppliers_messages() -> None:
+    from gateway.domain.access import may_read_message
+
+    assert may_read_message(ONE, "token:albrecht", None)
+    assert may_read_message(ONE, "auftrag@albrecht.example", "ALBRECHT")
+    assert not may_read_message(ONE, "someone@kovolis.example", "KOVOLIS")
+    assert not may_read_message(ONE, "token:portal", "HUAXIN")
+    assert may_read_message(ERP, "someone@kovolis.example", "KOVOLIS")
