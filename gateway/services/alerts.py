@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.alerts import (
@@ -34,6 +34,7 @@ from gateway.domain.alerts import (
 from gateway.domain.discrepancies import ExceptionState, is_open
 from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.domain.tolerances import Severity
+from gateway.persistence.bulk import insert_rows
 from gateway.persistence.models import (
     AlertMarkRow,
     ExceptionAlertRow,
@@ -170,7 +171,7 @@ class _Desk:
             drafts += outbox
         ids = iter(enqueue_many(self.session, drafts, self.now))
         if decisions:
-            self.session.execute(insert(ALERTS), [
+            insert_rows(self.session.connection(), ALERTS, [
                 {**values, "outbox_ids": [next(ids) for _draft in range(count)]}
                 for values, count in decisions])
         self._marks()
@@ -183,7 +184,7 @@ class _Desk:
         self.session.execute(delete(MARKS).where(MARKS.c.exception_id == bindparam("e"),
                                                  MARKS.c.recipient == bindparam("r")),
                              [{"e": e, "r": r} for e, r in keys])
-        self.session.execute(insert(MARKS), [
+        insert_rows(self.session.connection(), MARKS, [
             {"exception_id": e, "recipient": r, "change": h.change.value,
              "severity": h.severity.value, "heard_at": h.at, "at_once_at": h.at_once_at,
              "escalated": h.escalated} for (e, r) in keys for h in [self.heard[(e, r)]]])

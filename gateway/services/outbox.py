@@ -28,6 +28,7 @@ from gateway.domain.outbound import (
     move_outbound,
     sources_of,
 )
+from gateway.persistence.bulk import insert_many
 from gateway.persistence.models import OutboundAttemptRow, OutboundMessageRow
 
 OUTBOX = cast(Table, OutboundMessageRow.__table__)
@@ -47,15 +48,14 @@ def enqueue(session: Session, draft: OutboundDraft, now: datetime | None = None)
 
 def enqueue_many(session: Session, drafts: Sequence[OutboundDraft],
                  now: datetime | None = None) -> list[int]:
-    """`enqueue` for the drafts of a batch of decisions, in one multi-row INSERT; their ids,
+    """`enqueue` for the drafts of a batch of decisions, in one statement (a COPY on
+    PostgreSQL, an executemany elsewhere: `gateway.persistence.bulk.insert_many`); their ids,
     in the order of `drafts`."""
     if not drafts:
         return []
     moment = now or _now()
     rows = [_values(draft, OutboundState.PENDING, None, moment) for draft in drafts]
-    inserted = session.connection().execute(
-        insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True), rows)
-    return [int(row_id) for (row_id,) in inserted]
+    return insert_many(session.connection(), OUTBOX, rows)
 
 
 def record_suppressed(session: Session, draft: OutboundDraft, why: str,
