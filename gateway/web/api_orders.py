@@ -13,6 +13,7 @@ import base64
 import struct
 from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.domain.access import Actor, Scope
-from gateway.domain.order_progress import LineProgress, OrderState, order_state
+from gateway.domain.order_state import LineFacts, OrderState, order_state
 from gateway.domain.orders import LineState
 from gateway.errors import ImportRowError
 from gateway.persistence.models import DocumentRow, LineVersionRow, OrderLineRow, PurchaseOrder
@@ -146,8 +147,10 @@ def _lines_of(session: Session, order_ids: list[int]) -> dict[int, list[OrderLin
 
 
 def _state(lines: list[OrderLineRow], today: date) -> OrderState:
-    return order_state([LineProgress(LineState(line.state),
-                                     line.confirmed_date or line.requested_date)
+    """The same state the order page shows (`gateway.domain.order_state`)."""
+    return order_state([LineFacts(LineState(line.state), line.quantity,
+                                  line.despatched_quantity or Decimal(0), line.requested_date,
+                                  line.confirmed_date, line.expected_delivery)
                         for line in lines], today)
 
 
