@@ -155,7 +155,7 @@ def test_a_buyer_works_an_exception_in_the_browser(server: str, browser: object,
     assert "supplier=ALBRECHT" in driver.current_url  # type: ignore[attr-defined]
     assert "order=4500099001" in driver.current_url  # type: ignore[attr-defined]
     rows = driver.find_elements(By.CSS_SELECTOR, "#queue tbody tr")  # type: ignore[attr-defined]
-    codes = [row.find_elements(By.TAG_NAME, "td")[3].text for row in rows]
+    codes = [row.find_element(By.CSS_SELECTOR, "td.code").text for row in rows]
     assert "QTY_SHORT" in codes
     rows[codes.index("QTY_SHORT")].find_element(By.TAG_NAME, "a").click()
     _wait_for_url(driver, "/exceptions/")
