@@ -8,9 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import OutboundSettings, PipelineSettings, Settings
@@ -49,11 +52,10 @@ def test_gateway_run_sends_what_the_outbox_holds_and_stops_cleanly(tmp_path: Pat
             while len(relay.arrived) < 3 and time.monotonic() < deadline \
                     and process.poll() is None:
                 relay.got_one.wait(0.2)
-            with begin() as session:
-                while time.monotonic() < deadline and set(session.scalars(
-                        select(OutboundMessageRow.state))) != {"sent"}:
-                    time.sleep(0.1)
-                    session.expire_all()
+            # A transaction per look: one held open on SQLite (BEGIN IMMEDIATE) would keep the
+            # write lock the sender needs to record what it sent.
+            while time.monotonic() < deadline and _states(begin) != {"sent"}:
+                time.sleep(0.1)
             process.send_signal(signal.SIGINT)
             assert process.wait(30) == 0, log.read_text()[-3000:]
         finally:
@@ -66,6 +68,11 @@ def test_gateway_run_sends_what_the_outbox_holds_and_stops_cleanly(tmp_path: Pat
     assert "Traceback" not in log.read_text()
     assert len(ids) == 3
     engine.dispose()
+
+
+def _states(begin: Callable[[], AbstractContextManager[Session]]) -> set[str]:
+    with begin() as session:
+        return set(session.scalars(select(OutboundMessageRow.state)))
 
 
 def test_the_celery_task_sends_what_is_due_and_beat_publishes_it(tmp_path: Path) -> None:
