@@ -17,7 +17,6 @@ sent on a person's decision, so the per-hour cap of automatic replies does not a
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,7 +37,7 @@ from gateway.persistence.models import (
     SupplierIdentity,
 )
 from gateway.services import outbox
-from gateway.services.replies import REPLIES, Replier
+from gateway.services.replies import REPLIES, Replier, bracketed_id, header_field
 from outbound.email.content import Field, Language, RejectionContent
 from outbound.email.message import Addresses, Parent, build_rejection, message_id
 from outbound.email.templates import TemplateProblem
@@ -132,9 +131,10 @@ def _parent(message: InboundMessage | None) -> Parent | None:
     if message is None or not _is_email(message):
         return None
     fields = header_fields(message.raw)
-    own = _bracketed(_field(fields, "message-id"))
-    return Parent(own, _field(fields, "subject"),
-                  references(own, _field(fields, "references"), _field(fields, "in-reply-to")))
+    own = bracketed_id(header_field(fields, "message-id"))
+    return Parent(own, header_field(fields, "subject"),
+                  references(own, header_field(fields, "references"),
+                             header_field(fields, "in-reply-to")))
 
 
 def _is_email(message: InboundMessage) -> bool:
@@ -159,20 +159,6 @@ def _recipient(session: Session, supplier: Supplier | None,
                                              SupplierIdentity.kind == "email")
         .order_by(SupplierIdentity.id).limit(1)).first()
     return (listed, None) if listed else (None, "the partner entry lists no address")
-
-
-def _field(fields: Sequence[tuple[str, str]], name: str) -> str | None:
-    values = [value for field, value in fields if field == name]
-    return values[0] if len(values) == 1 else None
-
-
-def _bracketed(value: str | None) -> str | None:
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    if any(c in value for c in " \t\r\n") or not 2 < len(value) <= 250:
-        return None
-    return value if value.startswith("<") else f"<{value}>"
 
 
 def _default_replier() -> Replier:

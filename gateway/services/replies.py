@@ -186,9 +186,10 @@ class Replier:
         content = reply_content(facts.supplier, facts.documents, facts.discrepancies,
                                 facts.unread, known, named)
         wire = message_id("reply", self.token(), self.settings.message_id_domain)
-        parent = Parent(_bracketed(facts.parent_id), facts.subject,
-                        references(_bracketed(facts.parent_id),
-                                   _field(fields, "references"), _field(fields, "in-reply-to")))
+        parent = Parent(bracketed_id(facts.parent_id), facts.subject,
+                        references(bracketed_id(facts.parent_id),
+                                   header_field(fields, "references"),
+                                   header_field(fields, "in-reply-to")))
         try:
             payload = build_reply(content, parent, Addresses(
                 self.settings.from_address, self.settings.from_name,
@@ -402,12 +403,14 @@ def _summary(content: ReplyContent) -> str:
             f"{len(content.unread)} unread part(s), language {content.language.value}")
 
 
-def _field(fields: Sequence[tuple[str, str]], name: str) -> str | None:
+def header_field(fields: Sequence[tuple[str, str]], name: str) -> str | None:
+    """The one value of header `name` (lower case), or None when absent or repeated."""
     values = [value for field, value in fields if field == name]
     return values[0] if len(values) == 1 else None
 
 
-def _bracketed(value: str | None) -> str | None:
+def bracketed_id(value: str | None) -> str | None:
+    """A Message-ID in angle brackets, or None when it cannot be one."""
     if not value or not value.strip():
         return None
     value = value.strip()
