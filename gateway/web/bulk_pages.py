@@ -20,8 +20,7 @@ from gateway.domain.access import Actor
 from gateway.errors import AccessError, Forbidden, InvalidTransition, StaleVersion
 from gateway.web.actions import Action, ActionRequest, perform
 from gateway.web.context import WebContext
-from gateway.web.pages import _locale, _problem_page, _signed_in, _to_login
-from gateway.web.security import tokens_match
+from gateway.web.pages import _locale, _problem_page, posted_by
 
 # What may be done to many exceptions at once: nothing that decides a supplier's change.
 BULK_ACTIONS = (Action.ACKNOWLEDGE, Action.ASSIGN, Action.RESOLVE)
@@ -85,12 +84,9 @@ def register_bulk_pages(app: FastAPI, ctx: WebContext) -> None:
              action: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
              assignee: Annotated[str, Form()] = "",
              comment: Annotated[str, Form()] = "") -> Response:
-        with ctx.transaction() as session:
-            current = _signed_in(ctx, request, session)
-        if current is None:
-            return _to_login(request)
-        if not tokens_match(current.csrf_token, csrf):
-            return _problem_page(ctx, request, current, 403, "csrf")
+        current = posted_by(ctx, request, csrf)
+        if isinstance(current, Response):
+            return current
         if action not in {a.value for a in BULK_ACTIONS}:
             return _problem_page(ctx, request, current, 400, "action")
         picks = parse_picks(pick or [])

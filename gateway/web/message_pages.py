@@ -33,8 +33,7 @@ from gateway.services.inbound import message_detail, release
 from gateway.services.replay import replay
 from gateway.web.context import WebContext
 from gateway.web.excerpt import Excerpt, message_excerpt
-from gateway.web.pages import _locale, _problem_page, _signed_in, _to_login
-from gateway.web.security import tokens_match
+from gateway.web.pages import _locale, _problem_page, _signed_in, _to_login, posted_by
 
 
 class MessageAction(StrEnum):
@@ -109,12 +108,9 @@ def register_message_pages(app: FastAPI, ctx: WebContext) -> None:
     @app.post("/messages/{message_id}/actions", include_in_schema=False)
     def message_action(request: Request, message_id: int, action: Annotated[str, Form()] = "",
                        csrf: Annotated[str, Form()] = "") -> Response:
-        with ctx.transaction() as session:
-            current = _signed_in(ctx, request, session)
-        if current is None:
-            return _to_login(request)
-        if not tokens_match(current.csrf_token, csrf):
-            return _problem_page(ctx, request, current, 403, "csrf")
+        current = posted_by(ctx, request, csrf)
+        if isinstance(current, Response):
+            return current
         if not may_work_messages(current.actor):
             return _problem_page(ctx, request, current, 403, "not_it")
         if action not in {a.value for a in MessageAction}:

@@ -62,6 +62,18 @@ def _locale(request: Request, user: UserView | None) -> str:
     return negotiate(choice, request.headers.get("accept-language"))
 
 
+def posted_by(ctx: WebContext, request: Request, csrf: str) -> SignedIn | Response:
+    """Who posted a form: the signed-in user whose CSRF token the form carries; else the
+    answer to give instead (to the sign-in page, or 403)."""
+    with ctx.transaction() as session:
+        current = _signed_in(ctx, request, session)
+    if current is None:
+        return _to_login(request)
+    if not tokens_match(current.csrf_token, csrf):
+        return _problem_page(ctx, request, current, 403, "csrf")
+    return current
+
+
 def _to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
@@ -187,12 +199,9 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
             csrf: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "",
             comment: Annotated[str, Form()] = "",
             assignee: Annotated[str, Form()] = "") -> Response:
-        with ctx.transaction() as session:
-            current = _signed_in(ctx, request, session)
-        if current is None:
-            return _to_login(request)
-        if not tokens_match(current.csrf_token, csrf):
-            return _problem_page(ctx, request, current, 403, "csrf")
+        current = posted_by(ctx, request, csrf)
+        if isinstance(current, Response):
+            return current
         if action not in {a.value for a in Action}:
             return _problem_page(ctx, request, current, 400, "action")
         try:
