@@ -56,6 +56,7 @@ from gateway.services.acknowledgements import (
 from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
 from gateway.services.replies import REPLIES, EmailFacts
+from gateway.services.unread_parts import unread_part
 from mappings.email import ColumnProfile
 from mappings.email.message import EmailEnvelope, unread_problems
 from mappings.registry import (
@@ -207,7 +208,7 @@ def _answered(messages: list[_Message], reports: list[MessageReport]) -> list[Em
         found.append(EmailFacts(m.id, m.raw, m.channel, m.sender, m.authentication, m.trust,
                                 m.supplier, m.envelope.message_id, m.envelope.subject,
                                 m.envelope.order_numbers, documents, discrepancies,
-                                [p.detail for p in _unread(m)]))
+                                [unread_part(p) for p in _unread(m)]))
     return found
 
 
