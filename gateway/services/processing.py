@@ -89,6 +89,9 @@ class MessageReport:
     answered: list[Answered] = field(default_factory=list)
     # Outbox rows of the acknowledgements decided for it.
     acknowledgements: list[int] = field(default_factory=list)
+    # The message had left `received` before this run could write it (another worker
+    # finished it): reported as it was found, nothing done.
+    found_done: bool = False
 
 
 @dataclass(slots=True)
@@ -268,7 +271,7 @@ def _recheck(session: Session, messages: list[_Message],
         if state is not message.state:
             messages[index] = _Message(message.id, state, message.raw, message.filename,
                                        message.sender, message.supplier_code, reason)
-            reports[index] = MessageReport(message.id, state, reason=reason)
+            reports[index] = MessageReport(message.id, state, reason=reason, found_done=True)
 
 
 class _Run:
