@@ -45,6 +45,7 @@ from gateway.web.metrics import GatewayCollector
 from gateway.web.order_pages import register_order_pages
 from gateway.web.pages import register_pages
 from gateway.web.security import WebSettings, add_security_headers
+from gateway.web.supplier_admin_pages import register_supplier_admin_pages
 from gateway.web.supplier_pages import register_supplier_pages
 
 # A readiness probe must answer within the prober's timeout, also when the database host does
@@ -101,6 +102,7 @@ def create_app(settings: Settings,
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_pages(app, web)
     register_supplier_pages(app, web)
+    register_supplier_admin_pages(app, web)
     register_dashboard(app, web)
     register_bulk_pages(app, web)
     register_order_pages(app, web)
