@@ -47,6 +47,7 @@ from gateway.web.pages import register_pages
 from gateway.web.security import WebSettings, add_security_headers
 from gateway.web.supplier_admin_pages import register_supplier_admin_pages
 from gateway.web.supplier_pages import register_supplier_pages
+from gateway.web.users_pages import register_users_pages
 
 # A readiness probe must answer within the prober's timeout, also when the database host does
 # not answer at all.
@@ -103,6 +104,7 @@ def create_app(settings: Settings,
     register_pages(app, web)
     register_supplier_pages(app, web)
     register_supplier_admin_pages(app, web)
+    register_users_pages(app, web)
     register_dashboard(app, web)
     register_bulk_pages(app, web)
     register_order_pages(app, web)
