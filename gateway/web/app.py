@@ -40,6 +40,7 @@ from gateway.web.bulk_pages import register_bulk_pages
 from gateway.web.context import WebContext
 from gateway.web.dashboard import register_dashboard
 from gateway.web.health import CheckStatus, readiness
+from gateway.web.list_pages import register_list_pages
 from gateway.web.message_pages import register_message_pages
 from gateway.web.metrics import GatewayCollector
 from gateway.web.order_pages import register_order_pages
@@ -107,6 +108,7 @@ def create_app(settings: Settings,
     register_users_pages(app, web)
     register_dashboard(app, web)
     register_bulk_pages(app, web)
+    register_list_pages(app, web)
     register_order_pages(app, web)
     register_message_pages(app, web)
     register_api(app, web)
