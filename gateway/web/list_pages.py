@@ -116,7 +116,8 @@ def order_list(session: Session, filters: ListFilters, cursor: int | None, limit
     if cursor is not None:
         query = query.where(PurchaseOrder.id < cursor)
     batch = limit + 1 if filters.state is None else STATE_SCAN_LIMIT
-    orders = list(session.scalars(query.order_by(PurchaseOrder.id.desc()).limit(batch)))
+    orders: list[PurchaseOrder] = list(session.scalars(
+        query.order_by(PurchaseOrder.id.desc()).limit(batch)))
     lines = _lines_of(session, [order.id for order in orders])
     rows: list[tuple[PurchaseOrder, OrderState, int]] = []
     for order in orders:
