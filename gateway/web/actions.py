@@ -32,7 +32,7 @@ from gateway.persistence.models import (
     OrderLineRow,
 )
 from gateway.services.queue import act_on_exception
-from gateway.services.rejections import reply_to_rejection
+from gateway.services.rejections import reject_change
 from gateway.web.queue_view import exception_version, owner_group
 
 
@@ -84,12 +84,7 @@ def perform(session: Session, actor: Actor, exception_id: int, request: ActionRe
         # rejected (no order, not a quantity, date or price) moves nothing.
         if comment is None:
             raise AccessError("a rejection needs a reason (the comment)")
-        rejected = reply_to_rejection(session, row, now)
-        sent = "queued" if rejected.why_not is None else f"not sent: {rejected.why_not}"
-        return act_on_exception(session, exception_id, ExceptionState.REJECTED_CHANGE,
-                                actor.audit_name,
-                                f"{comment} — reply to the supplier {sent} "
-                                f"(outbox #{rejected.outbox_id})", now)
+        return reject_change(session, exception_id, actor.audit_name, comment, now)[0]
     if request.action is Action.COMMENT and comment is None:
         raise AccessError("a comment needs text")
     return act_on_exception(session, exception_id, MOVES.get(request.action),
