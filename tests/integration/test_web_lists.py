@@ -218,3 +218,14 @@ def test_supplier_text_in_the_lists_is_escaped(client: TestClient) -> None:
     assert "&lt;b&gt;cron.d&lt;/b&gt;" in page
     assert PATH_FILENAME.split("<")[0] in page
     assert "<script" not in page
+
+
+def test_the_lists_and_the_users_page_follow_the_language(client: TestClient) -> None:
+    sign_in(client, ADMIN)
+    for language, words in (("de", ("Bestellungen, neueste zuerst", "Empfangene Nachrichten",
+                                     "Benutzer anlegen")),
+                            ("zh-CN", ("最新的在前", "已接收的消息", "创建用户"))):
+        headers = {"Accept-Language": language}
+        assert words[0] in client.get("/orders", headers=headers).text
+        assert words[1] in client.get("/messages", headers=headers).text
+        assert words[2] in client.get("/users", headers=headers).text
