@@ -33,6 +33,7 @@ from gateway.persistence.models import (
     ExceptionRow,
     InboundMessage,
     OrderLineRow,
+    OutboundMessageRow,
     Supplier,
     SupplierIdentity,
 )
@@ -144,6 +145,18 @@ def reject_change(session: Session, exception_id: int, actor: str, reason: str,
                              f"{reason} — reply to the supplier {sent} "
                              f"(outbox #{rejected.outbox_id})", now)
     return moved, rejected
+
+
+MAX_REPLIES_SHOWN = 20
+
+
+def replies_to(session: Session, exception_id: int) -> list[OutboundMessageRow]:
+    """The outbox rows that answer one exception (a rejection's reply), newest first: one
+    statement."""
+    return list(session.scalars(select(OutboundMessageRow)
+                                .where(OutboundMessageRow.exception_id == exception_id)
+                                .order_by(OutboundMessageRow.id.desc())
+                                .limit(MAX_REPLIES_SHOWN)))
 
 
 def _parent(message: InboundMessage | None) -> Parent | None:

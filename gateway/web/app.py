@@ -44,6 +44,7 @@ from gateway.web.list_pages import register_list_pages
 from gateway.web.message_pages import register_message_pages
 from gateway.web.metrics import GatewayCollector
 from gateway.web.order_pages import register_order_pages
+from gateway.web.outbox_pages import register_outbox_pages
 from gateway.web.pages import register_pages
 from gateway.web.security import WebSettings, add_security_headers
 from gateway.web.supplier_admin_pages import register_supplier_admin_pages
@@ -111,6 +112,7 @@ def create_app(settings: Settings,
     register_list_pages(app, web)
     register_order_pages(app, web)
     register_message_pages(app, web)
+    register_outbox_pages(app, web)
     register_api(app, web)
 
     @app.get("/healthz", include_in_schema=False)
