@@ -1,5 +1,6 @@
-"""`gateway exceptions act reject` tells the supplier as the web app does: the reply goes
-through the outbox in the same transaction as the move, and the reason is required."""
+"""`gateway exceptions act reject` and `accept` do what the web app does: a rejection's reply
+goes through the outbox in the same transaction as the move (the reason is required), and an
+acceptance makes the supplier's value the order line's as a line version `accepted`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from sqlalchemy import create_engine, select
 
 from gateway.bootstrap import make_session_factory
 from gateway.cli import cli
-from gateway.persistence.models import ExceptionEventRow, ExceptionRow, OutboundMessageRow
+from gateway.persistence.models import (
+    ExceptionEventRow,
+    ExceptionRow,
+    LineVersionRow,
+    OrderLineRow,
+    OutboundMessageRow,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "samples" / "demo"
@@ -82,5 +89,32 @@ def test_a_rejection_needs_a_reason_and_a_second_one_moves_nothing(database: Pat
         with make_session_factory(engine).begin() as session:
             assert len(list(session.scalars(select(OutboundMessageRow.id).where(
                 OutboundMessageRow.kind == "rejection")))) == 1
+    finally:
+        engine.dispose()
+
+
+def test_accepting_from_the_command_line_changes_the_order_line_as_the_web_does(
+        database: Path) -> None:
+    exception_id = _rejectable(database)
+    done = _run(database, "exceptions", "act", "accept", exception_id, "-m", "agreed",
+                "--by", "anna")
+    assert done.exit_code == 0, done.output
+    assert "is accepted_change" in done.output
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with make_session_factory(engine).begin() as session:
+            row = session.get(ExceptionRow, int(exception_id))
+            assert row is not None
+            assert row.order_line_id is not None
+            [version] = session.scalars(select(LineVersionRow).where(
+                LineVersionRow.order_line_id == row.order_line_id,
+                LineVersionRow.kind == "accepted"))
+            assert version.source == "accepted by buyer anna"
+            line = session.get(OrderLineRow, row.order_line_id)
+            assert line is not None
+            if row.code == "QTY_SHORT":
+                assert line.quantity == line.confirmed_quantity
+            assert not list(session.scalars(select(OutboundMessageRow.id).where(
+                OutboundMessageRow.kind == "rejection")))
     finally:
         engine.dispose()
