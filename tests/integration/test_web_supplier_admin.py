@@ -196,3 +196,15 @@ def test_an_unknown_supplier_answers_404(client: TestClient) -> None:
     sign_in(client, ADMIN)
     seen = _form(client, PROFILE_VERSION)
     assert client.post("/suppliers/NOBODY/profile", data=seen).status_code == 404
+
+
+def test_the_edit_forms_cost_no_statement_more(client: TestClient, settings: Settings) -> None:
+    from tests.integration.test_web_suppliers_dashboard import _selects
+
+    sign_in(client, ANNA)
+    read_only, _ = _selects(client, "/suppliers/ALBRECHT")
+    with web_client(settings) as admin:
+        sign_in(admin, ADMIN)
+        editing, page = _selects(admin, "/suppliers/ALBRECHT")
+    assert 'id="edit-profile"' in page
+    assert editing == read_only == 7
