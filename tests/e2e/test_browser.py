@@ -3,7 +3,8 @@ system chromedriver (nothing is downloaded at test time). A buyer signs in, filt
 queue, opens an exception, sees the raw excerpt with the line highlighted, acknowledges and
 resolves it, switches the page to Chinese; a buyer of another group finds it read-only; a
 buyer rejects a quantity change and sees the reply, which IT finds in the outbox; IT releases
-a quarantined message and watches it reconcile.
+a quarantined message and watches it reconcile; an admin makes a new tolerance profile
+version.
 
 With GATEWAY_SCREENSHOTS=DIR the main pages are saved there as PNG (the README's pictures:
 `GATEWAY_SCREENSHOTS=docs/screenshots pytest tests/e2e/test_browser.py`).
@@ -31,6 +32,7 @@ from gateway.web.app import create_app
 from gateway.web.security import WebSettings
 from tests.integration.conftest import edifact_interchange
 from tests.integration.web_scenario import (
+    ADMIN,
     ALBRECHT,
     ANNA,
     IT,
@@ -333,3 +335,23 @@ def test_it_releases_a_quarantined_message_and_watches_it_reconcile(
     driver.get(f"{server}/messages?state=quarantined")  # type: ignore[attr-defined]
     driver.implicitly_wait(0)  # type: ignore[attr-defined]
     assert driver.find_elements(By.CSS_SELECTOR, "#messages tbody tr") == []  # type: ignore[attr-defined]
+
+
+def test_an_admin_makes_a_new_tolerance_profile_version(server: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    _sign_in(driver, server, ADMIN)
+    driver.get(f"{server}/suppliers/ALBRECHT")  # type: ignore[attr-defined]
+    driver.find_element(By.CSS_SELECTOR, "#edit-profile summary").click()  # type: ignore[attr-defined]
+    price = driver.find_element(By.ID, "limit-price_pct")  # type: ignore[attr-defined]
+    price.clear()
+    price.send_keys("3.5")
+    _shoot(driver, "supplier-admin")
+    driver.find_element(By.ID, "save-profile").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "done=profile")
+    assert driver.find_element(By.ID, "done-profile").is_displayed()  # type: ignore[attr-defined]
+    versions = driver.find_elements(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, "#profiles tr[data-version]")
+    assert [row.get_attribute("data-version") for row in versions] == ["2", "1"]
+    assert "3.5" in versions[0].text
