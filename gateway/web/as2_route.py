@@ -1,0 +1,61 @@
+"""`POST /as2`: the AS2 endpoint over HTTP, in the web app and alone (`gateway as2`).
+
+The body is read up to the partner file's cap (`max_message_bytes`): a `Content-Length`
+over it is refused before a byte is read, and a body that passes it while streaming stops
+being read; either way the partner gets an error MDN and IT sees the request's header
+fields. The channel (`gateway.channels.as2`) runs in a thread: opening, the commit and
+signing the MDN never hold the event loop, so one slow client does not stop others
+(uvicorn's timeouts bound an idle or slow-loris connection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.channels.as2 import As2Channel, As2Request
+
+PATH = "/as2"
+
+
+async def read_capped(request: Request, cap: int) -> tuple[bytes, bool]:
+    """The body, and whether it passed the cap (then the part read is dropped)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        return b"", True
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            return b"", True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def as2_endpoint(channel: As2Channel) -> Callable[[Request], Awaitable[Response]]:
+    async def receive(request: Request) -> Response:
+        body, oversize = await read_capped(request, channel.directory.max_message_bytes)
+        headers = [(name.decode("latin-1"), value.decode("latin-1"))
+                   for name, value in request.headers.raw]
+        answer = await run_in_threadpool(channel.receive, As2Request(headers, body, oversize))
+        if answer.receipt is None:
+            return Response(b"", status_code=200)
+        return Response(answer.receipt.body, status_code=200,
+                        headers=dict(answer.receipt.headers))
+
+    return receive
+
+
+def as2_route(channel: As2Channel) -> Route:
+    return Route(PATH, as2_endpoint(channel), methods=["POST"])
+
+
+def as2_app(channel: As2Channel) -> Starlette:
+    """The endpoint alone, for `gateway as2`."""
+    return Starlette(routes=[as2_route(channel)])
