@@ -97,6 +97,14 @@ def valid_at(certificate: x509.Certificate, now: datetime) -> bool:
     return certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
 
 
+def describe_certificate(certificate: x509.Certificate, now: datetime) -> str:
+    """One line: whose, which serial, its dates, and whether it is valid now."""
+    state = "valid" if valid_at(certificate, now) else "NOT VALID NOW"
+    return (f"{certificate.subject.rfc4514_string()} serial {certificate.serial_number:x}, "
+            f"{certificate.not_valid_before_utc:%Y-%m-%d} to "
+            f"{certificate.not_valid_after_utc:%Y-%m-%d}, {state}")
+
+
 def directory_from_file(path: Path, env: Mapping[str, str]) -> As2Directory:
     """Read the `[as2]` table and the suppliers' `as2` tables of a TOML partner file."""
     import tomllib

@@ -10,8 +10,13 @@ signing the MDN never hold the event loop, so one slow client does not stop othe
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
 
+from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -54,6 +59,16 @@ def as2_endpoint(channel: As2Channel) -> Callable[[Request], Awaitable[Response]
 
 def as2_route(channel: As2Channel) -> Route:
     return Route(PATH, as2_endpoint(channel), methods=["POST"])
+
+
+def register_as2(app: Starlette, transaction: Callable[[], AbstractContextManager[Session]],
+                 partner_file: Path, dispatch: Callable[[Sequence[int]], None] | None) -> None:
+    """`POST /as2` in the web app, when GATEWAY_AS2_PARTNERS names the partner file."""
+    from gateway.as2.partners import directory_from_file
+
+    directory = directory_from_file(partner_file, os.environ)
+    app.router.routes.append(as2_route(As2Channel(transaction, directory,
+                                                  lambda: datetime.now(UTC), dispatch)))
 
 
 def as2_app(channel: As2Channel) -> Starlette:

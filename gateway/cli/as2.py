@@ -1,0 +1,87 @@
+"""`gateway as2`: the AS2 endpoint alone (`POST /as2`), and `gateway as2 check` to see what
+the partner file's AS2 tables give (our ids and keys, partners and their certificates, each
+with its validity)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from gateway.cli.context import AppContext, pass_app
+from gateway.errors import ConfigurationError
+
+PARTNERS_HELP = "The partner file with the AS2 tables [default: GATEWAY_AS2_PARTNERS]."
+
+
+def _partner_file(path: Path | None) -> Path:
+    chosen = path or (Path(os.environ["GATEWAY_AS2_PARTNERS"])
+                      if os.environ.get("GATEWAY_AS2_PARTNERS") else None)
+    if chosen is None:
+        raise ConfigurationError("name the partner file with --partners or "
+                                 "GATEWAY_AS2_PARTNERS (docs/as2.md)")
+    return chosen
+
+
+@click.group("as2", invoke_without_command=True)
+@click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=PARTNERS_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 in a container).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8010, show_default=True,
+              help="Port to listen on.")
+@click.pass_context
+def as2(ctx: click.Context, partners_path: Path | None, host: str, port: int) -> None:
+    """Receive AS2 messages (RFC 4130) at POST /as2 and answer their MDNs; each is stored
+    and committed before its MDN, then processed in the background (by Celery workers when
+    GATEWAY_BROKER_URL is set). Stops on SIGINT or SIGTERM."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    _serve(app, _partner_file(partners_path), host, port)
+
+
+def _serve(app: AppContext, path: Path, host: str, port: int) -> None:
+    import uvicorn
+
+    from gateway.as2.partners import directory_from_file
+    from gateway.bootstrap import configure_logging, make_session_factory
+    from gateway.channels.as2 import As2Channel
+    from gateway.cli.worker import open_dispatcher
+    from gateway.persistence.schema import current_revision
+    from gateway.web.as2_route import as2_app
+
+    directory = directory_from_file(path, os.environ)
+    if current_revision(app.engine) is None:
+        raise ConfigurationError(f"{app.settings.display_url} holds no gateway schema; run "
+                                 "`gateway init` first")
+    configure_logging()
+    transaction = make_session_factory(app.engine, app.session_info()).begin
+    with open_dispatcher(app, ["as2"]) as dispatcher:
+        channel = As2Channel(transaction, directory, app.now, dispatcher.dispatch)
+        # Timeouts bound a slow or idle client: it holds one connection, never the others.
+        uvicorn.run(as2_app(channel), host=host, port=port, log_config=None,
+                    server_header=False, timeout_keep_alive=5, limit_concurrency=200)
+
+
+@as2.command("check")
+@click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=PARTNERS_HELP)
+@pass_app
+def check(app: AppContext, partners_path: Path | None) -> None:
+    """Load the AS2 tables and print our ids, the partners and every certificate's dates."""
+    from gateway.as2.partners import describe_certificate, directory_from_file
+
+    directory = directory_from_file(_partner_file(partners_path), os.environ)
+    now = datetime.now(UTC)
+    for station, pairs in sorted(directory.stations.items()):
+        for pair in pairs:
+            click.echo(f"ours {station}: {describe_certificate(pair.certificate, now)}")
+    for as2_id, partner in sorted(directory.partners.items()):
+        for certificate in partner.certificates:
+            click.echo(f"partner {as2_id} ({partner.supplier_code}): "
+                       f"{describe_certificate(certificate, now)}")
+
