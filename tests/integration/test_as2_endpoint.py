@@ -22,7 +22,8 @@ from gateway.as2.cms import verify
 from gateway.as2.mime import entity_from_headers, signed_parts, split_entity
 from gateway.as2.partners import As2Directory, As2Partner
 from gateway.bootstrap import make_session_factory
-from gateway.channels.as2 import As2Channel
+from gateway.channels.as2 import As2Channel, As2Request
+from gateway.config import Settings
 from gateway.persistence.models import As2Transmission, InboundMessage
 from gateway.services.partners import load_partners
 from gateway.web.as2_route import as2_app
@@ -238,3 +239,25 @@ def test_a_refused_message_gets_its_error_mdn_and_is_kept_for_it(
     assert b"as2-from:" in message.raw.lower()
     if case != "oversized":
         assert message.raw.endswith(body)
+
+
+def test_an_order_response_over_as2_is_reconciled_through_the_one_pipeline(
+        settings: Settings, tmp_path: Path, parties: dict[str, Party],
+        directory: As2Directory) -> None:
+    from gateway.services.pipeline import process_ids
+    from tests.integration.test_pipeline import TODAY, order_response, prepare
+
+    engine = prepare(settings, tmp_path, 1)
+    sessions = make_session_factory(engine)
+    dispatched: list[list[int]] = []
+    channel = As2Channel(sessions.begin, directory, lambda: datetime.now(UTC),
+                         lambda ids: dispatched.append(list(ids)))
+    headers, body, _ = _acme_message(parties, tmp_path, "<ordrsp@acme.example>",
+                                     payload=order_response(1))
+    answer = channel.receive(As2Request(headers, body))
+    assert answer.disposition.value == "processed"
+    assert dispatched == [[answer.message_id]]
+    (report,) = process_ids(sessions.begin, [answer.message_id], TODAY,
+                            lambda: datetime.now(UTC), 3)
+    assert report.state == "reconciled"
+    engine.dispose()
