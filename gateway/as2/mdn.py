@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
+from cryptography import x509
+
 from gateway.as2 import cms
-from gateway.as2.errors import DispositionModifier
-from gateway.as2.smime import micalg_name
+from gateway.as2.errors import DispositionModifier, InsufficientSecurity, MalformedMessage
+from gateway.as2.mime import (
+    Entity,
+    entity_from_headers,
+    multipart_parts,
+    signed_parts,
+    split_entity,
+)
+from gateway.as2.smime import micalg_name, signed_forms
 
 DEFAULT_MICALG = "sha256"
 REPORTING_UA = "supplier-gateway AS2"
@@ -160,3 +170,63 @@ def _ascii(text: str) -> str:
 def _base64_lines(der: bytes) -> bytes:
     text = base64.b64encode(der)
     return b"\r\n".join(text[i:i + 76] for i in range(0, len(text), 76))
+
+
+@dataclass(frozen=True, slots=True)
+class ReadReceipt:
+    """An MDN a partner returned, read and (when signed) verified."""
+
+    original_message_id: str
+    disposition: str  # "processed", "processed/error: decryption-failed", ...
+    mic: str | None  # "base64, micalg" as sent
+    signed_with: str | None
+
+    @property
+    def is_error(self) -> bool:
+        return "/error" in self.disposition or "/failure" in self.disposition
+
+    def mic_matches(self, expected: str) -> bool:
+        """The partner's MIC names the same digest and algorithm as ours (RFC 4130
+        section 7.3.1; `sha-256` and `sha256` are one algorithm)."""
+        if self.mic is None:
+            return False
+        return _mic_parts(self.mic) == _mic_parts(expected)
+
+
+def read_receipt(headers: list[tuple[str, str]], body: bytes,
+                 certificates: Sequence[x509.Certificate], require_signed: bool = True
+                 ) -> ReadReceipt:
+    """Read an MDN: verify its signature against the partner's certificates, then take the
+    disposition-notification fields. Raises an `As2Error`."""
+    entity = entity_from_headers(headers, body)
+    signed_with = None
+    if entity.content_type == "multipart/signed":
+        signed_bytes, signature = signed_parts(entity)
+        verified, content = cms.verify(signature.decoded_body(), signed_forms(signed_bytes),
+                                       certificates)
+        signed_with, entity = verified.digest_algorithm, split_entity(content)
+    elif require_signed:
+        raise InsufficientSecurity("the MDN is not signed and the partner's entry asks for "
+                                   "signed MDNs")
+    if entity.content_type != "multipart/report":
+        raise MalformedMessage(f"an MDN must be multipart/report, not {entity.content_type}")
+    fields = _notification_fields(entity)
+    disposition = fields.get("disposition", "")
+    return ReadReceipt(fields.get("original-message-id", ""),
+                       disposition.split(";", 1)[1].strip() if ";" in disposition else "",
+                       fields.get("received-content-mic"), signed_with)
+
+
+def _notification_fields(report: Entity) -> dict[str, str]:
+    for raw in multipart_parts(report.body, report.param("boundary").encode("latin-1")):
+        part = split_entity(raw)
+        if part.content_type == "message/disposition-notification":
+            # The fields are a header block of their own (RFC 3798 section 3.1).
+            block = part.body.strip(b"\r\n") + b"\r\n\r\n"
+            return dict(split_entity(block).headers)
+    raise MalformedMessage("an MDN without a message/disposition-notification part")
+
+
+def _mic_parts(value: str) -> tuple[str, str]:
+    digest, _, algorithm = value.partition(",")
+    return digest.strip(), algorithm.strip().lower().replace("-", "")

@@ -72,7 +72,7 @@ def open_message(outer: Entity, security: Security) -> Opened:
         if kind == "multipart/signed":
             signed_bytes, signature = signed_parts(entity)
             verified, content = cms.verify(signature.decoded_body(),
-                                           _forms(signed_bytes), security.certificates)
+                                           signed_forms(signed_bytes), security.certificates)
             layers.append(f"signed:{verified.digest_algorithm}")
             signed_with = signed_with or verified.digest_algorithm
             signed_over = content if signed_over is None else signed_over
@@ -121,7 +121,7 @@ def _inner_entity(content: bytes, outer: Entity) -> Entity:
     return Entity(b"", content, headers)
 
 
-def _forms(signed: bytes) -> list[bytes]:
+def signed_forms(signed: bytes) -> list[bytes]:
     """The signed part as received, then canonical (products sign the canonical form, and
     some captures reach us with bare LF line ends)."""
     forms = [signed]
