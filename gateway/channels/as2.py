@@ -14,7 +14,9 @@ worker, and only then returns the MDN (docs/architecture.md, "Archive before ack
   (header fields and body) is kept as a `failed` inbound message with the reason, for IT in
   `gateway messages`; MDN `processed/error: <modifier>`.
 
-Every request is also kept whole in `as2_transmissions` with the MDN answered.
+Every request is also kept whole in `as2_transmissions` with the MDN answered. An MDN asked
+for asynchronously (`Receipt-Delivery-Option`) is written to the outbox in the same
+transaction and the request is answered `200` with no body.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ from gateway.as2.mime import entity_from_headers
 from gateway.as2.partners import As2Directory, As2Partner
 from gateway.as2.smime import Opened, mic, open_message
 from gateway.domain.messages import MessageState
+from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.persistence.models import As2Transmission, InboundMessage
 from gateway.services.ingest import Intake, archive, archive_failed
+from gateway.services.outbox import enqueue
 
 CHANNEL = "as2"
 
@@ -103,6 +107,9 @@ class As2Channel:
                                            now)
             receipt = self._receipt(request, asked, as2_from, as2_to, disposition, mic_value,
                                     reason, now)
+            if receipt is not None and asked.async_url and partner is not None:
+                enqueue(session, async_mdn(receipt, asked.async_url, partner, message_id,
+                                           request.field("message-id")), now)
             session.add(As2Transmission(
                 received_at=now, as2_from=as2_from[:128], as2_to=as2_to[:128],
                 as2_message_id=request.field("message-id")[:998],
@@ -141,6 +148,21 @@ class As2Channel:
         facts = ReceiptFacts(request.field("message-id"), as2_to, as2_from, disposition,
                              mic_value, explanation)
         return build_receipt(facts, asked, self.directory.signer(as2_to, now), now)
+
+
+def async_mdn(receipt: Receipt, url: str, partner: As2Partner, message_id: int,
+              original: str) -> OutboundDraft:
+    """The MDN as an outbox row, POSTed to the partner's `Receipt-Delivery-Option` URL
+    (RFC 4130 section 7.3) by the webhook transport and retried like every row. Only for a
+    known partner: an unknown sender does not get the gateway to POST where it names."""
+    # The whole Content-Type (its boundary and micalg) travels among the headers, which the
+    # webhook transport sends over its own: the row's content type column is short.
+    content_type = next(v for k, v in receipt.headers if k.lower() == "content-type")
+    return OutboundDraft(OutboundKind.MDN, Transport.WEBHOOK, url, receipt.body,
+                         receipt.message_id.strip("<>"), f"AS2 MDN for {original[:200]}",
+                         content_type=content_type.split(";", 1)[0],
+                         headers=tuple(receipt.headers),
+                         supplier_code=partner.supplier_code, message_id=message_id)
 
 
 def _keep_opened(session: Session, request: As2Request, partner: As2Partner,

@@ -31,6 +31,7 @@ class OutboundKind(StrEnum):
     REJECTION = "rejection"       # a buyer does not accept a supplier's change
     ALERT = "alert"
     DIGEST = "digest"
+    MDN = "mdn"                   # an AS2 receipt sent asynchronously (gateway.channels.as2)
 
 
 class Transport(StrEnum):

@@ -261,3 +261,35 @@ def test_an_order_response_over_as2_is_reconciled_through_the_one_pipeline(
                             lambda: datetime.now(UTC), 3)
     assert report.state == "reconciled"
     engine.dispose()
+
+
+def test_an_asynchronous_mdn_goes_through_the_outbox_to_the_partners_url(
+        endpoint: str, engine: Engine, parties: dict[str, Party], tmp_path: Path) -> None:
+    from gateway.config import OutboundSettings
+    from gateway.services.outbox_sender import OutboxSender, Transports
+    from outbound.transports.filedrop import FileDrop
+    from outbound.transports.webhook import Webhooks
+    from tests.integration.outbound_servers import WebhookReceiver, webhook_server
+
+    receiver = WebhookReceiver()
+    with webhook_server(receiver) as base:
+        headers, body, signed_entity = _acme_message(parties, tmp_path, "<async@acme>")
+        headers.append(("Receipt-Delivery-Option", f"{base}/mdn"))
+        response = _post(endpoint, headers, body)
+        assert (response.status_code, response.content) == (200, b"")
+        settings = OutboundSettings(drop_dir=tmp_path / "outbox", webhook_timeout=5.0)
+        transports = Transports(FileDrop(settings.drop_dir), None, Webhooks(5.0, secrets={}))
+        OutboxSender(make_session_factory(engine).begin, transports, settings,
+                     lambda: datetime.now(UTC), "test").drain()
+    (arrived,) = receiver.requests
+    assert arrived.path == "/mdn"
+    assert arrived.headers["AS2-To"] == "ACME-AS2"
+    assert arrived.headers["Content-Type"].startswith("multipart/signed")
+    from gateway.as2.mdn import read_receipt
+    read = read_receipt(list(arrived.headers.items()), arrived.body,
+                        [parties["ours"].certificate])
+    assert read.original_message_id == "<async@acme>"
+    assert read.disposition == "processed"
+    import hashlib
+    digest = base64.b64encode(hashlib.sha256(signed_entity).digest()).decode()
+    assert read.mic_matches(f"{digest}, sha-256")
