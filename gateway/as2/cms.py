@@ -18,10 +18,12 @@ import hmac
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -30,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.as2.errors import (
     AuthenticationFailed,
@@ -279,12 +281,34 @@ def _digest(algorithm: hashes.HashAlgorithm, content: bytes) -> bytes:
     return hashlib.new(algorithm.name, content).digest()
 
 
-def sign_detached(content: bytes, signer: KeyPair, digest: str) -> bytes:
-    """A detached SignedData (DER) over the exact bytes given (already canonical)."""
-    builder = pkcs7.PKCS7SignatureBuilder().set_data(content).add_signer(
-        signer.certificate, signer.key, _hash(digest))  # type: ignore[arg-type]
-    return builder.sign(Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
-                                       pkcs7.PKCS7Options.Binary])
+def sign_detached(content: bytes, signer: KeyPair, digest: str,
+                  now: datetime | None = None) -> bytes:
+    """A detached SignedData (DER) over the exact bytes given (already canonical), RSA
+    PKCS#1 v1.5 with signed attributes (RFC 5652 section 5.4). Built here rather than with
+    cryptography's PKCS7SignatureBuilder, which refuses SHA-1: AS2 partners still ask for
+    SHA-1 receipts (IBM Sterling's `signed-receipt-micalg=optional,sha1`)."""
+    algorithm = _hash(digest)
+    certificate = asn1_x509.Certificate.load(signer.certificate.public_bytes(Encoding.DER))
+    attrs = asn1_cms.CMSAttributes([
+        {"type": "content_type", "values": ["data"]},
+        {"type": "signing_time", "values": [asn1_cms.Time(
+            name="utc_time", value=now or datetime.now(UTC))]},
+        {"type": "message_digest", "values": [_digest(algorithm, content)]},
+    ])
+    signature = signer.key.sign(attrs.dump(), asym_padding.PKCS1v15(), algorithm)
+    info = asn1_cms.SignerInfo({
+        "version": "v1",
+        "sid": asn1_cms.SignerIdentifier(name="issuer_and_serial_number", value={
+            "issuer": certificate.issuer, "serial_number": certificate.serial_number}),
+        "digest_algorithm": {"algorithm": digest},
+        "signed_attrs": attrs,
+        "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
+        "signature": signature,
+    })
+    return bytes(asn1_cms.ContentInfo({"content_type": "signed_data", "content": {
+        "version": "v1", "digest_algorithms": [{"algorithm": digest}],
+        "encap_content_info": {"content_type": "data"},
+        "certificates": [certificate], "signer_infos": [info]}}).dump())
 
 
 # -- compression ------------------------------------------------------------------------------
