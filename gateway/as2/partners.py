@@ -22,6 +22,15 @@ Shape (TOML; paths are relative to the file)::
                                         # once: each is used while its dates say it is valid
     require_signed = true               # optional (default true)
     require_encrypted = false           # optional (default false)
+    # Sending to the partner (the outbox's `as2` transport):
+    url = "https://as2.acme.example/receive"
+    sign = "sha256"                     # sha1, sha224 ... sha512, or "none" (default sha256)
+    encrypt = "aes256_cbc"              # aes128_cbc, aes192_cbc, aes256_cbc, tripledes_3key
+                                        # or "none" (default aes256_cbc)
+    oaep = false                        # RSA-OAEP key transport (default RSA PKCS#1 v1.5)
+    compress = false
+    mdn = "sync"                        # sync (default) or none
+    mdn_signed = true                   # ask for a signed MDN (default true)
 
 A partner certificate outside its validity dates is not used: a message signed with it fails
 `authentication-failed`. Our keys decrypt whatever their dates (a message encrypted just
@@ -32,7 +41,7 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,8 +50,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 
-from gateway.as2.cms import KeyPair
+from gateway.as2.cms import HASHES, KeyPair
 from gateway.as2.errors import UnknownPartner
+from gateway.as2.mdn import MdnRequest
+from gateway.as2.outgoing import ContentCipher, SendPlan
 from gateway.as2.smime import Security
 from gateway.errors import ConfigurationError
 
@@ -58,6 +69,13 @@ class As2Partner:
     require_signed: bool = True
     require_encrypted: bool = False
     check_validity: bool = True
+    url: str | None = None
+    plan: SendPlan = field(default_factory=SendPlan)
+
+    def encryption_certificate(self, now: datetime) -> x509.Certificate | None:
+        """The newest valid certificate: a renewed partner gets the new one at once."""
+        return max(self.valid_certificates(now), key=lambda c: c.not_valid_before_utc,
+                   default=None)
 
     def valid_certificates(self, now: datetime) -> list[x509.Certificate]:
         if not self.check_validity:
@@ -139,13 +157,40 @@ def _partner(entry: Mapping[str, Any], base: Path) -> As2Partner:
     paths = options.get("certificates") or []
     if not paths:
         raise ConfigurationError(f"{where}: `certificates` names none")
-    unknown = set(options) - {"certificates", "require_signed", "require_encrypted"}
+    unknown = set(options) - PARTNER_KEYS
     if unknown:
-        raise ConfigurationError(f"{where}: unknown keys {sorted(unknown)}")
+        raise ConfigurationError(f"{where}: unknown keys {sorted(unknown)}; allowed: "
+                                 f"{', '.join(sorted(PARTNER_KEYS))}")
     return As2Partner(str(entry["as2_id"]), str(entry["code"]),
                       tuple(load_certificate(base / p) for p in paths),
                       bool(options.get("require_signed", True)),
-                      bool(options.get("require_encrypted", False)))
+                      bool(options.get("require_encrypted", False)),
+                      url=str(options["url"]) if options.get("url") else None,
+                      plan=send_plan(options, where))
+
+
+PARTNER_KEYS = frozenset({"certificates", "require_signed", "require_encrypted", "url", "sign",
+                          "encrypt", "oaep", "compress", "mdn", "mdn_signed"})
+
+
+def send_plan(options: Mapping[str, Any], where: str) -> SendPlan:
+    """What a message to the partner is made of, from its `as2` table."""
+    sign = str(options.get("sign", "sha256")).lower().replace("-", "")
+    if sign not in (*HASHES, "none"):
+        raise ConfigurationError(f"{where}: sign must be one of {', '.join(HASHES)} or none")
+    cipher = str(options.get("encrypt", ContentCipher.AES256_CBC.value)).lower()
+    if cipher not in (*(c.value for c in ContentCipher), "none"):
+        raise ConfigurationError(f"{where}: encrypt must be one of "
+                                 f"{', '.join(c.value for c in ContentCipher)} or none")
+    mdn = str(options.get("mdn", "sync"))
+    if mdn not in ("sync", "none"):
+        raise ConfigurationError(f"{where}: mdn must be sync or none (asynchronous MDNs to "
+                                 "us are not supported yet)")
+    signed = None if sign == "none" else sign
+    return SendPlan(signed, None if cipher == "none" else ContentCipher(cipher),
+                    bool(options.get("oaep", False)), bool(options.get("compress", False)),
+                    None if mdn == "none" else MdnRequest(
+                        True, bool(options.get("mdn_signed", True)), signed or "sha256", None))
 
 
 def _station_key(entry: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> KeyPair:

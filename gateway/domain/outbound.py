@@ -40,6 +40,7 @@ class Transport(StrEnum):
     SMTP = "smtp"
     WEBHOOK = "webhook"
     FILE = "file"
+    AS2 = "as2"          # POSTed to an AS2 partner, its MDN checked (docs/as2.md)
 
 
 class OutboundState(StrEnum):
