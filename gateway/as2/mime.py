@@ -104,15 +104,30 @@ def signed_parts(entity: Entity) -> tuple[bytes, Entity]:
 
 
 def multipart_parts(body: bytes, boundary: bytes) -> list[bytes]:
-    delimiter = re.compile(rb"(?:^|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?:\r?\n|$)")
+    """The parts between boundary lines, found with `bytes.find` (a regular expression tried
+    at every position of a 100 KB body cost more than the signature check)."""
+    marker = b"--" + boundary
     parts: list[bytes] = []
     start: int | None = None
-    for match in delimiter.finditer(body):
-        if start is not None:
-            parts.append(body[start:match.start()])
-        if match.group(1):
-            return parts
-        start = match.end()
+    at = body.find(marker)
+    while at != -1:
+        line_start = at == 0 or body[at - 1:at] == b"\n"
+        if line_start:
+            end = at - 1 if at else 0
+            if end and body[end - 1:end] == b"\r":
+                end -= 1
+            after = at + len(marker)
+            closing = body[after:after + 2] == b"--"
+            rest_end = body.find(b"\n", after)
+            trailer = body[after + (2 if closing else 0):
+                           len(body) if rest_end == -1 else rest_end].rstrip(b"\r")
+            if not trailer.strip(b" \t"):
+                if start is not None:
+                    parts.append(body[start:end])
+                if closing:
+                    return parts
+                start = len(body) if rest_end == -1 else rest_end + 1
+        at = body.find(marker, at + len(marker))
     raise MalformedMessage("a multipart body without its closing boundary")
 
 
