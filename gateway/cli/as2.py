@@ -32,8 +32,14 @@ def _partner_file(path: Path | None) -> Path:
               help="Address to listen on (0.0.0.0 in a container).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8010, show_default=True,
               help="Port to listen on.")
+@click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="PEM certificate (chain) to serve HTTPS with [default: "
+                   "GATEWAY_AS2_TLS_CERT; none: plain HTTP].")
+@click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Its PEM private key [default: GATEWAY_AS2_TLS_KEY].")
 @click.pass_context
-def as2(ctx: click.Context, partners_path: Path | None, host: str, port: int) -> None:
+def as2(ctx: click.Context, partners_path: Path | None, host: str, port: int,
+        tls_cert: Path | None, tls_key: Path | None) -> None:
     """Receive AS2 messages (RFC 4130) at POST /as2 and answer their MDNs; each is stored
     and committed before its MDN, then processed in the background (by Celery workers when
     GATEWAY_BROKER_URL is set). Stops on SIGINT or SIGTERM."""
@@ -41,10 +47,23 @@ def as2(ctx: click.Context, partners_path: Path | None, host: str, port: int) ->
         return
     app = ctx.find_object(AppContext)
     assert app is not None
-    _serve(app, _partner_file(partners_path), host, port)
+    tls = _tls(tls_cert or _env_path("GATEWAY_AS2_TLS_CERT"),
+               tls_key or _env_path("GATEWAY_AS2_TLS_KEY"))
+    _serve(app, _partner_file(partners_path), host, port, tls)
 
 
-def _serve(app: AppContext, path: Path, host: str, port: int) -> None:
+def _env_path(name: str) -> Path | None:
+    return Path(os.environ[name]) if os.environ.get(name) else None
+
+
+def _tls(cert: Path | None, key: Path | None) -> tuple[str, str] | None:
+    if (cert is None) != (key is None):
+        raise ConfigurationError("TLS needs both a certificate and its key")
+    return None if cert is None or key is None else (str(cert), str(key))
+
+
+def _serve(app: AppContext, path: Path, host: str, port: int,
+           tls: tuple[str, str] | None) -> None:
     import uvicorn
 
     from gateway.as2.partners import directory_from_file
@@ -64,7 +83,8 @@ def _serve(app: AppContext, path: Path, host: str, port: int) -> None:
         channel = As2Channel(transaction, directory, app.now, dispatcher.dispatch)
         # Timeouts bound a slow or idle client: it holds one connection, never the others.
         uvicorn.run(as2_app(channel), host=host, port=port, log_config=None,
-                    server_header=False, timeout_keep_alive=5, limit_concurrency=200)
+                    server_header=False, timeout_keep_alive=5, limit_concurrency=200,
+                    ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
 
 
 @as2.command("check")

@@ -1,12 +1,14 @@
-"""kill -9 of `gateway as2` during a burst: every message that got an MDN is stored exactly
-once; sent again after the restart, each is stored once in all (a message stored whose MDN
-was lost is answered `duplicate-document`, not stored twice)."""
+"""`gateway as2` as a process: kill -9 during a burst (every message that got an MDN is
+stored exactly once; sent again after the restart, each is stored once in all, a message
+stored whose MDN was lost answered `duplicate-document`), and HTTPS with its own
+certificate."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -21,7 +23,13 @@ from sqlalchemy import Engine, func, select
 from gateway.bootstrap import make_session_factory
 from gateway.config import Settings
 from gateway.persistence.models import As2Transmission, InboundMessage
-from tests.as2_material import make_party, multipart_signed, payload_entity, sign
+from tests.as2_material import (
+    make_party,
+    multipart_signed,
+    payload_entity,
+    require_openssl,
+    sign,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTNER_FILE = """
@@ -42,15 +50,17 @@ MESSAGES = 40
 
 
 @contextmanager
-def _endpoint(settings: Settings, partner_file: Path, tmp_path: Path
+def _endpoint(settings: Settings, partner_file: Path, tmp_path: Path,
+              tls: tuple[Path, Path] | None = None
               ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "GATEWAY_DATABASE_URL": settings.database_url,
            "GATEWAY_VAR_DIR": str(tmp_path), "GATEWAY_AS2_PARTNERS": str(partner_file)}
-    process = subprocess.Popen([sys.executable, "-m", "gateway", "as2", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    extra = ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])] if tls else []
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "as2", "--port", str(port),
+                                *extra], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while True:
@@ -62,7 +72,7 @@ def _endpoint(settings: Settings, partner_file: Path, tmp_path: Path
         except OSError:
             time.sleep(0.1)
     try:
-        yield process, f"http://127.0.0.1:{port}/as2"
+        yield process, f"{'https' if tls else 'http'}://127.0.0.1:{port}/as2"
     finally:
         if process.poll() is None:
             process.terminate()
@@ -108,13 +118,34 @@ def _burst(url: str, messages: list[tuple[str, dict[str, str], bytes]],
     return answered
 
 
+def _partner_file(folder: Path) -> Path:
+    make_party(folder, "ours")
+    (folder / "ours.key").chmod(0o600)
+    partner_file = folder / "partners.toml"
+    partner_file.write_text(PARTNER_FILE)
+    return partner_file
+
+
+def test_gateway_as2_serves_https_with_its_certificate(
+        engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    partner_file = _partner_file(tmp_path)
+    cert, key = tmp_path / "tls.pem", tmp_path / "tls.key"
+    subprocess.run([require_openssl(), "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    message_id, headers, body = _messages(tmp_path)[0]
+    with _endpoint(settings, partner_file, tmp_path, (cert, key)) as (_process, url):
+        assert url.startswith("https://")
+        response = httpx.post(url, headers=headers, content=body, timeout=30,
+                              verify=ssl.create_default_context(cafile=str(cert)))
+    assert b"; processed" in response.content
+    assert _stored(engine) == {message_id: 1}
+
+
 def test_every_message_answered_before_a_kill_is_stored_exactly_once(
         engine: Engine, settings: Settings, tmp_path: Path) -> None:
-    for name in ("ours",):
-        make_party(tmp_path, name)
-    (tmp_path / "ours.key").chmod(0o600)
-    partner_file = tmp_path / "partners.toml"
-    partner_file.write_text(PARTNER_FILE)
+    partner_file = _partner_file(tmp_path)
     messages = _messages(tmp_path)
     with _endpoint(settings, partner_file, tmp_path) as (process, url):
         def kill_at_ten(count: int) -> None:
