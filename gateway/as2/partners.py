@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 
@@ -113,6 +114,38 @@ class As2Directory:
 
 def valid_at(certificate: x509.Certificate, now: datetime) -> bool:
     return certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryNotice:
+    """A certificate of ours or of a partner that ends within the warning window."""
+
+    whose: str              # "ours BUYER-AS2", "partner ACME-AS2"
+    supplier_code: str | None
+    fingerprint: str        # SHA-256 of the certificate, hex
+    subject: str
+    not_after: datetime
+    days_left: int
+
+
+def expiring(directory: As2Directory, now: datetime, within_days: int) -> list[ExpiryNotice]:
+    """Every certificate that ends within `within_days` (or has ended), ours and the
+    partners', a renewed one beside it or not: IT removes the old one once it is done."""
+    found: list[tuple[str, str | None, x509.Certificate]] = [
+        (f"ours {station}", None, pair.certificate)
+             for station, pairs in directory.stations.items() for pair in pairs]
+    found += [(f"partner {as2_id}", partner.supplier_code, certificate)
+              for as2_id, partner in directory.partners.items() if partner.check_validity
+              for certificate in partner.certificates]
+    notices = []
+    for whose, supplier, certificate in found:
+        days_left = (certificate.not_valid_after_utc - now).days
+        if days_left <= within_days:
+            notices.append(ExpiryNotice(
+                whose, supplier, certificate.fingerprint(hashes.SHA256()).hex(),
+                certificate.subject.rfc4514_string(), certificate.not_valid_after_utc,
+                days_left))
+    return notices
 
 
 def describe_certificate(certificate: x509.Certificate, now: datetime) -> str:

@@ -7,12 +7,17 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from gateway.cli.context import AppContext, pass_app
 from gateway.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from gateway.as2.partners import As2Directory
+
+DEFAULT_WARN_DAYS = 30
 PARTNERS_HELP = "The partner file with the AS2 tables [default: GATEWAY_AS2_PARTNERS]."
 
 
@@ -77,6 +82,7 @@ def _serve(app: AppContext, path: Path, host: str, port: int,
     if current_revision(app.engine) is None:
         raise ConfigurationError(f"{app.settings.display_url} holds no gateway schema; run "
                                  "`gateway init` first")
+    _warn_at_start(app, directory)
     configure_logging()
     transaction = make_session_factory(app.engine, app.session_info()).begin
     with open_dispatcher(app, ["as2"]) as dispatcher:
@@ -87,13 +93,30 @@ def _serve(app: AppContext, path: Path, host: str, port: int,
                     ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
 
 
+def _warn_at_start(app: AppContext, directory: As2Directory) -> None:
+    """The certificates near their end, as exceptions for IT, each time the endpoint starts."""
+    from gateway.as2.partners import expiring
+    from gateway.services.as2_certificates import record_expiring
+
+    notices = expiring(directory, app.now(), DEFAULT_WARN_DAYS)
+    if notices:
+        with app.transaction() as session:
+            record_expiring(session, notices, app.now())
+
+
 @as2.command("check")
 @click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
               help=PARTNERS_HELP)
+@click.option("--warn-days", type=click.IntRange(0, 3650), default=DEFAULT_WARN_DAYS,
+              show_default=True, help="Warn of certificates that end within this many days.")
+@click.option("--record/--no-record", default=False, show_default=True,
+              help="Open a CERTIFICATE_EXPIRING exception for IT per such certificate (run "
+                   "it daily).")
 @pass_app
-def check(app: AppContext, partners_path: Path | None) -> None:
-    """Load the AS2 tables and print our ids, the partners and every certificate's dates."""
-    from gateway.as2.partners import describe_certificate, directory_from_file
+def check(app: AppContext, partners_path: Path | None, warn_days: int, record: bool) -> None:
+    """Load the AS2 tables and print our ids, the partners and every certificate's dates,
+    then the certificates that end within --warn-days."""
+    from gateway.as2.partners import describe_certificate, directory_from_file, expiring
 
     directory = directory_from_file(_partner_file(partners_path), os.environ)
     now = datetime.now(UTC)
@@ -104,4 +127,15 @@ def check(app: AppContext, partners_path: Path | None) -> None:
         for certificate in partner.certificates:
             click.echo(f"partner {as2_id} ({partner.supplier_code}): "
                        f"{describe_certificate(certificate, now)}")
+    notices = expiring(directory, now, warn_days)
+    for notice in notices:
+        when = "expired" if notice.days_left < 0 else f"expires in {notice.days_left} day(s)"
+        click.echo(f"WARNING {notice.whose}: {notice.subject} {when} "
+                   f"({notice.not_after:%Y-%m-%d})")
+    if record and notices:
+        from gateway.services.as2_certificates import record_expiring
+
+        with app.transaction() as session:
+            ids = record_expiring(session, notices, app.now())
+        click.echo(f"exceptions for IT: {', '.join(f'#{i}' for i in ids)}")
 

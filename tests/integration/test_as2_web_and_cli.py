@@ -100,3 +100,27 @@ def _mdn_of(message_id: str, engine: Engine) -> bytes:
             As2Transmission.as2_message_id == message_id)).one()
     assert mdn is not None
     return mdn
+
+
+def test_a_certificate_near_its_end_is_an_exception_for_it_once(
+        settings: Settings, engine: Engine, tmp_path: Path) -> None:
+    from gateway.persistence.models import ExceptionRow
+
+    make_party(tmp_path, "ours", days=365)
+    make_party(tmp_path, "acme", days=5)
+    (tmp_path / "ours.key").chmod(0o600)
+    (tmp_path / "partners.toml").write_text(PARTNER_FILE)
+    env = {"GATEWAY_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
+    args = ["as2", "check", "--partners", str(tmp_path / "partners.toml"), "--warn-days", "10",
+            "--record"]
+    first = CliRunner().invoke(cli, args, env=env)
+    assert first.exit_code == 0, first.output
+    assert "WARNING partner ACME-AS2: CN=acme expires in 4 day(s)" in first.output
+    assert "WARNING ours" not in first.output
+    second = CliRunner().invoke(cli, args, env=env)
+    assert second.exit_code == 0, second.output
+    with Session(engine) as session:
+        (row,) = session.scalars(select(ExceptionRow)).all()
+        assert (row.code, row.severity, row.supplier_code, row.occurrences) == (
+            "CERTIFICATE_EXPIRING", "high", "ACME", 2)
+        assert "expires on" in (row.actual or "")

@@ -121,3 +121,16 @@ def test_an_unsigned_mdn_names_the_disposition_and_keeps_sender_text_on_one_line
     assert "Original-Message-ID: <a@b>??Bcc: x\r\n" in text
     assert "Received-Content-MIC: abc=, sha-256\r\n" in text
     assert dict(receipt.headers)["AS2-To"] == "ACME"
+
+
+def test_certificates_ending_within_the_window_are_noticed_and_an_expired_one_too(
+        folder: Path) -> None:
+    from gateway.as2.partners import expiring
+
+    directory = directory_from_file(folder / "partners.toml", {})
+    now = datetime.now(UTC)
+    notices = expiring(directory, now, 10)
+    assert [(n.whose, n.supplier_code) for n in notices] == [("partner ACME-AS2", "ACME")]
+    assert notices[0].days_left < 0  # old.pem ended in 2020
+    later = {n.subject for n in expiring(directory, now, 40)}
+    assert later == {"CN=ours", "CN=new", "CN=old"}
