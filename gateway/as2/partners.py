@@ -256,6 +256,24 @@ def pkcs12_pair(raw: bytes, password: bytes | None, where: Path) -> KeyPair:
     return KeyPair(key, certificate)
 
 
+def read_certificate_file(path: Path, password: bytes | None
+                          ) -> tuple[x509.Certificate, rsa.RSAPrivateKey | None]:
+    """A certificate from PEM, DER or PKCS#12 (with its key, when the file holds one)."""
+    raw = _read(path)
+    if b"-----BEGIN" in raw or (raw[:1] == b"0" and _is_der_certificate(raw)):
+        return load_certificate(path), None
+    pair = pkcs12_pair(raw, password, path)
+    return pair.certificate, pair.key
+
+
+def _is_der_certificate(raw: bytes) -> bool:
+    try:
+        x509.load_der_x509_certificate(raw)
+    except ValueError:
+        return False
+    return True
+
+
 def load_certificate(path: Path) -> x509.Certificate:
     raw = _read(path)
     try:

@@ -139,3 +139,83 @@ def check(app: AppContext, partners_path: Path | None, warn_days: int, record: b
             ids = record_expiring(session, notices, app.now())
         click.echo(f"exceptions for IT: {', '.join(f'#{i}' for i in ids)}")
 
+
+
+@as2.command("partners")
+@click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=PARTNERS_HELP)
+def partners(partners_path: Path | None) -> None:
+    """The AS2 partners: supplier, what their messages must be, how ours are sent to them."""
+    from gateway.as2.partners import directory_from_file
+
+    directory = directory_from_file(_partner_file(partners_path), os.environ)
+    for as2_id, partner in sorted(directory.partners.items()):
+        plan = partner.plan
+        needs = [word for word, needed in (("signed", partner.require_signed),
+                                           ("encrypted", partner.require_encrypted)) if needed]
+        sending = (f"to {partner.url}: sign {plan.sign or 'no'}, encrypt "
+                   f"{plan.encrypt.value if plan.encrypt else 'no'}"
+                   f"{' (OAEP)' if plan.oaep else ''}, compress {'yes' if plan.compress else 'no'}"
+                   f", MDN {'signed ' if plan.mdn and plan.mdn.signed else ''}"
+                   f"{'sync' if plan.mdn else 'none'}") if partner.url else "no url: not sent to"
+        click.echo(f"{as2_id} ({partner.supplier_code}): receives {', '.join(needs) or 'any'};"
+                   f" {len(partner.certificates)} certificate(s); {sending}")
+
+
+@as2.group("certs")
+def certs() -> None:
+    """Certificates and keys: look at one, or import it (PEM, DER, PKCS#12) as files the
+    partner file names."""
+
+
+@certs.command("show")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--password-env", help="The variable holding a PKCS#12 file's password.")
+def certs_show(path: Path, password_env: str | None) -> None:
+    """Subject, serial, dates and SHA-256 fingerprint of a certificate file."""
+    from cryptography.hazmat.primitives import hashes
+
+    from gateway.as2.partners import describe_certificate, read_certificate_file
+
+    certificate, key = read_certificate_file(path, _password(password_env))
+    click.echo(describe_certificate(certificate, datetime.now(UTC)))
+    click.echo(f"sha256 {certificate.fingerprint(hashes.SHA256()).hex(':')}")
+    if key is not None:
+        click.echo("holds its private key")
+
+
+@certs.command("import")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--name", required=True, help="File name (without extension) to write.")
+@click.option("--password-env", help="The variable holding a PKCS#12 file's password.")
+def certs_import(path: Path, folder: Path, name: str, password_env: str | None) -> None:
+    """Write a certificate (PEM, DER or PKCS#12) as FOLDER/NAME.pem, and a PKCS#12 file's
+    private key as FOLDER/NAME.key (mode 600); print the partner file lines that name them."""
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from gateway.as2.partners import read_certificate_file
+
+    certificate, key = read_certificate_file(path, _password(password_env))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.pem").write_bytes(certificate.public_bytes(Encoding.PEM))
+    click.echo(f'certificates = ["{folder / name}.pem"]   # in the partner\'s [suppliers.as2]')
+    if key is not None:
+        target = folder / f"{name}.key"
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+        click.echo(f'key = "{target}"\ncertificate = "{folder / name}.pem"   # in '
+                   "[[as2.stations]] (the key file is readable by its owner only)")
+
+
+def _password(variable: str | None) -> bytes | None:
+    if not variable:
+        return None
+    if variable not in os.environ:
+        raise ConfigurationError(f"{variable} is not set")
+    return os.environ[variable].encode()

@@ -124,3 +124,46 @@ def test_a_certificate_near_its_end_is_an_exception_for_it_once(
         assert (row.code, row.severity, row.supplier_code, row.occurrences) == (
             "CERTIFICATE_EXPIRING", "high", "ACME", 2)
         assert "expires on" in (row.actual or "")
+
+
+def test_certs_show_and_import_read_pem_der_and_pkcs12(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.as2_material import require_interop, require_openssl
+
+    acme = make_party(tmp_path, "acme")
+    der = tmp_path / "acme.der"
+    subprocess.run([require_openssl(), "x509", "-in", str(acme.cert_path), "-outform", "DER",
+                    "-out", str(der)], check=True)
+    for path in (acme.cert_path, der):
+        shown = CliRunner().invoke(cli, ["as2", "certs", "show", str(path)])
+        assert shown.exit_code == 0, shown.output
+        assert "CN=acme" in shown.output
+        assert "holds its private key" not in shown.output
+    p12 = require_interop() / "cert_test.p12"
+    env = {"P12_PASSWORD": "test"}
+    shown = CliRunner().invoke(cli, ["as2", "certs", "show", str(p12), "--password-env",
+                                     "P12_PASSWORD"], env=env)
+    assert "CN=pyas2lib" in shown.output
+    assert "holds its private key" in shown.output
+    imported = CliRunner().invoke(cli, ["as2", "certs", "import", str(p12),
+                                        str(tmp_path / "keys"), "--name", "ours",
+                                        "--password-env", "P12_PASSWORD"], env=env)
+    assert imported.exit_code == 0, imported.output
+    assert ((tmp_path / "keys" / "ours.key").stat().st_mode & 0o777) == 0o600
+    assert (tmp_path / "keys" / "ours.pem").read_bytes().startswith(b"-----BEGIN CERT")
+    assert f'key = "{tmp_path / "keys" / "ours.key"}"' in imported.output
+    wrong = CliRunner().invoke(cli, ["as2", "certs", "show", str(p12), "--password-env",
+                                     "P12_PASSWORD"], env={"P12_PASSWORD": "nope"})
+    assert wrong.exit_code != 0
+
+
+def test_as2_partners_lists_how_each_partner_is_received_and_sent_to(
+        partner_file: Path) -> None:
+    text = partner_file.read_text() + 'url = "https://as2.acme.example/in"\noaep = true\n'
+    partner_file.write_text(text)
+    listed = CliRunner().invoke(cli, ["as2", "partners", "--partners", str(partner_file)])
+    assert listed.exit_code == 0, listed.output
+    assert ("ACME-AS2 (ACME): receives signed; 1 certificate(s); to "
+            "https://as2.acme.example/in: sign sha256, encrypt aes256_cbc (OAEP), compress no,"
+            " MDN signed sync") in listed.output
