@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -190,7 +190,7 @@ def signed_content(der: bytes) -> bytes | None:
     return None if content.native is None else bytes(content.native)
 
 
-def verify(der: bytes, candidates: Sequence[bytes], trusted: Sequence[x509.Certificate]
+def verify(der: bytes, candidates: Iterable[bytes], trusted: Sequence[x509.Certificate]
            ) -> tuple[Verified, bytes]:
     """Check a SignedData over one of `candidates` (the signed bytes as received, and their
     canonical forms) against the partner's certificates. Returns what verified and which
@@ -227,7 +227,7 @@ def _signer_certificate(sid: Any, trusted: Sequence[x509.Certificate]) -> x509.C
                                "valid certificates")
 
 
-def _digest_match(attrs: Any, candidates: Sequence[bytes], digest: hashes.HashAlgorithm
+def _digest_match(attrs: Any, candidates: Iterable[bytes], digest: hashes.HashAlgorithm
                   ) -> bytes:
     wanted = next((attr["values"][0].native for attr in attrs
                    if attr["type"].native == "message_digest"), None)
@@ -240,7 +240,7 @@ def _digest_match(attrs: Any, candidates: Sequence[bytes], digest: hashes.HashAl
                                "changed after signing")
 
 
-def _signature_match(signer: Any, candidates: Sequence[bytes], certificate: x509.Certificate,
+def _signature_match(signer: Any, candidates: Iterable[bytes], certificate: x509.Certificate,
                      digest: hashes.HashAlgorithm) -> bytes:
     for content in candidates:
         try:

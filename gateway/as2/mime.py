@@ -132,7 +132,10 @@ def multipart_parts(body: bytes, boundary: bytes) -> list[bytes]:
 
 
 def canonical(raw: bytes) -> bytes:
-    """Line ends as CRLF (RFC 5751 section 3.1.1), the form a signature and a MIC are over."""
+    """Line ends as CRLF (RFC 5751 section 3.1.1), the form a signature and a MIC are over.
+    Already canonical (every LF after a CR, counted in C) it is returned as it is."""
+    if raw.count(b"\n") == raw.count(b"\r\n"):
+        return raw
     return _LONE_LF.sub(b"\r\n", raw)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -86,7 +86,7 @@ def open_message(outer: Entity, security: Security) -> Opened:
         if content_type in ("enveloped_data", "authenticated_enveloped_data"):
             content = cms.decrypt(der, security.keys)
             layers.append("encrypted")
-            decrypted = canonical(content) if decrypted is None else decrypted
+            decrypted = content if decrypted is None else decrypted
             entity = _inner_entity(content, entity)
             continue
         if content_type == "signed_data":
@@ -121,19 +121,25 @@ def _inner_entity(content: bytes, outer: Entity) -> Entity:
     return Entity(b"", content, headers)
 
 
-def signed_forms(signed: bytes) -> list[bytes]:
+def signed_forms(signed: bytes) -> Iterator[bytes]:
     """The signed part as received, then canonical (products sign the canonical form, and
-    some captures reach us with bare LF line ends)."""
-    forms = [signed]
+    some captures reach us with bare LF line ends). Made one at a time: most messages verify
+    in the first form, and a canonical copy of 100 KB is not free."""
+    yield signed
+    seen = {signed}
     try:
         part = split_entity(signed)
     except MalformedMessage:
         part = None
     if part is not None and part.header:
         # A binary body keeps its bytes; only the header's line ends are canonical.
-        forms.append(canonical(part.header) + b"\r\n\r\n" + part.body)
-    forms.append(canonical(signed))
-    return list(dict.fromkeys(forms))
+        header_only = canonical(part.header) + b"\r\n\r\n" + part.body
+        if header_only not in seen:
+            seen.add(header_only)
+            yield header_only
+    whole = canonical(signed)
+    if whole not in seen:
+        yield whole
 
 
 def _payload(entity: Entity, outer: Entity, layers: list[str], signed_over: bytes | None,
@@ -143,7 +149,8 @@ def _payload(entity: Entity, outer: Entity, layers: list[str], signed_over: byte
     if security.require_signed and signed_with is None:
         raise InsufficientSecurity("the partner's entry requires signed messages")
     mic_content = (signed_over if signed_over is not None
-                   else decrypted if decrypted is not None else outer.decoded_body())
+                   else canonical(decrypted) if decrypted is not None
+                   else outer.decoded_body())
     filename = entity.param("filename", header="content-disposition") or None
     return Opened(entity.decoded_body(), entity.content_type, filename, mic_content, layers,
                   signed_with, decrypted is not None)
