@@ -96,13 +96,13 @@ class As2Channel:
         partner, opened, error = self._open(request, as2_from, as2_to, now)
         mic_value = mic(opened.mic_content, asked.micalg) if opened is not None else None
         with self.transaction() as session:
-            if error is None and opened is not None and partner is not None:
+            if opened is not None and partner is not None:
                 message_id, disposition, fresh = _keep_opened(session, request, partner,
                                                               opened, now)
                 reason = None
             else:
-                assert error is not None
-                disposition, reason, fresh = Disposition(error.modifier), str(error), False
+                failure = error or As2Error("the message was not opened")
+                disposition, reason, fresh = Disposition(failure.modifier), str(failure), False
                 message_id = _keep_refused(session, request, partner, disposition, reason,
                                            now)
             receipt = self._receipt(request, asked, as2_from, as2_to, disposition, mic_value,
