@@ -5,6 +5,7 @@ Shape (TOML; paths are relative to the file)::
     [as2]
     max_message_bytes = 52428800        # optional: the HTTP body's cap (default 50 MiB)
     max_content_bytes = 209715200       # optional: decompressed content's cap (200 MiB)
+    request_timeout_seconds = 120       # optional: the whole body must arrive within it
 
     [[as2.stations]]                    # our AS2 identity; list one per key during rollover
     as2_id = "BUYER-AS2"
@@ -60,6 +61,7 @@ from gateway.errors import ConfigurationError
 
 DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_CONTENT_BYTES = 200 * 1024 * 1024
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ class As2Directory:
     partners: Mapping[str, As2Partner]
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
 
     def partner(self, as2_from: str, as2_to: str) -> As2Partner:
         if as2_to not in self.stations:
@@ -181,7 +184,9 @@ def directory_from_mapping(data: Mapping[str, Any], base: Path, env: Mapping[str
             partners[partner.as2_id] = partner
     return As2Directory(stations, partners,
                         int(section.get("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES)),
-                        int(section.get("max_content_bytes", DEFAULT_MAX_CONTENT_BYTES)))
+                        int(section.get("max_content_bytes", DEFAULT_MAX_CONTENT_BYTES)),
+                        float(section.get("request_timeout_seconds",
+                                          DEFAULT_REQUEST_TIMEOUT_SECONDS)))
 
 
 def _partner(entry: Mapping[str, Any], base: Path) -> As2Partner:

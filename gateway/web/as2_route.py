@@ -3,13 +3,15 @@
 The body is read up to the partner file's cap (`max_message_bytes`): a `Content-Length`
 over it is refused before a byte is read, and a body that passes it while streaming stops
 being read; either way the partner gets an error MDN and IT sees the request's header
-fields. The channel (`gateway.channels.as2`) runs in a thread: opening, the commit and
-signing the MDN never hold the event loop, so one slow client does not stop others
-(uvicorn's timeouts bound an idle or slow-loris connection).
+fields. A body not read whole within `request_timeout_seconds` (120 by default) is answered
+408 without an MDN: nothing was stored, and the partner sends it again. The channel
+(`gateway.channels.as2`) runs in a thread: opening, the commit and signing the MDN never hold
+the event loop, so one slow client does not stop others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
@@ -45,7 +47,15 @@ async def read_capped(request: Request, cap: int) -> tuple[bytes, bool]:
 
 def as2_endpoint(channel: As2Channel) -> Callable[[Request], Awaitable[Response]]:
     async def receive(request: Request) -> Response:
-        body, oversize = await read_capped(request, channel.directory.max_message_bytes)
+        try:
+            # A client that sends its body too slowly (slow loris) holds its own connection
+            # until the deadline, never the others': reading is asynchronous.
+            async with asyncio.timeout(channel.directory.request_timeout_seconds):
+                body, oversize = await read_capped(request,
+                                                   channel.directory.max_message_bytes)
+        except TimeoutError:
+            return Response(b"the message did not arrive in time; send it again\n",
+                            status_code=408, headers={"Connection": "close"})
         headers = [(name.decode("latin-1"), value.decode("latin-1"))
                    for name, value in request.headers.raw]
         answer = await run_in_threadpool(channel.receive, As2Request(headers, body, oversize))

@@ -293,3 +293,62 @@ def test_an_asynchronous_mdn_goes_through_the_outbox_to_the_partners_url(
     import hashlib
     digest = base64.b64encode(hashlib.sha256(signed_entity).digest()).decode()
     assert read.mic_matches(f"{digest}, sha-256")
+
+
+def test_a_slow_loris_client_does_not_hold_others_and_is_cut_at_the_deadline(
+        engine: Engine, directory: As2Directory, parties: dict[str, Party],
+        tmp_path: Path) -> None:
+    import dataclasses
+
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        load_partners(session, PARTNERS, NOW)
+    quick = dataclasses.replace(directory, request_timeout_seconds=8.0)
+    server = _Served(as2_app(As2Channel(sessions.begin, quick, lambda: datetime.now(UTC))))
+    with server as url, socket.create_connection(("127.0.0.1", server.port)) as slow:
+        slow.sendall(b"POST /as2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                     b"AS2-From: ACME-AS2\r\nAS2-To: BUYER-AS2\r\n\r\nabc")
+        headers, body, _ = _acme_message(parties, tmp_path, "<beside-the-slow@acme>")
+        fields = _notification(_post(url, headers, body))
+        assert fields["disposition"].endswith("; processed")
+        slow.setblocking(False)
+        with pytest.raises(BlockingIOError):  # answered while the slow one still waits
+            slow.recv(200)
+        slow.settimeout(30)
+        answer = slow.recv(200)
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert [m.as2_message_id for m in _transmissions(engine)] == ["<beside-the-slow@acme>"]
+
+
+def _transmissions(engine: Engine) -> list[As2Transmission]:
+    with make_session_factory(engine).begin() as session:
+        rows = list(session.scalars(select(As2Transmission)))
+        session.expunge_all()
+        return rows
+
+
+class _Served:
+    """An ASGI app on uvicorn on a loopback port, for the length of a `with`."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                    log_config=None, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert self.thread.is_alive(), "uvicorn stopped while starting"
+            assert time.monotonic() < deadline, "uvicorn did not start in 30 s"
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}/as2"
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
