@@ -32,6 +32,7 @@ Shape (TOML; paths are relative to the file)::
     compress = false
     mdn = "sync"                        # sync (default) or none
     mdn_signed = true                   # ask for a signed MDN (default true)
+    station = "BUYER-AS2"               # our AS2 id towards it (default: our only one)
 
 A partner certificate outside its validity dates is not used: a message signed with it fails
 `authentication-failed`. Our keys decrypt whatever their dates (a message encrypted just
@@ -74,6 +75,7 @@ class As2Partner:
     check_validity: bool = True
     url: str | None = None
     plan: SendPlan = field(default_factory=SendPlan)
+    station: str | None = None  # our AS2 id towards it (default: our only one)
 
     def encryption_certificate(self, now: datetime) -> x509.Certificate | None:
         """The newest valid certificate: a renewed partner gets the new one at once."""
@@ -204,11 +206,12 @@ def _partner(entry: Mapping[str, Any], base: Path) -> As2Partner:
                       bool(options.get("require_signed", True)),
                       bool(options.get("require_encrypted", False)),
                       url=str(options["url"]) if options.get("url") else None,
-                      plan=send_plan(options, where))
+                      plan=send_plan(options, where),
+                      station=str(options["station"]) if options.get("station") else None)
 
 
 PARTNER_KEYS = frozenset({"certificates", "require_signed", "require_encrypted", "url", "sign",
-                          "encrypt", "oaep", "compress", "mdn", "mdn_signed"})
+                          "encrypt", "oaep", "compress", "mdn", "mdn_signed", "station"})
 
 
 def send_plan(options: Mapping[str, Any], where: str) -> SendPlan:

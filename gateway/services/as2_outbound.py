@@ -11,8 +11,9 @@ failure, which makes the row `failed` and opens `OUTBOUND_FAILED` for IT.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from gateway.as2.errors import As2Error
 from gateway.as2.mdn import read_receipt
@@ -82,6 +83,45 @@ def mdn_check(directory: As2Directory, clock: Callable[[], datetime]
         return f"MDN {receipt.disposition[:200]}, MIC matches"
 
     return check
+
+
+class As2Routes:
+    """The AS2 route of acknowledgements (`gateway.services.acknowledgements.As2Route`):
+    a supplier whose partner entry has a `url` gets them by AS2, from our only AS2 id (or
+    the partner's `station`)."""
+
+    def __init__(self, directory: As2Directory) -> None:
+        self.directory = directory
+        self.by_supplier = {p.supplier_code: p for p in directory.partners.values()
+                            if p.url is not None}
+
+    def knows(self, supplier: str) -> bool:
+        return supplier in self.by_supplier
+
+    def __call__(self, supplier: str, interchange: bytes, kind: OutboundKind, reason: str,
+                 message_id: int, filename: str, prepared: datetime) -> OutboundDraft | None:
+        partner = self.by_supplier.get(supplier)
+        if partner is None:
+            return None
+        station = partner.station or next(iter(self.directory.stations), None)
+        if station is None:
+            raise ConfigurationError("AS2 partners are configured, and no [[as2.stations]]")
+        return as2_draft(self.directory, partner.as2_id, station, interchange, kind, reason,
+                         prepared, filename=filename, message_id=message_id)
+
+
+def as2_route_info(env: Mapping[str, str]) -> dict[str, Any]:
+    """What a session factory carries so that acknowledgements go by AS2 to AS2 partners
+    (`session.info`), when GATEWAY_AS2_PARTNERS names the partner file."""
+    path = env.get("GATEWAY_AS2_PARTNERS")
+    if not path:
+        return {}
+    from pathlib import Path
+
+    from gateway.as2.partners import directory_from_file
+    from gateway.services.acknowledgements import AS2_ROUTE
+
+    return {AS2_ROUTE: As2Routes(directory_from_file(Path(path), env))}
 
 
 def _safe(as2_id: str) -> str:

@@ -198,3 +198,43 @@ def test_a_partner_answering_503_is_tried_again_later(
     assert fake.requests == 1
     assert row.state == "pending"
     assert row.attempts == 1
+
+
+def test_a_contrl_for_an_as2_partner_goes_by_as2_and_arrives(
+        engine: Engine, parties: dict[str, Party], partner_endpoint: str,
+        tmp_path: Path) -> None:
+    """Processing decides a CONTRL for an interchange of Acme, whose partner entry has a
+    `url`: the row is of transport `as2` (Acme has no email address at all), and the outbox
+    delivers it to Acme's AS2 server, which answers a signed MDN with our MIC."""
+    from gateway.services.acknowledgements import AS2_ROUTE
+    from gateway.services.as2_outbound import As2Routes
+    from gateway.services.ingest import Intake, ingest
+    from gateway.services.partners import load_partners
+    from tests.integration.conftest import edifact_interchange
+
+    gln = "5412345000013"
+    ours = _ours(parties, partner_endpoint, SendPlan(mdn=SIGNED_MDN))
+    sessions = make_session_factory(engine, {AS2_ROUTE: As2Routes(ours)})
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        load_partners(session, {"suppliers": [{
+            "code": "ACME", "name": "Acme", "edi_ids": [{"id": gln, "qualifier": "14"}],
+            "as2_id": "ACME-AS2", "contrl": "always", "mail_auth": "none"}]}, now)
+    interchange = edifact_interchange("ORDRSP+'BGM+231+R-1+4'RFF+ON:4599999999'", "IC77", gln)
+    ingest(sessions.begin, [Intake(interchange, "cli", "test", "r.edi", "ACME")],
+           now.date(), now)
+    with sessions.begin() as session:
+        (row,) = session.scalars(select(OutboundMessageRow)).all()
+        assert (row.kind, row.transport, row.recipient) == ("contrl", "as2", partner_endpoint)
+    settings = OutboundSettings(drop_dir=tmp_path / "outbox")
+    poster = As2Poster(10.0, mdn_check(ours, lambda: datetime.now(UTC)))
+    OutboxSender(sessions.begin, Transports(FileDrop(settings.drop_dir), None, None, poster),
+                 settings, lambda: datetime.now(UTC), "test").drain()
+    with sessions.begin() as session:
+        sent = session.get(OutboundMessageRow, row.id)
+        assert sent is not None
+        assert sent.state == "sent", sent.state_reason
+        arrived = session.scalars(select(InboundMessage).where(
+            InboundMessage.sender == "as2:BUYER-AS2")).one()
+        assert b"UNH+1+CONTRL:D:3:UN" in arrived.raw
+        assert b"UCI+IC77+" in arrived.raw
