@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -107,7 +108,8 @@ class As2Channel:
                                            now)
             receipt = self._receipt(request, asked, as2_from, as2_to, disposition, mic_value,
                                     reason, now)
-            if receipt is not None and asked.async_url and partner is not None:
+            if receipt is not None and asked.async_url and partner is not None \
+                    and async_allowed(asked.async_url, partner, opened):
                 enqueue(session, async_mdn(receipt, asked.async_url, partner, message_id,
                                            request.field("message-id")), now)
             session.add(As2Transmission(
@@ -150,11 +152,22 @@ class As2Channel:
         return build_receipt(facts, asked, self.directory.signer(as2_to, now), now)
 
 
+def async_allowed(url: str, partner: As2Partner, opened: Opened | None) -> bool:
+    """Whether the gateway may POST an MDN where a request asks. AS2-From is only a header:
+    unless the message was signed by the partner, the URL must be on the host of the
+    partner's own `url`, so that nobody makes the gateway POST where they name."""
+    if opened is not None and opened.signed:
+        return True
+    if partner.url is None:
+        return False
+    return urlsplit(url).hostname == urlsplit(partner.url).hostname
+
+
 def async_mdn(receipt: Receipt, url: str, partner: As2Partner, message_id: int,
               original: str) -> OutboundDraft:
     """The MDN as an outbox row, POSTed to the partner's `Receipt-Delivery-Option` URL
     (RFC 4130 section 7.3) by the webhook transport and retried like every row. Only for a
-    known partner: an unknown sender does not get the gateway to POST where it names."""
+    known partner, and `async_allowed`."""
     # The whole Content-Type (its boundary and micalg) travels among the headers, which the
     # webhook transport sends over its own: the row's content type column is short.
     content_type = next(v for k, v in receipt.headers if k.lower() == "content-type")
