@@ -48,6 +48,9 @@ HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
     "sha384": hashes.SHA384, "sha512": hashes.SHA512,
 }
+# One text whether the RSA key transport or the content's padding or tag failed: an MDN that
+# told them apart would be a padding oracle (Bleichenbacher) for whoever sends us messages.
+NOT_OURS = "the message does not decrypt with our key (or was altered)"
 _CBC_CIPHERS: dict[str, Any] = {"tripledes_3key": TripleDES, "aes128_cbc": algorithms.AES,
                 "aes192_cbc": algorithms.AES, "aes256_cbc": algorithms.AES}
 
@@ -90,18 +93,27 @@ def decrypt(der: bytes, keys: Sequence[KeyPair]) -> bytes:
     if kind not in ("enveloped_data", "authenticated_enveloped_data"):
         raise MalformedMessage(f"expected enveloped data, found {kind}")
     try:
-        cek = _content_key(data["recipient_infos"], keys)
         info = data["auth_encrypted_content_info" if kind != "enveloped_data"
                     else "encrypted_content_info"]
         algorithm = info["content_encryption_algorithm"]
         sealed = info["encrypted_content"].native or b""
+        mac = data["mac"].native if kind != "enveloped_data" else b""
+        aad = data["auth_attrs"].dump(force=True) if kind != "enveloped_data" \
+            and data["auth_attrs"] else b""
+    except (ValueError, TypeError, KeyError) as exc:
+        raise MalformedMessage(f"the enveloped data cannot be read: {exc}") from exc
+    try:
+        cek = _content_key(data["recipient_infos"], keys)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise MalformedMessage(f"the recipients cannot be read: {exc}") from exc
+    try:
         if kind == "enveloped_data":
             return _decrypt_cbc(algorithm, cek, sealed)
-        return _decrypt_gcm(algorithm, cek, sealed, data["mac"].native,
-                            data["auth_attrs"].dump(force=True) if data["auth_attrs"]
-                            else b"")
+        return _decrypt_gcm(algorithm, cek, sealed, mac, aad)
     except (ValueError, TypeError, KeyError) as exc:
-        raise DecryptionFailed(f"the enveloped data does not decrypt: {exc}") from exc
+        # A wrong key can come out of RSA v1.5 with any length (implicit rejection): the
+        # cipher's complaint about it says no more than any other failure.
+        raise DecryptionFailed(NOT_OURS) from exc
 
 
 def _content_key(recipients: Any, keys: Sequence[KeyPair]) -> bytes:
@@ -116,7 +128,7 @@ def _content_key(recipients: Any, keys: Sequence[KeyPair]) -> bytes:
                 return pair.key.decrypt(info["encrypted_key"].native,
                                         _key_transport(info["key_encryption_algorithm"]))
             except ValueError as exc:
-                raise DecryptionFailed(f"our key does not open the content key: {exc}") from exc
+                raise DecryptionFailed(NOT_OURS) from exc
     raise DecryptionFailed("encrypted for none of our certificates (no recipient matches)")
 
 
@@ -160,7 +172,7 @@ def _decrypt_cbc(algorithm: Any, key: bytes, sealed: bytes) -> bytes:
     try:
         return unpadder.update(padded) + unpadder.finalize()
     except ValueError as exc:
-        raise DecryptionFailed("the decrypted content has bad padding (wrong key?)") from exc
+        raise DecryptionFailed(NOT_OURS) from exc
 
 
 def _decrypt_gcm(algorithm: Any, key: bytes, sealed: bytes, tag: bytes, aad: bytes) -> bytes:
@@ -176,7 +188,7 @@ def _decrypt_gcm(algorithm: Any, key: bytes, sealed: bytes, tag: bytes, aad: byt
     try:
         return AESGCM(key).decrypt(nonce, sealed + tag, aad or None)
     except InvalidTag as exc:
-        raise DecryptionFailed("the GCM tag does not check (wrong key or altered)") from exc
+        raise DecryptionFailed(NOT_OURS) from exc
 
 
 # -- signatures -------------------------------------------------------------------------------

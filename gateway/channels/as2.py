@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.as2.errors import As2Error, TooLarge
+from gateway.as2.errors import As2Error, MalformedMessage, TooLarge
 from gateway.as2.mdn import (
     DUPLICATE_DOCUMENT,
     Disposition,
@@ -137,6 +137,11 @@ class As2Channel:
                                   security)
         except As2Error as exc:
             return partner, None, exc
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+            # A structure asn1crypto or cryptography could not take that the layer did not
+            # foresee: the sender's bytes, kept and answered like any malformed message.
+            return partner, None, MalformedMessage(
+                f"the message cannot be read ({type(exc).__name__})")
         return partner, opened, None
 
     def _receipt(self, request: As2Request, asked: MdnRequest, as2_from: str, as2_to: str,

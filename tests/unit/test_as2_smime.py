@@ -243,3 +243,67 @@ def test_a_partner_that_must_encrypt_is_refused_plain_text(parties: dict[str, Pa
 
 def test_an_entity_without_an_empty_line_is_all_header_or_refused() -> None:
     assert split_entity(b"\r\nbody only").body == b"body only"
+
+
+def test_a_bad_key_transport_and_a_bad_tag_read_alike(parties: dict[str, Party],
+                                                      tmp_path: Path) -> None:
+    """No padding oracle: the MDN's reason does not tell an RSA failure from a content
+    failure."""
+    from asn1crypto import cms as asn1_cms
+
+    from gateway.as2.cms import NOT_OURS
+
+    der = encrypt(payload_entity(EDI), parties["ours"], tmp_path, "aes-128-gcm")
+    info = asn1_cms.ContentInfo.load(der)
+    recipient = info["content"]["recipient_infos"][0].chosen
+    wrapped = bytearray(recipient["encrypted_key"].native)
+    wrapped[5] ^= 0x40
+    recipient["encrypted_key"] = bytes(wrapped)
+    tampered_tag = bytearray(der)
+    tampered_tag[-3] ^= 0x01
+    reasons = set()
+    for message in (info.dump(force=True), bytes(tampered_tag)):
+        with pytest.raises(DecryptionFailed) as caught:
+            _open(pkcs7_mime(message, "enveloped-data"), _security(parties))
+        reasons.add(str(caught.value))
+    assert reasons == {NOT_OURS}
+
+
+@pytest.mark.parametrize("body", [
+    b"\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x03\xa0\x80\x30\x03\x02\x01",
+    b"\x30\x03\x02\x01\x00",
+    b"not DER at all",
+])
+def test_bytes_that_are_no_cms_are_a_located_error(parties: dict[str, Party],
+                                                   body: bytes) -> None:
+    from gateway.as2.errors import As2Error
+
+    with pytest.raises(As2Error):
+        _open(pkcs7_mime(body, "enveloped-data"), _security(parties))
+
+
+def test_a_changed_or_cut_message_opens_or_raises_an_as2_error_never_another(
+        parties: dict[str, Party], tmp_path: Path) -> None:
+    """Hostile bytes: 100 messages with a byte changed or the end cut, at random places of a
+    signed, compressed and encrypted message, each refused with an error that carries an MDN
+    disposition (or, rarely, still opening) and nothing else escaping."""
+    import random
+
+    from gateway.as2.errors import As2Error
+
+    message, _signed, _encrypted = _build(parties, tmp_path, "sha256", False, "aes-256-cbc",
+                                          False, True, False)
+    header, body = message.split(b"\r\n\r\n", 1)
+    chance = random.Random(14)
+    refused = 0
+    for _ in range(100):
+        mutated = bytearray(body)
+        if chance.random() < 0.5:
+            mutated[chance.randrange(len(mutated))] ^= 1 << chance.randrange(8)
+        else:
+            del mutated[chance.randrange(len(mutated)):]
+        try:
+            _open(header + b"\r\n\r\n" + bytes(mutated), _security(parties))
+        except As2Error:
+            refused += 1
+    assert refused > 80
