@@ -24,6 +24,7 @@ class Entry(NamedTuple):
 
 
 COMMANDS: dict[str, Entry] = {
+    "as2": Entry("gateway.cli.as2:as2", "Receive AS2 messages and answer their MDNs."),
     "beat": Entry("gateway.cli.worker:beat", "Send the sweeper's task on a schedule."),
     "bench": Entry("gateway.cli.bench:bench",
                    "Benchmarks against their baselines, side by side."),

@@ -51,6 +51,9 @@ class DiscrepancyCode(StrEnum):
     # A message the gateway meant to send (an acknowledgement, a reply, an alert) that the
     # other side refused for good: IT fixes the address or the relay and retries it.
     OUTBOUND_FAILED = "OUTBOUND_FAILED"
+    # An AS2 certificate, ours or a partner's, that expires soon or has expired: IT renews it
+    # before traffic stops (docs/as2.md).
+    CERTIFICATE_EXPIRING = "CERTIFICATE_EXPIRING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,21 @@ def outbound_failed(what: str, reason: str) -> Discrepancy:
         DiscrepancyCode.OUTBOUND_FAILED, Severity.HIGH, None, None, f"{what} delivered",
         shown, None, "an outbound message failed for good; IT fixes the cause and runs "
         "`gateway outbox retry`", None, risk_score(Severity.HIGH, 1, Decimal(0), None))
+
+
+def certificate_expiring(whose: str, subject: str, not_after: str, days_left: int
+                         ) -> Discrepancy:
+    """An AS2 certificate (`whose`: "ours BUYER-AS2", "partner ACME-AS2") that expires in
+    `days_left` days (negative: expired). High within a week, medium before."""
+    severity = Severity.HIGH if days_left <= 7 else Severity.MEDIUM
+    actual = (f"{subject} expired on {not_after}" if days_left < 0
+              else f"{subject} expires on {not_after}, in {days_left} day(s)")
+    return Discrepancy(
+        DiscrepancyCode.CERTIFICATE_EXPIRING, severity, None, None,
+        f"the AS2 certificate of {whose} valid", actual[:_TEXT_LIMIT], None,
+        "an AS2 certificate near its end: IT lists the renewed one beside it in the partner "
+        "file (both are used by their dates) before it expires", None,
+        risk_score(severity, 1, Decimal(0), max(days_left, 0)))
 
 
 def risk_score(severity: Severity, magnitude: Decimal | float, line_value: Decimal,

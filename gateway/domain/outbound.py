@@ -31,6 +31,7 @@ class OutboundKind(StrEnum):
     REJECTION = "rejection"       # a buyer does not accept a supplier's change
     ALERT = "alert"
     DIGEST = "digest"
+    MDN = "mdn"                   # an AS2 receipt sent asynchronously (gateway.channels.as2)
 
 
 class Transport(StrEnum):
@@ -39,6 +40,7 @@ class Transport(StrEnum):
     SMTP = "smtp"
     WEBHOOK = "webhook"
     FILE = "file"
+    AS2 = "as2"          # POSTed to an AS2 partner, its MDN checked (docs/as2.md)
 
 
 class OutboundState(StrEnum):

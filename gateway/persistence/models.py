@@ -532,3 +532,28 @@ class OutboundAttemptRow(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     response: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class As2Transmission(Base):
+    """Each AS2 request received (gateway.channels.as2): the HTTP header fields and body
+    exactly as received, the partner's AS2 ids and Message-ID, the disposition answered and
+    the MDN itself. `message_id` is the inbound message it gave (its payload when opened,
+    its bytes as `failed` when refused, the original for a duplicate)."""
+
+    __tablename__ = "as2_transmissions"
+    __table_args__ = (Index("ix_as2_transmissions_from_message", "as2_from", "as2_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    as2_from: Mapped[str] = mapped_column(String(128))
+    as2_to: Mapped[str] = mapped_column(String(128))
+    as2_message_id: Mapped[str] = mapped_column(String(998))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    layers: Mapped[list[str] | None] = mapped_column(JSON)
+    disposition: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+    mic: Mapped[str | None] = mapped_column(String(200))
+    mdn: Mapped[bytes | None] = mapped_column(LargeBinary)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))

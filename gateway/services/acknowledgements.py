@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import cast
+from typing import Protocol, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -400,12 +400,32 @@ def said_before(session: Session, message_id: int) -> set[str]:
     return {extra[_FINGERPRINT] for (extra,) in rows if extra and _FINGERPRINT in extra}
 
 
-def acknowledge(session: Session, specs: Sequence[AckSpec], supplier: str, recipient: str,
-                message_id: int, addressing: Addressing, prepared: datetime) -> list[int]:
+# The key of `session.info` under which the composition root puts the AS2 route
+# (`gateway.services.as2_outbound.as2_route_info`), when AS2 partners are configured.
+AS2_ROUTE = "gateway.as2_route"
+
+
+class As2Route(Protocol):
+    """Acknowledgements to a supplier that is an AS2 partner with a URL go by AS2."""
+
+    def knows(self, supplier: str) -> bool: ...
+
+    def __call__(self, supplier: str, interchange: bytes, kind: OutboundKind, reason: str,
+                 message_id: int, filename: str, prepared: datetime) -> OutboundDraft | None:
+        ...
+
+
+def acknowledge(session: Session, specs: Sequence[AckSpec], supplier: str,
+                recipient: str | None, message_id: int, addressing: Addressing,
+                prepared: datetime, as2: As2Route | None = None) -> list[int]:
     """Number, serialise and enqueue each acknowledgement in the caller's transaction; the
     outbox row ids. One that says what an acknowledgement decided for the message before
     said (a replay that changed nothing of it) is not sent again: the supplier's system has
-    it already, and a second one under a new control reference would be news to it."""
+    it already, and a second one under a new control reference would be news to it. To an
+    AS2 partner (`as2` knows it) it goes by AS2, else by email to `recipient`."""
+    via_as2 = as2 is not None and as2.knows(supplier)
+    if not via_as2 and recipient is None:
+        return []
     ids = []
     before = said_before(session, message_id)
     for spec in specs:
@@ -414,8 +434,13 @@ def acknowledge(session: Session, specs: Sequence[AckSpec], supplier: str, recip
             continue
         reference = str(next_reference(session, supplier))
         interchange = render(spec, reference, prepared)
-        made = draft(spec, interchange, reference, supplier, recipient, message_id,
-                     addressing, prepared)
+        name = "contrl" if spec.kind is OutboundKind.CONTRL else "aperak"
+        by_as2 = as2(supplier, interchange, spec.kind,
+                     f"{name.upper()} {reference} for message #{message_id}", message_id,
+                     f"{name}_{reference}.edi", prepared) if via_as2 and as2 else None
+        made = by_as2 or draft(spec, interchange, reference, supplier, str(recipient),
+                               message_id, addressing, prepared)
+        made = replace(made, extra={**made.extra, "interchange_reference": reference})
         made = replace(made, extra={**made.extra, _FINGERPRINT: said})
         ids.append(enqueue(session, made, prepared))
     return ids

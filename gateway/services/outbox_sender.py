@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
@@ -123,10 +123,12 @@ class Transports:
     """Which transport sends a row. Without a relay URL, email is dropped into the drop folder
     (the embedded default); with `drop_all`, webhooks too."""
 
-    def __init__(self, files: Sender, smtp: Sender | None, webhooks: Sender | None) -> None:
+    def __init__(self, files: Sender, smtp: Sender | None, webhooks: Sender | None,
+                 as2: Sender | None = None) -> None:
         self.files = files
         self.smtp = smtp
         self.webhooks = webhooks
+        self.as2 = as2   # without one (no GATEWAY_AS2_PARTNERS), AS2 rows go to the folder
 
     @classmethod
     def from_settings(cls, settings: OutboundSettings) -> Transports:
@@ -138,16 +140,35 @@ class Transports:
             RelayAddress.from_url(settings.smtp_url, settings.smtp_password,
                                   settings.smtp_timeout, settings.smtp_ca_file))
         webhooks = None if settings.drop_all else Webhooks(settings.webhook_timeout)
-        return cls(FileDrop(settings.drop_dir), smtp, webhooks)
+        return cls(FileDrop(settings.drop_dir), smtp, webhooks,
+                   None if settings.drop_all else _as2_sender(settings.webhook_timeout))
 
     def for_row(self, transport: Transport) -> Sender:
-        chosen = {Transport.SMTP: self.smtp, Transport.WEBHOOK: self.webhooks}.get(transport)
+        chosen = {Transport.SMTP: self.smtp, Transport.WEBHOOK: self.webhooks,
+                  Transport.AS2: self.as2}.get(transport)
         return chosen or self.files
 
     def close(self) -> None:
-        for sender in {id(s): s for s in (self.files, self.smtp, self.webhooks)
+        for sender in {id(s): s for s in (self.files, self.smtp, self.webhooks, self.as2)
                        if s is not None}.values():
             sender.close()
+
+
+def _as2_sender(timeout: float) -> Sender | None:
+    """The AS2 transport, when GATEWAY_AS2_PARTNERS names the partner file (docs/as2.md)."""
+    import os
+
+    path = os.environ.get("GATEWAY_AS2_PARTNERS")
+    if not path:
+        return None
+    from pathlib import Path
+
+    from gateway.as2.partners import directory_from_file
+    from gateway.services.as2_outbound import mdn_check
+    from outbound.transports.as2 import As2Poster
+
+    return As2Poster(timeout, mdn_check(directory_from_file(Path(path), os.environ),
+                                        lambda: datetime.now(UTC)))
 
 
 def claim_due(session: Session, now: datetime, limit: int, worker: str) -> list[Claimed]:

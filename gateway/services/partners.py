@@ -15,7 +15,7 @@ File shape (TOML; the YAML equivalent has the same keys)::
     emails = ["orders@acme.example"]
     domains = ["acme.example"]
     edi_ids = [{ id = "5412345000013", qualifier = "14" }]
-    as2_id = "ACME-AS2"
+    as2_id = "ACME-AS2"             # optional, with an [suppliers.as2] table (docs/as2.md)
     buyer_contact = "anna.buyer@buyer.example"
     profile = "strict"
     mail_auth = "required"         # optional: required, preferred or none (default: the
@@ -69,7 +69,7 @@ PROFILE_FIELDS = tuple(f.name for f in fields(ToleranceProfile) if f.name not in
                                                                                   "version"))
 SUPPLIER_KEYS = ("code", "name", "emails", "domains", "edi_ids", "as2_id", "buyer_contact",
                  "profile", "reading", "mail_auth", "contrl", "aperak", "language",
-                 "reminders", "reminder_every_days", "reminder_max")
+                 "reminders", "reminder_every_days", "reminder_max", "as2")
 MAIL_AUTH_POLICIES = ("required", "preferred", "none")
 ACK_POLICIES = ("always", "on_error", "never")
 LANGUAGES = ("en", "de", "zh")

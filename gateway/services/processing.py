@@ -45,6 +45,7 @@ from gateway.persistence.models import (
 )
 from gateway.persistence.queries import chunked, result_rows
 from gateway.services.acknowledgements import (
+    AS2_ROUTE,
     AckPolicy,
     AckWhen,
     Addressing,
@@ -589,13 +590,15 @@ class _Run:
         on its own), from a supplier known by the interchange if not by the channel, and
         never for mail not authenticated as the supplier."""
         addressing = _addressing(self.session)
+        as2 = self.session.info.get(AS2_ROUTE)
         for message, report in zip(messages, reports, strict=True):
             if not (message.edifact or message.attached) or report.state is message.state \
                     or report.state not in (MessageState.RECONCILED, MessageState.QUARANTINED) \
                     or message.trust in (Trust.UNVERIFIED, Trust.QUARANTINED):
                 continue
             supplier = message.supplier or self._interchange_sender(message)
-            if supplier is None or supplier.reply_to is None:
+            if supplier is None or (supplier.reply_to is None
+                                    and not (as2 is not None and as2.knows(supplier.code))):
                 continue
             policy = ack_policy(supplier)
             if policy == AckPolicy():
@@ -604,7 +607,7 @@ class _Run:
                 specs = decide(policy, received_interchanges(items), answered, refusals)
                 report.acknowledgements += acknowledge(self.session, specs, supplier.code,
                                                        supplier.reply_to, message.id,
-                                                       addressing, self.now)
+                                                       addressing, self.now, as2)
 
     def _interchange_sender(self, message: _Message) -> SupplierInfo | None:
         """The supplier of an interchange nothing of which could be read (no document named

@@ -210,8 +210,14 @@ class Replier:
 
 
 def replier_info(env: Mapping[str, str]) -> dict[str, Any]:
-    """What a session factory carries so that processing answers emails (`session.info`)."""
-    return {REPLIES: Replier(ReplySettings.from_env(env))}
+    """What a session factory carries so that processing answers emails (`session.info`),
+    and acknowledgements go by AS2 to AS2 partners when GATEWAY_AS2_PARTNERS is set."""
+    info: dict[str, Any] = {REPLIES: Replier(ReplySettings.from_env(env))}
+    if env.get("GATEWAY_AS2_PARTNERS"):   # cryptography is loaded only when AS2 is used
+        from gateway.services.as2_outbound import as2_route_info
+
+        info.update(as2_route_info(env))
+    return info
 
 
 def recipient_of(facts: EmailFacts) -> tuple[str | None, str | None]:

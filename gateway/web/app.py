@@ -114,6 +114,11 @@ def create_app(settings: Settings,
     register_message_pages(app, web)
     register_outbox_pages(app, web)
     register_api(app, web)
+    if os.environ.get("GATEWAY_AS2_PARTNERS"):
+        from gateway.web.as2_route import register_as2
+
+        register_as2(app, app.state.sessions.begin, Path(os.environ["GATEWAY_AS2_PARTNERS"]),
+                     dispatch)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

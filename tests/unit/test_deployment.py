@@ -25,7 +25,7 @@ GATEWAY_SERVICES = {name: service for name, service in SERVICES.items()
 # Each process of the deployment (docs/architecture.md, "Who runs the processing") and the command
 # that runs it.
 EXPECTED_COMMANDS = {"migrate": "init", "web": "web", "worker": "worker", "beat": "beat",
-                     "smtp": "smtp", "imap": "imap"}
+                     "smtp": "smtp", "imap": "imap", "as2": "as2"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 

@@ -1,0 +1,345 @@
+"""`gateway bench as2`: receiving signed and encrypted AS2 messages end to end against opening
+the same messages with the bare S/MIME layer, and with `openssl cms`, in one run.
+
+The target (issue 14): signed+encrypted messages of 100 KB received end to end (HTTP on
+loopback, decrypt, verify, archive, commit, signed MDN) at no less than 70% of the rate of
+decrypting and verifying the same messages in one process loop. The sides:
+
+- `endpoint`: the AS2 endpoint (`gateway.web.as2_route.as2_app`, uvicorn) in a process of its
+  own on a fresh SQLite database (commits flushed to disk, the embedded default); this
+  process POSTs each message in turn over one keep-alive connection and keeps each MDN. After
+  the run every MDN is verified (our certificate, the expected MIC) and the database must
+  hold each message exactly once;
+- `layer`: `gateway.as2.smime.open_message` on each message in this process (decrypt,
+  verify, MIC), the baseline of the target;
+- `openssl`: `openssl cms -decrypt` then `openssl cms -verify` per message, a process each (the
+  rate a shell loop over OpenSSL gets; reported for scale).
+
+The sides alternate for `--runs` runs; medians and the ratios are printed.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+)
+from cryptography.x509.oid import NameOID
+
+from gateway.as2.cms import KeyPair
+from gateway.as2.mdn import MdnRequest, read_receipt
+from gateway.as2.mime import entity_from_headers, signed_parts, split_entity
+from gateway.as2.outgoing import Packed, SendPlan, pack
+from gateway.as2.smime import Security, mic, open_message
+from gateway.bench.common import BenchmarkError, TimedSide, timed
+
+TARGET_RATIO = 0.7
+PAYLOAD_BYTES = 100 * 1024
+PARTNER_FILE = """
+[as2]
+[[as2.stations]]
+as2_id = "BUYER-AS2"
+key = "ours.key"
+certificate = "ours.pem"
+
+[[suppliers]]
+code = "BENCH"
+as2_id = "BENCH-AS2"
+[suppliers.as2]
+certificates = ["partner.pem"]
+"""
+
+
+@dataclass(frozen=True)
+class Material:
+    folder: Path
+    ours: KeyPair
+    partner: KeyPair
+    messages: list[Packed]
+
+
+def _pair(name: str) -> KeyPair:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
+    return KeyPair(key, certificate)
+
+
+def _write(folder: Path, name: str, pair: KeyPair) -> None:
+    key = folder / f"{name}.key"
+    key.write_bytes(pair.key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    key.chmod(0o600)
+    (folder / f"{name}.pem").write_bytes(pair.certificate.public_bytes(Encoding.PEM))
+
+
+def payload(n: int, size: int = PAYLOAD_BYTES) -> bytes:
+    """An EDIFACT-shaped DESADV of about `size` bytes, different for each n."""
+    head = f"UNA:+.? 'UNB+UNOC:3+5412345000013:14+5400000000001:14+261206:0900+B{n}'"
+    lines: list[str] = []
+    total = len(head)
+    while total < size:
+        i = len(lines)
+        lines.append(f"LIN+{i + 1}++4000862141{i % 1000:03d}:SRV'QTY+12:{i % 97 + 1}:PCE'"
+                     f"RFF+ON:45{n:08d}:{(i + 1) * 10}'")
+        total += len(lines[-1])
+    return (head + "".join(lines) + f"UNZ+1+B{n}'").encode("ascii")
+
+
+def make_material(folder: Path, count: int) -> Material:
+    ours, partner = _pair("bench-ours"), _pair("bench-partner")
+    _write(folder, "ours", ours)
+    _write(folder, "partner", partner)
+    (folder / "partners.toml").write_text(PARTNER_FILE)
+    plan = SendPlan(mdn=MdnRequest(True, True, "sha256", None))
+    return Material(folder, ours, partner,
+                    [pack(payload(n), "application/edifact", f"desadv-{n}.edi", plan,
+                          partner, ours.certificate) for n in range(count)])
+
+
+# -- the sides --------------------------------------------------------------------------------
+
+
+def open_with_layer(material: Material) -> int:
+    security = Security([material.ours], [material.partner.certificate], 10 * PAYLOAD_BYTES)
+    opened = 0
+    for message in material.messages:
+        result = open_message(entity_from_headers(message.headers, message.body), security)
+        opened += mic(result.mic_content, "sha256") == message.mic
+    return opened
+
+
+def open_with_openssl(material: Material) -> int:
+    """Per message: `openssl cms -decrypt`, the multipart/signed cut in two here (OpenSSL's
+    S/MIME reader mangles a signed part with lines longer than its buffer, as a one-line
+    EDIFACT interchange is), then `openssl cms -verify` of the detached signature over the
+    part. `-noverify`: the partner's certificate is trusted as listed, no chain is built (as
+    the gateway's layer does)."""
+    folder = material.folder
+    opened = 0
+    for message in material.messages:
+        (folder / "m.der").write_bytes(message.body)
+        inner = subprocess.run(
+            ["openssl", "cms", "-decrypt", "-binary", "-inform", "DER", "-in",
+             str(folder / "m.der"), "-recip", str(folder / "ours.pem"), "-inkey",
+             str(folder / "ours.key")], capture_output=True, check=True).stdout
+        signed, signature = signed_parts(split_entity(inner))
+        (folder / "signed").write_bytes(signed)
+        (folder / "signature.der").write_bytes(signature.decoded_body())
+        done = subprocess.run(
+            ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in",
+             str(folder / "signature.der"), "-content", str(folder / "signed"), "-noverify",
+             "-certfile", str(folder / "partner.pem"), "-out", os.devnull],
+            capture_output=True, check=False)
+        opened += done.returncode == 0
+    return opened
+
+
+def post_all(port: int, material: Material, message_ids: list[str]
+             ) -> list[tuple[list[tuple[str, str]], bytes]]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    answers = []
+    try:
+        for message, message_id in zip(material.messages, message_ids, strict=True):
+            headers = {"AS2-Version": "1.2", "AS2-From": "BENCH-AS2", "AS2-To": "BUYER-AS2",
+                       "Message-ID": message_id, "Disposition-Notification-To": "bench",
+                       "Disposition-Notification-Options":
+                           "signed-receipt-protocol=required, pkcs7-signature; "
+                           "signed-receipt-micalg=required, sha-256",
+                       **dict(message.headers)}
+            connection.request("POST", "/as2", body=message.body, headers=headers)
+            response = connection.getresponse()
+            answers.append((response.getheaders(), response.read()))
+            if response.status != 200:
+                raise BenchmarkError(f"the endpoint answered {response.status}")
+    finally:
+        connection.close()
+    return answers
+
+
+def serve_endpoint(database: str, partner_file: str, port: int) -> None:
+    """The endpoint's process: `as2_app` on uvicorn, no worker (receiving is measured)."""
+    import uvicorn
+
+    from gateway.as2.partners import directory_from_file
+    from gateway.bootstrap import make_engine, make_session_factory
+    from gateway.channels.as2 import As2Channel
+    from gateway.config import Settings
+    from gateway.web.as2_route import as2_app
+
+    settings = Settings(f"sqlite:///{database}", Path(database).parent)
+    sessions = make_session_factory(make_engine(settings))
+    channel = As2Channel(sessions.begin, directory_from_file(Path(partner_file), os.environ),
+                         lambda: datetime.now(UTC))
+    uvicorn.run(as2_app(channel), host="127.0.0.1", port=port, log_level="warning",
+                log_config=None)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _fresh_database(folder: Path, run: int) -> Path:
+    from gateway.bootstrap import make_engine
+    from gateway.config import Settings
+    from gateway.persistence.schema import upgrade
+
+    path = folder / f"bench-{run}.db"
+    engine = make_engine(Settings(f"sqlite:///{path}", folder))
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    import socket
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchmarkError("the AS2 endpoint stopped while starting")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchmarkError("the AS2 endpoint did not start in 60 s")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc; fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def receive_end_to_end(material: Material, run: int) -> tuple[float, float]:
+    """Wall seconds of the POSTs, and the endpoint process's CPU seconds over them."""
+    database = _fresh_database(material.folder, run)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from gateway.bench.as2 import serve_endpoint; "
+         f"serve_endpoint({str(database)!r}, {str(material.folder / 'partners.toml')!r}, "
+         f"{port})"])
+    try:
+        _wait_listening(port, process)
+        ids = [f"<bench-{run}-{n}@bench.example>" for n in range(len(material.messages))]
+        cpu_before = _cpu_seconds(process.pid)
+        started = time.perf_counter()
+        answers = post_all(port, material, ids)
+        seconds = time.perf_counter() - started
+        cpu = _cpu_seconds(process.pid) - cpu_before
+    finally:
+        process.terminate()
+        process.wait(30)
+    _check_answers(material, ids, answers, database)
+    return seconds, cpu
+
+
+def _check_answers(material: Material, ids: list[str],
+                   answers: list[tuple[list[tuple[str, str]], bytes]], database: Path) -> None:
+    import sqlite3
+
+    for message, message_id, (headers, body) in zip(material.messages, ids, answers,
+                                                    strict=True):
+        receipt = read_receipt(headers, body, [material.ours.certificate])
+        if receipt.original_message_id != message_id or receipt.disposition != "processed" \
+                or not receipt.mic_matches(message.mic):
+            raise BenchmarkError(f"{message_id}: MDN {receipt}")
+    with sqlite3.connect(database) as connection:
+        stored = connection.execute("SELECT count(*), count(DISTINCT sha256) FROM "
+                                    "inbound_messages WHERE state = 'received'").fetchone()
+    if tuple(stored) != (len(ids), len(ids)):
+        raise BenchmarkError(f"the database holds {stored}, expected {len(ids)} messages once")
+
+
+def run_as2_benchmark(count: int, runs: int, progress: Callable[[str], None]
+                      ) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="gateway-bench-as2-") as name:
+        progress("making keys and messages")
+        material = make_material(Path(name), count)
+        sides = {"endpoint": TimedSide("endpoint", "end to end: HTTP, decrypt, verify, "
+                                                   "archive, commit, signed MDN (SQLite)"),
+                 "layer": TimedSide("layer", "the bare S/MIME layer in one loop"),
+                 "openssl": TimedSide("openssl", "openssl cms -decrypt, -verify per message")}
+        cpu: dict[str, list[float]] = {"endpoint": [], "layer": []}
+        for run in range(runs):
+            progress(f"run {run + 1}/{runs}: endpoint")
+            seconds, endpoint_cpu = receive_end_to_end(material, run)
+            sides["endpoint"].seconds.append(seconds)
+            cpu["endpoint"].append(endpoint_cpu)
+            for side, action in (("layer", open_with_layer), ("openssl", open_with_openssl)):
+                progress(f"run {run + 1}/{runs}: {side}")
+                cpu_before = time.process_time()
+                seconds, opened = timed(partial(action, material))
+                if side == "layer":
+                    cpu["layer"].append(time.process_time() - cpu_before)
+                if opened != count:
+                    raise BenchmarkError(f"{side} opened {opened} of {count}")
+                sides[side].seconds.append(seconds)
+    rates = {name: count / side.median for name, side in sides.items()}
+    return {"messages": count, "payload_bytes": PAYLOAD_BYTES, "runs": runs,
+            "sides": {name: {"label": side.label, "seconds": side.seconds,
+                             "median_seconds": side.median, "per_second": rates[name],
+                             "spread_seconds": [min(side.seconds), max(side.seconds)]}
+                      for name, side in sides.items()},
+            "ratio_to_layer": rates["endpoint"] / rates["layer"],
+            "ratio_to_openssl": rates["endpoint"] / rates["openssl"],
+            # CPU milliseconds per message (the endpoint's process; this process for the
+            # layer): less sensitive to the load than wall time.
+            "cpu_ms_per_message": {name: 1000 * statistics.median(values) / count
+                                   for name, values in cpu.items()},
+            "target_ratio": TARGET_RATIO,
+            "load_average": os.getloadavg()}
+
+
+def print_result(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"AS2: {result['messages']} signed+encrypted messages of "
+                        f"{result['payload_bytes'] // 1024} KB, {result['runs']} runs")
+    for column in ("side", "median s", "min-max s", "messages/s"):
+        table.add_column(column)
+    for side in result["sides"].values():
+        low, high = side["spread_seconds"]
+        table.add_row(side["label"], f"{side['median_seconds']:.2f}",
+                      f"{low:.2f}-{high:.2f}", f"{side['per_second']:.1f}")
+    console = Console()
+    console.print(table)
+    verdict = "met" if result["ratio_to_layer"] >= TARGET_RATIO else "NOT met"
+    cpu = result["cpu_ms_per_message"]
+    console.print(f"CPU per message: endpoint process {cpu['endpoint']:.1f} ms, bare layer "
+                  f"{cpu['layer']:.1f} ms")
+    console.print(f"end to end / bare layer: {result['ratio_to_layer']:.2f} (target "
+                  f"{TARGET_RATIO}: {verdict}); end to end / openssl processes: "
+                  f"{result['ratio_to_openssl']:.2f}; load average "
+                  f"{', '.join(f'{v:.1f}' for v in result['load_average'])}")

@@ -1,0 +1,221 @@
+"""`gateway as2`: the AS2 endpoint alone (`POST /as2`), and `gateway as2 check` to see what
+the partner file's AS2 tables give (our ids and keys, partners and their certificates, each
+with its validity)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from gateway.cli.context import AppContext, pass_app
+from gateway.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from gateway.as2.partners import As2Directory
+
+DEFAULT_WARN_DAYS = 30
+PARTNERS_HELP = "The partner file with the AS2 tables [default: GATEWAY_AS2_PARTNERS]."
+
+
+def _partner_file(path: Path | None) -> Path:
+    chosen = path or (Path(os.environ["GATEWAY_AS2_PARTNERS"])
+                      if os.environ.get("GATEWAY_AS2_PARTNERS") else None)
+    if chosen is None:
+        raise ConfigurationError("name the partner file with --partners or "
+                                 "GATEWAY_AS2_PARTNERS (docs/as2.md)")
+    return chosen
+
+
+@click.group("as2", invoke_without_command=True)
+@click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=PARTNERS_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 in a container).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8010, show_default=True,
+              help="Port to listen on.")
+@click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="PEM certificate (chain) to serve HTTPS with [default: "
+                   "GATEWAY_AS2_TLS_CERT; none: plain HTTP].")
+@click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Its PEM private key [default: GATEWAY_AS2_TLS_KEY].")
+@click.pass_context
+def as2(ctx: click.Context, partners_path: Path | None, host: str, port: int,
+        tls_cert: Path | None, tls_key: Path | None) -> None:
+    """Receive AS2 messages (RFC 4130) at POST /as2 and answer their MDNs; each is stored
+    and committed before its MDN, then processed in the background (by Celery workers when
+    GATEWAY_BROKER_URL is set). Stops on SIGINT or SIGTERM."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    tls = _tls(tls_cert or _env_path("GATEWAY_AS2_TLS_CERT"),
+               tls_key or _env_path("GATEWAY_AS2_TLS_KEY"))
+    _serve(app, _partner_file(partners_path), host, port, tls)
+
+
+def _env_path(name: str) -> Path | None:
+    return Path(os.environ[name]) if os.environ.get(name) else None
+
+
+def _tls(cert: Path | None, key: Path | None) -> tuple[str, str] | None:
+    if (cert is None) != (key is None):
+        raise ConfigurationError("TLS needs both a certificate and its key")
+    return None if cert is None or key is None else (str(cert), str(key))
+
+
+def _serve(app: AppContext, path: Path, host: str, port: int,
+           tls: tuple[str, str] | None) -> None:
+    import uvicorn
+
+    from gateway.as2.partners import directory_from_file
+    from gateway.bootstrap import configure_logging, make_session_factory
+    from gateway.channels.as2 import As2Channel
+    from gateway.cli.worker import open_dispatcher
+    from gateway.persistence.schema import current_revision
+    from gateway.web.as2_route import as2_app
+
+    directory = directory_from_file(path, os.environ)
+    if current_revision(app.engine) is None:
+        raise ConfigurationError(f"{app.settings.display_url} holds no gateway schema; run "
+                                 "`gateway init` first")
+    _warn_at_start(app, directory)
+    configure_logging()
+    transaction = make_session_factory(app.engine, app.session_info()).begin
+    with open_dispatcher(app, ["as2"]) as dispatcher:
+        channel = As2Channel(transaction, directory, app.now, dispatcher.dispatch)
+        # Timeouts bound a slow or idle client: it holds one connection, never the others.
+        uvicorn.run(as2_app(channel), host=host, port=port, log_config=None,
+                    server_header=False, timeout_keep_alive=5, limit_concurrency=200,
+                    ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
+
+
+def _warn_at_start(app: AppContext, directory: As2Directory) -> None:
+    """The certificates near their end, as exceptions for IT, each time the endpoint starts."""
+    from gateway.as2.partners import expiring
+    from gateway.services.as2_certificates import record_expiring
+
+    notices = expiring(directory, app.now(), DEFAULT_WARN_DAYS)
+    if notices:
+        with app.transaction() as session:
+            record_expiring(session, notices, app.now())
+
+
+@as2.command("check")
+@click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=PARTNERS_HELP)
+@click.option("--warn-days", type=click.IntRange(0, 3650), default=DEFAULT_WARN_DAYS,
+              show_default=True, help="Warn of certificates that end within this many days.")
+@click.option("--record/--no-record", default=False, show_default=True,
+              help="Open a CERTIFICATE_EXPIRING exception for IT per such certificate (run "
+                   "it daily).")
+@pass_app
+def check(app: AppContext, partners_path: Path | None, warn_days: int, record: bool) -> None:
+    """Load the AS2 tables and print our ids, the partners and every certificate's dates,
+    then the certificates that end within --warn-days."""
+    from gateway.as2.partners import describe_certificate, directory_from_file, expiring
+
+    directory = directory_from_file(_partner_file(partners_path), os.environ)
+    now = datetime.now(UTC)
+    for station, pairs in sorted(directory.stations.items()):
+        for pair in pairs:
+            click.echo(f"ours {station}: {describe_certificate(pair.certificate, now)}")
+    for as2_id, partner in sorted(directory.partners.items()):
+        for certificate in partner.certificates:
+            click.echo(f"partner {as2_id} ({partner.supplier_code}): "
+                       f"{describe_certificate(certificate, now)}")
+    notices = expiring(directory, now, warn_days)
+    for notice in notices:
+        when = "expired" if notice.days_left < 0 else f"expires in {notice.days_left} day(s)"
+        click.echo(f"WARNING {notice.whose}: {notice.subject} {when} "
+                   f"({notice.not_after:%Y-%m-%d})")
+    if record and notices:
+        from gateway.services.as2_certificates import record_expiring
+
+        with app.transaction() as session:
+            ids = record_expiring(session, notices, app.now())
+        click.echo(f"exceptions for IT: {', '.join(f'#{i}' for i in ids)}")
+
+
+
+@as2.command("partners")
+@click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=PARTNERS_HELP)
+def partners(partners_path: Path | None) -> None:
+    """The AS2 partners: supplier, what their messages must be, how ours are sent to them."""
+    from gateway.as2.partners import directory_from_file
+
+    directory = directory_from_file(_partner_file(partners_path), os.environ)
+    for as2_id, partner in sorted(directory.partners.items()):
+        plan = partner.plan
+        needs = [word for word, needed in (("signed", partner.require_signed),
+                                           ("encrypted", partner.require_encrypted)) if needed]
+        sending = (f"to {partner.url}: sign {plan.sign or 'no'}, encrypt "
+                   f"{plan.encrypt.value if plan.encrypt else 'no'}"
+                   f"{' (OAEP)' if plan.oaep else ''}, compress {'yes' if plan.compress else 'no'}"
+                   f", MDN {'signed ' if plan.mdn and plan.mdn.signed else ''}"
+                   f"{'sync' if plan.mdn else 'none'}") if partner.url else "no url: not sent to"
+        click.echo(f"{as2_id} ({partner.supplier_code}): receives {', '.join(needs) or 'any'};"
+                   f" {len(partner.certificates)} certificate(s); {sending}")
+
+
+@as2.group("certs")
+def certs() -> None:
+    """Certificates and keys: look at one, or import it (PEM, DER, PKCS#12) as files the
+    partner file names."""
+
+
+@certs.command("show")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--password-env", help="The variable holding a PKCS#12 file's password.")
+def certs_show(path: Path, password_env: str | None) -> None:
+    """Subject, serial, dates and SHA-256 fingerprint of a certificate file."""
+    from cryptography.hazmat.primitives import hashes
+
+    from gateway.as2.partners import describe_certificate, read_certificate_file
+
+    certificate, key = read_certificate_file(path, _password(password_env))
+    click.echo(describe_certificate(certificate, datetime.now(UTC)))
+    click.echo(f"sha256 {certificate.fingerprint(hashes.SHA256()).hex(':')}")
+    if key is not None:
+        click.echo("holds its private key")
+
+
+@certs.command("import")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--name", required=True, help="File name (without extension) to write.")
+@click.option("--password-env", help="The variable holding a PKCS#12 file's password.")
+def certs_import(path: Path, folder: Path, name: str, password_env: str | None) -> None:
+    """Write a certificate (PEM, DER or PKCS#12) as FOLDER/NAME.pem, and a PKCS#12 file's
+    private key as FOLDER/NAME.key (mode 600); print the partner file lines that name them."""
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from gateway.as2.partners import read_certificate_file
+
+    certificate, key = read_certificate_file(path, _password(password_env))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.pem").write_bytes(certificate.public_bytes(Encoding.PEM))
+    click.echo(f'certificates = ["{folder / name}.pem"]   # in the partner\'s [suppliers.as2]')
+    if key is not None:
+        target = folder / f"{name}.key"
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+        click.echo(f'key = "{target}"\ncertificate = "{folder / name}.pem"   # in '
+                   "[[as2.stations]] (the key file is readable by its owner only)")
+
+
+def _password(variable: str | None) -> bytes | None:
+    if not variable:
+        return None
+    if variable not in os.environ:
+        raise ConfigurationError(f"{variable} is not set")
+    return os.environ[variable].encode()

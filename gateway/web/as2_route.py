@@ -1,0 +1,86 @@
+"""`POST /as2`: the AS2 endpoint over HTTP, in the web app and alone (`gateway as2`).
+
+The body is read up to the partner file's cap (`max_message_bytes`): a `Content-Length`
+over it is refused before a byte is read, and a body that passes it while streaming stops
+being read; either way the partner gets an error MDN and IT sees the request's header
+fields. A body not read whole within `request_timeout_seconds` (120 by default) is answered
+408 without an MDN: nothing was stored, and the partner sends it again. The channel
+(`gateway.channels.as2`) runs in a thread: opening, the commit and signing the MDN never hold
+the event loop, so one slow client does not stop others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.channels.as2 import As2Channel, As2Request
+
+PATH = "/as2"
+
+
+async def read_capped(request: Request, cap: int) -> tuple[bytes, bool]:
+    """The body, and whether it passed the cap (then the part read is dropped)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        return b"", True
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            return b"", True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def as2_endpoint(channel: As2Channel) -> Callable[[Request], Awaitable[Response]]:
+    async def receive(request: Request) -> Response:
+        try:
+            # A client that sends its body too slowly (slow loris) holds its own connection
+            # until the deadline, never the others': reading is asynchronous.
+            async with asyncio.timeout(channel.directory.request_timeout_seconds):
+                body, oversize = await read_capped(request,
+                                                   channel.directory.max_message_bytes)
+        except TimeoutError:
+            return Response(b"the message did not arrive in time; send it again\n",
+                            status_code=408, headers={"Connection": "close"})
+        headers = [(name.decode("latin-1"), value.decode("latin-1"))
+                   for name, value in request.headers.raw]
+        answer = await run_in_threadpool(channel.receive, As2Request(headers, body, oversize))
+        if answer.receipt is None:
+            return Response(b"", status_code=200)
+        return Response(answer.receipt.body, status_code=200,
+                        headers=dict(answer.receipt.headers))
+
+    return receive
+
+
+def as2_route(channel: As2Channel) -> Route:
+    return Route(PATH, as2_endpoint(channel), methods=["POST"])
+
+
+def register_as2(app: Starlette, transaction: Callable[[], AbstractContextManager[Session]],
+                 partner_file: Path, dispatch: Callable[[Sequence[int]], None] | None) -> None:
+    """`POST /as2` in the web app, when GATEWAY_AS2_PARTNERS names the partner file."""
+    from gateway.as2.partners import directory_from_file
+
+    directory = directory_from_file(partner_file, os.environ)
+    app.router.routes.append(as2_route(As2Channel(transaction, directory,
+                                                  lambda: datetime.now(UTC), dispatch)))
+
+
+def as2_app(channel: As2Channel) -> Starlette:
+    """The endpoint alone, for `gateway as2`."""
+    return Starlette(routes=[as2_route(channel)])

@@ -1,0 +1,28 @@
+"""`gateway bench as2` measures what it says: every side opens every message, every MDN the
+endpoint answered verifies with the right MIC, and each message is stored once (the run
+raises otherwise). No timing is asserted."""
+
+from __future__ import annotations
+
+from gateway.bench.as2 import PAYLOAD_BYTES, make_material, payload, run_as2_benchmark
+from tests.as2_material import require_openssl
+
+
+def test_the_payload_is_about_100_kb_and_differs_per_message() -> None:
+    assert PAYLOAD_BYTES <= len(payload(1)) < PAYLOAD_BYTES + 200
+    assert payload(1) != payload(2)
+
+
+def test_a_small_run_checks_every_side_and_reports_the_ratios() -> None:
+    require_openssl()
+    result = run_as2_benchmark(3, 1, lambda _text: None)
+    assert set(result["sides"]) == {"endpoint", "layer", "openssl"}
+    assert all(len(side["seconds"]) == 1 for side in result["sides"].values())
+    assert result["ratio_to_layer"] > 0
+    assert result["messages"] == 3
+
+
+def test_the_messages_are_signed_and_encrypted_with_a_signed_mdn_asked(tmp_path) -> None:
+    material = make_material(tmp_path, 1)
+    fields = dict(material.messages[0].headers)
+    assert fields["Content-Type"].startswith("application/pkcs7-mime; smime-type=enveloped")

@@ -1,0 +1,136 @@
+"""AS2 partners and our identities from the partner file: keys at rest, several certificates
+during a renewal chosen by their dates, and what the sender asks of the MDN."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.as2.errors import UnknownPartner
+from gateway.as2.mdn import Disposition, MdnRequest, ReceiptFacts, build_receipt, mdn_request
+from gateway.as2.partners import directory_from_file
+from gateway.errors import ConfigurationError
+from tests.as2_material import Party, make_party, require_interop
+
+FILE = """
+[as2]
+max_message_bytes = 1000
+
+[[as2.stations]]
+as2_id = "BUYER-AS2"
+key = "ours.key"
+certificate = "ours.pem"
+
+[[suppliers]]
+code = "ACME"
+as2_id = "ACME-AS2"
+[suppliers.as2]
+certificates = ["old.pem", "new.pem"]
+require_encrypted = true
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    for name in ("ours", "new"):
+        make_party(tmp_path, name)
+    make_party(tmp_path, "old", expired=True)
+    (tmp_path / "ours.key").chmod(0o600)
+    (tmp_path / "partners.toml").write_text(FILE)
+    return tmp_path
+
+
+def test_the_partner_file_gives_our_keys_and_the_partners_valid_certificates(
+        folder: Path) -> None:
+    directory = directory_from_file(folder / "partners.toml", {})
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    partner = directory.partner("ACME-AS2", "BUYER-AS2")
+    assert partner.supplier_code == "ACME"
+    assert len(partner.certificates) == 2
+    # The expired certificate stays listed but is not used: only the new one verifies.
+    assert partner.valid_certificates(now) == [Party(folder / "new.key",
+                                                     folder / "new.pem").certificate]
+    security = directory.security(partner, "BUYER-AS2", now)
+    assert security.require_encrypted
+    assert security.require_signed
+    assert directory.max_message_bytes == 1000
+    assert directory.signer("BUYER-AS2", now) is not None
+    assert directory.signer("BUYER-AS2", now + timedelta(days=400)) is None
+
+
+def test_an_unknown_as2_id_on_either_side_is_an_unknown_partner(folder: Path) -> None:
+    directory = directory_from_file(folder / "partners.toml", {})
+    with pytest.raises(UnknownPartner):
+        directory.partner("NOBODY", "BUYER-AS2")
+    with pytest.raises(UnknownPartner):
+        directory.partner("ACME-AS2", "SOMEONE-ELSE")
+
+
+def test_an_unencrypted_key_readable_by_others_is_refused(folder: Path) -> None:
+    (folder / "ours.key").chmod(0o644)
+    with pytest.raises(ConfigurationError, match="readable by group or others"):
+        directory_from_file(folder / "partners.toml", {})
+
+
+def test_a_pkcs12_key_with_its_password_from_the_environment(folder: Path) -> None:
+    shutil.copy(require_interop() / "cert_test.p12", folder / "ours.p12")
+    (folder / "ours.p12").chmod(0o644)  # encrypted at rest: its mode is not checked
+    text = FILE.replace('key = "ours.key"\ncertificate = "ours.pem"',
+                        'key = "ours.p12"\npassword_env = "AS2_KEY_PASSWORD"')
+    (folder / "partners.toml").write_text(text)
+    directory = directory_from_file(folder / "partners.toml", {"AS2_KEY_PASSWORD": "test"})
+    (pair,) = directory.stations["BUYER-AS2"]
+    assert "pyas2lib" in pair.certificate.subject.rfc4514_string()
+    with pytest.raises(ConfigurationError, match="PKCS#12"):
+        directory_from_file(folder / "partners.toml", {"AS2_KEY_PASSWORD": "wrong"})
+
+
+def test_an_unknown_key_in_a_partners_as2_table_is_refused(folder: Path) -> None:
+    (folder / "partners.toml").write_text(FILE.replace("require_encrypted", "require_encryptd"))
+    with pytest.raises(ConfigurationError, match="unknown keys"):
+        directory_from_file(folder / "partners.toml", {})
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({}, MdnRequest(False, False, "sha256", None)),
+    ({"disposition-notification-to": "x"}, MdnRequest(True, False, "sha256", None)),
+    ({"disposition-notification-to": "x", "disposition-notification-options":
+      "signed-receipt-protocol=optional,pkcs7-signature;signed-receipt-micalg=optional,sha1"},
+     MdnRequest(True, True, "sha1", None)),
+    ({"disposition-notification-to": "x", "disposition-notification-options":
+      "signed-receipt-protocol=required, pkcs7-signature; signed-receipt-micalg=required, "
+      "md5, sha-384", "receipt-delivery-option": "https://partner.example/mdn"},
+     MdnRequest(True, True, "sha384", "https://partner.example/mdn")),
+])
+def test_what_the_sender_asks_of_the_mdn(headers: dict[str, str],
+                                         expected: MdnRequest) -> None:
+    assert mdn_request(headers) == expected
+
+
+def test_an_unsigned_mdn_names_the_disposition_and_keeps_sender_text_on_one_line() -> None:
+    facts = ReceiptFacts("<a@b>\r\nBcc: x", "BUYER", "ACME", Disposition(warning="duplicate-"
+                         "document"), "abc=, sha-256", "line one\nline two")
+    receipt = build_receipt(facts, MdnRequest(True, False, "sha256", None), None,
+                            datetime(2026, 1, 1, tzinfo=UTC))
+    text = receipt.body.decode()
+    assert "Disposition: automatic-action/MDN-sent-automatically; processed/warning: " \
+           "duplicate-document\r\n" in text
+    assert "Original-Message-ID: <a@b>??Bcc: x\r\n" in text
+    assert "Received-Content-MIC: abc=, sha-256\r\n" in text
+    assert dict(receipt.headers)["AS2-To"] == "ACME"
+
+
+def test_certificates_ending_within_the_window_are_noticed_and_an_expired_one_too(
+        folder: Path) -> None:
+    from gateway.as2.partners import expiring
+
+    directory = directory_from_file(folder / "partners.toml", {})
+    now = datetime.now(UTC)
+    notices = expiring(directory, now, 10)
+    assert [(n.whose, n.supplier_code) for n in notices] == [("partner ACME-AS2", "ACME")]
+    assert notices[0].days_left < 0  # old.pem ended in 2020
+    later = {n.subject for n in expiring(directory, now, 40)}
+    assert later == {"CN=ours", "CN=new", "CN=old"}
