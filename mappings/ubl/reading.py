@@ -181,7 +181,8 @@ class _UblBuilder:
         for path in ("{*}Delivery/{*}PromisedDeliveryPeriod",
                      "{*}Shipment/{*}Delivery/{*}EstimatedDeliveryPeriod",
                      "{*}Delivery/{*}EstimatedDeliveryPeriod",
-                     "{*}Delivery/{*}RequestedDeliveryPeriod"):
+                     "{*}Delivery/{*}RequestedDeliveryPeriod",
+                     "{*}Shipment/{*}Delivery/{*}RequestedDeliveryPeriod"):
             value = self._period(self.root.find(path))
             if value is not None:
                 return value

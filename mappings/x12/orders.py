@@ -149,11 +149,10 @@ class OrderBuilder:
         line = pending.line
         if pending.statuses:
             line.action_code = pending.statuses[0]
-            line.status = codes.LINE_STATUS.get(pending.statuses[0])
-            if len(set(pending.statuses)) > 1:
-                self.notes.add(pending.segment, ProblemCode.CONFLICTING_VALUES,
-                               f"line {line.line_no or '?'} has ACKs with different statuses "
-                               f"{'/'.join(pending.statuses)}; the first is the line's")
+            mapped = {codes.LINE_STATUS.get(code) for code in pending.statuses}
+            # ACKs that split a line over dates or partly refuse it: the line as a whole is
+            # changed (a part accepted and a part refused or later is not the order).
+            line.status = mapped.pop() if len(mapped) == 1 else LineStatus.CHANGED
         if pending.acknowledged is not None:
             line.quantity = pending.acknowledged
             line.unit = pending.acknowledged_unit or line.unit
