@@ -114,29 +114,29 @@ class _Tokenizer:
         """Finds the next ISA, reporting text before it; returns its separators, or None at
         the end of the stream. Generator-returning: `yield from` gives the separators."""
         junk = 0
-        first_junk = ""
+        shown = ""
         while True:
             stripped = self.buffer.lstrip()
             start = stripped.find("ISA")
             if start >= 0 and len(stripped) - start < _ISA_WINDOW and self._more():
                 continue
-            if start >= 0:
-                junk += start
-                first_junk = first_junk or stripped[:start]
-                self.buffer = stripped[start:]
-                break
-            kept = stripped[-2:]
-            junk += len(stripped) - len(kept)
-            first_junk = first_junk or stripped[:len(stripped) - len(kept)]
-            self.buffer = kept
-            if self._more():
+            if start < 0 and not self.final:
+                # Keep two characters: an "ISA" may be cut by the chunk's end.
+                end = max(len(stripped) - 2, 0)
+                junk += len(stripped[:end].strip())
+                shown = (shown + stripped[:end])[:_SHOWN]
+                self.buffer = stripped[end:]
+                self._more()
                 continue
-            junk += len(self.buffer.strip())
-            first_junk = first_junk or self.buffer.strip()
-            self.buffer = ""
-            yield from self._junk(junk, first_junk)
+            end = start if start >= 0 else len(stripped)
+            junk += len(stripped[:end].strip())
+            shown = (shown + stripped[:end])[:_SHOWN]
+            self.buffer = stripped[end:]
+            if start >= 0:
+                break
+            yield from self._junk(junk, shown)
             return None
-        yield from self._junk(junk, first_junk)
+        yield from self._junk(junk, shown)
         try:
             separators, length = Separators.from_isa(self.buffer)
         except X12Error:
