@@ -30,7 +30,11 @@ from parsers.x12 import X12Segment
 
 # The deepest HL tree followed upwards: a loop of parents is cut there.
 _MAX_DEPTH = 64
-_PACK_LEVELS = frozenset({HierarchyLevel.TARE, HierarchyLevel.PACK, HierarchyLevel.SUBPACK})
+_PACK_LEVELS = frozenset({HierarchyLevel.TARE.value, HierarchyLevel.PACK.value,
+                          HierarchyLevel.SUBPACK.value})
+_LEVELS = frozenset(level.value for level in HierarchyLevel)
+# Plain strings, compared once per segment (an Enum member's attribute access is not free).
+_SHIPMENT, _ITEM = HierarchyLevel.SHIPMENT.value, HierarchyLevel.ITEM.value
 
 
 @dataclass(slots=True)
@@ -75,7 +79,7 @@ class ShipNoticeBuilder:
                            f"HL id {number!r} is missing or used twice; the loop is read as "
                            "a new one")
             number = f"#{segment.number}"
-        if code not in {level.value for level in HierarchyLevel}:
+        if code not in _LEVELS:
             self.notes.add(segment, ProblemCode.INVALID_CODE,
                            f"hierarchical level code (HL03) {code!r} is not known")
         self.levels[number] = _Level(code, parent)
@@ -141,7 +145,7 @@ class ShipNoticeBuilder:
     def td1(self, segment: X12Segment) -> None:
         """TD1: 01 packaging code, 02 lading quantity (the shipment's package count)."""
         level = self.levels.get(self.current or "")
-        if level is None or level.code == HierarchyLevel.SHIPMENT:
+        if level is None or level.code == _SHIPMENT:
             count = read_decimal(segment.element(2), segment, self.notes, "TD102 lading quantity")
             if count is not None and count == int(count) and self.lading is None:
                 self.lading = int(count)
@@ -158,14 +162,14 @@ class ShipNoticeBuilder:
 
     def party(self, segment: X12Segment) -> None:
         level = self.levels.get(self.current or "")
-        if level is None or level.code == HierarchyLevel.SHIPMENT:
+        if level is None or level.code == _SHIPMENT:
             party = read_party(segment)
             self.document.parties.append(party)
             if party.role == "CA" and self.document.shipment.carrier is None:
                 self.document.shipment.carrier = party.name or party.id
 
     def _start_line(self, line: Line, segment: X12Segment) -> None:
-        if self.current is None or self.levels[self.current].code != HierarchyLevel.ITEM:
+        if self.current is None or self.levels[self.current].code != _ITEM:
             self.notes.add(segment, ProblemCode.ASSUMED_VALUE,
                            f"{segment.tag} outside an item loop (HL03 I); read as an item")
         self.line = line

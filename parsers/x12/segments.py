@@ -87,14 +87,17 @@ class X12Segment:
     def element(self, position: int) -> str:
         """Element `position` counted as the standard does (01 is the first after the tag),
         first repetition only, stripped of padding; empty when absent."""
-        elements = self.elements
-        if position > len(elements) or position < 1:
+        if position < 1:
             return ""
-        value = elements[position - 1]
+        try:
+            value = self.elements[position - 1]
+        except IndexError:
+            return ""
         repetition = self.separators.repetition
         if repetition and repetition in value:
             value = value.split(repetition, 1)[0]
-        return value.strip()
+        # Padding is rare outside the ISA: strip only when there is some.
+        return value.strip() if value[-1:] == " " or value[:1] == " " else value
 
     def component(self, position: int, sub: int) -> str:
         """Component `sub` (from 1) of the composite element at `position`."""
@@ -104,9 +107,6 @@ class X12Segment:
     def pairs(self, first: int) -> list[tuple[str, str]]:
         """Qualifier/value pairs from element `first` on (PO106/PO107 ..., LIN02/LIN03 ...),
         the pairs with a value only."""
-        found = []
-        for position in range(first, len(self.elements) + 1, 2):
-            qualifier, value = self.element(position), self.element(position + 1)
-            if value:
-                found.append((qualifier, value))
-        return found
+        elements = self.elements
+        return [(self.element(position), self.element(position + 1))
+                for position in range(first, len(elements), 2) if elements[position].strip()]

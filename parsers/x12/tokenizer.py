@@ -74,6 +74,8 @@ class _Tokenizer:
         self.final = False
         self.number = 0
         self.interchanges = 0
+        # Tags already found valid: most files use a few dozen, checked once each.
+        self.tags: set[str] = set()
 
     def run(self) -> Iterator[Token]:
         head = self.stream.read(self.chunk_size)
@@ -161,43 +163,48 @@ class _Tokenizer:
                           f"ignored: {text[:_SHOWN]!r}", segment=self.number or None)
 
     def _interchange(self, separators: Separators) -> Iterator[Token]:
-        """Segments up to and including the IEA (or the end of the stream)."""
+        """Segments up to and including the IEA (or the end of the stream). The buffer is
+        split once per chunk, never sliced per segment: reading stays linear in the input."""
         terminator = separators.terminator
         newline = terminator == "\n"
         while True:
-            end = self.buffer.find(terminator)
-            if end < 0:
-                if len(self.buffer) > MAX_SEGMENT:
-                    raise X12SegmentTooLongError(
-                        ProblemCode.UNTERMINATED_SEGMENT,
-                        f"no segment terminator {terminator!r} within {MAX_SEGMENT} characters "
-                        f"after segment {self.number}: the segment is refused")
-                if self._more():
+            pieces = self.buffer.split(terminator)
+            self.buffer = pieces.pop()
+            for position, text in enumerate(pieces):
+                text = text.strip("\r") if newline else text.lstrip("\r\n\t ")
+                if not text.strip():
                     continue
-                text = self.buffer.strip()
-                self.buffer = ""
-                if text:
-                    yield Problem(Severity.WARNING, ProblemCode.UNTERMINATED_SEGMENT,
-                                  "the last segment has no terminator", segment=self.number + 1)
-                    token = self._segment(text, separators)
-                    yield token
-                return
-            text = self.buffer[:end]
-            self.buffer = self.buffer[end + 1:]
-            text = text.strip("\r\n") if newline else text.lstrip("\r\n\t ")
-            if not text.strip():
+                token = self._segment(text, separators)
+                yield token
+                if isinstance(token, X12Segment) and token.tag == "IEA":
+                    rest = pieces[position + 1:]
+                    self.buffer = terminator.join([*rest, self.buffer]) if rest else self.buffer
+                    return
+            if len(self.buffer) > MAX_SEGMENT:
+                raise X12SegmentTooLongError(
+                    ProblemCode.UNTERMINATED_SEGMENT,
+                    f"no segment terminator {terminator!r} within {MAX_SEGMENT} characters "
+                    f"after segment {self.number}: the segment is refused")
+            if self._more():
                 continue
-            token = self._segment(text, separators)
-            yield token
-            if isinstance(token, X12Segment) and token.tag == "IEA":
-                return
+            text = self.buffer.strip()
+            self.buffer = ""
+            if text:
+                yield Problem(Severity.WARNING, ProblemCode.UNTERMINATED_SEGMENT,
+                              "the last segment has no terminator", segment=self.number + 1)
+                yield self._segment(text, separators)
+            return
 
     def _segment(self, text: str, separators: Separators) -> Token:
         self.number += 1
         elements = text.split(separators.element)
-        tag = elements[0].strip()
-        if _TAG.fullmatch(tag) is None:
-            return Problem(Severity.WARNING, ProblemCode.INVALID_SEGMENT_TAG,
-                           f"{text[:_SHOWN]!r} does not start with a segment tag; ignored",
-                           None, self.number, None)
+        tag = elements[0]
+        if tag not in self.tags:
+            tag = tag.strip()
+            if _TAG.fullmatch(tag) is None:
+                return Problem(Severity.WARNING, ProblemCode.INVALID_SEGMENT_TAG,
+                               f"{text[:_SHOWN]!r} does not start with a segment tag; ignored",
+                               None, self.number, None)
+            if tag == elements[0]:
+                self.tags.add(tag)
         return X12Segment(tag, elements[1:], self.number, separators)
