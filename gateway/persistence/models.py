@@ -318,7 +318,7 @@ class DocumentRow(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     message_index: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(24))
-    message_type: Mapped[str] = mapped_column(String(16))
+    message_type: Mapped[str] = mapped_column(String(32))
     document_number: Mapped[str | None] = mapped_column(String(70))
     supplier_code: Mapped[str | None] = mapped_column(String(64))
     canonical: Mapped[dict[str, Any]] = mapped_column(JSON)
