@@ -91,6 +91,7 @@ def test_peppol_uc1_response_accepts_rejects_and_changes(sessions: object) -> No
 def test_oasis_simple_response_accepts_the_order(sessions: object) -> None:
     corpus = require_corpus()
     import_order(sessions, corpus / "ubl_order/oasis_UBL-Order-2.1-Example.xml")
-    codes = ingest(sessions, corpus / "ubl_orderresponse/oasis_UBL-OrderResponseSimple-2.1-Example.xml")
+    response = corpus / "ubl_orderresponse/oasis_UBL-OrderResponseSimple-2.1-Example.xml"
+    codes = ingest(sessions, response)
     assert codes == []
     assert open_codes(sessions) == []
