@@ -66,3 +66,30 @@ def read_decimal(text: str, element: etree._Element | None, notes: XmlNotes,
         notes.add(element, ProblemCode.INVALID_NUMBER, f"{what} {text!r} is not a number")
         return None
     return value
+
+
+def children(element: etree._Element) -> dict[str, etree._Element]:
+    """The first child of each local name: one pass over the children, in C for the most
+    part. Much cheaper than several `find` calls, which each compile and walk a path."""
+    found: dict[str, etree._Element] = {}
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str):
+            found.setdefault(tag[tag.rfind("}") + 1:], child)
+    return found
+
+
+def every(element: etree._Element, name: str) -> list[etree._Element]:
+    """The children named `name` (local name), in order."""
+    return [child for child in element if isinstance(child.tag, str)
+            and child.tag[child.tag.rfind("}") + 1:] == name]
+
+
+def descend(element: etree._Element | None, *names: str) -> etree._Element | None:
+    """The first child of the first child ... named `names`, or None."""
+    for name in names:
+        if element is None:
+            return None
+        element = next((child for child in element if isinstance(child.tag, str)
+                        and child.tag[child.tag.rfind("}") + 1:] == name), None)
+    return element

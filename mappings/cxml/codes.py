@@ -27,8 +27,5 @@ LINE_STATUS: dict[str, LineStatus | None] = {
     "detail": LineStatus.CHANGED,
     "unknown": None,
 }
-# The line statuses ranked when one item holds several ConfirmationStatus: a change or a
-# backorder beats an acceptance, an acceptance of a part beats a rejection of the rest.
-STATUS_RANK = {LineStatus.CHANGED: 0, LineStatus.ACCEPTED: 1, LineStatus.REJECTED: 2}
 
 REQUESTS = ("OrderRequest", "ConfirmationRequest", "ShipNoticeRequest")

@@ -28,7 +28,7 @@ from gateway.domain.documents import (
     SourceFormat,
 )
 from mappings.cxml import codes
-from mappings.xmlvalues import XmlNotes, read_date, read_decimal, text_of
+from mappings.xmlvalues import XmlNotes, children, descend, read_date, read_decimal, text_of
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.xml import (
     MAX_XML_BYTES,
@@ -154,12 +154,14 @@ def _order(document: Document, request: etree._Element, root: etree._Element,
 def _item(item: Item, item_id: etree._Element | None) -> None:
     if item_id is None:
         return
-    supplier = text_of(item_id.find("SupplierPartID"))
-    auxiliary = text_of(item_id.find("SupplierPartAuxiliaryID"))
-    buyer = text_of(item_id.find("BuyerPartID"))
+    kids = children(item_id)
+    supplier = text_of(kids.get("SupplierPartID"))
+    auxiliary = text_of(kids.get("SupplierPartAuxiliaryID"))
+    buyer = text_of(kids.get("BuyerPartID"))
     if supplier:
         item.supplier_part = item.supplier_part or supplier
-        item.ids.append(ItemId(supplier, "SA"))
+        if all(i.id != supplier for i in item.ids):
+            item.ids.append(ItemId(supplier, "SA"))
     if auxiliary:
         item.ids.append(ItemId(auxiliary, "SupplierPartAuxiliaryID"))
     if buyer:
@@ -171,15 +173,16 @@ def _detail(line: Line, detail: etree._Element | None, notes: XmlNotes) -> None:
     """ItemDetail: UnitPrice/Money, Description, UnitOfMeasure, ManufacturerPartID."""
     if detail is None:
         return
-    money = detail.find("UnitPrice/Money")
+    kids = children(detail)
+    money = descend(kids.get("UnitPrice"), "Money")
     if money is not None:
         line.price = read_decimal(text_of(money), money, notes, "UnitPrice")
         line.price_qualifier = "AAA" if line.price is not None else None
         line.currency = money.get("currency") or line.currency
-    line.unit = line.unit or text_of(detail.find("UnitOfMeasure")) or None
-    line.item.description = line.item.description or text_of(detail.find("Description")) \
+    line.unit = line.unit or text_of(kids.get("UnitOfMeasure")) or None
+    line.item.description = line.item.description or text_of(kids.get("Description")) \
         or None
-    maker = text_of(detail.find("ManufacturerPartID"))
+    maker = text_of(kids.get("ManufacturerPartID"))
     if maker and maker not in {i.id for i in line.item.ids}:
         line.item.ids.append(ItemId(maker, "MF"))
 
@@ -221,47 +224,63 @@ def _confirmation_line(element: etree._Element, notes: XmlNotes) -> Line:
     line.order_line_no = line.line_no
     line.ordered_quantity = read_decimal(element.get("quantity", ""), element, notes,
                                          "ConfirmationItem quantity")
-    line.unit = text_of(element.find("UnitOfMeasure")) or None
     committed: Decimal | None = None
     statuses: list[LineStatus] = []
     dates: list[date] = []
-    for status in element.iterfind("ConfirmationStatus"):
-        kind = status.get("type", "")
-        line.action_code = line.action_code or kind or None
-        mapped = codes.LINE_STATUS.get(kind)
-        if kind not in codes.LINE_STATUS:
-            notes.add(status, ProblemCode.INVALID_CODE,
-                      f"ConfirmationStatus type {kind or '(none)'!r} is not known")
-        if mapped is not None:
-            statuses.append(mapped)
-        quantity = read_decimal(status.get("quantity", ""), status, notes,
-                                "ConfirmationStatus quantity")
-        if quantity is not None and mapped not in _NOT_COMMITTED:
-            committed = (committed or Decimal(0)) + quantity
-        line.unit = text_of(status.find("UnitOfMeasure")) or line.unit
-        when = status.get("deliveryDate") or status.get("shipmentDate") or ""
-        value = read_date(when, status, notes, "deliveryDate")
-        if value is not None:
-            dates.append(value)
-        item_in = status.find("ItemIn")
-        if item_in is not None:
-            _item(line.item, item_in.find("ItemID"))
-            _detail(line, item_in.find("ItemDetail"), notes)
-        price = status.find("UnitPrice/Money")
-        if price is not None:
-            line.price = read_decimal(text_of(price), price, notes, "UnitPrice")
-            line.currency = price.get("currency") or line.currency
+    item_id = None
+    for child in element:
+        tag = child.tag
+        if tag == "UnitOfMeasure":
+            line.unit = line.unit or text_of(child) or None
+        elif tag == "ItemID":
+            item_id = child
+        elif tag == "ConfirmationStatus":
+            mapped, quantity, when = _confirmation_status(line, child, notes)
+            if mapped is not None:
+                statuses.append(mapped)
+            if quantity is not None and mapped not in _NOT_COMMITTED:
+                committed = (committed or Decimal(0)) + quantity
+            if when is not None:
+                dates.append(when)
     if statuses:
-        line.status = min(statuses, key=lambda s: codes.STATUS_RANK.get(s, 3))
-        if all(s is LineStatus.REJECTED for s in statuses):
-            line.status = LineStatus.REJECTED
+        kinds = set(statuses)
+        line.status = kinds.pop() if len(kinds) == 1 else LineStatus.CHANGED
     line.quantity = committed
     if line.quantity is None and line.status not in _NOT_COMMITTED:
         notes.add(element, ProblemCode.MISSING_VALUE,
                   f"line {line.line_no or '?'} confirms no quantity")
     line.delivery_date = max(dates) if dates else None
-    _item(line.item, element.find("ItemID"))
+    _item(line.item, item_id)
     return line
+
+
+def _confirmation_status(line: Line, status: etree._Element, notes: XmlNotes
+                         ) -> tuple[LineStatus | None, Decimal | None, date | None]:
+    """One ConfirmationStatus: its line status, quantity and date; its unit, item and price
+    go onto the line."""
+    kind = status.get("type", "")
+    line.action_code = line.action_code or kind or None
+    if kind not in codes.LINE_STATUS:
+        notes.add(status, ProblemCode.INVALID_CODE,
+                  f"ConfirmationStatus type {kind or '(none)'!r} is not known")
+    quantity = read_decimal(status.get("quantity", ""), status, notes,
+                            "ConfirmationStatus quantity")
+    when = status.get("deliveryDate") or status.get("shipmentDate") or ""
+    value = read_date(when, status, notes, "deliveryDate")
+    for child in status:
+        tag = child.tag
+        if tag == "UnitOfMeasure":
+            line.unit = text_of(child) or line.unit
+        elif tag == "ItemIn":
+            parts = children(child)
+            _item(line.item, parts.get("ItemID"))
+            _detail(line, parts.get("ItemDetail"), notes)
+        elif tag == "UnitPrice":
+            money = descend(child, "Money")
+            if money is not None:
+                line.price = read_decimal(text_of(money), money, notes, "UnitPrice")
+                line.currency = money.get("currency") or line.currency
+    return codes.LINE_STATUS.get(kind), quantity, value
 
 
 # -- ShipNoticeRequest ---------------------------------------------------------------------

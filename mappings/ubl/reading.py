@@ -29,7 +29,15 @@ from gateway.domain.documents import (
     SourceFormat,
 )
 from mappings.ubl import codes
-from mappings.xmlvalues import XmlNotes, read_date, read_decimal, text_of
+from mappings.xmlvalues import (
+    XmlNotes,
+    children,
+    descend,
+    every,
+    read_date,
+    read_decimal,
+    text_of,
+)
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.xml import MAX_XML_BYTES, XmlDocument, line_of, parse_xml, root_name
 
@@ -220,41 +228,40 @@ class _UblBuilder:
 
     def _line(self, element: etree._Element) -> Line:
         despatch = self.document.kind is DocumentKind.DESPATCH_ADVICE
-        item_holder = element if despatch else element.find("{*}LineItem")
-        if item_holder is None:
+        outer = children(element)
+        holder = element if despatch else outer.get("LineItem")
+        if holder is None:
             self.notes.add(element, ProblemCode.MISSING_SEGMENT, "OrderLine has no LineItem")
-            item_holder = element
-        line = Line(line_no=_text(item_holder, "{*}ID") or None)
-        reference = element.find("{*}OrderLineReference")
+            holder = element
+        kids = outer if despatch else children(holder)
+        line = Line(line_no=text_of(kids.get("ID")) or None)
+        reference = outer.get("OrderLineReference")
         if reference is not None:
-            line.order_line_no = _text(reference, "{*}LineID") or None
-            line.order_number = _text(reference, "{*}OrderReference/{*}ID") or None
+            line.order_line_no = text_of(descend(reference, "LineID")) or None
+            line.order_number = text_of(descend(reference, "OrderReference", "ID")) or None
         elif self.document.kind is DocumentKind.PURCHASE_ORDER:
             line.order_line_no = line.line_no
-        quantity_name = "{*}DeliveredQuantity" if despatch else "{*}Quantity"
-        quantity = item_holder.find(quantity_name)
+        quantity = kids.get("DeliveredQuantity" if despatch else "Quantity")
         line.quantity = read_decimal(text_of(quantity), quantity, self.notes, "quantity")
         line.unit = quantity.get("unitCode") if quantity is not None else None
         if not despatch:
-            self._status(line, item_holder)
-            self._price(line, item_holder)
-            line.delivery_date = self._period(
-                item_holder.find("{*}Delivery/{*}PromisedDeliveryPeriod")
-                if self.document.kind is DocumentKind.ORDER_RESPONSE else
-                item_holder.find("{*}Delivery/{*}RequestedDeliveryPeriod"))
-            if line.quantity is None and line.status not in _NOT_COMMITTED \
-                    and self.document.kind is DocumentKind.PURCHASE_ORDER:
-                self.notes.add(item_holder, ProblemCode.MISSING_VALUE,
+            self._status(line, kids.get("LineStatusCode"))
+            self._price(line, kids.get("Price"))
+            period = ("PromisedDeliveryPeriod" if self.document.kind is
+                      DocumentKind.ORDER_RESPONSE else "RequestedDeliveryPeriod")
+            line.delivery_date = self._period(descend(kids.get("Delivery"), period))
+            if line.quantity is None and self.document.kind is DocumentKind.PURCHASE_ORDER:
+                self.notes.add(holder, ProblemCode.MISSING_VALUE,
                                f"line {line.line_no or '?'} has no quantity")
         else:
             self._packages(line, element)
-        item = item_holder.find("{*}Item")
+        item = kids.get("Item")
         if item is not None:
             _read_item(line.item, item)
         if not line.item.ids:
-            self.notes.add(item_holder, ProblemCode.MISSING_VALUE,
+            self.notes.add(holder, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} identifies no item")
-        substitute = element.find("{*}SellerSubstitutedLineItem/{*}Item")
+        substitute = descend(outer.get("SellerSubstitutedLineItem"), "Item")
         if substitute is not None:
             replacement = Item()
             _read_item(replacement, substitute)
@@ -263,8 +270,7 @@ class _UblBuilder:
                            f"line {line.line_no or '?'}: the seller substitutes item {shown}")
         return line
 
-    def _status(self, line: Line, item_holder: etree._Element) -> None:
-        element = item_holder.find("{*}LineStatusCode")
+    def _status(self, line: Line, element: etree._Element | None) -> None:
         code = text_of(element)
         if not code or self.document.kind is not DocumentKind.ORDER_RESPONSE:
             return
@@ -274,13 +280,16 @@ class _UblBuilder:
             self.notes.add(element, ProblemCode.INVALID_CODE,
                            f"line status code {code!r} is not a known UNCL 1229 code")
 
-    def _price(self, line: Line, item_holder: etree._Element) -> None:
-        amount = item_holder.find("{*}Price/{*}PriceAmount")
+    def _price(self, line: Line, price_element: etree._Element | None) -> None:
+        if price_element is None:
+            return
+        parts = children(price_element)
+        amount = parts.get("PriceAmount")
         price = read_decimal(text_of(amount), amount, self.notes, "PriceAmount")
         if price is None or amount is None:
             return
         line.currency = amount.get("currencyID") or None
-        base = item_holder.find("{*}Price/{*}BaseQuantity")
+        base = parts.get("BaseQuantity")
         basis = read_decimal(text_of(base), base, self.notes, "BaseQuantity")
         if basis is not None and basis > 0 and basis != 1:
             # The price is for `basis` units (UBL cac:Price/cbc:BaseQuantity); the canonical
@@ -319,26 +328,31 @@ def _party(role: str, party: etree._Element) -> Party:
 
 
 def _read_item(item: Item, element: etree._Element) -> None:
-    seller = _text(element, "{*}SellersItemIdentification/{*}ID")
-    buyer = _text(element, "{*}BuyersItemIdentification/{*}ID")
+    kids = children(element)
+    seller = text_of(descend(kids.get("SellersItemIdentification"), "ID"))
+    buyer = text_of(descend(kids.get("BuyersItemIdentification"), "ID"))
     if seller:
         item.supplier_part = item.supplier_part or seller
         item.ids.append(ItemId(seller, "SA"))
     if buyer:
         item.buyer_part = item.buyer_part or buyer
         item.ids.append(ItemId(buyer, "IN"))
-    for standard in element.iterfind("{*}StandardItemIdentification/{*}ID"):
-        value, scheme = text_of(standard), standard.get("schemeID")
-        if not value:
+    standards = every(element, "StandardItemIdentification") \
+        if "StandardItemIdentification" in kids else []
+    for holder in standards:
+        standard = descend(holder, "ID")
+        value = text_of(standard)
+        if standard is None or not value:
             continue
+        scheme = standard.get("schemeID")
         if scheme in codes.GTIN_SCHEMES or (scheme is None and value.isdigit()
                                             and len(value) in (8, 12, 13, 14)):
             item.gtin = item.gtin or value
             item.ids.append(ItemId(value, "EN"))
         else:
             item.ids.append(ItemId(value, scheme))
-    item.description = item.description or _text(element, "{*}Name") or \
-        _text(element, "{*}Description") or None
+    item.description = item.description or text_of(kids.get("Name")) or \
+        text_of(kids.get("Description")) or None
 
 
 _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})
