@@ -7,9 +7,10 @@ Supplier XML is hostile input (docs/limits.md):
 - no entity expansion: a document whose DOCTYPE declares entities (billion laughs, an external
   entity naming a local file: XXE) is refused before parsing, and lxml is told not to resolve
   any entity besides;
-- a size cap checked before the bytes are parsed, and a nesting depth cap (libxml2's own,
-  256 levels without XML_PARSE_HUGE, which is never set; ours is lower and checked on the
-  tree): over either, a located error;
+- a size cap checked before the bytes are parsed, and a nesting depth cap: libxml2's own,
+  256 levels without XML_PARSE_HUGE (`huge_tree`, never set), enforced while parsing, before
+  anything deeper is built; over either, a located error. (A walk of the tree to check a lower
+  depth would cost as much as the parse itself: every element would get its Python proxy.);
 - a document that is not well-formed is refused with the line and column libxml2 reports.
 
 lxml's errors never escape: each becomes an `XmlError` (parsers/errors.py).
@@ -31,8 +32,9 @@ from parsers.errors import (
 
 # The largest XML document read (a PEPPOL order of thousands of lines is a few megabytes).
 MAX_XML_BYTES = 32 << 20
-# The deepest nesting accepted: UBL documents nest about 10 levels, cXML about 12.
-MAX_DEPTH = 100
+# The deepest nesting accepted: libxml2's limit without XML_PARSE_HUGE (UBL documents nest
+# about 10 levels, cXML about 12).
+MAX_DEPTH = 256
 _BOM = b"\xef\xbb\xbf"
 # The prolog before the root element: declarations, comments, processing instructions and a
 # DOCTYPE (whose internal subset, in brackets, is where entities are declared).
@@ -83,8 +85,7 @@ def _after(text: bytes, start: int, end: bytes) -> int:
     return found + len(end) if found >= 0 else -1
 
 
-def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES,
-              max_depth: int = MAX_DEPTH) -> XmlDocument:
+def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
     """The document in `data`; raises `XmlError` (located where libxml2 says)."""
     if len(data) > max_bytes:
         raise XmlLimitError(ProblemCode.OVER_LIMIT,
@@ -104,7 +105,6 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES,
         raise MalformedXmlError(ProblemCode.MALFORMED_XML,
                                 f"not well-formed XML at line {line}, column {column}: "
                                 f"{exc.msg}", line, column) from exc
-    _check_depth(root, max_depth)
     qualified = etree.QName(root)
     return XmlDocument(root, qualified.namespace or "", qualified.localname)
 
@@ -120,20 +120,6 @@ def _refuse_entities(data: bytes) -> None:
                                 f"the DOCTYPE at line {line} declares entities: entity "
                                 "declarations are never processed, the document is refused",
                                 line, None)
-
-
-def _check_depth(root: etree._Element, max_depth: int) -> None:
-    """The nesting depth, checked without recursion: elements deeper than `max_depth` are
-    reached only through elements at depth `max_depth`."""
-    level = [root]
-    for depth in range(1, max_depth + 1):
-        level = [child for element in level for child in element]
-        if not level:
-            return
-        if depth == max_depth:
-            raise XmlLimitError(ProblemCode.OVER_LIMIT,
-                                f"the XML nests deeper than {max_depth} levels: refused",
-                                line_of(level[0]), None)
 
 
 def line_of(element: etree._Element) -> int | None:
