@@ -130,6 +130,9 @@ class Supplier(Base):
     # never); None: never (gateway.services.acknowledgements.AckPolicy).
     contrl: Mapped[str | None] = mapped_column(String(16))
     aperak: Mapped[str | None] = mapped_column(String(16))
+    # The X12 functional acknowledgement it wants for each group received (partner file
+    # `functional_ack`: 997 or 999); None: none (gateway.services.x12_acks).
+    functional_ack: Mapped[str | None] = mapped_column(String(8))
 
 
 class InterchangeCounterRow(Base):

@@ -8,6 +8,7 @@ from outbound.x12.functional_ack import (
     InterchangeParties,
     TransactionResult,
     functional_ack,
+    functional_ack_email,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "InterchangeParties",
     "TransactionResult",
     "functional_ack",
+    "functional_ack_email",
 ]

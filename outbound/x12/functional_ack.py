@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
 from enum import StrEnum
 
 _MAX_CODES = 5
@@ -129,3 +132,21 @@ def _fit(value: str, width: int) -> str:
     """An ISA element is fixed width: padded with spaces, never longer."""
     return value[:width].ljust(width)
 
+
+
+def functional_ack_email(sender: str, recipient: str, message_id: str, subject: str,
+                         text: str, acknowledgement: str, filename: str,
+                         prepared: datetime) -> bytes:
+    """The acknowledgement attached to an email (RFC 1767's `application/EDI-X12`), base64,
+    so no line is rewrapped; an automatic answer (RFC 3834) that no auto-reply answers."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = format_datetime(prepared)
+    message["Message-ID"] = f"<{message_id}>"
+    message["Auto-Submitted"] = "auto-replied"
+    message.set_content(text)
+    message.add_attachment(acknowledgement.encode("ascii", errors="replace"),
+                           maintype="application", subtype="EDI-X12", filename=filename)
+    return message.as_bytes()
