@@ -144,7 +144,11 @@ def messages_router(ctx: WebContext, dispatch: Callable[[Sequence[int]], None] |
                 "duplicate_of": archived.duplicate_of}
 
     @router.post("/messages", status_code=202, response_model=Accepted,
-                 responses={413: PROBLEM_RESPONSES[400]}, openapi_extra=UPLOAD_BODY,
+                 responses={413: PROBLEM_RESPONSES[400], 200: {
+                     "description": "a cXML document posted as text/xml or application/xml: "
+                                    "cXML's own Response, Status 201 (stored) or 200 (stored "
+                                    "before)", "content": {"text/xml": {}}}},
+                 openapi_extra=UPLOAD_BODY,
                  summary="Hand in a supplier's file; answers once it is stored")
     async def upload(request: Request, who: MessagesWriter,
                      supplier: Annotated[str | None, Query(
