@@ -118,26 +118,33 @@ class _Assembler:
         self.count = 0
 
     def run(self, tokens: Iterable[Token]) -> Iterator[Item]:
+        control_tags = _CONTROL_TAGS
         for token in tokens:
-            if isinstance(token, Problem):
+            if token.__class__ is Problem:
                 yield from self._problem(token)
                 continue
+            assert isinstance(token, X12Segment)
             transaction = self.transaction
             if transaction is not None:
-                if token.tag == "SE":
+                tag = token.tag
+                if tag == "SE":
                     yield self._close(transaction, token)
                     continue
-                if token.tag not in _CONTROL_TAGS:
-                    self._add(transaction, token)
+                if tag not in control_tags:
+                    segments = transaction.segments
+                    if len(segments) < MAX_TRANSACTION_SEGMENTS:
+                        segments.append(token)
+                    else:
+                        self._add(transaction, token)
                     continue
                 yield self._truncated(transaction, token)
             yield from self._control(token)
         yield from self._end_of_file()
 
     def _add(self, transaction: Transaction, segment: X12Segment) -> None:
-        if len(transaction.segments) < MAX_TRANSACTION_SEGMENTS:
-            transaction.segments.append(segment)
-        elif len(transaction.segments) == MAX_TRANSACTION_SEGMENTS:
+        """A segment past the cap: the first one refuses the transaction set, the rest are
+        dropped (its count is still checked against SE01)."""
+        if len(transaction.segments) == MAX_TRANSACTION_SEGMENTS:
             transaction.segments.append(segment)
             transaction.problem(Severity.ERROR, ProblemCode.OVER_LIMIT,
                                 f"the transaction set holds more than "

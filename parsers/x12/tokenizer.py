@@ -172,11 +172,11 @@ class _Tokenizer:
             self.buffer = pieces.pop()
             for position, text in enumerate(pieces):
                 text = text.strip("\r") if newline else text.lstrip("\r\n\t ")
-                if not text.strip():
+                if not text or text.isspace():
                     continue
                 token = self._segment(text, separators)
                 yield token
-                if isinstance(token, X12Segment) and token.tag == "IEA":
+                if token.__class__ is X12Segment and token.tag == "IEA":
                     rest = pieces[position + 1:]
                     self.buffer = terminator.join([*rest, self.buffer]) if rest else self.buffer
                     return
