@@ -97,13 +97,13 @@ class OrderBuilder:
         """PO1: 01 the buyer's line number, 02 quantity, 03 unit, 04 unit price, 06/07 ...
         product id pairs."""
         self._finish_line()
-        number = segment.element(1) or None
-        line = Line(line_no=number, order_line_no=number)
-        line.quantity = read_decimal(segment.element(2), segment, self.notes, "PO102 quantity")
-        line.unit = segment.element(3) or None
-        line.price = read_decimal(segment.element(4), segment, self.notes, "PO104 unit price")
+        number, quantity, unit, price, basis = segment.values(5)
+        line = Line(line_no=number or None, order_line_no=number or None)
+        line.quantity = read_decimal(quantity, segment, self.notes, "PO102 quantity")
+        line.unit = unit or None
+        line.price = read_decimal(price, segment, self.notes, "PO104 unit price")
         if line.price is not None:
-            line.price_qualifier = segment.element(5) or None
+            line.price_qualifier = basis or None
         add_item_ids(line.item, segment.pairs(6), segment, self.notes)
         if not self.is_order:
             line.ordered_quantity = line.quantity
@@ -127,16 +127,16 @@ class OrderBuilder:
         if line is None:
             self.notes.add(segment, ProblemCode.UNKNOWN_SEGMENT, "ACK before any PO1; ignored")
             return
-        status = segment.element(1)
+        status, amount, unit, _qualifier, day = segment.values(5)
         line.statuses.append(status)
         if status and status not in codes.KNOWN_LINE_STATUSES:
             self.notes.add(segment, ProblemCode.INVALID_CODE,
                            f"line item status (ACK01) {status!r} is not a known code")
-        quantity = read_decimal(segment.element(2), segment, self.notes, "ACK02 quantity")
+        quantity = read_decimal(amount, segment, self.notes, "ACK02 quantity")
         if quantity is not None and codes.LINE_STATUS.get(status) not in _NOT_COMMITTED:
             line.acknowledged = (line.acknowledged or 0) + quantity
-            line.acknowledged_unit = line.acknowledged_unit or segment.element(3) or None
-        when = read_date(segment.element(5), segment, self.notes)
+            line.acknowledged_unit = line.acknowledged_unit or unit or None
+        when = read_date(day, segment, self.notes)
         if when is not None:
             line.promised.append(when)
         if segment.element(7) or segment.element(8):

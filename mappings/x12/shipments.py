@@ -110,12 +110,12 @@ class ShipNoticeBuilder:
         if line is None or line.quantity is not None:
             line = Line(line_no=segment.element(1) or None)
             self._start_line(line, segment)
-        line.line_no = line.line_no or segment.element(1) or None
-        line.quantity = read_decimal(segment.element(2), segment, self.notes, "SN102 quantity")
-        line.unit = segment.element(3) or None
-        line.ordered_quantity = read_decimal(segment.element(5), segment, self.notes,
+        number, shipped, unit, _to_date, ordered, _unit, _value, status = segment.values(8)
+        line.line_no = line.line_no or number or None
+        line.quantity = read_decimal(shipped, segment, self.notes, "SN102 quantity")
+        line.unit = unit or None
+        line.ordered_quantity = read_decimal(ordered, segment, self.notes,
                                              "SN105 quantity ordered")
-        status = segment.element(8)
         if status:
             line.action_code = status
 

@@ -99,6 +99,15 @@ class X12Segment:
         # Padding is rare outside the ISA: strip only when there is some.
         return value.strip() if value[-1:] == " " or value[:1] == " " else value
 
+    def values(self, count: int) -> list[str]:
+        """Elements 01 to `count` as `element` reads each (empty when absent), in one call:
+        for the segments a mapping reads most of (PO1, ACK, SN1, LIN)."""
+        found = self.elements[:count]
+        if len(found) < count:
+            found += [""] * (count - len(found))
+        repetition = self.separators.repetition
+        return [_clean(value, repetition) for value in found]
+
     def component(self, position: int, sub: int) -> str:
         """Component `sub` (from 1) of the composite element at `position`."""
         parts = self.element(position).split(self.separators.component)
@@ -108,5 +117,14 @@ class X12Segment:
         """Qualifier/value pairs from element `first` on (PO106/PO107 ..., LIN02/LIN03 ...),
         the pairs with a value only."""
         elements = self.elements
-        return [(self.element(position), self.element(position + 1))
+        repetition = self.separators.repetition
+        return [(_clean(elements[position - 1], repetition), _clean(elements[position],
+                                                                     repetition))
                 for position in range(first, len(elements), 2) if elements[position].strip()]
+
+
+def _clean(value: str, repetition: str) -> str:
+    """An element's first repetition, without padding."""
+    if repetition and repetition in value:
+        value = value.split(repetition, 1)[0]
+    return value.strip() if value[-1:] == " " or value[:1] == " " else value
