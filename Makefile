@@ -43,6 +43,7 @@ $(COMPILED_STAMP): pyproject.toml setup.py $(SOURCES)
 
 bench: $(COMPILED_STAMP)
 	$(COMPILED)/bin/gateway bench parse
+	$(COMPILED)/bin/gateway bench parse --dialects
 	$(COMPILED)/bin/gateway bench reconcile
 	$(COMPILED)/bin/gateway bench pipeline
 	$(COMPILED)/bin/gateway bench smtp
@@ -51,6 +52,7 @@ bench: $(COMPILED_STAMP)
 
 bench-plain: $(STAMP)
 	$(BIN)/gateway bench parse
+	$(BIN)/gateway bench parse --dialects
 	$(BIN)/gateway bench reconcile
 	$(BIN)/gateway bench pipeline
 	$(BIN)/gateway bench smtp

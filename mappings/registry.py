@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gateway.domain.documents import Document
+from mappings.cxml.reading import is_cxml, read_cxml
 from mappings.edifact.messages import map_message
 from mappings.edifact.reading import is_edifact, read_edifact
 from mappings.email.columns import ColumnProfile
@@ -24,6 +25,8 @@ from mappings.readers import SNIFF_BYTES as _SNIFF_BYTES
 from mappings.readers import PickReader
 from mappings.readers import Reader as Reader
 from mappings.readers import Result as Result
+from mappings.ubl.reading import is_ubl, read_ubl
+from mappings.x12.reading import is_x12, read_x12
 from parsers.edifact import EdifactMessage, InterchangeHeader, parse_edifact
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.mime import header_sender
@@ -93,6 +96,9 @@ def read_email_file(stream: BinaryIO, name: str, *,
 
 READERS: tuple[Reader, ...] = (
     Reader("edifact", is_edifact, read_edifact, per_supplier=False),
+    Reader("x12", is_x12, read_x12, per_supplier=False),
+    Reader("ubl", is_ubl, read_ubl, per_supplier=False),
+    Reader("cxml", is_cxml, read_cxml, per_supplier=False),
     Reader("email", _is_email, read_email_file),
     Reader("xlsx", _is_workbook, read_workbook_file),
     Reader("xls", _is_legacy_workbook, read_legacy_workbook_file),
@@ -114,7 +120,8 @@ def read_stream(stream: BinaryIO, name: str,
         shown = head[:20].decode("latin-1", errors="replace")
         yield Problem(Severity.ERROR, ProblemCode.NOT_EDIFACT,
                       f"format not recognised: the file starts with {shown!r}, which is not "
-                      "EDIFACT (UNA/UNB/UNH), an email, an xlsx workbook, nor named .csv")
+                      "EDIFACT (UNA/UNB/UNH), X12 (ISA), UBL or cXML, an email, an xlsx "
+                      "workbook, nor named .csv")
         return
     try:
         yield from reader.read(stream, name, profile=profile)

@@ -7,6 +7,13 @@ Exception tree::
         ├── NotEdifactError     no UNA, UNB or UNH where an interchange must start
         ├── ServiceStringError  a UNA service string advice that cannot be used
         └── SegmentTooLongError no segment terminator within the longest segment accepted
+    ├── X12Error                the input cannot be read as ANSI X12 at all (an unusable ISA)
+    │   ├── NotX12Error         no ISA where an interchange must start
+    │   └── X12SegmentTooLongError  no segment terminator within the longest segment accepted
+    └── XmlError                an XML document (UBL, cXML) that cannot be read
+        ├── MalformedXmlError   not well-formed: the error carries its line and column
+        ├── ForbiddenXmlError   a DOCTYPE with entities, an external entity: never expanded
+        └── XmlLimitError       over the size or depth accepted
 
 A problem inside an otherwise readable file is not raised: it is a `Problem` record, located by
 message and segment, so that the rest of a batch goes on (docs/architecture.md, "Transient and
@@ -66,6 +73,11 @@ class ProblemCode(StrEnum):
     NOTHING_READABLE = "NOTHING_READABLE"
     SKIPPED_ROW = "SKIPPED_ROW"
     UNSUPPORTED_ATTACHMENT = "UNSUPPORTED_ATTACHMENT"
+    # ANSI X12 and XML (UBL, cXML).
+    NOT_X12 = "NOT_X12"
+    MALFORMED_XML = "MALFORMED_XML"
+    FORBIDDEN_XML = "FORBIDDEN_XML"
+    OVER_LIMIT = "OVER_LIMIT"
 
     @property
     def contrl_code(self) -> str:
@@ -116,6 +128,12 @@ _CONTRL_CODES: dict[ProblemCode, str] = {
     ProblemCode.SKIPPED_ROW: "18",
     # An email attachment in a format not read (pdf, image, Outlook TNEF): not supported (15).
     ProblemCode.UNSUPPORTED_ATTACHMENT: "15",
+    # Not X12 or XML the gateway can read: unspecified (18); a forbidden DTD construct: not
+    # supported (15); over a size or depth limit: unspecified (18).
+    ProblemCode.NOT_X12: "18",
+    ProblemCode.MALFORMED_XML: "18",
+    ProblemCode.FORBIDDEN_XML: "15",
+    ProblemCode.OVER_LIMIT: "18",
 }
 
 
@@ -174,3 +192,37 @@ class ServiceStringError(EdifactError):
 
 class SegmentTooLongError(EdifactError):
     """No segment terminator within the longest segment accepted: refused, not buffered."""
+
+
+class X12Error(ParseError):
+    """The input cannot be read as ANSI X12 at all."""
+
+
+class NotX12Error(X12Error):
+    """No ISA where an X12 interchange must start."""
+
+
+class X12SegmentTooLongError(X12Error):
+    """No segment terminator within the longest segment accepted: refused, not buffered."""
+
+
+class XmlError(ParseError):
+    """An XML document that cannot be read; `line` and `column` locate it when known."""
+
+    def __init__(self, code: ProblemCode, detail: str, line: int | None = None,
+                 column: int | None = None) -> None:
+        super().__init__(code, detail)
+        self.line = line
+        self.column = column
+
+
+class MalformedXmlError(XmlError):
+    """Not well-formed XML."""
+
+
+class ForbiddenXmlError(XmlError):
+    """A construct that is never processed: an entity declaration, an external entity."""
+
+
+class XmlLimitError(XmlError):
+    """Over the size or nesting depth accepted."""

@@ -27,7 +27,8 @@ from mappings.registry import read_documents
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 MESSAGE_SUFFIX = ".edi"
-MESSAGE_PATTERNS = (f"**/*{MESSAGE_SUFFIX}", "email/*.eml", "sheets/*.xlsx", "sheets/*.csv")
+MESSAGE_PATTERNS = (f"**/*{MESSAGE_SUFFIX}", "email/*.eml", "sheets/*.xlsx", "sheets/*.csv",
+                    "x12/*.x12", "ubl/*.xml", "cxml/*.xml")
 EXPECTED_SUFFIX = ".json"
 
 

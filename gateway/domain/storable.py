@@ -27,7 +27,7 @@ from gateway.domain.documents import Document, Line
 # order and line numbers as exceptions keep them; item ids as an order line keeps its part
 # numbers (a GTIN as sent may be anything a sheet's column holds). The exception texts that
 # quote them are cut to their columns by the exception ledger.
-DOCUMENT_WIDTHS = {"document_number": 70, "message_type": 16, "sender_id": 200}
+DOCUMENT_WIDTHS = {"document_number": 70, "message_type": 32, "sender_id": 200}
 ORDER_NUMBER_WIDTH = 64
 LINE_WIDTHS = {"line_no": 32, "order_number": ORDER_NUMBER_WIDTH, "order_line_no": 32,
                "unit": 200}

@@ -130,6 +130,9 @@ class Supplier(Base):
     # never); None: never (gateway.services.acknowledgements.AckPolicy).
     contrl: Mapped[str | None] = mapped_column(String(16))
     aperak: Mapped[str | None] = mapped_column(String(16))
+    # The X12 functional acknowledgement it wants for each group received (partner file
+    # `functional_ack`: 997 or 999); None: none (gateway.services.x12_acks).
+    functional_ack: Mapped[str | None] = mapped_column(String(8))
 
 
 class InterchangeCounterRow(Base):
@@ -318,7 +321,7 @@ class DocumentRow(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     message_index: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(24))
-    message_type: Mapped[str] = mapped_column(String(16))
+    message_type: Mapped[str] = mapped_column(String(32))
     document_number: Mapped[str | None] = mapped_column(String(70))
     supplier_code: Mapped[str | None] = mapped_column(String(64))
     canonical: Mapped[dict[str, Any]] = mapped_column(JSON)

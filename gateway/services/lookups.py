@@ -38,6 +38,8 @@ class SupplierInfo:
     # the partner entry lists.
     language: str | None = None
     reply_to: str | None = None
+    # The X12 997 or 999 it asked for (partner file `functional_ack`; None: none).
+    functional_ack: str | None = None
 
 
 @dataclass(slots=True)
@@ -78,7 +80,7 @@ class Lookups:
                             self.profile(found.profile_name), self.reading(found),
                             found.mail_auth, supplier_domains(domains), frozenset(emails),
                             found.contrl, found.aperak, found.language,
-                            emails[0] if emails else None)
+                            emails[0] if emails else None, found.functional_ack)
 
     def supplier_by(self, kind: str, value: str) -> SupplierInfo | None:
         self._load()

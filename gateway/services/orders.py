@@ -1,4 +1,5 @@
-"""Open orders from an ERP export: CSV, JSON or EDIFACT ORDERS (`gateway orders import`).
+"""Open orders from an ERP export: CSV, JSON, or an order read by the reader table (EDIFACT
+ORDERS, X12 850, UBL Order, cXML OrderRequest) (`gateway orders import`).
 
 CSV/JSON columns (case-insensitive; spaces and dashes read as underscores):
 

@@ -387,7 +387,7 @@ def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: li
 # What answers the supplier about one inbound message: once one of these is sent, the
 # message is `acknowledged`. Reminders, alerts and digests answer nothing the supplier sent.
 ANSWERS = frozenset({OutboundKind.CONTRL.value, OutboundKind.APERAK.value,
-                     OutboundKind.EMAIL_REPLY.value})
+                     OutboundKind.FUNCTIONAL_ACK.value, OutboundKind.EMAIL_REPLY.value})
 
 
 def _acknowledge_messages(session: Session, sent: list[Claimed]) -> None:

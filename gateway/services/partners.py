@@ -26,6 +26,8 @@ File shape (TOML; the YAML equivalent has the same keys)::
                                    # always, on_error or never (default: never)
                                    # (gateway.services.acknowledgements; sent by email to the
                                    # first of `emails`)
+    functional_ack = "997"         # optional: an X12 997 (or 999) per functional group
+                                   # received, by email to the first of `emails`
     language = "de"                # optional: en (default), de or zh: replies and reminders
     reminders = true               # optional: remind it of missing confirmations by email
     reminder_every_days = 2        # at most every 2 days (default 2) ...
@@ -68,10 +70,11 @@ from gateway.services.reading_profiles import stored_reading
 PROFILE_FIELDS = tuple(f.name for f in fields(ToleranceProfile) if f.name not in ("name",
                                                                                   "version"))
 SUPPLIER_KEYS = ("code", "name", "emails", "domains", "edi_ids", "as2_id", "buyer_contact",
-                 "profile", "reading", "mail_auth", "contrl", "aperak", "language",
-                 "reminders", "reminder_every_days", "reminder_max", "as2")
+                 "profile", "reading", "mail_auth", "contrl", "aperak", "functional_ack",
+                 "language", "reminders", "reminder_every_days", "reminder_max", "as2")
 MAIL_AUTH_POLICIES = ("required", "preferred", "none")
 ACK_POLICIES = ("always", "on_error", "never")
+FUNCTIONAL_ACKS = ("997", "999", "never")
 LANGUAGES = ("en", "de", "zh")
 
 
@@ -152,7 +155,7 @@ def load_partners(session: Session, data: Mapping[str, Any], now: datetime | Non
         store_notify(session, data["notify"], now)   # shape: gateway.services.alert_routing
     acknowledged = [f"{entry['code']} ({', '.join(f'{key} {entry[key]}' for key in keys)})"
                     for entry in suppliers if isinstance(entry, dict)
-                    if (keys := [k for k in ("contrl", "aperak")
+                    if (keys := [k for k in ("contrl", "aperak", "functional_ack")
                                  if entry.get(k) not in (None, "never")])]
     return PartnerLoad(len(suppliers), identities, new_versions, acknowledged)
 
@@ -209,6 +212,7 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
         raise ConfigurationError(f"supplier {code}: mail_auth = {mail_auth!r}; allowed: "
                                  f"{', '.join(MAIL_AUTH_POLICIES)}")
     acks = {key: _ack_policy(code, key, entry.get(key)) for key in ("contrl", "aperak")}
+    functional_ack = _functional_ack(code, entry.get("functional_ack"))
     language, reminders = _language(entry, code), _reminders(entry, code)
     supplier = session.scalars(select(Supplier).where(Supplier.code == code)).first()
     if supplier is None:
@@ -220,6 +224,7 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
     supplier.reading = reading
     supplier.mail_auth = mail_auth
     supplier.contrl, supplier.aperak = acks["contrl"], acks["aperak"]
+    supplier.functional_ack = functional_ack
     supplier.language = language
     supplier.reminders, supplier.reminder_every_days, supplier.reminder_max = reminders
     session.flush()
@@ -235,6 +240,17 @@ def _store_supplier(session: Session, entry: Any, index: int, profiles: set[str]
                                      qualifier=qualifier))
         session.flush()
     return len(identities)
+
+
+def _functional_ack(code: str, value: Any) -> str | None:
+    """The partner file's `functional_ack` (997, 999 or never); None for never or absent."""
+    if value is None:
+        return None
+    text = str(value)
+    if text not in FUNCTIONAL_ACKS:
+        raise ConfigurationError(f"supplier {code}: functional_ack = {value!r}; allowed: "
+                                 f"{', '.join(FUNCTIONAL_ACKS)}")
+    return None if text == "never" else text
 
 
 def _ack_policy(code: str, key: str, value: Any) -> str | None:

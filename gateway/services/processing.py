@@ -58,14 +58,17 @@ from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
 from gateway.services.replies import REPLIES, EmailFacts
 from gateway.services.unread_parts import unread_part
+from gateway.services.x12_acks import acknowledge_x12, x12_senders
 from mappings.email import ColumnProfile
 from mappings.email.message import EmailEnvelope, unread_problems
+from mappings.readers import SNIFF_BYTES
 from mappings.registry import (
     AttachedInterchanges,
     MessageHeading,
     preview_message,
     read_message,
 )
+from mappings.x12.reading import is_x12
 from parsers.errors import Problem, ProblemCode, Severity
 
 MESSAGES = cast(Table, InboundMessage.__table__)
@@ -585,16 +588,22 @@ class _Run:
 
     def acknowledge(self, messages: list[_Message], reports: list[MessageReport]) -> None:
         """The EDIFACT acknowledgements each partner asked for (partner keys `contrl` and
-        `aperak`), enqueued in this transaction (`gateway.services.acknowledgements`). Only for
+        `aperak`), and for a bare X12 file the 997 or 999 (`functional_ack`,
+        `gateway.services.x12_acks`), enqueued in this transaction. Only for
         an interchange processed now, sent bare or attached to an email (each file answered
         on its own), from a supplier known by the interchange if not by the channel, and
         never for mail not authenticated as the supplier."""
         addressing = _addressing(self.session)
         as2 = self.session.info.get(AS2_ROUTE)
         for message, report in zip(messages, reports, strict=True):
-            if not (message.edifact or message.attached) or report.state is message.state \
+            x12 = is_x12(message.raw[:SNIFF_BYTES])
+            if not (message.edifact or message.attached or x12) \
+                    or report.state is message.state \
                     or report.state not in (MessageState.RECONCILED, MessageState.QUARANTINED) \
                     or message.trust in (Trust.UNVERIFIED, Trust.QUARANTINED):
+                continue
+            if x12:
+                self._functional_ack(message, report, addressing)
                 continue
             supplier = message.supplier or self._interchange_sender(message)
             if supplier is None or (supplier.reply_to is None
@@ -608,6 +617,24 @@ class _Run:
                 report.acknowledgements += acknowledge(self.session, specs, supplier.code,
                                                        supplier.reply_to, message.id,
                                                        addressing, self.now, as2)
+
+    def _functional_ack(self, message: _Message, report: MessageReport,
+                        addressing: Addressing) -> None:
+        """A bare X12 file: a 997/999 per functional group, when its partner asks; the
+        partner known by the channel, else by the ISA sender of every interchange."""
+        supplier = message.supplier
+        if supplier is None and message.supplier_code:
+            supplier = self.lookups.supplier(message.supplier_code)
+        if supplier is None:
+            senders = x12_senders(message.raw)
+            found = {s.code: s for sender in sorted(senders)
+                     if (s := self.lookups.supplier_by("edi", sender)) is not None}
+            supplier = next(iter(found.values())) if len(found) == 1 else None
+        if supplier is None or supplier.reply_to is None or not supplier.functional_ack:
+            return
+        report.acknowledgements += acknowledge_x12(
+            self.session, message.raw, supplier.functional_ack, supplier.code,
+            supplier.reply_to, message.id, addressing, self.now)
 
     def _interchange_sender(self, message: _Message) -> SupplierInfo | None:
         """The supplier of an interchange nothing of which could be read (no document named

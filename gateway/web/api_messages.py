@@ -26,13 +26,14 @@ from email.message import EmailMessage
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway.domain.access import Actor, Scope, may_read_message, upload_supplier
 from gateway.web.api import NO_NUL, PREFIX, PROBLEM_RESPONSES, ApiProblem, RowId, scoped
 from gateway.web.context import WebContext
+from gateway.web.cxml_response import cxml_answer, wants_cxml_answer
 from gateway.web.queue_view import utc
 
 CHANNEL = "http"
@@ -143,12 +144,16 @@ def messages_router(ctx: WebContext, dispatch: Callable[[Sequence[int]], None] |
                 "duplicate_of": archived.duplicate_of}
 
     @router.post("/messages", status_code=202, response_model=Accepted,
-                 responses={413: PROBLEM_RESPONSES[400]}, openapi_extra=UPLOAD_BODY,
+                 responses={413: PROBLEM_RESPONSES[400], 200: {
+                     "description": "a cXML document posted as text/xml or application/xml: "
+                                    "cXML's own Response, Status 201 (stored) or 200 (stored "
+                                    "before)", "content": {"text/xml": {}}}},
+                 openapi_extra=UPLOAD_BODY,
                  summary="Hand in a supplier's file; answers once it is stored")
     async def upload(request: Request, who: MessagesWriter,
                      supplier: Annotated[str | None, Query(
                          max_length=64, description="the supplier code, one the token is "
-                                                    "bound to")] = None) -> JSONResponse:
+                                                    "bound to")] = None) -> Response:
         try:
             code = upload_supplier(who, supplier)
         except PermissionError as exc:
@@ -165,8 +170,13 @@ def messages_router(ctx: WebContext, dispatch: Callable[[Sequence[int]], None] |
             raise ApiProblem(422, "Empty file", "the upload holds no bytes")
         intake = Intake(raw, CHANNEL, who.audit_name, safe_filename(name), code)
         body = await run_in_threadpool(store, intake)
-        return JSONResponse(body, status_code=202,
-                            headers={"Location": f"{PREFIX}/messages/{body['id']}"})
+        location = {"Location": f"{PREFIX}/messages/{body['id']}"}
+        if wants_cxml_answer(content_type, raw):
+            # cXML's poster waits for a cXML Response, not for JSON (gateway.web.cxml_response).
+            answer = cxml_answer(body["id"], body["duplicate_of"], request.url.hostname or
+                                 "gateway.invalid", ctx.now())
+            return Response(answer, status_code=200, media_type="text/xml", headers=location)
+        return JSONResponse(body, status_code=202, headers=location)
 
     @router.get("/messages/{message_id}", response_model=MessageOut,
                 summary="A message's state, documents and problems")

@@ -233,7 +233,8 @@ def _read_attachment(attachment: Attachment, label: str, where: str, budget: _Bu
     if results is None:
         return [Problem(Severity.WARNING, ProblemCode.UNSUPPORTED_ATTACHMENT,
                         f"{prefix}attachment {shown!r} ({attachment.content_type}) not read: "
-                        "only EDIFACT, email, xlsx, xls and csv attachments are read")]
+                        "only EDIFACT, X12, UBL, cXML, email, xlsx, xls and csv attachments "
+                        "are read")]
     try:
         found = list(results)
     except ParseError as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from lxml import etree
 from sqlalchemy import Engine
 
 from gateway.bootstrap import make_session_factory
@@ -170,3 +171,34 @@ def test_the_status_shows_the_result_to_whom_may_read_it(client: TestClient,
     erp = _auth(engine, Scope.MESSAGES_READ, name="erp")
     assert client.get(f"/api/v1/messages/{message_id}", headers=erp).status_code == 200
     assert client.get("/api/v1/messages/999999", headers=erp).status_code == 404
+
+
+CXML = (b'<?xml version="1.0"?>\n<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/'
+        b'1.2.014/Fulfill.dtd">\n<cXML payloadID="c-1@supplier.example"><Request>'
+        b'<ConfirmationRequest><ConfirmationHeader type="accept" confirmID="C1"/>'
+        b'<OrderReference orderID="4500000001"/></ConfirmationRequest></Request></cXML>\n')
+
+
+def test_a_cxml_post_gets_cxmls_own_response(client: TestClient, engine: Engine,
+                                             recorder: Recorder) -> None:
+    """A cXML document posted as XML is answered the cXML way (its poster waits for a
+    Response with a Status), stored and dispatched like any upload; sent again, it is OK."""
+    auth = {**_auth(engine, Scope.MESSAGES_WRITE, suppliers=("ALBRECHT",)),
+            "Content-Type": "text/xml; charset=utf-8"}
+    answer = client.post("/api/v1/messages", content=CXML, headers=auth)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/xml")
+    status = etree.fromstring(answer.content, etree.XMLParser(no_network=True)).find(
+        "Response/Status")
+    assert status is not None
+    assert (status.get("code"), status.get("text")) == ("201", "Accepted")
+    message_id = int(answer.headers["location"].rsplit("/", 1)[1])
+    assert recorder.ids == [message_id]
+    assert bytes(_stored(engine, message_id).raw) == CXML
+    again = client.post("/api/v1/messages", content=CXML, headers=auth)
+    again_status = etree.fromstring(again.content).find("Response/Status")
+    assert again_status is not None
+    assert again_status.get("code") == "200"
+    json_answer = client.post("/api/v1/messages", content=CXML.replace(b"C1", b"C2"),
+                              headers={**auth, "Content-Type": "application/octet-stream"})
+    assert json_answer.status_code == 202

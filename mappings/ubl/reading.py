@@ -1,0 +1,358 @@
+"""UBL documents -> canonical documents (Order, OrderResponse, OrderResponseSimple,
+DespatchAdvice; UBL 2.0 to 2.3 and PEPPOL BIS 3).
+
+Namespaces are taken from the document, not assumed: the root's namespace must be the UBL
+namespace of its name (urn:oasis:names:specification:ubl:schema:xsd:Order-2 ...), and the
+components are found by their local names in whatever namespace the document bound them to
+(`{*}` paths), so a document that binds cbc/cac to other prefixes, or declares them on the
+root or on each element, reads the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import TYPE_CHECKING, BinaryIO
+
+from lxml import etree
+
+from gateway.domain.documents import (
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    Item,
+    ItemId,
+    Line,
+    LineStatus,
+    Package,
+    Party,
+    SourceFormat,
+)
+from mappings.ubl import codes
+from mappings.xmlvalues import (
+    XmlNotes,
+    children,
+    descend,
+    every,
+    read_date,
+    read_decimal,
+    text_of,
+)
+from parsers.errors import ParseError, Problem, ProblemCode, Severity
+from parsers.xml import MAX_XML_BYTES, XmlDocument, line_of, parse_xml, root_name
+
+if TYPE_CHECKING:
+    from mappings.email.columns import ColumnProfile
+
+_UBL_NAMESPACE = "urn:oasis:names:specification:ubl:schema:xsd:"
+
+
+def is_ubl(head: bytes, _name: str = "") -> bool:
+    """XML whose root element is a UBL document the gateway reads."""
+    return root_name(head) in codes.KINDS
+
+
+def read_ubl(stream: BinaryIO, name: str, *,
+             profile: ColumnProfile | None = None) -> Iterator[Document | Problem]:
+    """One UBL document; a document that cannot be read is one located error."""
+    data = stream.read(MAX_XML_BYTES + 1)
+    try:
+        parsed = parse_xml(data)
+    except ParseError as exc:
+        yield _located(exc)
+        return
+    yield from map_ubl(parsed, name)
+
+
+def _located(exc: ParseError) -> Problem:
+    line = getattr(exc, "line", None)
+    return Problem(Severity.ERROR, exc.code, exc.detail, 1 if line else None, line, None)
+
+
+def map_ubl(parsed: XmlDocument, file: str | None = None) -> list[Document | Problem]:
+    kind = codes.KINDS.get(parsed.name)
+    if kind is None:
+        return [Problem(Severity.ERROR, ProblemCode.UNSUPPORTED_MESSAGE,
+                        f"UBL document {parsed.name} is not an order, order response or "
+                        "despatch advice; not processed", 1, line_of(parsed.root),
+                        parsed.name)]
+    notes = XmlNotes()
+    if parsed.namespace != f"{_UBL_NAMESPACE}{parsed.name}-2":
+        notes.add(parsed.root, ProblemCode.INVALID_CODE,
+                  f"the root {parsed.name} is in namespace {parsed.namespace or '(none)'!r}, "
+                  f"not UBL's {_UBL_NAMESPACE}{parsed.name}-2; read as UBL all the same")
+    return [_UblBuilder(parsed, kind, notes, file).build()]
+
+
+def _text(element: etree._Element, path: str) -> str:
+    return text_of(element.find(path))
+
+
+class _UblBuilder:
+    """One UBL document: its header, then each line."""
+
+    def __init__(self, parsed: XmlDocument, kind: DocumentKind, notes: XmlNotes,
+                 file: str | None) -> None:
+        self.root = parsed.root
+        self.name = parsed.name
+        self.notes = notes
+        root = self.root
+        self.document = Document(
+            kind=kind, source_format=SourceFormat.UBL, message_type=parsed.name,
+            syntax_version=_text(root, "{*}UBLVersionID") or _text(root, "{*}CustomizationID")
+            or None,
+            message_ref=_text(root, "{*}ID") or None, file=file, message_index=1)
+
+    def build(self) -> Document:
+        root, document, notes = self.root, self.document, self.notes
+        document.document_number = _text(root, "{*}ID") or None
+        issue = root.find("{*}IssueDate")
+        document.document_date = read_date(text_of(issue), issue, notes, "IssueDate")
+        document.currency = _text(root, "{*}DocumentCurrencyCode") or None
+        self._parties()
+        if document.kind is DocumentKind.PURCHASE_ORDER:
+            self._order_number(document.document_number or "", root)
+        else:
+            self._order_number(_text(root, "{*}OrderReference/{*}ID"), root)
+        if self.name == "OrderResponseSimple":
+            self._simple_response()
+        elif self.name == "OrderResponse":
+            self._response_code()
+        header_date = self._header_date()
+        document.expected_delivery_date = header_date
+        line_path = "{*}DespatchLine" if document.kind is DocumentKind.DESPATCH_ADVICE \
+            else "{*}OrderLine"
+        for element in root.iterfind(line_path):
+            document.lines.append(self._line(element))
+        for line in document.lines:
+            if line.delivery_date is None and (document.kind is DocumentKind.DESPATCH_ADVICE
+                                               or line.status not in _NOT_COMMITTED):
+                line.delivery_date = header_date
+            line.currency = line.currency or document.currency
+            if line.order_number is None and document.order_numbers:
+                line.order_number = document.order_numbers[0]
+        if document.kind is DocumentKind.DESPATCH_ADVICE:
+            self._shipment()
+        document.warnings = notes.items
+        return document
+
+    # -- header ----------------------------------------------------------------------------
+
+    def _order_number(self, number: str, where: etree._Element) -> None:
+        if number:
+            self.document.order_numbers.append(number)
+        else:
+            self.notes.add(where, ProblemCode.MISSING_VALUE,
+                           f"the {self.name} names no order (cac:OrderReference/cbc:ID)")
+
+    def _parties(self) -> None:
+        document = self.document
+        for element in self.root:
+            role = codes.PARTY_ROLES.get(etree.QName(element).localname) \
+                if isinstance(element.tag, str) else None
+            if role is None:
+                continue
+            party = element.find("{*}Party")
+            if party is None:
+                continue
+            document.parties.append(_party(role, party))
+            endpoint = _text(party, "{*}EndpointID") or None
+            sends = "SU" if document.kind is not DocumentKind.PURCHASE_ORDER else "BY"
+            if role == sends and document.sender_id is None:
+                document.sender_id = endpoint
+            elif role in ("SU", "BY") and role != sends and document.receiver_id is None:
+                document.receiver_id = endpoint
+
+    def _response_code(self) -> None:
+        element = self.root.find("{*}OrderResponseCode")
+        code = text_of(element)
+        self.document.function_code = code or None
+        if code and code not in codes.RESPONSE_STATUS:
+            self.notes.add(element, ProblemCode.INVALID_CODE,
+                           f"order response code {code!r} is not AB, AP, RE or CA")
+        self.document.status = codes.RESPONSE_STATUS.get(code)
+
+    def _simple_response(self) -> None:
+        element = self.root.find("{*}AcceptedIndicator")
+        value = text_of(element).lower()
+        self.document.function_code = value or None
+        if value in ("true", "1"):
+            self.document.status = DocumentStatus.ACCEPTED
+        elif value in ("false", "0"):
+            self.document.status = DocumentStatus.REJECTED
+        else:
+            self.notes.add(element if element is not None else self.root,
+                           ProblemCode.MISSING_VALUE,
+                           "AcceptedIndicator is missing or not true/false")
+
+    def _header_date(self) -> date | None:
+        for path in ("{*}Delivery/{*}PromisedDeliveryPeriod",
+                     "{*}Shipment/{*}Delivery/{*}EstimatedDeliveryPeriod",
+                     "{*}Delivery/{*}EstimatedDeliveryPeriod",
+                     "{*}Delivery/{*}RequestedDeliveryPeriod",
+                     "{*}Shipment/{*}Delivery/{*}RequestedDeliveryPeriod"):
+            value = self._period(self.root.find(path))
+            if value is not None:
+                return value
+        return None
+
+    def _period(self, period: etree._Element | None) -> date | None:
+        if period is None:
+            return None
+        for name in ("{*}StartDate", "{*}EndDate"):
+            element = period.find(name)
+            if element is not None:
+                return read_date(text_of(element), element, self.notes, name[3:])
+        return None
+
+    def _shipment(self) -> None:
+        shipment, root = self.document.shipment, self.root
+        despatch = root.find("{*}Shipment/{*}Delivery/{*}Despatch/{*}ActualDespatchDate")
+        self.document.despatch_date = read_date(text_of(despatch), despatch, self.notes,
+                                                "ActualDespatchDate")
+        carrier = root.find("{*}Shipment/{*}Consignment/{*}CarrierParty")
+        if carrier is not None:
+            shipment.carrier = _text(carrier, "{*}PartyName/{*}Name") or \
+                _text(carrier, "{*}PartyIdentification/{*}ID") or None
+        shipment.tracking_number = _text(
+            root, "{*}Shipment/{*}Consignment/{*}CarrierAssignedID") or None
+        units = root.find("{*}Shipment/{*}TotalTransportHandlingUnitQuantity")
+        count = read_decimal(text_of(units), units, self.notes, "handling unit quantity")
+        ssccs = {p.sscc for line in self.document.lines for p in line.packages if p.sscc}
+        if ssccs:
+            shipment.packages = len(ssccs)
+        elif count is not None and count == int(count):
+            shipment.packages = int(count)
+
+    # -- lines -----------------------------------------------------------------------------
+
+    def _line(self, element: etree._Element) -> Line:
+        despatch = self.document.kind is DocumentKind.DESPATCH_ADVICE
+        outer = children(element)
+        holder = element if despatch else outer.get("LineItem")
+        if holder is None:
+            self.notes.add(element, ProblemCode.MISSING_SEGMENT, "OrderLine has no LineItem")
+            holder = element
+        kids = outer if despatch else children(holder)
+        line = Line(line_no=text_of(kids.get("ID")) or None)
+        reference = outer.get("OrderLineReference")
+        if reference is not None:
+            line.order_line_no = text_of(descend(reference, "LineID")) or None
+            line.order_number = text_of(descend(reference, "OrderReference", "ID")) or None
+        elif self.document.kind is DocumentKind.PURCHASE_ORDER:
+            line.order_line_no = line.line_no
+        quantity = kids.get("DeliveredQuantity" if despatch else "Quantity")
+        line.quantity = read_decimal(text_of(quantity), quantity, self.notes, "quantity")
+        line.unit = quantity.get("unitCode") if quantity is not None else None
+        if not despatch:
+            self._status(line, kids.get("LineStatusCode"))
+            self._price(line, kids.get("Price"))
+            period = ("PromisedDeliveryPeriod" if self.document.kind is
+                      DocumentKind.ORDER_RESPONSE else "RequestedDeliveryPeriod")
+            line.delivery_date = self._period(descend(kids.get("Delivery"), period))
+            if line.quantity is None and self.document.kind is DocumentKind.PURCHASE_ORDER:
+                self.notes.add(holder, ProblemCode.MISSING_VALUE,
+                               f"line {line.line_no or '?'} has no quantity")
+        else:
+            self._packages(line, element)
+        item = kids.get("Item")
+        if item is not None:
+            _read_item(line.item, item)
+        if not line.item.ids:
+            self.notes.add(holder, ProblemCode.MISSING_VALUE,
+                           f"line {line.line_no or '?'} identifies no item")
+        substitute = descend(outer.get("SellerSubstitutedLineItem"), "Item")
+        if substitute is not None:
+            replacement = Item()
+            _read_item(replacement, substitute)
+            shown = ", ".join(i.id for i in replacement.ids) or "(no id)"
+            self.notes.add(substitute, ProblemCode.ASSUMED_VALUE,
+                           f"line {line.line_no or '?'}: the seller substitutes item {shown}")
+        return line
+
+    def _status(self, line: Line, element: etree._Element | None) -> None:
+        code = text_of(element)
+        if not code or self.document.kind is not DocumentKind.ORDER_RESPONSE:
+            return
+        line.action_code = code
+        line.status = codes.LINE_STATUS.get(code)
+        if line.status is None:
+            self.notes.add(element, ProblemCode.INVALID_CODE,
+                           f"line status code {code!r} is not a known UNCL 1229 code")
+
+    def _price(self, line: Line, price_element: etree._Element | None) -> None:
+        if price_element is None:
+            return
+        parts = children(price_element)
+        amount = parts.get("PriceAmount")
+        price = read_decimal(text_of(amount), amount, self.notes, "PriceAmount")
+        if price is None or amount is None:
+            return
+        line.currency = amount.get("currencyID") or None
+        base = parts.get("BaseQuantity")
+        basis = read_decimal(text_of(base), base, self.notes, "BaseQuantity")
+        if basis is not None and basis > 0 and basis != 1:
+            # The price is for `basis` units (UBL cac:Price/cbc:BaseQuantity); the canonical
+            # price is per unit, as EDIFACT's PRI 5284 is read.
+            self.notes.add(base, ProblemCode.ASSUMED_VALUE,
+                           f"price {price} is per {basis} units (BaseQuantity); converted to "
+                           "a unit price")
+            price = price / basis
+        line.price = price
+        line.price_qualifier = "AAA"
+
+    def _packages(self, line: Line, element: etree._Element) -> None:
+        """SSCCs of the line's handling units (cac:Shipment/cac:TransportHandlingUnit with an
+        ID whose schemeID is SSCC, or an 18-digit ID)."""
+        ssccs = []
+        for unit in element.iterfind("{*}Shipment/{*}TransportHandlingUnit"):
+            for ident in unit.iterfind("{*}ID"):
+                value = text_of(ident)
+                if value and (ident.get("schemeID", "").upper() == "SSCC"
+                              or (len(value) == 18 and value.isdigit())):
+                    ssccs.append(value)
+        if len(ssccs) == 1:
+            line.packages = [Package(ssccs[0], line.quantity)]
+        else:
+            line.packages = [Package(sscc, None) for sscc in ssccs]
+
+
+def _party(role: str, party: etree._Element) -> Party:
+    ident = party.find("{*}PartyIdentification/{*}ID")
+    if ident is None or not text_of(ident):
+        ident = party.find("{*}EndpointID")
+    name = _text(party, "{*}PartyName/{*}Name") or \
+        _text(party, "{*}PartyLegalEntity/{*}RegistrationName")
+    return Party(role, text_of(ident) or None,
+                 ident.get("schemeID") if ident is not None else None, name or None)
+
+
+def _read_item(item: Item, element: etree._Element) -> None:
+    kids = children(element)
+    seller = text_of(descend(kids.get("SellersItemIdentification"), "ID"))
+    buyer = text_of(descend(kids.get("BuyersItemIdentification"), "ID"))
+    if seller:
+        item.supplier_part = item.supplier_part or seller
+        item.ids.append(ItemId(seller, "SA"))
+    if buyer:
+        item.buyer_part = item.buyer_part or buyer
+        item.ids.append(ItemId(buyer, "IN"))
+    standards = every(element, "StandardItemIdentification") \
+        if "StandardItemIdentification" in kids else []
+    for holder in standards:
+        standard = descend(holder, "ID")
+        value = text_of(standard)
+        if standard is None or not value:
+            continue
+        scheme = standard.get("schemeID")
+        if scheme in codes.GTIN_SCHEMES or (scheme is None and value.isdigit()
+                                            and len(value) in (8, 12, 13, 14)):
+            item.gtin = item.gtin or value
+            item.ids.append(ItemId(value, "EN"))
+        else:
+            item.ids.append(ItemId(value, scheme))
+    item.description = item.description or text_of(kids.get("Name")) or \
+        text_of(kids.get("Description")) or None
+
+
+_NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})

@@ -1,0 +1,88 @@
+"""Typed readers of X12 values: dates, numbers, item ids, parties (one place for element
+positions that recur across the 850, 855 and 856)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from gateway.domain.documents import Item, ItemId, Notice, Party
+from mappings.edifact.readers import gtin_problem, is_digits
+from mappings.x12 import codes
+from parsers.errors import ProblemCode
+from parsers.x12 import Transaction, X12Segment
+
+
+class Notes:
+    """The notices collected while mapping one transaction set, located by segment."""
+
+    __slots__ = ("items", "transaction")
+
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
+        self.items: list[Notice] = []
+
+    def add(self, segment: X12Segment | None, code: ProblemCode, detail: str) -> None:
+        position = self.transaction.position(segment) if segment is not None else None
+        self.items.append(Notice(code.value, detail, position,
+                                 segment.tag if segment is not None else None))
+
+
+def read_date(text: str, segment: X12Segment, notes: Notes) -> date | None:
+    """A date in CCYYMMDD (DT, from 004010 on) or YYMMDD (earlier versions, ISA09)."""
+    if not text:
+        return None
+    if is_digits(text) and len(text) in (6, 8):
+        year = int(text[:-4]) if len(text) == 8 else 2000 + int(text[:2])
+        if len(text) == 6 and year > 2069:
+            year -= 100
+        try:
+            return date(year, int(text[-4:-2]), int(text[-2:]))
+        except ValueError:
+            pass
+    notes.add(segment, ProblemCode.INVALID_DATE, f"{text!r} is not a date (CCYYMMDD)")
+    return None
+
+
+def read_decimal(text: str, segment: X12Segment, notes: Notes, what: str) -> Decimal | None:
+    """An X12 numeric (R or Nn): digits, an optional sign and decimal point."""
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or "e" in text.lower():
+        notes.add(segment, ProblemCode.INVALID_NUMBER, f"{what} {text!r} is not a number")
+        return None
+    return value
+
+
+def add_item_ids(item: Item, pairs: list[tuple[str, str]], segment: X12Segment,
+                 notes: Notes) -> None:
+    """Product ids (235 qualifier, 234 id) onto an item, GTINs checked."""
+    for qualifier, value in pairs:
+        if qualifier in codes.GTIN_QUALIFIERS:
+            problem = gtin_problem(value)
+            if problem is not None:
+                notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
+            elif item.gtin is None:
+                item.gtin = value
+        elif qualifier in codes.BUYER_QUALIFIERS:
+            item.buyer_part = item.buyer_part or value
+        elif qualifier in codes.SUPPLIER_QUALIFIERS and qualifier != "MG":
+            item.supplier_part = item.supplier_part or value
+        item.ids.append(ItemId(value, qualifier or None))
+
+
+def read_party(n1: X12Segment) -> Party:
+    """N1: N101 entity identifier, N102 name, N103 id code qualifier, N104 id code; the role
+    as the canonical model names it (EDIFACT 3035), the X12 code when it has no equal."""
+    role = n1.element(1)
+    return Party(codes.PARTY_ROLES.get(role, role), n1.element(4) or None,
+                 n1.element(3) or None, n1.element(2) or None)
+
+
+def read_description(pid: X12Segment) -> str | None:
+    """PID05, the free-form description."""
+    return pid.element(5) or None

@@ -1,0 +1,133 @@
+"""Parse one XML document safely, or say where it is broken.
+
+Supplier XML is hostile input (docs/limits.md):
+
+- no network access and no DTD loading: a cXML `<!DOCTYPE cXML SYSTEM "http://...">` is
+  common and is never fetched;
+- no entity expansion: a document whose DOCTYPE declares entities (billion laughs, an external
+  entity naming a local file: XXE) is refused before parsing, and lxml is told not to resolve
+  any entity besides;
+- a size cap checked before the bytes are parsed, and a nesting depth cap: libxml2's own,
+  256 levels without XML_PARSE_HUGE (`huge_tree`, never set), enforced while parsing, before
+  anything deeper is built; over either, a located error. (A walk of the tree to check a lower
+  depth would cost as much as the parse itself: every element would get its Python proxy.);
+- a document that is not well-formed is refused with the line and column libxml2 reports.
+
+lxml's errors never escape: each becomes an `XmlError` (parsers/errors.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from parsers.errors import (
+    ForbiddenXmlError,
+    MalformedXmlError,
+    ProblemCode,
+    XmlLimitError,
+)
+
+# The largest XML document read (a PEPPOL order of thousands of lines is a few megabytes).
+MAX_XML_BYTES = 32 << 20
+# The deepest nesting accepted: libxml2's limit without XML_PARSE_HUGE (UBL documents nest
+# about 10 levels, cXML about 12).
+MAX_DEPTH = 256
+_BOM = b"\xef\xbb\xbf"
+# The prolog before the root element: declarations, comments, processing instructions and a
+# DOCTYPE (whose internal subset, in brackets, is where entities are declared).
+_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
+_DOCTYPE = re.compile(rb"<!DOCTYPE\b")
+_ENTITY = re.compile(rb"<!ENTITY\b")
+_SNIFF_LIMIT = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class XmlDocument:
+    """A parsed document: its root element and the namespace of the root, as written."""
+
+    root: etree._Element
+    namespace: str
+    name: str
+
+
+def root_name(head: bytes) -> str | None:
+    """The local name of the root element of an XML document from its first bytes, or None
+    when the bytes are not XML (past a byte-order mark, white space, the XML declaration,
+    comments, processing instructions and a DOCTYPE)."""
+    text = head.removeprefix(_BOM).lstrip()
+    if not text.startswith(b"<"):
+        return None
+    position = 0
+    while position < len(text):
+        start = text.find(b"<", position)
+        if start < 0:
+            return None
+        if text.startswith(b"<?", start):
+            position = _after(text, start, b"?>")
+        elif text.startswith(b"<!--", start):
+            position = _after(text, start, b"-->")
+        elif text.startswith(b"<!", start):
+            position = _after(text, start, b">") if b"[" not in text[start:start + 200] \
+                else _after(text, start, b"]>")
+        else:
+            match = _ROOT.match(text, start)
+            return match.group(2).decode("ascii") if match else None
+        if position < 0:
+            return None
+    return None
+
+
+def _after(text: bytes, start: int, end: bytes) -> int:
+    found = text.find(end, start)
+    return found + len(end) if found >= 0 else -1
+
+
+def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
+    """The document in `data`; raises `XmlError` (located where libxml2 says)."""
+    if len(data) > max_bytes:
+        raise XmlLimitError(ProblemCode.OVER_LIMIT,
+                            f"the XML document is over {max_bytes} bytes: refused")
+    _refuse_entities(data)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             dtd_validation=False, huge_tree=False, remove_comments=True,
+                             remove_pis=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position if exc.position else (exc.lineno, None)
+        if "depth" in str(exc).lower():
+            raise XmlLimitError(ProblemCode.OVER_LIMIT,
+                                f"the XML nests deeper than the parser accepts: {exc.msg}",
+                                line, column) from exc
+        raise MalformedXmlError(ProblemCode.MALFORMED_XML,
+                                f"not well-formed XML at line {line}, column {column}: "
+                                f"{exc.msg}", line, column) from exc
+    qualified = etree.QName(root)
+    return XmlDocument(root, qualified.namespace or "", qualified.localname)
+
+
+def _refuse_entities(data: bytes) -> None:
+    """A DOCTYPE that declares entities is refused whole (never expanded, never fetched)."""
+    doctype = _DOCTYPE.search(data, 0, _SNIFF_LIMIT)
+    if doctype is None:
+        return
+    if _ENTITY.search(data, doctype.start()) is not None:
+        line = data.count(b"\n", 0, doctype.start()) + 1
+        raise ForbiddenXmlError(ProblemCode.FORBIDDEN_XML,
+                                f"the DOCTYPE at line {line} declares entities: entity "
+                                "declarations are never processed, the document is refused",
+                                line, None)
+
+
+def line_of(element: etree._Element) -> int | None:
+    line = element.sourceline
+    return line if isinstance(line, int) else None
+
+
+def local_name(element: etree._Element) -> str:
+    """The element's name without its namespace (comments and entities: empty)."""
+    tag = element.tag
+    return etree.QName(tag).localname if isinstance(tag, str) else ""

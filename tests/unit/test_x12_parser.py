@@ -1,0 +1,131 @@
+"""The X12 tokenizer and envelopes: separators from the ISA, newline terminators, a BOM and
+trailing text, control counts and numbers, and the bounds."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from parsers.errors import NotX12Error, Problem, ProblemCode, X12SegmentTooLongError
+from parsers.x12 import Separators, Transaction, parse_x12
+from parsers.x12 import tokenizer as x12_tokenizer
+
+
+def isa(element: str = "*", repetition: str = "^", version: str = "00501",
+        component: str = ":", terminator: str = "~", control: str = "000000001") -> str:
+    fields = ["ISA", "00", " " * 10, "00", " " * 10, "ZZ", "SENDER".ljust(15), "ZZ",
+              "RECEIVER".ljust(15), "261204", "0915", repetition, version, control, "0", "P"]
+    return element.join(fields) + element + component + terminator
+
+
+def interchange(body: list[str], element: str = "*", terminator: str = "~",
+                se_count: str | None = None, ge_count: str = "1", iea_count: str = "1",
+                **isa_args: str) -> str:
+    segments = ["ST*855*0001", *body]
+    count = se_count or str(len(segments) + 1)
+    segments += [f"SE*{count}*0001", "GE*" + ge_count + "*7", "IEA*" + iea_count + "*000000001"]
+    text = isa(element=element, terminator=terminator, **isa_args)
+    text += terminator.join(["GS*PR*S*R*20261204*0915*7*X*005010", *segments]) + terminator
+    return text.replace("*", element) if element != "*" else text
+
+
+def read(text: str | bytes, chunk_size: int = 1 << 16) -> list[Transaction | Problem]:
+    data = text.encode() if isinstance(text, str) else text
+    return list(parse_x12(io.BufferedReader(io.BytesIO(data), chunk_size)))
+
+
+def transactions(items: list[Transaction | Problem]) -> list[Transaction]:
+    return [i for i in items if isinstance(i, Transaction)]
+
+
+def test_separators_are_read_from_the_isa() -> None:
+    separators, length = Separators.from_isa(isa(element="|", component=">", terminator="'",
+                                                  repetition="^"))
+    assert separators == Separators("|", ">", "^", "'")
+    assert length == 106
+
+
+def test_repetition_separator_only_from_version_00402() -> None:
+    separators, _ = Separators.from_isa(isa(repetition="U", version="00401"))
+    assert separators.repetition == ""
+    separators, _ = Separators.from_isa(isa(repetition="^", version="00401"))
+    assert separators.repetition == ""
+    separators, _ = Separators.from_isa(isa(repetition="^", version="00403"))
+    assert separators.repetition == "^"
+
+
+def test_other_element_separator_splits_the_segments() -> None:
+    items = read(interchange(["BAK*00*AD*4500012345*20261201"], element="|"))
+    [transaction] = transactions(items)
+    assert transaction.segments[0].element(3) == "4500012345"
+    assert [i for i in items if isinstance(i, Problem)] == []
+
+
+def test_newline_terminator_reads_crlf_and_lf_alike() -> None:
+    text = interchange(["BAK*00*AD*4500012345*20261201", "PO1*1*5*EA"], terminator="\n")
+    items = read(text.replace("\n", "\r\n", 3))
+    [transaction] = transactions(items)
+    assert [s.tag for s in transaction.segments] == ["BAK", "PO1"]
+    assert transaction.segments[1].element(2) == "5"
+    assert transaction.problems == []
+
+
+def test_line_breaks_after_terminators_are_read_as_nothing() -> None:
+    text = interchange(["BAK*00*AD*4500012345*20261201"]).replace("~", "~\r\n")
+    [transaction] = transactions(read(text))
+    assert transaction.segments[0].tag == "BAK"
+    assert transaction.problems == []
+
+
+def test_bom_and_trailing_text_are_warnings() -> None:
+    data = b"\xef\xbb\xbf" + interchange(["BAK*00*AD*1*20261201"]).encode() + b"\r\n-- end --\n"
+    items = read(data)
+    problems = [i for i in items if isinstance(i, Problem)]
+    assert len(transactions(items)) == 1
+    assert [p.code for p in problems] == [ProblemCode.TEXT_OUTSIDE_SEGMENT] * 2
+    assert "-- end --" in problems[1].detail
+    assert all(not p.is_error for p in problems)
+
+
+def test_two_interchanges_with_different_separators() -> None:
+    first = interchange(["BAK*00*AD*1*20261201"])
+    second = interchange(["BAK*00*AD*2*20261201"], element="|", terminator="\n")
+    found = transactions(read(first + "\n" + second, chunk_size=64))
+    assert [t.segments[0].element(3) for t in found] == ["1", "2"]
+
+
+def test_control_count_and_number_mismatches_are_located_warnings() -> None:
+    text = interchange(["BAK*00*AD*1*20261201"], se_count="9", ge_count="2", iea_count="3")
+    text = text.replace("SE*9*0001", "SE*9*0002")
+    items = read(text)
+    [transaction] = transactions(items)
+    codes = [(p.code, p.tag) for p in transaction.problems]
+    assert codes == [(ProblemCode.COUNT_MISMATCH, "SE"), (ProblemCode.REFERENCE_MISMATCH, "SE")]
+    assert transaction.problems[0].segment == 3
+    file_level = [(p.code, p.tag) for p in items if isinstance(p, Problem)]
+    assert file_level == [(ProblemCode.COUNT_MISMATCH, "GE"), (ProblemCode.COUNT_MISMATCH, "IEA")]
+    assert all(not p.is_error for p in transaction.problems)
+
+
+def test_transaction_without_se_is_refused_and_the_next_read() -> None:
+    text = interchange(["BAK*00*AD*1*20261201"]).replace("SE*3*0001~", "")
+    text = text.replace("GE*1*7~", "ST*855*0002~BAK*00*AD*2*20261201~SE*3*0002~GE*2*7~")
+    found = transactions(read(text))
+    assert found[0].refused
+    assert found[0].problems[0].code is ProblemCode.MESSAGE_NOT_TERMINATED
+    assert not found[1].refused
+
+
+def test_not_x12_is_refused() -> None:
+    with pytest.raises(NotX12Error):
+        read("UNB+UNOC:3+X+Y+261204:0915+1'")
+
+
+def test_segment_without_terminator_is_refused_before_it_grows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(x12_tokenizer, "MAX_SEGMENT", 1000)
+    text = interchange(["BAK*00*AD*1*20261201"]).replace("~", "") + "X" * 5000
+    text = isa() + text[len(isa()) - 1:]
+    with pytest.raises(X12SegmentTooLongError):
+        read(text, chunk_size=256)

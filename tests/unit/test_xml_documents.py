@@ -1,0 +1,107 @@
+"""Supplier XML is hostile: entities are never expanded (billion laughs, XXE), no DTD is
+fetched, size and depth are capped, and a broken document is one located error that leaves
+the rest of a batch alone."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from gateway.domain.documents import Document
+from mappings.registry import read_documents, read_stream
+from parsers.errors import (
+    ForbiddenXmlError,
+    MalformedXmlError,
+    Problem,
+    ProblemCode,
+    XmlLimitError,
+)
+from parsers.xml import parse_xml, root_name
+
+UBL_ORDER = (b'<?xml version="1.0"?>\n<Order xmlns="urn:oasis:names:specification:ubl:schema:'
+             b'xsd:Order-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:'
+             b'CommonBasicComponents-2"><cbc:ID>%s</cbc:ID></Order>')
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE Order [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<Order xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2">&lol3;</Order>"""
+
+
+def test_billion_laughs_is_refused_before_parsing() -> None:
+    with pytest.raises(ForbiddenXmlError) as caught:
+        parse_xml(BILLION_LAUGHS)
+    assert caught.value.line == 2
+
+
+def test_external_entity_naming_a_local_file_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    data = (b'<?xml version="1.0"?><!DOCTYPE cXML [<!ENTITY x SYSTEM "file://'
+            + str(secret).encode() + b'">]><cXML>&x;</cXML>')
+    with pytest.raises(ForbiddenXmlError):
+        parse_xml(data)
+
+
+def test_doctype_naming_a_dtd_on_the_network_is_read_without_fetching_it() -> None:
+    data = (b'<?xml version="1.0"?>\n<!DOCTYPE cXML SYSTEM "http://192.0.2.1/cXML.dtd">\n'
+            b'<cXML payloadID="1"><Header/></cXML>')
+    document = parse_xml(data)
+    assert document.name == "cXML"
+    assert document.root.get("payloadID") == "1"
+
+
+def test_malformed_xml_is_located_by_line_and_column() -> None:
+    with pytest.raises(MalformedXmlError) as caught:
+        parse_xml(b"<?xml version='1.0'?>\n<Order>\n  <ID>1</Id>\n</Order>")
+    assert caught.value.line == 3
+    assert caught.value.column is not None
+    assert "line 3" in caught.value.detail
+
+
+def test_size_limit_is_checked_before_parsing() -> None:
+    with pytest.raises(XmlLimitError):
+        parse_xml(b"<a>" + b" " * 2000 + b"</a>", max_bytes=1000)
+
+
+def test_depth_limit_refuses_deep_nesting() -> None:
+    data = b"<a>" * 300 + b"</a>" * 300
+    with pytest.raises(XmlLimitError) as caught:
+        parse_xml(data)
+    assert caught.value.line == 1
+    assert parse_xml(b"<a>" * 200 + b"</a>" * 200).name == "a"
+
+
+def test_root_name_looks_past_prolog_comments_and_doctype() -> None:
+    head = (b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- note -->\n<!DOCTYPE cXML SYSTEM "x.dtd">'
+            b'\n<cXML>')
+    assert root_name(head) == "cXML"
+    assert root_name(b"<ubl:OrderResponse xmlns:ubl='x'>") == "OrderResponse"
+    assert root_name(b"ISA*00*") is None
+
+
+def test_broken_document_in_a_batch_is_one_error_and_the_others_read(tmp_path: Path) -> None:
+    good = tmp_path / "good.xml"
+    good.write_bytes(UBL_ORDER % b"4711")
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes((UBL_ORDER % b"4712")[:-8])
+    hostile = tmp_path / "hostile.xml"
+    hostile.write_bytes(BILLION_LAUGHS)
+    results = [r for path in (broken, hostile, good) for r in read_documents(path)]
+    errors = [r for r in results if isinstance(r, Problem)]
+    assert [e.code for e in errors] == [ProblemCode.MALFORMED_XML, ProblemCode.FORBIDDEN_XML]
+    assert all(e.segment is not None for e in errors)
+    documents = [r for r in results if isinstance(r, Document)]
+    assert [d.document_number for d in documents] == ["4711"]
+
+
+def test_ubl_namespace_other_than_the_standard_is_a_warning() -> None:
+    data = UBL_ORDER.replace(b"xsd:Order-2", b"xsd:Order-9") % b"1"
+    [document] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "order.xml"))
+    assert isinstance(document, Document)
+    assert document.warnings[0].code == ProblemCode.INVALID_CODE.value
