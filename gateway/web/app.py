@@ -16,12 +16,12 @@ Every answer carries the security headers of `gateway.web.security`.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
@@ -44,7 +44,7 @@ from gateway.web.message_pages import register_message_pages
 from gateway.web.metrics import GatewayCollector
 from gateway.web.order_pages import register_order_pages
 from gateway.web.pages import register_pages
-from gateway.web.security import WebSettings, add_security_headers
+from gateway.web.security import SecurityHeaders, WebSettings
 from gateway.web.supplier_pages import register_supplier_pages
 
 # A readiness probe must answer within the prober's timeout, also when the database host does
@@ -66,7 +66,8 @@ def create_app(settings: Settings,
     from `GATEWAY_WEB_*`. `clock`: the time sessions and actions are stamped with.
     `dispatch`: hands a message uploaded to `/api/v1/messages` to the worker after its commit
     (`gateway run` wakes its own worker); without one, the sweep finds it `received`."""
-    engine = make_engine(settings, connect_timeout=DATABASE_CONNECT_TIMEOUT_SECONDS)
+    engine = make_engine(settings, connect_timeout=DATABASE_CONNECT_TIMEOUT_SECONDS,
+                         serving=True)
     # Health checks and scrapes only read: on SQLite they never queue behind a writer.
     reader = engine.execution_options(**{READ_ONLY: True})
     broker = (make_broker_probe(settings.broker_url, broker_queues) if settings.broker_url
@@ -91,13 +92,7 @@ def create_app(settings: Settings,
     web = WebContext.build(app.state.sessions,
                            web_settings or WebSettings.from_env(os.environ), clock)
 
-    @app.middleware("http")
-    async def security_headers(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        add_security_headers(response)
-        return response
-
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_pages(app, web)
     register_supplier_pages(app, web)
