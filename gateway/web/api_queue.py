@@ -16,16 +16,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.domain.access import may_read_exceptions
 from gateway.persistence.models import ExceptionRow
-from gateway.web.api import ApiProblem, ExceptionPage, unauthorized
+from gateway.web.api import PREFIX, ApiProblem, ExceptionPage, problem_response, unauthorized
 from gateway.web.api_tokens import bearer_token
 from gateway.web.context import WebContext
 from gateway.web.queue_view import (
@@ -122,3 +124,74 @@ def register_queue_api(router: APIRouter, ctx: WebContext) -> None:
         filters = clean_filters(supplier, severity, code, state, owner, order, age)
         body = await run_in_threadpool(read_page, ctx, token, filters, cursor, limit)
         return Response(body, media_type="application/json")
+
+
+# The query parameters of `list_exceptions`; the front door answers only requests that name
+# each at most once, with the plain values below.
+_TEXT_PARAMETERS = frozenset({"supplier", "severity", "code", "state", "owner", "order",
+                              "cursor"})
+_NUMBER_PARAMETERS = {"limit": (1, MAX_PAGE_SIZE), "age": (0, 36500)}
+_PATH = PREFIX + "/exceptions"
+
+
+def plain_query(query_string: bytes) -> dict[str, str] | None:
+    """The list's parameters when every one is plainly valid (known, given once, no NUL, a
+    number in ASCII digits within its bounds); None for anything else, which the FastAPI
+    route then validates and answers (422 and the rest), so both doors answer alike. Decoded
+    as Starlette decodes a query string."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        return None
+    for name, value in found.items():
+        if "\x00" in value:
+            return None
+        if name in _NUMBER_PARAMETERS:
+            low, high = _NUMBER_PARAMETERS[name]
+            if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+                return None
+        elif name not in _TEXT_PARAMETERS:
+            return None
+    return found
+
+
+class QueueFrontDoor:
+    """ASGI middleware answering `GET /api/v1/exceptions` itself when the request is plainly
+    valid (`plain_query`, a bearer token): the same `read_page` as the route, without
+    FastAPI's routing, parameter models and dependency solving, which cost more CPU than the
+    page's query. Anything else, and every other request, goes on to the app. The route stays
+    the one described by the OpenAPI document and the one that answers malformed requests."""
+
+    def __init__(self, app: ASGIApp, ctx: WebContext) -> None:
+        self._app = app
+        self._ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["path"] != _PATH or scope["method"] != "GET"):
+            await self._app(scope, receive, send)
+            return
+        query = plain_query(scope["query_string"])
+        token = bearer_token(_header(scope, b"authorization"))
+        if query is None or token is None:
+            await self._app(scope, receive, send)
+            return
+        filters = clean_filters(query.get("supplier"), query.get("severity"),
+                                query.get("code"), query.get("state"), query.get("owner"),
+                                query.get("order"), query.get("age"))
+        limit = int(query.get("limit", DEFAULT_PAGE_SIZE))
+        try:
+            body = await run_in_threadpool(read_page, self._ctx, token, filters,
+                                           query.get("cursor") or None, limit)
+        except ApiProblem as problem:
+            answer = problem_response(problem.status, problem.title, problem.detail,
+                                      problem.headers, problem.extensions)
+            await answer(scope, receive, send)
+            return
+        await Response(body, media_type="application/json")(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None

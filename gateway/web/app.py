@@ -32,9 +32,10 @@ from prometheus_client import (
     generate_latest,
 )
 
-from gateway.bootstrap import READ_ONLY, make_engine, make_session_factory
+from gateway.bootstrap import READ_ONLY, configure_logging, make_engine, make_session_factory
 from gateway.config import PipelineSettings, Settings
 from gateway.web.api import register_api
+from gateway.web.api_queue import QueueFrontDoor
 from gateway.web.broker import make_broker_probe
 from gateway.web.bulk_pages import register_bulk_pages
 from gateway.web.context import WebContext
@@ -92,6 +93,8 @@ def create_app(settings: Settings,
     web = WebContext.build(app.state.sessions,
                            web_settings or WebSettings.from_env(os.environ), clock)
 
+    # The queue's front door inside the security headers: its answers carry them too.
+    app.add_middleware(QueueFrontDoor, ctx=web)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_pages(app, web)
@@ -119,3 +122,12 @@ def create_app(settings: Settings,
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of `gateway web --workers N` (uvicorn starts each worker
+    afresh and calls this): settings, queue and cookie key from the environment, the JSON log
+    handler installed in this process."""
+    configure_logging()
+    return create_app(Settings.from_env(os.environ),
+                      [PipelineSettings.from_env(os.environ).queue])
