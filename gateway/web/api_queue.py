@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
+from sqlalchemy import Connection, Select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -82,25 +84,46 @@ def page_json(rows: Sequence[Sequence[Any]], limit: int) -> bytes:
                                                                                 last[0])})
 
 
+def page_statement(filters: QueueFilters, cursor: str | None, limit: int,
+                   now: datetime) -> Select[Any]:
+    """The page's statement; the same object again for the same filters and size while no
+    cursor or age is given (the first page, which integrations poll): SQLAlchemy then finds
+    its compiled form without building and hashing the statement anew."""
+    if cursor or filters.age:
+        return queue_query(API_COLUMNS, filters, cursor, limit, now)
+    return _first_page_statement(filters, page_size(limit))
+
+
+@lru_cache(maxsize=256)
+def _first_page_statement(filters: QueueFilters, limit: int) -> Select[Any]:
+    # `now` only serves the age filter, which never reaches here.
+    return queue_query(API_COLUMNS, filters, None, limit, datetime.now(UTC))
+
+
 def read_page(ctx: WebContext, token: str, filters: QueueFilters, cursor: str | None,
               limit: int) -> bytes:
     """The token checked and the page read in one transaction (once more on a dead
     connection); the JSON written after the connection went back to the pool."""
     now = ctx.now()
 
-    def work(session: Session) -> Sequence[Sequence[Any]]:
-        found = ctx.tokens.actor(session, token, now)
+    def work(connection: Connection) -> Sequence[Sequence[Any]]:
+        found = ctx.tokens.remembered(token, now)
+        if found is None:
+            # Looked up (and its last use recorded) in the page's own transaction.
+            with Session(bind=connection) as session:
+                found = ctx.tokens.actor(session, token, now)
+                session.flush()
         if found is None:
             raise unauthorized()
         if not may_read_exceptions(found):
             raise ApiProblem(403, "Forbidden", "this token's scopes do not cover exceptions")
         try:
-            statement = queue_query(API_COLUMNS, filters, cursor, limit, now)
+            statement = page_statement(filters, cursor, limit, now)
         except BadCursor as exc:
             raise ApiProblem(400, "Bad cursor", str(exc)) from exc
-        return session.connection().execute(statement).all()
+        return connection.execute(statement).all()
 
-    return page_json(ctx.read(work), limit)
+    return page_json(ctx.read_rows(work), limit)
 
 
 def register_queue_api(router: APIRouter, ctx: WebContext) -> None:

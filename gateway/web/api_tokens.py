@@ -44,12 +44,19 @@ class TokenCache:
     seconds: float = DEFAULT_CACHE_SECONDS
     _found: dict[str, tuple[Actor, datetime]] = field(default_factory=dict)
 
-    def actor(self, session: Session, token: str, now: datetime) -> Actor | None:
-        """The token's integration, remembered or looked up in `session` (the request's own
-        transaction, which also records its last use); None when unknown or revoked."""
+    def remembered(self, token: str, now: datetime) -> Actor | None:
+        """The token's integration when it was found valid within the last `seconds`."""
         remembered = self._found.get(token)
         if remembered is not None and _fresh(remembered[1], now, self.seconds):
             return remembered[0]
+        return None
+
+    def actor(self, session: Session, token: str, now: datetime) -> Actor | None:
+        """The token's integration, remembered or looked up in `session` (the request's own
+        transaction, which also records its last use); None when unknown or revoked."""
+        remembered = self.remembered(token, now)
+        if remembered is not None:
+            return remembered
         found = token_actor(session, token, now)
         if found is None:
             self._found.pop(token, None)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
@@ -57,6 +58,20 @@ class WebContext:
     def transaction(self) -> Iterator[Session]:
         with self.sessions.begin() as session:
             yield session
+
+    def read_rows(self, work: Callable[[Connection], T]) -> T:
+        """`work` in one transaction on a pooled connection, without an ORM session (the
+        API's queue page: its columns, not objects); run once more on a new connection when
+        the first turned out to be dead, as `read` does."""
+        engine: Engine = self.sessions.kw["bind"]
+        try:
+            with engine.begin() as connection:
+                return work(connection)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with engine.begin() as connection:
+            return work(connection)
 
     def read(self, work: Callable[[Session], T]) -> T:
         """`work` in one transaction; run once more in a new one when the database connection
