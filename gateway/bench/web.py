@@ -9,7 +9,11 @@ web` (uvicorn, a subprocess) on a scratch PostgreSQL database of 100,000 excepti
 - Throughput: the API's first page at a fixed concurrency (threads, one keep-alive connection
   each) for a fixed time, against the SQL statement that page ran (captured from SQLAlchemy)
   executed with its parameters over one psycopg connection per thread, same concurrency;
-  rounds alternate the two sides; medians and the ratio.
+  rounds alternate the sides; medians, the ratio, and the server's CPU per request (its
+  process group, every uvicorn worker).
+- Floors (`gateway.bench.web_floor`): a bare uvicorn app answering the same page pre-rendered,
+  without the database, with the page's SQL in a worker thread, and with it awaited through
+  psycopg's asyncio connections, in the same rounds: what Python can do here at best.
 """
 
 from __future__ import annotations
@@ -175,12 +179,13 @@ def web_server(url: str, log: Path, workers: int = 1) -> Iterator[tuple[int, int
 
 @contextmanager
 def floor_server(body: Path, statement: Statement | None, dsn: str, log: Path,
-                 workers: int) -> Iterator[tuple[int, int]]:
+                 workers: int, mode: str = "") -> Iterator[tuple[int, int]]:
     """uvicorn serving `web_floor.floor_app`: the pre-rendered page in `body`, after running
-    `statement` per request when given."""
-    from gateway.bench.web_floor import ENV_BODY, ENV_DSN, ENV_SQL
+    `statement` per request when given (in a worker thread, or awaited when `mode` is
+    "async")."""
+    from gateway.bench.web_floor import ENV_BODY, ENV_DSN, ENV_MODE, ENV_SQL
 
-    env = {**os.environ, ENV_BODY: str(body)}
+    env = {**os.environ, ENV_BODY: str(body), ENV_MODE: mode}
     if statement is not None:
         sql = body.with_suffix(".sql.json")
         sql.write_text(json.dumps({"sql": statement.sql, "parameters": statement.parameters}))
@@ -442,6 +447,15 @@ def _dsn(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# The floors (gateway.bench.web_floor): name, label, whether each request runs the page's
+# statement, and how (a worker thread, or "async" on the event loop).
+FLOORS = (("floor_http", "bare uvicorn, pre-rendered page", False, ""),
+          ("floor_query", "bare uvicorn, the page's SQL in a thread, pre-rendered page", True,
+           ""),
+          ("floor_async_query", "bare uvicorn, the page's SQL awaited (psycopg asyncio), "
+           "pre-rendered page", True, "async"))
+
+
 @dataclass(frozen=True, slots=True)
 class Side:
     """One side of the throughput rounds: its clients, and the server process group whose
@@ -520,12 +534,10 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
                 body = log.with_name(log.stem + "-page.json")
                 body.write_bytes(Client(port, {"Authorization": f"Bearer {credentials.token}"}
                                         ).get("/api/v1/exceptions"))
-                for name, label, statement in (
-                        ("floor_http", "bare uvicorn, pre-rendered page", None),
-                        ("floor_query", "bare uvicorn, the page's SQL, pre-rendered page",
-                         statements[0])):
-                    floor_port, floor_pid = stack.enter_context(
-                        floor_server(body, statement, _dsn(url), log, workers))
+                for name, label, statement, mode in FLOORS:
+                    floor_port, floor_pid = stack.enter_context(floor_server(
+                        body, statements[0] if statement else None, _dsn(url), log, workers,
+                        mode))
                     sides.append(Side(name, label, api_work(floor_port, credentials.token),
                                       floor_pid))
             put = throughput_rounds(sides, concurrency, seconds, rounds, step)
@@ -544,7 +556,7 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
             "server_cpu_ms_per_request": put["api"]["server_cpu_ms_per_request"],
             "floors": {name: {**put[name], "ratio": round(put[name]["median_per_s"] / bare, 3)
                               if bare else None}
-                       for name in ("floor_http", "floor_query") if name in put}},
+                       for name, *_ in FLOORS if name in put}},
         "queue_sql": [s.sql for s in statements], "queue_plan": queue_plan,
         "queue_plan_100_pages_in": deep_plan,
         "targets": {"median_ms": TARGET_MEDIAN_MS, "p99_ms": TARGET_P99_MS,

@@ -10,7 +10,9 @@ named by `GATEWAY_BENCH_FLOOR_BODY`):
 - with it: each request first runs the page's statement (`GATEWAY_BENCH_FLOOR_SQL`, a JSON
   file with `sql` and `parameters`, what the bare side runs) through psycopg, on a
   connection of its own per worker thread, in a worker thread as a synchronous driver must:
-  the HTTP-and-query floor. The rows are fetched and dropped; the pre-rendered page is sent.
+  the HTTP-and-query floor. The rows are fetched and dropped; the pre-rendered page is sent;
+- with `GATEWAY_BENCH_FLOOR_MODE=async` as well: the same statement through psycopg's asyncio
+  connections on the event loop, no worker thread (what an async driver would save).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from typing import Any
 ENV_BODY = "GATEWAY_BENCH_FLOOR_BODY"
 ENV_DSN = "GATEWAY_BENCH_FLOOR_DSN"
 ENV_SQL = "GATEWAY_BENCH_FLOOR_SQL"
+# "async": the statement through psycopg's asyncio connections (a pool of `ASYNC_POOL`) on the
+# event loop instead of a worker thread.
+ENV_MODE = "GATEWAY_BENCH_FLOOR_MODE"
+ASYNC_POOL = 8
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -48,15 +54,45 @@ def page_query(dsn: str, sql: str, parameters: dict[str, Any]) -> Callable[[], N
     return run
 
 
+def async_page_query(dsn: str, sql: str, parameters: dict[str, Any]
+                     ) -> Callable[[], Awaitable[None]]:
+    """The statement on one of `ASYNC_POOL` asyncio connections, opened at first use."""
+    import asyncio
+
+    import psycopg
+
+    idle: asyncio.Queue[psycopg.AsyncConnection[Any]] | None = None
+
+    async def run() -> None:
+        nonlocal idle
+        if idle is None:
+            idle = asyncio.Queue()
+            for _ in range(ASYNC_POOL):
+                idle.put_nowait(await psycopg.AsyncConnection.connect(dsn, autocommit=True))
+        connection = await idle.get()
+        try:
+            async with connection.cursor() as cursor:
+                await cursor.execute(sql, parameters)
+                await cursor.fetchall()
+        finally:
+            idle.put_nowait(connection)
+    return run
+
+
 def floor_app() -> ASGIApp:
     """uvicorn's factory (`--factory`): the app, configured from the environment."""
     from anyio import to_thread
 
     body = Path(os.environ[ENV_BODY]).read_bytes()
     query: Callable[[], None] | None = None
+    awaited: Callable[[], Awaitable[None]] | None = None
     if os.environ.get(ENV_DSN):
         statement = json.loads(Path(os.environ[ENV_SQL]).read_text())
-        query = page_query(os.environ[ENV_DSN], statement["sql"], statement["parameters"])
+        if os.environ.get(ENV_MODE) == "async":
+            awaited = async_page_query(os.environ[ENV_DSN], statement["sql"],
+                                       statement["parameters"])
+        else:
+            query = page_query(os.environ[ENV_DSN], statement["sql"], statement["parameters"])
     start: Message = {"type": "http.response.start", "status": 200,
                       "headers": [(b"content-type", b"application/json"),
                                   (b"content-length", str(len(body)).encode())]}
@@ -75,6 +111,8 @@ def floor_app() -> ASGIApp:
             return
         if query is not None:
             await to_thread.run_sync(query)
+        elif awaited is not None:
+            await awaited()
         await send(start)
         await send(answer)
     return app
