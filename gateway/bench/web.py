@@ -532,8 +532,9 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
                      Side("bare", "bare psycopg", bare_work(_dsn(url), statements), None)]
             if floors:
                 body = log.with_name(log.stem + "-page.json")
-                body.write_bytes(Client(port, {"Authorization": f"Bearer {credentials.token}"}
-                                        ).get("/api/v1/exceptions"))
+                client = Client(port, {"Authorization": f"Bearer {credentials.token}"})
+                body.write_bytes(client.get("/api/v1/exceptions"))
+                client.close()
                 for name, label, statement, mode in FLOORS:
                     floor_port, floor_pid = stack.enter_context(floor_server(
                         body, statements[0] if statement else None, _dsn(url), log, workers,
