@@ -513,7 +513,8 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
                       floors: bool = True) -> dict[str, Any]:
     log.write_bytes(b"")
     with scratch_server(postgres_url) as create:
-        url = database_url(postgres_url, create(""))
+        scratch = create("")
+        url = database_url(postgres_url, scratch)
         engine = create_engine(url)
         began = time.perf_counter()
         credentials = seed(engine, scale, step)
@@ -548,6 +549,7 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
                      for m in measured.values())
     return {
         "build": current_build().as_json(), "rows": rows, "web_workers": workers,
+        "database": scratch,  # dropped by the time this is returned
         "seed_seconds": round(seed_seconds, 1), "latency": measured,
         "throughput": {
             "concurrency": concurrency, "seconds_per_round": seconds, "rounds": rounds,
