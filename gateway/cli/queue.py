@@ -137,17 +137,39 @@ _ACTIONS = {"ack": ExceptionState.ACKNOWLEDGED, "resolve": ExceptionState.RESOLV
 @pass_app
 def exceptions_act(app: AppContext, action: str, exception_id: int, comment: str | None,
                    actor: str) -> None:
-    """Work an exception: ack, resolve, accept (the supplier's change), reject, reopen, or
-    comment. Every step lands in the exception's audit trail."""
-    if action == "comment" and not comment:
-        raise click.UsageError("comment needs --comment")
+    """Work an exception: ack, resolve, accept (the supplier's change: the order line takes
+    its value), reject (a reply to the supplier through the outbox; -m gives the reason),
+    reopen, or comment. Every step lands in the exception's audit trail."""
+    if action in ("comment", "reject") and not (comment or "").strip():
+        raise click.UsageError(f"{action} needs --comment (for reject: the reason, kept in "
+                               "the audit trail; the supplier is not shown it)")
+    reply = ""
     with app.transaction() as session:
         try:
-            row = act_on_exception(session, exception_id, _ACTIONS[action], actor, comment,
-                                   app.now())
+            if action == "reject":
+                # As the web app and the API reject: the reply goes to the supplier through
+                # the outbox in the same transaction (gateway.services.rejections).
+                from gateway.services.rejections import reject_change
+
+                row, rejected = reject_change(session, exception_id, actor,
+                                              (comment or "").strip()[:2000], app.now())
+                reply = (f"; reply to the supplier queued (outbox #{rejected.outbox_id})"
+                         if rejected.why_not is None else
+                         f"; reply to the supplier not sent: {rejected.why_not} "
+                         f"(outbox #{rejected.outbox_id})")
+            elif action == "accept":
+                # As the web app and the API accept: the order line takes the supplier's
+                # value as a line version `accepted` (gateway.services.acceptances).
+                from gateway.services.acceptances import accept_change
+
+                row = accept_change(session, exception_id, actor, comment, app.now())
+            else:
+                row = act_on_exception(session, exception_id, _ACTIONS[action], actor,
+                                       comment, app.now())
         except InvalidTransition as exc:
             raise click.ClickException(f"exception #{exception_id}: {exc}") from exc
-        click.echo(f"exception #{row.id} {visible(row.code)} is {visible(row.state)}")
+        click.echo(f"exception #{row.id} {visible(row.code)} is {visible(row.state)}"
+                   + visible(reply))
 
 
 def _print_detail(data: dict[str, Any]) -> None:

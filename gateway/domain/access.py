@@ -28,6 +28,7 @@ class Scope(StrEnum):
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"
     SUPPLIERS_READ = "suppliers:read"
+    SUPPLIERS_WRITE = "suppliers:write"  # new tolerance profile versions (an admin's job)
     OUTBOX_READ = "outbox:read"
     MESSAGES_READ = "messages:read"
     MESSAGES_WRITE = "messages:write"

@@ -341,7 +341,7 @@ def as_listed(transaction: UnitOfWork, message_ids: list[int],
                                InboundMessage.state_reason)
                         .where(InboundMessage.id.in_(batch))):
                     reports[message_id] = MessageReport(message_id, MessageState(state),
-                                                        reason=reason)
+                                                        reason=reason, found_done=True)
     unknown = [message_id for message_id in message_ids if message_id not in reports]
     if unknown:
         raise LookupError(f"no message #{unknown[0]}")

@@ -56,6 +56,7 @@ from gateway.services.acknowledgements import (
 from gateway.services.exception_store import ExceptionLedger, Source
 from gateway.services.lookups import Lookups, SupplierInfo
 from gateway.services.replies import REPLIES, EmailFacts
+from gateway.services.unread_parts import unread_part
 from mappings.email import ColumnProfile
 from mappings.email.message import EmailEnvelope, unread_problems
 from mappings.registry import (
@@ -88,6 +89,9 @@ class MessageReport:
     answered: list[Answered] = field(default_factory=list)
     # Outbox rows of the acknowledgements decided for it.
     acknowledgements: list[int] = field(default_factory=list)
+    # The message had left `received` before this run could write it (another worker
+    # finished it): reported as it was found, nothing done.
+    found_done: bool = False
 
 
 @dataclass(slots=True)
@@ -207,7 +211,7 @@ def _answered(messages: list[_Message], reports: list[MessageReport]) -> list[Em
         found.append(EmailFacts(m.id, m.raw, m.channel, m.sender, m.authentication, m.trust,
                                 m.supplier, m.envelope.message_id, m.envelope.subject,
                                 m.envelope.order_numbers, documents, discrepancies,
-                                [p.detail for p in _unread(m)]))
+                                [unread_part(p) for p in _unread(m)]))
     return found
 
 
@@ -267,7 +271,7 @@ def _recheck(session: Session, messages: list[_Message],
         if state is not message.state:
             messages[index] = _Message(message.id, state, message.raw, message.filename,
                                        message.sender, message.supplier_code, reason)
-            reports[index] = MessageReport(message.id, state, reason=reason)
+            reports[index] = MessageReport(message.id, state, reason=reason, found_done=True)
 
 
 class _Run:

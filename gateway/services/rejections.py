@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.domain.acceptance import ACCEPTABLE
-from gateway.domain.discrepancies import DiscrepancyCode
+from gateway.domain.discrepancies import DiscrepancyCode, ExceptionState, move_exception
 from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.errors import InvalidTransition
 from gateway.mailauth.headers import header_fields
@@ -33,6 +33,7 @@ from gateway.persistence.models import (
     ExceptionRow,
     InboundMessage,
     OrderLineRow,
+    OutboundMessageRow,
     Supplier,
     SupplierIdentity,
 )
@@ -123,6 +124,39 @@ def reply_to_rejection(session: Session, row: ExceptionRow, now: datetime,
         log.warning("rejection reply suppressed", extra={"exception_id": row.id, "why": why})
         return Rejection(outbox.record_suppressed(session, draft, why, now), draft.wire_id, why)
     return Rejection(outbox.enqueue(session, draft, now), draft.wire_id, None)
+
+
+def reject_change(session: Session, exception_id: int, actor: str, reason: str,
+                  now: datetime) -> tuple[ExceptionRow, Rejection]:
+    """A buyer rejects the supplier's change, from the web app, the API or the command line
+    alike: the reply is built and handed to the outbox first (a change that cannot be rejected
+    moves nothing), then the exception becomes `rejected_change` with the reason and the
+    reply's fate in its trail. LookupError for an unknown id; InvalidTransition for an
+    exception whose state or kind does not allow it."""
+    from gateway.services.queue import act_on_exception
+
+    row = session.get(ExceptionRow, exception_id, with_for_update=True)
+    if row is None:
+        raise LookupError(f"no exception #{exception_id}")
+    move_exception(ExceptionState(row.state), ExceptionState.REJECTED_CHANGE)
+    rejected = reply_to_rejection(session, row, now)
+    sent = "queued" if rejected.why_not is None else f"not sent: {rejected.why_not}"
+    moved = act_on_exception(session, exception_id, ExceptionState.REJECTED_CHANGE, actor,
+                             f"{reason} — reply to the supplier {sent} "
+                             f"(outbox #{rejected.outbox_id})", now)
+    return moved, rejected
+
+
+MAX_REPLIES_SHOWN = 20
+
+
+def replies_to(session: Session, exception_id: int) -> list[OutboundMessageRow]:
+    """The outbox rows that answer one exception (a rejection's reply), newest first: one
+    statement."""
+    return list(session.scalars(select(OutboundMessageRow)
+                                .where(OutboundMessageRow.exception_id == exception_id)
+                                .order_by(OutboundMessageRow.id.desc())
+                                .limit(MAX_REPLIES_SHOWN)))
 
 
 def _parent(message: InboundMessage | None) -> Parent | None:

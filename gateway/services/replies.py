@@ -54,6 +54,7 @@ from outbound.email.content import (
     ReplyContent,
     ReplyLine,
     Request,
+    UnreadPart,
 )
 from outbound.email.content import (
     Verdict as LineVerdict,
@@ -122,7 +123,7 @@ class EmailFacts:
     order_numbers: tuple[str, ...]
     documents: Sequence[Document]
     discrepancies: Sequence[Discrepancy]
-    unread: Sequence[str]
+    unread: Sequence[UnreadPart]
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +279,7 @@ def known_lines(session: Session, supplier: str,
 
 
 def reply_content(supplier: SupplierInfo, documents: Sequence[Document],
-                  discrepancies: Sequence[Discrepancy], unread: Sequence[str],
+                  discrepancies: Sequence[Discrepancy], unread: Sequence[UnreadPart],
                   known: Mapping[str, list[FillInRow]],
                   named_orders: Sequence[str] = ()) -> ReplyContent:
     """Per line what was understood, what the buyer needs fixed, and for what could not be

@@ -250,7 +250,13 @@ def _process_messages_task(runtime: _Runtime, pipeline: PipelineSettings,
             raise task.retry(exc=exc, countdown=delay, max_retries=pipeline.max_retries) \
                 from None
         for report in reports:
-            log.info("message #%d %s", report.message_id, report.state.value)
+            if report.found_done:
+                # Another worker took it first (its task was published twice): said apart,
+                # so that one "reconciled" line is logged per message.
+                log.info("message #%d: %s by another run, nothing done", report.message_id,
+                         report.state.value)
+            else:
+                log.info("message #%d %s", report.message_id, report.state.value)
         return len(reports)
 
     return process_messages

@@ -19,20 +19,17 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.domain.acceptance import Terms, accepted_terms, state_after_acceptance
 from gateway.domain.access import Actor, Role, may_act_on_exception
 from gateway.domain.discrepancies import ExceptionState
-from gateway.domain.orders import LineState, VersionKind
-from gateway.errors import AccessError, Forbidden, InvalidTransition, StaleVersion
+from gateway.errors import AccessError, Forbidden, StaleVersion
 from gateway.persistence.accounts import UserRow
 from gateway.persistence.models import (
     ExceptionEventRow,
     ExceptionRow,
-    LineVersionRow,
-    OrderLineRow,
 )
+from gateway.services.acceptances import accept_change
 from gateway.services.queue import act_on_exception
-from gateway.services.rejections import reply_to_rejection
+from gateway.services.rejections import reject_change
 from gateway.web.queue_view import exception_version, owner_group
 
 
@@ -76,53 +73,17 @@ def perform(session: Session, actor: Actor, exception_id: int, request: ActionRe
     if request.action is Action.ASSIGN:
         return _assign(session, actor, row, request.assignee, comment, now)
     if request.action is Action.ACCEPT:
-        _accept_on_line(session, actor, row, now)
-        return act_on_exception(session, exception_id, ExceptionState.ACCEPTED_CHANGE,
-                                actor.audit_name, comment, now)
+        return accept_change(session, exception_id, actor.audit_name, comment, now)
     if request.action is Action.REJECT:
         # The reply is built and handed to the outbox first: a change that cannot be
         # rejected (no order, not a quantity, date or price) moves nothing.
         if comment is None:
             raise AccessError("a rejection needs a reason (the comment)")
-        rejected = reply_to_rejection(session, row, now)
-        sent = "queued" if rejected.why_not is None else f"not sent: {rejected.why_not}"
-        return act_on_exception(session, exception_id, ExceptionState.REJECTED_CHANGE,
-                                actor.audit_name,
-                                f"{comment} — reply to the supplier {sent} "
-                                f"(outbox #{rejected.outbox_id})", now)
+        return reject_change(session, exception_id, actor.audit_name, comment, now)[0]
     if request.action is Action.COMMENT and comment is None:
         raise AccessError("a comment needs text")
     return act_on_exception(session, exception_id, MOVES.get(request.action),
                             actor.audit_name, comment, now)
-
-
-def _accept_on_line(session: Session, actor: Actor, row: ExceptionRow, now: datetime) -> None:
-    """The supplier's value becomes the order's, as a line version `accepted` (visible in the
-    line's timeline, kept by a replay: it belongs to no message)."""
-    line = (session.get(OrderLineRow, row.order_line_id, with_for_update=True)
-            if row.order_line_id is not None else None)
-    if line is None:
-        raise InvalidTransition(f"a {row.code} exception", "without an order line",
-                                "accepted")
-    ordered = Terms(line.quantity, line.requested_date, line.price)
-    confirmed = Terms(line.confirmed_quantity, line.confirmed_date, line.confirmed_price)
-    terms = accepted_terms(row.code, ordered, confirmed)
-    if terms.quantity is not None:
-        line.quantity = terms.quantity
-    line.requested_date, line.price = terms.requested_date, terms.price
-    line.state = state_after_acceptance(LineState(line.state), terms, confirmed).value
-    session.add(LineVersionRow(
-        order_line_id=line.id, kind=VersionKind.ACCEPTED.value, quantity=terms.quantity,
-        delivery_date=terms.requested_date, price=terms.price, message_id=None,
-        document_id=None, position=None, source=f"accepted by buyer {actor.audit_name}"[:200],
-        created_at=now, line_after=_promise(line)))
-
-
-def _promise(line: OrderLineRow) -> dict[str, str | None]:
-    """As `processing.line_snapshot` stores it: what a replay restores."""
-    return {name: None if (value := getattr(line, name)) is None else str(value)
-            for name in ("state", "confirmed_quantity", "confirmed_date", "confirmed_price",
-                         "despatched_quantity", "expected_delivery")}
 
 
 def _assign(session: Session, actor: Actor, row: ExceptionRow, assignee: str | None,

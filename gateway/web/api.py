@@ -262,6 +262,9 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
     app.include_router(messages_router(ctx, getattr(app.state, "dispatch", None),
                                        max_upload_bytes(os.environ)))
     app.include_router(resources_router(ctx))
+    from gateway.web.api_suppliers import suppliers_router
+
+    app.include_router(suppliers_router(ctx))
     _register_problem_handlers(app)
 
 

@@ -41,12 +41,16 @@ from gateway.web.bulk_pages import register_bulk_pages
 from gateway.web.context import WebContext
 from gateway.web.dashboard import register_dashboard
 from gateway.web.health import CheckStatus, readiness
+from gateway.web.list_pages import register_list_pages
 from gateway.web.message_pages import register_message_pages
 from gateway.web.metrics import GatewayCollector
 from gateway.web.order_pages import register_order_pages
+from gateway.web.outbox_pages import register_outbox_pages
 from gateway.web.pages import register_pages
 from gateway.web.security import SecurityHeaders, WebSettings
+from gateway.web.supplier_admin_pages import register_supplier_admin_pages
 from gateway.web.supplier_pages import register_supplier_pages
+from gateway.web.users_pages import register_users_pages
 
 # A readiness probe must answer within the prober's timeout, also when the database host does
 # not answer at all.
@@ -99,10 +103,14 @@ def create_app(settings: Settings,
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_pages(app, web)
     register_supplier_pages(app, web)
+    register_supplier_admin_pages(app, web)
+    register_users_pages(app, web)
     register_dashboard(app, web)
     register_bulk_pages(app, web)
+    register_list_pages(app, web)
     register_order_pages(app, web)
     register_message_pages(app, web)
+    register_outbox_pages(app, web)
     register_api(app, web)
 
     @app.get("/healthz", include_in_schema=False)

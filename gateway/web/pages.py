@@ -27,7 +27,7 @@ from gateway.services.accounts import (
     sign_in,
 )
 from gateway.services.queue import show_exception
-from gateway.services.rejections import rejectable
+from gateway.services.rejections import rejectable, replies_to
 from gateway.web.actions import Action, ActionRequest, may_act, perform
 from gateway.web.context import WebContext
 from gateway.web.excerpt import message_excerpt
@@ -191,7 +191,7 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
                             and row.state in OPEN_STATES),
                 can_reject=(rejectable(row.code, row.order_number)
                             and row.state in OPEN_STATES),
-                version=exception_version(row),
+                version=exception_version(row), replies=replies_to(session, row.id),
                 done=done if done in {a.value for a in Action} else None)
 
     @app.post("/exceptions/{exception_id}/actions", include_in_schema=False)

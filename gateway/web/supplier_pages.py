@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from babel.dates import format_skeleton
@@ -16,8 +17,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from gateway.domain.access import Role
 from gateway.domain.scorecard import MonthScore, Ratio, by_month, score
-from gateway.services.scorecard import line_facts, list_suppliers, supplier_entry
+from gateway.domain.tolerances import DEFAULT_PROFILE
+from gateway.services.accounts import SignedIn
+from gateway.services.partners import ACK_POLICIES, LANGUAGES, MAIL_AUTH_POLICIES, PROFILE_FIELDS
+from gateway.services.scorecard import (
+    SupplierEntry,
+    line_facts,
+    list_suppliers,
+    supplier_entry,
+)
+from gateway.services.supplier_admin import entry_tag, profile_name_of, profile_tag
 from gateway.web.charts import Bar, percent_bars
 from gateway.web.context import WebContext
 from gateway.web.i18n import Formats
@@ -47,8 +58,11 @@ def choose_period(start: str | None, end: str | None, today: date) -> Period | N
     """The period asked for, else the last 90 days up to today; None when it makes no sense
     (unreadable dates, ends before it starts, longer than three years)."""
     last = _day(end) if end else today
-    first = _day(start) if start else (last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-                                       if last else None)
+    try:
+        first = _day(start) if start else (last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+                                           if last else None)
+    except OverflowError:  # a `to` in the first days of year 1
+        return None
     if first is None or last is None or last < first:
         return None
     if (last - first).days > LONGEST_PERIOD_DAYS:
@@ -85,6 +99,22 @@ def month_charts(months: list[MonthScore], fmt: Formats) -> Callable[[str, str],
     return chart
 
 
+def editing(entry: SupplierEntry, current: SignedIn, done: str | None) -> dict[str, Any]:
+    """What the page's edit forms need (admins only; others read): the versions the forms
+    carry back, and the values the profile form starts from (the newest version's)."""
+    if current.user.role is not Role.ADMIN:
+        return {"can_edit": False, "done": None}
+    newest = entry.profiles[0] if entry.profiles else None
+    name = profile_name_of(entry.supplier)
+    limits = {field: getattr(newest or DEFAULT_PROFILE, field) for field in PROFILE_FIELDS}
+    return {"can_edit": True, "done": done if done in ("entry", "profile") else None,
+            "entry_version": entry_tag(entry.supplier),
+            "profile_version": profile_tag(name, newest.version if newest else None),
+            "limits": limits, "choices": {"language": LANGUAGES,
+                                          "mail_auth": MAIL_AUTH_POLICIES,
+                                          "acks": ACK_POLICIES}}
+
+
 def register_supplier_pages(app: FastAPI, ctx: WebContext) -> None:
     @app.get("/suppliers", include_in_schema=False)
     def suppliers(request: Request) -> Response:
@@ -115,4 +145,5 @@ def register_supplier_pages(app: FastAPI, ctx: WebContext) -> None:
             months = by_month(facts, today)
             return ctx.render(request, locale, "supplier.html", me=current, entry=entry,
                               period=period, card=score(facts, today), months=months,
-                              chart=month_charts(months, fmt), percent=percent(fmt))
+                              chart=month_charts(months, fmt), percent=percent(fmt),
+                              **editing(entry, current, params.get("done")))

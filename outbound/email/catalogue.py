@@ -65,6 +65,21 @@ EN: Mapping[str, str] = {
                     "you.",
     "line_part": ", line {line}",
     "unread": "We could not read this part of your message with confidence:",
+    "unread_line": "Line {line} of your email",
+    "unread_attachment": "The attachment {name}",
+    "unread_message": "Your message",
+    "unread_colon": ":",
+    "unread_quote": "(\"{quote}\")",
+    "unread_why_not_committed": "we found no clear confirmation or rejection there (it names "
+                                "a condition, asks, hedges or promises an answer later)",
+    "unread_why_ambiguous": "a value there can be read in more than one way (a date such as "
+                            "05/12 is 5 December or 12 May); please write dates as YYYY-MM-DD",
+    "unread_why_invalid_value": "a date or number there cannot be read",
+    "unread_why_nothing_answered": "it answers no order line in words we can read (a line with "
+                                   "an order, a line number and a quantity, date or status)",
+    "unread_why_attachment": "it was not read (only EDIFACT, xlsx, xls and csv files are read, "
+                             "within a size limit)",
+    "unread_why_other": "it could not be read with confidence",
     "fill_in": "Please fill in this table and send it back as a reply to this email:",
     "closing": "Kind regards",
     "signature": "Purchasing (automatic message from our order system; your reply reaches "
@@ -141,6 +156,24 @@ DE: Mapping[str, str] = {
                     "Einkauf meldet sich bei Ihnen.",
     "line_part": ", Position {line}",
     "unread": "Diesen Teil Ihrer Nachricht konnten wir nicht sicher lesen:",
+    "unread_line": "Zeile {line} Ihrer E-Mail",
+    "unread_attachment": "Der Anhang {name}",
+    "unread_message": "Ihre Nachricht",
+    "unread_colon": ":",
+    "unread_quote": "(„{quote}“)",
+    "unread_why_not_committed": "dort fanden wir keine eindeutige Bestätigung oder Ablehnung "
+                                "(eine Bedingung, eine Frage, ein Vorbehalt oder eine "
+                                "spätere Antwort)",
+    "unread_why_ambiguous": "ein Wert dort ist mehrdeutig (ein Datum wie 05/12 ist der "
+                            "5. Dezember oder der 12. Mai); bitte schreiben Sie Daten als "
+                            "JJJJ-MM-TT",
+    "unread_why_invalid_value": "ein Datum oder eine Zahl dort ist nicht lesbar",
+    "unread_why_nothing_answered": "sie beantwortet keine Bestellposition in lesbarer Form "
+                                   "(eine Zeile mit Bestellung, Position und Menge, Termin "
+                                   "oder Status)",
+    "unread_why_attachment": "er wurde nicht gelesen (gelesen werden EDIFACT-, xlsx-, xls- und "
+                             "csv-Dateien bis zu einer Größengrenze)",
+    "unread_why_other": "sie konnte nicht sicher gelesen werden",
     "fill_in": "Bitte füllen Sie diese Tabelle aus und senden Sie sie als Antwort auf diese "
                "E-Mail zurück:",
     "closing": "Mit freundlichen Grüßen",
@@ -205,6 +238,19 @@ ZH: Mapping[str, str] = {
     "ask_rejected": "订单 {order}{line_part}：我方已记录您的拒绝，采购会与您联系。",
     "line_part": " 第 {line} 行",
     "unread": "您来信中的以下部分我方无法准确读取：",
+    "unread_line": "您邮件的第 {line} 行",
+    "unread_attachment": "附件 {name}",
+    "unread_message": "您的来信",
+    "unread_colon": "：",
+    "unread_quote": "（“{quote}”）",
+    "unread_why_not_committed": "其中没有明确的确认或拒绝（含有条件、疑问、保留或稍后答复）",
+    "unread_why_ambiguous": "其中的数值有多种理解（例如 05/12 可能是 12 月 5 日或 5 月 12 日）；"
+                            "请按 YYYY-MM-DD 格式填写日期",
+    "unread_why_invalid_value": "其中的日期或数字无法读取",
+    "unread_why_nothing_answered": "未以可读取的方式答复任何订单行（每行应包含订单号、行号及数量、"
+                                   "日期或状态）",
+    "unread_why_attachment": "该附件未被读取（仅读取一定大小以内的 EDIFACT、xlsx、xls 和 csv 文件）",
+    "unread_why_other": "无法准确读取",
     "fill_in": "请填写下表，并直接回复本邮件发回：",
     "closing": "此致敬礼",
     "signature": "采购部（订单系统自动发送；您的回复将送达我方采购人员）",

@@ -97,6 +97,36 @@ class FillInRow:
     date: str = ""
 
 
+class UnreadWhy(StrEnum):
+    """Why a part of a reply was not read, in the few kinds a supplier can act on; each has a
+    sentence per language (`unread_why_<kind>` in the catalogue)."""
+
+    NOT_COMMITTED = "not_committed"      # a condition, a question, a hedge, a negation
+    AMBIGUOUS = "ambiguous"              # a date that reads as day/month and month/day
+    INVALID_VALUE = "invalid_value"      # a date or number that cannot be read
+    NOTHING_ANSWERED = "nothing_answered"
+    ATTACHMENT = "attachment"            # an attachment of a kind, size or shape not read
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadPart:
+    """A part of the supplier's message that was not read with confidence: where (a line of
+    the body, or an attachment), the supplier's own words there, why in a kind every
+    language has a sentence for, and the reader's own remark (English), which the English
+    reply shows as it is."""
+
+    why: UnreadWhy
+    detail: str
+    line: int | None = None
+    attachment: str | None = None
+    quote: str | None = None
+
+    def __str__(self) -> str:
+        # What an operator's own template printed before parts had their fields.
+        return self.detail
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyContent:
     """Everything a reply says, in the order it says it."""
@@ -105,8 +135,8 @@ class ReplyContent:
     language: Language
     lines: tuple[ReplyLine, ...] = ()
     requests: tuple[Request, ...] = ()
-    # What could not be read, each place with why (the reader's located remarks).
-    unread: tuple[str, ...] = ()
+    # What could not be read, each place with why.
+    unread: tuple[UnreadPart, ...] = ()
     fill_in: tuple[FillInRow, ...] = ()
 
     @property

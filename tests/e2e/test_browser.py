@@ -1,7 +1,10 @@
 """The web app in a real browser: Debian's headless Chromium driven by Selenium through the
 system chromedriver (nothing is downloaded at test time). A buyer signs in, filters the
 queue, opens an exception, sees the raw excerpt with the line highlighted, acknowledges and
-resolves it, switches the page to Chinese; a buyer of another group finds it read-only.
+resolves it, switches the page to Chinese; a buyer of another group finds it read-only; a
+buyer rejects a quantity change and sees the reply, which IT finds in the outbox; IT releases
+a quarantined message and watches it reconcile; an admin makes a new tolerance profile
+version.
 
 With GATEWAY_SCREENSHOTS=DIR the main pages are saved there as PNG (the README's pictures:
 `GATEWAY_SCREENSHOTS=docs/screenshots pytest tests/e2e/test_browser.py`).
@@ -18,14 +21,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from gateway.bootstrap import make_engine
+from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import Settings
+from gateway.persistence.models import Supplier, SupplierIdentity
 from gateway.persistence.schema import upgrade
+from gateway.services.ingest import Intake, archive, process
 from gateway.web.app import create_app
 from gateway.web.security import WebSettings
-from tests.integration.web_scenario import ANNA, MARKUS, NOW, PASSWORD, Scenario, build
+from tests.integration.conftest import edifact_interchange
+from tests.integration.web_scenario import (
+    ADMIN,
+    ALBRECHT,
+    ANNA,
+    IT,
+    MARKUS,
+    NOW,
+    PASSWORD,
+    TODAY,
+    Scenario,
+    build,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -221,3 +238,120 @@ def test_a_buyer_reads_the_dashboard_and_a_suppliers_scorecard(server: str,
     assert chart.size["width"] > 100
     assert chart.size["height"] > 100
     assert driver.find_element(By.ID, "m-confirmation").text != ""  # type: ignore[attr-defined]
+
+
+def test_a_buyer_rejects_a_quantity_change_and_it_finds_the_reply_in_the_outbox(
+        server: str, browser: object, scenario: Scenario) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver = browser
+    _sign_in(driver, server, ANNA)
+    exception_id = scenario.exceptions_of(scenario.hostile["edifact"])[0]
+    driver.get(f"{server}/exceptions/{exception_id}")  # type: ignore[attr-defined]
+    assert driver.find_element(By.ID, "actual").text == "60 PCE"  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "reject-reason").send_keys(  # type: ignore[attr-defined]
+        "we need all 100 pieces")
+    driver.find_element(By.ID, "do-reject").click()  # type: ignore[attr-defined]
+    _wait_for_text(driver, "state", "change rejected")
+    reply = driver.find_element(By.CSS_SELECTOR, "#reply-list tbody tr")  # type: ignore[attr-defined]
+    assert ALBRECHT in reply.text
+    assert reply.find_element(By.CSS_SELECTOR, "td[data-state]").text == "pending"
+    _shoot(driver, "rejected")
+
+    driver.find_element(By.ID, "logout").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "/login")
+    _sign_in(driver, server, IT)
+    driver.find_element(By.LINK_TEXT, "Outbox").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "/outbox")
+    Select(driver.find_element(By.ID, "f-kind")).select_by_value(  # type: ignore[attr-defined]
+        "rejection")
+    driver.find_element(By.ID, "apply-filters").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "kind=rejection")
+    _shoot(driver, "outbox")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#outbox tbody tr")  # type: ignore[attr-defined]
+    assert len(rows) == 1
+    assert ALBRECHT in rows[0].text
+    rows[0].find_element(By.LINK_TEXT, f"exception #{exception_id}").click()
+    _wait_for_url(driver, f"/exceptions/{exception_id}")
+    assert driver.find_element(By.ID, "state").text == "change rejected"  # type: ignore[attr-defined]
+
+
+UNKNOWN_GLN = "4000000000000"
+
+
+def _quarantined_confirmation(engine: Engine) -> int:
+    """An order response from a party id no partner entry lists yet: quarantined."""
+    raw = edifact_interchange(
+        "ORDRSP+'BGM+231+Q-2+4'DTM+137:20261125:102'RFF+ON:4500099001'"
+        f"NAD+SU+{UNKNOWN_GLN}::9'LIN+1+3+4099997100110:EN'QTY+21:100:PCE'"
+        "DTM+69:20261210:102'", "Q2", UNKNOWN_GLN)
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        message_id = archive(session, Intake(raw, "cli", "edi@new-site.example", "q.edi"),
+                             NOW).message_id
+    with factory.begin() as session:
+        process(session, message_id, TODAY, NOW)
+    return message_id
+
+
+def _add_party_id(engine: Engine) -> None:
+    """The cause fixed: the supplier's new site is added to its partner entry."""
+    with make_session_factory(engine).begin() as session:
+        albrecht = session.scalars(select(Supplier).where(Supplier.code == "ALBRECHT")).one()
+        session.add(SupplierIdentity(supplier_id=albrecht.id, kind="edi", value=UNKNOWN_GLN,
+                                     qualifier="14"))
+
+
+def test_it_releases_a_quarantined_message_and_watches_it_reconcile(
+        server: str, browser: object, database: tuple[Settings, Engine]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    engine = database[1]
+    message_id = _quarantined_confirmation(engine)
+    driver = browser
+    _sign_in(driver, server, IT)
+    driver.find_element(By.LINK_TEXT, "Messages").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "/messages")
+    Select(driver.find_element(By.ID, "f-state")).select_by_value(  # type: ignore[attr-defined]
+        "quarantined")
+    driver.find_element(By.ID, "apply-filters").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "state=quarantined")
+    _shoot(driver, "messages")
+    listed = driver.find_elements(By.CSS_SELECTOR, "#messages tbody tr")  # type: ignore[attr-defined]
+    assert [row.get_attribute("data-id") for row in listed] == [str(message_id)]
+    listed[0].find_element(By.LINK_TEXT, str(message_id)).click()
+    _wait_for_url(driver, f"/messages/{message_id}")
+    assert driver.find_element(By.ID, "message-state").text == "quarantined"  # type: ignore[attr-defined]
+    assert UNKNOWN_GLN in driver.find_element(By.ID, "state-reason").text  # type: ignore[attr-defined]
+
+    _add_party_id(engine)
+    driver.find_element(By.ID, "do-release").click()  # type: ignore[attr-defined]
+    _wait_for_text(driver, "message-state", "reconciled")
+    assert driver.find_element(By.ID, "done").is_displayed()  # type: ignore[attr-defined]
+    history = driver.find_element(By.ID, "history").text  # type: ignore[attr-defined]
+    assert IT in history
+    driver.get(f"{server}/messages?state=quarantined")  # type: ignore[attr-defined]
+    driver.implicitly_wait(0)  # type: ignore[attr-defined]
+    assert driver.find_elements(By.CSS_SELECTOR, "#messages tbody tr") == []  # type: ignore[attr-defined]
+
+
+def test_an_admin_makes_a_new_tolerance_profile_version(server: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    _sign_in(driver, server, ADMIN)
+    driver.get(f"{server}/suppliers/ALBRECHT")  # type: ignore[attr-defined]
+    driver.find_element(By.CSS_SELECTOR, "#edit-profile summary").click()  # type: ignore[attr-defined]
+    price = driver.find_element(By.ID, "limit-price_pct")  # type: ignore[attr-defined]
+    price.clear()
+    price.send_keys("3.5")
+    _shoot(driver, "supplier-admin")
+    driver.find_element(By.ID, "save-profile").click()  # type: ignore[attr-defined]
+    _wait_for_url(driver, "done=profile")
+    assert driver.find_element(By.ID, "done-profile").is_displayed()  # type: ignore[attr-defined]
+    versions = driver.find_elements(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, "#profiles tr[data-version]")
+    assert [row.get_attribute("data-version") for row in versions] == ["2", "1"]
+    assert "3.5" in versions[0].text

@@ -60,12 +60,15 @@ def test_a_message_processed_by_another_worker_after_it_was_read_is_not_applied_
     with transaction() as session:
         [other] = process_batch(session, [message_id], TODAY, NOW)
     assert other.state is MessageState.RECONCILED
+    assert not other.found_done
     applied = _counts(transaction)
     assert applied[0] > 0
     with transaction() as session:
         [report] = write_batch(session, stale, TODAY, NOW)
     assert (report.state, report.documents, report.discrepancies) == (
         MessageState.RECONCILED, 0, [])
+    # Told apart from a message this run reconciled (the worker logs it so).
+    assert report.found_done
     assert _counts(transaction) == applied
 
 

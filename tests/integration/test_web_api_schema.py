@@ -45,7 +45,9 @@ def test_every_operation_answers_as_its_document_says(settings: Settings, token:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {f"{op.method.upper()} {op.path}" for op in operations} >= {
         "GET /api/v1/orders", "POST /api/v1/orders", "POST /api/v1/messages",
-        "GET /api/v1/outbox", "GET /api/v1/suppliers/{code}", "GET /api/v1/exceptions"}
+        "GET /api/v1/outbox", "GET /api/v1/suppliers/{code}", "GET /api/v1/exceptions",
+        "GET /api/v1/suppliers/{code}/profiles", "POST /api/v1/suppliers/{code}/profiles",
+        "GET /api/v1/suppliers/{code}/scorecard"}
     headers = {"Authorization": f"Bearer {token}"}
     for operation in operations:
         # One property per operation (the plugin's lazy `from_fixture` does not run under

@@ -37,6 +37,8 @@ from outbound.email.content import (
     ReplyContent,
     ReplyLine,
     Request,
+    UnreadPart,
+    UnreadWhy,
     Verdict,
 )
 from outbound.email.message import Addresses, Parent, build_reminder, build_reply, message_id
@@ -165,8 +167,10 @@ def test_each_verdict_is_said(templates: Templates) -> None:
 
 
 def test_an_unreadable_reply_gets_a_table_to_fill_in(templates: Templates) -> None:
-    unread = ReplyContent("Acme", Language.EN, unread=(
-        "line 6 of the email body: 'maybe 5000 pcs if material arrives' is not read",),
+    unread = ReplyContent("Acme", Language.EN, unread=(UnreadPart(
+        UnreadWhy.NOT_COMMITTED,
+        "line 6 of the email body: 'maybe 5000 pcs if material arrives' is not read",
+        line=6, quote="maybe 5000 pcs if material arrives"),),
         fill_in=(FillInRow("4500012346", "10", "SWA-4017-0830"),
                  FillInRow("4500012346", "20", "SWA-4017-1040")))
     text, html = parts(build_reply(unread, PARENT, ADDRESSES, templates))
@@ -175,6 +179,37 @@ def test_an_unreadable_reply_gets_a_table_to_fill_in(templates: Templates) -> No
     assert "| 4500012346 | 10 | SWA-4017-0830 |  |  |" in text
     assert "<td>4500012346</td><td>20</td><td>SWA-4017-1040</td><td></td><td></td>" in html
     assert "maybe 5000 pcs if material arrives" in text
+
+
+@pytest.mark.parametrize(("language", "said", "not_said"), [
+    (Language.DE, ["Zeile 6 Ihrer E-Mail („eventuell 5.000 Stück, falls <Material> kommt“)",
+                   "keine eindeutige Bestätigung oder Ablehnung",
+                   "Der Anhang AB 4500012346.xlsx: er wurde nicht gelesen"],
+     ["is not read", "an offer"]),
+    (Language.ZH, ["您邮件的第 6 行（“eventuell 5.000 Stück, falls <Material> kommt”）",  # noqa: RUF001
+                   "没有明确的确认或拒绝", "附件 AB 4500012346.xlsx：该附件未被读取"],  # noqa: RUF001
+     ["is not read", "an offer"]),
+])
+def test_unread_parts_are_told_in_the_suppliers_language(
+        templates: Templates, language: Language, said: list[str], not_said: list[str]) -> None:
+    unread = ReplyContent("Albrecht", language, unread=(
+        UnreadPart(UnreadWhy.NOT_COMMITTED,
+                   "line 6 of the email body: 'eventuell 5.000 Stück, falls <Material> kommt' "
+                   "makes its answer depend on a condition ('falls'); it is an offer, not an "
+                   "answer; the line is not read",
+                   line=6, quote="eventuell 5.000 Stück, falls <Material> kommt"),
+        UnreadPart(UnreadWhy.ATTACHMENT, "attachment 'AB 4500012346.xlsx' (part 2): is not "
+                   "read", attachment="AB 4500012346.xlsx")),
+        fill_in=(FillInRow("4500012346", "10"),))
+    text, html = parts(build_reply(unread, PARENT, ADDRESSES, templates))
+    for sentence in said:
+        assert sentence in text
+    for english in not_said:
+        assert english not in text
+        assert english not in html
+    # The supplier's words stay data in HTML.
+    assert "falls &lt;Material&gt; kommt" in html
+    assert "<Material>" not in html
 
 
 def test_all_clear_says_nothing_is_needed(templates: Templates) -> None:
