@@ -175,6 +175,8 @@ def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
                                       "/api/v1/orders", "/api/v1/orders/{number}",
                                       "/api/v1/messages", "/api/v1/messages/{message_id}",
                                       "/api/v1/suppliers", "/api/v1/suppliers/{code}",
+                                      "/api/v1/suppliers/{code}/profiles",
+                                      "/api/v1/suppliers/{code}/scorecard",
                                       "/api/v1/outbox"}
     responses = document["paths"]["/api/v1/exceptions/{exception_id}/actions"]["post"][
         "responses"]
