@@ -47,9 +47,25 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
 READ_ONLY = "gateway_read_only"
 
 
-def make_engine(settings: Settings, connect_timeout: int | None = None) -> Engine:
+# The web process's pool (`serving=True`): as many connections kept as requests it runs at
+# once in the usual case, a few more opened when busier; a connection is replaced after half
+# an hour, before a firewall or the server drops it as idle.
+SERVING_POOL_SIZE = 10
+SERVING_POOL_OVERFLOW = 20
+SERVING_POOL_RECYCLE_SECONDS = 1800
+
+
+def make_engine(settings: Settings, connect_timeout: int | None = None,
+                serving: bool = False) -> Engine:
     """`connect_timeout` (seconds, PostgreSQL) bounds how long a connection attempt to a host
-    that does not answer may take; the default is the driver's (no limit)."""
+    that does not answer may take; the default is the driver's (no limit).
+
+    `serving` (the web process, PostgreSQL): no ping before each checkout (a round trip per
+    request; a dead connection fails its first statement instead, the pool is invalidated
+    and the web app's reads run once more, `WebContext.read`), a pool as large as the
+    requests served at once (overflow connections are closed on return: at the default five
+    a busy server opened and closed connections all the time), and the session's time zone
+    UTC, so timestamps arrive in the zone the API writes them in."""
     if settings.is_sqlite:
         path = settings.database_url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -64,7 +80,15 @@ def make_engine(settings: Settings, connect_timeout: int | None = None) -> Engin
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    connect_args = {} if connect_timeout is None else {"connect_timeout": connect_timeout}
+    connect_args: dict[str, Any] = (
+        {} if connect_timeout is None else {"connect_timeout": connect_timeout})
+    if serving:
+        engine = create_engine(settings.database_url, pool_size=SERVING_POOL_SIZE,
+                               max_overflow=SERVING_POOL_OVERFLOW,
+                               pool_recycle=SERVING_POOL_RECYCLE_SECONDS,
+                               connect_args=connect_args, json_serializer=json_text)
+        event.listen(engine, "connect", _session_time_zone_utc)
+        return engine
     return create_engine(settings.database_url, pool_pre_ping=True, connect_args=connect_args,
                          json_serializer=json_text)
 
@@ -84,6 +108,14 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value, option=_STRICT).decode()
     except TypeError:
         return json.dumps(value)
+
+
+def _session_time_zone_utc(connection: Any, _record: Any) -> None:
+    """Once per new connection, not a startup option (a pooler such as PgBouncer refuses
+    `options`). Where a pooler loses the setting, timestamps still arrive correct, in another
+    zone, and the API converts them."""
+    connection.execute("SET TIME ZONE 'UTC'")
+    connection.commit()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

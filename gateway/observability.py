@@ -15,6 +15,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 # The attributes every LogRecord has; anything else on a record came in through `extra`.
 # uvicorn adds `color_message`, the message again with terminal colour codes.
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -40,6 +42,16 @@ class JsonLogFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = record.exc_info[0].__name__
             entry["traceback"] = self.formatException(record.exc_info)
+        return _json_line(entry)
+
+
+def _json_line(entry: dict[str, Any]) -> str:
+    """orjson: a web process writes one line a request (uvicorn's access log), so the encoder's
+    cost counts. What orjson refuses (a lone surrogate in a message, an integer beyond 64
+    bits) is written by the standard library instead of being lost."""
+    try:
+        return orjson.dumps(entry, default=str).decode()
+    except orjson.JSONEncodeError:
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 

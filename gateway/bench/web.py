@@ -9,7 +9,11 @@ web` (uvicorn, a subprocess) on a scratch PostgreSQL database of 100,000 excepti
 - Throughput: the API's first page at a fixed concurrency (threads, one keep-alive connection
   each) for a fixed time, against the SQL statement that page ran (captured from SQLAlchemy)
   executed with its parameters over one psycopg connection per thread, same concurrency;
-  rounds alternate the two sides; medians and the ratio.
+  rounds alternate the sides; medians, the ratio, and the server's CPU per request (its
+  process group, every uvicorn worker).
+- Floors (`gateway.bench.web_floor`): a bare uvicorn app answering the same page pre-rendered,
+  without the database, with the page's SQL in a worker thread, and with it awaited through
+  psycopg's asyncio connections, in the same rounds: what Python can do here at best.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,20 +168,47 @@ def free_port() -> int:
 
 
 @contextmanager
-def web_server(url: str, log: Path) -> Iterator[tuple[int, int]]:
-    """`gateway web` in a subprocess of its own process group; yields its port and process id
-    once /healthz answers."""
-    port = free_port()
+def web_server(url: str, log: Path, workers: int = 1) -> Iterator[tuple[int, int]]:
+    """`gateway web --workers N` in a subprocess of its own process group; yields its port and
+    process id (the group's) once /healthz answers."""
     env = {**os.environ, "GATEWAY_DATABASE_URL": url, "GATEWAY_WEB_SECRET_KEY": SECRET_KEY}
-    with log.open("wb") as out:
+    with served([sys.executable, "-m", "gateway", "web", "--workers", str(workers)], env,
+                log) as found:
+        yield found
+
+
+@contextmanager
+def floor_server(body: Path, statement: Statement | None, dsn: str, log: Path,
+                 workers: int, mode: str = "") -> Iterator[tuple[int, int]]:
+    """uvicorn serving `web_floor.floor_app`: the pre-rendered page in `body`, after running
+    `statement` per request when given (in a worker thread, or awaited when `mode` is
+    "async")."""
+    from gateway.bench.web_floor import ENV_BODY, ENV_DSN, ENV_MODE, ENV_SQL
+
+    env = {**os.environ, ENV_BODY: str(body), ENV_MODE: mode}
+    if statement is not None:
+        sql = body.with_suffix(".sql.json")
+        sql.write_text(json.dumps({"sql": statement.sql, "parameters": statement.parameters}))
+        env.update({ENV_DSN: dsn, ENV_SQL: str(sql)})
+    with served([sys.executable, "-m", "uvicorn", "--factory",
+                 "gateway.bench.web_floor:floor_app", "--workers", str(workers),
+                 "--no-server-header"], env, log) as found:
+        yield found
+
+
+@contextmanager
+def served(command: list[str], env: dict[str, str], log: Path) -> Iterator[tuple[int, int]]:
+    """`command` plus `--port` in a process group of its own until /healthz answers 200."""
+    port = free_port()
+    with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "web", "--port", str(port)], env=env,
+            [*command, "--port", str(port)], env=env,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             deadline = time.monotonic() + 60
             while not _answers(port, "/healthz"):
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise BenchmarkError(f"gateway web did not start; see {log}")
+                    raise BenchmarkError(f"{command[2]} did not start; see {log}")
                 time.sleep(0.1)
             yield port, process.pid
         finally:
@@ -334,11 +365,11 @@ class Statement:
 
 
 def captured_queue_sql(url: str, cursor: str | None = None) -> list[Statement]:
-    """The statements the API's page (the first, or the one after `cursor`) runs for the queue
-    (`queue_page`), as SQLAlchemy sends them to psycopg: the bare side runs exactly these."""
-    from sqlalchemy.orm import Session
-
-    from gateway.web.queue_view import QueueFilters, queue_page
+    """The statement the API's page (the first, or the one after `cursor`) runs for the queue
+    (`queue_query` with the API's columns), as SQLAlchemy sends it to psycopg: the bare side
+    runs exactly this."""
+    from gateway.web.api_queue import API_COLUMNS
+    from gateway.web.queue_view import DEFAULT_PAGE_SIZE, QueueFilters, queue_query
 
     engine = create_engine(url)
     seen: list[Statement] = []
@@ -348,8 +379,9 @@ def captured_queue_sql(url: str, cursor: str | None = None) -> list[Statement]:
                _many: bool) -> None:
         seen.append(Statement(statement, dict(parameters or {})))
 
-    with Session(engine) as session:
-        queue_page(session, QueueFilters(), cursor, 50, datetime.now(UTC))
+    with engine.connect() as connection:
+        connection.execute(queue_query(API_COLUMNS, QueueFilters(), cursor, DEFAULT_PAGE_SIZE,
+                                       datetime.now(UTC))).all()
     engine.dispose()
     return [s for s in seen if s.sql.lstrip().upper().startswith("SELECT")]
 
@@ -379,6 +411,24 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def group_cpu_seconds(group: int) -> float | None:
+    """User plus system CPU seconds of every live process in process group `group` (the web
+    server and its uvicorn workers; Linux /proc; None elsewhere). A worker that exited is
+    not counted: none does during a round."""
+    if cpu_seconds(group) is None:
+        return None
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[2]: the process group (proc(5), field 5)
+        if int(fields[2]) == group:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
@@ -397,11 +447,74 @@ def _dsn(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# The floors (gateway.bench.web_floor): name, label, whether each request runs the page's
+# statement, and how (a worker thread, or "async" on the event loop).
+FLOORS = (("floor_http", "bare uvicorn, pre-rendered page", False, ""),
+          ("floor_query", "bare uvicorn, the page's SQL in a thread, pre-rendered page", True,
+           ""),
+          ("floor_async_query", "bare uvicorn, the page's SQL awaited (psycopg asyncio), "
+           "pre-rendered page", True, "async"))
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side of the throughput rounds: its clients, and the server process group whose
+    CPU per request is measured (None for the bare SQL, which has no server of ours)."""
+
+    name: str
+    label: str
+    work: Callable[[], Worker]
+    group: int | None
+
+
+def throughput_rounds(sides: list[Side], concurrency: int, seconds: float, rounds: int,
+                      step: Callable[[str, int, int], None]) -> dict[str, Any]:
+    """`rounds` rounds, each running every side in turn for `seconds`: per side the rates,
+    their median and the server's CPU per request (median); the load after each round."""
+    rates: dict[str, list[float]] = {side.name: [] for side in sides}
+    cpu: dict[str, list[float]] = {side.name: [] for side in sides}
+    loads: list[list[float]] = []
+    for number in range(1, rounds + 1):
+        for side in sides:
+            step(f"throughput round {number}/{rounds}: {side.label}", 0, 0)
+            before = group_cpu_seconds(side.group) if side.group is not None else None
+            rate = throughput(side.work, concurrency, seconds)
+            after = group_cpu_seconds(side.group) if side.group is not None else None
+            rates[side.name].append(rate)
+            if before is not None and after is not None and rate:
+                cpu[side.name].append((after - before) * 1000 / (rate * seconds))
+        loads.append(load_average())
+    return {"load": loads, **{side.name: {
+        "label": side.label, "per_s": [round(r, 1) for r in rates[side.name]],
+        "median_per_s": round(statistics.median(rates[side.name]), 1),
+        # the server's CPU per request during the rounds (about: the requests are counted
+        # over the round, the CPU until the clients stopped)
+        "server_cpu_ms_per_request": (round(statistics.median(cpu[side.name]), 2)
+                                      if cpu[side.name] else None)} for side in sides}}
+
+
+def page_latencies(port: int, credentials: Credentials, cursor: str, requests: int,
+                   step: Callable[[str, int, int], None]) -> dict[str, Any]:
+    measured: dict[str, Any] = {}
+    for target in targets(credentials, cursor):
+        step(f"latency: {target.label}", 0, 0)
+        values = latencies(port, target, requests)
+        measured[target.name] = {
+            "label": target.label, "requests": len(values),
+            "median_ms": round((percentile(values, 0.5) or 0) * 1000, 1),
+            "p99_ms": round((percentile(values, 0.99) or 0) * 1000, 1),
+            "load": load_average()}
+    return measured
+
+
 def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrency: int,
                       seconds: float, rounds: int, log: Path,
-                      step: Callable[[str, int, int], None]) -> dict[str, Any]:
+                      step: Callable[[str, int, int], None], workers: int = 1,
+                      floors: bool = True) -> dict[str, Any]:
+    log.write_bytes(b"")
     with scratch_server(postgres_url) as create:
-        url = database_url(postgres_url, create(""))
+        scratch = create("")
+        url = database_url(postgres_url, scratch)
         engine = create_engine(url)
         began = time.perf_counter()
         credentials = seed(engine, scale, step)
@@ -410,54 +523,43 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
         engine.dispose()
         statements = captured_queue_sql(url)
         queue_plan = explain(url, statements[0]) if statements else ""
-        with web_server(url, log) as (port, pid):
+        with web_server(url, log, workers) as (port, pid), ExitStack() as stack:
             step("walking 100 pages for a deep cursor", 0, 0)
             cursor = deep_cursor(port, credentials.token, 100)
             deep = captured_queue_sql(url, urllib.parse.unquote(cursor))
             deep_plan = explain(url, deep[0]) if deep else ""
-            measured: dict[str, Any] = {}
-            for target in targets(credentials, cursor):
-                step(f"latency: {target.label}", 0, 0)
-                values = latencies(port, target, requests)
-                measured[target.name] = {
-                    "label": target.label, "requests": len(values),
-                    "median_ms": round((percentile(values, 0.5) or 0) * 1000, 1),
-                    "p99_ms": round((percentile(values, 0.99) or 0) * 1000, 1),
-                    "load": load_average()}
-            api_rates: list[float] = []
-            server_cpu_ms: list[float] = []
-            bare_rates: list[float] = []
-            loads: list[list[float]] = []
-            for number in range(1, rounds + 1):
-                step(f"throughput round {number}/{rounds}: API", 0, 0)
-                cpu_before = cpu_seconds(pid)
-                api_rates.append(throughput(api_work(port, credentials.token), concurrency,
-                                            seconds))
-                cpu_after = cpu_seconds(pid)
-                if cpu_before is not None and cpu_after is not None and api_rates[-1]:
-                    server_cpu_ms.append(
-                        (cpu_after - cpu_before) * 1000 / (api_rates[-1] * seconds))
-                step(f"throughput round {number}/{rounds}: bare psycopg", 0, 0)
-                bare_rates.append(throughput(bare_work(_dsn(url), statements), concurrency,
-                                             seconds))
-                loads.append(load_average())
-    api = statistics.median(api_rates)
-    bare = statistics.median(bare_rates)
+            measured = page_latencies(port, credentials, cursor, requests, step)
+            sides = [Side("api", "API", api_work(port, credentials.token), pid),
+                     Side("bare", "bare psycopg", bare_work(_dsn(url), statements), None)]
+            if floors:
+                body = log.with_name(log.stem + "-page.json")
+                client = Client(port, {"Authorization": f"Bearer {credentials.token}"})
+                body.write_bytes(client.get("/api/v1/exceptions"))
+                client.close()
+                for name, label, statement, mode in FLOORS:
+                    floor_port, floor_pid = stack.enter_context(floor_server(
+                        body, statements[0] if statement else None, _dsn(url), log, workers,
+                        mode))
+                    sides.append(Side(name, label, api_work(floor_port, credentials.token),
+                                      floor_pid))
+            put = throughput_rounds(sides, concurrency, seconds, rounds, step)
+    api = put["api"]["median_per_s"]
+    bare = put["bare"]["median_per_s"]
     latency_ok = all(m["median_ms"] < TARGET_MEDIAN_MS and m["p99_ms"] < TARGET_P99_MS
                      for m in measured.values())
     return {
-        "build": current_build().as_json(), "rows": rows,
+        "build": current_build().as_json(), "rows": rows, "web_workers": workers,
+        "database": scratch,  # dropped by the time this is returned
         "seed_seconds": round(seed_seconds, 1), "latency": measured,
         "throughput": {
             "concurrency": concurrency, "seconds_per_round": seconds, "rounds": rounds,
-            "api_per_s": [round(r, 1) for r in api_rates],
-            "bare_per_s": [round(r, 1) for r in bare_rates],
-            "api_median_per_s": round(api, 1), "bare_median_per_s": round(bare, 1),
-            "ratio": round(api / bare, 3) if bare else None, "load": loads,
-            # the web process's CPU per API request during the rounds (about: the requests
-            # are counted over the round, the CPU until the clients stopped)
-            "server_cpu_ms_per_request": (round(statistics.median(server_cpu_ms), 2)
-                                          if server_cpu_ms else None)},
+            "api_per_s": put["api"]["per_s"], "bare_per_s": put["bare"]["per_s"],
+            "api_median_per_s": api, "bare_median_per_s": bare,
+            "ratio": round(api / bare, 3) if bare else None, "load": put["load"],
+            "server_cpu_ms_per_request": put["api"]["server_cpu_ms_per_request"],
+            "floors": {name: {**put[name], "ratio": round(put[name]["median_per_s"] / bare, 3)
+                              if bare else None}
+                       for name, *_ in FLOORS if name in put}},
         "queue_sql": [s.sql for s in statements], "queue_plan": queue_plan,
         "queue_plan_100_pages_in": deep_plan,
         "targets": {"median_ms": TARGET_MEDIAN_MS, "p99_ms": TARGET_P99_MS,
@@ -487,5 +589,9 @@ def web_table(result: dict[str, Any]) -> Table:
                   "rounds " + ", ".join(map(str, put["bare_per_s"])), "")
     table.add_row("ratio API / bare SQL", f"{put['ratio']}", f"target ≥ {TARGET_RATIO}", "")
     table.add_row("web process CPU per API request", f"{put['server_cpu_ms_per_request']} ms",
-                  "", "")
+                  f"{result['web_workers']} worker(s)", "")
+    for floor in put["floors"].values():
+        table.add_row(f"floor: {floor['label']}", f"{floor['median_per_s']} /s",
+                      "rounds " + ", ".join(map(str, floor["per_s"])),
+                      f"ratio {floor['ratio']}, CPU {floor['server_cpu_ms_per_request']} ms")
     return table

@@ -200,6 +200,10 @@ def _web_server(app: AppContext, host: str, port: int,
         log.warning("web app: not served, uvicorn is not installed")
         return None
     asgi = module.create_app(app.settings, dispatch=dispatch)
-    config = uvicorn.Config(asgi, host=host, port=port, log_config=None, access_log=False)
+    # The standard asyncio loop, not uvloop: with uvloop running in this thread, SIGINT ended
+    # `gateway run` as an interrupt (exit 130) instead of its orderly stop
+    # (tests/integration/test_run.py).
+    config = uvicorn.Config(asgi, host=host, port=port, log_config=None, access_log=False,
+                            loop="asyncio")
     log.info("web app on http://%s:%d", host, port)
     return _WebServer(uvicorn.Server(config))

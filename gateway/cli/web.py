@@ -3,7 +3,11 @@ uvicorn."""
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
+from collections.abc import MutableMapping
+from typing import Any
 
 import click
 
@@ -11,23 +15,47 @@ from gateway.bootstrap import configure_logging
 from gateway.cli.context import AppContext, pass_app
 from gateway.config import PipelineSettings
 
+log = logging.getLogger(__name__)
+
 
 @click.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 in a container).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
               help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes serving requests (uvicorn workers); each has its own database "
+                   "pool.")
 @pass_app
-def web(app: AppContext, host: str, port: int) -> None:
+def web(app: AppContext, host: str, port: int, workers: int) -> None:
     """Serve the web application: /healthz (the process answers), /readyz (database, schema
     and broker), /metrics (Prometheus). Logs are JSON lines on stderr. Stops on SIGINT or
     SIGTERM."""
     import uvicorn
 
-    from gateway.web.app import create_app
-
-    queue = PipelineSettings.from_env(os.environ).queue
     configure_logging()
     # log_config=None: uvicorn's own loggers go through the JSON handler above.
-    uvicorn.run(create_app(app.settings, [queue]), host=host, port=port, log_config=None,
-                server_header=False)
+    options: dict[str, Any] = {"host": host, "port": port, "log_config": None,
+                               "server_header": False}
+    if workers == 1:
+        from gateway.web.app import create_app
+
+        queue = PipelineSettings.from_env(os.environ).queue
+        uvicorn.run(create_app(app.settings, [queue]), **options)
+        return
+    app.settings  # a wrong setting is reported here, once, not by each worker  # noqa: B018
+    share_secret_key(os.environ)
+    uvicorn.run(WORKER_APP, factory=True, workers=workers, **options)
+
+
+WORKER_APP = "gateway.web.app:app_from_environment"
+
+
+def share_secret_key(env: MutableMapping[str, str]) -> None:
+    """Workers started by uvicorn build their app from the environment: without
+    GATEWAY_WEB_SECRET_KEY each would make its own cookie key and a session signed by one
+    would be refused by the next. One random key for all of them, for this run."""
+    if env.get("GATEWAY_WEB_SECRET_KEY", "").strip():
+        return
+    log.warning("GATEWAY_WEB_SECRET_KEY is not set: sessions end when gateway web stops")
+    env["GATEWAY_WEB_SECRET_KEY"] = secrets.token_urlsafe(32)

@@ -16,10 +16,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -28,20 +28,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway.domain.access import Actor, Scope, may_read_exceptions, token_may
 from gateway.errors import AccessError, InvalidTransition
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
-from gateway.services.accounts import token_actor
 from gateway.web.actions import Action, ActionRequest, perform
+from gateway.web.api_tokens import bearer_token
 from gateway.web.context import WebContext
 from gateway.web.queue_view import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     MAX_ROW_ID,
-    BadCursor,
     LineHistory,
-    clean_filters,
     exception_json,
     exception_version,
     line_history,
-    queue_page,
     utc,
 )
 
@@ -158,23 +153,28 @@ def problem_response(status: int, title: str, detail: str,
                         media_type="application/problem+json", headers=headers)
 
 
+def unauthorized() -> ApiProblem:
+    return ApiProblem(401, "Not signed in", "send a valid API token as "
+                      "`Authorization: Bearer <token>`",
+                      {"WWW-Authenticate": 'Bearer realm="gateway"'})
+
+
 def token_caller(request: Request,
                  authorization: Annotated[str | None, Header()] = None) -> Actor:
-    """The integration behind the request's bearer token; 401 as a problem."""
+    """The integration behind the request's bearer token; 401 as a problem. A token found
+    valid a moment ago is not looked up again (`gateway.web.api_tokens`)."""
     ctx: WebContext = request.app.state.web
-    scheme, _, token = (authorization or "").partition(" ")
+    token = bearer_token(authorization)
     found = None
-    if scheme.lower() == "bearer" and token.strip():
+    if token is not None:
         with ctx.transaction() as session:
-            found = token_actor(session, token.strip(), ctx.now())
+            found = ctx.tokens.actor(session, token, ctx.now())
     if found is None:
-        raise ApiProblem(401, "Not signed in", "send a valid API token as "
-                         "`Authorization: Bearer <token>`",
-                         {"WWW-Authenticate": 'Bearer realm="gateway"'})
+        raise unauthorized()
     return found
 
 
-def api_actor(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
+async def api_actor(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
     """An integration that may read exceptions; 403 as a problem otherwise."""
     if not may_read_exceptions(found):
         raise ApiProblem(403, "Forbidden", "this token's scopes do not cover exceptions")
@@ -184,7 +184,7 @@ def api_actor(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
 Caller = Annotated[Actor, Depends(api_actor)]
 
 
-def refuse_nul(request: Request) -> None:
+async def refuse_nul(request: Request) -> None:
     """A NUL character in a path or query value is malformed (422): PostgreSQL text cannot
     hold one, and no supplier code, order number or filter value has one."""
     values = [*request.query_params.values(), *request.path_params.values()]
@@ -195,9 +195,9 @@ def refuse_nul(request: Request) -> None:
 NO_NUL = [Depends(refuse_nul)]
 
 
-def scoped(scope: Scope) -> Callable[[Actor], Actor]:
+def scoped(scope: Scope) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency: the token's integration, when its scopes cover `scope` (else 403)."""
-    def check(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
+    async def check(found: Annotated[Actor, Depends(token_caller)]) -> Actor:
         if not token_may(found, scope):
             raise ApiProblem(403, "Forbidden", f"this token has no {scope.value} scope")
         return found
@@ -209,29 +209,9 @@ def register_api(app: FastAPI, ctx: WebContext) -> None:
     router = APIRouter(prefix=PREFIX, tags=["exceptions"], responses=PROBLEM_RESPONSES,
                        dependencies=NO_NUL)
 
-    @router.get("/exceptions", response_model=ExceptionPage,
-                summary="The exception queue, worst first, one page")
-    def list_exceptions(
-            who: Caller,
-            supplier: str | None = None, severity: str | None = None, code: str | None = None,
-            state: Annotated[str | None, Query(
-                description="open (default: open or acknowledged), any, or one state")] = None,
-            owner: str | None = None, order: str | None = None,
-            age: Annotated[int | None, Query(ge=0, le=36500,
-                                             description="raised at least this many days "
-                                                         "ago")] = None,
-            cursor: str | None = None,
-            limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    ) -> JSONResponse:
-        filters = clean_filters(supplier, severity, code, state, owner, order, age)
-        with ctx.transaction() as session:
-            try:
-                page = queue_page(session, filters, cursor, limit, ctx.now())
-            except BadCursor as exc:
-                raise ApiProblem(400, "Bad cursor", str(exc)) from exc
-            # Already in ExceptionPage's shape: a JSONResponse skips validating it again.
-            return JSONResponse({"items": [exception_json(row) for row in page.rows],
-                                 "next_cursor": page.next_cursor})
+    from gateway.web.api_queue import register_queue_api
+
+    register_queue_api(router, ctx)
 
     @router.get("/exceptions/{exception_id}", response_model=ExceptionDetailOut,
                 summary="One exception with its audit trail")

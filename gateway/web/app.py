@@ -16,12 +16,12 @@ Every answer carries the security headers of `gateway.web.security`.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
@@ -32,9 +32,10 @@ from prometheus_client import (
     generate_latest,
 )
 
-from gateway.bootstrap import READ_ONLY, make_engine, make_session_factory
+from gateway.bootstrap import READ_ONLY, configure_logging, make_engine, make_session_factory
 from gateway.config import PipelineSettings, Settings
 from gateway.web.api import register_api
+from gateway.web.api_queue import QueueFrontDoor
 from gateway.web.broker import make_broker_probe
 from gateway.web.bulk_pages import register_bulk_pages
 from gateway.web.context import WebContext
@@ -46,7 +47,7 @@ from gateway.web.metrics import GatewayCollector
 from gateway.web.order_pages import register_order_pages
 from gateway.web.outbox_pages import register_outbox_pages
 from gateway.web.pages import register_pages
-from gateway.web.security import WebSettings, add_security_headers
+from gateway.web.security import SecurityHeaders, WebSettings
 from gateway.web.supplier_admin_pages import register_supplier_admin_pages
 from gateway.web.supplier_pages import register_supplier_pages
 from gateway.web.users_pages import register_users_pages
@@ -70,7 +71,8 @@ def create_app(settings: Settings,
     from `GATEWAY_WEB_*`. `clock`: the time sessions and actions are stamped with.
     `dispatch`: hands a message uploaded to `/api/v1/messages` to the worker after its commit
     (`gateway run` wakes its own worker); without one, the sweep finds it `received`."""
-    engine = make_engine(settings, connect_timeout=DATABASE_CONNECT_TIMEOUT_SECONDS)
+    engine = make_engine(settings, connect_timeout=DATABASE_CONNECT_TIMEOUT_SECONDS,
+                         serving=True)
     # Health checks and scrapes only read: on SQLite they never queue behind a writer.
     reader = engine.execution_options(**{READ_ONLY: True})
     broker = (make_broker_probe(settings.broker_url, broker_queues) if settings.broker_url
@@ -95,13 +97,9 @@ def create_app(settings: Settings,
     web = WebContext.build(app.state.sessions,
                            web_settings or WebSettings.from_env(os.environ), clock)
 
-    @app.middleware("http")
-    async def security_headers(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        add_security_headers(response)
-        return response
-
+    # The queue's front door inside the security headers: its answers carry them too.
+    app.add_middleware(QueueFrontDoor, ctx=web)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_pages(app, web)
     register_supplier_pages(app, web)
@@ -137,3 +135,12 @@ def create_app(settings: Settings,
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of `gateway web --workers N` (uvicorn starts each worker
+    afresh and calls this): settings, queue and cookie key from the environment, the JSON log
+    handler installed in this process."""
+    configure_logging()
+    return create_app(Settings.from_env(os.environ),
+                      [PipelineSettings.from_env(os.environ).queue])

@@ -8,16 +8,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from gateway.web.api_tokens import TokenCache
 from gateway.web.i18n import LANGUAGES, Formats, load_translations
 from gateway.web.security import CookieSigner, WebSettings
 
+T = TypeVar("T")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -41,17 +45,48 @@ class WebContext:
     signer: CookieSigner
     environments: dict[str, Environment]
     clock: Callable[[], datetime]
+    tokens: TokenCache
 
     @classmethod
     def build(cls, sessions: sessionmaker[Session], settings: WebSettings,
               clock: Callable[[], datetime] | None = None) -> WebContext:
         return cls(sessions, settings, CookieSigner(settings.secret_key),
-                   template_environments(), clock or (lambda: datetime.now(UTC)))
+                   template_environments(), clock or (lambda: datetime.now(UTC)),
+                   TokenCache(settings.token_cache_seconds))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self.sessions.begin() as session:
             yield session
+
+    def read_rows(self, work: Callable[[Connection], T]) -> T:
+        """`work` in one transaction on a pooled connection, without an ORM session (the
+        API's queue page: its columns, not objects); run once more on a new connection when
+        the first turned out to be dead, as `read` does."""
+        engine: Engine = self.sessions.kw["bind"]
+        try:
+            with engine.begin() as connection:
+                return work(connection)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with engine.begin() as connection:
+            return work(connection)
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """`work` in one transaction; run once more in a new one when the database connection
+        turned out to be dead (a restarted server, a dropped idle connection). The web engine
+        does not ping a pooled connection before each use (a round trip per request): a dead
+        one fails its first statement, SQLAlchemy invalidates the pool, and a read can simply
+        be done again. Only for work that is safe to repeat."""
+        try:
+            with self.transaction() as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with self.transaction() as session:
+            return work(session)
 
     def now(self) -> datetime:
         return self.clock()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import OPEN_STATES, ExceptionState
@@ -104,35 +105,46 @@ class QueuePage:
     next_cursor: str | None
 
 
-def queue_page(session: Session, filters: QueueFilters, cursor: str | None, limit: int,
-               now: datetime) -> QueuePage:
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    query = select(ExceptionRow)
+def queue_query(columns: Sequence[Any], filters: QueueFilters, cursor: str | None,
+                limit: int, now: datetime) -> Select[Any]:
+    """The page's one statement, selecting `columns` (the ORM row for the HTML page, the
+    columns the API shows for `/api/v1/exceptions`): one more row than `limit`, so the caller
+    knows whether another page follows."""
+    table = ExceptionRow.__table__.c
+    query = select(*columns)
     if filters.supplier:
-        query = query.where(ExceptionRow.supplier_code == filters.supplier)
+        query = query.where(table.supplier_code == filters.supplier)
     if filters.severity:
-        query = query.where(ExceptionRow.severity == filters.severity)
+        query = query.where(table.severity == filters.severity)
     if filters.code:
-        query = query.where(ExceptionRow.code == filters.code)
+        query = query.where(table.code == filters.code)
     if filters.state == STATE_OPEN:
-        query = query.where(ExceptionRow.state.in_(OPEN_STATES))
+        query = query.where(table.state.in_(OPEN_STATES))
     elif filters.state != STATE_ANY:
-        query = query.where(ExceptionRow.state == filters.state)
+        query = query.where(table.state == filters.state)
     if filters.owner:
-        query = query.where(func.lower(ExceptionRow.owner) == filters.owner.lower())
+        query = query.where(func.lower(table.owner) == filters.owner.lower())
     if filters.order:
-        query = query.where(ExceptionRow.order_number == filters.order)
+        query = query.where(table.order_number == filters.order)
     if filters.age:
-        query = query.where(ExceptionRow.created_at <= now - timedelta(days=filters.age))
+        query = query.where(table.created_at <= now - timedelta(days=filters.age))
     if cursor:
         risk, last_id = decode_cursor(cursor)
         # A row-value comparison in the index's own order: PostgreSQL walks
         # ix_exceptions_risk_id backwards from the cursor, whatever the page number.
-        query = query.where(tuple_(ExceptionRow.risk, ExceptionRow.id) < tuple_(risk, last_id))
-    rows = list(session.scalars(
-        query.order_by(ExceptionRow.risk.desc(), ExceptionRow.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+        query = query.where(tuple_(table.risk, table.id) < tuple_(risk, last_id))
+    return query.order_by(table.risk.desc(), table.id.desc()).limit(page_size(limit) + 1)
+
+
+def page_size(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE_SIZE))
+
+
+def queue_page(session: Session, filters: QueueFilters, cursor: str | None, limit: int,
+               now: datetime) -> QueuePage:
+    rows = list(session.scalars(queue_query([ExceptionRow], filters, cursor, limit, now)))
+    more = len(rows) > page_size(limit)
+    rows = rows[:page_size(limit)]
     return QueuePage(rows, encode_cursor(rows[-1].risk, rows[-1].id) if more else None)
 
 
@@ -147,12 +159,20 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def exception_version(row: ExceptionRow, updated_at: str | None = None) -> str:
-    """The ETag of an exception: changes whenever its state, owner, evidence or anything an
-    action could change does (RFC 9110 section 8.8.3, a strong validator). `updated_at`: the
-    row's `updated_at` in UTC ISO form, when the caller has it already."""
-    basis = (f"{row.id}|{row.state}|{row.owner}|{row.occurrences}|{row.actual}|"
-             f"{updated_at or utc(row.updated_at).isoformat()}")
+def exception_version(row: ExceptionRow) -> str:
+    """The ETag of an exception (RFC 9110 section 8.8.3, a strong validator)."""
+    return version_of(row.id, row.state, row.owner, row.occurrences, row.actual,
+                      row.updated_at)
+
+
+def version_of(exception_id: int, state: str, owner: str | None, occurrences: int,
+               actual: str | None, updated_at: datetime) -> str:
+    """Changes whenever its state, owner, evidence or anything an action could change does:
+    every change stamps `updated_at`, and the fields themselves are in it too, so two changes
+    stamped with the same clock reading still differ. A digest of a short text (no JSON, no
+    ISO date): the API computes one per item of a page."""
+    stamp = updated_at.timestamp() if updated_at.tzinfo is not None else utc(updated_at).timestamp()
+    basis = f"{exception_id}|{state}|{owner}|{occurrences}|{actual}|{stamp!r}"
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
 
 
@@ -204,6 +224,6 @@ def exception_json(row: ExceptionRow) -> dict[str, Any]:
         "difference": row.difference, "rule": row.rule, "tolerance": row.tolerance,
         "owner": row.owner, "message_id": row.message_id, "occurrences": row.occurrences,
         "created_at": utc(row.created_at).isoformat(),
-        "updated_at": updated_at, "version": exception_version(row, updated_at),
+        "updated_at": updated_at, "version": exception_version(row),
     }
 

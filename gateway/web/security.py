@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, Signer
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.web.api_tokens import DEFAULT_CACHE_SECONDS, cache_seconds
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ class WebSettings:
 
     secret_key: str
     secure_cookies: bool = False
+    # How long a valid API token is remembered (gateway.web.api_tokens).
+    token_cache_seconds: float = DEFAULT_CACHE_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WebSettings:
@@ -59,7 +64,7 @@ class WebSettings:
                         "stops and are not shared with other web processes")
             key = secrets.token_urlsafe(32)
         secure = env.get("GATEWAY_WEB_SECURE_COOKIES", "").strip().lower() in ("1", "true", "yes")
-        return cls(key, secure)
+        return cls(key, secure, cache_seconds(env.get("GATEWAY_API_TOKEN_CACHE_SECONDS")))
 
 
 class CookieSigner:
@@ -105,9 +110,32 @@ def set_cookie(response: Response, request: Request, settings: WebSettings, name
                         secure=is_tls(request, settings))
 
 
-def add_security_headers(response: Response) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+_RAW_SECURITY_HEADERS = tuple((name.lower().encode("latin-1"), value.encode("latin-1"))
+                              for name, value in SECURITY_HEADERS.items())
+
+
+class SecurityHeaders:
+    """ASGI middleware: every HTTP answer carries `SECURITY_HEADERS`, unless the route set one
+    of them itself. Plain ASGI (the start message's header list is extended), not
+    `BaseHTTPMiddleware`, which runs each request in a task group with memory streams."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [pair for pair in _RAW_SECURITY_HEADERS if pair[0] not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self._app(scope, receive, with_headers)
 
 
 def safe_next(target: str | None) -> str:

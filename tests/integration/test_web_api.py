@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, text
 
 from gateway.bootstrap import make_session_factory
 from gateway.config import Settings
@@ -18,7 +18,9 @@ from gateway.domain.access import Scope
 from gateway.persistence.accounts import ApiTokenRow
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
 from gateway.services.accounts import create_api_token, revoke_api_token
-from tests.integration.web_client import web_client
+from gateway.web.app import create_app
+from gateway.web.security import WebSettings
+from tests.integration.web_client import SECRET, web_client
 from tests.integration.web_scenario import ANNA, NOW, Scenario, build
 
 
@@ -54,20 +56,43 @@ def _problem(answer: object, status: int) -> dict[str, object]:
 
 
 def test_tokens_are_stored_hashed_and_a_missing_or_revoked_one_is_refused(
-        client: TestClient, engine: Engine) -> None:
+        scenario: Scenario, settings: Settings, engine: Engine) -> None:
     token = _token(engine, Scope.EXCEPTIONS_READ)
     with make_session_factory(engine).begin() as session:
         stored = session.scalars(select(ApiTokenRow)).one()
         assert token not in (stored.token_sha256, stored.prefix)
         assert len(stored.token_sha256) == 64
-    missing = client.get("/api/v1/exceptions")
-    _problem(missing, 401)
-    assert missing.headers["www-authenticate"].startswith("Bearer")
-    _problem(client.get("/api/v1/exceptions", headers=_auth(token + "x")), 401)
-    assert client.get("/api/v1/exceptions", headers=_auth(token)).status_code == 200
-    with make_session_factory(engine).begin() as session:
-        revoke_api_token(session, stored.id, "test", NOW)
-    _problem(client.get("/api/v1/exceptions", headers=_auth(token)), 401)
+    now = [NOW]
+    with web_client(settings, clock=lambda: now[0]) as client:
+        missing = client.get("/api/v1/exceptions")
+        _problem(missing, 401)
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        _problem(client.get("/api/v1/exceptions", headers=_auth(token + "x")), 401)
+        _problem(client.get("/api/v1/exceptions", headers={"Authorization": token}), 401)
+        assert client.get("/api/v1/exceptions", headers=_auth(token)).status_code == 200
+        with make_session_factory(engine).begin() as session:
+            revoke_api_token(session, stored.id, "test", NOW)
+        # A valid token is remembered for GATEWAY_API_TOKEN_CACHE_SECONDS (2): a revocation
+        # reaches the web process within that time, on every route.
+        now[0] = NOW + timedelta(seconds=1)
+        assert client.get("/api/v1/exceptions", headers=_auth(token)).status_code == 200
+        now[0] = NOW + timedelta(seconds=2)
+        _problem(client.get("/api/v1/exceptions", headers=_auth(token)), 401)
+        _problem(client.get("/api/v1/exceptions/1", headers=_auth(token)), 401)
+
+
+def test_without_the_token_cache_a_revoked_token_is_refused_at_once(
+        scenario: Scenario, settings: Settings, engine: Engine) -> None:
+    token = _token(engine, Scope.EXCEPTIONS_READ)
+    app = create_app(settings, web_settings=WebSettings(SECRET, token_cache_seconds=0),
+                     clock=lambda: NOW)
+    with TestClient(app) as client:
+        assert client.get("/api/v1/exceptions", headers=_auth(token)).status_code == 200
+        with make_session_factory(engine).begin() as session:
+            revoke_api_token(session, session.scalars(select(ApiTokenRow.id)).one(), "test",
+                             NOW)
+        _problem(client.get("/api/v1/exceptions", headers=_auth(token)), 401)
+        _problem(client.get("/api/v1/exceptions/1", headers=_auth(token)), 401)
 
 
 def test_the_list_pages_by_cursor_worst_first_with_filters(client: TestClient,
@@ -150,6 +175,8 @@ def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
                                       "/api/v1/orders", "/api/v1/orders/{number}",
                                       "/api/v1/messages", "/api/v1/messages/{message_id}",
                                       "/api/v1/suppliers", "/api/v1/suppliers/{code}",
+                                      "/api/v1/suppliers/{code}/profiles",
+                                      "/api/v1/suppliers/{code}/scorecard",
                                       "/api/v1/outbox"}
     responses = document["paths"]["/api/v1/exceptions/{exception_id}/actions"]["post"][
         "responses"]
@@ -171,30 +198,69 @@ def test_an_accepted_change_shows_in_the_lines_timeline(client: TestClient, engi
     assert line["versions"][-1]["source"] == "accepted by buyer token:erp"
 
 
-def _statements(client: TestClient, path: str, token: str) -> list[str]:
+def _statements(client: TestClient, path: str, token: str,
+                transactions: list[str] | None = None) -> list[str]:
+    """The statements one request runs; `transactions` gets a "checkout" for each pooled
+    connection it takes and a "commit" for each transaction it commits."""
     seen: list[str] = []
     web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
 
     def record(*args: object) -> None:
         seen.append(str(args[2]).lstrip().split()[0].upper())
 
+    def checkout(*_args: object) -> None:
+        (transactions if transactions is not None else []).append("checkout")
+
+    def commit(*_args: object) -> None:
+        (transactions if transactions is not None else []).append("commit")
+
     event.listen(web_engine, "before_cursor_execute", record)
+    event.listen(web_engine.pool, "checkout", checkout)
+    event.listen(web_engine, "commit", commit)
     try:
         assert client.get(path, headers=_auth(token)).status_code == 200
     finally:
         event.remove(web_engine, "before_cursor_execute", record)
+        event.remove(web_engine.pool, "checkout", checkout)
+        event.remove(web_engine, "commit", commit)
     return [verb for verb in seen if verb != "BEGIN"]  # SQLite's explicit BEGIN
 
 
 def test_a_list_page_costs_the_same_statements_whatever_its_size_and_writes_nothing(
         client: TestClient, engine: Engine) -> None:
     token = _token(engine, Scope.EXCEPTIONS_READ)
-    first = _statements(client, "/api/v1/exceptions?limit=1", token)
-    assert "UPDATE" in first  # the token's first use is recorded
-    one = _statements(client, "/api/v1/exceptions?limit=1", token)
-    many = _statements(client, "/api/v1/exceptions?limit=200", token)
-    # the token (1) and the page (1); its last use is already recorded within the minute
-    assert one == many == ["SELECT", "SELECT"]
+    transactions: list[str] = []
+    first = _statements(client, "/api/v1/exceptions?limit=1", token, transactions)
+    # the token looked up, the page read, the first use recorded: one connection, one
+    # transaction
+    assert sorted(first) == ["SELECT", "SELECT", "UPDATE"]
+    assert transactions == ["checkout", "commit"]
+    transactions.clear()
+    one = _statements(client, "/api/v1/exceptions?limit=1", token, transactions)
+    many = _statements(client, "/api/v1/exceptions?limit=200", token, transactions)
+    # the token is remembered (gateway.web.api_tokens): the page is the only statement
+    assert one == many == ["SELECT"]
+    assert transactions == ["checkout", "commit"] * 2
+
+
+def test_a_list_page_reads_again_after_its_pooled_connection_died(
+        client: TestClient, engine: Engine) -> None:
+    """No ping before each checkout: a connection the server dropped fails its first
+    statement, the pool is invalidated and the read runs once more on a new connection."""
+    token = _token(engine, Scope.EXCEPTIONS_READ)
+    assert client.get("/api/v1/exceptions", headers=_auth(token)).status_code == 200
+    web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
+    if web_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to drop a connection")
+    with engine.connect() as admin:
+        dropped = admin.scalar(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        admin.commit()
+    assert dropped
+    answer = client.get("/api/v1/exceptions", headers=_auth(token))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["items"]
 
 
 def test_a_tokens_last_use_is_recorded_at_most_once_a_minute(
@@ -210,3 +276,29 @@ def test_a_tokens_last_use_is_recorded_at_most_once_a_minute(
                 recorded.append(session.scalars(select(ApiTokenRow.last_used_at)).one())
     assert [moment and moment.timestamp() for moment in recorded] == [
         NOW.timestamp(), NOW.timestamp(), (NOW + timedelta(seconds=61)).timestamp()]
+
+
+def test_the_queue_front_door_answers_as_the_route_does(client: TestClient,
+                                                        engine: Engine) -> None:
+    """A plainly valid list request is answered before FastAPI's routing
+    (`api_queue.QueueFrontDoor`); a parameter the list does not know sends the same request
+    to the route. Both answer alike, security headers included."""
+    token = _token(engine, Scope.EXCEPTIONS_READ)
+    for query in ("", "?limit=4", "?state=any&supplier=ALBRECHT", "?limit=3&owner=" + ANNA):
+        front = client.get("/api/v1/exceptions" + query, headers=_auth(token))
+        separator = "&" if query else "?"
+        route = client.get(f"/api/v1/exceptions{query}{separator}unknown=1",
+                           headers=_auth(token))
+        assert front.status_code == route.status_code == 200
+        assert front.json() == route.json()
+        assert front.json()["items"]
+        for name in ("content-type", "content-security-policy", "x-frame-options",
+                     "x-content-type-options", "referrer-policy"):
+            assert front.headers[name] == route.headers[name], name
+    cursor = client.get("/api/v1/exceptions?limit=2", headers=_auth(token)).json()["next_cursor"]
+    assert client.get(f"/api/v1/exceptions?limit=2&cursor={cursor}", headers=_auth(token)
+                      ).json() == client.get(f"/api/v1/exceptions?limit=2&cursor={cursor}&x=",
+                                             headers=_auth(token)).json()
+    _problem(client.get("/api/v1/exceptions?cursor=AAAA", headers=_auth(token)), 400)
+    _problem(client.get("/api/v1/exceptions?limit=500", headers=_auth(token)), 422)
+    _problem(client.get("/api/v1/exceptions?supplier=A%00B", headers=_auth(token)), 422)

@@ -1,0 +1,220 @@
+"""`GET /api/v1/exceptions`: the queue, worst first, one page: the route integrations poll.
+
+What one request costs, and why it is cheap (docs/benchmarks.md, `gateway bench web`):
+
+- One connection from the pool (no ping before it, `bootstrap.make_engine(serving=True)`) and
+  one transaction holding the token check and the page; a token found valid a moment ago is
+  not looked up again (`gateway.web.api_tokens`), so the page is then its only statement.
+- One hop to a worker thread for that transaction; the header and query checks run on the
+  event loop.
+- The page's columns, not ORM objects (`queue_view.queue_query` with `API_COLUMNS`), each row
+  turned into its JSON item by a plain function, the page written by orjson.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+import orjson
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+from sqlalchemy import Connection, Select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.domain.access import may_read_exceptions
+from gateway.persistence.models import ExceptionRow
+from gateway.web.api import PREFIX, ApiProblem, ExceptionPage, problem_response, unauthorized
+from gateway.web.api_tokens import bearer_token
+from gateway.web.context import WebContext
+from gateway.web.queue_view import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    BadCursor,
+    QueueFilters,
+    clean_filters,
+    encode_cursor,
+    page_size,
+    queue_query,
+    utc,
+    version_of,
+)
+
+_C = ExceptionRow.__table__.c
+# In the order `page_item` unpacks them.
+API_COLUMNS = (_C.id, _C.code, _C.severity, _C.risk, _C.state, _C.supplier_code,
+               _C.order_number, _C.line_no, _C.expected, _C.actual, _C.difference, _C.rule,
+               _C.tolerance, _C.owner, _C.message_id, _C.occurrences, _C.created_at,
+               _C.updated_at)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """orjson writes an aware datetime as `isoformat()` does; in UTC already (the web
+    engine's session time zone) it is passed as it is."""
+    return moment if moment.tzinfo is UTC else utc(moment)
+
+
+def page_item(row: Sequence[Any]) -> dict[str, Any]:
+    """One row of `API_COLUMNS` as the API's `ExceptionOut`."""
+    (exception_id, code, severity, risk, state, supplier, order_number, line_no, expected,
+     actual, difference, rule, tolerance, owner, message_id, occurrences, created_at,
+     updated_at) = row
+    return {"id": exception_id, "code": code, "severity": severity, "risk": risk,
+            "state": state, "supplier": supplier, "order_number": order_number,
+            "line_no": line_no, "expected": expected, "actual": actual,
+            "difference": difference, "rule": rule, "tolerance": tolerance, "owner": owner,
+            "message_id": message_id, "occurrences": occurrences,
+            "created_at": as_utc(created_at), "updated_at": as_utc(updated_at),
+            "version": version_of(exception_id, state, owner, occurrences, actual,
+                                  updated_at)}
+
+
+def page_json(rows: Sequence[Sequence[Any]], limit: int) -> bytes:
+    """`ExceptionPage` from the page statement's rows (one more than the page when another
+    follows)."""
+    size = page_size(limit)
+    last = rows[size - 1] if len(rows) > size else None
+    return orjson.dumps({"items": [page_item(row) for row in rows[:size]],
+                         "next_cursor": None if last is None else encode_cursor(last[3],
+                                                                                last[0])})
+
+
+def page_statement(filters: QueueFilters, cursor: str | None, limit: int,
+                   now: datetime) -> Select[Any]:
+    """The page's statement; the same object again for the same filters and size while no
+    cursor or age is given (the first page, which integrations poll): SQLAlchemy then finds
+    its compiled form without building and hashing the statement anew."""
+    if cursor or filters.age:
+        return queue_query(API_COLUMNS, filters, cursor, limit, now)
+    return _first_page_statement(filters, page_size(limit))
+
+
+@lru_cache(maxsize=256)
+def _first_page_statement(filters: QueueFilters, limit: int) -> Select[Any]:
+    # `now` only serves the age filter, which never reaches here.
+    return queue_query(API_COLUMNS, filters, None, limit, datetime.now(UTC))
+
+
+def read_page(ctx: WebContext, token: str, filters: QueueFilters, cursor: str | None,
+              limit: int) -> bytes:
+    """The token checked and the page read in one transaction (once more on a dead
+    connection); the JSON written after the connection went back to the pool."""
+    now = ctx.now()
+
+    def work(connection: Connection) -> Sequence[Sequence[Any]]:
+        found = ctx.tokens.remembered(token, now)
+        if found is None:
+            # Looked up (and its last use recorded) in the page's own transaction.
+            with Session(bind=connection) as session:
+                found = ctx.tokens.actor(session, token, now)
+                session.flush()
+        if found is None:
+            raise unauthorized()
+        if not may_read_exceptions(found):
+            raise ApiProblem(403, "Forbidden", "this token's scopes do not cover exceptions")
+        try:
+            statement = page_statement(filters, cursor, limit, now)
+        except BadCursor as exc:
+            raise ApiProblem(400, "Bad cursor", str(exc)) from exc
+        return connection.execute(statement).all()
+
+    return page_json(ctx.read_rows(work), limit)
+
+
+def register_queue_api(router: APIRouter, ctx: WebContext) -> None:
+    @router.get("/exceptions", response_model=ExceptionPage,
+                summary="The exception queue, worst first, one page")
+    async def list_exceptions(
+            authorization: Annotated[str | None, Header()] = None,
+            supplier: str | None = None, severity: str | None = None, code: str | None = None,
+            state: Annotated[str | None, Query(
+                description="open (default: open or acknowledged), any, or one state")] = None,
+            owner: str | None = None, order: str | None = None,
+            age: Annotated[int | None, Query(ge=0, le=36500,
+                                             description="raised at least this many days "
+                                                         "ago")] = None,
+            cursor: str | None = None,
+            limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    ) -> Response:
+        token = bearer_token(authorization)
+        if token is None:
+            raise unauthorized()
+        filters = clean_filters(supplier, severity, code, state, owner, order, age)
+        body = await run_in_threadpool(read_page, ctx, token, filters, cursor, limit)
+        return Response(body, media_type="application/json")
+
+
+# The query parameters of `list_exceptions`; the front door answers only requests that name
+# each at most once, with the plain values below.
+_TEXT_PARAMETERS = frozenset({"supplier", "severity", "code", "state", "owner", "order",
+                              "cursor"})
+_NUMBER_PARAMETERS = {"limit": (1, MAX_PAGE_SIZE), "age": (0, 36500)}
+_PATH = PREFIX + "/exceptions"
+
+
+def plain_query(query_string: bytes) -> dict[str, str] | None:
+    """The list's parameters when every one is plainly valid (known, given once, no NUL, a
+    number in ASCII digits within its bounds); None for anything else, which the FastAPI
+    route then validates and answers (422 and the rest), so both doors answer alike. Decoded
+    as Starlette decodes a query string."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        return None
+    for name, value in found.items():
+        if "\x00" in value:
+            return None
+        if name in _NUMBER_PARAMETERS:
+            low, high = _NUMBER_PARAMETERS[name]
+            if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+                return None
+        elif name not in _TEXT_PARAMETERS:
+            return None
+    return found
+
+
+class QueueFrontDoor:
+    """ASGI middleware answering `GET /api/v1/exceptions` itself when the request is plainly
+    valid (`plain_query`, a bearer token): the same `read_page` as the route, without
+    FastAPI's routing, parameter models and dependency solving, which cost more CPU than the
+    page's query. Anything else, and every other request, goes on to the app. The route stays
+    the one described by the OpenAPI document and the one that answers malformed requests."""
+
+    def __init__(self, app: ASGIApp, ctx: WebContext) -> None:
+        self._app = app
+        self._ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["path"] != _PATH or scope["method"] != "GET"):
+            await self._app(scope, receive, send)
+            return
+        query = plain_query(scope["query_string"])
+        token = bearer_token(_header(scope, b"authorization"))
+        if query is None or token is None:
+            await self._app(scope, receive, send)
+            return
+        filters = clean_filters(query.get("supplier"), query.get("severity"),
+                                query.get("code"), query.get("state"), query.get("owner"),
+                                query.get("order"), query.get("age"))
+        limit = int(query.get("limit", DEFAULT_PAGE_SIZE))
+        try:
+            body = await run_in_threadpool(read_page, self._ctx, token, filters,
+                                           query.get("cursor") or None, limit)
+        except ApiProblem as problem:
+            answer = problem_response(problem.status, problem.title, problem.detail,
+                                      problem.headers, problem.extensions)
+            await answer(scope, receive, send)
+            return
+        await Response(body, media_type="application/json")(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
