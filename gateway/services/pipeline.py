@@ -41,7 +41,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -213,7 +213,8 @@ def process_in_order(transaction: UnitOfWork, groups: Iterable[list[int]], today
         return []
     reports: list[MessageReport] = []
     with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
-        reading = reader.submit(_read_ahead, transaction, group, today, clock)
+        reading: Future[_Ahead] | None = reader.submit(_read_ahead, transaction, group,
+                                                       today, clock)
         while reading is not None:
             ahead = reading.result()
             group = next(pending, None)
