@@ -1,11 +1,11 @@
 """`gateway bench reconcile`: supplier messages end to end against pydifact's bare parse.
 
 100,000 open order lines, 10,000 supplier messages (ORDRSP and DESADV, 5-20 lines each), each
-archived, parsed, mapped, reconciled and persisted with its exceptions, handed to `ingest` all at
-once as `gateway ingest` takes a folder (200 per transaction), on SQLite and on PostgreSQL. How
-long a batch waits in a queue is `gateway bench pipeline`'s to measure. The baseline is pydifact's
-`Interchange.from_str` of the same messages, and nothing else. Synthetic and seeded: every run
-measures the same bytes.
+archived, parsed, mapped, reconciled and persisted with its exceptions, handed to the `ingest`
+service all at once (200 per transaction, the next batch read while one is written), on SQLite
+and on PostgreSQL. How long a batch waits in a queue is `gateway bench pipeline`'s to measure.
+The baseline is pydifact's `Interchange.from_str` of the same messages, and nothing else.
+Synthetic and seeded: every run measures the same bytes.
 """
 
 from __future__ import annotations
@@ -156,9 +156,9 @@ def gateway_run(settings: Settings, orders: list[list[ImportedLine]],
         import_lines(session, [line for order in orders for line in order], "bench", now)
     intakes = [Intake(raw, "bench", "as2:bench", f"m{index}.edi")
                for index, raw in enumerate(messages)]
-    # All of them handed in at once, as `ingest` takes a folder: archived `batch_size` per
-    # transaction, then processed `batch_size` per batch, the next batch read while one is
-    # written (`gateway.services.pipeline.process_in_order`).
+    # All of them handed in at once: archived `batch_size` per transaction, then processed
+    # `batch_size` per batch, the next batch read while one is written
+    # (`gateway.services.pipeline.process_in_order`).
     started = time.perf_counter()
     reports = ingest(factory.begin, intakes, TODAY, now, batch_size)
     elapsed = time.perf_counter() - started
