@@ -1,10 +1,11 @@
 """`gateway bench reconcile`: supplier messages end to end against pydifact's bare parse.
 
 100,000 open order lines, 10,000 supplier messages (ORDRSP and DESADV, 5-20 lines each), each
-archived, parsed, mapped, reconciled and persisted with its exceptions, one message at a time as
-a channel would hand them in, on SQLite and on PostgreSQL. The baseline is pydifact's
-`Interchange.from_str` of the same messages, and nothing else. Synthetic and seeded: every run
-measures the same bytes.
+archived, parsed, mapped, reconciled and persisted with its exceptions, handed to the `ingest`
+service all at once (200 per transaction, the next batch read while one is written), on SQLite
+and on PostgreSQL. How long a batch waits in a queue is `gateway bench pipeline`'s to measure.
+The baseline is pydifact's `Interchange.from_str` of the same messages, and nothing else.
+Synthetic and seeded: every run measures the same bytes.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from gateway.bench.build import current_build
-from gateway.bench.common import database_url, nearest_rank, scratch_server
+from gateway.bench.common import database_url, scratch_server
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import Settings
 from gateway.domain.messages import MessageState
@@ -126,8 +127,6 @@ class SideResult:
     side: str
     seconds: float
     messages: int
-    latency_p50_ms: float | None = None
-    latency_p99_ms: float | None = None
 
     @property
     def rate(self) -> float:
@@ -157,19 +156,16 @@ def gateway_run(settings: Settings, orders: list[list[ImportedLine]],
         import_lines(session, [line for order in orders for line in order], "bench", now)
     intakes = [Intake(raw, "bench", "as2:bench", f"m{index}.edi")
                for index, raw in enumerate(messages)]
-    latencies = []
+    # All of them handed in at once: archived `batch_size` per transaction, then processed
+    # `batch_size` per batch, the next batch read while one is written
+    # (`gateway.services.pipeline.process_in_order`).
     started = time.perf_counter()
-    for first in range(0, len(intakes), batch_size):
-        begin = time.perf_counter()
-        reports = ingest(factory.begin, intakes[first : first + batch_size], TODAY, now,
-                         batch_size)
-        latencies.append(time.perf_counter() - begin)
-        if any(r.state is not MessageState.RECONCILED for r in reports):
-            raise RuntimeError(f"bench messages not reconciled: {reports[0]}")
+    reports = ingest(factory.begin, intakes, TODAY, now, batch_size)
     elapsed = time.perf_counter() - started
+    if any(r.state is not MessageState.RECONCILED for r in reports):
+        raise RuntimeError(f"bench messages not reconciled: {reports[0]}")
     engine.dispose()
-    return SideResult(label, elapsed, len(messages), statistics.median(latencies) * 1000,
-                      nearest_rank(latencies, 0.99) * 1000)
+    return SideResult(label, elapsed, len(messages))
 
 
 @contextmanager
@@ -213,8 +209,7 @@ def _remove_sqlite(path: str) -> None:
 def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs: int,
               postgres_error: str | None) -> dict[str, Any]:
     def median(side: str, attr: str) -> float | None:
-        # The baseline has no batches, so no latencies: None in every run.
-        values = [value for r in results[side] if (value := getattr(r, attr)) is not None]
+        values = [getattr(r, attr) for r in results[side]]
         return statistics.median(values) if values else None
 
     baseline = median("pydifact", "rate") or 0.0
@@ -225,9 +220,7 @@ def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs
             continue
         sides[side] = {"label": results[side][0].side, "messages_per_s": round(rate, 1),
                        "seconds": round(median(side, "seconds") or 0, 2),
-                       "ratio_to_pydifact": round(rate / baseline, 2) if baseline else None,
-                       "latency_p50_ms": _round(median(side, "latency_p50_ms")),
-                       "latency_p99_ms": _round(median(side, "latency_p99_ms"))}
+                       "ratio_to_pydifact": round(rate / baseline, 2) if baseline else None}
     # The two databases side by side, run by run (each run measures both, one after the
     # other): on a shared machine the load moves both, their ratio less.
     pairs = [postgres.rate / lite.rate for lite, postgres
@@ -239,17 +232,12 @@ def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs
             "postgresql_error": postgres_error}
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
 def reconcile_table(result: dict[str, Any]) -> Table:
     table = Table(title=(f"gateway bench reconcile, {result['build']['label']}: "
                          f"{result['order_lines']:,} order lines, {result['messages']:,} "
                          f"messages, median of {result['runs']} run(s)"),
                   title_justify="left")
-    for column in ("side", "seconds", "messages/s", "vs pydifact", "batch p50 ms",
-                   "batch p99 ms"):
+    for column in ("side", "seconds", "messages/s", "vs pydifact"):
         table.add_column(column, justify="left" if column == "side" else "right")
     for name, side in result["sides"].items():
         ratio = side["ratio_to_pydifact"]
@@ -258,14 +246,9 @@ def reconcile_table(result: dict[str, Any]) -> Table:
         if target is not None:
             mark = " ✓" if ratio >= target else f" < {target}x ✗"
         table.add_row(side["label"], f"{side['seconds']:.2f}", f"{side['messages_per_s']:,.0f}",
-                      f"{ratio:.2f}x{mark}", _cell(side["latency_p50_ms"]),
-                      _cell(side["latency_p99_ms"]))
+                      f"{ratio:.2f}x{mark}")
     if result.get("postgresql_error"):
         table.caption = f"PostgreSQL skipped: {result['postgresql_error']}"
     elif result.get("postgresql_vs_sqlite") is not None:
         table.caption = f"PostgreSQL / SQLite, same run: {result['postgresql_vs_sqlite']:.2f}"
     return table
-
-
-def _cell(value: float | None) -> str:
-    return "" if value is None else f"{value:,.0f}"

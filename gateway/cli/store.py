@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,10 +185,9 @@ def ingest(app: AppContext, paths: tuple[Path, ...], supplier: str | None, sende
     console = Console(stderr=as_json)
     reports: list[MessageReport] = []
     with _progress(console, len(files), as_json) as advance:
-        for first in range(0, len(files), BATCH):
-            batch = files[first : first + BATCH]
-            reports += ingest_files(app, batch, supplier, sender)
-            advance(len(batch))
+        for chunk in handed_in(files, [path.stat().st_size for path in files]):
+            reports += ingest_files(app, chunk, supplier, sender)
+            advance(len(chunk))
     for report, path in zip(reports, files, strict=True):
         if as_json:
             click.echo(json.dumps(_report_json(report, path)))
@@ -197,6 +197,26 @@ def ingest(app: AppContext, paths: tuple[Path, ...], supplier: str | None, sende
 
 
 BATCH = 200
+# Files read into memory and handed to `ingest` at once: several batches, so that the next
+# batch is read while one is written (docs/architecture.md, "Reading the next batch while one
+# is written"), and at most this many bytes, plus one file.
+CHUNK_BATCHES = 10
+CHUNK_BYTES = 64 * 1024 * 1024
+
+
+def handed_in(files: list[Path], sizes: list[int]) -> Iterator[list[Path]]:
+    """The files in arrival order, in chunks of at most `CHUNK_BATCHES` batches and
+    `CHUNK_BYTES` bytes (a bigger file alone)."""
+    chunk: list[Path] = []
+    total = 0
+    for path, size in zip(files, sizes, strict=True):
+        if chunk and (len(chunk) >= CHUNK_BATCHES * BATCH or total + size > CHUNK_BYTES):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(path)
+        total += size
+    if chunk:
+        yield chunk
 
 
 def ingest_files(app: AppContext, paths: list[Path], supplier: str | None,

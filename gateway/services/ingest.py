@@ -153,21 +153,21 @@ def ingest(transaction: UnitOfWork, intakes: list[Intake], today: date, now: dat
            wait: Wait = time.sleep) -> list[MessageReport]:
     """Archive and process intakes, `batch_size` per batch; a report for each, in order.
 
-    Each batch is archived and committed first, so the bytes are safe whatever happens next;
-    then processed as every worker processes (`pipeline.process_retrying`): a batch that
-    fails is processed message by message, a message that fails alone is `failed` with the
-    reason and its buyer told; a transient error is retried with back-off up to
-    `settings.max_retries`, then the messages still `received` are `failed` with the reason.
-    The channel `cli` is trusted: no sender authentication.
+    Every batch is archived and committed first, so the bytes are safe whatever happens next;
+    then they are processed as every worker processes (`pipeline.process_retrying`, which
+    reads the next batch while it writes one): a batch that fails is processed message by
+    message, a message that fails alone is `failed` with the reason and its buyer told; a
+    transient error is retried with back-off up to `settings.max_retries`, then the messages
+    still `received` are `failed` with the reason. The channel `cli` is trusted: no sender
+    authentication.
     """
     policy = replace(settings or PipelineSettings(), batch_size=batch_size)
-    reports: list[MessageReport] = []
+    archived: list[int] = []
     for start in range(0, len(intakes), batch_size):
         with transaction() as session:
-            archived = archive_many(session, intakes[start : start + batch_size], now)
-        reports += process_retrying(transaction, [a.message_id for a in archived], today,
-                                    lambda: now, policy, wait=wait)
-    return reports
+            archived += [a.message_id
+                         for a in archive_many(session, intakes[start : start + batch_size], now)]
+    return process_retrying(transaction, archived, today, lambda: now, policy, wait=wait)
 
 
 def process(session: Session, message_id: int, today: date, now: datetime) -> MessageReport:

@@ -8,17 +8,19 @@ of truth; a task only says "look at these ids". So a task that is delivered twic
 message whose task was lost, costs time and never a second set of events: the write step
 takes only `received` messages and locks their rows while it writes.
 
-Per run, in arrival order:
+Per run, in arrival order, a batch (`batch_size` messages) at a time:
 
-1. `claim` counts a start of processing on each `received` message (committed before the
-   work). A message started `max_attempts` times that never finished (each time its worker was
-   killed, ran out of memory, lost its machine) is `failed` with that reason instead of being
-   tried forever; one started before is processed alone, so it cannot take its batch down
-   again.
+1. `claim` counts a start of processing on each `received` message of the batch (committed
+   before its work). A message started `max_attempts` times that never finished (each time its
+   worker was killed, ran out of memory, lost its machine) is `failed` with that reason instead
+   of being tried forever; one started before is processed alone, so it cannot take its batch
+   down again.
 2. `process_in_order` processes consecutive fresh messages as one batch, each batch in two
-   transactions (`process_apart`: read and parse in one that only reads, reconcile and write
-   in a short one). A batch that fails for a reason that is not transient is processed message
-   by message; a message that fails alone is `failed` with the reason, and its buyer is told.
+   transactions (read and parse in one that only reads, reconcile and write in a short one).
+   The next batch is claimed, read and parsed while one is written (a second thread, a second
+   connection); the writes go one after the other, in order. A batch that fails for a reason
+   that is not transient is processed message by message; a message that fails alone is
+   `failed` with the reason, and its buyer is told.
 3. A transient error (`failures.TRANSIENT`: the database unavailable, a serialization
    failure, a deadlock, a lock or statement timeout) says nothing about the messages: the
    start is taken back and `ProcessingDeferred` is raised. Every entry point then waits a
@@ -38,7 +40,8 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -55,7 +58,7 @@ from gateway.persistence.models import InboundMessage
 from gateway.persistence.queries import chunked
 from gateway.services.failures import TRANSIENT as TRANSIENT  # where workers import it from
 from gateway.services.failures import tell_buyers
-from gateway.services.processing import MessageReport, read_batch, write_batch
+from gateway.services.processing import MessageReport, ReadBatch, read_batch, write_batch
 from gateway.services.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -144,26 +147,33 @@ def process_ids(transaction: UnitOfWork, message_ids: list[int], today: date,
                 batch_size: int = 200, authenticate: Authenticate | None = None,
                 worker: str | None = None) -> list[MessageReport]:
     """Claim (for `worker`), then process the messages in arrival order (steps 1 and 2
-    above). Raises `ProcessingDeferred` on a transient error; what was committed before it
-    stays done. `authenticate` checks the senders of mail first, outside the processing
-    transaction (`gateway.services.mail_auth`); without it, mail has no verdict and is not
-    verified."""
+    above), `batch_size` at a time: each batch is claimed just before it is read, so a run
+    stopped half way (killed, or by a transient error) counted a start only on what it began.
+    Raises `ProcessingDeferred` on a transient error; what was committed before it stays done.
+    `authenticate` checks the senders of mail first, outside the processing transaction
+    (`gateway.services.mail_auth`); without it, mail has no verdict and is not verified."""
+    claimed: list[int] = []            # what was claimed, for `_unclaim`
+    failed: list[MessageReport] = []   # what `claim` failed (started too often)
+
+    def claimed_groups() -> Iterator[list[int]]:
+        for chunk in chunked(sorted(set(message_ids)), batch_size):
+            with transaction() as session:
+                batch = claim(session, chunk, max_attempts, clock(), worker)
+            claimed.extend(batch.process)
+            failed.extend(batch.failed)
+            if authenticate is not None:
+                authenticate(transaction, batch.process)
+            yield from _groups(batch.process, batch.alone, batch_size)
+
     try:
-        with transaction() as session:
-            claimed = claim(session, message_ids, max_attempts, clock(), worker)
-    except TRANSIENT as exc:
-        raise ProcessingDeferred(describe(exc)) from exc
-    try:
-        if authenticate is not None:
-            authenticate(transaction, claimed.process)
-        return claimed.failed + process_in_order(transaction, claimed.process, claimed.alone,
-                                                 today, clock, batch_size)
+        done = process_in_order(transaction, claimed_groups(), today, clock)
     except TRANSIENT as exc:
         # Stopped by a known, transient error, not lost: the start is not one that "never
         # finished" (else the attempts cap, lower than the retry cap, fails the messages
         # with the wrong reason before the retries are spent).
-        _unclaim(transaction, claimed.process)
+        _unclaim(transaction, claimed)
         raise ProcessingDeferred(describe(exc)) from exc
+    return failed + done
 
 
 def _unclaim(transaction: UnitOfWork, message_ids: list[int]) -> None:
@@ -182,17 +192,59 @@ def _unclaim(transaction: UnitOfWork, message_ids: list[int]) -> None:
                     len(message_ids), describe(exc))
 
 
-def process_in_order(transaction: UnitOfWork, message_ids: list[int], alone: frozenset[int],
-                     today: date, clock: Callable[[], datetime],
-                     batch_size: int = 200) -> list[MessageReport]:
-    """Each group is stamped (`created_at`) with the time its own transaction began, read
-    from `clock`, and the messages it moved carry in `updated_at` the time it finished, just
-    before its commit: a message's `updated_at - received_at` is how long it took from archive
-    to reconciled, not when the task that carried it started."""
+def process_in_order(transaction: UnitOfWork, groups: Iterable[list[int]], today: date,
+                     clock: Callable[[], datetime]) -> list[MessageReport]:
+    """Process each group of message ids as one batch, in order. While a batch is reconciled
+    and written, the next one is read and parsed in a second thread, in its own read-only
+    transaction (`_read_ahead`): on PostgreSQL the server writes one batch while this process
+    parses the next. Writes stay one at a time, in order: a batch's write transaction begins
+    after the one before it committed, and reads the states again under its lock, so a
+    message is applied once whatever was read ahead. The next group is taken from `groups`
+    (which claims it) in this thread, before the write: never while this thread holds the
+    write lock, which on SQLite is the database's one.
+
+    Each group is stamped (`created_at`) with the time its read began, read from `clock`,
+    and the messages it moved carry in `updated_at` the time it finished, just before its
+    commit: a message's `updated_at - received_at` is how long it took from archive to
+    reconciled, not when the task that carried it started."""
+    pending = iter(groups)
+    group = next(pending, None)
+    if group is None:
+        return []
     reports: list[MessageReport] = []
-    for group in _groups(message_ids, alone, batch_size):
-        reports += _process_group(transaction, group, today, clock)
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
+        reading: Future[_Ahead] | None = reader.submit(_read_ahead, transaction, group,
+                                                       today, clock)
+        while reading is not None:
+            ahead = reading.result()
+            group = next(pending, None)
+            reading = None if group is None else reader.submit(
+                _read_ahead, transaction, group, today, clock)
+            reports += _process_group(transaction, ahead.group, today, clock, ahead)
     return reports
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """A group read ahead of its write: what `read_batch` found, or the error it raised
+    (not transient: the group is then processed message by message, as when its write
+    fails)."""
+
+    group: list[int]
+    began: datetime
+    batch: ReadBatch | None
+    error: Exception | None = None
+
+
+def _read_ahead(transaction: UnitOfWork, group: list[int], today: date,
+                clock: Callable[[], datetime]) -> _Ahead:
+    began = clock()
+    try:
+        return _Ahead(group, began, read_apart(transaction, group, today, began))
+    except TRANSIENT:
+        raise
+    except Exception as exc:  # noqa: BLE001 - raised again by `_process_group`, which splits
+        return _Ahead(group, began, None, exc)
 
 
 def _groups(message_ids: list[int], alone: frozenset[int], size: int) -> Iterator[list[int]]:
@@ -211,9 +263,15 @@ def _groups(message_ids: list[int], alone: frozenset[int], size: int) -> Iterato
 
 
 def _process_group(transaction: UnitOfWork, group: list[int], today: date,
-                   clock: Callable[[], datetime]) -> list[MessageReport]:
+                   clock: Callable[[], datetime],
+                   ahead: _Ahead | None = None) -> list[MessageReport]:
     try:
-        return process_apart(transaction, group, today, clock)
+        if ahead is None:
+            return process_apart(transaction, group, today, clock)
+        if ahead.error is not None:
+            raise ahead.error
+        assert ahead.batch is not None
+        return write_apart(transaction, ahead.batch, today, ahead.began, clock)
     except TRANSIENT:
         raise
     except Exception as exc:  # noqa: BLE001 - split below; alone, recorded as `failed`
@@ -233,19 +291,34 @@ def _process_group(transaction: UnitOfWork, group: list[int], today: date,
 def process_apart(transaction: UnitOfWork, message_ids: list[int], today: date,
                   now: datetime | Callable[[], datetime]) -> list[MessageReport]:
     """Process `received` messages in two transactions: read, parse and map in one that only
-    reads, then reconcile and write in a short write transaction (`processing.read_batch`,
-    `write_batch`). On SQLite the first begins deferred (`READ_ONLY`): in WAL mode it never
-    takes the write lock, so a channel's commit (the SMTP 250, the IMAP move) never waits while
-    a big message is read. `now` may be a clock: then the batch's rows get the time it began,
-    and the messages it moved the time its write finished (`stamp_finished`)."""
+    reads, then reconcile and write in a short write transaction (`read_apart`,
+    `write_apart`). `now` may be a clock: then the batch's rows get the time it began, and
+    the messages it moved the time its write finished (`stamp_finished`)."""
     began = now() if callable(now) else now
+    return write_apart(transaction, read_apart(transaction, message_ids, today, began), today,
+                       began, now if callable(now) else None)
+
+
+def read_apart(transaction: UnitOfWork, message_ids: list[int], today: date,
+               began: datetime) -> ReadBatch:
+    """Read, parse and map in a transaction that only reads (`processing.read_batch`). On
+    SQLite it begins deferred (`READ_ONLY`): in WAL mode it never takes the write lock, so a
+    channel's commit (the SMTP 250, the IMAP move) never waits while a big message is read,
+    nor a batch's write while the next batch is read."""
     with transaction() as session:
         session.connection(execution_options={READ_ONLY: True})
-        batch = read_batch(session, message_ids, today, began)
+        return read_batch(session, message_ids, today, began)
+
+
+def write_apart(transaction: UnitOfWork, batch: ReadBatch, today: date, began: datetime,
+                clock: Callable[[], datetime] | None) -> list[MessageReport]:
+    """Reconcile and write what `read_apart` read, in a short write transaction
+    (`processing.write_batch`); with a clock, the messages it moved are stamped with the
+    time it finished."""
     with transaction() as session:
         reports = write_batch(session, batch, today, began)
-        if callable(now):
-            stamp_finished(session, message_ids, began, now())
+        if clock is not None:
+            stamp_finished(session, batch.message_ids, began, clock())
         return reports
 
 

@@ -8,6 +8,7 @@ Without Redis or RabbitMQ the tests skip with a reason outside CI and fail under
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -734,28 +735,80 @@ def test_the_same_file_three_times_through_two_channels_gives_one_set_of_events(
 
 def test_each_group_of_a_task_is_stamped_when_its_own_transaction_begins_and_ends(
         settings, tmp_path):
-    """A task of 7 messages in groups of 3: the claim reads the clock once, then each group
-    when it begins (its documents' `created_at`) and when it ends (its messages'
-    `updated_at`): `updated_at - received_at` is how long each message took from archive to
-    reconciled, not the task's start nor its group's."""
+    """A task of 7 messages in groups of 3: each group is stamped when its read begins (its
+    documents' `created_at`) and when its write ends (its messages' `updated_at`), one value
+    per group: `updated_at - received_at` is how long each message took from archive to
+    reconciled, not the task's start nor its group's. The next group is read while one is
+    written, so only the order of the reads and the order of the writes are fixed."""
     engine = prepare(settings, tmp_path, 7)
     transaction = make_session_factory(engine).begin
     with transaction() as session:
         ids = [a.message_id for a in archive_many(
             session, [Intake(order_response(n), "cli", "orders@acme.example", "m.edi")
                       for n in range(7)], NOW)]
-    moments = iter(datetime(2026, 11, 26, 9, minute, tzinfo=UTC) for minute in range(1, 10))
-    reports = process_ids(transaction, ids, TODAY, lambda: next(moments), max_attempts=5,
-                          batch_size=3)
+    minutes = itertools.count(1)
+    lock = threading.Lock()
+
+    def clock() -> datetime:   # read from two threads
+        with lock:
+            return datetime(2026, 11, 26, 9, next(minutes), tzinfo=UTC)
+
+    reports = process_ids(transaction, ids, TODAY, clock, max_attempts=5, batch_size=3)
     assert [r.state.value for r in reports] == ["reconciled"] * 7
     with engine.connect() as connection:
         stamped = connection.execute(select(InboundMessage.updated_at)
                                      .order_by(InboundMessage.id)).scalars().all()
         documents = connection.execute(select(DocumentRow.created_at)
                                        .order_by(DocumentRow.message_id)).scalars().all()
-    # minute 1 was the claim's; each group began at 2, 4, 6 and ended at 3, 5, 7
-    assert [moment.replace(tzinfo=UTC).minute for moment in documents] == [2, 2, 2, 4, 4, 4, 6]
-    assert [moment.replace(tzinfo=UTC).minute for moment in stamped] == [3, 3, 3, 5, 5, 5, 7]
+    began = [moment.replace(tzinfo=UTC).minute for moment in documents]
+    ended = [moment.replace(tzinfo=UTC).minute for moment in stamped]
+    groups = [(0, 3), (3, 6), (6, 7)]
+    for first, end in groups:
+        assert len(set(began[first:end])) == 1
+        assert len(set(ended[first:end])) == 1
+        assert began[first] < ended[first]
+    assert began[0] < began[3] < began[6]
+    assert ended[0] < ended[3] < ended[6]
+    # Each clock reading stamped one thing: 3 claims, 3 reads, 3 writes.
+    assert len({*began, *ended}) == 6
+    assert max(*began, *ended) <= 9
+    engine.dispose()
+
+
+def test_the_next_group_is_read_while_one_is_written_and_the_writes_stay_in_order(
+        settings, tmp_path, monkeypatch):
+    """Groups of 3 out of 7 messages: the write of a group waits (at most 20 s) until the
+    next group's read has begun, which only a read ahead can start; the writes still go
+    one after the other, in order, each once."""
+    from gateway.services import pipeline
+
+    engine = prepare(settings, tmp_path, 7)
+    transaction = make_session_factory(engine).begin
+    with transaction() as session:
+        ids = [a.message_id for a in archive_many(
+            session, [Intake(order_response(n), "cli", "orders@acme.example", "m.edi")
+                      for n in range(7)], NOW)]
+    reading = {group: threading.Event() for group in range(3)}
+    writes: list[tuple[list[int], bool]] = []
+    read, write = pipeline.read_batch, pipeline.write_batch
+
+    def read_batch(session, message_ids, *args, **kwargs):
+        reading[ids.index(message_ids[0]) // 3].set()
+        return read(session, message_ids, *args, **kwargs)
+
+    def write_batch(session, batch, *args, **kwargs):
+        following = ids.index(batch.message_ids[0]) // 3 + 1
+        ahead = following not in reading or reading[following].wait(20)
+        writes.append((batch.message_ids, ahead))
+        return write(session, batch, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "read_batch", read_batch)
+    monkeypatch.setattr(pipeline, "write_batch", write_batch)
+    reports = process_ids(transaction, ids, TODAY, lambda: NOW, max_attempts=5, batch_size=3)
+    assert [r.state.value for r in reports] == ["reconciled"] * 7
+    assert writes == [(ids[0:3], True), (ids[3:6], True), (ids[6:7], True)]
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(DocumentRow)) == 7
     engine.dispose()
 
 
