@@ -4,15 +4,18 @@ message that never finished processing is failed rather than taken again forever
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.exc import InterfaceError, SQLAlchemyError
 
 from gateway.bootstrap import make_session_factory
 from gateway.config import PipelineSettings
 from gateway.persistence.models import InboundMessage
+from gateway.runtime import SWITCH_INTERVAL_WITH_INTAKE
 from gateway.services.ingest import Intake, archive
 from gateway.services.intake_worker import ReceivedWorker
 from gateway.services.pipeline import ProcessingDeferred
@@ -113,3 +116,16 @@ def test_the_running_worker_rests_after_each_batch_while_mail_streams_in(engine:
         assert sum(m.state != "received" for m in messages(engine)) == 2
     finally:
         worker.stop(30)
+
+
+def test_starting_the_worker_shortens_the_interpreter_switch_interval(engine: Engine) -> None:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)   # CPython's default
+    worker = ReceivedWorker(make_session_factory(engine).begin, ["smtp"], lambda: NOW.date(),
+                            lambda: NOW)
+    try:
+        worker.start()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_WITH_INTAKE)
+    finally:
+        worker.stop(30)
+        sys.setswitchinterval(before)
