@@ -45,6 +45,12 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
 # Execution option for a connection that only reads (readiness checks, metrics scrapes): on
 # SQLite it begins a deferred transaction, which in WAL mode never waits for a writer's lock.
 READ_ONLY = "gateway_read_only"
+# Execution option for a write transaction whose commit may return before SQLite has flushed
+# its write-ahead log to disk (synchronous=NORMAL for that transaction): the caller must flush
+# the log itself (`gateway.persistence.wal.WalFlush`) before it tells anyone the data is stored.
+# The SMTP intake's group commit does, outside the write lock (docs/architecture.md, "Archive
+# before acknowledge"). Without the option every commit flushes (synchronous=FULL).
+FLUSH_LATER = "gateway_flush_later"
 
 
 # The web process's pool (`serving=True`): as many connections kept as requests it runs at
@@ -132,6 +138,12 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    _record.info[_SYNCHRONOUS] = "FULL"
+
+
+# Where a SQLite connection's current synchronous level is kept: the DBAPI connection's info,
+# which lives as long as the connection, across pool checkouts.
+_SYNCHRONOUS = "gateway_synchronous"
 
 
 def make_session_factory(engine: Engine, info: Mapping[str, Any] | None = None
@@ -146,8 +158,15 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     workers that both read a line before either writes would otherwise both add to the same
     starting value and one despatch would be lost (SQLAlchemy docs, "Serializable isolation /
     Savepoints / Transactional DDL" for pysqlite). A connection marked `READ_ONLY` writes
-    nothing, so it begins deferred and never waits behind a writer."""
-    if connection.get_execution_options().get(READ_ONLY):
+    nothing, so it begins deferred and never waits behind a writer. A transaction marked
+    `FLUSH_LATER` commits at synchronous=NORMAL, every other one at FULL; SQLite refuses to
+    change the level inside a transaction, so it is set here, only when it changes."""
+    options = connection.get_execution_options()
+    if options.get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")
         return
+    level = "NORMAL" if options.get(FLUSH_LATER) else "FULL"
+    if connection.info.get(_SYNCHRONOUS) != level:
+        connection.exec_driver_sql(f"PRAGMA synchronous={level}")
+        connection.info[_SYNCHRONOUS] = level
     connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -7,6 +7,7 @@ importing it must cost nothing (`gateway --help` loads no command).
 from __future__ import annotations
 
 import gc
+import sys
 
 # Young objects allocated between collections of the youngest generation (CPython's default is
 # 700). Parsing and reconciling a batch allocates hundreds of thousands of short-lived objects;
@@ -22,3 +23,18 @@ def tune_garbage_collector() -> None:
     moved out of the collector's view, and the youngest generation collects less often."""
     gc.freeze()
     gc.set_threshold(YOUNG_OBJECTS_PER_COLLECTION, 20, 20)
+
+
+# How long a thread may hold the interpreter lock before another that waits for it gets it
+# (CPython's default is 5 ms). See `share_interpreter_with_intake`.
+SWITCH_INTERVAL_WITH_INTAKE = 0.001
+
+
+def share_interpreter_with_intake() -> None:
+    """For a process whose channel's event loop shares the interpreter with an in-process
+    worker (`gateway smtp`, `gateway imap` and `gateway run` without a broker): while the
+    worker parses, the event loop waited up to the whole switch interval each time it needed
+    the interpreter back — every command, every piece of data, every 250 — so one message's
+    dialogue could wait tens of milliseconds behind a parse. A shorter interval bounds each
+    wait; the worker loses a little to the extra switches."""
+    sys.setswitchinterval(SWITCH_INTERVAL_WITH_INTAKE)

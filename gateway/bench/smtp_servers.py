@@ -130,8 +130,11 @@ def running_server(side: str, folder: Path, database_url: str | None) -> Iterato
     """A server subprocess; yields its port, then stops it and waits for it to exit."""
     log_path = folder / "server.log"
     with log_path.open("w") as log_file:
-        command = [sys.executable, "-c", "from gateway.bench.smtp_servers import serve_child; "
-                   "serve_child()", side, str(folder), *([database_url] if database_url else [])]
+        # -P: `-c` would put the working directory first on the path, and run from a checkout
+        # the server would import the plain sources instead of the build being measured.
+        command = [sys.executable, "-P", "-c", "from gateway.bench.smtp_servers import "
+                   "serve_child; serve_child()", side, str(folder),
+                   *([database_url] if database_url else [])]
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=log_file, text=True)
         assert process.stdin is not None

@@ -3,10 +3,11 @@
 Replies (RFC 5321, enhanced codes from RFC 3463):
 
 - `250 2.0.0` after the raw bytes (exactly as received, dot-unstuffed) and their row are
-  committed (docs/architecture.md, "Archive before acknowledge"); messages that arrive together
-  share one commit (`group_commit.py`), and a failed commit answers 451 to each of them. A retry of
-  a message already committed (a 250 that got lost) is recorded as a duplicate delivery and
-  processed once.
+  committed and on disk (docs/architecture.md, "Archive before acknowledge"); messages that
+  arrive together share one commit, and on SQLite commits that follow each other share one
+  flush of the log (`group_commit.py`); a failed commit or flush answers 451 to each of
+  them. A retry of a message already committed (a 250 that got lost) is recorded as a
+  duplicate delivery and processed once.
 - `451 4.3.0` when the database cannot store the message: the sender keeps it and retries.
 - `552 5.3.4` above the size limit, at `MAIL FROM ... SIZE=` (RFC 1870) or during DATA.
 - `550 5.1.1` at `RCPT TO` for an address that is not one of ours; `452 4.5.3` past 100
@@ -99,6 +100,14 @@ class SmtpIntake:
         self._closing = False
 
     @property
+    def commits(self) -> int:
+        return self._writer.commits
+
+    @property
+    def flushes(self) -> int:
+        return self._writer.flushes
+
+    @property
     def in_flight(self) -> int:
         """Messages received in full whose commit has not finished yet."""
         return len(self._in_flight)
@@ -148,7 +157,7 @@ class SmtpIntake:
             # Shielded: a client that hangs up now does not stop the commit; its retry will
             # then be recorded as a duplicate delivery.
             archived = await asyncio.shield(future)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:   # OSError: the log's flush failed
             log.warning("message from %s not stored (%s): answered 451, the sender will "
                         "retry", _peer(session), _first_line(exc))
             return STORE_FAILED
@@ -344,7 +353,8 @@ class SmtpServer:
                 if session.transport is not None:
                     session.transport.close()
             await server.wait_closed()
-            log.info("SMTP intake stopped")
+            log.info("SMTP intake stopped (%d commit(s), %d flush(es) of the database log)",
+                     self.intake.commits, self.intake.flushes)
 
 
 def _authenticator(settings: SmtpSettings) -> Callable[..., AuthResult]:

@@ -21,10 +21,11 @@ Updates go as one executemany, which psycopg sends in pipeline mode as a prepare
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Insert, Table, Update, bindparam, func, insert, select
+from sqlalchemy import Column, Connection, Insert, Table, Update, bindparam, insert
 from sqlalchemy import update as update_statement
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
@@ -40,9 +41,23 @@ def write_many(connection: Connection, statement: Insert | Update,
     keys: the insert's columns, or the update's bind parameter names."""
     if not rows:
         return
+    _execute(connection, _prepare(connection, statement, list(rows[0])), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A statement compiled for executemany: its text, and each parameter's name and bind
+    processor in the order the driver takes them."""
+
+    text: str
+    names: list[str]
+    processors: list[Processor | None]
+    positional: bool
+
+
+def _prepare(connection: Connection, statement: Insert | Update, keys: list[str]) -> _Prepared:
     dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]),
-                                 for_executemany=True)
+    compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
     if compiled.insert_prefetch or compiled.update_prefetch:
         # A column default computed in Python would be silently left out here.
         missing = ", ".join(c.name for c in [*compiled.insert_prefetch,
@@ -50,12 +65,35 @@ def write_many(connection: Connection, statement: Insert | Update,
         raise ValueError(f"write_many needs a value for every column with a Python-side "
                          f"default; missing: {missing}")
     names = list(compiled.positiontup or compiled.binds)
-    columns = [_column([row[name] for row in rows],
-                       bind_processor(compiled.binds[name].type, dialect)) for name in names]
+    return _Prepared(compiled.string, names,
+                     [bind_processor(compiled.binds[name].type, dialect) for name in names],
+                     bool(compiled.positional))
+
+
+def _execute(connection: Connection, prepared: _Prepared,
+             rows: Sequence[Mapping[str, Any]]) -> None:
+    columns = [_column([row[name] for row in rows], process)
+               for name, process in zip(prepared.names, prepared.processors, strict=True)]
     parameters: list[Any] = list(zip(*columns, strict=True))
-    if not compiled.positional:
-        parameters = [dict(zip(names, values, strict=True)) for values in parameters]
-    connection.exec_driver_sql(compiled.string, parameters)
+    if not prepared.positional:
+        parameters = [dict(zip(prepared.names, values, strict=True)) for values in parameters]
+    connection.exec_driver_sql(prepared.text, parameters)
+
+
+# Where a connection keeps the inserts compiled for it (the DBAPI connection's info, kept
+# across pool checkouts): compiling costs more than inserting a batch of a few rows, as the
+# SMTP intake's group commit writes them.
+_PREPARED_INSERTS = "gateway_prepared_inserts"
+
+
+def _prepared_insert(connection: Connection, table: Table, keys: list[str]) -> _Prepared:
+    cache: dict[tuple[str, tuple[str, ...]], _Prepared] = connection.info.setdefault(
+        _PREPARED_INSERTS, {})
+    key = (table.name, tuple(keys))
+    prepared = cache.get(key)
+    if prepared is None:
+        prepared = cache[key] = _prepare(connection, insert(table), keys)
+    return prepared
 
 
 def insert_rows(connection: Connection, table: Table,
@@ -103,9 +141,10 @@ def insert_many(connection: Connection, table: Table,
     if not rows:
         return []
     if connection.dialect.name == "sqlite":
-        before = connection.execute(select(func.max(table.c.id))).scalar() or 0
+        quoted = connection.dialect.identifier_preparer.quote(table.name)
+        before = connection.exec_driver_sql(f"SELECT max(id) FROM {quoted}").scalar() or 0
         if before + len(rows) < _LARGEST_ROWID:
-            write_many(connection, insert(table), rows)
+            _execute(connection, _prepared_insert(connection, table, list(rows[0])), rows)
             last = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar()
             if last != before + len(rows):
                 raise RuntimeError(f"{table.name}: {len(rows)} rows inserted after id "

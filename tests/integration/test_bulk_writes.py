@@ -178,6 +178,24 @@ def test_inserted_rows_get_their_own_ids_in_order(engine: Engine) -> None:
     assert [stored[i] for i in [*first[:2], *second]] == ["a", "b", "d", "e"]
 
 
+def test_inserts_of_other_columns_on_one_connection_each_store_their_own(engine: Engine) -> None:
+    # The insert compiled for a connection is kept per table and set of columns given.
+    with engine.begin() as connection:
+        (exception_id,) = insert_many(connection, EXCEPTIONS, [{
+            "key": "k", "code": "QTY_SHORT", "severity": "high", "risk": 1.0, "state": "open",
+            "rule": "r", "occurrences": 1, "created_at": NOW, "updated_at": NOW}])
+        reopened = [{**row, "from_state": "closed"} for row in _events(exception_id, ["b"])]
+        without = [{key: value for key, value in row.items() if key != "from_state"}
+                   for row in _events(exception_id, ["c"])]
+        first = insert_many(connection, EVENTS, reopened)
+        second = insert_many(connection, EVENTS, without)
+        third = insert_many(connection, EVENTS, reopened)
+        stored = {row.id: (row.detail, row.from_state) for row in connection.execute(
+            select(EVENTS.c.id, EVENTS.c.detail, EVENTS.c.from_state))}
+    assert [stored[i] for i in [*first, *second, *third]] == [
+        ("b", "closed"), ("c", None), ("b", "closed")]
+
+
 _DIALECT = sqlite.dialect()
 
 

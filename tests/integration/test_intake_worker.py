@@ -4,14 +4,18 @@ message that never finished processing is failed rather than taken again forever
 
 from __future__ import annotations
 
+import sys
+import time
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.exc import InterfaceError, SQLAlchemyError
 
 from gateway.bootstrap import make_session_factory
 from gateway.config import PipelineSettings
 from gateway.persistence.models import InboundMessage
+from gateway.runtime import SWITCH_INTERVAL_WITH_INTAKE
 from gateway.services.ingest import Intake, archive
 from gateway.services.intake_worker import ReceivedWorker
 from gateway.services.pipeline import ProcessingDeferred
@@ -73,3 +77,55 @@ def test_the_in_process_worker_fails_a_message_that_never_finished(engine: Engin
     assert list(rows) == [poison]
     assert "never finished" in rows[poison]
     assert {m.id: m.state for m in messages(engine)}[fine] != "failed"
+
+
+def test_while_mail_streams_in_the_worker_takes_small_batches_and_rests(engine: Engine) -> None:
+    unit_of_work = make_session_factory(engine).begin
+    with unit_of_work() as session:
+        for n in range(12):
+            archive(session, Intake(mail(f"m{n}"), "smtp", "orders@acme.example"), NOW)
+    worker = ReceivedWorker(unit_of_work, ["smtp"], lambda: NOW.date(), lambda: NOW,
+                            batch_size=8, busy_batch_size=3, rest_per_work=4.0)
+    assert not worker.intake_busy
+    worker.wake()   # a channel just committed a message
+    assert worker.intake_busy
+    assert worker.run_once() == 3          # a small batch while the channel is busy
+    worker._last_wake -= 1.0               # the channel went quiet a second ago
+    assert not worker.intake_busy
+    assert worker.run_once() == 8          # full batches again
+    assert worker.run_once() == 1
+    assert {m.state for m in messages(engine)} != {"received"}
+
+
+def test_the_running_worker_rests_after_each_batch_while_mail_streams_in(engine: Engine) -> None:
+    unit_of_work = make_session_factory(engine).begin
+    with unit_of_work() as session:
+        for n in range(6):
+            archive(session, Intake(mail(f"m{n}"), "smtp", "orders@acme.example"), NOW)
+    worker = ReceivedWorker(unit_of_work, ["smtp"], lambda: NOW.date(), lambda: NOW,
+                            busy_batch_size=2, rest_per_work=1000.0, sweep_seconds=0.05)
+    worker.wake()
+    worker.start()
+    try:
+        # The first small batch is processed, then the worker rests (1000 times its work).
+        deadline = time.monotonic() + 30
+        while sum(m.state != "received" for m in messages(engine)) < 2:
+            assert time.monotonic() < deadline, "the first batch was never processed"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert sum(m.state != "received" for m in messages(engine)) == 2
+    finally:
+        worker.stop(30)
+
+
+def test_starting_the_worker_shortens_the_interpreter_switch_interval(engine: Engine) -> None:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)   # CPython's default
+    worker = ReceivedWorker(make_session_factory(engine).begin, ["smtp"], lambda: NOW.date(),
+                            lambda: NOW)
+    try:
+        worker.start()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_WITH_INTAKE)
+    finally:
+        worker.stop(30)
+        sys.setswitchinterval(before)
