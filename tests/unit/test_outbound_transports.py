@@ -3,15 +3,18 @@ RCPT TO can be, the relay URL, GATEWAY_OUTBOUND_*."""
 
 from __future__ import annotations
 
+import smtplib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.config import OutboundSettings
 from gateway.errors import ConfigurationError
 from outbound.errors import PermanentDelivery, TransientDelivery, TransportUnavailable
 from outbound.transports.filedrop import file_name
-from outbound.transports.smtp import RelayAddress, is_address
+from outbound.transports.smtp import RelayAddress, is_address, smtp_path
 
 
 @pytest.mark.parametrize(("wire_id", "content_type", "name"), [
@@ -44,6 +47,27 @@ def test_a_wire_id_a_file_name_cannot_hold_keeps_a_hash_so_two_never_collide() -
 ])
 def test_what_can_be_an_rcpt_to_path(address: str, ok: bool) -> None:
     assert is_address(address) is ok
+
+
+ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+ATOMS = st.text(alphabet=ATEXT, min_size=1, max_size=8)
+LABELS = st.text(alphabet="abz09-", min_size=1, max_size=8)
+
+
+@given(st.lists(ATOMS, min_size=1, max_size=3), st.lists(LABELS, min_size=1, max_size=3))
+def test_a_plain_address_is_written_as_smtplib_quotes_it(atoms: list[str],
+                                                         labels: list[str]) -> None:
+    address = ".".join(atoms) + "@" + ".".join(labels)
+    assert smtp_path(address) == smtplib.quoteaddr(address) == f"<{address}>"
+
+
+@pytest.mark.parametrize("address", [
+    "Buyer <buyer@example.com>", '"a b"@example.com', "a..b@example.com", ".a@example.com",
+    "a(comment)@example.com", "einkauf@bücher.example", "käufer@example.com",
+    "root@[192.0.2.1]", "buyer", "buyer@example.com>\r\nRCPT TO:<x@y.z", "",
+])
+def test_any_other_address_is_left_to_smtplib(address: str) -> None:
+    assert smtp_path(address) is None
 
 
 def test_a_relay_url_gives_its_parts_and_default_ports() -> None:
