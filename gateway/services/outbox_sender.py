@@ -179,16 +179,16 @@ def claim_due(session: Session, now: datetime, limit: int, worker: str) -> list[
                    OUTBOX.c.supplier_code, OUTBOX.c.message_id, OUTBOX.c.wire_id,
                    OUTBOX.c.sender, OUTBOX.c.recipient, OUTBOX.c.payload,
                    OUTBOX.c.content_type, OUTBOX.c.headers))
-    rows = [_claimed(row._asdict()) for row in claimed]
+    rows = [_claimed(*row) for row in claimed]
     return sorted(rows, key=lambda row: row.id)
 
 
-def _claimed(row: dict[str, Any]) -> Claimed:
-    headers = tuple((str(name), str(value)) for name, value in row["headers"] or ())
-    return Claimed(row["id"], row["kind"], Transport(row["transport"]), row["attempts"],
-                   row["supplier_code"], row["message_id"],
-                   Outgoing(row["wire_id"], row["sender"], row["recipient"], row["payload"],
-                            row["content_type"], headers))
+def _claimed(row_id: int, kind: str, transport: str, attempts: int, supplier_code: str | None,
+             message_id: int | None, wire_id: str, sender: str, recipient: str,
+             payload: bytes, content_type: str, headers: list[list[str]] | None) -> Claimed:
+    pairs = tuple((str(name), str(value)) for name, value in headers or ())
+    return Claimed(row_id, kind, Transport(transport), attempts, supplier_code, message_id,
+                   Outgoing(wire_id, sender, recipient, payload, content_type, pairs))
 
 
 def give_back_stuck(session: Session, now: datetime, stuck_seconds: float,
