@@ -3,6 +3,7 @@ RCPT TO can be, the relay URL, GATEWAY_OUTBOUND_*."""
 
 from __future__ import annotations
 
+import re
 import smtplib
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from gateway.config import OutboundSettings
 from gateway.errors import ConfigurationError
 from outbound.errors import PermanentDelivery, TransientDelivery, TransportUnavailable
 from outbound.transports.filedrop import file_name
-from outbound.transports.smtp import RelayAddress, is_address, smtp_path
+from outbound.transports.smtp import RelayAddress, dot_stuffed, is_address, smtp_path
 
 
 @pytest.mark.parametrize(("wire_id", "content_type", "name"), [
@@ -68,6 +69,17 @@ def test_a_plain_address_is_written_as_smtplib_quotes_it(atoms: list[str],
 ])
 def test_any_other_address_is_left_to_smtplib(address: str) -> None:
     assert smtp_path(address) is None
+
+
+@given(st.lists(st.sampled_from([b".", b"..", b"\r\n", b"\n", b"\r", b"a", b"\r\n.\r\n",
+                                 b"\x00", b"\xff"]), max_size=30))
+def test_dot_stuffing_doubles_every_period_that_begins_a_line(parts: list[bytes]) -> None:
+    payload = b"".join(parts)
+    # smtplib's rule, as its `data` applies it to bytes: "^." in multi-line mode, then CRLF.
+    stuffed = re.sub(rb"(?m)^\.", b"..", payload)
+    if stuffed[-2:] != b"\r\n":
+        stuffed += b"\r\n"
+    assert dot_stuffed(payload) == stuffed + b".\r\n"
 
 
 def test_a_relay_url_gives_its_parts_and_default_ports() -> None:
