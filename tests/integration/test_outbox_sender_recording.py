@@ -152,3 +152,18 @@ def test_a_long_batch_records_as_it_goes_and_keeps_its_waiting_rows_alive(
     with begin() as session:
         attempts = session.scalars(select(OutboundAttemptRow.outbound_id)).all()
     assert sorted(attempts) == ids
+
+
+def test_a_pass_stopped_after_its_batches_records_the_last_one_and_claims_no_more(
+        begin: Transactions, traffic: Traffic, tmp_path: Path) -> None:
+    ids = enqueue(begin, *(email(n) for n in range(1, 26)))
+    traffic.commits = 0
+    settings = settings_for(tmp_path, None, batch_size=10)
+    report = OutboxSender(begin, Transports.from_settings(settings), settings, Clock(),
+                          "test").drain(max_batches=1)
+    assert sorted(report.sent) == ids[:10]
+    assert traffic.commits == 2   # the claim, then the outcomes on their own
+    with begin() as session:
+        states = dict(session.execute(
+            select(OutboundMessageRow.id, OutboundMessageRow.state)).tuples().all())
+    assert [states[i] for i in ids] == ["sent"] * 10 + ["pending"] * 15
