@@ -165,5 +165,5 @@ def test_a_pass_stopped_after_its_batches_records_the_last_one_and_claims_no_mor
     assert traffic.commits == 2   # the claim, then the outcomes on their own
     with begin() as session:
         states = dict(session.execute(
-            select(OutboundMessageRow.id, OutboundMessageRow.state)).tuples().all())
+            select(OutboundMessageRow.id, OutboundMessageRow.state)).all())
     assert [states[i] for i in ids] == ["sent"] * 10 + ["pending"] * 15
