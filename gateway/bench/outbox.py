@@ -10,7 +10,9 @@ it answers 250 at once and writes each Message-ID it took to a file, so that aft
 the benchmark checks that each message arrived exactly once. The sides alternate, each run on
 a fresh SQLite database (schema made before the clock starts); the medians and their ratio are
 reported. The outbox side's clock covers enqueueing the 2,000 drafts and draining them; its
-enqueue share is reported too.
+enqueue share is reported too, and so are the CPU seconds each side cost this process and the
+receiving server's (from /proc), which a machine shared with other work moves far less than
+wall-clock seconds.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _sink(folder: Path) -> Iterator[tuple[int, Path]]:
+def _sink(folder: Path) -> Iterator[tuple[int, Path, int]]:
     port, log = _free_port(), folder / "arrived.log"
     process = subprocess.Popen(
         [sys.executable, "-c",
@@ -148,10 +150,19 @@ def _sink(folder: Path) -> Iterator[tuple[int, Path]]:
         assert process.stdout is not None
         if process.stdout.readline().strip() != "ready":
             raise BenchmarkError("the loopback SMTP server did not start")
-        yield port, log
+        yield port, log, process.pid
     finally:
         process.terminate()
         process.wait(10)
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process `pid` so far (Linux's /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _arrived_since(log: Path, offset: int) -> tuple[Counter[str], int]:
@@ -214,24 +225,32 @@ def run_outbox_benchmark(messages: int, runs: int, batch_size: int,
     drafts = make_drafts(messages)
     wanted = Counter(draft.wire_id for draft in drafts)
     sides = {name: TimedSide(name, _LABELS[name]) for name in (BARE, OUTBOX)}
+    client_cpu: dict[str, list[float]] = {BARE: [], OUTBOX: []}
+    server_cpu: dict[str, list[float]] = {BARE: [], OUTBOX: []}
     enqueue_seconds: list[float] = []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="gateway-bench-outbox-") as scratch, \
-            _sink(Path(scratch)) as (port, log):
+            _sink(Path(scratch)) as (port, log, server):
         offset = 0
         for run in range(runs):
             for name in (BARE, OUTBOX) if run % 2 == 0 else (OUTBOX, BARE):
                 progress(f"run {run + 1}/{runs}: {_LABELS[name]}")
                 if name == BARE:
+                    cpu, server_before = time.process_time(), process_cpu_seconds(server)
                     seconds, sent = timed(lambda: send_bare(port, drafts))
                 else:
                     database = Path(scratch) / f"run{run}" / "gateway.db"
                     database.parent.mkdir()
                     prepare_database(database)
+                    cpu, server_before = time.process_time(), process_cpu_seconds(server)
                     seconds, result = timed(partial(send_through_outbox, port, drafts,
                                                     database, batch_size))
                     sent, enqueued = cast(tuple[int, float], result)
                     enqueue_seconds.append(enqueued)
+                client_cpu[name].append(time.process_time() - cpu)
+                server_after = process_cpu_seconds(server)
+                if server_before is not None and server_after is not None:
+                    server_cpu[name].append(server_after - server_before)
                 arrived, offset = _arrived_since(log, offset)
                 if sent != messages or arrived != wanted:
                     raise BenchmarkError(f"{name}: {sum(arrived.values())} of {messages} "
@@ -248,9 +267,30 @@ def run_outbox_benchmark(messages: int, runs: int, batch_size: int,
                          "messages_per_second": round(messages / side.median, 1)}
                   for name, side in sides.items()},
         "enqueue_median_seconds": round(statistics.median(enqueue_seconds), 4),
+        "cpu": _cpu_figures(client_cpu, server_cpu),
         "ratio": round(bare / outbox, 3), "target_ratio": TARGET_RATIO,
         "meets_target": bare / outbox >= TARGET_RATIO, "exactly_once": True,
     }
+
+
+def _cpu_figures(client: dict[str, list[float]],
+                 server: dict[str, list[float]]) -> dict[str, Any]:
+    """Median CPU seconds of each side in the benchmark's process (preparing the outbox's
+    database excepted) and in the receiving server's; and the ratio of their sums, bare over
+    outbox: what the wall-clock ratio tends to when the cores are contended and each side
+    waits for the CPU rather than for the other. The server's figures are None where /proc is
+    not there."""
+    def median(values: list[float]) -> float | None:
+        return round(statistics.median(values), 3) if values else None
+
+    figures: dict[str, Any] = {name: {"client_seconds": median(client[name]),
+                                      "server_seconds": median(server[name])}
+                               for name in (BARE, OUTBOX)}
+    if all(server[name] for name in (BARE, OUTBOX)):
+        total = {name: statistics.median(client[name]) + statistics.median(server[name])
+                 for name in (BARE, OUTBOX)}
+        figures["ratio"] = round(total[BARE] / total[OUTBOX], 3)
+    return figures
 
 
 def outbox_table(result: dict[str, Any]) -> Table:
@@ -258,17 +298,20 @@ def outbox_table(result: dict[str, Any]) -> Table:
                          f"{result['messages']:,} messages, {result['runs']} runs per side, "
                          f"load {' '.join(map(str, result['load_average']))}"),
                   title_justify="left")
-    for column in ("side", "median s", "msg/s", "runs (s)"):
+    for column in ("side", "median s", "msg/s", "runs (s)", "CPU s: client + server"):
         table.add_column(column)
-    for side in result["sides"].values():
+    for name, side in result["sides"].items():
+        cpu = result["cpu"][name]
         table.add_row(side["label"], f"{side['median_seconds']:.3f}",
                       f"{side['messages_per_second']:,.0f}",
-                      " ".join(f"{s:.3f}" for s in side["seconds"]))
+                      " ".join(f"{s:.3f}" for s in side["seconds"]),
+                      f"{cpu['client_seconds']} + {cpu['server_seconds']}")
     verdict = "meets" if result["meets_target"] else "MISSES"
     table.caption = (f"outbox / bare = {result['ratio']:.2f} ({verdict} the target of "
                      f"{result['target_ratio']:.2f}); enqueueing took "
-                     f"{result['enqueue_median_seconds']:.3f} s of the outbox side; every "
-                     "message arrived exactly once")
+                     f"{result['enqueue_median_seconds']:.3f} s of the outbox side; CPU "
+                     f"bare / outbox = {result['cpu'].get('ratio', '-')}; every message "
+                     "arrived exactly once")
     return table
 
 

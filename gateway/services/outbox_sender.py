@@ -7,20 +7,23 @@ send` run it:
    (on PostgreSQL its subquery takes the rows `FOR UPDATE SKIP LOCKED`, so two senders never
    wait for each other; SQLite runs one writer at a time), counting the attempt, and commits.
 2. Each row goes out through its transport (one SMTP connection for the whole batch), outside
-   any transaction.
-3. The outcomes are recorded in short transactions every few rows (and after any slow one),
-   which also tell the rows still waiting in the batch that their sender is alive: sent;
-   back to `pending` after a full-jitter back-off (a transient failure); `failed` with the
-   reason and an OUTBOUND_FAILED exception for IT (a permanent failure, or `max_attempts`
-   transient ones). A message that answers an inbound message (a CONTRL, an APERAK, an
-   email reply) moves that message from `reconciled` to `acknowledged` in the transaction
-   that records it sent (`_acknowledge_messages`).
+   any transaction, as stored: the payload is the message's final bytes, made at enqueue.
+3. The outcomes are recorded in the transaction that claims the next batch (or in one of
+   their own after the last): one commit per batch, a few statements whatever its size. A
+   long batch also records every `RECORD_EVERY` rows or `RECORD_AFTER_SECONDS`, which tells
+   the rows still waiting that their sender is alive. Outcomes: sent; back to `pending` after
+   a full-jitter back-off (a transient failure); `failed` with the reason and an
+   OUTBOUND_FAILED exception for IT (a permanent failure, or `max_attempts` transient ones).
+   A message that answers an inbound message (a CONTRL, an APERAK, an email reply) moves
+   that message from `reconciled` to `acknowledged` in the transaction that records it sent
+   (`_acknowledge_messages`).
 
 Idempotent on the wire: a row's `wire_id` (its Message-ID, its interchange reference, its
 webhook delivery id) is in the stored bytes and the same on every attempt. A sender killed
-between sending and recording leaves rows `sending`; `give_back_stuck` returns them to
-`pending` after `stuck_seconds` without news, and they go again: at worst the receiver gets a
-message twice and recognises it as the same one.
+between sending and recording leaves rows `sending` (at most a batch, `RECORD_EVERY` rows or
+`RECORD_AFTER_SECONDS` of sending were sent and not recorded); `give_back_stuck` returns them
+to `pending` after `stuck_seconds` without news, and they go again: at worst the receiver gets
+a message twice and recognises it as the same one.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -56,6 +58,7 @@ from gateway.domain.outbound import (
     Transport,
     retry_delay,
 )
+from gateway.persistence.bulk import insert_rows, write_many
 from gateway.persistence.models import (
     ExceptionEventRow,
     ExceptionRow,
@@ -78,8 +81,8 @@ EXCEPTIONS = cast(Table, ExceptionRow.__table__)
 EVENTS = cast(Table, ExceptionEventRow.__table__)
 MESSAGES = cast(Table, InboundMessage.__table__)
 
-RECORD_EVERY = 25            # outcomes recorded together at most
-RECORD_AFTER_SECONDS = 0.5   # ... or as soon as this long passed since the last record
+RECORD_EVERY = 100           # outcomes of a batch recorded together at most
+RECORD_AFTER_SECONDS = 1.0   # ... or as soon as this long passed since the last record
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,16 +200,16 @@ def claim_due(session: Session, now: datetime, limit: int, worker: str) -> list[
                    OUTBOX.c.supplier_code, OUTBOX.c.message_id, OUTBOX.c.wire_id,
                    OUTBOX.c.sender, OUTBOX.c.recipient, OUTBOX.c.payload,
                    OUTBOX.c.content_type, OUTBOX.c.headers))
-    rows = [_claimed(row._asdict()) for row in claimed]
+    rows = [_claimed(*row) for row in claimed]
     return sorted(rows, key=lambda row: row.id)
 
 
-def _claimed(row: dict[str, Any]) -> Claimed:
-    headers = tuple((str(name), str(value)) for name, value in row["headers"] or ())
-    return Claimed(row["id"], row["kind"], Transport(row["transport"]), row["attempts"],
-                   row["supplier_code"], row["message_id"],
-                   Outgoing(row["wire_id"], row["sender"], row["recipient"], row["payload"],
-                            row["content_type"], headers))
+def _claimed(row_id: int, kind: str, transport: str, attempts: int, supplier_code: str | None,
+             message_id: int | None, wire_id: str, sender: str, recipient: str,
+             payload: bytes, content_type: str, headers: list[list[str]] | None) -> Claimed:
+    pairs = tuple((str(name), str(value)) for name, value in headers or ())
+    return Claimed(row_id, kind, Transport(transport), attempts, supplier_code, message_id,
+                   Outgoing(wire_id, sender, recipient, payload, content_type, pairs))
 
 
 def give_back_stuck(session: Session, now: datetime, stuck_seconds: float,
@@ -263,21 +266,27 @@ class OutboxSender:
               stop: Callable[[], bool] = lambda: False) -> SendReport:
         """Send batches until nothing is due (or a transport is unavailable: the rest
         waits for its back-off, or `stop()` says so); the transports' connections are closed
-        at the end."""
+        at the end. The outcomes of a batch are recorded in the transaction that claims the
+        next one: one commit per batch, and no row is sent before the commit that claims it."""
         report = SendReport()
+        unrecorded: list[Outcome] = []
+        batches = 0
         try:
-            batches = 0
-            while (max_batches is None or batches < max_batches) and not stop():
+            while True:
+                go_on = ((max_batches is None or batches < max_batches) and not stop()
+                         and all(outcome.tried for outcome in unrecorded))
                 with self.begin() as session:
-                    claimed = claim_due(session, self.clock(), self.settings.batch_size,
-                                        self.worker)
+                    now = self.clock()
+                    if unrecorded:
+                        report.add(record_outcomes(session, unrecorded, [], now,
+                                                   self.settings, self.rand))
+                    claimed = (claim_due(session, now, self.settings.batch_size, self.worker)
+                               if go_on else [])
+                unrecorded = []
                 if not claimed:
                     break
                 batches += 1
-                done = self.send_batch(claimed)
-                report.add(done)
-                if done.untried:
-                    break
+                unrecorded = self.send_batch(claimed, report)
         finally:
             self.transports.close()
         return report
@@ -287,33 +296,26 @@ class OutboxSender:
             return give_back_stuck(session, self.clock(), self.settings.stuck_seconds,
                                    self.settings.max_attempts)
 
-    def send_batch(self, claimed: list[Claimed]) -> SendReport:
-        """Send `claimed` in order; the outcomes are recorded by a second thread while the
-        next messages go out (one record at a time, in order): the database work overlaps
-        the wait for the relay's replies instead of adding to it."""
-        report = SendReport()
+    def send_batch(self, claimed: list[Claimed], report: SendReport) -> list[Outcome]:
+        """Send `claimed` in order; the outcomes not yet recorded. A long batch (a slow
+        relay, a big `batch_size`) records what it has every `RECORD_EVERY` rows or
+        `RECORD_AFTER_SECONDS`, which also tells the rows still waiting that their sender is
+        alive; so a sender killed mid-batch repeats at most that many messages."""
         waiting: list[Outcome] = []
         last_record = time.monotonic()
         unavailable: set[Transport] = set()
-        with ThreadPoolExecutor(1, thread_name_prefix="outbox-record") as recorder:
-            recording: Future[SendReport] | None = None
-            for index, row in enumerate(claimed):
-                outcome = (self._untried(row) if row.transport in unavailable
-                           else self._send(row))
-                if isinstance(outcome.error, TransportUnavailable):
-                    unavailable.add(row.transport)
-                waiting.append(outcome)
-                if (len(waiting) >= RECORD_EVERY
-                        or time.monotonic() - last_record >= RECORD_AFTER_SECONDS):
-                    if recording is not None:
-                        report.add(recording.result())
-                    recording = recorder.submit(self._record, waiting, claimed[index + 1:])
-                    waiting, last_record = [], time.monotonic()
-            if recording is not None:
-                report.add(recording.result())
-        if waiting:
-            report.add(self._record(waiting, []))
-        return report
+        for index, row in enumerate(claimed):
+            outcome = (self._untried(row) if row.transport in unavailable
+                       else self._send(row))
+            if isinstance(outcome.error, TransportUnavailable):
+                unavailable.add(row.transport)
+            waiting.append(outcome)
+            if index + 1 < len(claimed) and (
+                    len(waiting) >= RECORD_EVERY
+                    or time.monotonic() - last_record >= RECORD_AFTER_SECONDS):
+                report.add(self._record(waiting, claimed[index + 1:]))
+                waiting, last_record = [], time.monotonic()
+        return waiting
 
     def _send(self, row: Claimed) -> Outcome:
         at, started = self.clock(), time.monotonic()
@@ -335,10 +337,9 @@ class OutboxSender:
                                                   "was unavailable in this batch"))
 
     def _record(self, outcomes: list[Outcome], still_claimed: list[Claimed]) -> SendReport:
-        now = self.clock()
         with self.begin() as session:
-            return record_outcomes(session, outcomes, still_claimed, now, self.settings,
-                                   self.rand)
+            return record_outcomes(session, outcomes, still_claimed, self.clock(),
+                                   self.settings, self.rand)
 
 
 def _ms(started: float) -> int:
@@ -354,21 +355,20 @@ def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: li
     """Write the outcomes of one stretch of a batch (guarded: only rows still `sending`
     move), their attempts, the OUTBOUND_FAILED exceptions of rows that failed for good and
     the resolution of those whose retry was sent; and tell the rows still claimed that
-    their sender is alive."""
+    their sender is alive. A few statements whatever the number of rows: one executemany per
+    kind of change and one for the attempts (a COPY on PostgreSQL)."""
     report = SendReport()
-    changes: list[dict[str, Any]] = []
-    for outcome in outcomes:
-        changes.append(_change(outcome, now, settings, rand, report))
+    changes = [_change(outcome, now, settings, rand, report) for outcome in outcomes]
     reasons = {change["_id"]: change.get("state_reason") or "" for change in changes}
     connection = session.connection()
     for group in _same_keys(changes):
-        connection.execute(
-            update(OUTBOX).where(and_(OUTBOX.c.id == bindparam("_id"),
-                                      OUTBOX.c.state == OutboundState.SENDING.value))
-            .values({key: bindparam(key) for key in group[0] if key != "_id"}), group)
-    attempts = [_attempt(outcome) for outcome in outcomes if outcome.tried]
-    if attempts:
-        connection.execute(insert(ATTEMPTS), attempts)
+        write_many(connection,
+                   update(OUTBOX).where(and_(OUTBOX.c.id == bindparam("_id"),
+                                             OUTBOX.c.state == bindparam("_was")))
+                   .values({key: bindparam(key) for key in group[0] if key != "_id"}),
+                   [{**change, "_was": OutboundState.SENDING.value} for change in group])
+    insert_rows(connection, ATTEMPTS,
+                [_attempt(outcome) for outcome in outcomes if outcome.tried])
     if still_claimed:
         connection.execute(
             update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in still_claimed]),
@@ -379,7 +379,10 @@ def record_outcomes(session: Session, outcomes: list[Outcome], still_claimed: li
         _raise_failures(session, [(o.claimed, reasons[o.claimed.id]) for o in outcomes
                                   if o.claimed.id in failed], now)
     if sent:
-        _resolve_failures(session, [o for o in outcomes if o.claimed.id in sent], now)
+        # Only a row tried before can have an OUTBOUND_FAILED exception to resolve: one is
+        # raised when an attempt fails for good, and the retry that follows counts another.
+        _resolve_failures(session, [o for o in outcomes
+                                    if o.claimed.id in sent and o.claimed.attempts > 1], now)
         _acknowledge_messages(session, [o.claimed for o in outcomes if o.claimed.id in sent])
     return report
 

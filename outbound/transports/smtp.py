@@ -16,10 +16,12 @@ URL asks for it, is required: a relay that does not offer it is not used in clea
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -63,6 +65,7 @@ class RelayAddress:
         return f"{self.scheme}://{who}{self.host}:{self.port}"
 
 
+@lru_cache(maxsize=4096)
 def is_address(address: str) -> bool:
     """Whether `address` can be an RCPT TO path: local@domain, the domain a host name of
     dot-separated labels (RFC 5321 section 4.1.2) or an address literal."""
@@ -79,6 +82,20 @@ def is_address(address: str) -> bool:
     return len(labels) >= 2 and all(
         0 < len(label) <= 63 and not label.startswith("-") and not label.endswith("-")
         and all(c.isalnum() or c == "-" for c in label) for label in labels)
+
+
+# A dot-atom local part at a domain of plain labels (RFC 5322 section 3.2.3; RFC 5321 section
+# 4.1.2): smtplib's quoteaddr gives exactly "<address>" for it, after parsing it with the
+# email package's address parser, about 30 microseconds an address. The sender writes the
+# path itself for such addresses and leaves every other one to smtplib.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+def smtp_path(address: str) -> str | None:
+    """`<address>` for a plain ASCII address, as smtplib's quoteaddr writes it; None for any
+    other (smtplib quotes it)."""
+    return f"<{address}>" if PLAIN_ADDRESS.fullmatch(address) else None
 
 
 class SmtpRelay:
@@ -121,13 +138,13 @@ class SmtpRelay:
             options.append("SMTPUTF8")
         if not message.payload.isascii() and connection.has_extn("8bitmime"):
             options.append("BODY=8BITMIME")
-        code, reply = connection.mail(message.sender, options)
+        code, reply = _mail(connection, message.sender, options)
         if code != 250:
             raise self._refused(connection, code, reply, "MAIL FROM")
-        code, reply = connection.rcpt(message.recipient)
+        code, reply = _rcpt(connection, message.recipient)
         if code not in (250, 251):
             raise self._refused(connection, code, reply, "RCPT TO")
-        code, reply = connection.data(message.payload)
+        code, reply = _data(connection, message.payload)
         if code != 250:
             raise self._refused(connection, code, reply, "the message")
         return Delivered(_reply(code, reply))
@@ -193,6 +210,47 @@ class SmtpRelay:
     def _drop(self) -> None:
         _close_quietly(self._connection)
         self._connection = None
+
+
+def _mail(connection: smtplib.SMTP, sender: str, options: list[str]) -> tuple[int, bytes]:
+    """smtplib's `mail`, without its address parser for a plain address (`smtp_path`)."""
+    path = smtp_path(sender)
+    if path is None or "SMTPUTF8" in options:
+        return connection.mail(sender, options)
+    extra = " " + " ".join(options) if options and connection.does_esmtp else ""
+    connection.putcmd("mail", f"FROM:{path}{extra}")
+    return connection.getreply()
+
+
+def _rcpt(connection: smtplib.SMTP, recipient: str) -> tuple[int, bytes]:
+    """smtplib's `rcpt`, without its address parser for a plain address."""
+    path = smtp_path(recipient)
+    if path is None:
+        return connection.rcpt(recipient)
+    connection.putcmd("rcpt", f"TO:{path}")
+    return connection.getreply()
+
+
+def dot_stuffed(payload: bytes) -> bytes:
+    """The DATA of `payload` (RFC 5321 section 4.5.2): a period that begins a line doubled,
+    and the terminating CRLF "." CRLF, exactly as smtplib's `data` writes it, by a bytes
+    search and replace instead of its multi-line regular expression, which scanned a 3 KB
+    message in about 150,000 instructions: a third of a bare smtplib client's work."""
+    if payload.startswith(b".") or b"\n." in payload:
+        payload = (b"." if payload.startswith(b".") else b"") + payload.replace(b"\n.", b"\n..")
+    if not payload.endswith(b"\r\n"):
+        payload += b"\r\n"
+    return payload + b".\r\n"
+
+
+def _data(connection: smtplib.SMTP, payload: bytes) -> tuple[int, bytes]:
+    """smtplib's `data` for bytes, with `dot_stuffed`."""
+    connection.putcmd("data")
+    code, reply = connection.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    connection.send(dot_stuffed(payload))
+    return connection.getreply()
 
 
 def _close_quietly(connection: smtplib.SMTP | None) -> None:

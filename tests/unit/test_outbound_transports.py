@@ -3,15 +3,19 @@ RCPT TO can be, the relay URL, GATEWAY_OUTBOUND_*."""
 
 from __future__ import annotations
 
+import re
+import smtplib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.config import OutboundSettings
 from gateway.errors import ConfigurationError
 from outbound.errors import PermanentDelivery, TransientDelivery, TransportUnavailable
 from outbound.transports.filedrop import file_name
-from outbound.transports.smtp import RelayAddress, is_address
+from outbound.transports.smtp import RelayAddress, dot_stuffed, is_address, smtp_path
 
 
 @pytest.mark.parametrize(("wire_id", "content_type", "name"), [
@@ -44,6 +48,38 @@ def test_a_wire_id_a_file_name_cannot_hold_keeps_a_hash_so_two_never_collide() -
 ])
 def test_what_can_be_an_rcpt_to_path(address: str, ok: bool) -> None:
     assert is_address(address) is ok
+
+
+ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+ATOMS = st.text(alphabet=ATEXT, min_size=1, max_size=8)
+LABELS = st.text(alphabet="abz09-", min_size=1, max_size=8)
+
+
+@given(st.lists(ATOMS, min_size=1, max_size=3), st.lists(LABELS, min_size=1, max_size=3))
+def test_a_plain_address_is_written_as_smtplib_quotes_it(atoms: list[str],
+                                                         labels: list[str]) -> None:
+    address = ".".join(atoms) + "@" + ".".join(labels)
+    assert smtp_path(address) == smtplib.quoteaddr(address) == f"<{address}>"
+
+
+@pytest.mark.parametrize("address", [
+    "Buyer <buyer@example.com>", '"a b"@example.com', "a..b@example.com", ".a@example.com",
+    "a(comment)@example.com", "einkauf@bücher.example", "käufer@example.com",
+    "root@[192.0.2.1]", "buyer", "buyer@example.com>\r\nRCPT TO:<x@y.z", "",
+])
+def test_any_other_address_is_left_to_smtplib(address: str) -> None:
+    assert smtp_path(address) is None
+
+
+@given(st.lists(st.sampled_from([b".", b"..", b"\r\n", b"\n", b"\r", b"a", b"\r\n.\r\n",
+                                 b"\x00", b"\xff"]), max_size=30))
+def test_dot_stuffing_doubles_every_period_that_begins_a_line(parts: list[bytes]) -> None:
+    payload = b"".join(parts)
+    # smtplib's rule, as its `data` applies it to bytes: "^." in multi-line mode, then CRLF.
+    stuffed = re.sub(rb"(?m)^\.", b"..", payload)
+    if stuffed[-2:] != b"\r\n":
+        stuffed += b"\r\n"
+    assert dot_stuffed(payload) == stuffed + b".\r\n"
 
 
 def test_a_relay_url_gives_its_parts_and_default_ports() -> None:
