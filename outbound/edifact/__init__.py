@@ -1,6 +1,6 @@
 """EDIFACT acknowledgements on the wire: CONTRL (syntax and service report) and APERAK
 (application error and acknowledgement), in an interchange whose envelope answers the one
-received. Pure: segments in, bytes out, built with pydifact's serializer. Nothing here reads a
+received. Pure: segments in, bytes out. Nothing here reads a
 supplier's bytes; the services decide what to say (`gateway.services.acknowledgements`)."""
 
 from outbound.edifact.aperak import AperakError, AperakMessage, ErrorKind, aperak_segments

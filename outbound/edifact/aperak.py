@@ -22,9 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydifact.segments import Segment
-
-from outbound.edifact.envelope import Element, MessageIdentifier, segment, wrap_message
+from outbound.edifact.envelope import Element, MessageIdentifier, Segment, segment, wrap_message
 
 
 class ErrorKind(StrEnum):

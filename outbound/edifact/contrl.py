@@ -28,9 +28,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydifact.segments import Segment
-
-from outbound.edifact.envelope import Element, MessageIdentifier, Party, segment, wrap_message
+from outbound.edifact.envelope import (
+    Element,
+    MessageIdentifier,
+    Party,
+    Segment,
+    segment,
+    wrap_message,
+)
 
 
 class Action(StrEnum):

@@ -4,9 +4,12 @@ It answers one received interchange: our UNB names the received receiver as send
 received sender as recipient, each with its identification code qualifier (0007), and uses the
 same syntax identifier and version (S001), so the partner's translator reads the answer in the
 repertoire it chose. The interchange control reference (0020) is ours, from a counter per
-partner that is never reused (`gateway.services.acknowledgements`). Segments are serialised by
-pydifact; text is fitted to the repertoire of the syntax level first (UNOA allows only upper
-case letters, digits and a few marks: ISO 9735-1 section 6.2).
+partner that is never reused (`gateway.services.acknowledgements`). Segments are written with
+the default service characters, stated in a UNA (ISO 9735-1 section 8: `:+.? '`), each
+service character in a value released by `?`; text is fitted to the repertoire of the syntax
+level first (UNOA allows only upper case letters, digits and a few marks: ISO 9735-1 section
+6.2). The writer is this module's own, a join of prepared strings: pydifact's segment objects
+and serializer cost more than reading the message being answered.
 """
 
 from __future__ import annotations
@@ -16,12 +19,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydifact.control.characters import Characters
-from pydifact.segments import Segment
-from pydifact.serializer import Serializer
-
-# Elements are plain strings or composites (lists of strings), as pydifact serialises them.
+# Elements are plain strings or composites (lists of strings).
 Element = str | list[str]
+
+# The service string advice: component ':', data '+', decimal mark '.', release '?', the
+# reserved position (repetition in version 4; a space before it), terminator "'". The decimal
+# mark is stated as '.', the default of ISO 9735.
+UNA = "UNA:+.? '"
+# Each service character in a value is preceded by the release character (ISO 9735-1 §9.3).
+_RELEASED = str.maketrans({"?": "??", ":": "?:", "+": "?+", "'": "?'"})
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A segment to write: its tag and its elements, in order."""
+
+    tag: str
+    elements: list[Element]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +127,30 @@ def _encodes(text: str, codec: str) -> bool:
 
 
 def segment(tag: str, *elements: Element) -> Segment:
-    """A pydifact segment without trailing empty elements (ISO 9735-1 section 7.1: they are
-    left out, not sent empty)."""
+    """A segment without trailing empty elements (ISO 9735-1 section 7.1: they are left
+    out, not sent empty)."""
     trimmed = list(elements)
-    while trimmed and trimmed[-1] in ("", [], None):
+    while trimmed and trimmed[-1] in ("", []):
         trimmed.pop()
-    return Segment(tag, *trimmed)
+    return Segment(tag, trimmed)
+
+
+def serialize(segments: Sequence[Segment]) -> str:
+    """The UNA, then each segment on a line of its own, its values released; trailing
+    empty components of a composite are left out (ISO 9735-1 section 7.1)."""
+    parts = [UNA, "\n"]
+    for written in segments:
+        parts.append(written.tag)
+        for element in written.elements:
+            if isinstance(element, str):
+                parts += ("+", element.translate(_RELEASED))
+                continue
+            components = [component.translate(_RELEASED) for component in element]
+            while components and components[-1] == "":
+                components.pop()
+            parts += ("+", ":".join(components))
+        parts.append("'\n")
+    return "".join(parts)
 
 
 def wrap_message(identifier: MessageIdentifier, body: Sequence[Segment]) -> list[Segment]:
@@ -140,14 +172,11 @@ def answer_interchange(inbound: InboundEnvelope, reference: str, prepared: datet
                   "", application, "", "", "", "1" if inbound.test else "")
     segments = [unb, *(s for message in messages for s in message),
                 segment("UNZ", str(len(messages)), reference)]
-    # The decimal mark is stated as '.', the default of ISO 9735 (pydifact's default is ',').
-    serializer = Serializer(Characters(decimal_point="."))  # type: ignore[no-untyped-call]
-    text = serializer.serialize(segments, with_una_header=True, break_lines=True)
+    text = serialize(segments)
     # One line break after the UNA and after each segment: any other is in supplier text.
     if text.count("\n") != len(segments) + 1 or not _fits(text, syntax_id):
         # Rare: some text has no spelling in the repertoire; fitted element by element.
-        fitted = [_fitted(s, syntax_id) for s in segments]
-        text = serializer.serialize(fitted, with_una_header=True, break_lines=True)
+        text = serialize([_fitted(s, syntax_id) for s in segments])
     return text.encode(codec_of(syntax_id))
 
 
@@ -166,4 +195,4 @@ def _fitted(original: Segment, syntax_id: str) -> Segment:
             return [fit_text(part, syntax_id) for part in element]
         return fit_text(element, syntax_id)
 
-    return Segment(original.tag, *(fit(e) for e in original.elements))
+    return Segment(original.tag, [fit(e) for e in original.elements])
