@@ -121,6 +121,16 @@ class Segment:
         first = value[0] if value else ""
         return first if isinstance(first, list) else [first]
 
+    def padded(self, index: int, count: int) -> list[str]:
+        """Components 0 to `count - 1` of element `index` (first repetition), an empty string
+        for each the sender left out: `qualifier, value, unit = segment.padded(0, 3)`. The list
+        may be the segment's own: read it, do not change it."""
+        parts = self.parts(index)
+        size = len(parts)
+        if size == count:
+            return parts
+        return parts[:count] if size > count else parts + [""] * (count - size)
+
     def component(self, index: int, sub: int = 0) -> str:
         """Component `sub` of element `index` as a string; empty when absent."""
         elements = self._elements
