@@ -165,14 +165,17 @@ def part(parts: list[str], index: int) -> str:
 
 def split_plain(text: str, d: Delimiters) -> list[Element]:
     """Data elements of segment text that holds no release character."""
-    parts = text.split(d.data)
     component = d.component
-    elements: list[Element] = [
-        part.split(component) if component in part else part for part in parts
-    ]
+    elements: list[Element]
+    if d.data not in text:
+        # One element, as in most DTM, QTY and RFF segments: no list of parts to walk.
+        elements = [text.split(component) if component in text else text]
+    else:
+        elements = [part.split(component) if component in part else part
+                    for part in text.split(d.data)]
     if d.repeats and d.repetition in text:
         elements = [_repeated(part, d) if d.repetition in part else element
-                    for part, element in zip(parts, elements, strict=True)]
+                    for part, element in zip(text.split(d.data), elements, strict=True)]
     return elements
 
 

@@ -205,17 +205,21 @@ class Tokenizer:
         changed (after UNB/UNZ), so the caller must split again from there."""
         delimiters = self.delimiters
         terminator, release, data = delimiters.terminator, delimiters.release, delimiters.data
-        repetition = delimiters.repetition if delimiters.repeats else "\n"
-        release_char = release or "\n"
-        pieces = buffer[position:].split(terminator)
+        text = buffer[position:]
+        pieces = text.split(terminator)
         tail = pieces.pop()  # after the last terminator: incomplete, waits for more text
+        # Looked for once in the whole text rather than in every segment: whether a segment
+        # may end in a release character, and which of the rare characters occur at all.
+        escapes = bool(release) and _may_escape(text, terminator, release)
+        rare = _rare_characters(text, delimiters)
+        release_char = release or "\n"
         tags, segment, number = self._tags, Segment, self._number
         index, count = 0, len(pieces)
         while index < count:
             raw = pieces[index]
             index += 1
             consumed = len(raw) + 1
-            while release and _escapes_terminator(raw, release):
+            while escapes and _escapes_terminator(raw, release):
                 if index >= count:
                     self._number = number
                     return position, False
@@ -233,34 +237,26 @@ class Tokenizer:
                 raw = raw + terminator + pieces[index]
                 consumed += len(pieces[index]) + 1
                 index += 1
-            if raw[:1] in _WHITESPACE:
-                stripped = raw.lstrip(_WHITESPACE)
-                if stripped.startswith("UNA"):
-                    # A UNA opens an interchange, even one whose predecessor lost its UNZ.
-                    self._number = number
-                    self._expect_una = True
-                    return position + len(raw) - len(stripped), True
-                position += consumed
-                raw = stripped
-                if not raw:
-                    continue
-            else:
-                if raw.startswith("UNA"):
-                    self._number = number
-                    self._expect_una = True
-                    return position, True
-                position += consumed
-            tag = raw[:3]
-            if (tag in tags and raw[3:4] in (data, "") and "\n" not in raw and "\r" not in raw
-                    and release_char not in raw and repetition not in raw
-                    and _TYPOGRAPHIC_QUOTE not in raw and _CP1252_QUOTE not in raw):
+            stripped = raw.lstrip(_WHITESPACE)
+            tag = stripped[:3]
+            if tag == "UNA":
+                # A UNA opens an interchange, even one whose predecessor lost its UNZ.
+                self._number = number
+                self._expect_una = True
+                return position + len(raw) - len(stripped), True
+            position += consumed
+            if (tag in tags and stripped[3:4] in (data, "") and "\n" not in stripped
+                    and release_char not in stripped
+                    and not (rare and any(char in stripped for char in rare))):
                 number += 1
                 # Deferred: split into elements only when a reader asks (Segment docstring).
-                out.append(segment(tag, None, number, raw[4:], delimiters) if len(raw) > 3
-                           else segment(tag, [], number))
+                out.append(segment(tag, None, number, stripped[4:], delimiters)
+                           if len(stripped) > 3 else segment(tag, [], number))
+                continue
+            if not stripped:
                 continue
             self._number = number
-            self._segment(raw, out)
+            self._segment(stripped, out)
             number = self._number
             if tag in _ENVELOPE_TAGS:
                 return position, True
@@ -392,6 +388,21 @@ class Tokenizer:
             d = self.delimiters
             self.delimiters = Delimiters(d.component, d.data, d.decimal, d.release, " ",
                                          d.terminator)
+
+
+def _may_escape(text: str, terminator: str, release: str) -> bool:
+    """Whether any terminator in `text` follows a release character or a line break: only
+    then can `_escapes_terminator` find one escaped."""
+    return (release + terminator in text or "\n" + terminator in text
+            or "\r" + terminator in text)
+
+
+def _rare_characters(text: str, delimiters: Delimiters) -> list[str]:
+    """The characters in `text` that keep a segment off the fast path, besides line breaks
+    and the release character: CR, the repetition separator, the typographic quotes."""
+    candidates = ("\r", _TYPOGRAPHIC_QUOTE, _CP1252_QUOTE, delimiters.repetition
+                  if delimiters.repeats else "\r")
+    return [char for char in candidates if char in text]
 
 
 def _escapes_terminator(raw: str, release: str) -> bool:
