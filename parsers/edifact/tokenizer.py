@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import chain, repeat
 from typing import BinaryIO
 
 from parsers.edifact.charsets import SYNTAX_CODECS, UTF8_BOM, AdaptiveDecoder
@@ -64,6 +65,12 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
     Raises `NotEdifactError` when the stream does not start (after a BOM and white space) with
     UNA, UNB or UNH, and `ServiceStringError` for an unusable UNA.
     """
+    # Chained at C speed: a generator that yielded each token would be resumed per segment.
+    return chain.from_iterable(_token_batches(stream, chunk_size))
+
+
+def _token_batches(stream: BinaryIO, chunk_size: int) -> Iterator[list[Token]]:
+    """The tokens of `iter_segments`, a list for each chunk read."""
     head = _read_head(stream, chunk_size)
     if head.startswith(UTF8_BOM):
         head = head[len(UTF8_BOM):]
@@ -81,20 +88,21 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
         final = not data
         text = decoder.decode(data, final=final)
         if decoder.note:
-            yield Problem(Severity.WARNING, ProblemCode.CHARSET_MISMATCH, decoder.note)
+            yield [Problem(Severity.WARNING, ProblemCode.CHARSET_MISMATCH, decoder.note)]
             decoder.note = None
-        tokens = tokenizer.feed(text, final=final)
-        yield from tokens
-        yield from _later_repertoires(tokenizer.take_headers(), decoder)
+        yield tokenizer.feed(text, final=final)
+        headers = tokenizer.take_headers()
+        if headers:
+            yield list(_later_repertoires(headers, decoder))
         if final:
             break
         data = stream.read(chunk_size)
     if decoder.replaced:
-        yield Problem(
+        yield [Problem(
             Severity.WARNING,
             ProblemCode.UNDECODABLE_BYTES,
             f"{decoder.replaced} byte(s) invalid in {decoder.codec} were read as ISO 8859-1",
-        )
+        )]
 
 
 def _later_repertoires(headers: list[Segment], decoder: AdaptiveDecoder) -> Iterator[Problem]:
@@ -208,9 +216,9 @@ class Tokenizer:
         text = buffer[position:]
         pieces = text.split(terminator)
         tail = pieces.pop()  # after the last terminator: incomplete, waits for more text
-        # Looked for once in the whole text rather than in every segment: whether a segment
-        # may end in a release character, and which of the rare characters occur at all.
-        escapes = bool(release) and _may_escape(text, terminator, release)
+        # Looked for once in the whole text rather than in every segment: which segments may
+        # end in a release character, and which of the rare characters occur at all.
+        suspects = _escape_suspects(pieces, text, terminator, release)
         rare = _rare_characters(text, delimiters)
         release_char = release or "\n"
         tags, segment, number = self._tags, Segment, self._number
@@ -219,7 +227,7 @@ class Tokenizer:
             raw = pieces[index]
             index += 1
             consumed = len(raw) + 1
-            while escapes and _escapes_terminator(raw, release):
+            while suspects[index - 1] and _escapes_terminator(raw, release):
                 if index >= count:
                     self._number = number
                     return position, False
@@ -390,11 +398,14 @@ class Tokenizer:
                                          d.terminator)
 
 
-def _may_escape(text: str, terminator: str, release: str) -> bool:
-    """Whether any terminator in `text` follows a release character or a line break: only
-    then can `_escapes_terminator` find one escaped."""
-    return (release + terminator in text or "\n" + terminator in text
-            or "\r" + terminator in text)
+def _escape_suspects(pieces: list[str], text: str, terminator: str,
+                     release: str) -> list[bool]:
+    """For each piece, whether the terminator after it may be escaped: only a piece that ends
+    in the release character or a line break can be (`_escapes_terminator` decides)."""
+    if not release or not (release + terminator in text or "\n" + terminator in text
+                           or "\r" + terminator in text):
+        return [False] * len(pieces)
+    return list(map(str.endswith, pieces, repeat((release, "\r", "\n"))))
 
 
 def _rare_characters(text: str, delimiters: Delimiters) -> list[str]:
