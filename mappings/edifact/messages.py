@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from gateway.domain.documents import (
     Document,
@@ -61,6 +62,8 @@ _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})
 # scheduled delivery (SCC-QTY-DTM) in ORDRSP and ORDERS.
 _SPLIT_GROUPS = frozenset({"LOC", "SCC"})
 _PARTY_GROUPS = frozenset({"NAD", "CTA", "LOC"})
+# For membership; codes.TRACKING_REFERENCES keeps their order of preference.
+_TRACKING_REFERENCES = frozenset(codes.TRACKING_REFERENCES)
 
 
 def map_message(message: EdifactMessage, file: str | None = None) -> Document | list[Problem]:
@@ -205,7 +208,7 @@ class _DocumentBuilder:
                 self.orders.append(value)
         elif qualifier == ReferenceQualifier.CUSTOMER_REFERENCE:
             self.customer_refs.append(value)
-        if qualifier in codes.TRACKING_REFERENCES:
+        if qualifier in _TRACKING_REFERENCES:
             self.tracking.setdefault(qualifier, value)
         self._enter_group(segment)
 
@@ -388,7 +391,7 @@ class _DocumentBuilder:
             if problem is not None:
                 self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
                 if not is_digits(item_id):
-                    item.ids.append(ItemId(item_id, item_type or None))
+                    item.ids.append(_item_id(item_id, item_type or None))
                     return
             if item.gtin is None:
                 item.gtin = item_id
@@ -396,7 +399,7 @@ class _DocumentBuilder:
             item.buyer_part = item.buyer_part or item_id
         elif item_type in codes.SUPPLIER_TYPES:
             item.supplier_part = item.supplier_part or item_id
-        item.ids.append(ItemId(item_id, item_type or None))
+        item.ids.append(_item_id(item_id, item_type or None))
 
     def _finish_line(self) -> None:
         state = self.line
@@ -574,6 +577,13 @@ def _syntax_version(message: EdifactMessage, notes: Notes) -> str | None:
     if message.association:
         text += f" / {message.association}"
     return text
+
+
+@lru_cache(maxsize=1 << 14)
+def _item_id(value: str, kind: str | None) -> ItemId:
+    """One shared, immutable `ItemId` per identifier: catalogues repeat their items from line
+    to line and message to message, and a frozen dataclass is slow to build."""
+    return ItemId(value, kind)
 
 
 def _notice(problem: Problem) -> Notice:
