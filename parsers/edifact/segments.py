@@ -125,7 +125,18 @@ class Segment:
         """Components 0 to `count - 1` of element `index` (first repetition), an empty string
         for each the sender left out: `qualifier, value, unit = segment.padded(0, 3)`. The list
         may be the segment's own: read it, do not change it."""
-        parts = self.parts(index)
+        elements = self._elements
+        if elements is None:
+            assert self._delimiters is not None
+            elements = self._elements = split_plain(self._rest, self._delimiters)
+        value = elements[index] if index < len(elements) else ""
+        # The common cases first, without a call to `parts`: a composite, a simple value.
+        if value.__class__ is list:
+            parts: list[str] = value
+        elif value.__class__ is str:
+            parts = [value]
+        else:
+            parts = self.parts(index)
         size = len(parts)
         if size == count:
             return parts

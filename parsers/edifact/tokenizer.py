@@ -222,15 +222,17 @@ class Tokenizer:
         rare = _rare_characters(text, delimiters)
         release_char = release or "\n"
         tags, segment, number = self._tags, Segment, self._number
+        # Where a segment starts is worked out only when returning early (`_offset`), not
+        # counted up segment by segment.
         index, count = 0, len(pieces)
         while index < count:
+            first = index
             raw = pieces[index]
             index += 1
-            consumed = len(raw) + 1
             while suspects[index - 1] and _escapes_terminator(raw, release):
                 if index >= count:
                     self._number = number
-                    return position, False
+                    return position + _offset(pieces, first, terminator), False
                 if _starts_segment(pieces[index], data):
                     # "deliver sooner?'LIN+2...": a question mark, not a release character;
                     # read as text, or the next line would vanish into this segment.
@@ -243,7 +245,6 @@ class Tokenizer:
                     raw += release
                     break
                 raw = raw + terminator + pieces[index]
-                consumed += len(pieces[index]) + 1
                 index += 1
             stripped = raw.lstrip(_WHITESPACE)
             tag = stripped[:3]
@@ -251,8 +252,8 @@ class Tokenizer:
                 # A UNA opens an interchange, even one whose predecessor lost its UNZ.
                 self._number = number
                 self._expect_una = True
-                return position + len(raw) - len(stripped), True
-            position += consumed
+                return (position + _offset(pieces, first, terminator) + len(raw) - len(stripped),
+                        True)
             if (tag in tags and stripped[3:4] in (data, "") and "\n" not in stripped
                     and release_char not in stripped
                     and not (rare and any(char in stripped for char in rare))):
@@ -267,8 +268,9 @@ class Tokenizer:
             self._segment(stripped, out)
             number = self._number
             if tag in _ENVELOPE_TAGS:
-                return position, True
+                return position + _offset(pieces, index, terminator), True
         self._number = number
+        position += len(text) - len(tail)
         stripped_tail = tail.lstrip(_WHITESPACE)
         if stripped_tail.startswith("UNA") and len(stripped_tail) >= 9:
             self._expect_una = True
@@ -396,6 +398,11 @@ class Tokenizer:
             d = self.delimiters
             self.delimiters = Delimiters(d.component, d.data, d.decimal, d.release, " ",
                                          d.terminator)
+
+
+def _offset(pieces: list[str], stop: int, terminator: str) -> int:
+    """The length of the text that `pieces[:stop]` were split from, terminators included."""
+    return sum(map(len, pieces[:stop])) + stop * len(terminator)
 
 
 def _escape_suspects(pieces: list[str], text: str, terminator: str,
