@@ -418,8 +418,9 @@ def _escape_suspects(pieces: list[str], text: str, terminator: str,
 def _rare_characters(text: str, delimiters: Delimiters) -> list[str]:
     """The characters in `text` that keep a segment off the fast path, besides line breaks
     and the release character: CR, the repetition separator, the typographic quotes."""
-    candidates = ("\r", _TYPOGRAPHIC_QUOTE, _CP1252_QUOTE, delimiters.repetition
-                  if delimiters.repeats else "\r")
+    candidates = ["\r", _TYPOGRAPHIC_QUOTE, _CP1252_QUOTE]
+    if delimiters.repeats:
+        candidates.append(delimiters.repetition)
     return [char for char in candidates if char in text]
 
 
