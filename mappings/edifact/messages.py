@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from gateway.domain.documents import (
     Document,
@@ -61,6 +62,8 @@ _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})
 # scheduled delivery (SCC-QTY-DTM) in ORDRSP and ORDERS.
 _SPLIT_GROUPS = frozenset({"LOC", "SCC"})
 _PARTY_GROUPS = frozenset({"NAD", "CTA", "LOC"})
+# For membership; codes.TRACKING_REFERENCES keeps their order of preference.
+_TRACKING_REFERENCES = frozenset(codes.TRACKING_REFERENCES)
 
 
 def map_message(message: EdifactMessage, file: str | None = None) -> Document | list[Problem]:
@@ -161,18 +164,18 @@ class _DocumentBuilder:
             self.orders.append(document.document_number)
 
     def dtm(self, segment: Segment) -> None:
-        value = read_date(segment, self.notes)
+        qualifier, value = read_date(segment, self.notes)
         line = self.line
         if line is not None:
-            if line.group in _SPLIT_GROUPS and value.value is not None:
+            if line.group in _SPLIT_GROUPS and value is not None:
                 # A schedule or split over places ends with its last date.
-                known = line.dates.get(value.qualifier)
-                line.dates[value.qualifier] = max(known, value.value) if known else value.value
+                known = line.dates.get(qualifier)
+                line.dates[qualifier] = max(known, value) if known else value
             elif line.group == "LIN" or (
-                    line.group == "PCI" and value.qualifier == DateQualifier.BEST_BEFORE):
-                line.dates.setdefault(value.qualifier, value.value)
+                    line.group == "PCI" and qualifier == DateQualifier.BEST_BEFORE):
+                line.dates.setdefault(qualifier, value)
         elif self.group == "header":
-            self.dates.setdefault(value.qualifier, value.value)
+            self.dates.setdefault(qualifier, value)
 
     def rff(self, segment: Segment) -> None:
         reference = read_reference(segment)
@@ -205,7 +208,7 @@ class _DocumentBuilder:
                 self.orders.append(value)
         elif qualifier == ReferenceQualifier.CUSTOMER_REFERENCE:
             self.customer_refs.append(value)
-        if qualifier in codes.TRACKING_REFERENCES:
+        if qualifier in _TRACKING_REFERENCES:
             self.tracking.setdefault(qualifier, value)
         self._enter_group(segment)
 
@@ -291,16 +294,16 @@ class _DocumentBuilder:
     def lin(self, segment: Segment) -> None:
         self._finish_line()
         self.group = "LIN"
-        item = read_line_item(segment)
-        line = Line(line_no=item.line_no or None, action_code=item.action or None)
-        if item.action and self.profile.line_actions:
-            line.status = codes.ACTION_STATUS.get(item.action)
-            if item.action not in codes.KNOWN_ACTIONS:
+        line_no, action, item_id, item_type = read_line_item(segment)
+        line = Line(line_no=line_no or None, action_code=action or None)
+        if action and self.profile.line_actions:
+            line.status = codes.ACTION_STATUS.get(action)
+            if action not in codes.KNOWN_ACTIONS:
                 self.notes.add(segment, ProblemCode.INVALID_CODE,
-                               f"action code (1229) {item.action!r} is not a known code")
+                               f"action code (1229) {action!r} is not a known code")
         self.line = _LineState(segment, line, package_level=self.packages.level)
-        if item.item_id:
-            self._add_item_id(segment, line.item, item.item_id, item.item_type)
+        if item_id:
+            self._add_item_id(segment, line.item, item_id, item_type)
 
     def pia(self, segment: Segment) -> None:
         line = self.line
@@ -388,7 +391,7 @@ class _DocumentBuilder:
             if problem is not None:
                 self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
                 if not is_digits(item_id):
-                    item.ids.append(ItemId(item_id, item_type or None))
+                    item.ids.append(_item_id(item_id, item_type or None))
                     return
             if item.gtin is None:
                 item.gtin = item_id
@@ -396,7 +399,7 @@ class _DocumentBuilder:
             item.buyer_part = item.buyer_part or item_id
         elif item_type in codes.SUPPLIER_TYPES:
             item.supplier_part = item.supplier_part or item_id
-        item.ids.append(ItemId(item_id, item_type or None))
+        item.ids.append(_item_id(item_id, item_type or None))
 
     def _finish_line(self) -> None:
         state = self.line
@@ -405,9 +408,9 @@ class _DocumentBuilder:
         self.line = None
         line = state.line
         profile = self.profile
-        for qualifier, total in state.split.items():
+        if state.split:
             # Parts per place or per delivery date replace a line total of the same kind.
-            state.quantities[qualifier] = total
+            state.quantities.update(state.split)
         chosen = None
         for qualifier in profile.quantity_order:
             chosen = state.quantities.get(qualifier)
@@ -423,19 +426,20 @@ class _DocumentBuilder:
             wanted = "/".join(profile.quantity_order)
             self.notes.add(state.segment, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} has no quantity (QTY {wanted})")
-        line.delivery_date = _first_date(state.dates, profile.date_order)
+        line.delivery_date = _first_date(state.dates, profile.date_rank)
         # A line that sends its own date, even an unreadable one, or that the supplier does
         # not accept, keeps it; only a header date of a better rank (a promise where the line
         # repeats the request) overrides it.
         if line.status in _NOT_COMMITTED:
             self.own_dates[len(self.document.lines)] = -1
         else:
-            rank = _rank(state.dates, profile.date_order, readable=False)
+            rank = _rank(state.dates, profile.date_rank, readable=False)
             if rank is not None:
                 self.own_dates[len(self.document.lines)] = rank
         line.requested_delivery_date = state.dates.get(DateQualifier.DELIVERY_REQUESTED)
         line.best_before_date = state.dates.get(DateQualifier.BEST_BEFORE)
-        self._take_price(line, state.prices)
+        if state.prices:
+            self._take_price(line, state.prices)
         self._take_line_order(line, state)
         if not line.item.ids:
             self.notes.add(state.segment, ProblemCode.MISSING_VALUE,
@@ -480,9 +484,9 @@ class _DocumentBuilder:
         dates = self.dates
         document.document_date = dates.get(DateQualifier.DOCUMENT)
         document.despatch_date = dates.get(DateQualifier.DESPATCH)
-        document.expected_delivery_date = _first_date(dates, self.profile.date_order)
+        document.expected_delivery_date = _first_date(dates, self.profile.date_rank)
         self._settle_order_numbers()
-        header_rank = _rank(dates, self.profile.date_order, readable=True)
+        header_rank = _rank(dates, self.profile.date_rank, readable=True)
         for index, line in enumerate(document.lines):
             own = self.own_dates.get(index)
             if own is None or (header_rank is not None and 0 <= header_rank < own):
@@ -539,21 +543,25 @@ class _DocumentBuilder:
             {p.sscc for line in self.document.lines for p in line.packages if p.sscc})
 
 
-def _first_date(dates: dict[str, date | None], order: tuple[str, ...]) -> date | None:
-    for qualifier in order:
-        value = dates.get(qualifier)
-        if value is not None:
-            return value
-    return None
+def _first_date(dates: dict[str, date | None], rank: dict[str, int]) -> date | None:
+    """The readable date of the best-ranked qualifier sent (the profile's date order)."""
+    best, found = len(rank), None
+    for qualifier, value in dates.items():
+        position = rank.get(qualifier, best)
+        if position < best and value is not None:
+            best, found = position, value
+    return found
 
 
-def _rank(dates: dict[str, date | None], order: tuple[str, ...],
-          readable: bool) -> int | None:
-    """The position in `order` of the first qualifier sent (with a readable date, if asked)."""
-    for index, qualifier in enumerate(order):
-        if qualifier in dates and (not readable or dates[qualifier] is not None):
-            return index
-    return None
+def _rank(dates: dict[str, date | None], rank: dict[str, int], readable: bool) -> int | None:
+    """The rank of the best qualifier sent (with a readable date, if asked). The loop runs
+    over the few dates a line sends, not over every qualifier of the order."""
+    best = len(rank)
+    for qualifier, value in dates.items():
+        position = rank.get(qualifier, best)
+        if position < best and (not readable or value is not None):
+            best = position
+    return best if best < len(rank) else None
 
 
 def _syntax_version(message: EdifactMessage, notes: Notes) -> str | None:
@@ -569,6 +577,13 @@ def _syntax_version(message: EdifactMessage, notes: Notes) -> str | None:
     if message.association:
         text += f" / {message.association}"
     return text
+
+
+@lru_cache(maxsize=1 << 14)
+def _item_id(value: str, kind: str | None) -> ItemId:
+    """One shared, immutable `ItemId` per identifier: catalogues repeat their items from line
+    to line and message to message, and a frozen dataclass is slow to build."""
+    return ItemId(value, kind)
 
 
 def _notice(problem: Problem) -> Notice:

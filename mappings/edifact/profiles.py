@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.domain.documents import DocumentKind
 from mappings.edifact.codes import DateQualifier, QuantityQualifier
@@ -18,6 +18,14 @@ class MessageProfile:
     date_order: tuple[str, ...]
     order_number_in_bgm: bool = False
     line_actions: bool = False
+    # Each qualifier of `date_order` and its position (the first, should one repeat).
+    date_rank: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rank: dict[str, int] = {}
+        for position, qualifier in enumerate(self.date_order):
+            rank.setdefault(qualifier, position)
+        object.__setattr__(self, "date_rank", rank)
 
 
 Q, D = QuantityQualifier, DateQualifier

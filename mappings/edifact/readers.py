@@ -51,7 +51,7 @@ def read_decimal(text: str, segment: Segment, notes: Notes, what: str,
     """A numeric value: digits with one decimal mark, comma or point (ISO 9735-1, 10.6)."""
     if not text:
         return None
-    if is_digits(text):
+    if text.isdigit() and text.isascii():
         return Decimal(text)
     if not _NUMBER.fullmatch(text):
         label = f"{what} {qualifier}" if qualifier else what
@@ -60,21 +60,19 @@ def read_decimal(text: str, segment: Segment, notes: Notes, what: str,
     return Decimal(text.replace(",", "."))
 
 
-class DateValue(NamedTuple):
-    qualifier: str
-    value: date | None
-
-
-def read_date(segment: Segment, notes: Notes) -> DateValue:
-    """DTM C507: 2005 qualifier, 2380 value, 2379 format."""
-    parts = segment.parts(0)
-    qualifier = parts[0] if parts else ""
-    return DateValue(qualifier, parse_date(part(parts, 1), part(parts, 2), segment, notes,
-                                           qualifier))
+def read_date(segment: Segment, notes: Notes) -> tuple[str, date | None]:
+    """DTM C507: 2005 qualifier, 2380 value, 2379 format. Returns (qualifier, date)."""
+    qualifier, text, form = segment.padded(0, 3)
+    return qualifier, parse_date(text, form, segment, notes, qualifier)
 
 
 def parse_date(text: str, form: str, segment: Segment, notes: Notes,
                qualifier: str) -> date | None:
+    if form == DateFormat.CCYYMMDD and len(text) == 8 and text.isdigit() and text.isascii():
+        # The common case, read in one call: `fromisoformat` reads eight digits as CCYYMMDD.
+        day = _calendar_day(text)
+        if day is not None:
+            return day
     if not text:
         return None
     if not form:
@@ -137,6 +135,14 @@ _TWO_DIGIT_YEARS = frozenset({DateFormat.YYMMDD, DateFormat.YYMMDDHHMM,
                               DateFormat.YYMMDDHHMMSS})
 
 
+def _calendar_day(digits: str) -> date | None:
+    """The day of eight ASCII digits CCYYMMDD, or None for a day the calendar lacks."""
+    try:
+        return date.fromisoformat(digits)
+    except ValueError:
+        return None
+
+
 def _check_time(hhmm: str) -> None:
     if hhmm and (int(hhmm[:2]) > 24 or int(hhmm[2:4]) > 59):
         raise ValueError(hhmm)
@@ -150,13 +156,11 @@ class Quantity(NamedTuple):
 
 def read_quantity(segment: Segment, notes: Notes) -> Quantity:
     """QTY C186: 6063 qualifier, 6060 quantity, 6411 measurement unit."""
-    parts = segment.parts(0)
-    qualifier = parts[0] if parts else ""
-    text = part(parts, 1)
+    qualifier, text, unit = segment.padded(0, 3)
     value = read_decimal(text, segment, notes, "quantity", qualifier)
     if not text:
         notes.add(segment, ProblemCode.MISSING_VALUE, f"quantity {qualifier} has no value")
-    return Quantity(qualifier, value, part(parts, 2) or None)
+    return Quantity(qualifier, value, unit or None)
 
 
 class Reference(NamedTuple):
@@ -167,21 +171,15 @@ class Reference(NamedTuple):
 
 def read_reference(segment: Segment) -> Reference:
     """RFF C506: 1153 qualifier, 1154 reference, 1156 line number."""
-    parts = segment.parts(0)
-    return Reference(part(parts, 0), part(parts, 1), part(parts, 2))
+    qualifier, value, line_no = segment.padded(0, 3)
+    return Reference(qualifier, value, line_no)
 
 
-class LineItem(NamedTuple):
-    line_no: str
-    action: str
-    item_id: str
-    item_type: str
-
-
-def read_line_item(segment: Segment) -> LineItem:
-    """LIN: 1082 line number, 1229 action, C212 (7140 item number, 7143 type)."""
-    item = segment.parts(2)
-    return LineItem(segment.component(0), segment.component(1), part(item, 0), part(item, 1))
+def read_line_item(segment: Segment) -> tuple[str, str, str, str]:
+    """LIN: 1082 line number, 1229 action, C212 (7140 item number, 7143 type). Returns
+    (line number, action, item number, item type)."""
+    item_id, item_type = segment.padded(2, 2)
+    return segment.component(0), segment.component(1), item_id, item_type
 
 
 def read_product_ids(segment: Segment) -> list[tuple[str, str]]:
@@ -329,5 +327,11 @@ def sscc_problem(value: str) -> str | None:
 
 def gs1_check_digit(body: str) -> int:
     """Mod-10 check digit: weights 3 and 1 alternating from the rightmost digit."""
-    total = 3 * sum(map(int, body[::-1][::2])) + sum(map(int, body[::-1][1::2]))
+    if body.isascii() and body.isdigit():
+        # Summed as bytes, without an int() per digit: each ASCII digit is its value + 48.
+        digits = body[::-1].encode("ascii")
+        odd, even = digits[::2], digits[1::2]
+        total = 3 * (sum(odd) - 48 * len(odd)) + sum(even) - 48 * len(even)
+    else:
+        total = 3 * sum(map(int, body[::-1][::2])) + sum(map(int, body[::-1][1::2]))
     return (10 - total % 10) % 10

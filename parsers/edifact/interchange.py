@@ -121,11 +121,12 @@ class _Assembler:
                 continue
             message = self.message
             if message is not None:
-                if token.tag == "UNT":
-                    yield self._close_message(message, token)
-                    continue
-                if token.tag not in _SERVICE_TAGS:
+                tag = token.tag
+                if tag not in _SERVICE_TAGS:
                     message.segments.append(token)
+                    continue
+                if tag == "UNT":
+                    yield self._close_message(message, token)
                     continue
                 yield self._truncated(message, token)
             yield from self._service(token)

@@ -121,6 +121,27 @@ class Segment:
         first = value[0] if value else ""
         return first if isinstance(first, list) else [first]
 
+    def padded(self, index: int, count: int) -> list[str]:
+        """Components 0 to `count - 1` of element `index` (first repetition), an empty string
+        for each the sender left out: `qualifier, value, unit = segment.padded(0, 3)`. The list
+        may be the segment's own: read it, do not change it."""
+        elements = self._elements
+        if elements is None:
+            assert self._delimiters is not None
+            elements = self._elements = split_plain(self._rest, self._delimiters)
+        value = elements[index] if index < len(elements) else ""
+        # The common cases first, without a call to `parts`: a composite, a simple value.
+        if value.__class__ is list:
+            parts: list[str] = value
+        elif value.__class__ is str:
+            parts = [value]
+        else:
+            parts = self.parts(index)
+        size = len(parts)
+        if size == count:
+            return parts
+        return parts[:count] if size > count else parts + [""] * (count - size)
+
     def component(self, index: int, sub: int = 0) -> str:
         """Component `sub` of element `index` as a string; empty when absent."""
         elements = self._elements
@@ -155,14 +176,17 @@ def part(parts: list[str], index: int) -> str:
 
 def split_plain(text: str, d: Delimiters) -> list[Element]:
     """Data elements of segment text that holds no release character."""
-    parts = text.split(d.data)
     component = d.component
-    elements: list[Element] = [
-        part.split(component) if component in part else part for part in parts
-    ]
+    elements: list[Element]
+    if d.data not in text:
+        # One element, as in most DTM, QTY and RFF segments: no list of parts to walk.
+        elements = [text.split(component) if component in text else text]
+    else:
+        elements = [part.split(component) if component in part else part
+                    for part in text.split(d.data)]
     if d.repeats and d.repetition in text:
         elements = [_repeated(part, d) if d.repetition in part else element
-                    for part, element in zip(parts, elements, strict=True)]
+                    for part, element in zip(text.split(d.data), elements, strict=True)]
     return elements
 
 

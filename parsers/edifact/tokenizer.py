@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import chain, repeat
 from typing import BinaryIO
 
 from parsers.edifact.charsets import SYNTAX_CODECS, UTF8_BOM, AdaptiveDecoder
@@ -64,6 +65,12 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
     Raises `NotEdifactError` when the stream does not start (after a BOM and white space) with
     UNA, UNB or UNH, and `ServiceStringError` for an unusable UNA.
     """
+    # Chained at C speed: a generator that yielded each token would be resumed per segment.
+    return chain.from_iterable(_token_batches(stream, chunk_size))
+
+
+def _token_batches(stream: BinaryIO, chunk_size: int) -> Iterator[list[Token]]:
+    """The tokens of `iter_segments`, a list for each chunk read."""
     head = _read_head(stream, chunk_size)
     if head.startswith(UTF8_BOM):
         head = head[len(UTF8_BOM):]
@@ -81,20 +88,21 @@ def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[To
         final = not data
         text = decoder.decode(data, final=final)
         if decoder.note:
-            yield Problem(Severity.WARNING, ProblemCode.CHARSET_MISMATCH, decoder.note)
+            yield [Problem(Severity.WARNING, ProblemCode.CHARSET_MISMATCH, decoder.note)]
             decoder.note = None
-        tokens = tokenizer.feed(text, final=final)
-        yield from tokens
-        yield from _later_repertoires(tokenizer.take_headers(), decoder)
+        yield tokenizer.feed(text, final=final)
+        headers = tokenizer.take_headers()
+        if headers:
+            yield list(_later_repertoires(headers, decoder))
         if final:
             break
         data = stream.read(chunk_size)
     if decoder.replaced:
-        yield Problem(
+        yield [Problem(
             Severity.WARNING,
             ProblemCode.UNDECODABLE_BYTES,
             f"{decoder.replaced} byte(s) invalid in {decoder.codec} were read as ISO 8859-1",
-        )
+        )]
 
 
 def _later_repertoires(headers: list[Segment], decoder: AdaptiveDecoder) -> Iterator[Problem]:
@@ -205,20 +213,26 @@ class Tokenizer:
         changed (after UNB/UNZ), so the caller must split again from there."""
         delimiters = self.delimiters
         terminator, release, data = delimiters.terminator, delimiters.release, delimiters.data
-        repetition = delimiters.repetition if delimiters.repeats else "\n"
-        release_char = release or "\n"
-        pieces = buffer[position:].split(terminator)
+        text = buffer[position:]
+        pieces = text.split(terminator)
         tail = pieces.pop()  # after the last terminator: incomplete, waits for more text
+        # Looked for once in the whole text rather than in every segment: which segments may
+        # end in a release character, and which of the rare characters occur at all.
+        suspects = _escape_suspects(pieces, text, terminator, release)
+        rare = _rare_characters(text, delimiters)
+        release_char = release or "\n"
         tags, segment, number = self._tags, Segment, self._number
+        # Where a segment starts is worked out only when returning early (`_offset`), not
+        # counted up segment by segment.
         index, count = 0, len(pieces)
         while index < count:
+            first = index
             raw = pieces[index]
             index += 1
-            consumed = len(raw) + 1
-            while release and _escapes_terminator(raw, release):
+            while suspects[index - 1] and _escapes_terminator(raw, release):
                 if index >= count:
                     self._number = number
-                    return position, False
+                    return position + _offset(pieces, first, terminator), False
                 if _starts_segment(pieces[index], data):
                     # "deliver sooner?'LIN+2...": a question mark, not a release character;
                     # read as text, or the next line would vanish into this segment.
@@ -231,40 +245,32 @@ class Tokenizer:
                     raw += release
                     break
                 raw = raw + terminator + pieces[index]
-                consumed += len(pieces[index]) + 1
                 index += 1
-            if raw[:1] in _WHITESPACE:
-                stripped = raw.lstrip(_WHITESPACE)
-                if stripped.startswith("UNA"):
-                    # A UNA opens an interchange, even one whose predecessor lost its UNZ.
-                    self._number = number
-                    self._expect_una = True
-                    return position + len(raw) - len(stripped), True
-                position += consumed
-                raw = stripped
-                if not raw:
-                    continue
-            else:
-                if raw.startswith("UNA"):
-                    self._number = number
-                    self._expect_una = True
-                    return position, True
-                position += consumed
-            tag = raw[:3]
-            if (tag in tags and raw[3:4] in (data, "") and "\n" not in raw and "\r" not in raw
-                    and release_char not in raw and repetition not in raw
-                    and _TYPOGRAPHIC_QUOTE not in raw and _CP1252_QUOTE not in raw):
+            stripped = raw.lstrip(_WHITESPACE)
+            tag = stripped[:3]
+            if tag == "UNA":
+                # A UNA opens an interchange, even one whose predecessor lost its UNZ.
+                self._number = number
+                self._expect_una = True
+                return (position + _offset(pieces, first, terminator) + len(raw) - len(stripped),
+                        True)
+            if (tag in tags and stripped[3:4] in (data, "") and "\n" not in stripped
+                    and release_char not in stripped
+                    and not (rare and any(char in stripped for char in rare))):
                 number += 1
                 # Deferred: split into elements only when a reader asks (Segment docstring).
-                out.append(segment(tag, None, number, raw[4:], delimiters) if len(raw) > 3
-                           else segment(tag, [], number))
+                out.append(segment(tag, None, number, stripped[4:], delimiters)
+                           if len(stripped) > 3 else segment(tag, [], number))
+                continue
+            if not stripped:
                 continue
             self._number = number
-            self._segment(raw, out)
+            self._segment(stripped, out)
             number = self._number
             if tag in _ENVELOPE_TAGS:
-                return position, True
+                return position + _offset(pieces, index, terminator), True
         self._number = number
+        position += len(text) - len(tail)
         stripped_tail = tail.lstrip(_WHITESPACE)
         if stripped_tail.startswith("UNA") and len(stripped_tail) >= 9:
             self._expect_una = True
@@ -392,6 +398,30 @@ class Tokenizer:
             d = self.delimiters
             self.delimiters = Delimiters(d.component, d.data, d.decimal, d.release, " ",
                                          d.terminator)
+
+
+def _offset(pieces: list[str], stop: int, terminator: str) -> int:
+    """The length of the text that `pieces[:stop]` were split from, terminators included."""
+    return sum(map(len, pieces[:stop])) + stop * len(terminator)
+
+
+def _escape_suspects(pieces: list[str], text: str, terminator: str,
+                     release: str) -> list[bool]:
+    """For each piece, whether the terminator after it may be escaped: only a piece that ends
+    in the release character or a line break can be (`_escapes_terminator` decides)."""
+    if not release or not (release + terminator in text or "\n" + terminator in text
+                           or "\r" + terminator in text):
+        return [False] * len(pieces)
+    return list(map(str.endswith, pieces, repeat((release, "\r", "\n"))))
+
+
+def _rare_characters(text: str, delimiters: Delimiters) -> list[str]:
+    """The characters in `text` that keep a segment off the fast path, besides line breaks
+    and the release character: CR, the repetition separator, the typographic quotes."""
+    candidates = ["\r", _TYPOGRAPHIC_QUOTE, _CP1252_QUOTE]
+    if delimiters.repeats:
+        candidates.append(delimiters.repetition)
+    return [char for char in candidates if char in text]
 
 
 def _escapes_terminator(raw: str, release: str) -> bool:

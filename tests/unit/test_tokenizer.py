@@ -352,3 +352,28 @@ def test_an_interchange_declaring_another_repertoire_is_reported() -> None:
     assert [(p.tag, "UNOW" in p.detail) for p in flagged] == [("UNB", True)]
 
 
+
+
+@pytest.mark.parametrize(("text", "count", "expected"), [
+    ("QTY+12:127:PCE", 3, ["12", "127", "PCE"]),
+    ("QTY+12:127", 3, ["12", "127", ""]),
+    ("QTY+12", 3, ["12", "", ""]),
+    ("QTY+12:127:PCE:X", 3, ["12", "127", "PCE"]),
+    ("LIN+1++4000862141404:EN", 2, ["", ""]),
+])
+def test_padded_components_fill_what_the_sender_left_out(text: str, count: int,
+                                                          expected: list[str]) -> None:
+    segment = tokenize_text(f"UNH+1+DESADV:D:96A:UN'{text}'")[1]
+    assert segment.padded(0 if text.startswith("QTY") else 1, count) == expected
+
+
+def test_released_terminators_in_some_segments_leave_the_others_on_the_fast_path() -> None:
+    # One chunk holds a released terminator (O?'Neil) and a release character before a line
+    # break: only those segments are joined; the ones around them split as usual.
+    data = (f"{UNA}\n{UNB}\nUNH+1+DESADV:D:96A:UN'\nNAD+BY+1::9++O?'Neil'\nIMD+F++:::Ring 1?:10'"
+            f"\nQTY+12:5:PCE'\nUNT+5+1'\n{UNZ}").encode()
+    found = segments(data)
+    assert [s.tag for s in found] == ["UNB", "UNH", "NAD", "IMD", "QTY", "UNT", "UNZ"]
+    assert found[2].component(3, 0) == "O'Neil"
+    assert found[3].component(2, 3) == "Ring 1:10"
+    assert found[4].padded(0, 3) == ["12", "5", "PCE"]
