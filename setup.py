@@ -43,6 +43,9 @@ COMPILED = [
     "gateway/services/exception_store.py",
     "gateway/services/processing.py",
     "gateway/channels/smtp_data.py",
+    "outbound/edifact/envelope.py",
+    "outbound/edifact/contrl.py",
+    "outbound/edifact/aperak.py",
 ]
 
 

@@ -142,10 +142,12 @@ def serialize(segments: Sequence[Segment]) -> str:
     for written in segments:
         parts.append(written.tag)
         for element in written.elements:
+            # Codes, numbers and dates (alphanumeric: nothing to release) are most values.
             if isinstance(element, str):
-                parts += ("+", element.translate(_RELEASED))
+                parts += ("+", element if element.isalnum() else element.translate(_RELEASED))
                 continue
-            components = [component.translate(_RELEASED) for component in element]
+            components = [part if part.isalnum() else part.translate(_RELEASED)
+                          for part in element]
             while components and components[-1] == "":
                 components.pop()
             parts += ("+", ":".join(components))
