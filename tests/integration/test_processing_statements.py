@@ -122,6 +122,7 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
             # ids are looked up the same way.
             assert twice <= {"SELECT inbound_messages.id, inbound_messages.state,",
                              "UPDATE exceptions SET", "SELECT last_insert_rowid()",
+                             "SELECT max(id) FROM",
                              "SELECT nextval(pg_get_serial_sequence(%s, 'id'))"}, \
                 statements.sent
             assert statements.sent["UPDATE exceptions SET"] <= 2
