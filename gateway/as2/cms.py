@@ -74,6 +74,9 @@ class KeyPair:
 class Verified:
     signer: x509.Certificate
     digest_algorithm: str  # "sha256", the micalg the signer used
+    # The content's digest by that algorithm, as checked against the signed attributes (None
+    # without them): the MIC over the same content needs no second pass over it.
+    content_digest: bytes | None = None
 
 
 def content_info(der: bytes) -> tuple[str, Any]:
@@ -218,9 +221,10 @@ def verify(der: bytes, candidates: Iterable[bytes], trusted: Sequence[x509.Certi
     digest_name = signer["digest_algorithm"]["algorithm"].native
     digest = _hash(digest_name)
     attrs = signer["signed_attrs"]
+    content_digest = None
     try:
         if attrs.native is not None and len(attrs):
-            content = _digest_match(attrs, candidates, digest)
+            content, content_digest = _digest_match(attrs, candidates, digest)
             signed = b"\x31" + attrs.dump()[1:]  # signed over as SET OF (RFC 5652 5.4)
         else:
             content = _signature_match(signer, candidates, certificate, digest)
@@ -228,7 +232,7 @@ def verify(der: bytes, candidates: Iterable[bytes], trusted: Sequence[x509.Certi
         _check_signature(signer, certificate, signed, digest)
     except (ValueError, TypeError, KeyError) as exc:
         raise AuthenticationFailed(f"the signature cannot be checked: {exc}") from exc
-    return Verified(certificate, digest_name), content
+    return Verified(certificate, digest_name, content_digest), content
 
 
 def _signer_certificate(sid: Any, trusted: Sequence[x509.Certificate]) -> x509.Certificate:
@@ -240,14 +244,15 @@ def _signer_certificate(sid: Any, trusted: Sequence[x509.Certificate]) -> x509.C
 
 
 def _digest_match(attrs: Any, candidates: Iterable[bytes], digest: hashes.HashAlgorithm
-                  ) -> bytes:
+                  ) -> tuple[bytes, bytes]:
     wanted = next((attr["values"][0].native for attr in attrs
                    if attr["type"].native == "message_digest"), None)
     if wanted is None:
         raise AuthenticationFailed("signed attributes without a message digest")
     for content in candidates:
-        if hmac.compare_digest(_digest(digest, content), wanted):
-            return content
+        found = _digest(digest, content)
+        if hmac.compare_digest(found, wanted):
+            return content, found
     raise IntegrityCheckFailed("the content's digest is not the signed one: the content was "
                                "changed after signing")
 

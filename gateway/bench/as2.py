@@ -57,7 +57,7 @@ from gateway.as2.cms import KeyPair
 from gateway.as2.mdn import MdnRequest, read_receipt
 from gateway.as2.mime import entity_from_headers, signed_parts, split_entity
 from gateway.as2.outgoing import Packed, SendPlan, pack
-from gateway.as2.smime import Security, mic, open_message
+from gateway.as2.smime import Security, open_message, received_mic
 from gateway.bench.build import current_build
 from gateway.bench.common import BenchmarkError, TimedSide, timed
 
@@ -136,7 +136,7 @@ def open_with_layer(material: Material, messages: Sequence[Packed] | None = None
     opened = 0
     for message in material.messages if messages is None else messages:
         result = open_message(entity_from_headers(message.headers, message.body), security)
-        opened += mic(result.mic_content, "sha256") == message.mic
+        opened += received_mic(result, "sha256") == message.mic
     return opened
 
 

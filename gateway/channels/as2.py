@@ -45,7 +45,7 @@ from gateway.as2.mdn import (
 )
 from gateway.as2.mime import entity_from_headers
 from gateway.as2.partners import As2Directory, As2Partner
-from gateway.as2.smime import Opened, mic, open_message
+from gateway.as2.smime import Opened, open_message, received_mic
 from gateway.channels.group_commit import GroupCommit
 from gateway.domain.messages import MessageState
 from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
@@ -183,7 +183,7 @@ class As2Channel:
         as2_from, as2_to = _unquote(request.field("as2-from")), _unquote(request.field("as2-to"))
         asked = mdn_request({k.lower(): v for k, v in request.headers})
         partner, opened, error = self._open(request, as2_from, as2_to, now)
-        mic_value = mic(opened.mic_content, asked.micalg) if opened is not None else None
+        mic_value = received_mic(opened, asked.micalg) if opened is not None else None
         failure = None if opened is not None and partner is not None \
             else error or As2Error("the message was not opened")
         disposition = Disposition(failure.modifier) if failure is not None else Disposition()
