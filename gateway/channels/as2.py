@@ -22,6 +22,7 @@ transaction and the request is answered `200` with no body.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -31,6 +32,7 @@ from typing import cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import Table, bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway.as2.errors import As2Error, MalformedMessage, TooLarge
@@ -52,6 +54,8 @@ from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.persistence.models import As2Transmission, InboundMessage
 from gateway.services.ingest import Intake, archive, archive_failed
 from gateway.services.outbox import enqueue
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "as2"
 # Core, not the ORM: built once, run for every request (the ORM's unit of work and a select
@@ -191,8 +195,20 @@ class As2Channel:
                              mic_value, disposition, None)
         return replace(received, receipt=self._receipt(received, disposition))
 
-    def _store_all(self, session: Session, batch: list[_Received]) -> list[_Stored]:
-        return [self._store(session, received) for received in batch]
+    def _store_all(self, session: Session, batch: list[_Received]
+                   ) -> list[_Stored | Exception]:
+        return [self._store_alone(session, received) for received in batch]
+
+    def _store_alone(self, session: Session, received: _Received) -> _Stored | Exception:
+        """One request's rows in a savepoint of the batch's transaction: a request the
+        database refuses (a value it cannot hold) fails alone, its companions are committed."""
+        try:
+            with session.begin_nested():
+                return self._store(session, received)
+        except SQLAlchemyError as exc:
+            log.error("storing the AS2 request %r failed: %s",
+                      received.request.field("message-id")[:200], exc)
+            return exc
 
     def _store(self, session: Session, received: _Received) -> _Stored:
         """One request's rows, in the transaction its batch shares."""

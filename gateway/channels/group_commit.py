@@ -72,7 +72,7 @@ class _Committed(Generic[T, R]):
     """A batch committed whose log is not yet flushed."""
 
     batch: list[_Pending[T, R]]
-    rows: list[R]
+    rows: Sequence[R | Exception]
 
 
 _STOP = object()
@@ -80,11 +80,14 @@ _STOP = object()
 
 class GroupCommit(Generic[T, R]):
     """One writer for items of any kind: `write` stores a batch of them in the session of one
-    transaction and returns each one's result, in order. `submit` from an event loop, `wait`
-    from a thread; `after_commit` runs in the writer thread with the results of each
-    committed batch (to hand them on), after their callers were settled."""
+    transaction and returns each one's result, in order; an exception in the place of a result
+    fails that item alone (its writes rolled back to a savepoint by `write`), the others are
+    committed. `submit` from an event loop, `wait` from a thread; `after_commit` runs in the
+    writer thread with the results of each committed batch (to hand them on), after their
+    callers were settled."""
 
-    def __init__(self, transaction: UnitOfWork, write: Callable[[Session, list[T]], list[R]],
+    def __init__(self, transaction: UnitOfWork,
+                 write: Callable[[Session, list[T]], Sequence[R | Exception]],
                  size: Callable[[T], int],
                  after_commit: Callable[[Sequence[R]], None] = lambda _rows: None,
                  max_batch: int = MAX_BATCH, max_bytes: int = MAX_BATCH_BYTES,
@@ -217,7 +220,8 @@ class GroupCommit(Generic[T, R]):
         for item in committed:
             for pending, row in zip(item.batch, item.rows, strict=True):
                 pending.settle(row if failure is None else failure)
-        rows = [row for item in committed for row in item.rows]
+        rows = [row for item in committed for row in item.rows
+                if not isinstance(row, Exception)]
         try:
             self._after_commit(rows)
         except Exception:  # the rows are committed: the sweep hands them on later
