@@ -1,6 +1,10 @@
 """Group commit for a channel's intake: the messages that arrive while one commit runs are
 archived together in the next one, and each is confirmed only after the commit that stored it.
 
+`GroupCommit` is the writer for items of any kind (the AS2 channel's requests, each stored in
+a savepoint of its own); `GroupCommitWriter` is the SMTP intake's, whose items are `Intake`s
+archived with `archive_many`.
+
 This is a write-ahead log's group commit applied one level up. One writer thread does all the
 intake's database writes; a session hands it a message and waits for the outcome. When the
 writer is free it takes every message queued by then (up to `max_batch` messages and
