@@ -3,6 +3,7 @@ during a renewal chosen by their dates, and what the sender asks of the MDN."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,3 +135,40 @@ def test_certificates_ending_within_the_window_are_noticed_and_an_expired_one_to
     assert notices[0].days_left < 0  # old.pem ended in 2020
     later = {n.subject for n in expiring(directory, now, 40)}
     assert later == {"CN=ours", "CN=new", "CN=old"}
+
+
+def test_an_asynchronous_mdn_is_asked_at_our_mdn_url_with_the_partners_window(
+        folder: Path) -> None:
+    text = FILE.replace("max_message_bytes = 1000",
+                        'mdn_url = "https://as2.buyer.example/as2"\n'
+                        "certificate_warn_days = 45") \
+        + 'url = "https://as2.acme.example/in"\nmdn = "async"\nmdn_timeout_minutes = 90\n'
+    (folder / "partners.toml").write_text(text)
+    directory = directory_from_file(folder / "partners.toml", {})
+    plan = directory.partner("ACME-AS2", "BUYER-AS2").plan
+    assert plan.mdn == MdnRequest(True, True, "sha256", "https://as2.buyer.example/as2")
+    assert plan.mdn_timeout_minutes == 90
+    assert (directory.mdn_url, directory.warn_days) == ("https://as2.buyer.example/as2", 45)
+
+
+@pytest.mark.parametrize(("as2_table", "partner_lines", "complaint"), [
+    ("", 'mdn = "async"\n', "needs `mdn_url`"),
+    ('mdn_url = "https://x.example/as2"\n', 'mdn = "later"\n', "sync, async or none"),
+    ('mdn_url = "https://x.example/as2"\n', 'mdn = "async"\nmdn_timeout_minutes = 0\n',
+     "positive number"),
+    ('mdn_url = "ftp://x.example/as2"\n', "", "http"),
+    ("certificate_warn_days = -1\n", "", "certificate_warn_days"),
+])
+def test_an_asynchronous_mdn_misconfigured_is_refused(
+        folder: Path, as2_table: str, partner_lines: str, complaint: str) -> None:
+    text = FILE.replace("max_message_bytes = 1000\n", as2_table) + partner_lines
+    (folder / "partners.toml").write_text(text)
+    with pytest.raises(ConfigurationError, match=re.escape(complaint)):
+        directory_from_file(folder / "partners.toml", {})
+
+
+def test_a_certificate_that_is_not_the_keys_is_refused(folder: Path) -> None:
+    (folder / "partners.toml").write_text(FILE.replace('certificate = "ours.pem"',
+                                                       'certificate = "new.pem"'))
+    with pytest.raises(ConfigurationError, match="not the certificate of the key"):
+        directory_from_file(folder / "partners.toml", {})
