@@ -228,12 +228,14 @@ def is_receipt(headers: list[tuple[str, str]], body: bytes) -> bool:
     RFC 4130 section 7.3) rather than a message: a multipart/report, or a multipart/signed
     whose signed part is one. Products sign MDNs and messages alike, so the signed part's own
     Content-Type decides. Reads only the first part's header; never raises."""
+    declared = next((value for name, value in headers if name.lower() == "content-type"), "")
+    # The media type alone first (cheap: most requests are pkcs7-mime messages); parameters
+    # are parsed only for multipart/signed, whose boundary is needed.
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type != "multipart/signed":
+        return media_type == "multipart/report"
     try:
         entity = entity_from_headers(headers, body)
-        if entity.content_type == "multipart/report":
-            return True
-        if entity.content_type != "multipart/signed":
-            return False
         return _first_part_type(body, entity.param("boundary").encode("latin-1")) \
             == "multipart/report"
     except As2Error:

@@ -28,8 +28,13 @@ from gateway.domain.discrepancies import (
 )
 from gateway.errors import ConfigurationError
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
+from gateway.services.connector_status import record_failure, record_notice, record_success
 
 log = logging.getLogger(__name__)
+# The rows of `connector_status` the dashboard's connector panel shows for AS2.
+CONNECTOR = "as2"
+CERTIFICATES = "certificates"
+PARTNER_FILE = "partner file"
 # (the job's transaction, now) -> how many certificates were told to IT
 CertificateCheck = Callable[[Session, datetime], int]
 
@@ -129,12 +134,29 @@ def partner_file_reporter(transaction: Callable[[], AbstractContextManager[Sessi
     def tell(error: str | None) -> None:
         try:
             with transaction() as session:
-                record_partner_file(session, path, error, clock())
+                now = clock()
+                record_partner_file(session, path, error, now)
+                if error is None:
+                    record_success(session, CONNECTOR, PARTNER_FILE, now)
+                else:
+                    record_failure(session, CONNECTOR, PARTNER_FILE,
+                                   f"a changed version is not used: {error}", now, 1, now)
         except SQLAlchemyError as exc:
             log.error("AS2: could not record the partner file's state for IT (%s): %s",
                       type(exc).__name__, error or "it loads again")
 
     return tell
+
+
+def certificates_notice(notices: list[ExpiryNotice], warn_days: int) -> str:
+    """The line the dashboard's connector panel shows for the AS2 certificates."""
+    if not notices:
+        return f"no AS2 certificate ends within {warn_days} days"
+    soonest = sorted(notices, key=lambda n: n.not_after)
+    listed = "; ".join(f"{n.whose}: {n.subject} ends {n.not_after:%Y-%m-%d}"
+                       for n in soonest[:5])
+    more = f" and {len(soonest) - 5} more" if len(soonest) > 5 else ""
+    return f"{len(notices)} AS2 certificate(s) end within {warn_days} days: {listed}{more}"
 
 
 def daily_certificate_check(env: Mapping[str, str]) -> CertificateCheck | None:
@@ -154,8 +176,12 @@ def daily_certificate_check(env: Mapping[str, str]) -> CertificateCheck | None:
             log.error("AS2 certificate check skipped: the partner file does not load: %s",
                       exc)
             return 0
-        return len(record_expiring(session, expiring(directory, now, directory.warn_days),
-                                   now))
+        notices = expiring(directory, now, directory.warn_days)
+        record_expiring(session, notices, now)
+        record_notice(session, CONNECTOR, CERTIFICATES, certificates_notice(
+            notices, directory.warn_days), now)
+        record_success(session, CONNECTOR, CERTIFICATES, now)
+        return len(notices)
 
     return check
 

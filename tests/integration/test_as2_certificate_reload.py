@@ -21,7 +21,7 @@ from gateway.as2.mdn import read_receipt
 from gateway.as2.reload import PartnerFileWatch
 from gateway.bootstrap import make_session_factory
 from gateway.channels.as2 import As2Channel
-from gateway.persistence.models import ExceptionRow
+from gateway.persistence.models import ConnectorStatusRow, ExceptionRow
 from gateway.services.as2_certificates import partner_file_reporter
 from gateway.web.as2_route import as2_app
 from tests.as2_material import Party, make_party
@@ -124,8 +124,17 @@ def test_renewed_certificates_and_keys_are_used_without_a_restart(
         time.sleep(CHECK_SECONDS * 2)
         send("<6@acme>", "new", "new")
         assert _rejections(sessions) == [("open", 1)]
+        with sessions.begin() as session:
+            status = session.scalars(select(ConnectorStatusRow).where(
+                ConnectorStatusRow.connector == "as2")).one()
+            assert status.name == "partner file"
+            assert "a changed version is not used" in (status.last_error or "")
+            assert status.last_success_at is None
         path.write_text(PARTNER_FILE)
         time.sleep(CHECK_SECONDS * 2)
         assert _disposition_and_signer(send("<7@acme>", "new", "new"),
                                        generations["ours-new"])[0] == "processed"
     assert _rejections(sessions) == [("resolved", 1)]
+    with sessions.begin() as session:
+        status = session.scalars(select(ConnectorStatusRow)).one()
+        assert status.last_success_at is not None

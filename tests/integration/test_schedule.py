@@ -163,7 +163,7 @@ def _partner_file_with_acme_ending_in(days: int, folder: Path) -> Path:
 
 def test_the_as2_certificate_check_runs_daily_with_one_exception_per_certificate(
         begin: Transactions, tmp_path: Path) -> None:
-    from gateway.persistence.models import ExceptionRow
+    from gateway.persistence.models import ConnectorStatusRow, ExceptionRow
     from gateway.services.as2_certificates import daily_certificate_check
 
     check = daily_certificate_check(
@@ -185,6 +185,11 @@ def test_the_as2_certificate_check_runs_daily_with_one_exception_per_certificate
         assert (row.code, row.supplier_code, row.occurrences, row.state) == (
             "CERTIFICATE_EXPIRING", "ACME", 2, "open")
         assert "CN=acme" in (row.actual or "")
+        status = session.scalars(select(ConnectorStatusRow).where(
+            ConnectorStatusRow.connector == "as2")).one()
+        assert status.name == "certificates"
+        assert (status.notice or "").startswith("1 AS2 certificate(s) end within 10 days: "
+                                                "partner ACME-AS2: CN=acme ends ")
 
 
 def test_the_celery_daily_task_runs_the_as2_certificate_check(
