@@ -25,6 +25,8 @@ Shape (TOML; paths are relative to the file)::
     [suppliers.as2]
     certificates = ["certs/acme-2025.pem", "certs/acme-2026.pem"]  # PEM or DER; several at
                                         # once: each is used while its dates say it is valid
+    ca_certificates = ["certs/acme-ca.pem"]   # optional: each certificate above must chain
+                                        # to one of these (PEM, several per file, or DER)
     require_signed = true               # optional (default true)
     require_encrypted = false           # optional (default false)
     # Sending to the partner (the outbox's `as2` transport):
@@ -49,10 +51,11 @@ from __future__ import annotations
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography import __version__ as cryptography_version
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -222,8 +225,14 @@ def _partner(entry: Mapping[str, Any], base: Path, mdn_url: str | None) -> As2Pa
     if unknown:
         raise ConfigurationError(f"{where}: unknown keys {sorted(unknown)}; allowed: "
                                  f"{', '.join(sorted(PARTNER_KEYS))}")
-    return As2Partner(str(entry["as2_id"]), str(entry["code"]),
-                      tuple(load_certificate(base / p) for p in paths),
+    certificates = tuple(load_certificate(base / p) for p in paths)
+    authorities = [ca for name in options.get("ca_certificates") or []
+                   for ca in load_certificates(base / str(name))]
+    for name, certificate in zip(paths, certificates, strict=True):
+        problem = chain_problem(certificate, authorities) if authorities else None
+        if problem is not None:
+            raise ConfigurationError(f"{where}: {base / name}: {problem}")
+    return As2Partner(str(entry["as2_id"]), str(entry["code"]), certificates,
                       bool(options.get("require_signed", True)),
                       bool(options.get("require_encrypted", False)),
                       url=str(options["url"]) if options.get("url") else None,
@@ -233,7 +242,7 @@ def _partner(entry: Mapping[str, Any], base: Path, mdn_url: str | None) -> As2Pa
 
 PARTNER_KEYS = frozenset({"certificates", "require_signed", "require_encrypted", "url", "sign",
                           "encrypt", "oaep", "compress", "mdn", "mdn_signed", "station",
-                          "mdn_timeout_minutes"})
+                          "mdn_timeout_minutes", "ca_certificates"})
 
 
 def send_plan(options: Mapping[str, Any], where: str, mdn_url: str | None = None
@@ -328,6 +337,47 @@ def load_certificate(path: Path) -> x509.Certificate:
         return x509.load_der_x509_certificate(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{path}: not a PEM or DER certificate") from exc
+
+
+def load_certificates(path: Path) -> list[x509.Certificate]:
+    """Every certificate of a PEM file (a CA bundle), or the one of a DER file."""
+    raw = _read(path)
+    try:
+        if b"-----BEGIN" in raw:
+            return x509.load_pem_x509_certificates(raw)
+        return [x509.load_der_x509_certificate(raw)]
+    except ValueError as exc:
+        raise ConfigurationError(f"{path}: not PEM or DER certificates") from exc
+
+
+def chain_problem(certificate: x509.Certificate, authorities: list[x509.Certificate]
+                  ) -> str | None:
+    """Why `certificate` does not chain to one of `authorities` (RFC 5280 path validation by
+    cryptography's `x509.verification`), or None. The CAs' extensions are held to the Web
+    PKI's rules; the partner's own certificate to none (AS2 signing certificates carry no
+    TLS names or usages). Checked at a moment within the certificate's own dates: whether it
+    is in its dates is decided when it is used (`valid_certificates`)."""
+    try:   # ExtensionPolicy came with cryptography 45; the project allows 44
+        from cryptography.x509.verification import (
+            ExtensionPolicy,
+            PolicyBuilder,
+            Store,
+            VerificationError,
+        )
+    except ImportError:
+        raise ConfigurationError("ca_certificates needs cryptography 45 or later (installed: "
+                                 f"{cryptography_version})") from None
+    moment = min(max(datetime.now(UTC), certificate.not_valid_before_utc),
+                 certificate.not_valid_after_utc)
+    verifier = (PolicyBuilder().store(Store(authorities)).time(moment)
+                .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                                    ee_policy=ExtensionPolicy.permit_all())
+                .build_client_verifier())
+    try:
+        verifier.verify(certificate, [])
+    except VerificationError as exc:
+        return f"not issued by a CA in ca_certificates ({exc})"
+    return None
 
 
 def _check_private(path: Path) -> None:

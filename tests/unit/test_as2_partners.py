@@ -1,5 +1,6 @@
 """AS2 partners and our identities from the partner file: keys at rest, several certificates
-during a renewal chosen by their dates, and what the sender asks of the MDN."""
+during a renewal chosen by their dates, chains to a listed CA, and what the sender asks of the
+MDN."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 
 from gateway.as2.errors import UnknownPartner
 from gateway.as2.mdn import Disposition, MdnRequest, ReceiptFacts, build_receipt, mdn_request
@@ -172,3 +178,54 @@ def test_a_certificate_that_is_not_the_keys_is_refused(folder: Path) -> None:
                                                        'certificate = "new.pem"'))
     with pytest.raises(ConfigurationError, match="not the certificate of the key"):
         directory_from_file(folder / "partners.toml", {})
+
+
+def _issued(folder: Path, name: str, issuer: tuple[rsa.RSAPrivateKey, x509.Certificate] | None,
+            ca: bool = False) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A key and its certificate, issued by `issuer` (None: self-signed), written to
+    `name.pem`."""
+    now = datetime.now(UTC)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    signer_key, issuer_name = (key, subject) if issuer is None else (issuer[0],
+                                                                     issuer[1].subject)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - timedelta(days=1))
+               .not_valid_after(now + timedelta(days=60)))
+    if ca:
+        builder = (builder.add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                                         critical=True)
+                   .add_extension(x509.KeyUsage(True, False, False, False, False, True, True,
+                                                False, False), critical=True)
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+                       key.public_key()), critical=False))
+    if issuer is not None:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            issuer[0].public_key()), critical=False)
+    certificate = builder.sign(signer_key, hashes.SHA256())
+    (folder / f"{name}.pem").write_bytes(certificate.public_bytes(Encoding.PEM))
+    return key, certificate
+
+
+def test_a_partner_certificate_must_chain_to_a_ca_its_entry_lists(folder: Path) -> None:
+    ca = _issued(folder, "acme-ca", None, ca=True)
+    other_ca = _issued(folder, "other-ca", None, ca=True)
+    _issued(folder, "acme-issued", ca)
+    # A bundle holding an unrelated CA before Acme's: any one of them may be the issuer.
+    (folder / "bundle.pem").write_bytes((folder / "other-ca.pem").read_bytes()
+                                        + (folder / "acme-ca.pem").read_bytes())
+    text = FILE.replace('["old.pem", "new.pem"]', '["acme-issued.pem"]') \
+        + 'ca_certificates = ["bundle.pem"]\n'
+    (folder / "partners.toml").write_text(text)
+    partner = directory_from_file(folder / "partners.toml", {}).partners["ACME-AS2"]
+    assert [c.subject.rfc4514_string() for c in partner.certificates] == ["CN=acme-issued"]
+    # Issued by another CA, or self-signed (new.pem): refused, naming the file.
+    _issued(folder, "stranger-issued", other_ca)
+    for listed in ("stranger-issued.pem", "new.pem"):
+        (folder / "partners.toml").write_text(
+            text.replace('["acme-issued.pem"]', f'["{listed}"]')
+            .replace('["bundle.pem"]', '["acme-ca.pem"]'))
+        with pytest.raises(ConfigurationError,
+                           match=rf"{re.escape(listed)}: not issued by a CA in ca_certificates"):
+            directory_from_file(folder / "partners.toml", {})
