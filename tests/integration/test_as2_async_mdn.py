@@ -313,3 +313,36 @@ def test_an_mdn_signed_by_openssl_is_verified_and_matched(
     assert kept["<mdn-2@acme>"][0] == unknown
     assert kept["<mdn-3@acme>"][0] is None
     assert "no AS2 message of ours" in (kept["<mdn-3@acme>"][1] or "")
+
+
+def test_an_mdn_that_comes_before_the_sender_recorded_its_post_decides_the_row(
+        sessions: sessionmaker[Session], parties: dict[str, Party], tmp_path: Path) -> None:
+    """A fast partner: its MDN arrives while the row is still `sending` (the sender has not
+    recorded the POST yet). The MDN makes it `sent`; the sender's late record moves nothing."""
+    from gateway.as2.mdn import Disposition, ReceiptFacts, build_receipt
+    from gateway.channels.as2 import As2Request
+    from gateway.services.outbox_sender import Outcome, claim_due, record_outcomes
+    from outbound.transports.base import Delivered
+
+    ours = _ours(parties, "http://127.0.0.1:9/as2", "https://gateway.example/as2")
+    row_id = _enqueue(sessions, ours)
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        (claimed,) = claim_due(session, now, 10, "test")
+    sent = dict(claimed.outgoing.headers)
+    facts = ReceiptFacts(sent["Message-ID"], "ACME-AS2", "BUYER-AS2", Disposition(),
+                         sent["X-Gateway-AS2-MIC"], "received")
+    receipt = build_receipt(facts, MdnRequest(True, True, "sha256", None),
+                            parties["acme"].pair, now)
+    channel = As2Channel(sessions.begin, ours, lambda: datetime.now(UTC))
+    answer = channel.receive(As2Request(receipt.headers, receipt.body))
+    assert (answer.receipt, answer.message_id) == (None, None)
+    assert _row(sessions, row_id).state == OutboundState.SENT
+    late = Outcome(claimed, now, 5, delivered=Delivered("202 Accepted; its MDN comes "
+                                                        "asynchronously",
+                                                        awaiting_receipt_seconds=3600))
+    with sessions.begin() as session:
+        record_outcomes(session, [late], [], now, OutboundSettings(drop_dir=tmp_path),
+                        lambda: 0.5)
+    row = _row(sessions, row_id)
+    assert (row.state, row.next_attempt_at) == (OutboundState.SENT, None)
