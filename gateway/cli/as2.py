@@ -15,6 +15,7 @@ from gateway.cli.context import AppContext, pass_app
 from gateway.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from gateway.as2.outgoing import SendPlan
     from gateway.as2.partners import As2Directory
 
 DEFAULT_WARN_DAYS = 30
@@ -161,9 +162,17 @@ def partners(partners_path: Path | None) -> None:
                    f"{plan.encrypt.value if plan.encrypt else 'no'}"
                    f"{' (OAEP)' if plan.oaep else ''}, compress {'yes' if plan.compress else 'no'}"
                    f", MDN {'signed ' if plan.mdn and plan.mdn.signed else ''}"
-                   f"{'sync' if plan.mdn else 'none'}") if partner.url else "no url: not sent to"
+                   f"{_mdn_way(plan)}") if partner.url else "no url: not sent to"
         click.echo(f"{as2_id} ({partner.supplier_code}): receives {', '.join(needs) or 'any'};"
                    f" {len(partner.certificates)} certificate(s); {sending}")
+
+
+def _mdn_way(plan: SendPlan) -> str:
+    if plan.mdn is None:
+        return "none"
+    if plan.mdn.async_url is None:
+        return "sync"
+    return f"async to {plan.mdn.async_url} within {plan.mdn_timeout_minutes:g} min"
 
 
 @as2.group("certs")
