@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.as2.partners import As2Directory
-from gateway.channels.as2 import As2Channel, As2Request
+from gateway.channels.as2 import Answer, As2Channel, As2Request
 
 PATH = "/as2"
 
@@ -52,10 +52,12 @@ def as2_endpoint(channel: As2Channel, directories: Callable[[], As2Directory] | 
     """`directories` (a `PartnerFileWatch`): the partner file's tables as they are now, read
     again when their files change; each request is taken with the table in service when it
     arrives (None: `channel.directory` for ever)."""
-    current = _current_channel(channel, directories)
+    in_service = _ChannelInService(channel, directories)
 
     async def receive(request: Request) -> Response:
-        channel = current()
+        # The caps of the table in service; its files are checked (and read again when they
+        # changed) in the worker thread below, never on the event loop.
+        channel = in_service.latest
         try:
             # A client that sends its body too slowly (slow loris) holds its own connection
             # until the deadline, never the others': reading is asynchronous.
@@ -67,7 +69,7 @@ def as2_endpoint(channel: As2Channel, directories: Callable[[], As2Directory] | 
                             status_code=408, headers={"Connection": "close"})
         headers = [(name.decode("latin-1"), value.decode("latin-1"))
                    for name, value in request.headers.raw]
-        answer = await run_in_threadpool(channel.receive, As2Request(headers, body, oversize))
+        answer = await run_in_threadpool(in_service.receive, As2Request(headers, body, oversize))
         if answer.receipt is None:
             return Response(b"", status_code=200)
         return Response(answer.receipt.body, status_code=200,
@@ -76,20 +78,21 @@ def as2_endpoint(channel: As2Channel, directories: Callable[[], As2Directory] | 
     return receive
 
 
-def _current_channel(channel: As2Channel, directories: Callable[[], As2Directory] | None
-                     ) -> Callable[[], As2Channel]:
-    """The channel with the directory in service (a new one only when it changed)."""
-    if directories is None:
-        return lambda: channel
-    latest = [channel]
+class _ChannelInService:
+    """The channel with the directory in service: a new channel only when the directory
+    changed (one assignment: a request is taken with the old one or the new one)."""
 
-    def current() -> As2Channel:
-        directory = directories()
-        if directory is not latest[0].directory:
-            latest[0] = replace(latest[0], directory=directory)
-        return latest[0]
+    def __init__(self, channel: As2Channel,
+                 directories: Callable[[], As2Directory] | None) -> None:
+        self.latest = channel
+        self._directories = directories
 
-    return current
+    def receive(self, request: As2Request) -> Answer:
+        if self._directories is not None:
+            directory = self._directories()
+            if directory is not self.latest.directory:
+                self.latest = replace(self.latest, directory=directory)
+        return self.latest.receive(request)
 
 
 def as2_route(channel: As2Channel, directories: Callable[[], As2Directory] | None = None
