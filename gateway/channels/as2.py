@@ -16,7 +16,9 @@ worker, and only then returns the MDN (docs/architecture.md, "Archive before ack
 
 Every request is also kept whole in `as2_transmissions` with the MDN answered. An MDN asked
 for asynchronously (`Receipt-Delivery-Option`) is written to the outbox in the same
-transaction and the request is answered `200` with no body.
+transaction and the request is answered `200` with no body. An asynchronous MDN to a message
+we sent (a multipart/report, signed or not) goes to `gateway.services.as2_mdn_intake`, which
+decides the outbox row it names; it is answered `200` with no body.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from gateway.as2.mdn import (
     Receipt,
     ReceiptFacts,
     build_receipt,
+    is_receipt,
     mdn_request,
 )
 from gateway.as2.mime import entity_from_headers
@@ -47,6 +50,7 @@ from gateway.as2.smime import Opened, mic, open_message
 from gateway.domain.messages import MessageState
 from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.persistence.models import As2Transmission, InboundMessage
+from gateway.services.as2_mdn_intake import IncomingMdn, take_mdn
 from gateway.services.ingest import Intake, archive, archive_failed
 from gateway.services.outbox import enqueue
 
@@ -80,7 +84,7 @@ class Answer:
 
     receipt: Receipt | None
     disposition: Disposition
-    message_id: int
+    message_id: int | None   # None: an asynchronous MDN to a message we sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ class As2Channel:
     dispatch: Callable[[Sequence[int]], None] | None = None
 
     def receive(self, request: As2Request) -> Answer:
+        if is_receipt(request.headers, request.body):
+            return self._take_mdn(request)
         now = self.clock()
         as2_from, as2_to = _unquote(request.field("as2-from")), _unquote(request.field("as2-to"))
         asked = mdn_request({k.lower(): v for k, v in request.headers})
@@ -123,6 +129,16 @@ class As2Channel:
         if fresh and self.dispatch is not None:
             self.dispatch([message_id])
         return Answer(receipt if asked.synchronous else None, disposition, message_id)
+
+    def _take_mdn(self, request: As2Request) -> Answer:
+        """An asynchronous MDN to a message we sent (`gateway.services.as2_mdn_intake`):
+        kept, matched to its outbox row, answered 200 with no body."""
+        mdn = IncomingMdn(request.headers, request.body, request.raw,
+                          _unquote(request.field("as2-from")), _unquote(request.field("as2-to")),
+                          request.oversize)
+        with self.transaction() as session:
+            take_mdn(session, mdn, self.directory, self.clock())
+        return Answer(None, Disposition(), None)
 
     def _open(self, request: As2Request, as2_from: str, as2_to: str, now: datetime
               ) -> tuple[As2Partner | None, Opened | None, As2Error | None]:
