@@ -70,9 +70,9 @@ class WebContext:
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in one of the context's threads. The event loop's own hand-off
-        to a plain thread pool: anyio's `to_thread` (Starlette's `run_in_threadpool`) costs
-        several times the instructions per call (a capacity limiter, a cancel scope, a
-        context copy and its own worker queue), about as much as the page's JSON."""
+        to a plain thread pool: anyio's `to_thread` (Starlette's `run_in_threadpool`) took
+        about twice the CPU per call (a capacity limiter, a cancel scope, a context copy and
+        its own worker queue; docs/benchmarks.md, `gateway bench web`)."""
         return await asyncio.get_running_loop().run_in_executor(self.threads, function, *args)
 
     @contextmanager
