@@ -33,13 +33,13 @@ from mappings.xmlvalues import (
     XmlNotes,
     children,
     descend,
-    every,
+    local_name_of,
     read_date,
     read_decimal,
     text_of,
 )
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
-from parsers.xml import MAX_XML_BYTES, XmlDocument, line_of, parse_xml, root_name
+from parsers.xml import XmlDocument, line_of, parse_xml, read_document, root_name
 
 if TYPE_CHECKING:
     from mappings.email.columns import ColumnProfile
@@ -55,7 +55,7 @@ def is_ubl(head: bytes, _name: str = "") -> bool:
 def read_ubl(stream: BinaryIO, name: str, *,
              profile: ColumnProfile | None = None) -> Iterator[Document | Problem]:
     """One UBL document; a document that cannot be read is one located error."""
-    data = stream.read(MAX_XML_BYTES + 1)
+    data = read_document(stream)
     try:
         parsed = parse_xml(data)
     except ParseError as exc:
@@ -199,10 +199,11 @@ class _UblBuilder:
     def _period(self, period: etree._Element | None) -> date | None:
         if period is None:
             return None
-        for name in ("{*}StartDate", "{*}EndDate"):
-            element = period.find(name)
+        parts = children(period)
+        for name in ("StartDate", "EndDate"):
+            element = parts.get(name)
             if element is not None:
-                return read_date(text_of(element), element, self.notes, name[3:])
+                return read_date(text_of(element), element, self.notes, name)
         return None
 
     def _shipment(self) -> None:
@@ -237,8 +238,9 @@ class _UblBuilder:
         line = Line(line_no=text_of(kids.get("ID")) or None)
         reference = outer.get("OrderLineReference")
         if reference is not None:
-            line.order_line_no = text_of(descend(reference, "LineID")) or None
-            line.order_number = text_of(descend(reference, "OrderReference", "ID")) or None
+            parts = children(reference)
+            line.order_line_no = text_of(parts.get("LineID")) or None
+            line.order_number = text_of(descend(parts.get("OrderReference"), "ID")) or None
         elif self.document.kind is DocumentKind.PURCHASE_ORDER:
             line.order_line_no = line.line_no
         quantity = kids.get("DeliveredQuantity" if despatch else "Quantity")
@@ -328,7 +330,14 @@ def _party(role: str, party: etree._Element) -> Party:
 
 
 def _read_item(item: Item, element: etree._Element) -> None:
-    kids = children(element)
+    kids: dict[str, etree._Element] = {}
+    standards: list[etree._Element] = []
+    for child in element:
+        name = local_name_of(child.tag)
+        if name == "StandardItemIdentification":
+            standards.append(child)
+        if name and name not in kids:
+            kids[name] = child
     seller = text_of(descend(kids.get("SellersItemIdentification"), "ID"))
     buyer = text_of(descend(kids.get("BuyersItemIdentification"), "ID"))
     if seller:
@@ -337,8 +346,6 @@ def _read_item(item: Item, element: etree._Element) -> None:
     if buyer:
         item.buyer_part = item.buyer_part or buyer
         item.ids.append(ItemId(buyer, "IN"))
-    standards = every(element, "StandardItemIdentification") \
-        if "StandardItemIdentification" in kids else []
     for holder in standards:
         standard = descend(holder, "ID")
         value = text_of(standard)

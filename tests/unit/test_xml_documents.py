@@ -18,7 +18,7 @@ from parsers.errors import (
     ProblemCode,
     XmlLimitError,
 )
-from parsers.xml import parse_xml, root_name
+from parsers.xml import parse_xml, read_document, root_name
 
 UBL_ORDER = (b'<?xml version="1.0"?>\n<Order xmlns="urn:oasis:names:specification:ubl:schema:'
              b'xsd:Order-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:'
@@ -105,3 +105,32 @@ def test_ubl_namespace_other_than_the_standard_is_a_warning() -> None:
     [document] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "order.xml"))
     assert isinstance(document, Document)
     assert document.warnings[0].code == ProblemCode.INVALID_CODE.value
+
+
+class _TrickleStream(io.RawIOBase):
+    """A stream that hands out at most `step` bytes a read, as a pipe or socket may."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.position = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.step if size < 0 else min(size, self.step)
+        chunk = self.data[self.position:self.position + size]
+        self.position += len(chunk)
+        return chunk
+
+
+def test_a_document_is_read_whole_from_a_stream_that_trickles() -> None:
+    data = UBL_ORDER % b"1" * 50
+    assert read_document(_TrickleStream(data, 7), max_bytes=10_000) == data
+
+
+def test_reading_stops_one_byte_past_the_cap_so_the_parse_refuses_it() -> None:
+    stream = io.BytesIO(b"<a>" + b" " * 300_000 + b"</a>")
+    data = read_document(stream, max_bytes=200_000)
+    assert len(data) == 200_001
+    with pytest.raises(XmlLimitError):
+        parse_xml(data, max_bytes=200_000)
