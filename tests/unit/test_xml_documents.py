@@ -8,9 +8,12 @@ import io
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from gateway.domain.documents import Document
+from mappings import xmlvalues
 from mappings.registry import read_documents, read_stream
+from mappings.xmlvalues import children, descend, local_name_of, text_of
 from parsers.errors import (
     ForbiddenXmlError,
     MalformedXmlError,
@@ -134,3 +137,22 @@ def test_reading_stops_one_byte_past_the_cap_so_the_parse_refuses_it() -> None:
     assert len(data) == 200_001
     with pytest.raises(XmlLimitError):
         parse_xml(data, max_bytes=200_000)
+
+
+def test_children_are_found_by_local_name_in_any_namespace_first_one_kept() -> None:
+    root = etree.fromstring(b'<r xmlns:a="urn:a" xmlns:b="urn:b"><!-- note --><a:ID>1</a:ID>'
+                            b'<b:ID>2</b:ID><Name> x </Name></r>')
+    found = children(root)
+    assert sorted(found) == ["ID", "Name"]
+    assert text_of(found["ID"]) == "1"
+    assert text_of(found["Name"]) == "x"
+    assert text_of(descend(root, "Name")) == "x"
+    assert descend(root, "Missing", "ID") is None
+
+
+def test_many_namespaces_do_not_grow_the_local_name_table_past_its_cap() -> None:
+    tags = "".join(f'<n{i}:Item xmlns:n{i}="urn:bench:{i}">{i}</n{i}:Item>'
+                   for i in range(xmlvalues._LOCAL_NAMES_MAX + 10))
+    root = etree.fromstring(f"<r>{tags}</r>".encode())
+    assert all(local_name_of(child.tag) == "Item" for child in root)
+    assert len(xmlvalues._LOCAL_NAMES) <= xmlvalues._LOCAL_NAMES_MAX
