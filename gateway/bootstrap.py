@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -53,16 +55,36 @@ READ_ONLY = "gateway_read_only"
 FLUSH_LATER = "gateway_flush_later"
 
 
-# The web process's pool (`serving=True`): as many connections kept as requests it runs at
+# The web server's pool (`serving=True`): as many connections kept as requests it runs at
 # once in the usual case, a few more opened when busier; a connection is replaced after half
-# an hour, before a firewall or the server drops it as idle.
+# an hour, before a firewall or the server drops it as idle. Shared out between its worker
+# processes (`serving_pool`).
 SERVING_POOL_SIZE = 10
 SERVING_POOL_OVERFLOW = 20
 SERVING_POOL_RECYCLE_SECONDS = 1800
+# `gateway web --workers`: read by the command, and set by it for its worker processes.
+WEB_WORKERS_ENV = "GATEWAY_WEB_WORKERS"
+
+
+@dataclass(frozen=True, slots=True)
+class ServingPool:
+    size: int  # connections kept
+    overflow: int  # opened beyond them when busy, closed on return
+
+
+def serving_pool(workers: int) -> ServingPool:
+    """One of `workers` web processes' share of the server's pool, rounded up (at least 2 kept
+    and 4 more when busy): `gateway web` holds about as many connections whatever its number
+    of processes (one per CPU by default), and PostgreSQL's `max_connections` (100 by
+    default) is not used up by a host with many cores. Each process serves its share of the
+    requests, so it needs its share of the connections."""
+    share = max(1, workers)
+    return ServingPool(max(2, math.ceil(SERVING_POOL_SIZE / share)),
+                       max(4, math.ceil(SERVING_POOL_OVERFLOW / share)))
 
 
 def make_engine(settings: Settings, connect_timeout: int | None = None,
-                serving: bool = False) -> Engine:
+                serving: bool = False, workers: int = 1) -> Engine:
     """`connect_timeout` (seconds, PostgreSQL) bounds how long a connection attempt to a host
     that does not answer may take; the default is the driver's (no limit).
 
@@ -70,8 +92,9 @@ def make_engine(settings: Settings, connect_timeout: int | None = None,
     request; a dead connection fails its first statement instead, the pool is invalidated
     and the web app's reads run once more, `WebContext.read`), a pool as large as the
     requests served at once (overflow connections are closed on return: at the default five
-    a busy server opened and closed connections all the time), and the session's time zone
-    UTC, so timestamps arrive in the zone the API writes them in."""
+    a busy server opened and closed connections all the time), this process's share of it
+    when `workers` processes serve (`serving_pool`), and the session's time zone UTC, so
+    timestamps arrive in the zone the API writes them in."""
     if settings.is_sqlite:
         path = settings.database_url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -89,14 +112,40 @@ def make_engine(settings: Settings, connect_timeout: int | None = None,
     connect_args: dict[str, Any] = (
         {} if connect_timeout is None else {"connect_timeout": connect_timeout})
     if serving:
-        engine = create_engine(settings.database_url, pool_size=SERVING_POOL_SIZE,
-                               max_overflow=SERVING_POOL_OVERFLOW,
+        pool = serving_pool(workers)
+        engine = create_engine(settings.database_url, pool_size=pool.size,
+                               max_overflow=pool.overflow,
                                pool_recycle=SERVING_POOL_RECYCLE_SECONDS,
                                connect_args=connect_args, json_serializer=json_text)
         event.listen(engine, "connect", _session_time_zone_utc)
         return engine
     return create_engine(settings.database_url, pool_pre_ping=True, connect_args=connect_args,
                          json_serializer=json_text)
+
+
+def make_alone_engine(settings: Settings, connect_timeout: int | None = None,
+                      workers: int = 1) -> Engine:
+    """The web process's pool for statements sent alone, outside a transaction
+    (`WebContext.read_alone`: the API's queue page): its connections are in autocommit for
+    their whole life. Switching a connection of the main pool in and out of autocommit at
+    each checkout cost more than the BEGIN and COMMIT it saved (psycopg's autocommit and
+    isolation-level setters and SQLAlchemy's reset: four more waits on the connection per
+    request, +2% instructions per API request under callgrind). As many connections as the
+    process has API threads (`serving_pool(workers).size`), none beyond; nothing to roll
+    back when one is returned, as no transaction is ever open on it. On SQLite, a switch
+    costs nothing: the usual engine with the option."""
+    if settings.is_sqlite:
+        return make_engine(settings, connect_timeout).execution_options(
+            isolation_level="AUTOCOMMIT")
+    connect_args: dict[str, Any] = (
+        {} if connect_timeout is None else {"connect_timeout": connect_timeout})
+    engine = create_engine(settings.database_url, isolation_level="AUTOCOMMIT",
+                           pool_size=serving_pool(workers).size, max_overflow=0,
+                           pool_reset_on_return=None,
+                           pool_recycle=SERVING_POOL_RECYCLE_SECONDS,
+                           connect_args=connect_args, json_serializer=json_text)
+    event.listen(engine, "connect", _session_time_zone_utc)
+    return engine
 
 
 # What orjson serializes that the standard library refuses (dataclasses, datetimes) goes to
@@ -162,6 +211,8 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     `FLUSH_LATER` commits at synchronous=NORMAL, every other one at FULL; SQLite refuses to
     change the level inside a transaction, so it is set here, only when it changes."""
     options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # statements sent alone (`WebContext.read_alone`): no transaction to begin
     if options.get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")
         return

@@ -7,6 +7,8 @@ importing it must cost nothing (`gateway --help` loads no command).
 from __future__ import annotations
 
 import gc
+import math
+import os
 import sys
 
 # Young objects allocated between collections of the youngest generation (CPython's default is
@@ -38,3 +40,33 @@ def share_interpreter_with_intake() -> None:
     dialogue could wait tens of milliseconds behind a parse. A shorter interval bounds each
     wait; the worker loses a little to the extra switches."""
     sys.setswitchinterval(SWITCH_INTERVAL_WITH_INTAKE)
+
+
+# cgroup v2's CPU limit of the process's group (cpu.max: "<quota> <period>" in microseconds, or
+# "max <period>" without a limit): a container given 2 CPUs of a 64-core host sees all 64 in
+# `os.sched_getaffinity` but may use only 2.
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
+
+
+def cpus_of_quota(cpu_max: str) -> int | None:
+    """The whole CPUs a cgroup v2 `cpu.max` text allows (rounded up, at least 1); None without
+    a limit or for a text that is not one."""
+    quota, _, period = cpu_max.strip().partition(" ")
+    if not (quota.isdigit() and period.isdigit() and int(period) > 0):
+        return None
+    return max(1, math.ceil(int(quota) / int(period)))
+
+
+def usable_cpus(cpu_max: str = CGROUP_CPU_MAX) -> int:
+    """The CPUs this process may run on (its affinity), fewer when its cgroup's quota allows
+    fewer: `gateway web`'s default number of worker processes."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        with open(cpu_max, encoding="ascii") as limit:
+            quota = cpus_of_quota(limit.read())
+    except OSError:
+        quota = None
+    return max(1, min(cpus, quota) if quota else cpus)

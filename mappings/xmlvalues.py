@@ -32,9 +32,11 @@ class XmlNotes:
 
 def text_of(element: etree._Element | None) -> str:
     """The element's text, stripped; empty for a missing element."""
-    if element is None or element.text is None:
+    if element is None:
         return ""
-    return element.text.strip()
+    # Each `.text` builds a new string from libxml2's node: read it once.
+    text = element.text
+    return text.strip() if text else ""
 
 
 def read_date(text: str, element: etree._Element | None, notes: XmlNotes,
@@ -68,28 +70,54 @@ def read_decimal(text: str, element: etree._Element | None, notes: XmlNotes,
     return value
 
 
+# Local names by qualified tag ("{urn:...}Quantity" -> "Quantity"), remembered so that each
+# child costs one dictionary look-up instead of a search and a slice. A document could bring
+# any number of namespaces: the table stops growing at `_LOCAL_NAMES_MAX` entries.
+_LOCAL_NAMES: dict[object, str] = {}
+_LOCAL_NAMES_MAX = 4096
+
+
+def _local_name_of(tag: object) -> str:
+    """The local name of a child's tag; empty for a comment or processing instruction (whose
+    tag is a function, not a string)."""
+    if not isinstance(tag, str):
+        return ""
+    local = tag[tag.rfind("}") + 1:]
+    if len(_LOCAL_NAMES) < _LOCAL_NAMES_MAX:
+        _LOCAL_NAMES[tag] = local
+    return local
+
+
+def local_name_of(tag: object) -> str:
+    """The local name of a tag as lxml gives it; empty for a comment or processing
+    instruction."""
+    return _LOCAL_NAMES.get(tag) or _local_name_of(tag)
+
+
 def children(element: etree._Element) -> dict[str, etree._Element]:
-    """The first child of each local name: one pass over the children, in C for the most
-    part. Much cheaper than several `find` calls, which each compile and walk a path."""
+    """The first child of each local name: one pass over the children. Much cheaper than
+    several `find` calls, which each compile and walk a path: every child read costs lxml a
+    proxy object and its tag a new string, so each is read once."""
     found: dict[str, etree._Element] = {}
+    names = _LOCAL_NAMES
     for child in element:
         tag = child.tag
-        if isinstance(tag, str):
-            found.setdefault(tag[tag.rfind("}") + 1:], child)
+        local = names.get(tag) or _local_name_of(tag)
+        if local and local not in found:
+            found[local] = child
     return found
-
-
-def every(element: etree._Element, name: str) -> list[etree._Element]:
-    """The children named `name` (local name), in order."""
-    return [child for child in element if isinstance(child.tag, str)
-            and child.tag[child.tag.rfind("}") + 1:] == name]
 
 
 def descend(element: etree._Element | None, *names: str) -> etree._Element | None:
     """The first child of the first child ... named `names`, or None."""
+    known = _LOCAL_NAMES
     for name in names:
         if element is None:
             return None
-        element = next((child for child in element if isinstance(child.tag, str)
-                        and child.tag[child.tag.rfind("}") + 1:] == name), None)
+        parent, element = element, None
+        for child in parent:
+            tag = child.tag
+            if (known.get(tag) or _local_name_of(tag)) == name:
+                element = child
+                break
     return element

@@ -19,11 +19,17 @@ from email.utils import format_datetime
 from cryptography import x509
 
 from gateway.as2 import cms
-from gateway.as2.errors import DispositionModifier, InsufficientSecurity, MalformedMessage
+from gateway.as2.errors import (
+    As2Error,
+    DispositionModifier,
+    InsufficientSecurity,
+    MalformedMessage,
+)
 from gateway.as2.mime import (
     Entity,
     entity_from_headers,
     multipart_parts,
+    parse_header_block,
     signed_parts,
     split_entity,
 )
@@ -218,6 +224,57 @@ def read_receipt(headers: list[tuple[str, str]], body: bytes,
     return ReadReceipt(fields.get("original-message-id", ""),
                        disposition.split(";", 1)[1].strip() if ";" in disposition else "",
                        fields.get("received-content-mic"), signed_with)
+
+
+def is_receipt(headers: list[tuple[str, str]], body: bytes) -> bool:
+    """Whether an AS2 request is an MDN (an asynchronous receipt to a message we sent,
+    RFC 4130 section 7.3) rather than a message: a multipart/report, or a multipart/signed
+    whose signed part is one. Products sign MDNs and messages alike, so the signed part's own
+    Content-Type decides. Reads only the first part's header; never raises."""
+    declared = next((value for name, value in headers if name.lower() == "content-type"), "")
+    # The media type alone first (cheap: most requests are pkcs7-mime messages); parameters
+    # are parsed only for multipart/signed, whose boundary is needed.
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type != "multipart/signed":
+        return media_type == "multipart/report"
+    try:
+        entity = entity_from_headers(headers, body)
+        return _first_part_type(body, entity.param("boundary").encode("latin-1")) \
+            == "multipart/report"
+    except As2Error:
+        return False
+
+
+_PEEK_BYTES = 16 * 1024
+
+
+def _first_part_type(body: bytes, boundary: bytes) -> str:
+    """The Content-Type of a multipart body's first part, from its header alone: the body
+    of a signed message is not scanned for every boundary (it may be 50 MiB)."""
+    marker = b"--" + boundary
+    at = body.find(marker, 0, _PEEK_BYTES) if boundary else -1
+    if at == -1:
+        return ""
+    start = body.find(b"\n", at)
+    if start == -1:
+        return ""
+    head = body[start + 1:start + 1 + _PEEK_BYTES]
+    end = head.find(b"\n\r\n") if b"\n\r\n" in head else head.find(b"\n\n")
+    if end == -1:
+        return ""
+    return Entity(b"", b"", parse_header_block(head[:end + 1])).content_type
+
+
+def claimed_original_message_id(headers: list[tuple[str, str]], body: bytes) -> str:
+    """The Original-Message-ID an MDN names, read WITHOUT verifying its signature: only to
+    find the message it claims to answer (whose partner's certificates then verify it).
+    Raises an `As2Error` when it is not an MDN one can read."""
+    entity = entity_from_headers(headers, body)
+    if entity.content_type == "multipart/signed":
+        entity = split_entity(signed_parts(entity)[0])
+    if entity.content_type != "multipart/report":
+        raise MalformedMessage(f"an MDN must be multipart/report, not {entity.content_type}")
+    return _notification_fields(entity).get("original-message-id", "").strip()
 
 
 def _notification_fields(report: Entity) -> dict[str, str]:

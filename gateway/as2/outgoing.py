@@ -50,7 +50,8 @@ class SendPlan:
     encrypt: ContentCipher | None = ContentCipher.AES256_CBC
     oaep: bool = False
     compress: bool = False
-    mdn: MdnRequest | None = None         # None: no MDN asked
+    mdn: MdnRequest | None = None         # None: no MDN asked; `async_url`: asked there
+    mdn_timeout_minutes: float = 0.0      # an asynchronous MDN not back by then fails the row
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,10 @@ Shape (TOML; paths are relative to the file)::
     max_message_bytes = 52428800        # optional: the HTTP body's cap (default 50 MiB)
     max_content_bytes = 209715200       # optional: decompressed content's cap (200 MiB)
     request_timeout_seconds = 120       # optional: the whole body must arrive within it
+    mdn_url = "https://as2.buyer.example/as2"   # our endpoint, where partners asked for an
+                                        # asynchronous MDN send it (needed by mdn = "async")
+    certificate_warn_days = 30          # optional: IT hears of a certificate this many days
+                                        # before it ends (the daily job, `gateway as2 check`)
 
     [[as2.stations]]                    # our AS2 identity; list one per key during rollover
     as2_id = "BUYER-AS2"
@@ -21,6 +25,8 @@ Shape (TOML; paths are relative to the file)::
     [suppliers.as2]
     certificates = ["certs/acme-2025.pem", "certs/acme-2026.pem"]  # PEM or DER; several at
                                         # once: each is used while its dates say it is valid
+    ca_certificates = ["certs/acme-ca.pem"]   # optional: each certificate above must chain
+                                        # to one of these (PEM, several per file, or DER)
     require_signed = true               # optional (default true)
     require_encrypted = false           # optional (default false)
     # Sending to the partner (the outbox's `as2` transport):
@@ -30,7 +36,8 @@ Shape (TOML; paths are relative to the file)::
                                         # or "none" (default aes256_cbc)
     oaep = false                        # RSA-OAEP key transport (default RSA PKCS#1 v1.5)
     compress = false
-    mdn = "sync"                        # sync (default) or none
+    mdn = "sync"                        # sync (default), async (to [as2] mdn_url) or none
+    mdn_timeout_minutes = 60            # async: no MDN by then fails the row (default 60)
     mdn_signed = true                   # ask for a signed MDN (default true)
     station = "BUYER-AS2"               # our AS2 id towards it (default: our only one)
 
@@ -44,10 +51,11 @@ from __future__ import annotations
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography import __version__ as cryptography_version
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -63,6 +71,8 @@ from gateway.errors import ConfigurationError
 DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_CONTENT_BYTES = 200 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 120.0
+DEFAULT_MDN_TIMEOUT_MINUTES = 60.0
+DEFAULT_WARN_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,8 @@ class As2Directory:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    mdn_url: str | None = None   # our endpoint, for asynchronous MDNs to our messages
+    warn_days: int = DEFAULT_WARN_DAYS   # certificates ending within it are told to IT
 
     def partner(self, as2_from: str, as2_to: str) -> As2Partner:
         if as2_to not in self.stations:
@@ -179,19 +191,31 @@ def directory_from_mapping(data: Mapping[str, Any], base: Path, env: Mapping[str
     for entry in section.get("stations", []):
         as2_id = _text(entry, "as2_id", "as2.stations")
         stations[as2_id] = (*stations.get(as2_id, ()), _station_key(entry, base, env))
+    mdn_url = str(section["mdn_url"]) if section.get("mdn_url") else None
+    if mdn_url is not None and not mdn_url.lower().startswith(("http://", "https://")):
+        raise ConfigurationError(f"as2: mdn_url must be an http(s) URL, not {mdn_url!r}")
     partners = {}
     for entry in data.get("suppliers", []) or []:
         if isinstance(entry, dict) and entry.get("as2_id") and entry.get("as2"):
-            partner = _partner(entry, base)
+            partner = _partner(entry, base, mdn_url)
             partners[partner.as2_id] = partner
     return As2Directory(stations, partners,
                         int(section.get("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES)),
                         int(section.get("max_content_bytes", DEFAULT_MAX_CONTENT_BYTES)),
                         float(section.get("request_timeout_seconds",
-                                          DEFAULT_REQUEST_TIMEOUT_SECONDS)))
+                                          DEFAULT_REQUEST_TIMEOUT_SECONDS)),
+                        mdn_url, _warn_days(section))
 
 
-def _partner(entry: Mapping[str, Any], base: Path) -> As2Partner:
+def _warn_days(section: Mapping[str, Any]) -> int:
+    days = section.get("certificate_warn_days", DEFAULT_WARN_DAYS)
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
+        raise ConfigurationError("as2: certificate_warn_days must be a whole number of days "
+                                 "from 0 to 3650")
+    return days
+
+
+def _partner(entry: Mapping[str, Any], base: Path, mdn_url: str | None) -> As2Partner:
     options = entry["as2"]
     where = f"supplier {entry.get('code')}: as2"
     paths = options.get("certificates") or []
@@ -201,21 +225,30 @@ def _partner(entry: Mapping[str, Any], base: Path) -> As2Partner:
     if unknown:
         raise ConfigurationError(f"{where}: unknown keys {sorted(unknown)}; allowed: "
                                  f"{', '.join(sorted(PARTNER_KEYS))}")
-    return As2Partner(str(entry["as2_id"]), str(entry["code"]),
-                      tuple(load_certificate(base / p) for p in paths),
+    certificates = tuple(load_certificate(base / p) for p in paths)
+    authorities = [ca for name in options.get("ca_certificates") or []
+                   for ca in load_certificates(base / str(name))]
+    for name, certificate in zip(paths, certificates, strict=True):
+        problem = chain_problem(certificate, authorities) if authorities else None
+        if problem is not None:
+            raise ConfigurationError(f"{where}: {base / name}: {problem}")
+    return As2Partner(str(entry["as2_id"]), str(entry["code"]), certificates,
                       bool(options.get("require_signed", True)),
                       bool(options.get("require_encrypted", False)),
                       url=str(options["url"]) if options.get("url") else None,
-                      plan=send_plan(options, where),
+                      plan=send_plan(options, where, mdn_url),
                       station=str(options["station"]) if options.get("station") else None)
 
 
 PARTNER_KEYS = frozenset({"certificates", "require_signed", "require_encrypted", "url", "sign",
-                          "encrypt", "oaep", "compress", "mdn", "mdn_signed", "station"})
+                          "encrypt", "oaep", "compress", "mdn", "mdn_signed", "station",
+                          "mdn_timeout_minutes", "ca_certificates"})
 
 
-def send_plan(options: Mapping[str, Any], where: str) -> SendPlan:
-    """What a message to the partner is made of, from its `as2` table."""
+def send_plan(options: Mapping[str, Any], where: str, mdn_url: str | None = None
+              ) -> SendPlan:
+    """What a message to the partner is made of, from its `as2` table (`mdn_url`: the
+    `[as2]` table's, where an asynchronous MDN is asked to go)."""
     sign = str(options.get("sign", "sha256")).lower().replace("-", "")
     if sign not in (*HASHES, "none"):
         raise ConfigurationError(f"{where}: sign must be one of {', '.join(HASHES)} or none")
@@ -224,14 +257,21 @@ def send_plan(options: Mapping[str, Any], where: str) -> SendPlan:
         raise ConfigurationError(f"{where}: encrypt must be one of "
                                  f"{', '.join(c.value for c in ContentCipher)} or none")
     mdn = str(options.get("mdn", "sync"))
-    if mdn not in ("sync", "none"):
-        raise ConfigurationError(f"{where}: mdn must be sync or none (asynchronous MDNs to "
-                                 "us are not supported yet)")
+    if mdn not in ("sync", "async", "none"):
+        raise ConfigurationError(f"{where}: mdn must be sync, async or none")
+    if mdn == "async" and mdn_url is None:
+        raise ConfigurationError(f"{where}: mdn = \"async\" needs `mdn_url` in the [as2] "
+                                 "table: our endpoint's URL, where the partner sends it")
+    timeout = options.get("mdn_timeout_minutes", DEFAULT_MDN_TIMEOUT_MINUTES)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigurationError(f"{where}: mdn_timeout_minutes must be a positive number")
     signed = None if sign == "none" else sign
     return SendPlan(signed, None if cipher == "none" else ContentCipher(cipher),
                     bool(options.get("oaep", False)), bool(options.get("compress", False)),
                     None if mdn == "none" else MdnRequest(
-                        True, bool(options.get("mdn_signed", True)), signed or "sha256", None))
+                        True, bool(options.get("mdn_signed", True)), signed or "sha256",
+                        mdn_url if mdn == "async" else None),
+                    float(timeout))
 
 
 def _station_key(entry: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> KeyPair:
@@ -250,7 +290,14 @@ def _station_key(entry: Mapping[str, Any], base: Path, env: Mapping[str, str]) -
                                  f"{exc}") from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigurationError(f"{key_path}: AS2 keys are RSA keys")
-    return KeyPair(key, load_certificate(base / str(entry["certificate"])))
+    certificate_path = base / str(entry["certificate"])
+    certificate = load_certificate(certificate_path)
+    if certificate.public_key() != key.public_key():
+        # A renewal that replaced one of the two files and not yet the other: signing with
+        # it would give MDNs and messages no partner can verify.
+        raise ConfigurationError(f"{certificate_path}: not the certificate of the key "
+                                 f"{key_path}")
+    return KeyPair(key, certificate)
 
 
 def pkcs12_pair(raw: bytes, password: bytes | None, where: Path) -> KeyPair:
@@ -290,6 +337,47 @@ def load_certificate(path: Path) -> x509.Certificate:
         return x509.load_der_x509_certificate(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{path}: not a PEM or DER certificate") from exc
+
+
+def load_certificates(path: Path) -> list[x509.Certificate]:
+    """Every certificate of a PEM file (a CA bundle), or the one of a DER file."""
+    raw = _read(path)
+    try:
+        if b"-----BEGIN" in raw:
+            return x509.load_pem_x509_certificates(raw)
+        return [x509.load_der_x509_certificate(raw)]
+    except ValueError as exc:
+        raise ConfigurationError(f"{path}: not PEM or DER certificates") from exc
+
+
+def chain_problem(certificate: x509.Certificate, authorities: list[x509.Certificate]
+                  ) -> str | None:
+    """Why `certificate` does not chain to one of `authorities` (RFC 5280 path validation by
+    cryptography's `x509.verification`), or None. The CAs' extensions are held to the Web
+    PKI's rules; the partner's own certificate to none (AS2 signing certificates carry no
+    TLS names or usages). Checked at a moment within the certificate's own dates: whether it
+    is in its dates is decided when it is used (`valid_certificates`)."""
+    try:   # ExtensionPolicy came with cryptography 45; the project allows 44
+        from cryptography.x509.verification import (
+            ExtensionPolicy,
+            PolicyBuilder,
+            Store,
+            VerificationError,
+        )
+    except ImportError:
+        raise ConfigurationError("ca_certificates needs cryptography 45 or later (installed: "
+                                 f"{cryptography_version})") from None
+    moment = min(max(datetime.now(UTC), certificate.not_valid_before_utc),
+                 certificate.not_valid_after_utc)
+    verifier = (PolicyBuilder().store(Store(authorities)).time(moment)
+                .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                                    ee_policy=ExtensionPolicy.permit_all())
+                .build_client_verifier())
+    try:
+        verifier.verify(certificate, [])
+    except VerificationError as exc:
+        return f"not issued by a CA in ca_certificates ({exc})"
+    return None
 
 
 def _check_private(path: Path) -> None:

@@ -310,9 +310,18 @@ class Worker:
     close: Callable[[], None]
 
 
-def throughput(work: Callable[[], Worker], concurrency: int, seconds: float) -> float:
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One side's round: its calls per second, and the CPU seconds this process (the clients,
+    nothing else runs in it meanwhile) spent per call."""
+
+    per_s: float
+    client_cpu_ms_per_call: float | None
+
+
+def throughput(work: Callable[[], Worker], concurrency: int, seconds: float) -> Round:
     """Calls per second of `concurrency` threads, each running its own `work()` loop, over
-    `seconds` (the calls counted are those finished in time)."""
+    `seconds` (the calls counted are those finished in time), and the clients' CPU per call."""
     counts = [0] * concurrency
     errors: list[Exception] = []
     start = threading.Barrier(concurrency + 1)
@@ -338,23 +347,84 @@ def throughput(work: Callable[[], Worker], concurrency: int, seconds: float) -> 
         thread.start()
     start.wait()
     begin = time.perf_counter()
+    cpu_before = time.process_time()
     time.sleep(seconds)
     stop.set()
     elapsed = time.perf_counter() - begin
     for thread in threads:
         thread.join(timeout=60)
+    # the calls finished after `stop` are in the CPU: counted too, for this figure only
+    cpu = time.process_time() - cpu_before
     if errors:
         raise BenchmarkError(f"a client failed: {errors[0]!r}")
-    return sum(counts) / elapsed
+    done = sum(counts)
+    return Round(done / elapsed, cpu * 1000 / done if done else None)
+
+
+class RawClient:
+    """One keep-alive HTTP/1.1 connection for the throughput rounds, as lean as a Python client
+    gets: the request's bytes built once, the answer read off the socket by its Content-Length
+    (no header objects, no `email.parser` as `http.client` builds). The clients share the 2
+    cores with the server and PostgreSQL: every CPU cycle they spend is taken from the server,
+    so they cost as little per request as the bare side's psycopg clients (both are measured,
+    `client_cpu_ms_per_request`). Each answer must be a 200 with the whole body and `check`
+    in it."""
+
+    def __init__(self, port: int, path: str, headers: dict[str, str], check: bytes) -> None:
+        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
+                 *(f"{name}: {value}" for name, value in headers.items())]
+        self._request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self._check = check
+        self._socket = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buffer = b""
+
+    def get(self) -> None:
+        self._socket.sendall(self._request)
+        head = self._read_until(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200 "):
+            raise BenchmarkError(f"answered {head[:40]!r}")
+        body = self._read_exactly(content_length(head))
+        if self._check not in body:
+            raise BenchmarkError(f"answered without {self._check!r}")
+
+    def _read_until(self, end: bytes) -> bytes:
+        while (found := self._buffer.find(end)) < 0:
+            self._receive()
+        head, self._buffer = self._buffer[:found], self._buffer[found + len(end):]
+        return head
+
+    def _read_exactly(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            self._receive()
+        body, self._buffer = self._buffer[:size], self._buffer[size:]
+        return body
+
+    def _receive(self) -> None:
+        chunk = self._socket.recv(262144)
+        if not chunk:
+            raise BenchmarkError("the server closed the connection")
+        self._buffer += chunk
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+def content_length(head: bytes) -> int:
+    """The Content-Length of a response head (RFC 9112 section 6.3: without one, or chunked,
+    the body's end is not known from the head; the servers measured always send it)."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    raise BenchmarkError(f"an answer without Content-Length: {head[:200]!r}")
 
 
 def api_work(port: int, token: str) -> Callable[[], Worker]:
     def make() -> Worker:
-        client = Client(port, {"Authorization": f"Bearer {token}"})
-
-        def call() -> None:
-            client.get("/api/v1/exceptions")
-        return Worker(call, client.close)
+        client = RawClient(port, "/api/v1/exceptions", {"Authorization": f"Bearer {token}"},
+                           b'"items"')
+        return Worker(client.get, client.close)
     return make
 
 
@@ -470,27 +540,37 @@ class Side:
 def throughput_rounds(sides: list[Side], concurrency: int, seconds: float, rounds: int,
                       step: Callable[[str, int, int], None]) -> dict[str, Any]:
     """`rounds` rounds, each running every side in turn for `seconds`: per side the rates,
-    their median and the server's CPU per request (median); the load after each round."""
+    their median, the server's CPU per request and the clients' (medians); the load after
+    each round."""
     rates: dict[str, list[float]] = {side.name: [] for side in sides}
     cpu: dict[str, list[float]] = {side.name: [] for side in sides}
+    clients: dict[str, list[float]] = {side.name: [] for side in sides}
     loads: list[list[float]] = []
     for number in range(1, rounds + 1):
         for side in sides:
             step(f"throughput round {number}/{rounds}: {side.label}", 0, 0)
             before = group_cpu_seconds(side.group) if side.group is not None else None
-            rate = throughput(side.work, concurrency, seconds)
+            measured = throughput(side.work, concurrency, seconds)
             after = group_cpu_seconds(side.group) if side.group is not None else None
-            rates[side.name].append(rate)
-            if before is not None and after is not None and rate:
-                cpu[side.name].append((after - before) * 1000 / (rate * seconds))
+            rates[side.name].append(measured.per_s)
+            if measured.client_cpu_ms_per_call is not None:
+                clients[side.name].append(measured.client_cpu_ms_per_call)
+            if before is not None and after is not None and measured.per_s:
+                cpu[side.name].append((after - before) * 1000 / (measured.per_s * seconds))
         loads.append(load_average())
     return {"load": loads, **{side.name: {
         "label": side.label, "per_s": [round(r, 1) for r in rates[side.name]],
         "median_per_s": round(statistics.median(rates[side.name]), 1),
         # the server's CPU per request during the rounds (about: the requests are counted
         # over the round, the CPU until the clients stopped)
-        "server_cpu_ms_per_request": (round(statistics.median(cpu[side.name]), 2)
-                                      if cpu[side.name] else None)} for side in sides}}
+        "server_cpu_ms_per_request": _median_or_none(cpu[side.name]),
+        # the load generator's own CPU per request (this process, its client threads)
+        "client_cpu_ms_per_request": _median_or_none(clients[side.name])}
+        for side in sides}}
+
+
+def _median_or_none(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
 
 
 def page_latencies(port: int, credentials: Credentials, cursor: str, requests: int,
@@ -557,6 +637,8 @@ def run_web_benchmark(postgres_url: str, scale: Scale, requests: int, concurrenc
             "api_median_per_s": api, "bare_median_per_s": bare,
             "ratio": round(api / bare, 3) if bare else None, "load": put["load"],
             "server_cpu_ms_per_request": put["api"]["server_cpu_ms_per_request"],
+            "client_cpu_ms_per_request": {side: put[side]["client_cpu_ms_per_request"]
+                                          for side in ("api", "bare")},
             "floors": {name: {**put[name], "ratio": round(put[name]["median_per_s"] / bare, 3)
                               if bare else None}
                        for name, *_ in FLOORS if name in put}},
@@ -590,6 +672,9 @@ def web_table(result: dict[str, Any]) -> Table:
     table.add_row("ratio API / bare SQL", f"{put['ratio']}", f"target ≥ {TARGET_RATIO}", "")
     table.add_row("web process CPU per API request", f"{put['server_cpu_ms_per_request']} ms",
                   f"{result['web_workers']} worker(s)", "")
+    clients = put["client_cpu_ms_per_request"]
+    table.add_row("clients' CPU per request", f"{clients['api']} ms (HTTP)",
+                  f"{clients['bare']} ms (psycopg)", "")
     for floor in put["floors"].values():
         table.add_row(f"floor: {floor['label']}", f"{floor['median_per_s']} /s",
                       "rounds " + ", ".join(map(str, floor["per_s"])),

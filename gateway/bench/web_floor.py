@@ -9,8 +9,9 @@ named by `GATEWAY_BENCH_FLOOR_BODY`):
 - without `GATEWAY_BENCH_FLOOR_DSN`: the HTTP floor, no database at all;
 - with it: each request first runs the page's statement (`GATEWAY_BENCH_FLOOR_SQL`, a JSON
   file with `sql` and `parameters`, what the bare side runs) through psycopg, on a
-  connection of its own per worker thread, in a worker thread as a synchronous driver must:
-  the HTTP-and-query floor. The rows are fetched and dropped; the pre-rendered page is sent;
+  connection of its own per worker thread, in a worker thread as a synchronous driver must
+  (the event loop's hand-off to a plain pool of `THREADS`, as `gateway web` does): the
+  HTTP-and-query floor. The rows are fetched and dropped; the pre-rendered page is sent;
 - with `GATEWAY_BENCH_FLOOR_MODE=async` as well: the same statement through psycopg's asyncio
   connections on the event loop, no worker thread (what an async driver would save).
 """
@@ -31,6 +32,7 @@ ENV_SQL = "GATEWAY_BENCH_FLOOR_SQL"
 # event loop instead of a worker thread.
 ENV_MODE = "GATEWAY_BENCH_FLOOR_MODE"
 ASYNC_POOL = 8
+THREADS = 10  # gateway.bootstrap.SERVING_POOL_SIZE, the threads `gateway web` reads the page in
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -81,7 +83,8 @@ def async_page_query(dsn: str, sql: str, parameters: dict[str, Any]
 
 def floor_app() -> ASGIApp:
     """uvicorn's factory (`--factory`): the app, configured from the environment."""
-    from anyio import to_thread
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     body = Path(os.environ[ENV_BODY]).read_bytes()
     query: Callable[[], None] | None = None
@@ -97,6 +100,7 @@ def floor_app() -> ASGIApp:
                       "headers": [(b"content-type", b"application/json"),
                                   (b"content-length", str(len(body)).encode())]}
     answer: Message = {"type": "http.response.body", "body": body}
+    threads = ThreadPoolExecutor(THREADS)
 
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -110,7 +114,7 @@ def floor_app() -> ASGIApp:
         if scope["type"] != "http":
             return
         if query is not None:
-            await to_thread.run_sync(query)
+            await asyncio.get_running_loop().run_in_executor(threads, query)
         elif awaited is not None:
             await awaited()
         await send(start)

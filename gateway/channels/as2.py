@@ -16,7 +16,9 @@ worker, and only then returns the MDN (docs/architecture.md, "Archive before ack
 
 Every request is also kept whole in `as2_transmissions` with the MDN answered. An MDN asked
 for asynchronously (`Receipt-Delivery-Option`) is written to the outbox in the same
-transaction and the request is answered `200` with no body.
+transaction and the request is answered `200` with no body. An asynchronous MDN to a message
+we sent (a multipart/report, signed or not) goes to `gateway.services.as2_mdn_intake`, which
+decides the outbox row it names; it is answered `200` with no body.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from gateway.as2.mdn import (
     Receipt,
     ReceiptFacts,
     build_receipt,
+    is_receipt,
     mdn_request,
 )
 from gateway.as2.mime import entity_from_headers
@@ -52,6 +55,7 @@ from gateway.channels.group_commit import GroupCommit
 from gateway.domain.messages import MessageState
 from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.persistence.models import As2Transmission, InboundMessage
+from gateway.services.as2_mdn_intake import IncomingMdn, take_mdn
 from gateway.services.ingest import Intake, archive, archive_failed
 from gateway.services.outbox import enqueue
 
@@ -99,7 +103,7 @@ class Answer:
 
     receipt: Receipt | None
     disposition: Disposition
-    message_id: int
+    message_id: int | None   # None: an asynchronous MDN to a message we sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,7 @@ class _Received:
 
     request: As2Request
     now: datetime
+    directory: As2Directory   # the one in service when the request was opened
     as2_from: str
     as2_to: str
     asked: MdnRequest
@@ -158,9 +163,13 @@ class As2Channel:
     directory: As2Directory
     clock: Callable[[], datetime]
     dispatch: Callable[[Sequence[int]], None] | None = None
-    _writer: _Writer = field(default_factory=_Writer, init=False, repr=False, compare=False)
+    # Shared by the channels `dataclasses.replace` makes when the partner file is reloaded
+    # (`gateway.web.as2_route`): one writer, whatever directory a request was opened with.
+    _writer: _Writer = field(default_factory=_Writer, repr=False, compare=False)
 
     def receive(self, request: As2Request) -> Answer:
+        if is_receipt(request.headers, request.body):
+            return self._take_mdn(request)
         received = self._prepare(request)
         stored = self._writer.get(self._group_commit).wait(received)
         return stored.answer
@@ -176,7 +185,8 @@ class As2Channel:
 
     def _committed(self, stored: Sequence[_Stored]) -> None:
         # After the commit: the worker must find the row it is told about.
-        fresh = [item.answer.message_id for item in stored if item.fresh]
+        fresh = [item.answer.message_id for item in stored
+                 if item.fresh and item.answer.message_id is not None]
         if fresh and self.dispatch is not None:
             self.dispatch(fresh)
 
@@ -191,8 +201,8 @@ class As2Channel:
         failure = None if opened is not None and partner is not None \
             else error or As2Error("the message was not opened")
         disposition = Disposition(failure.modifier) if failure is not None else Disposition()
-        received = _Received(request, now, as2_from, as2_to, asked, partner, opened, failure,
-                             mic_value, disposition, None)
+        received = _Received(request, now, self.directory, as2_from, as2_to, asked, partner,
+                             opened, failure, mic_value, disposition, None)
         return replace(received, receipt=self._receipt(received, disposition))
 
     def _store_all(self, session: Session, batch: list[_Received]
@@ -249,8 +259,18 @@ class As2Channel:
         facts = ReceiptFacts(received.request.field("message-id"), received.as2_to,
                              received.as2_from, disposition, received.mic, explanation)
         return build_receipt(facts, received.asked,
-                             self.directory.signer(received.as2_to, received.now),
+                             received.directory.signer(received.as2_to, received.now),
                              received.now)
+
+    def _take_mdn(self, request: As2Request) -> Answer:
+        """An asynchronous MDN to a message we sent (`gateway.services.as2_mdn_intake`):
+        kept, matched to its outbox row, answered 200 with no body."""
+        mdn = IncomingMdn(request.headers, request.body, request.raw,
+                          _unquote(request.field("as2-from")), _unquote(request.field("as2-to")),
+                          request.oversize)
+        with self.transaction() as session:
+            take_mdn(session, mdn, self.directory, self.clock())
+        return Answer(None, Disposition(), None)
 
     def _open(self, request: As2Request, as2_from: str, as2_to: str, now: datetime
               ) -> tuple[As2Partner | None, Opened | None, As2Error | None]:

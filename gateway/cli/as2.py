@@ -15,6 +15,7 @@ from gateway.cli.context import AppContext, pass_app
 from gateway.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from gateway.as2.outgoing import SendPlan
     from gateway.as2.partners import As2Directory
 
 DEFAULT_WARN_DAYS = 30
@@ -71,25 +72,29 @@ def _serve(app: AppContext, path: Path, host: str, port: int,
            tls: tuple[str, str] | None) -> None:
     import uvicorn
 
-    from gateway.as2.partners import directory_from_file
+    from gateway.as2.reload import PartnerFileWatch
     from gateway.bootstrap import configure_logging, make_session_factory
     from gateway.channels.as2 import As2Channel
     from gateway.cli.worker import open_dispatcher
     from gateway.persistence.schema import current_revision
+    from gateway.services.as2_certificates import partner_file_reporter
     from gateway.web.as2_route import as2_app
 
-    directory = directory_from_file(path, os.environ)
+    transaction = make_session_factory(app.engine, app.session_info()).begin
+    # Read again when it or a key or certificate it names changes: a renewal needs no restart.
+    watch = PartnerFileWatch(path, os.environ,
+                             on_change=partner_file_reporter(transaction, app.now, path))
+    directory = watch.current()
     if current_revision(app.engine) is None:
         raise ConfigurationError(f"{app.settings.display_url} holds no gateway schema; run "
                                  "`gateway init` first")
     _warn_at_start(app, directory)
     configure_logging()
-    transaction = make_session_factory(app.engine, app.session_info()).begin
     with open_dispatcher(app, ["as2"]) as dispatcher:
         channel = As2Channel(transaction, directory, app.now, dispatcher.dispatch)
         try:
             # Timeouts bound a slow or idle client: it holds one connection, never the others.
-            uvicorn.run(as2_app(channel), host=host, port=port, log_config=None,
+            uvicorn.run(as2_app(channel, watch), host=host, port=port, log_config=None,
                         server_header=False, timeout_keep_alive=5, limit_concurrency=200,
                         ssl_certfile=tls[0] if tls else None,
                         ssl_keyfile=tls[1] if tls else None)
@@ -161,9 +166,17 @@ def partners(partners_path: Path | None) -> None:
                    f"{plan.encrypt.value if plan.encrypt else 'no'}"
                    f"{' (OAEP)' if plan.oaep else ''}, compress {'yes' if plan.compress else 'no'}"
                    f", MDN {'signed ' if plan.mdn and plan.mdn.signed else ''}"
-                   f"{'sync' if plan.mdn else 'none'}") if partner.url else "no url: not sent to"
+                   f"{_mdn_way(plan)}") if partner.url else "no url: not sent to"
         click.echo(f"{as2_id} ({partner.supplier_code}): receives {', '.join(needs) or 'any'};"
                    f" {len(partner.certificates)} certificate(s); {sending}")
+
+
+def _mdn_way(plan: SendPlan) -> str:
+    if plan.mdn is None:
+        return "none"
+    if plan.mdn.async_url is None:
+        return "sync"
+    return f"async to {plan.mdn.async_url} within {plan.mdn_timeout_minutes:g} min"
 
 
 @as2.group("certs")

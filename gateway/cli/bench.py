@@ -275,15 +275,16 @@ def bench_as2(messages: int, runs: int, clients: int, as_json: bool) -> None:
               show_default=True, help="Server to create (and drop) a scratch database on.")
 @click.option("--log", type=click.Path(dir_okay=False, path_type=Path),
               default="var/bench-web.log", show_default=True, help="The web server's log.")
-@click.option("--web-workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="gateway web --workers (1 is what gateway web runs by default).")
+@click.option("--web-workers", type=click.IntRange(1, 64),
+              help="gateway web --workers (and the floors'); default: what gateway web "
+                   "runs by default, one per usable CPU.")
 @click.option("--floors/--no-floors", default=True, show_default=True,
               help="Also measure a bare uvicorn app serving the pre-rendered page, without "
                    "and with the page's SQL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_web(exceptions: int, lines: int, orders: int, suppliers: int, requests: int,
               concurrency: int, seconds: float, rounds: int, postgres_url: str, log: Path,
-              web_workers: int, floors: bool, as_json: bool) -> None:
+              web_workers: int | None, floors: bool, as_json: bool) -> None:
     """The exception queue page and /api/v1/exceptions, served by `gateway web` on a seeded
     scratch PostgreSQL database: median and p99 latency of the first, a deep and a filtered
     page; the API's requests per second against the same SQL run bare through psycopg.
@@ -292,6 +293,7 @@ def bench_web(exceptions: int, lines: int, orders: int, suppliers: int, requests
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from gateway.bench.web import Scale, run_web_benchmark, web_table
+    from gateway.runtime import usable_cpus
 
     log.parent.mkdir(parents=True, exist_ok=True)
     scale = Scale(exceptions, lines, orders, suppliers)
@@ -303,7 +305,7 @@ def bench_web(exceptions: int, lines: int, orders: int, suppliers: int, requests
             progress.update(task, description=label, completed=done, total=total or None)
 
         result = run_web_benchmark(postgres_url, scale, requests, concurrency, seconds,
-                                   rounds, log, step, web_workers, floors)
+                                   rounds, log, step, web_workers or usable_cpus(), floors)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:

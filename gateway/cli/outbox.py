@@ -17,6 +17,7 @@ from gateway.cli.terminal import terminal_text, visible
 from gateway.domain.outbound import OutboundKind, OutboundState
 
 STATE_STYLE = {"failed": "bold red", "pending": "yellow", "sending": "yellow",
+               "awaiting_mdn": "yellow",
                "cancelled": "dim", "suppressed": "dim", "sent": "green"}
 
 
@@ -99,6 +100,8 @@ def outbox_show(app: AppContext, outbound_id: int, payload: bool, as_json: bool)
               for n, a in enumerate(detail.attempts, 1)]
     if row.next_attempt_at is not None and row.state == OutboundState.PENDING:
         lines.append(f"  next attempt at {row.next_attempt_at:%Y-%m-%d %H:%M:%S}")
+    if row.next_attempt_at is not None and row.state == OutboundState.AWAITING_MDN:
+        lines.append(f"  its MDN is due by {row.next_attempt_at:%Y-%m-%d %H:%M:%S}")
     lines.append(f"  bytes: gateway outbox show {row.id} --payload")
     click.echo("\n".join(lines))
 

@@ -57,6 +57,7 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     from gateway.channels.mailboxes import read_mailbox_file
     from gateway.cli.channels import _log_to_stderr
     from gateway.persistence.schema import upgrade
+    from gateway.services.as2_certificates import daily_certificate_check
     from gateway.services.intake_worker import ReceivedWorker
     from gateway.services.schedule import DailyScheduler
 
@@ -78,7 +79,8 @@ def run(app: AppContext, smtp_host: str | None, smtp_port: int | None,
     worker = ReceivedWorker(transaction, None, app.today, app.now,
                             authenticate=app.sender_authentication(),
                             settings=app.pipeline())
-    scheduler = DailyScheduler(transaction, schedule, app.now)
+    scheduler = DailyScheduler(transaction, schedule, app.now,
+                               certificates=daily_certificate_check(os.environ))
     outbox = _outbox_thread(app, transaction)
     dispatcher = InProcessDispatcher(worker.wake)
     stop_threads = threading.Event()

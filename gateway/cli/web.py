@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
-from gateway.bootstrap import configure_logging
+from gateway.bootstrap import WEB_WORKERS_ENV, configure_logging
 from gateway.cli.context import AppContext, pass_app
 from gateway.config import PipelineSettings
+from gateway.runtime import usable_cpus
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +24,12 @@ log = logging.getLogger(__name__)
               help="Address to listen on (0.0.0.0 in a container).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
               help="Port to listen on.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes serving requests (uvicorn workers); each has its own database "
-                   "pool.")
+@click.option("--workers", type=click.IntRange(1, 64), envvar=WEB_WORKERS_ENV,
+              help="Processes serving requests (uvicorn workers), each with its share of the "
+                   "database pool. Default: one per CPU this process may use (its affinity "
+                   "and cgroup quota). Also GATEWAY_WEB_WORKERS.")
 @pass_app
-def web(app: AppContext, host: str, port: int, workers: int) -> None:
+def web(app: AppContext, host: str, port: int, workers: int | None) -> None:
     """Serve the web application: /healthz (the process answers), /readyz (database, schema
     and broker), /metrics (Prometheus). Logs are JSON lines on stderr. Stops on SIGINT or
     SIGTERM."""
@@ -37,7 +39,8 @@ def web(app: AppContext, host: str, port: int, workers: int) -> None:
     # log_config=None: uvicorn's own loggers go through the JSON handler above.
     options: dict[str, Any] = {"host": host, "port": port, "log_config": None,
                                "server_header": False}
-    if workers == 1:
+    count = workers or usable_cpus()
+    if count == 1:
         from gateway.web.app import create_app
 
         queue = PipelineSettings.from_env(os.environ).queue
@@ -45,7 +48,8 @@ def web(app: AppContext, host: str, port: int, workers: int) -> None:
         return
     app.settings  # a wrong setting is reported here, once, not by each worker  # noqa: B018
     share_secret_key(os.environ)
-    uvicorn.run(WORKER_APP, factory=True, workers=workers, **options)
+    os.environ[WEB_WORKERS_ENV] = str(count)  # each worker's share of the pool
+    uvicorn.run(WORKER_APP, factory=True, workers=count, **options)
 
 
 WORKER_APP = "gateway.web.app:app_from_environment"

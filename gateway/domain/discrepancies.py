@@ -54,6 +54,9 @@ class DiscrepancyCode(StrEnum):
     # An AS2 certificate, ours or a partner's, that expires soon or has expired: IT renews it
     # before traffic stops (docs/as2.md).
     CERTIFICATE_EXPIRING = "CERTIFICATE_EXPIRING"
+    # A changed AS2 partner file (or a key or certificate it names) that does not load: the
+    # endpoint keeps the previous one in service until IT fixes it (docs/as2.md).
+    AS2_PARTNER_FILE_REJECTED = "AS2_PARTNER_FILE_REJECTED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +160,18 @@ def certificate_expiring(whose: str, subject: str, not_after: str, days_left: in
         "an AS2 certificate near its end: IT lists the renewed one beside it in the partner "
         "file (both are used by their dates) before it expires", None,
         risk_score(severity, 1, Decimal(0), max(days_left, 0)))
+
+
+def partner_file_rejected(path: str, reason: str) -> Discrepancy:
+    """A changed AS2 partner file that does not load: traffic goes on with the previous one,
+    but a renewal listed in it is not in service. High."""
+    shown = reason if len(reason) <= _TEXT_LIMIT else reason[: _TEXT_LIMIT - 1] + "…"
+    return Discrepancy(
+        DiscrepancyCode.AS2_PARTNER_FILE_REJECTED, Severity.HIGH, None, None,
+        f"the changed AS2 partner file {path} loads", shown, None,
+        "a changed AS2 partner file, key or certificate that does not load: the previous one "
+        "stays in service until IT fixes it", None,
+        risk_score(Severity.HIGH, 1, Decimal(0), None))
 
 
 def risk_score(severity: Severity, magnitude: Decimal | float, line_value: Decimal,

@@ -51,7 +51,9 @@ class OutboundState(StrEnum):
     leaves it there until the sweep gives it back); `sent` is final; `failed` stopped on a
     permanent failure (IT retries it once the cause is fixed); `cancelled` by an operator;
     `suppressed` was decided and deliberately never sent (loop protection, a rate cap), kept
-    with why.
+    with why. `awaiting_mdn` was taken by an AS2 partner that answers with an asynchronous
+    MDN (RFC 4130 section 7.3): the MDN makes it `sent` or `failed`, and no MDN by its
+    `next_attempt_at` (the partner's window) makes it `failed`.
     """
 
     PENDING = "pending"
@@ -60,6 +62,7 @@ class OutboundState(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     SUPPRESSED = "suppressed"
+    AWAITING_MDN = "awaiting_mdn"
 
 
 _O = OutboundState
@@ -67,7 +70,10 @@ OUTBOUND_TRANSITIONS: dict[OutboundState, frozenset[OutboundState]] = {
     _O.PENDING: frozenset({_O.SENDING, _O.CANCELLED}),
     # An attempt ends sent, back to pending (a transient failure: retried later, or a sender
     # lost mid-attempt: given back by the sweep) or failed (a permanent failure).
-    _O.SENDING: frozenset({_O.SENT, _O.PENDING, _O.FAILED}),
+    _O.SENDING: frozenset({_O.SENT, _O.PENDING, _O.FAILED, _O.AWAITING_MDN}),
+    # Its MDN decides (an asynchronous MDN may also come while the row is still `sending`:
+    # the partner answered before the sender recorded the POST).
+    _O.AWAITING_MDN: frozenset({_O.SENT, _O.FAILED, _O.CANCELLED}),
     _O.SENT: frozenset(),
     # IT retries a failed or cancelled row once the cause is fixed, with the same wire id.
     _O.FAILED: frozenset({_O.PENDING, _O.CANCELLED}),

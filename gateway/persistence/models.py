@@ -541,7 +541,8 @@ class As2Transmission(Base):
     """Each AS2 request received (gateway.channels.as2): the HTTP header fields and body
     exactly as received, the partner's AS2 ids and Message-ID, the disposition answered and
     the MDN itself. `message_id` is the inbound message it gave (its payload when opened,
-    its bytes as `failed` when refused, the original for a duplicate)."""
+    its bytes as `failed` when refused, the original for a duplicate); an asynchronous MDN
+    to a message we sent gives none, and names the outbox row in `outbound_id`."""
 
     __tablename__ = "as2_transmissions"
     __table_args__ = (Index("ix_as2_transmissions_from_message", "as2_from", "as2_message_id"),)
@@ -560,3 +561,5 @@ class As2Transmission(Base):
     mic: Mapped[str | None] = mapped_column(String(200))
     mdn: Mapped[bytes | None] = mapped_column(LargeBinary)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    # An asynchronous MDN to a message we sent: the outbox row it named.
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))

@@ -50,6 +50,7 @@ class Connector:
     last_error_at: datetime | None = None
     taken_in: int | None = None  # messages taken in (a mailbox)
     failures_in_a_row: int | None = None
+    notice: str | None = None  # what IT should know that is not an error (AS2 certificates)
 
 
 @dataclass(slots=True)
@@ -154,7 +155,7 @@ def _connectors(session: Session, board: Dashboard) -> None:
                                .order_by(ConnectorStatusRow.connector, ConnectorStatusRow.name)):
         board.connectors.append(Connector(
             row.connector, row.name, row.last_success_at, row.last_error, row.last_error_at,
-            row.messages_taken_in, row.consecutive_failures))
+            row.messages_taken_in, row.consecutive_failures, row.notice))
     board.connectors.extend(_transports(session))
     for beat in session.scalars(select(WorkerHeartbeatRow).order_by(WorkerHeartbeatRow.name)):
         board.connectors.append(Connector("worker", beat.name, beat.beat_at))

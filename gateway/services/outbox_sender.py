@@ -16,7 +16,9 @@ send` run it:
    OUTBOUND_FAILED exception for IT (a permanent failure, or `max_attempts` transient ones).
    A message that answers an inbound message (a CONTRL, an APERAK, an email reply) moves
    that message from `reconciled` to `acknowledged` in the transaction that records it sent
-   (`_acknowledge_messages`).
+   (`_acknowledge_messages`). A row whose transport says its receipt comes later (an AS2
+   partner's asynchronous MDN) is `awaiting_mdn` until `record_receipt` (the AS2 endpoint,
+   when the MDN arrives) or `expire_awaited` (the sweep, when its window has passed) decides.
 
 Idempotent on the wire: a row's `wire_id` (its Message-ID, its interchange reference, its
 webhook delivery id) is in the stored bytes and the same on every attempt. A sender killed
@@ -113,9 +115,11 @@ class SendReport:
     failed: list[int] = field(default_factory=list)
     untried: list[int] = field(default_factory=list)
     locations: dict[int, str] = field(default_factory=dict)
+    awaiting: list[int] = field(default_factory=list)
 
     def add(self, other: SendReport) -> None:
         self.sent += other.sent
+        self.awaiting += other.awaiting
         self.retrying += other.retrying
         self.failed += other.failed
         self.untried += other.untried
@@ -166,11 +170,12 @@ def _as2_sender(timeout: float) -> Sender | None:
         return None
     from pathlib import Path
 
-    from gateway.as2.partners import directory_from_file
+    from gateway.as2.reload import PartnerFileWatch
     from gateway.services.as2_outbound import mdn_check
     from outbound.transports.as2 import As2Poster
 
-    return As2Poster(timeout, mdn_check(directory_from_file(Path(path), os.environ),
+    # Read again when it or a file it names changes (`gateway run`'s sender lives long).
+    return As2Poster(timeout, mdn_check(PartnerFileWatch(Path(path), os.environ),
                                         lambda: datetime.now(UTC)))
 
 
@@ -292,8 +297,12 @@ class OutboxSender:
         return report
 
     def sweep(self) -> list[int]:
+        """Give back rows whose sender died (their ids), and fail the rows whose
+        asynchronous MDN did not come within their partner's window."""
         with self.begin() as session:
-            return give_back_stuck(session, self.clock(), self.settings.stuck_seconds,
+            now = self.clock()
+            expire_awaited(session, now)
+            return give_back_stuck(session, now, self.settings.stuck_seconds,
                                    self.settings.max_attempts)
 
     def send_batch(self, claimed: list[Claimed], report: SendReport) -> list[Outcome]:
@@ -415,6 +424,12 @@ def _acknowledge_messages(session: Session, sent: list[Claimed]) -> None:
 def _change(outcome: Outcome, now: datetime, settings: OutboundSettings,
             rand: Callable[[], float], report: SendReport) -> dict[str, Any]:
     row, error = outcome.claimed, outcome.error
+    waiting = outcome.delivered.awaiting_receipt_seconds if outcome.delivered else None
+    if error is None and waiting is not None:
+        report.awaiting.append(row.id)
+        return {"_id": row.id, "state": OutboundState.AWAITING_MDN.value, "updated_at": now,
+                "next_attempt_at": now + timedelta(seconds=waiting),
+                "state_reason": "taken; awaiting the partner's asynchronous MDN"}
     if error is None:
         report.sent.append(row.id)
         if outcome.delivered is not None and outcome.delivered.location:
@@ -473,6 +488,91 @@ def _same_keys(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     for row in rows:
         groups.setdefault(tuple(sorted(row)), []).append(row)
     yield from groups.values()
+
+
+# -- Receipts that come later (AS2 asynchronous MDNs) ---------------------------------------
+
+RECEIPT_STATES = (OutboundState.SENDING.value, OutboundState.AWAITING_MDN.value)
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitedRow:
+    """An outbound row a receipt names, as the receipt's reader needs it."""
+
+    id: int
+    state: OutboundState
+    headers: tuple[tuple[str, str], ...]
+
+
+def awaited_row(session: Session, wire_id: str, transport: Transport) -> AwaitedRow | None:
+    """The row with this wire id and transport, locked until the transaction ends (on
+    PostgreSQL; SQLite has one writer at a time), so two receipts never decide it twice."""
+    query = (select(OUTBOX.c.id, OUTBOX.c.state, OUTBOX.c.headers)
+             .where(OUTBOX.c.wire_id == wire_id[:255], OUTBOX.c.transport == transport.value))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = session.execute(query).first()
+    if found is None:
+        return None
+    row_id, state, headers = found
+    return AwaitedRow(row_id, OutboundState(state),
+                      tuple((str(k), str(v)) for k, v in headers or ()))
+
+
+def record_receipt(session: Session, row_id: int, delivered: Delivered | None,
+                   error: PermanentDelivery | None, now: datetime) -> bool:
+    """A receipt that came later decides a row still `awaiting_mdn` (or still `sending`: the
+    partner answered before its sender recorded the POST, whose record then moves nothing):
+    `sent` (its OUTBOUND_FAILED resolved, the message it answers acknowledged) or `failed`
+    with the reason and an OUTBOUND_FAILED exception. Recorded as an attempt of zero
+    duration. False when the row was in neither state (decided already)."""
+    target = OutboundState.SENT if error is None else OutboundState.FAILED
+    values: dict[str, Any] = {"state": target.value, "next_attempt_at": None,
+                              "updated_at": now,
+                              "state_reason": None if error is None else _said(error)}
+    if error is None:
+        values["sent_at"] = now
+    moved = session.execute(
+        update(OUTBOX).where(OUTBOX.c.id == row_id, OUTBOX.c.state.in_(RECEIPT_STATES))
+        .values(values)
+        .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.transport, OUTBOX.c.attempts,
+                   OUTBOX.c.supplier_code, OUTBOX.c.message_id)).first()
+    if moved is None:
+        return False
+    claimed = Claimed(moved[0], moved[1], Transport(moved[2]), moved[3], moved[4], moved[5],
+                      _NOTHING)
+    outcome = Outcome(claimed, now, 0, delivered=delivered, error=error)
+    insert_rows(session.connection(), ATTEMPTS, [_attempt(outcome)])
+    if error is not None:
+        _raise_failures(session, [(claimed, _said(error))], now)
+    else:
+        _resolve_failures(session, [outcome], now)
+        _acknowledge_messages(session, [claimed])
+    return True
+
+
+def expire_awaited(session: Session, now: datetime) -> list[int]:
+    """Rows `awaiting_mdn` past their window (`next_attempt_at`): `failed`, each with an
+    OUTBOUND_FAILED exception for IT (the partner may not have the message); their ids."""
+    late = session.execute(
+        update(OUTBOX).where(OUTBOX.c.state == OutboundState.AWAITING_MDN.value,
+                             OUTBOX.c.next_attempt_at <= now)
+        .values(state=OutboundState.FAILED.value, next_attempt_at=None, updated_at=now,
+                state_reason="no MDN came from the partner within its window "
+                             "(mdn_timeout_minutes)")
+        .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.transport, OUTBOX.c.attempts,
+                   OUTBOX.c.supplier_code, OUTBOX.c.message_id)).all()
+    if not late:
+        return []
+    why = "no MDN came from the partner within its window (mdn_timeout_minutes)"
+    _raise_failures(session, [(Claimed(row_id, kind, Transport(transport), attempts, supplier,
+                                       message, _NOTHING), why)
+                              for row_id, kind, transport, attempts, supplier, message in late],
+                    now)
+    ids = sorted(row[0] for row in late)
+    log.error("outbox: %d row(s) failed, their asynchronous MDN did not come in time (#%s)",
+              len(ids), ", #".join(map(str, ids[:20])))
+    return ids
 
 
 # -- The exception IT works on -----------------------------------------------------------

@@ -2,11 +2,12 @@
 
 One thread wakes at the next configured time (`GATEWAY_CHECK_OVERDUE_AT`,
 `GATEWAY_DIGEST_AT`, on the wall clock of `GATEWAY_SCHEDULE_TIMEZONE`), runs what is due
-(`watch.run_daily_jobs`, one transaction) and sleeps again. Whether a job is due is decided
-from `scheduled_runs` in the database, not from the thread's memory: a process started after
-the hour runs the day's job once, late; a restart, `gateway beat` next to it, or a second
-`gateway run` on the same database does not run it twice. The clock and the wait are passed
-in, so tests move time without sleeping.
+(`watch.run_daily_jobs`, one transaction: the overdue check, SLA escalation, reminders,
+the digest, and the AS2 certificate expiry check when AS2 is configured) and sleeps again.
+Whether a job is due is decided from `scheduled_runs` in the database, not from the thread's
+memory: a process started after the hour runs the day's job once, late; a restart, `gateway
+beat` next to it, or a second `gateway run` on the same database does not run it twice. The
+clock and the wait are passed in, so tests move time without sleeping.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime
 
 from gateway.config import ScheduleSettings
 from gateway.domain.alerts import next_run
+from gateway.services.as2_certificates import CertificateCheck
 from gateway.services.failures import TRANSIENT
 from gateway.services.ingest import UnitOfWork
 from gateway.services.watch import DailyRun, run_daily_jobs
@@ -30,10 +32,13 @@ MAX_NAP_SECONDS = 300.0
 class DailyScheduler:
     def __init__(self, transaction: UnitOfWork, settings: ScheduleSettings,
                  now: Callable[[], datetime],
-                 wait: Callable[[float], bool] | None = None) -> None:
+                 wait: Callable[[float], bool] | None = None,
+                 certificates: CertificateCheck | None = None) -> None:
         """`wait(seconds)` returns True when the scheduler is to stop (default: a stop
-        event's `wait`, set by `stop`)."""
+        event's `wait`, set by `stop`); `certificates`: the AS2 certificate expiry check,
+        run daily with the overdue check (when AS2 is configured)."""
         self.transaction = transaction
+        self.certificates = certificates
         self.settings = settings
         self.now = now
         self._stop = threading.Event()
@@ -46,7 +51,8 @@ class DailyScheduler:
         zone = self.settings.zone
         with self.transaction() as session:
             done = run_daily_jobs(session, moment.astimezone(zone).date(), moment,
-                                  self.settings.check_overdue_at, self.settings.digest_at, zone)
+                                  self.settings.check_overdue_at, self.settings.digest_at, zone,
+                                  certificates=self.certificates)
         for name in done.ran:
             log.info("scheduled %s ran: %d overdue, %d escalated, %d digest(s)", name,
                      done.overdue, done.escalated, done.digests)

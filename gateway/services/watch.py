@@ -12,6 +12,7 @@ severity's SLA to the owner's group. `run_daily_jobs` is what the schedulers cal
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import cast
@@ -35,6 +36,7 @@ _OPEN = [ExceptionState.OPEN.value, ExceptionState.ACKNOWLEDGED.value]
 EVENTS = cast(Table, ExceptionEventRow.__table__)
 CHECK_OVERDUE = "check-overdue"
 DIGEST = "digest"
+AS2_CERTIFICATES = "as2-certificates"
 
 
 def check_overdue(session: Session, today: date, now: datetime) -> list[Discrepancy]:
@@ -148,15 +150,20 @@ class DailyRun:
     reminders: int
     digests: int
     ran: tuple[str, ...]
+    certificates: int = 0   # AS2 certificates near their end, told to IT
 
 
 def run_daily_jobs(session: Session, today: date, now: datetime, check_at: time,
-                   digest_at: time, zone: tzinfo, force: bool = False) -> DailyRun:
+                   digest_at: time, zone: tzinfo, force: bool = False,
+                   certificates: Callable[[Session, datetime], int] | None = None
+                   ) -> DailyRun:
     """The scheduled jobs that are due (or all with `force`): the overdue check, escalation
-    and supplier reminders at `check_at`; the digest at `digest_at`. Each records its run in
-    `scheduled_runs` in this transaction, so two schedulers never run a job twice a day."""
+    and supplier reminders at `check_at`; the digest at `digest_at`; with `certificates`
+    (AS2 is configured: `as2_certificates.daily_certificate_check`), the AS2 certificate
+    expiry check at `check_at`. Each records its run in `scheduled_runs` in this
+    transaction, so two schedulers never run a job twice a day."""
     ran: list[str] = []
-    found = escalated = reminders = digests = 0
+    found = escalated = reminders = digests = told = 0
     if force or _due(session, CHECK_OVERDUE, check_at, now, zone):
         found = len(check_overdue(session, today, now))
         escalated = len(escalate_past_sla(session, now))
@@ -169,7 +176,12 @@ def run_daily_jobs(session: Session, today: date, now: datetime, check_at: time,
         digests = len(send_digests(session, now))
         _ran(session, DIGEST, now)
         ran.append(DIGEST)
-    return DailyRun(found, escalated, reminders, digests, tuple(ran))
+    if certificates is not None and (force or _due(session, AS2_CERTIFICATES, check_at, now,
+                                                   zone)):
+        told = certificates(session, now)
+        _ran(session, AS2_CERTIFICATES, now)
+        ran.append(AS2_CERTIFICATES)
+    return DailyRun(found, escalated, reminders, digests, tuple(ran), told)
 
 
 def _due(session: Session, name: str, at: time, now: datetime, zone: tzinfo) -> bool:

@@ -15,9 +15,10 @@ Tasks (names are the wire contract between processes; arguments are ids, never p
 - `gateway.daily_jobs()`: sent by `gateway beat` every minute; runs the daily jobs that are due
   (`gateway.services.watch.run_daily_jobs`): the overdue check, SLA escalation and supplier
   reminders at `GATEWAY_CHECK_OVERDUE_AT`, the buyers' digest at `GATEWAY_DIGEST_AT` (wall
-  clock of `GATEWAY_SCHEDULE_TIMEZONE`). Whether a job is due is read from `scheduled_runs`
-  under a row lock in the job's transaction, so a late beat runs the day's job once, late, and
-  two deliveries of the task run it once.
+  clock of `GATEWAY_SCHEDULE_TIMEZONE`), and the AS2 certificate expiry check with the overdue
+  check when `GATEWAY_AS2_PARTNERS` names the partner file. Whether a job is due is read
+  from `scheduled_runs` under a row lock in the job's transaction, so a late beat runs the
+  day's job once, late, and two deliveries of the task run it once.
 - `gateway.sweep()`: run by `gateway beat` every `sweep_seconds`; publishes again the messages
   of lost workers, and each message still `received` `stuck_seconds` after its task was
   published (a publish lost with its process, a broker that was down, a task lost with a
@@ -212,6 +213,7 @@ def _send_outbound_task(app: Celery, runtime: _Runtime,
 def _daily_jobs_task(runtime: _Runtime, schedule: ScheduleSettings,
                      clock: Callable[[], datetime]) -> Callable[[], list[str]]:
     def daily_jobs() -> list[str]:
+        from gateway.services.as2_certificates import daily_certificate_check
         from gateway.services.watch import run_daily_jobs
 
         moment = clock()
@@ -219,7 +221,8 @@ def _daily_jobs_task(runtime: _Runtime, schedule: ScheduleSettings,
         try:
             with runtime.transaction() as session:
                 done = run_daily_jobs(session, moment.astimezone(zone).date(), moment,
-                                      schedule.check_overdue_at, schedule.digest_at, zone)
+                                      schedule.check_overdue_at, schedule.digest_at, zone,
+                                      certificates=daily_certificate_check(os.environ))
         except TRANSIENT as exc:   # the next beat tries again
             log.warning("daily jobs deferred: %s", describe(exc))
             return []

@@ -4,9 +4,10 @@ What one request costs, and why it is cheap (docs/benchmarks.md, `gateway bench 
 
 - One connection from the pool (no ping before it, `bootstrap.make_engine(serving=True)`) and
   one transaction holding the token check and the page; a token found valid a moment ago is
-  not looked up again (`gateway.web.api_tokens`), so the page is then its only statement.
-- One hop to a worker thread for that transaction; the header and query checks run on the
-  event loop.
+  not looked up again (`gateway.web.api_tokens`), so the page is then its only statement,
+  sent alone without BEGIN and COMMIT.
+- One hop to a worker thread (the context's own pool, `WebContext.in_thread`) for that
+  transaction; the header and query checks run on the event loop.
 - The page's columns, not ORM objects (`queue_view.queue_query` with `API_COLUMNS`), each row
   turned into its JSON item by a plain function, the page written by orjson.
 """
@@ -24,10 +25,9 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from sqlalchemy import Connection, Select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.domain.access import may_read_exceptions
+from gateway.domain.access import Actor, may_read_exceptions
 from gateway.persistence.models import ExceptionRow
 from gateway.web.api import PREFIX, ApiProblem, ExceptionPage, problem_response, unauthorized
 from gateway.web.api_tokens import bearer_token
@@ -100,27 +100,39 @@ def _first_page_statement(filters: QueueFilters, limit: int) -> Select[Any]:
     return queue_query(API_COLUMNS, filters, None, limit, datetime.now(UTC))
 
 
+def checked_statement(actor: Actor | None, filters: QueueFilters, cursor: str | None,
+                      limit: int, now: datetime) -> Select[Any]:
+    """The page's statement for `actor` (401 when there is none, 403 without the scope, 400 for
+    a cursor this gateway did not make, in that order)."""
+    if actor is None:
+        raise unauthorized()
+    if not may_read_exceptions(actor):
+        raise ApiProblem(403, "Forbidden", "this token's scopes do not cover exceptions")
+    try:
+        return page_statement(filters, cursor, limit, now)
+    except BadCursor as exc:
+        raise ApiProblem(400, "Bad cursor", str(exc)) from exc
+
+
 def read_page(ctx: WebContext, token: str, filters: QueueFilters, cursor: str | None,
               limit: int) -> bytes:
-    """The token checked and the page read in one transaction (once more on a dead
-    connection); the JSON written after the connection went back to the pool."""
+    """The page for `token`, its JSON written after the connection went back to the pool.
+
+    A token remembered as valid (`gateway.web.api_tokens`) leaves the page as the request's
+    only statement: it runs alone, outside a transaction (`WebContext.read_alone`), one round
+    trip instead of BEGIN, SELECT and COMMIT. Otherwise the token is looked up (and its last
+    use recorded) in the page's own transaction."""
     now = ctx.now()
+    remembered = ctx.tokens.remembered(token, now)
+    if remembered is not None:
+        statement = checked_statement(remembered, filters, cursor, limit, now)
+        return page_json(ctx.read_alone(statement), limit)
 
     def work(connection: Connection) -> Sequence[Sequence[Any]]:
-        found = ctx.tokens.remembered(token, now)
-        if found is None:
-            # Looked up (and its last use recorded) in the page's own transaction.
-            with Session(bind=connection) as session:
-                found = ctx.tokens.actor(session, token, now)
-                session.flush()
-        if found is None:
-            raise unauthorized()
-        if not may_read_exceptions(found):
-            raise ApiProblem(403, "Forbidden", "this token's scopes do not cover exceptions")
-        try:
-            statement = page_statement(filters, cursor, limit, now)
-        except BadCursor as exc:
-            raise ApiProblem(400, "Bad cursor", str(exc)) from exc
+        with Session(bind=connection) as session:
+            found = ctx.tokens.actor(session, token, now)
+            session.flush()
+        statement = checked_statement(found, filters, cursor, limit, now)
         return connection.execute(statement).all()
 
     return page_json(ctx.read_rows(work), limit)
@@ -145,7 +157,7 @@ def register_queue_api(router: APIRouter, ctx: WebContext) -> None:
         if token is None:
             raise unauthorized()
         filters = clean_filters(supplier, severity, code, state, owner, order, age)
-        body = await run_in_threadpool(read_page, ctx, token, filters, cursor, limit)
+        body = await ctx.in_thread(read_page, ctx, token, filters, cursor, limit)
         return Response(body, media_type="application/json")
 
 
@@ -203,14 +215,19 @@ class QueueFrontDoor:
                                 query.get("order"), query.get("age"))
         limit = int(query.get("limit", DEFAULT_PAGE_SIZE))
         try:
-            body = await run_in_threadpool(read_page, self._ctx, token, filters,
-                                           query.get("cursor") or None, limit)
+            body = await self._ctx.in_thread(read_page, self._ctx, token, filters,
+                                             query.get("cursor") or None, limit)
         except ApiProblem as problem:
             answer = problem_response(problem.status, problem.title, problem.detail,
                                       problem.headers, problem.extensions)
             await answer(scope, receive, send)
             return
-        await Response(body, media_type="application/json")(scope, receive, send)
+        # The headers Starlette's `Response(body, media_type="application/json")` sends, in its
+        # order, without building one per request.
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(body)).encode()),
+                                (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

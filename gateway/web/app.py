@@ -32,7 +32,15 @@ from prometheus_client import (
     generate_latest,
 )
 
-from gateway.bootstrap import READ_ONLY, configure_logging, make_engine, make_session_factory
+from gateway.bootstrap import (
+    READ_ONLY,
+    WEB_WORKERS_ENV,
+    configure_logging,
+    make_alone_engine,
+    make_engine,
+    make_session_factory,
+    serving_pool,
+)
 from gateway.config import PipelineSettings, Settings
 from gateway.web.api import register_api
 from gateway.web.api_queue import QueueFrontDoor
@@ -65,14 +73,18 @@ def create_app(settings: Settings,
                broker_queues: Sequence[str] = DEFAULT_QUEUES,
                web_settings: WebSettings | None = None,
                clock: Callable[[], datetime] | None = None,
-               dispatch: Callable[[Sequence[int]], None] | None = None) -> FastAPI:
+               dispatch: Callable[[Sequence[int]], None] | None = None,
+               workers: int = 1) -> FastAPI:
     """`broker_queues`: the Celery queues whose waiting tasks `/metrics` counts
     (`GATEWAY_PIPELINE_QUEUE`). `web_settings`: the cookie secret and TLS setting, by default
     from `GATEWAY_WEB_*`. `clock`: the time sessions and actions are stamped with.
     `dispatch`: hands a message uploaded to `/api/v1/messages` to the worker after its commit
-    (`gateway run` wakes its own worker); without one, the sweep finds it `received`."""
+    (`gateway run` wakes its own worker); without one, the sweep finds it `received`.
+    `workers`: the processes serving together (`gateway web --workers`), each with its share
+    of the database pool."""
     engine = make_engine(settings, connect_timeout=DATABASE_CONNECT_TIMEOUT_SECONDS,
-                         serving=True)
+                         serving=True, workers=workers)
+    alone = make_alone_engine(settings, DATABASE_CONNECT_TIMEOUT_SECONDS, workers)
     # Health checks and scrapes only read: on SQLite they never queue behind a writer.
     reader = engine.execution_options(**{READ_ONLY: True})
     broker = (make_broker_probe(settings.broker_url, broker_queues) if settings.broker_url
@@ -85,8 +97,10 @@ def create_app(settings: Settings,
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        web.threads.shutdown(cancel_futures=True)
         if broker is not None:
             broker.close()
+        alone.dispose()
         engine.dispose()
 
     app = FastAPI(title="Supplier gateway API", version="1", lifespan=lifespan, docs_url=None,
@@ -95,7 +109,8 @@ def create_app(settings: Settings,
     app.state.sessions = make_session_factory(engine)
     app.state.dispatch = dispatch
     web = WebContext.build(app.state.sessions,
-                           web_settings or WebSettings.from_env(os.environ), clock)
+                           web_settings or WebSettings.from_env(os.environ), clock,
+                           alone, threads=serving_pool(workers).size)
 
     # The queue's front door inside the security headers: its answers carry them too.
     app.add_middleware(QueueFrontDoor, ctx=web)
@@ -139,8 +154,10 @@ def create_app(settings: Settings,
 
 def app_from_environment() -> FastAPI:
     """The app of one worker process of `gateway web --workers N` (uvicorn starts each worker
-    afresh and calls this): settings, queue and cookie key from the environment, the JSON log
+    afresh and calls this): settings, queue, cookie key and the number of workers
+    (`GATEWAY_WEB_WORKERS`, which `gateway web` sets) from the environment, the JSON log
     handler installed in this process."""
     configure_logging()
     return create_app(Settings.from_env(os.environ),
-                      [PipelineSettings.from_env(os.environ).queue])
+                      [PipelineSettings.from_env(os.environ).queue],
+                      workers=int(os.environ.get(WEB_WORKERS_ENV) or 1))

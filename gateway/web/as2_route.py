@@ -15,6 +15,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.channels.as2 import As2Channel, As2Request
+from gateway.as2.partners import As2Directory
+from gateway.channels.as2 import Answer, As2Channel, As2Request
 
 PATH = "/as2"
 
@@ -45,8 +47,17 @@ async def read_capped(request: Request, cap: int) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def as2_endpoint(channel: As2Channel) -> Callable[[Request], Awaitable[Response]]:
+def as2_endpoint(channel: As2Channel, directories: Callable[[], As2Directory] | None = None
+                 ) -> Callable[[Request], Awaitable[Response]]:
+    """`directories` (a `PartnerFileWatch`): the partner file's tables as they are now, read
+    again when their files change; each request is taken with the table in service when it
+    arrives (None: `channel.directory` for ever)."""
+    in_service = _ChannelInService(channel, directories)
+
     async def receive(request: Request) -> Response:
+        # The caps of the table in service; its files are checked (and read again when they
+        # changed) in the worker thread below, never on the event loop.
+        channel = in_service.latest
         try:
             # A client that sends its body too slowly (slow loris) holds its own connection
             # until the deadline, never the others': reading is asynchronous.
@@ -58,7 +69,7 @@ def as2_endpoint(channel: As2Channel) -> Callable[[Request], Awaitable[Response]
                             status_code=408, headers={"Connection": "close"})
         headers = [(name.decode("latin-1"), value.decode("latin-1"))
                    for name, value in request.headers.raw]
-        answer = await run_in_threadpool(channel.receive, As2Request(headers, body, oversize))
+        answer = await run_in_threadpool(in_service.receive, As2Request(headers, body, oversize))
         if answer.receipt is None:
             return Response(b"", status_code=200)
         return Response(answer.receipt.body, status_code=200,
@@ -67,20 +78,43 @@ def as2_endpoint(channel: As2Channel) -> Callable[[Request], Awaitable[Response]
     return receive
 
 
-def as2_route(channel: As2Channel) -> Route:
-    return Route(PATH, as2_endpoint(channel), methods=["POST"])
+class _ChannelInService:
+    """The channel with the directory in service: a new channel only when the directory
+    changed (one assignment: a request is taken with the old one or the new one)."""
+
+    def __init__(self, channel: As2Channel,
+                 directories: Callable[[], As2Directory] | None) -> None:
+        self.latest = channel
+        self._directories = directories
+
+    def receive(self, request: As2Request) -> Answer:
+        if self._directories is not None:
+            directory = self._directories()
+            if directory is not self.latest.directory:
+                self.latest = replace(self.latest, directory=directory)
+        return self.latest.receive(request)
+
+
+def as2_route(channel: As2Channel, directories: Callable[[], As2Directory] | None = None
+              ) -> Route:
+    return Route(PATH, as2_endpoint(channel, directories), methods=["POST"])
 
 
 def register_as2(app: Starlette, transaction: Callable[[], AbstractContextManager[Session]],
                  partner_file: Path, dispatch: Callable[[Sequence[int]], None] | None) -> None:
-    """`POST /as2` in the web app, when GATEWAY_AS2_PARTNERS names the partner file."""
-    from gateway.as2.partners import directory_from_file
+    """`POST /as2` in the web app, when GATEWAY_AS2_PARTNERS names the partner file (read
+    again when it or a file it names changes)."""
+    from gateway.as2.reload import PartnerFileWatch
+    from gateway.services.as2_certificates import partner_file_reporter
 
-    directory = directory_from_file(partner_file, os.environ)
-    app.router.routes.append(as2_route(As2Channel(transaction, directory,
-                                                  lambda: datetime.now(UTC), dispatch)))
+    clock = lambda: datetime.now(UTC)   # noqa: E731
+    watch = PartnerFileWatch(partner_file, os.environ,
+                             on_change=partner_file_reporter(transaction, clock, partner_file))
+    app.router.routes.append(as2_route(As2Channel(transaction, watch.current(), clock,
+                                                  dispatch), watch))
 
 
-def as2_app(channel: As2Channel) -> Starlette:
+def as2_app(channel: As2Channel, directories: Callable[[], As2Directory] | None = None
+            ) -> Starlette:
     """The endpoint alone, for `gateway as2`."""
-    return Starlette(routes=[as2_route(channel)])
+    return Starlette(routes=[as2_route(channel, directories)])

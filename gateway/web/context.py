@@ -1,9 +1,12 @@
 """What every page and API route needs, built once by `create_app`: the session factory, the
-cookie signer, the templates per language and the clock."""
+cookie signer, the templates per language, the clock, and the threads the API's queue page is
+read in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
@@ -46,13 +49,31 @@ class WebContext:
     environments: dict[str, Environment]
     clock: Callable[[], datetime]
     tokens: TokenCache
+    # Connections in autocommit, for statements sent alone (`read_alone`).
+    autocommit: Engine
+    threads: ThreadPoolExecutor
 
     @classmethod
     def build(cls, sessions: sessionmaker[Session], settings: WebSettings,
-              clock: Callable[[], datetime] | None = None) -> WebContext:
+              clock: Callable[[], datetime] | None = None, alone: Engine | None = None,
+              threads: int = 10) -> WebContext:
+        """`alone`: the engine for statements sent alone (`bootstrap.make_alone_engine`; by
+        default the sessions' own with the option). `threads`: as many as that engine's pool
+        keeps connections (`bootstrap.serving_pool`). No thread starts before the first
+        read."""
+        engine: Engine = sessions.kw["bind"]
+        pool = ThreadPoolExecutor(threads, thread_name_prefix="gateway-web")
         return cls(sessions, settings, CookieSigner(settings.secret_key),
                    template_environments(), clock or (lambda: datetime.now(UTC)),
-                   TokenCache(settings.token_cache_seconds))
+                   TokenCache(settings.token_cache_seconds),
+                   alone or engine.execution_options(isolation_level="AUTOCOMMIT"), pool)
+
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` in one of the context's threads. The event loop's own hand-off
+        to a plain thread pool: anyio's `to_thread` (Starlette's `run_in_threadpool`) took
+        about twice the CPU per call (a capacity limiter, a cancel scope, a context copy and
+        its own worker queue; docs/benchmarks.md, `gateway bench web`)."""
+        return await asyncio.get_running_loop().run_in_executor(self.threads, function, *args)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -72,6 +93,23 @@ class WebContext:
                 raise
         with engine.begin() as connection:
             return work(connection)
+
+    def read_alone(self, statement: Executable) -> Sequence[Row[Any]]:
+        """The rows of one statement sent alone, outside a transaction: a single statement
+        sees one snapshot of the database either way (PostgreSQL: each statement outside a
+        transaction block is its own transaction), and BEGIN and COMMIT would be two more
+        round trips. Read once more on a new connection when the first was dead, as `read`
+        does."""
+        try:
+            return self._rows(statement)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return self._rows(statement)
+
+    def _rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        with self.autocommit.connect() as connection:
+            return connection.execute(statement).all()
 
     def read(self, work: Callable[[Session], T]) -> T:
         """`work` in one transaction; run once more in a new one when the database connection

@@ -16,7 +16,7 @@ and for orders their lines.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -165,40 +165,58 @@ def _links(path: str, filters: ListFilters, page: ListPage,
             "first_link": f"{path}?{urlencode(query)}" if cursor is not None else None}
 
 
-def register_list_pages(app: FastAPI, ctx: WebContext) -> None:
-    order_states = tuple(s.value for s in OrderState)
-    message_states = tuple(s.value for s in MessageState)
+# What a list reads for one page: the session, the checked filters, the cursor, the page size
+# and today (the order list's states depend on it).
+ReadList = Callable[[Session, ListFilters, int | None, int, date], ListPage]
 
+
+@dataclass(frozen=True, slots=True)
+class ListView:
+    """One list page: its path, template, the states its filter offers, how it reads a page,
+    and what else its template shows (the message list's channels)."""
+
+    path: str
+    template: str
+    states: tuple[str, ...]
+    read: ReadList
+    extra: Mapping[str, Any]
+
+
+def list_page(ctx: WebContext, view: ListView, request: Request) -> Response:
+    """The list for a signed-in user (else the sign-in page), filtered and paged by the URL;
+    400 on a filter or cursor this gateway did not make."""
+    with ctx.transaction() as session:
+        current = _signed_in(ctx, request, session)
+        if current is None:
+            return _to_login(request)
+        try:
+            filters = read_filters(request.query_params, view.states)
+            cursor = read_cursor(request.query_params.get("cursor"))
+        except BadFilter:
+            return _problem_page(ctx, request, current, 400, "filter")
+        page = view.read(session, filters, cursor, DEFAULT_PAGE_SIZE, ctx.now().date())
+        return ctx.render(request, _locale(request, current.user), view.template,
+                          me=current, page=page, filters=filters, states=view.states,
+                          suppliers=supplier_codes(session), **view.extra,
+                          **_links(view.path, filters, page, cursor))
+
+
+def _messages_of(session: Session, filters: ListFilters, cursor: int | None, limit: int,
+                 _today: date) -> ListPage:
+    return message_list(session, filters, cursor, limit)
+
+
+ORDERS = ListView("/orders", "orders.html", tuple(s.value for s in OrderState), order_list,
+                  {})
+MESSAGES = ListView("/messages", "messages.html", tuple(s.value for s in MessageState),
+                    _messages_of, {"channels": CHANNELS})
+
+
+def register_list_pages(app: FastAPI, ctx: WebContext) -> None:
     @app.get("/orders", include_in_schema=False)
     def orders(request: Request) -> Response:
-        with ctx.transaction() as session:
-            current = _signed_in(ctx, request, session)
-            if current is None:
-                return _to_login(request)
-            try:
-                filters = read_filters(request.query_params, order_states)
-                cursor = read_cursor(request.query_params.get("cursor"))
-            except BadFilter:
-                return _problem_page(ctx, request, current, 400, "filter")
-            page = order_list(session, filters, cursor, DEFAULT_PAGE_SIZE, ctx.now().date())
-            return ctx.render(request, _locale(request, current.user), "orders.html",
-                              me=current, page=page, filters=filters, states=order_states,
-                              suppliers=supplier_codes(session),
-                              **_links("/orders", filters, page, cursor))
+        return list_page(ctx, ORDERS, request)
 
     @app.get("/messages", include_in_schema=False)
     def messages(request: Request) -> Response:
-        with ctx.transaction() as session:
-            current = _signed_in(ctx, request, session)
-            if current is None:
-                return _to_login(request)
-            try:
-                filters = read_filters(request.query_params, message_states)
-                cursor = read_cursor(request.query_params.get("cursor"))
-            except BadFilter:
-                return _problem_page(ctx, request, current, 400, "filter")
-            page = message_list(session, filters, cursor, DEFAULT_PAGE_SIZE)
-            return ctx.render(request, _locale(request, current.user), "messages.html",
-                              me=current, page=page, filters=filters, states=message_states,
-                              channels=CHANNELS, suppliers=supplier_codes(session),
-                              **_links("/messages", filters, page, cursor))
+        return list_page(ctx, MESSAGES, request)

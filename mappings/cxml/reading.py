@@ -31,11 +31,11 @@ from mappings.cxml import codes
 from mappings.xmlvalues import XmlNotes, children, descend, read_date, read_decimal, text_of
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.xml import (
-    MAX_XML_BYTES,
     XmlDocument,
     line_of,
     local_name,
     parse_xml,
+    read_document,
     root_name,
 )
 
@@ -54,7 +54,7 @@ def is_cxml(head: bytes, _name: str = "") -> bool:
 
 def read_cxml(stream: BinaryIO, name: str, *,
               profile: ColumnProfile | None = None) -> Iterator[Document | Problem]:
-    data = stream.read(MAX_XML_BYTES + 1)
+    data = read_document(stream)
     try:
         parsed = parse_xml(data)
     except ParseError as exc:

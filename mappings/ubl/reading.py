@@ -33,13 +33,13 @@ from mappings.xmlvalues import (
     XmlNotes,
     children,
     descend,
-    every,
+    local_name_of,
     read_date,
     read_decimal,
     text_of,
 )
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
-from parsers.xml import MAX_XML_BYTES, XmlDocument, line_of, parse_xml, root_name
+from parsers.xml import XmlDocument, line_of, parse_xml, read_document, root_name
 
 if TYPE_CHECKING:
     from mappings.email.columns import ColumnProfile
@@ -55,7 +55,7 @@ def is_ubl(head: bytes, _name: str = "") -> bool:
 def read_ubl(stream: BinaryIO, name: str, *,
              profile: ColumnProfile | None = None) -> Iterator[Document | Problem]:
     """One UBL document; a document that cannot be read is one located error."""
-    data = stream.read(MAX_XML_BYTES + 1)
+    data = read_document(stream)
     try:
         parsed = parse_xml(data)
     except ParseError as exc:
@@ -96,24 +96,38 @@ class _UblBuilder:
         self.root = parsed.root
         self.name = parsed.name
         self.notes = notes
-        root = self.root
+        # The first child of each name, read once: a `find` on the root walks all its
+        # children (every order line) when the element is absent, as most header elements are.
+        self.top = children(self.root)
         self.document = Document(
             kind=kind, source_format=SourceFormat.UBL, message_type=parsed.name,
-            syntax_version=_text(root, "{*}UBLVersionID") or _text(root, "{*}CustomizationID")
-            or None,
-            message_ref=_text(root, "{*}ID") or None, file=file, message_index=1)
+            syntax_version=self._text_at("{*}UBLVersionID")
+            or self._text_at("{*}CustomizationID") or None,
+            message_ref=self._text_at("{*}ID") or None, file=file, message_index=1)
+
+    def _at(self, path: str) -> etree._Element | None:
+        """`root.find(path)`, without walking the root's children when its first step is not
+        one of them."""
+        first, _, rest = path.partition("/")
+        found = self.top.get(first[3:])
+        if found is None or not rest:
+            return found
+        return self.root.find(path)
+
+    def _text_at(self, path: str) -> str:
+        return text_of(self._at(path))
 
     def build(self) -> Document:
         root, document, notes = self.root, self.document, self.notes
-        document.document_number = _text(root, "{*}ID") or None
-        issue = root.find("{*}IssueDate")
+        document.document_number = self._text_at("{*}ID") or None
+        issue = self._at("{*}IssueDate")
         document.document_date = read_date(text_of(issue), issue, notes, "IssueDate")
-        document.currency = _text(root, "{*}DocumentCurrencyCode") or None
+        document.currency = self._text_at("{*}DocumentCurrencyCode") or None
         self._parties()
         if document.kind is DocumentKind.PURCHASE_ORDER:
             self._order_number(document.document_number or "", root)
         else:
-            self._order_number(_text(root, "{*}OrderReference/{*}ID"), root)
+            self._order_number(self._text_at("{*}OrderReference/{*}ID"), root)
         if self.name == "OrderResponseSimple":
             self._simple_response()
         elif self.name == "OrderResponse":
@@ -148,8 +162,7 @@ class _UblBuilder:
     def _parties(self) -> None:
         document = self.document
         for element in self.root:
-            role = codes.PARTY_ROLES.get(etree.QName(element).localname) \
-                if isinstance(element.tag, str) else None
+            role = codes.PARTY_ROLES.get(local_name_of(element.tag))
             if role is None:
                 continue
             party = element.find("{*}Party")
@@ -164,7 +177,7 @@ class _UblBuilder:
                 document.receiver_id = endpoint
 
     def _response_code(self) -> None:
-        element = self.root.find("{*}OrderResponseCode")
+        element = self._at("{*}OrderResponseCode")
         code = text_of(element)
         self.document.function_code = code or None
         if code and code not in codes.RESPONSE_STATUS:
@@ -173,7 +186,7 @@ class _UblBuilder:
         self.document.status = codes.RESPONSE_STATUS.get(code)
 
     def _simple_response(self) -> None:
-        element = self.root.find("{*}AcceptedIndicator")
+        element = self._at("{*}AcceptedIndicator")
         value = text_of(element).lower()
         self.document.function_code = value or None
         if value in ("true", "1"):
@@ -191,7 +204,7 @@ class _UblBuilder:
                      "{*}Delivery/{*}EstimatedDeliveryPeriod",
                      "{*}Delivery/{*}RequestedDeliveryPeriod",
                      "{*}Shipment/{*}Delivery/{*}RequestedDeliveryPeriod"):
-            value = self._period(self.root.find(path))
+            value = self._period(self._at(path))
             if value is not None:
                 return value
         return None
@@ -199,24 +212,25 @@ class _UblBuilder:
     def _period(self, period: etree._Element | None) -> date | None:
         if period is None:
             return None
-        for name in ("{*}StartDate", "{*}EndDate"):
-            element = period.find(name)
+        parts = children(period)
+        for name in ("StartDate", "EndDate"):
+            element = parts.get(name)
             if element is not None:
-                return read_date(text_of(element), element, self.notes, name[3:])
+                return read_date(text_of(element), element, self.notes, name)
         return None
 
     def _shipment(self) -> None:
-        shipment, root = self.document.shipment, self.root
-        despatch = root.find("{*}Shipment/{*}Delivery/{*}Despatch/{*}ActualDespatchDate")
+        shipment = self.document.shipment
+        despatch = self._at("{*}Shipment/{*}Delivery/{*}Despatch/{*}ActualDespatchDate")
         self.document.despatch_date = read_date(text_of(despatch), despatch, self.notes,
                                                 "ActualDespatchDate")
-        carrier = root.find("{*}Shipment/{*}Consignment/{*}CarrierParty")
+        carrier = self._at("{*}Shipment/{*}Consignment/{*}CarrierParty")
         if carrier is not None:
             shipment.carrier = _text(carrier, "{*}PartyName/{*}Name") or \
                 _text(carrier, "{*}PartyIdentification/{*}ID") or None
-        shipment.tracking_number = _text(
-            root, "{*}Shipment/{*}Consignment/{*}CarrierAssignedID") or None
-        units = root.find("{*}Shipment/{*}TotalTransportHandlingUnitQuantity")
+        shipment.tracking_number = self._text_at(
+            "{*}Shipment/{*}Consignment/{*}CarrierAssignedID") or None
+        units = self._at("{*}Shipment/{*}TotalTransportHandlingUnitQuantity")
         count = read_decimal(text_of(units), units, self.notes, "handling unit quantity")
         ssccs = {p.sscc for line in self.document.lines for p in line.packages if p.sscc}
         if ssccs:
@@ -237,8 +251,9 @@ class _UblBuilder:
         line = Line(line_no=text_of(kids.get("ID")) or None)
         reference = outer.get("OrderLineReference")
         if reference is not None:
-            line.order_line_no = text_of(descend(reference, "LineID")) or None
-            line.order_number = text_of(descend(reference, "OrderReference", "ID")) or None
+            parts = children(reference)
+            line.order_line_no = text_of(parts.get("LineID")) or None
+            line.order_number = text_of(descend(parts.get("OrderReference"), "ID")) or None
         elif self.document.kind is DocumentKind.PURCHASE_ORDER:
             line.order_line_no = line.line_no
         quantity = kids.get("DeliveredQuantity" if despatch else "Quantity")
@@ -328,7 +343,14 @@ def _party(role: str, party: etree._Element) -> Party:
 
 
 def _read_item(item: Item, element: etree._Element) -> None:
-    kids = children(element)
+    kids: dict[str, etree._Element] = {}
+    standards: list[etree._Element] = []
+    for child in element:
+        name = local_name_of(child.tag)
+        if name == "StandardItemIdentification":
+            standards.append(child)
+        if name and name not in kids:
+            kids[name] = child
     seller = text_of(descend(kids.get("SellersItemIdentification"), "ID"))
     buyer = text_of(descend(kids.get("BuyersItemIdentification"), "ID"))
     if seller:
@@ -337,8 +359,6 @@ def _read_item(item: Item, element: etree._Element) -> None:
     if buyer:
         item.buyer_part = item.buyer_part or buyer
         item.ids.append(ItemId(buyer, "IN"))
-    standards = every(element, "StandardItemIdentification") \
-        if "StandardItemIdentification" in kids else []
     for holder in standards:
         standard = descend(holder, "ID")
         value = text_of(standard)

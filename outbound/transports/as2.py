@@ -2,8 +2,11 @@
 handed to a check the gateway gives (reading an MDN is parsing, which `outbound` does not do).
 
 Header fields named `X-Gateway-AS2-*` are instructions to this transport, never sent: the
-MIC the MDN must return (`X-Gateway-AS2-MIC`). The same Message-ID goes on every attempt, so
-a partner that stored the first one answers `duplicate-document`.
+MIC the MDN must return (`X-Gateway-AS2-MIC`), and, when an asynchronous MDN was asked for
+(`Receipt-Delivery-Option`), how long to wait for it (`X-Gateway-AS2-MDN-Within`, seconds):
+then a 2xx answer is taken as is (RFC 4130 section 7.3: its body carries no MDN) and the row
+waits for the MDN, which the AS2 endpoint matches to it. The same Message-ID goes on every
+attempt, so a partner that stored the first one answers `duplicate-document`.
 
 What an answer means: a connection refused, reset or timed out, 408, 429 and 5xx are
 transient; any other non-2xx is permanent; a 2xx is what the check says of the MDN (an error
@@ -13,6 +16,7 @@ disposition, a signature that does not verify or a MIC that differs is permanent
 from __future__ import annotations
 
 import http.client
+import math
 import socket
 import ssl
 from collections.abc import Callable
@@ -49,6 +53,8 @@ class As2Poster:
             raise PermanentDelivery(f"not an http(s) AS2 URL: {parts.scheme or 'no scheme'}")
         instructions = {k.lower()[len(INSTRUCTION):]: v for k, v in message.headers
                         if k.lower().startswith(INSTRUCTION)}
+        awaiting = _seconds(instructions["mdn-within"]) if "mdn-within" in instructions \
+            else None
         headers = {"User-Agent": USER_AGENT, "Content-Type": message.content_type,
                    **{k: v for k, v in message.headers
                       if not k.lower().startswith(INSTRUCTION)}}
@@ -75,9 +81,22 @@ class As2Poster:
             raise TransientDelivery(f"{parts.hostname} answered {status} {reason}")
         if not 200 <= status < 300:
             raise PermanentDelivery(f"{parts.hostname} answered {status} {reason}")
+        if awaiting is not None:
+            return Delivered(f"{status} {reason}; its MDN comes asynchronously",
+                             awaiting_receipt_seconds=awaiting)
         if len(body) > MAX_MDN_BYTES:
             raise PermanentDelivery(f"the MDN passes {MAX_MDN_BYTES} bytes")
         return Delivered(self.check(message, instructions, answer_headers, body))
 
     def close(self) -> None:
         return None
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 1:
+        raise PermanentDelivery(f"not a number of seconds to wait for the MDN: {value[:40]!r}")
+    return seconds

@@ -27,6 +27,9 @@ class Delivered:
 
     response: str
     location: str | None = None
+    # Taken, and its receipt comes later by another way (an AS2 asynchronous MDN): the row
+    # waits this many seconds for it (`awaiting_mdn`) instead of being `sent` now.
+    awaiting_receipt_seconds: float | None = None
 
 
 class Sender(Protocol):

@@ -7,6 +7,7 @@ from parsers.xml.document import (
     line_of,
     local_name,
     parse_xml,
+    read_document,
     root_name,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "line_of",
     "local_name",
     "parse_xml",
+    "read_document",
     "root_name",
 ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -42,6 +43,9 @@ _ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 _DOCTYPE = re.compile(rb"<!DOCTYPE\b")
 _ENTITY = re.compile(rb"<!ENTITY\b")
 _SNIFF_LIMIT = 1 << 16
+# The first read of a document, doubled on each further read up to `_MAX_CHUNK`.
+_FIRST_CHUNK = 1 << 16
+_MAX_CHUNK = 1 << 22
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,23 @@ def root_name(head: bytes) -> str | None:
 def _after(text: bytes, start: int, end: bytes) -> int:
     found = text.find(end, start)
     return found + len(end) if found >= 0 else -1
+
+
+def read_document(stream: BinaryIO, max_bytes: int = MAX_XML_BYTES) -> bytes:
+    """The bytes of `stream`, at most one past `max_bytes` (so that `parse_xml` sees a document
+    over the cap and refuses it). Read in growing chunks: `stream.read(max_bytes + 1)` would
+    have a buffered stream allocate the whole cap (32 MiB) for every document, however small,
+    which costs more than parsing a 20 kB document."""
+    chunks: list[bytes] = []
+    size, chunk_size = 0, _FIRST_CHUNK
+    while size <= max_bytes:
+        chunk = stream.read(min(chunk_size, max_bytes + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        chunk_size = min(chunk_size * 2, _MAX_CHUNK)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:

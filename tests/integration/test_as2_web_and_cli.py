@@ -167,3 +167,8 @@ def test_as2_partners_lists_how_each_partner_is_received_and_sent_to(
     assert ("ACME-AS2 (ACME): receives signed; 1 certificate(s); to "
             "https://as2.acme.example/in: sign sha256, encrypt aes256_cbc (OAEP), compress no,"
             " MDN signed sync") in listed.output
+    partner_file.write_text(text.replace("[as2]\n", '[as2]\nmdn_url = "https://gw.example/as2"\n')
+                            + 'mdn = "async"\nmdn_timeout_minutes = 45\n')
+    listed = CliRunner().invoke(cli, ["as2", "partners", "--partners", str(partner_file)])
+    assert listed.exit_code == 0, listed.output
+    assert "MDN signed async to https://gw.example/as2 within 45 min" in listed.output

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.cli import cli
+from gateway.runtime import usable_cpus
 from tests.integration.conftest import POSTGRES_ADMIN_URL
 
 
@@ -53,7 +54,8 @@ def test_bench_web_measures_every_page_against_the_bare_sql_and_cleans_up(
     assert set(put["floors"]) == {"floor_http", "floor_query", "floor_async_query"}
     assert all(floor["median_per_s"] > 0 and floor["ratio"] > 0
                for floor in put["floors"].values())
-    assert result["web_workers"] == 1
+    # what `gateway web` runs by default: one worker per usable CPU
+    assert result["web_workers"] == usable_cpus()
     # the bare side runs the one statement the API's page runs, in the index's order
     assert len(result["queue_sql"]) == 1
     assert "ORDER BY exceptions.risk DESC, exceptions.id DESC" in result["queue_sql"][0]

@@ -52,8 +52,8 @@ def runs(begin: Transactions) -> dict[str, datetime]:
 
 def test_every_daily_job_has_its_row_to_lock_from_the_start(begin: Transactions) -> None:
     with begin() as session:
-        assert sorted(session.scalars(select(ScheduledRunRow.name))) == ["check-overdue",
-                                                                         "digest"]
+        assert sorted(session.scalars(select(ScheduledRunRow.name))) == [
+            "as2-certificates", "check-overdue", "digest"]
     assert runs(begin) == {}
 
 
@@ -145,3 +145,70 @@ def test_schedule_settings_from_the_environment() -> None:
         ScheduleSettings.from_env({"GATEWAY_DIGEST_AT": "7am"})
     with pytest.raises(ConfigurationError, match="time zone"):
         ScheduleSettings.from_env({"GATEWAY_SCHEDULE_TIMEZONE": "Mars/Olympus"})
+
+
+def _partner_file_with_acme_ending_in(days: int, folder: Path) -> Path:
+    from tests.as2_material import make_party
+
+    make_party(folder, "ours", days=365)
+    make_party(folder, "acme", days=days)
+    (folder / "ours.key").chmod(0o600)
+    path = folder / "partners.toml"
+    path.write_text('[as2]\ncertificate_warn_days = 10\n[[as2.stations]]\n'
+                    'as2_id = "BUYER-AS2"\nkey = "ours.key"\ncertificate = "ours.pem"\n\n'
+                    '[[suppliers]]\ncode = "ACME"\nas2_id = "ACME-AS2"\n[suppliers.as2]\n'
+                    'certificates = ["acme.pem"]\n')
+    return path
+
+
+def test_the_as2_certificate_check_runs_daily_with_one_exception_per_certificate(
+        begin: Transactions, tmp_path: Path) -> None:
+    from gateway.persistence.models import ConnectorStatusRow, ExceptionRow
+    from gateway.services.as2_certificates import daily_certificate_check
+
+    check = daily_certificate_check(
+        {"GATEWAY_AS2_PARTNERS": str(_partner_file_with_acme_ending_in(5, tmp_path))})
+    assert check is not None
+    assert daily_certificate_check({}) is None   # no AS2: no job
+    clock = Clock(datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0))
+    scheduler = DailyScheduler(begin, ScheduleSettings(time(4, 0), time(7, 0)), clock.now,
+                               certificates=check)
+    assert scheduler.tick().ran == ()
+    clock.advance(3600)
+    done = scheduler.tick()
+    assert (done.ran, done.certificates) == (("check-overdue", "as2-certificates"), 1)
+    assert scheduler.tick().ran == ()
+    clock.advance(24 * 3600)
+    assert "as2-certificates" in scheduler.tick().ran
+    with begin() as session:
+        (row,) = session.scalars(select(ExceptionRow)).all()
+        assert (row.code, row.supplier_code, row.occurrences, row.state) == (
+            "CERTIFICATE_EXPIRING", "ACME", 2, "open")
+        assert "CN=acme" in (row.actual or "")
+        status = session.scalars(select(ConnectorStatusRow).where(
+            ConnectorStatusRow.connector == "as2")).one()
+        assert status.name == "certificates"
+        assert (status.notice or "").startswith("1 AS2 certificate(s) end within 10 days: "
+                                                "partner ACME-AS2: CN=acme ends ")
+
+
+def test_the_celery_daily_task_runs_the_as2_certificate_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.persistence.models import ExceptionRow
+    from gateway.tasks.app import DAILY_JOBS, create_app
+
+    monkeypatch.setenv("GATEWAY_AS2_PARTNERS",
+                       str(_partner_file_with_acme_ending_in(3, tmp_path)))
+    settings = Settings(f"sqlite:///{tmp_path / 'gateway.db'}", tmp_path,
+                        "redis://127.0.0.1:6379/15")
+    engine = make_engine(settings)
+    upgrade(engine)
+    begin = transactions(engine, {}, datetime(2026, 12, 6, tzinfo=UTC))
+    clock = Clock(datetime.now(UTC).replace(hour=5, minute=1))
+    app = create_app(settings, PipelineSettings(), schedule=ScheduleSettings(time(5, 0)),
+                     clock=clock.now)
+    assert app.tasks[DAILY_JOBS]() == ["check-overdue", "as2-certificates"]
+    with begin() as session:
+        (row,) = session.scalars(select(ExceptionRow)).all()
+        assert (row.code, row.severity) == ("CERTIFICATE_EXPIRING", "high")
+    engine.dispose()

@@ -202,6 +202,11 @@ def _it_facts(engine: Engine) -> None:
             connector="imap", name="purchasing", last_uid=7, messages_taken_in=7,
             last_success_at=NOW - timedelta(hours=1), last_error="LOGIN failed: <b>no</b>",
             last_error_at=NOW - timedelta(hours=2), consecutive_failures=0, updated_at=NOW))
+        session.add(ConnectorStatusRow(
+            connector="as2", name="certificates", last_uid=0, messages_taken_in=0,
+            last_success_at=NOW, consecutive_failures=0, updated_at=NOW,
+            notice="1 AS2 certificate(s) end within 30 days: partner ACME-AS2: CN=<acme> "
+                   "ends 2026-12-01"))
         session.add(WorkerHeartbeatRow(name="worker@host-1", started_at=NOW, beat_at=NOW))
         for number, (transport, outcome, error) in enumerate((
                 ("smtp", "sent", None), ("webhook", "permanent", "HTTP 500 <html>"),
@@ -249,6 +254,10 @@ def test_the_dashboard_shows_exceptions_orders_messages_and_connectors(
     assert webhook is not None
     assert "HTTP 500 &lt;html&gt;" in webhook.group(1)
     assert 'data-connector="outbox:smtp"' in page
+    certificates = re.search(r'data-connector="as2:certificates">(.*?)</tr>', page, re.S)
+    assert certificates is not None
+    assert "partner ACME-AS2: CN=&lt;acme&gt; ends 2026-12-01" in certificates.group(1)
+    assert "taken in" not in certificates.group(1)
     assert 'data-connector="worker:worker@host-1"' in page
     assert 'data-connector="smtp:listener"' in page
 

@@ -15,12 +15,15 @@ from gateway.as2.errors import (
     DispositionModifier,
     InsufficientSecurity,
     IntegrityCheckFailed,
+    MalformedMessage,
 )
 from gateway.as2.mdn import (
     Disposition,
     MdnRequest,
     ReceiptFacts,
     build_receipt,
+    claimed_original_message_id,
+    is_receipt,
     read_receipt,
 )
 from gateway.as2.mime import entity_from_headers, signed_parts
@@ -86,3 +89,36 @@ def test_our_signed_mdn_reads_back_and_a_changed_one_does_not(tmp_path: Path) ->
         read_receipt(receipt.headers, receipt.body.replace(b"decryption-failed",
                                                            b"decryption-fail3d"),
                      [ours.certificate])
+
+
+@pytest.mark.parametrize("name", ["sb2bi_signed.mdn", "mecas2_signed.mdn",
+                                  "mecas2_unsigned.mdn"])
+def test_the_mdns_other_products_send_are_told_from_messages(name: str) -> None:
+    headers, body = capture(name)
+    assert is_receipt(headers, body)
+    assert claimed_original_message_id(headers, body).startswith("<")
+
+
+@pytest.mark.parametrize("name", ["mecas2_signed.as2", "mecas2_signed_encrypted.as2",
+                                  "mecas2_compressed.as2", "sb2bi_signed_cmp.msg"])
+def test_the_messages_other_products_send_are_not_mdns(name: str) -> None:
+    headers, body = capture(name)
+    assert not is_receipt(headers, body)
+    with pytest.raises(MalformedMessage):
+        claimed_original_message_id(headers, body)
+
+
+def test_what_is_not_mime_at_all_is_no_mdn() -> None:
+    assert not is_receipt([("Content-Type", "multipart/signed; boundary=x")], b"garbage")
+    assert not is_receipt([("Content-Type", "multipart/signed")], b"--\r\n\r\n")
+    assert not is_receipt([], b"")
+
+
+def test_our_signed_mdn_is_an_mdn_and_names_the_message(tmp_path: Path) -> None:
+    ours = make_party(tmp_path, "ours")
+    facts = ReceiptFacts("<m@acme>", "BUYER", "ACME", Disposition(), None, "fine")
+    for asked in (MdnRequest(True, True, "sha256", None), MdnRequest(True, False, "sha256",
+                                                                       None)):
+        receipt = build_receipt(facts, asked, ours.pair, datetime.now(UTC))
+        assert is_receipt(receipt.headers, receipt.body)
+        assert claimed_original_message_id(receipt.headers, receipt.body) == "<m@acme>"

@@ -1,13 +1,20 @@
 """AS2 partners and our identities from the partner file: keys at rest, several certificates
-during a renewal chosen by their dates, and what the sender asks of the MDN."""
+during a renewal chosen by their dates, chains to a listed CA, and what the sender asks of the
+MDN."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 
 from gateway.as2.errors import UnknownPartner
 from gateway.as2.mdn import Disposition, MdnRequest, ReceiptFacts, build_receipt, mdn_request
@@ -134,3 +141,91 @@ def test_certificates_ending_within_the_window_are_noticed_and_an_expired_one_to
     assert notices[0].days_left < 0  # old.pem ended in 2020
     later = {n.subject for n in expiring(directory, now, 40)}
     assert later == {"CN=ours", "CN=new", "CN=old"}
+
+
+def test_an_asynchronous_mdn_is_asked_at_our_mdn_url_with_the_partners_window(
+        folder: Path) -> None:
+    text = FILE.replace("max_message_bytes = 1000",
+                        'mdn_url = "https://as2.buyer.example/as2"\n'
+                        "certificate_warn_days = 45") \
+        + 'url = "https://as2.acme.example/in"\nmdn = "async"\nmdn_timeout_minutes = 90\n'
+    (folder / "partners.toml").write_text(text)
+    directory = directory_from_file(folder / "partners.toml", {})
+    plan = directory.partner("ACME-AS2", "BUYER-AS2").plan
+    assert plan.mdn == MdnRequest(True, True, "sha256", "https://as2.buyer.example/as2")
+    assert plan.mdn_timeout_minutes == 90
+    assert (directory.mdn_url, directory.warn_days) == ("https://as2.buyer.example/as2", 45)
+
+
+@pytest.mark.parametrize(("as2_table", "partner_lines", "complaint"), [
+    ("", 'mdn = "async"\n', "needs `mdn_url`"),
+    ('mdn_url = "https://x.example/as2"\n', 'mdn = "later"\n', "sync, async or none"),
+    ('mdn_url = "https://x.example/as2"\n', 'mdn = "async"\nmdn_timeout_minutes = 0\n',
+     "positive number"),
+    ('mdn_url = "ftp://x.example/as2"\n', "", "http"),
+    ("certificate_warn_days = -1\n", "", "certificate_warn_days"),
+])
+def test_an_asynchronous_mdn_misconfigured_is_refused(
+        folder: Path, as2_table: str, partner_lines: str, complaint: str) -> None:
+    text = FILE.replace("max_message_bytes = 1000\n", as2_table) + partner_lines
+    (folder / "partners.toml").write_text(text)
+    with pytest.raises(ConfigurationError, match=re.escape(complaint)):
+        directory_from_file(folder / "partners.toml", {})
+
+
+def test_a_certificate_that_is_not_the_keys_is_refused(folder: Path) -> None:
+    (folder / "partners.toml").write_text(FILE.replace('certificate = "ours.pem"',
+                                                       'certificate = "new.pem"'))
+    with pytest.raises(ConfigurationError, match="not the certificate of the key"):
+        directory_from_file(folder / "partners.toml", {})
+
+
+def _issued(folder: Path, name: str, issuer: tuple[rsa.RSAPrivateKey, x509.Certificate] | None,
+            ca: bool = False) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A key and its certificate, issued by `issuer` (None: self-signed), written to
+    `name.pem`."""
+    now = datetime.now(UTC)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    signer_key, issuer_name = (key, subject) if issuer is None else (issuer[0],
+                                                                     issuer[1].subject)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - timedelta(days=1))
+               .not_valid_after(now + timedelta(days=60)))
+    if ca:
+        builder = (builder.add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                                         critical=True)
+                   .add_extension(x509.KeyUsage(True, False, False, False, False, True, True,
+                                                False, False), critical=True)
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+                       key.public_key()), critical=False))
+    if issuer is not None:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            issuer[0].public_key()), critical=False)
+    certificate = builder.sign(signer_key, hashes.SHA256())
+    (folder / f"{name}.pem").write_bytes(certificate.public_bytes(Encoding.PEM))
+    return key, certificate
+
+
+def test_a_partner_certificate_must_chain_to_a_ca_its_entry_lists(folder: Path) -> None:
+    ca = _issued(folder, "acme-ca", None, ca=True)
+    other_ca = _issued(folder, "other-ca", None, ca=True)
+    _issued(folder, "acme-issued", ca)
+    # A bundle holding an unrelated CA before Acme's: any one of them may be the issuer.
+    (folder / "bundle.pem").write_bytes((folder / "other-ca.pem").read_bytes()
+                                        + (folder / "acme-ca.pem").read_bytes())
+    text = FILE.replace('["old.pem", "new.pem"]', '["acme-issued.pem"]') \
+        + 'ca_certificates = ["bundle.pem"]\n'
+    (folder / "partners.toml").write_text(text)
+    partner = directory_from_file(folder / "partners.toml", {}).partners["ACME-AS2"]
+    assert [c.subject.rfc4514_string() for c in partner.certificates] == ["CN=acme-issued"]
+    # Issued by another CA, or self-signed (new.pem): refused, naming the file.
+    _issued(folder, "stranger-issued", other_ca)
+    for listed in ("stranger-issued.pem", "new.pem"):
+        (folder / "partners.toml").write_text(
+            text.replace('["acme-issued.pem"]', f'["{listed}"]')
+            .replace('["bundle.pem"]', '["acme-ca.pem"]'))
+        with pytest.raises(ConfigurationError,
+                           match=rf"{re.escape(listed)}: not issued by a CA in ca_certificates"):
+            directory_from_file(folder / "partners.toml", {})

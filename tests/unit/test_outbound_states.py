@@ -19,6 +19,8 @@ S = OutboundState
 ALLOWED = {
     (S.PENDING, S.SENDING), (S.PENDING, S.CANCELLED),
     (S.SENDING, S.SENT), (S.SENDING, S.PENDING), (S.SENDING, S.FAILED),
+    (S.SENDING, S.AWAITING_MDN),
+    (S.AWAITING_MDN, S.SENT), (S.AWAITING_MDN, S.FAILED), (S.AWAITING_MDN, S.CANCELLED),
     (S.FAILED, S.PENDING), (S.FAILED, S.CANCELLED),
     (S.CANCELLED, S.PENDING),
 }
@@ -43,7 +45,7 @@ def test_every_state_has_an_entry_and_sent_and_suppressed_are_final() -> None:
 
 
 def test_sources_of_a_target_are_read_from_the_table() -> None:
-    assert sources_of(S.CANCELLED) == {S.PENDING, S.FAILED}
+    assert sources_of(S.CANCELLED) == {S.PENDING, S.FAILED, S.AWAITING_MDN}
     assert sources_of(S.PENDING) == {S.SENDING, S.FAILED, S.CANCELLED}
     assert sources_of(S.SUPPRESSED) == frozenset()
 

@@ -8,9 +8,12 @@ import io
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from gateway.domain.documents import Document
+from mappings import xmlvalues
 from mappings.registry import read_documents, read_stream
+from mappings.xmlvalues import children, descend, local_name_of, text_of
 from parsers.errors import (
     ForbiddenXmlError,
     MalformedXmlError,
@@ -18,7 +21,7 @@ from parsers.errors import (
     ProblemCode,
     XmlLimitError,
 )
-from parsers.xml import parse_xml, root_name
+from parsers.xml import parse_xml, read_document, root_name
 
 UBL_ORDER = (b'<?xml version="1.0"?>\n<Order xmlns="urn:oasis:names:specification:ubl:schema:'
              b'xsd:Order-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:'
@@ -105,3 +108,51 @@ def test_ubl_namespace_other_than_the_standard_is_a_warning() -> None:
     [document] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "order.xml"))
     assert isinstance(document, Document)
     assert document.warnings[0].code == ProblemCode.INVALID_CODE.value
+
+
+class _TrickleStream(io.RawIOBase):
+    """A stream that hands out at most `step` bytes a read, as a pipe or socket may."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.position = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.step if size < 0 else min(size, self.step)
+        chunk = self.data[self.position:self.position + size]
+        self.position += len(chunk)
+        return chunk
+
+
+def test_a_document_is_read_whole_from_a_stream_that_trickles() -> None:
+    data = UBL_ORDER % b"1" * 50
+    assert read_document(_TrickleStream(data, 7), max_bytes=10_000) == data
+
+
+def test_reading_stops_one_byte_past_the_cap_so_the_parse_refuses_it() -> None:
+    stream = io.BytesIO(b"<a>" + b" " * 300_000 + b"</a>")
+    data = read_document(stream, max_bytes=200_000)
+    assert len(data) == 200_001
+    with pytest.raises(XmlLimitError):
+        parse_xml(data, max_bytes=200_000)
+
+
+def test_children_are_found_by_local_name_in_any_namespace_first_one_kept() -> None:
+    root = etree.fromstring(b'<r xmlns:a="urn:a" xmlns:b="urn:b"><!-- note --><a:ID>1</a:ID>'
+                            b'<b:ID>2</b:ID><Name> x </Name></r>')
+    found = children(root)
+    assert sorted(found) == ["ID", "Name"]
+    assert text_of(found["ID"]) == "1"
+    assert text_of(found["Name"]) == "x"
+    assert text_of(descend(root, "Name")) == "x"
+    assert descend(root, "Missing", "ID") is None
+
+
+def test_many_namespaces_do_not_grow_the_local_name_table_past_its_cap() -> None:
+    tags = "".join(f'<n{i}:Item xmlns:n{i}="urn:bench:{i}">{i}</n{i}:Item>'
+                   for i in range(xmlvalues._LOCAL_NAMES_MAX + 10))
+    root = etree.fromstring(f"<r>{tags}</r>".encode())
+    assert all(local_name_of(child.tag) == "Item" for child in root)
+    assert len(xmlvalues._LOCAL_NAMES) <= xmlvalues._LOCAL_NAMES_MAX
