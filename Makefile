@@ -49,6 +49,7 @@ bench: $(COMPILED_STAMP)
 	$(COMPILED)/bin/gateway bench smtp
 	$(COMPILED)/bin/gateway bench xlsx
 	$(COMPILED)/bin/gateway bench reading
+	$(COMPILED)/bin/gateway bench as2
 
 bench-plain: $(STAMP)
 	$(BIN)/gateway bench parse
@@ -58,6 +59,7 @@ bench-plain: $(STAMP)
 	$(BIN)/gateway bench smtp
 	$(BIN)/gateway bench xlsx
 	$(BIN)/gateway bench reading
+	$(BIN)/gateway bench as2
 
 clean:
 	rm -rf $(VENV) $(COMPILED) build var .pytest_cache .mypy_cache .ruff_cache

@@ -74,6 +74,9 @@ class KeyPair:
 class Verified:
     signer: x509.Certificate
     digest_algorithm: str  # "sha256", the micalg the signer used
+    # The content's digest by that algorithm, as checked against the signed attributes (None
+    # without them): the MIC over the same content needs no second pass over it.
+    content_digest: bytes | None = None
 
 
 def content_info(der: bytes) -> tuple[str, Any]:
@@ -218,9 +221,10 @@ def verify(der: bytes, candidates: Iterable[bytes], trusted: Sequence[x509.Certi
     digest_name = signer["digest_algorithm"]["algorithm"].native
     digest = _hash(digest_name)
     attrs = signer["signed_attrs"]
+    content_digest = None
     try:
         if attrs.native is not None and len(attrs):
-            content = _digest_match(attrs, candidates, digest)
+            content, content_digest = _digest_match(attrs, candidates, digest)
             signed = b"\x31" + attrs.dump()[1:]  # signed over as SET OF (RFC 5652 5.4)
         else:
             content = _signature_match(signer, candidates, certificate, digest)
@@ -228,7 +232,7 @@ def verify(der: bytes, candidates: Iterable[bytes], trusted: Sequence[x509.Certi
         _check_signature(signer, certificate, signed, digest)
     except (ValueError, TypeError, KeyError) as exc:
         raise AuthenticationFailed(f"the signature cannot be checked: {exc}") from exc
-    return Verified(certificate, digest_name), content
+    return Verified(certificate, digest_name, content_digest), content
 
 
 def _signer_certificate(sid: Any, trusted: Sequence[x509.Certificate]) -> x509.Certificate:
@@ -240,14 +244,15 @@ def _signer_certificate(sid: Any, trusted: Sequence[x509.Certificate]) -> x509.C
 
 
 def _digest_match(attrs: Any, candidates: Iterable[bytes], digest: hashes.HashAlgorithm
-                  ) -> bytes:
+                  ) -> tuple[bytes, bytes]:
     wanted = next((attr["values"][0].native for attr in attrs
                    if attr["type"].native == "message_digest"), None)
     if wanted is None:
         raise AuthenticationFailed("signed attributes without a message digest")
     for content in candidates:
-        if hmac.compare_digest(_digest(digest, content), wanted):
-            return content
+        found = _digest(digest, content)
+        if hmac.compare_digest(found, wanted):
+            return content, found
     raise IntegrityCheckFailed("the content's digest is not the signed one: the content was "
                                "changed after signing")
 
@@ -294,11 +299,64 @@ def _digest(algorithm: hashes.HashAlgorithm, content: bytes) -> bytes:
     return hashlib.new(algorithm.name, content).digest()
 
 
+# DER pieces of a detached SignedData that do not change from one signature to the next.
+_DATA = bytes.fromhex("06092a864886f70d010701")             # id-data
+_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")      # id-signedData
+_CONTENT_TYPE = bytes.fromhex("06092a864886f70d010903")     # id-contentType
+_MESSAGE_DIGEST = bytes.fromhex("06092a864886f70d010904")   # id-messageDigest
+_SIGNING_TIME = bytes.fromhex("06092a864886f70d010905")     # id-signingTime
+_VERSION_1 = bytes.fromhex("020101")
+
+
+@dataclass(frozen=True, slots=True)
+class _SignerTemplate:
+    """What a signer's SignedData holds besides its signed attributes and signature: the
+    DigestAlgorithm, the SignerIdentifier and the certificates field, already in DER."""
+
+    digest_algorithm: bytes
+    signature_algorithm: bytes
+    sid: bytes
+    certificates: bytes
+
+
 @lru_cache(maxsize=32)
-def _asn1_certificate(der: bytes) -> asn1_x509.Certificate:
-    """Our certificate as asn1crypto reads it, once per certificate (parsing it for every
-    MDN took a third of signing one)."""
-    return asn1_x509.Certificate.load(der)
+def _signer_template(certificate_der: bytes, digest: str) -> _SignerTemplate:
+    """Built with asn1crypto once per certificate and digest (building the whole SignedData
+    with asn1crypto for every MDN cost four times the RSA signature itself)."""
+    certificate = asn1_x509.Certificate.load(certificate_der)
+    sid = asn1_cms.IssuerAndSerialNumber({"issuer": certificate.issuer,
+                                          "serial_number": certificate.serial_number})
+    return _SignerTemplate(
+        asn1_cms.DigestAlgorithm({"algorithm": digest}).dump(),
+        asn1_cms.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"}).dump(),
+        sid.dump(), _tlv(0xA0, certificate_der))
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    """One DER element (X.690 section 8.1): tag, definite length, content."""
+    size = len(content)
+    if size < 0x80:
+        return bytes((tag, size)) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(length))) + length + content
+
+
+def _der_time(moment: datetime) -> bytes:
+    """signingTime: UTCTime up to 2049, GeneralizedTime from 2050 (RFC 5652 section 11.3)."""
+    moment = moment.astimezone(UTC)
+    if moment.year < 2050:
+        return _tlv(0x17, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return _tlv(0x18, moment.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
+
+
+def signed_attributes(digest: bytes, moment: datetime) -> bytes:
+    """The SignedAttributes as signed (a SET OF, tag 0x31): content type, signing time,
+    message digest. DER sorts a SET OF by encoding (X.690 section 11.6): each Attribute is
+    a SEQUENCE whose length byte grows in this order, whatever the digest's size."""
+    return _tlv(0x31, b"".join((
+        _tlv(0x30, _CONTENT_TYPE + _tlv(0x31, _DATA)),
+        _tlv(0x30, _SIGNING_TIME + _tlv(0x31, _der_time(moment))),
+        _tlv(0x30, _MESSAGE_DIGEST + _tlv(0x31, _tlv(0x04, digest))))))
 
 
 def sign_detached(content: bytes, signer: KeyPair, digest: str,
@@ -306,29 +364,21 @@ def sign_detached(content: bytes, signer: KeyPair, digest: str,
     """A detached SignedData (DER) over the exact bytes given (already canonical), RSA
     PKCS#1 v1.5 with signed attributes (RFC 5652 section 5.4). Built here rather than with
     cryptography's PKCS7SignatureBuilder, which refuses SHA-1: AS2 partners still ask for
-    SHA-1 receipts (IBM Sterling's `signed-receipt-micalg=optional,sha1`)."""
+    SHA-1 receipts (IBM Sterling's `signed-receipt-micalg=optional,sha1`). Written as DER
+    directly around the parts that change (the attributes and the signature); the same bytes
+    as asn1crypto's encoding of the structure (tests/unit/test_as2_mdn.py)."""
     algorithm = _hash(digest)
-    certificate = _asn1_certificate(signer.certificate.public_bytes(Encoding.DER))
-    attrs = asn1_cms.CMSAttributes([
-        {"type": "content_type", "values": ["data"]},
-        {"type": "signing_time", "values": [asn1_cms.Time(
-            name="utc_time", value=now or datetime.now(UTC))]},
-        {"type": "message_digest", "values": [_digest(algorithm, content)]},
-    ])
-    signature = signer.key.sign(attrs.dump(), asym_padding.PKCS1v15(), algorithm)
-    info = asn1_cms.SignerInfo({
-        "version": "v1",
-        "sid": asn1_cms.SignerIdentifier(name="issuer_and_serial_number", value={
-            "issuer": certificate.issuer, "serial_number": certificate.serial_number}),
-        "digest_algorithm": {"algorithm": digest},
-        "signed_attrs": attrs,
-        "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
-        "signature": signature,
-    })
-    return bytes(asn1_cms.ContentInfo({"content_type": "signed_data", "content": {
-        "version": "v1", "digest_algorithms": [{"algorithm": digest}],
-        "encap_content_info": {"content_type": "data"},
-        "certificates": [certificate], "signer_infos": [info]}}).dump())
+    template = _signer_template(signer.certificate.public_bytes(Encoding.DER), digest)
+    attrs = signed_attributes(_digest(algorithm, content), now or datetime.now(UTC))
+    signature = signer.key.sign(attrs, asym_padding.PKCS1v15(), algorithm)
+    info = _tlv(0x30, b"".join((
+        _VERSION_1, template.sid, template.digest_algorithm,
+        b"\xa0" + attrs[1:],  # [0] IMPLICIT in the SignerInfo, SET OF when signed
+        template.signature_algorithm, _tlv(0x04, signature))))
+    signed_data = _tlv(0x30, b"".join((
+        _VERSION_1, _tlv(0x31, template.digest_algorithm), _tlv(0x30, _DATA),
+        template.certificates, _tlv(0x31, info))))
+    return _tlv(0x30, _SIGNED_DATA + _tlv(0xA0, signed_data))
 
 
 # -- compression ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ a multipart/signed whose signature uses the first `signed-receipt-micalg` we sup
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from gateway.as2.smime import micalg_name, signed_forms
 DEFAULT_MICALG = "sha256"
 REPORTING_UA = "supplier-gateway AS2"
 DUPLICATE_DOCUMENT = "duplicate-document"
+_NOT_PRINTABLE = re.compile(r"[^ -~]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +167,9 @@ def _quoted(as2_id: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    """A value from the sender, kept on one header line (no header injection)."""
-    return "".join(c if " " <= c < "\x7f" else "?" for c in value)[:998]
+    """A value from the sender, kept on one header line (no header injection): what is not
+    printable ASCII becomes `?`."""
+    return _NOT_PRINTABLE.sub("?", value[:998])
 
 
 def _ascii(text: str) -> str:

@@ -54,6 +54,8 @@ class Opened:
     layers: list[str] = field(default_factory=list)
     signed_with: str | None = None  # the signer's digest algorithm ("sha256")
     encrypted: bool = False
+    # `mic_content`'s digest by `signed_with`, when the signature's check computed it.
+    signed_digest: bytes | None = None
 
     @property
     def signed(self) -> bool:
@@ -67,6 +69,7 @@ def open_message(outer: Entity, security: Security) -> Opened:
     signed_over: bytes | None = None
     decrypted: bytes | None = None
     signed_with: str | None = None
+    signed_digest: bytes | None = None
     for _depth in range(MAX_LAYERS):
         kind = entity.content_type
         if kind == "multipart/signed":
@@ -74,13 +77,16 @@ def open_message(outer: Entity, security: Security) -> Opened:
             verified, content = cms.verify(signature.decoded_body(),
                                            signed_forms(signed_bytes), security.certificates)
             layers.append(f"signed:{verified.digest_algorithm}")
-            signed_with = signed_with or verified.digest_algorithm
-            signed_over = content if signed_over is None else signed_over
+            if signed_over is None:
+                signed_with, signed_over = verified.digest_algorithm, content
+                signed_digest = verified.content_digest
             entity = split_entity(content)
             continue
         if kind not in PKCS7_MIME:
-            return _payload(entity, outer, layers, signed_over, decrypted, signed_with,
-                            security)
+            opened = _payload(entity, outer, layers, signed_over, decrypted, signed_with,
+                              security)
+            opened.signed_digest = signed_digest
+            return opened
         der = entity.decoded_body()
         content_type, _data = cms.content_info(der)
         if content_type in ("enveloped_data", "authenticated_enveloped_data"):
@@ -95,8 +101,9 @@ def open_message(outer: Entity, security: Security) -> Opened:
                 raise MalformedMessage("application/pkcs7-mime signed data without content")
             verified, content = cms.verify(der, [inner], security.certificates)
             layers.append(f"signed:{verified.digest_algorithm}")
-            signed_with = signed_with or verified.digest_algorithm
-            signed_over = content if signed_over is None else signed_over
+            if signed_over is None:
+                signed_with, signed_over = verified.digest_algorithm, content
+                signed_digest = verified.content_digest
         elif content_type == "compressed_data":
             content = cms.decompress(der, security.max_content_bytes)
             layers.append("compressed")
@@ -163,6 +170,16 @@ def mic(content: bytes, algorithm: str) -> str:
         raise MalformedMessage(f"MIC algorithm {algorithm} is not supported")
     digest = base64.b64encode(hashlib.new(name, content).digest()).decode("ascii")
     return f"{digest}, {micalg_name(name)}"
+
+
+def received_mic(opened: Opened, algorithm: str) -> str:
+    """`mic` over what was received; the digest the signature's check already took is used
+    when the MIC asks for the signer's own algorithm (the common case: 100 KB not hashed
+    twice)."""
+    name = algorithm.lower().replace("-", "")
+    if opened.signed_digest is not None and name == opened.signed_with:
+        return f"{base64.b64encode(opened.signed_digest).decode('ascii')}, {micalg_name(name)}"
+    return mic(opened.mic_content, algorithm)
 
 
 def micalg_name(name: str) -> str:

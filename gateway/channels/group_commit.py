@@ -1,6 +1,10 @@
 """Group commit for a channel's intake: the messages that arrive while one commit runs are
 archived together in the next one, and each is confirmed only after the commit that stored it.
 
+`GroupCommit` is the writer for items of any kind (the AS2 channel's requests, each stored in
+a savepoint of its own); `GroupCommitWriter` is the SMTP intake's, whose items are `Intake`s
+archived with `archive_many`.
+
 This is a write-ahead log's group commit applied one level up. One writer thread does all the
 intake's database writes; a session hands it a message and waits for the outcome. When the
 writer is free it takes every message queued by then (up to `max_batch` messages and
@@ -34,14 +38,17 @@ duplicate deliveries).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from gateway.bootstrap import FLUSH_LATER
 from gateway.persistence.wal import WalFlush, wal_file
@@ -53,56 +60,75 @@ MAX_BATCH = 100
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    intake: Intake
-    future: asyncio.Future[Archived]
-    loop: asyncio.AbstractEventLoop
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
-class _Committed:
+class _Pending(Generic[T, R]):
+    item: T
+    size: int
+    settle: Callable[[R | Exception], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Committed(Generic[T, R]):
     """A batch committed whose log is not yet flushed."""
 
-    batch: list[_Pending]
-    rows: list[Archived]
+    batch: list[_Pending[T, R]]
+    rows: Sequence[R | Exception]
 
 
 _STOP = object()
 
 
-class GroupCommitWriter:
-    """`submit` from an event loop; `after_commit` runs in the writer thread with the rows of
-    each committed batch (to hand them on), after their futures were settled."""
+class GroupCommit(Generic[T, R]):
+    """One writer for items of any kind: `write` stores a batch of them in the session of one
+    transaction and returns each one's result, in order; an exception in the place of a result
+    fails that item alone (its writes rolled back to a savepoint by `write`), the others are
+    committed. `submit` from an event loop, `wait` from a thread; `after_commit` runs in the
+    writer thread with the results of each committed batch (to hand them on), after their
+    callers were settled."""
 
-    def __init__(self, transaction: UnitOfWork, now: Callable[[], datetime],
-                 after_commit: Callable[[Sequence[Archived]], None] = lambda _rows: None,
-                 max_batch: int = MAX_BATCH, max_bytes: int = MAX_BATCH_BYTES) -> None:
+    def __init__(self, transaction: UnitOfWork,
+                 write: Callable[[Session, list[T]], Sequence[R | Exception]],
+                 size: Callable[[T], int],
+                 after_commit: Callable[[Sequence[R]], None] = lambda _rows: None,
+                 max_batch: int = MAX_BATCH, max_bytes: int = MAX_BATCH_BYTES,
+                 name: str = "archive") -> None:
         self._transaction = transaction
-        self._now = now
+        self._write = write
+        self._size = size
         self._after_commit = after_commit
         self._max_batch = max_batch
         self._max_bytes = max_bytes
-        self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending[T, R] | object] = queue.SimpleQueue()
         # Decided at the first commit: how this database's log is flushed (None: by COMMIT).
         self._flush: WalFlush | None = None
         self._decided = False
-        self._unflushed: queue.SimpleQueue[_Committed | object] = queue.SimpleQueue()
+        self._unflushed: queue.SimpleQueue[_Committed[T, R] | object] = queue.SimpleQueue()
         self._flushing = threading.Lock()   # the writer's and the flusher's, one at a time
-        self._thread = threading.Thread(target=self._run, name="smtp-archive", daemon=True)
-        self._flusher = threading.Thread(target=self._run_flusher, name="smtp-flush",
+        self._thread = threading.Thread(target=self._run, name=f"{name}-write", daemon=True)
+        self._flusher = threading.Thread(target=self._run_flusher, name=f"{name}-flush",
                                          daemon=True)
         self._thread.start()
         self._flusher.start()
         self.commits = 0
         self.flushes = 0
 
-    def submit(self, intake: Intake) -> asyncio.Future[Archived]:
-        """The message's row once its commit returned, or the exception that rolled it back."""
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """The item's result once its commit returned, or the exception that rolled it back."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Archived] = loop.create_future()
-        self._queue.put(_Pending(intake, future, loop))
+        future: asyncio.Future[R] = loop.create_future()
+        self._queue.put(_Pending(item, self._size(item), _in_loop(future, loop)))
         return future
+
+    def wait(self, item: T) -> R:
+        """`submit` for a caller on a thread of its own: blocks until the item's commit (and
+        flush) returned; raises the exception that rolled it back."""
+        future: concurrent.futures.Future[R] = concurrent.futures.Future()
+        self._queue.put(_Pending(item, self._size(item), _in_thread(future)))
+        return future.result()
 
     def close(self) -> None:
         """Commit and flush what is queued, then stop the writer and flusher threads."""
@@ -112,7 +138,7 @@ class GroupCommitWriter:
         self._flusher.join()
 
     def _run(self) -> None:
-        carry: _Pending | object | None = None
+        carry: _Pending[T, R] | object | None = None
         while True:
             first = carry if carry is not None else self._queue.get()
             if first is _STOP:
@@ -121,22 +147,23 @@ class GroupCommitWriter:
             batch, carry = self._gather(first)
             self._commit(batch, more=carry is not None or not self._queue.empty())
 
-    def _gather(self, first: _Pending) -> tuple[list[_Pending], _Pending | object | None]:
+    def _gather(self, first: _Pending[T, R]
+                ) -> tuple[list[_Pending[T, R]], _Pending[T, R] | object | None]:
         """`first` and whatever else is queued now, within the limits; the item that did not
         fit (or the stop signal) is carried over to the next round."""
-        batch, size = [first], len(first.intake.raw)
+        batch, size = [first], first.size
         while len(batch) < self._max_batch:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return batch, None
-            if not isinstance(item, _Pending) or size + len(item.intake.raw) > self._max_bytes:
+            if not isinstance(item, _Pending) or size + item.size > self._max_bytes:
                 return batch, item
             batch.append(item)
-            size += len(item.intake.raw)
+            size += item.size
         return batch, None
 
-    def _commit(self, batch: list[_Pending], more: bool) -> None:
+    def _commit(self, batch: list[_Pending[T, R]], more: bool) -> None:
         """Archive and commit a batch. On SQLite its log is flushed here when nothing else
         waits to be written, else by the flusher thread while the next batch is written."""
         try:
@@ -144,10 +171,10 @@ class GroupCommitWriter:
                 connection = session.connection(
                     execution_options={FLUSH_LATER: True} if self._flush else {})
                 self._decide(connection)
-                rows = archive_many(session, [p.intake for p in batch], self._now())
+                rows = self._write(session, [pending.item for pending in batch])
         except Exception as exc:  # noqa: BLE001 - handed to every waiting session to answer
             for pending in batch:
-                _settle(pending, exc)
+                pending.settle(exc)
             return
         self.commits += 1
         if self._flush is None:
@@ -192,25 +219,54 @@ class GroupCommitWriter:
             return exc
         return None
 
-    def _settled(self, committed: list[_Committed], failure: OSError | None) -> None:
+    def _settled(self, committed: list[_Committed[T, R]], failure: OSError | None) -> None:
         """Answer each session of the batches, then hand their rows on."""
         for item in committed:
             for pending, row in zip(item.batch, item.rows, strict=True):
-                _settle(pending, row if failure is None else failure)
-        rows = [row for item in committed for row in item.rows]
+                pending.settle(row if failure is None else failure)
+        rows = [row for item in committed for row in item.rows
+                if not isinstance(row, Exception)]
         try:
             self._after_commit(rows)
         except Exception:  # the rows are committed: the sweep hands them on later
             log.exception("handing on %d committed message(s) failed", len(rows))
 
 
-def _settle(pending: _Pending, outcome: Archived | Exception) -> None:
-    def settle() -> None:
-        if pending.future.done():  # cancelled: the session went away
-            return
-        if isinstance(outcome, Exception):
-            pending.future.set_exception(outcome)
-        else:
-            pending.future.set_result(outcome)
+class GroupCommitWriter(GroupCommit[Intake, Archived]):
+    """The intake's writer: each item an `Intake`, archived with `archive_many` (one query
+    for earlier copies, one insert for the batch)."""
 
-    pending.loop.call_soon_threadsafe(settle)
+    def __init__(self, transaction: UnitOfWork, now: Callable[[], datetime],
+                 after_commit: Callable[[Sequence[Archived]], None] = lambda _rows: None,
+                 max_batch: int = MAX_BATCH, max_bytes: int = MAX_BATCH_BYTES) -> None:
+        super().__init__(transaction,
+                         lambda session, intakes: archive_many(session, intakes, now()),
+                         lambda intake: len(intake.raw), after_commit, max_batch, max_bytes,
+                         name="smtp")
+
+
+def _in_loop(future: asyncio.Future[R], loop: asyncio.AbstractEventLoop
+             ) -> Callable[[R | Exception], None]:
+    def settle(outcome: R | Exception) -> None:
+        loop.call_soon_threadsafe(_settle_in_loop, future, outcome)
+
+    return settle
+
+
+def _settle_in_loop(future: asyncio.Future[R], outcome: R | Exception) -> None:
+    if future.done():  # cancelled: the session went away
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+def _in_thread(future: concurrent.futures.Future[R]) -> Callable[[R | Exception], None]:
+    def settle(outcome: R | Exception) -> None:
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    return settle

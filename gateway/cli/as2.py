@@ -92,10 +92,14 @@ def _serve(app: AppContext, path: Path, host: str, port: int,
     configure_logging()
     with open_dispatcher(app, ["as2"]) as dispatcher:
         channel = As2Channel(transaction, directory, app.now, dispatcher.dispatch)
-        # Timeouts bound a slow or idle client: it holds one connection, never the others.
-        uvicorn.run(as2_app(channel, watch), host=host, port=port, log_config=None,
-                    server_header=False, timeout_keep_alive=5, limit_concurrency=200,
-                    ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
+        try:
+            # Timeouts bound a slow or idle client: it holds one connection, never the others.
+            uvicorn.run(as2_app(channel, watch), host=host, port=port, log_config=None,
+                        server_header=False, timeout_keep_alive=5, limit_concurrency=200,
+                        ssl_certfile=tls[0] if tls else None,
+                        ssl_keyfile=tls[1] if tls else None)
+        finally:
+            channel.close()   # what is queued is committed before the dispatcher closes
 
 
 def _warn_at_start(app: AppContext, directory: As2Directory) -> None:

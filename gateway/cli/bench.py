@@ -243,8 +243,10 @@ def bench_outbox(messages: int, runs: int, batch_size: int, as_json: bool) -> No
 @bench.command("as2")
 @click.option("--messages", default=200, show_default=True, help="Messages per side and run.")
 @click.option("--runs", default=3, show_default=True, help="Runs per side, alternating (median).")
+@click.option("--clients", default=4, show_default=True,
+              help="Concurrent HTTP connections posting to the endpoint (1: one at a time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def bench_as2(messages: int, runs: int, as_json: bool) -> None:
+def bench_as2(messages: int, runs: int, clients: int, as_json: bool) -> None:
     """Signed+encrypted 100 KB AS2 messages received end to end (HTTP on loopback, decrypt,
     verify, archive, commit, signed MDN) against the bare S/MIME layer and `openssl cms` on
     the same messages; checks every MDN and that each message is stored once."""
@@ -253,7 +255,7 @@ def bench_as2(messages: int, runs: int, as_json: bool) -> None:
     from gateway.bench.as2 import print_result, run_as2_benchmark
 
     with Console(stderr=True).status("benchmark") as status:
-        result = run_as2_benchmark(messages, runs, lambda text: status.update(text))
+        result = run_as2_benchmark(messages, runs, lambda text: status.update(text), clients)
     print_result(result, as_json)
 
 

@@ -15,10 +15,12 @@ def test_the_payload_is_about_100_kb_and_differs_per_message() -> None:
 
 def test_a_small_run_checks_every_side_and_reports_the_ratios() -> None:
     require_openssl()
-    result = run_as2_benchmark(3, 1, lambda _text: None)
-    assert set(result["sides"]) == {"endpoint", "layer", "openssl"}
+    result = run_as2_benchmark(3, 1, lambda _text: None, clients=2)
+    assert set(result["sides"]) == {"endpoint", "layer", "layer_threads", "openssl"}
     assert all(len(side["seconds"]) == 1 for side in result["sides"].values())
     assert result["ratio_to_layer"] > 0
+    assert result["ratio_to_openssl"] > 0
+    assert result["clients"] == 2
     assert result["messages"] == 3
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.as2.cms import HASHES
 from gateway.as2.errors import (
     AuthenticationFailed,
     DecryptionFailed,
@@ -21,7 +22,7 @@ from gateway.as2.errors import (
     TooLarge,
 )
 from gateway.as2.mime import canonical, entity_from_headers, split_entity
-from gateway.as2.smime import Opened, Security, mic, open_message
+from gateway.as2.smime import Opened, Security, mic, micalg_name, open_message, received_mic
 from tests.as2_material import (
     INTEROP,
     MENDELSON,
@@ -165,6 +166,12 @@ def test_openssl_built_layers_open_with_the_right_mic(
     assert opened.mic_content == expected
     digest = base64.b64encode(hashlib.sha256(expected).digest()).decode()
     assert mic(opened.mic_content, "sha256") == f"{digest}, sha-256"
+    # The signer's own algorithm takes the digest its check computed; every one agrees with
+    # hashing the content afresh.
+    assert (opened.signed_digest is not None) == (md is not None)
+    for name in HASHES:
+        fresh = base64.b64encode(hashlib.new(name, expected).digest()).decode()
+        assert received_mic(opened, name) == f"{fresh}, {micalg_name(name)}"
 
 
 def test_a_signed_part_sent_with_bare_lf_verifies_in_canonical_form(
