@@ -10,6 +10,7 @@ item, and down from a pack under an item. A PRF may stand at any level, the near
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -253,7 +254,8 @@ def _without_ai(value: str) -> str:
     return value[2:] if len(value) == 20 and value.startswith("00") else value
 
 
-HANDLERS = {
+# Typed: mypyc cannot infer the type of a dict of unbound methods.
+HANDLERS: dict[str, Callable[[ShipNoticeBuilder, X12Segment], None]] = {
     "BSN": ShipNoticeBuilder.beginning,
     "HL": ShipNoticeBuilder.hl,
     "PRF": ShipNoticeBuilder.prf,
