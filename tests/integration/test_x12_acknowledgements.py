@@ -211,3 +211,12 @@ def test_an_x12_attachment_through_the_smtp_intake_is_answered_by_997(
     [row] = rows
     assert row.recipient == "edi@acme.example"
     assert answered_segments(row)[-1] == ["AK9", "A", "1", "1", "1"]
+
+
+def test_an_email_with_x12_from_a_partner_without_997_gets_the_prose_reply(
+        engine: Engine, tmp_path: Path) -> None:
+    quiet = {"suppliers": [{**PARTNERS["suppliers"][0], "functional_ack": "never"}]}
+    sessions = replying(engine, quiet)
+    import_orders(sessions, tmp_path, ORDERS_CSV)
+    ingest_email(sessions, email_with(RESPONSE))
+    assert [row.kind for row in outbox(sessions)] == ["email_reply"]
