@@ -159,6 +159,9 @@ class Reading:
     # An email's EDIFACT attachments (its forwarded messages' too), each as `edifact` holds a
     # bare file, in the order they were read.
     attached: tuple[AttachedInterchanges, ...] = ()
+    # An email's X12 attachments (its forwarded messages' too), in the order they were read:
+    # what a 997/999 answers, as for a bare X12 file.
+    attached_x12: tuple[AttachedX12, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,14 +173,25 @@ class AttachedInterchanges:
     edifact: tuple[MessageHeading | Problem, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class AttachedX12:
+    """An X12 file attached to an email: the name its documents carry and its bytes (the
+    997/999 reads its functional groups from them, as from a bare file's)."""
+
+    file: str
+    raw: bytes
+
+
 def read_message(raw: bytes, name: str, profile: ColumnProfile | None = None) -> Reading:
     """A message read whole; an email or a spreadsheet with its supplier's `profile`."""
     reader = reader_for(raw[:_SNIFF_BYTES], name)
     if reader is not None and reader.name == "email":
         attached: list[AttachedInterchanges] = []
-        reading = read_email_message(raw, name, readers=_noting_interchanges(attached),
-                                     profile=profile)
-        return Reading(list(reading.results), reading.envelope, attached=tuple(attached))
+        attached_x12: list[AttachedX12] = []
+        reading = read_email_message(
+            raw, name, readers=_noting_interchanges(attached, attached_x12), profile=profile)
+        return Reading(list(reading.results), reading.envelope, attached=tuple(attached),
+                       attached_x12=tuple(attached_x12))
     if reader is not None and reader.name == "edifact":
         return read_interchanges(raw, name)
     return Reading(list(read_stream(io.BufferedReader(io.BytesIO(raw)), name, profile)))
@@ -207,20 +221,31 @@ def read_interchanges(raw: bytes, name: str) -> Reading:
     return Reading(results, None, tuple(noted))
 
 
-def _noting_interchanges(attached: list[AttachedInterchanges]) -> PickReader:
+def _noting_interchanges(attached: list[AttachedInterchanges],
+                         attached_x12: list[AttachedX12]) -> PickReader:
     """`reader_for`, but an EDIFACT attachment is read by `read_interchanges`, its headings
-    noted in `attached` (what acknowledges it) as its results are handed to the email."""
+    noted in `attached` (what acknowledges it) as its results are handed to the email; an
+    X12 attachment is read as a bare file is, its bytes noted in `attached_x12`."""
     def read(stream: BinaryIO, name: str, *,
              profile: ColumnProfile | None = None) -> Iterator[Result]:
         reading = read_interchanges(stream.read(), name)
         attached.append(AttachedInterchanges(name, reading.edifact))
         return iter(reading.results)
 
+    def read_noted_x12(stream: BinaryIO, name: str, *,
+                       profile: ColumnProfile | None = None) -> Iterator[Result]:
+        # The attachment is in memory already (the email parser decoded it): kept as bytes.
+        data = stream.read()
+        attached_x12.append(AttachedX12(name, data))
+        return read_x12(io.BufferedReader(io.BytesIO(data)), name)
+
     def pick(head: bytes, name: str) -> Reader | None:
         reader = reader_for(head, name)
-        if reader is None or reader.name != "edifact":
-            return reader
-        return Reader("edifact", is_edifact, read, per_supplier=False)
+        if reader is not None and reader.name == "edifact":
+            return Reader("edifact", is_edifact, read, per_supplier=False)
+        if reader is not None and reader.name == "x12":
+            return Reader("x12", is_x12, read_noted_x12, per_supplier=False)
+        return reader
     return pick
 
 

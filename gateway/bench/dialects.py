@@ -55,6 +55,13 @@ def _gtin(rng: random.Random) -> str:
     return body + str((10 - total % 10) % 10)
 
 
+def _upc(rng: random.Random) -> str:
+    """A UPC-A (12 digits, GS1 check digit): what an X12 `UP` product id carries."""
+    body = "".join(str(rng.randrange(10)) for _ in range(11))
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
+
+
 def _sscc(rng: random.Random) -> str:
     body = "".join(str(rng.randrange(10)) for _ in range(17))
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
@@ -67,7 +74,7 @@ def _x12_855(rng: random.Random, number: int) -> list[str]:
     for line in range(1, rng.randint(2, 10) + 1):
         quantity = rng.randint(1, 500)
         segments += [f"PO1*{line}*{quantity}*EA*{rng.randint(100, 9999) / 100:.2f}**UP*"
-                     f"{_gtin(rng)[1:]}*VP*V{rng.randint(1000, 9999)}",
+                     f"{_upc(rng)}*VP*V{rng.randint(1000, 9999)}",
                      "PID*F****BENCH ITEM DESCRIPTION",
                      f"ACK*{rng.choice(('IA', 'IA', 'IA', 'IQ', 'IR'))}*{quantity}*EA*067*20261218"]
     segments.append("CTT*1")
@@ -85,7 +92,7 @@ def _x12_856(rng: random.Random, number: int) -> list[str]:
         level += 2
         segments += [f"HL*{level - 1}*2*P", f"MAN*GM*00{_sscc(rng)}",
                      f"HL*{level}*{level - 1}*I",
-                     f"LIN*{line}*UP*{_gtin(rng)[1:]}*VP*V{rng.randint(1000, 9999)}",
+                     f"LIN*{line}*UP*{_upc(rng)}*VP*V{rng.randint(1000, 9999)}",
                      f"SN1**{rng.randint(1, 500)}*EA", "PID*F****BENCH ITEM DESCRIPTION"]
     segments.append(f"CTT*{level}")
     segments.append(f"SE*{len(segments) + 1}*{number:04d}")

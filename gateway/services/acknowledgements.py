@@ -411,7 +411,8 @@ class As2Route(Protocol):
     def knows(self, supplier: str) -> bool: ...
 
     def __call__(self, supplier: str, interchange: bytes, kind: OutboundKind, reason: str,
-                 message_id: int, filename: str, prepared: datetime) -> OutboundDraft | None:
+                 message_id: int, filename: str, prepared: datetime,
+                 content_type: str = "application/edifact") -> OutboundDraft | None:
         ...
 
 

@@ -132,7 +132,8 @@ class As2Routes:
         return supplier in self._by_supplier(self.directory)
 
     def __call__(self, supplier: str, interchange: bytes, kind: OutboundKind, reason: str,
-                 message_id: int, filename: str, prepared: datetime) -> OutboundDraft | None:
+                 message_id: int, filename: str, prepared: datetime,
+                 content_type: str = "application/edifact") -> OutboundDraft | None:
         directory = self.directory
         partner = self._by_supplier(directory).get(supplier)
         if partner is None:
@@ -141,7 +142,8 @@ class As2Routes:
         if station is None:
             raise ConfigurationError("AS2 partners are configured, and no [[as2.stations]]")
         return as2_draft(directory, partner.as2_id, station, interchange, kind, reason,
-                         prepared, filename=filename, message_id=message_id)
+                         prepared, filename=filename, content_type=content_type,
+                         message_id=message_id)
 
 
 def as2_route_info(env: Mapping[str, str]) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from gateway.services.acknowledgements import (
     AckWhen,
     Addressing,
     Answered,
+    As2Route,
     acknowledge,
     decide,
     received_interchanges,
@@ -64,6 +65,7 @@ from mappings.email.message import EmailEnvelope, unread_problems
 from mappings.readers import SNIFF_BYTES
 from mappings.registry import (
     AttachedInterchanges,
+    AttachedX12,
     MessageHeading,
     preview_message,
     read_message,
@@ -120,6 +122,8 @@ class _Message:
     edifact: tuple[MessageHeading | Problem, ...] = ()
     # An email's EDIFACT attachments, each read the same way (acknowledged like a bare file).
     attached: tuple[AttachedInterchanges, ...] = ()
+    # An email's X12 attachments (a 997/999 each, like a bare X12 file).
+    attached_x12: tuple[AttachedX12, ...] = ()
     # By the file name of the document a value of which was refused.
     refusals: dict[str, list[Problem]] = field(default_factory=dict)
 
@@ -222,13 +226,17 @@ def _answered(messages: list[_Message], reports: list[MessageReport]) -> list[Em
 def _in_prose(message: _Message, report: MessageReport, supplier: SupplierInfo
               ) -> tuple[list[Document], list[Discrepancy]] | None:
     """What an email's prose reply speaks of: its documents and their discrepancies, but not
-    those of an EDIFACT attachment when the partner asked for CONTRL or APERAK: the EDI
-    acknowledgement answers an interchange, in the form its system reads. An email that
-    carried no document besides its interchanges (none read from its text or a sheet) gets no
-    prose reply (None): what could not be read in an interchange, the CONTRL says."""
-    if not message.attached or ack_policy(supplier) == AckPolicy():
+    those of an EDIFACT attachment when the partner asked for CONTRL or APERAK, nor those of
+    an X12 attachment when it asked for a 997/999: the EDI acknowledgement answers an
+    interchange, in the form its system reads. An email that carried no document besides its
+    interchanges (none read from its text or a sheet) gets no prose reply (None): what could
+    not be read in an interchange, the CONTRL or 997 says."""
+    files = {attached.file for attached in message.attached} \
+        if ack_policy(supplier) != AckPolicy() else set()
+    if supplier.functional_ack:
+        files |= {attached.file for attached in message.attached_x12}
+    if not files:
         return message.documents, report.discrepancies
-    files = {attached.file for attached in message.attached}
     documents = [d for d in message.documents if d.file not in files]
     if not documents:
         return None
@@ -588,22 +596,27 @@ class _Run:
 
     def acknowledge(self, messages: list[_Message], reports: list[MessageReport]) -> None:
         """The EDIFACT acknowledgements each partner asked for (partner keys `contrl` and
-        `aperak`), and for a bare X12 file the 997 or 999 (`functional_ack`,
+        `aperak`), and for an X12 file the 997 or 999 (`functional_ack`,
         `gateway.services.x12_acks`), enqueued in this transaction. Only for
         an interchange processed now, sent bare or attached to an email (each file answered
         on its own), from a supplier known by the interchange if not by the channel, and
-        never for mail not authenticated as the supplier."""
+        never for mail not authenticated as the supplier. To an AS2 partner with a URL they
+        go by AS2, else by email."""
         addressing = _addressing(self.session)
         as2 = self.session.info.get(AS2_ROUTE)
         for message, report in zip(messages, reports, strict=True):
             x12 = is_x12(message.raw[:SNIFF_BYTES])
-            if not (message.edifact or message.attached or x12) \
+            if not (message.edifact or message.attached or message.attached_x12 or x12) \
                     or report.state is message.state \
                     or report.state not in (MessageState.RECONCILED, MessageState.QUARANTINED) \
                     or message.trust in (Trust.UNVERIFIED, Trust.QUARANTINED):
                 continue
             if x12:
-                self._functional_ack(message, report, addressing)
+                self._functional_ack(message, message.raw, report, addressing, as2)
+                continue
+            for attached_x12 in message.attached_x12:
+                self._functional_ack(message, attached_x12.raw, report, addressing, as2)
+            if not (message.edifact or message.attached):
                 continue
             supplier = message.supplier or self._interchange_sender(message)
             if supplier is None or (supplier.reply_to is None
@@ -618,23 +631,24 @@ class _Run:
                                                        supplier.reply_to, message.id,
                                                        addressing, self.now, as2)
 
-    def _functional_ack(self, message: _Message, report: MessageReport,
-                        addressing: Addressing) -> None:
-        """A bare X12 file: a 997/999 per functional group, when its partner asks; the
-        partner known by the channel, else by the ISA sender of every interchange."""
+    def _functional_ack(self, message: _Message, raw: bytes, report: MessageReport,
+                        addressing: Addressing, as2: As2Route | None) -> None:
+        """An X12 file (`raw`: the message, or an email's X12 attachment): a 997/999 per
+        functional group, when its partner asks; the partner known by the channel, else by
+        the ISA sender of every interchange."""
         supplier = message.supplier
         if supplier is None and message.supplier_code:
             supplier = self.lookups.supplier(message.supplier_code)
         if supplier is None:
-            senders = x12_senders(message.raw)
+            senders = x12_senders(raw)
             found = {s.code: s for sender in sorted(senders)
                      if (s := self.lookups.supplier_by("edi", sender)) is not None}
             supplier = next(iter(found.values())) if len(found) == 1 else None
-        if supplier is None or supplier.reply_to is None or not supplier.functional_ack:
+        if supplier is None or not supplier.functional_ack:
             return
         report.acknowledgements += acknowledge_x12(
-            self.session, message.raw, supplier.functional_ack, supplier.code,
-            supplier.reply_to, message.id, addressing, self.now)
+            self.session, raw, supplier.functional_ack, supplier.code,
+            supplier.reply_to, message.id, addressing, self.now, as2)
 
     def _interchange_sender(self, message: _Message) -> SupplierInfo | None:
         """The supplier of an interchange nothing of which could be read (no document named
@@ -813,6 +827,7 @@ def _read(message: _Message, name: str, profile: ColumnProfile | None) -> list[P
     reading = read_message(message.raw, name, profile)
     results, message.envelope = reading.results, reading.envelope
     message.edifact, message.attached, message.refusals = reading.edifact, reading.attached, {}
+    message.attached_x12 = reading.attached_x12
     message.documents, message.problems = [], []
     for result in results:
         if isinstance(result, Problem):

@@ -15,7 +15,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from gateway.domain.documents import Document
 from gateway.domain.outbound import OutboundDraft, OutboundKind, OutboundState, Transport
 from gateway.persistence.models import OutboundMessageRow
-from gateway.services.acknowledgements import Addressing, next_reference
+from gateway.services.acknowledgements import Addressing, As2Route, next_reference
 from gateway.services.outbox import enqueue
 from mappings.x12.reading import map_transaction
 from outbound.x12 import (
@@ -130,12 +130,18 @@ def x12_senders(raw: bytes) -> set[str]:
     return {parties.sender for _group, parties in read_groups(raw) if parties.sender}
 
 
-def acknowledge_x12(session: Session, raw: bytes, kind: str, supplier: str, recipient: str,
-                    message_id: int, addressing: Addressing, prepared: datetime) -> list[int]:
+def acknowledge_x12(session: Session, raw: bytes, kind: str, supplier: str,
+                    recipient: str | None, message_id: int, addressing: Addressing,
+                    prepared: datetime, as2: As2Route | None = None) -> list[int]:
     """A 997 or 999 per functional group of `raw`, each in its own interchange numbered from
-    the partner's counter (the one EDIFACT acknowledgements use), attached to an email to
-    `recipient` and enqueued in the caller's transaction; the outbox row ids. One that says
-    what was said for the message before (a replay that changed nothing) is not sent again."""
+    the partner's counter (the one EDIFACT acknowledgements use), enqueued in the caller's
+    transaction; the outbox row ids. To an AS2 partner (`as2` knows it) it goes by AS2, as
+    a CONTRL does, else attached to an email to `recipient` (none: nothing sent). One that
+    says what was said for the message before (a replay that changed nothing) is not sent
+    again."""
+    via_as2 = as2 is not None and as2.knows(supplier)
+    if not via_as2 and recipient is None:
+        return []
     before = _said_before(session, message_id)
     ids = []
     for group, parties in read_groups(raw):
@@ -145,22 +151,36 @@ def acknowledge_x12(session: Session, raw: bytes, kind: str, supplier: str, reci
             continue
         number = next_reference(session, supplier)
         text = functional_ack(group, parties, number, prepared, kind)
-        wire_id = f"{kind}.{_UNSAFE.sub('-', supplier)}.{number}@{addressing.domain}"
         theirs = f"group {group.control_number} ({group.functional_id})"
-        summary = (f"{len(group.transactions)} transaction set(s) received, "
-                   f"{group.accepted} accepted.")
-        payload = functional_ack_email(
-            addressing.sender, recipient, wire_id, f"{kind} {number} for your {theirs}",
-            f"The attached X12 {kind} acknowledges your functional {theirs}.\n{summary}\n"
-            "This message was sent automatically; please read the attachment with your EDI "
-            "system.\n", text, f"{kind}_{number}.x12", prepared)
-        ids.append(enqueue(session, OutboundDraft(
-            kind=OutboundKind.FUNCTIONAL_ACK, transport=Transport.SMTP, recipient=recipient,
-            payload=payload, wire_id=wire_id,
-            reason=f"{kind} for functional {theirs} of message #{message_id}",
-            sender=addressing.sender, supplier_code=supplier, message_id=message_id,
-            extra={"interchange_reference": str(number), _FINGERPRINT: said}), prepared))
+        reason = f"{kind} for functional {theirs} of message #{message_id}"
+        extra = {"interchange_reference": str(number), _FINGERPRINT: said}
+        # RFC 1767 names X12 content application/EDI-X12 (AS2 carries it so: RFC 4130 5.1).
+        by_as2 = as2(supplier, text.encode("ascii", errors="replace"),
+                     OutboundKind.FUNCTIONAL_ACK, reason, message_id, f"{kind}_{number}.x12",
+                     prepared,
+                     content_type="application/edi-x12") if via_as2 and as2 else None
+        made = by_as2 or _email_draft(group, text, kind, number, theirs, supplier,
+                                      str(recipient), message_id, addressing, prepared, reason)
+        ids.append(enqueue(session, replace(made, extra={**made.extra, **extra}), prepared))
     return ids
+
+
+def _email_draft(group: GroupResult, text: str, kind: str, number: int, theirs: str,
+                 supplier: str, recipient: str, message_id: int, addressing: Addressing,
+                 prepared: datetime, reason: str) -> OutboundDraft:
+    """The 997/999 attached to an email to `recipient`, from the acknowledgements sender."""
+    wire_id = f"{kind}.{_UNSAFE.sub('-', supplier)}.{number}@{addressing.domain}"
+    summary = (f"{len(group.transactions)} transaction set(s) received, "
+               f"{group.accepted} accepted.")
+    payload = functional_ack_email(
+        addressing.sender, recipient, wire_id, f"{kind} {number} for your {theirs}",
+        f"The attached X12 {kind} acknowledges your functional {theirs}.\n{summary}\n"
+        "This message was sent automatically; please read the attachment with your EDI "
+        "system.\n", text, f"{kind}_{number}.x12", prepared)
+    return OutboundDraft(
+        kind=OutboundKind.FUNCTIONAL_ACK, transport=Transport.SMTP, recipient=recipient,
+        payload=payload, wire_id=wire_id, reason=reason, sender=addressing.sender,
+        supplier_code=supplier, message_id=message_id)
 
 
 def _said_before(session: Session, message_id: int) -> set[str]:

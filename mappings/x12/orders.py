@@ -9,6 +9,7 @@ one line split it over dates: their quantities add up and the last date is the p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -139,7 +140,8 @@ class OrderBuilder:
         when = read_date(day, segment, self.notes)
         if when is not None:
             line.promised.append(when)
-        if segment.element(7) or segment.element(8):
+        # ACK07/ACK08 on are rare: the pairs are read only when there are elements past 06.
+        if len(segment.elements) > 6 and (segment.element(7) or segment.element(8)):
             add_item_ids(line.line.item, segment.pairs(7), segment, self.notes)
 
     def _finish_line(self) -> None:
@@ -193,7 +195,8 @@ def _first(dates: dict[str, date | None], order: tuple[str, ...]) -> date | None
     return None
 
 
-HANDLERS = {
+# Typed: mypyc cannot infer the type of a dict of unbound methods.
+HANDLERS: dict[str, Callable[[OrderBuilder, X12Segment], None]] = {
     "BAK": OrderBuilder.beginning,
     "BEG": OrderBuilder.beginning,
     "CUR": OrderBuilder.currency,

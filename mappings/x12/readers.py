@@ -32,12 +32,18 @@ def read_date(text: str, segment: X12Segment, notes: Notes) -> date | None:
     """A date in CCYYMMDD (DT, from 004010 on) or YYMMDD (earlier versions, ISA09)."""
     if not text:
         return None
-    if is_digits(text) and len(text) in (6, 8):
-        year = int(text[:-4]) if len(text) == 8 else 2000 + int(text[:2])
-        if len(text) == 6 and year > 2069:
+    if len(text) == 8 and text.isdigit() and text.isascii():
+        # CCYYMMDD, by far the most common: read without the general path's arithmetic.
+        try:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            pass
+    elif len(text) == 6 and is_digits(text):
+        year = 2000 + int(text[:2])
+        if year > 2069:
             year -= 100
         try:
-            return date(year, int(text[-4:-2]), int(text[-2:]))
+            return date(year, int(text[2:4]), int(text[4:]))
         except ValueError:
             pass
     notes.add(segment, ProblemCode.INVALID_DATE, f"{text!r} is not a date (CCYYMMDD)")
@@ -48,6 +54,9 @@ def read_decimal(text: str, segment: X12Segment, notes: Notes, what: str) -> Dec
     """An X12 numeric (R or Nn): digits, an optional sign and decimal point."""
     if not text:
         return None
+    if text.isdigit() and text.isascii():
+        # Plain ASCII digits (most quantities): a finite number, nothing more to check.
+        return Decimal(text)
     try:
         value = Decimal(text)
     except InvalidOperation:

@@ -10,6 +10,7 @@ item, and down from a pack under an item. A PRF may stand at any level, the near
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -73,7 +74,7 @@ class ShipNoticeBuilder:
     def hl(self, segment: X12Segment) -> None:
         """HL: 01 id, 02 parent id, 03 level code."""
         self.line = None
-        number, parent, code = segment.element(1), segment.element(2), segment.element(3)
+        number, parent, code = segment.values(3)
         if not number or number in self.levels:
             self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
                            f"HL id {number!r} is missing or used twice; the loop is read as "
@@ -125,8 +126,9 @@ class ShipNoticeBuilder:
 
     def man(self, segment: X12Segment) -> None:
         """MAN: 01 marks qualifier (GM: SSCC-18 with its application identifier), 02 mark."""
-        if segment.element(1) in codes.SSCC_MARKS and segment.element(2):
-            self._sscc(segment, segment.element(2))
+        qualifier, mark = segment.values(2)
+        if qualifier in codes.SSCC_MARKS and mark:
+            self._sscc(segment, mark)
 
     def ref(self, segment: X12Segment) -> None:
         """REF: 01 qualifier, 02 value. 2I (tracking number) on a pack is its SSCC when it is
@@ -253,7 +255,8 @@ def _without_ai(value: str) -> str:
     return value[2:] if len(value) == 20 and value.startswith("00") else value
 
 
-HANDLERS = {
+# Typed: mypyc cannot infer the type of a dict of unbound methods.
+HANDLERS: dict[str, Callable[[ShipNoticeBuilder, X12Segment], None]] = {
     "BSN": ShipNoticeBuilder.beginning,
     "HL": ShipNoticeBuilder.hl,
     "PRF": ShipNoticeBuilder.prf,

@@ -106,7 +106,11 @@ class X12Segment:
         if len(found) < count:
             found += [""] * (count - len(found))
         repetition = self.separators.repetition
-        return [_clean(value, repetition) for value in found]
+        if repetition:
+            return [_clean(value, repetition) for value in found]
+        # No repetition separator (before 00402, the usual case): padding is all to strip.
+        return [value.strip() if value[-1:] == " " or value[:1] == " " else value
+                for value in found]
 
     def component(self, position: int, sub: int) -> str:
         """Component `sub` (from 1) of the composite element at `position`."""

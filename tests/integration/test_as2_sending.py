@@ -238,3 +238,42 @@ def test_a_contrl_for_an_as2_partner_goes_by_as2_and_arrives(
             InboundMessage.sender == "as2:BUYER-AS2")).one()
         assert b"UNH+1+CONTRL:D:3:UN" in arrived.raw
         assert b"UCI+IC77+" in arrived.raw
+
+
+def test_a_997_for_an_as2_partner_goes_by_as2_and_arrives(
+        engine: Engine, parties: dict[str, Party], partner_endpoint: str,
+        tmp_path: Path) -> None:
+    """An X12 855 from Acme (an AS2 partner with a `url` and no email address) that asks
+    for a 997: the row is of transport `as2`, and Acme's AS2 server receives it as X12."""
+    from gateway.services.acknowledgements import AS2_ROUTE
+    from gateway.services.as2_outbound import As2Routes
+    from gateway.services.ingest import Intake, ingest
+    from gateway.services.partners import load_partners
+    from tests.integration.test_x12_acknowledgements import RESPONSE
+
+    ours = _ours(parties, partner_endpoint, SendPlan(mdn=SIGNED_MDN))
+    sessions = make_session_factory(engine, {AS2_ROUTE: As2Routes(ours)})
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        load_partners(session, {"suppliers": [{
+            "code": "ACME", "name": "Acme", "edi_ids": [{"id": "ACMEX12", "qualifier": "ZZ"}],
+            "as2_id": "ACME-AS2", "functional_ack": "997", "mail_auth": "none"}]}, now)
+    ingest(sessions.begin, [Intake(RESPONSE, "as2", "as2:ACME-AS2", "r.x12", "ACME")],
+           now.date(), now)
+    with sessions.begin() as session:
+        (row,) = session.scalars(select(OutboundMessageRow)).all()
+        assert (row.kind, row.transport, row.recipient) == ("functional_ack", "as2",
+                                                            partner_endpoint)
+    settings = OutboundSettings(drop_dir=tmp_path / "outbox")
+    poster = As2Poster(10.0, mdn_check(ours, lambda: datetime.now(UTC)))
+    OutboxSender(sessions.begin, Transports(FileDrop(settings.drop_dir), None, None, poster),
+                 settings, lambda: datetime.now(UTC), "test").drain()
+    with sessions.begin() as session:
+        sent = session.get(OutboundMessageRow, row.id)
+        assert sent is not None
+        assert sent.state == "sent", sent.state_reason
+        arrived = session.scalars(select(InboundMessage).where(
+            InboundMessage.sender == "as2:BUYER-AS2")).one()
+        assert arrived.raw.startswith(b"ISA*")
+        assert b"ST*997*" in arrived.raw
+        assert b"AK1*PR*417~" in arrived.raw
