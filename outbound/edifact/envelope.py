@@ -10,6 +10,12 @@ service character in a value released by `?`; text is fitted to the repertoire o
 level first (UNOA allows only upper case letters, digits and a few marks: ISO 9735-1 section
 6.2). The writer is this module's own, a join of prepared strings: pydifact's segment objects
 and serializer cost more than reading the message being answered.
+
+Two ways to the same bytes: `answer_interchange` writes `Segment`s (`serialize`) and fits
+every value to the repertoire when the text as written does not fit; `answer_written` takes
+messages already written line by line (`line`, what the CONTRL and APERAK writers use for
+every message: no segment objects) and leaves the rare interchange that needs fitting to the
+first (it returns None), which has each value apart. Tests hold the two equal.
 """
 
 from __future__ import annotations
