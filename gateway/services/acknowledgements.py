@@ -57,8 +57,11 @@ from outbound.edifact import (
     SyntaxFault,
     ack_email,
     answer_interchange,
+    answer_written,
     aperak_segments,
+    aperaks_written,
     contrl_segments,
+    contrl_written,
 )
 from parsers.errors import Problem, ProblemCode
 
@@ -301,14 +304,23 @@ def decide(policy: AckPolicy, interchanges: Sequence[ReceivedInterchange],
 
 
 def render(spec: AckSpec, reference: str, prepared: datetime) -> bytes:
-    """The interchange of `spec` under our control reference `reference`."""
+    """The interchange of `spec` under our control reference `reference`.
+
+    Written from text line by line (`answer_written`); when some supplier text must first be
+    fitted to the repertoire, built again from segments, which fitting needs (the two give
+    the same bytes wherever both apply: tests/unit/test_acknowledgements.py)."""
     if spec.contrl is not None:
-        messages = [contrl_segments(spec.contrl)]
-        return answer_interchange(spec.envelope, reference, prepared, messages, "CONTRL")
-    messages = [aperak_segments(aperak_message(answered, heading, f"{reference}-{n}",
-                                               prepared), str(n))
-                for n, (answered, heading) in enumerate(spec.aperaks, 1)]
-    return answer_interchange(spec.envelope, reference, prepared, messages, "APERAK")
+        written = answer_written(spec.envelope, reference, prepared,
+                                 contrl_written(spec.contrl), 1, "CONTRL")
+        return written if written is not None else answer_interchange(
+            spec.envelope, reference, prepared, [contrl_segments(spec.contrl)], "CONTRL")
+    aperaks = [aperak_message(answered, heading, f"{reference}-{n}", prepared)
+               for n, (answered, heading) in enumerate(spec.aperaks, 1)]
+    written = answer_written(spec.envelope, reference, prepared, aperaks_written(aperaks),
+                             len(aperaks), "APERAK")
+    return written if written is not None else answer_interchange(
+        spec.envelope, reference, prepared,
+        [aperak_segments(message, str(n)) for n, message in enumerate(aperaks, 1)], "APERAK")
 
 
 # -- Sending -----------------------------------------------------------------------------

@@ -18,11 +18,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TypeVar
 
-from outbound.edifact.envelope import Element, MessageIdentifier, Segment, segment, wrap_message
+from outbound.edifact.envelope import (
+    Element,
+    MessageIdentifier,
+    Segment,
+    Written,
+    line,
+    segment,
+    segment_line,
+    wrap_message,
+)
+
+# What a builder below makes of each segment: a `Segment` (`segment`), or its line of text
+# (`line`, the same text `serialize` writes of the segment).
+T = TypeVar("T")
 
 
 class ErrorKind(StrEnum):
@@ -87,19 +102,57 @@ def aperak_identifier(reference: str, answered: MessageIdentifier) -> MessageIde
 def aperak_segments(message: AperakMessage, reference: str = "1") -> list[Segment]:
     """The APERAK message (UNH ... UNT) answering one received message."""
     identifier = aperak_identifier(reference, message.answered)
-    name: Element = ["12E", "", "9"] if identifier.association else ""
-    body = [segment("BGM", name, message.number, message.function),
-            segment("DTM", ["137", message.prepared.strftime("%Y%m%d%H%M"), "203"]),
-            segment("RFF", ["ACW", message.answered.reference])]
-    qualifier = DOCUMENT_QUALIFIERS.get(message.answered.type)
-    if message.document_number and qualifier:
-        body.append(segment("RFF", [qualifier, message.document_number]))
-        if message.document_date is not None:
-            body.append(segment("DTM", ["171", message.document_date.strftime("%Y%m%d"),
-                                        "102"]))
+    body = _head(message, prepared_stamp(message.prepared), segment)
     for error in message.errors:
         body += _error_group(error)
     return wrap_message(identifier, body)
+
+
+def aperaks_written(messages: Sequence[AperakMessage]) -> Written:
+    """The text `serialize` writes of `aperak_segments(message, str(n))` for each message,
+    numbered from 1, written line by line without segment objects for the head of each (all
+    of a message without an error); each preparation time is formatted once."""
+    lines: list[str] = []
+    stamps: dict[datetime, str] = {}
+    for number, message in enumerate(messages, 1):
+        stamp = stamps.get(message.prepared)
+        if stamp is None:
+            stamp = stamps[message.prepared] = prepared_stamp(message.prepared)
+        body = _head(message, stamp, line)
+        for error in message.errors:
+            body += [segment_line(s) for s in _error_group(error)]
+        reference = str(number)
+        lines += [line("UNH", reference, aperak_identifier(reference, message.answered)
+                       .composite()), *body, line("UNT", str(len(body) + 2), reference)]
+    return Written("".join(lines), len(lines))
+
+
+def prepared_stamp(prepared: datetime) -> str:
+    """DTM 137 in format 203 (CCYYMMDDHHMM)."""
+    return prepared.strftime("%Y%m%d%H%M")
+
+
+def _head(message: AperakMessage, stamp: str, write: Callable[..., T]) -> list[T]:
+    """BGM, DTM 137 (`stamp`), RFF ACW, and the document answered (RFF, DTM 171)."""
+    eancom = message.answered.association.upper().startswith("EAN")
+    name: Element = ["12E", "", "9"] if eancom else ""
+    head = [write("BGM", name, message.number, message.function),
+            write("DTM", ["137", stamp, "203"]),
+            write("RFF", ["ACW", message.answered.reference])]
+    qualifier = DOCUMENT_QUALIFIERS.get(message.answered.type)
+    if message.document_number and qualifier:
+        head.append(write("RFF", [qualifier, message.document_number]))
+        if message.document_date is not None:
+            head.append(write("DTM", ["171", _ccyymmdd(message.document_date), "102"]))
+    return head
+
+
+def _ccyymmdd(day: date) -> str:
+    """`day.strftime("%Y%m%d")`, without strftime's cost for the usual four-digit year;
+    strftime itself for a year before 1000, which it writes without leading zeros."""
+    if day.year < 1000:
+        return day.strftime("%Y%m%d")
+    return f"{day.year}{day.month:02d}{day.day:02d}"
 
 
 def _error_group(error: AperakError) -> list[Segment]:

@@ -25,17 +25,25 @@ UCI, UCM, UCS and UCD are the same in both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from outbound.edifact.envelope import (
     Element,
     MessageIdentifier,
     Party,
     Segment,
+    Written,
+    line,
     segment,
     wrap_message,
 )
+
+# What a builder below makes of each segment: a `Segment` (`segment`), or its line of text
+# (`line`, the same text `serialize` writes of the segment).
+T = TypeVar("T")
 
 
 class Action(StrEnum):
@@ -116,36 +124,50 @@ def contrl_identifier(reference: str, syntax_version: str) -> MessageIdentifier:
 
 def contrl_segments(report: ContrlReport, reference: str = "1") -> list[Segment]:
     """The CONTRL message (UNH ... UNT) for `report`; `reference` is its 0062."""
-    body: list[Segment] = [_uci(report)]
+    body: list[Segment] = [_uci(report, segment)]
     for response in report.messages:
-        body += _ucm(response)
+        body += _ucm(response, segment)
     return wrap_message(contrl_identifier(reference, report.syntax_version), body)
 
 
-def _uci(report: ContrlReport) -> Segment:
+def contrl_written(report: ContrlReport, reference: str = "1") -> Written:
+    """The text `serialize` writes of `contrl_segments(report, reference)`, written line by
+    line without segment objects (a CONTRL has a UCM for each message received)."""
+    identifier = contrl_identifier(reference, report.syntax_version)
+    lines = [line("UNH", reference, identifier.composite()), _uci(report, line)]
+    for response in report.messages:
+        lines += _ucm(response, line)
+    lines.append(line("UNT", str(len(lines) + 1), reference))
+    return Written("".join(lines), len(lines))
+
+
+def _uci(report: ContrlReport, write: Callable[..., T]) -> T:
     fault = report.interchange_fault
     if fault is None:
-        return segment("UCI", report.reference, report.sender.composite(),
-                       report.receiver.composite(), report.action.value)
+        return write("UCI", report.reference, report.sender.composite(),
+                     report.receiver.composite(), report.action.value)
     tag = fault.tag if fault.tag in _SERVICE_TAGS else ""
-    return segment("UCI", report.reference, report.sender.composite(),
-                   report.receiver.composite(), report.action.value, fault.code, tag or "",
-                   fault.element_id() if tag else "")
+    return write("UCI", report.reference, report.sender.composite(),
+                 report.receiver.composite(), report.action.value, fault.code, tag or "",
+                 fault.element_id() if tag else "")
 
 
-def _ucm(response: MessageResponse) -> list[Segment]:
+def _ucm(response: MessageResponse, write: Callable[..., T]) -> list[T]:
+    message = response.message
+    if not response.faults:  # nearly every message
+        return [write("UCM", message.reference, message.composite(), response.action.value)]
     located = [f for f in response.faults if f.segment is not None]
     unlocated = [f for f in response.faults if f.segment is None]
     # A rejected message whose fault has no segment (the file ended inside it, a value the
     # gateway cannot store) says why in the UCM itself.
     code = unlocated[0].code if response.rejected and unlocated else ""
-    segments = [segment("UCM", response.message.reference, response.message.composite(),
-                        response.action.value, code)]
+    segments = [write("UCM", message.reference, message.composite(), response.action.value,
+                      code)]
     for fault in located:
         # A fault in one data element is coded in its UCD, the UCS only locates the segment.
         if fault.element is None:
-            segments.append(segment("UCS", str(fault.segment), fault.code))
+            segments.append(write("UCS", str(fault.segment), fault.code))
         else:
-            segments += [segment("UCS", str(fault.segment)),
-                         segment("UCD", fault.code, fault.element_id())]
+            segments += [write("UCS", str(fault.segment)),
+                         write("UCD", fault.code, fault.element_id())]
     return segments

@@ -10,6 +10,12 @@ service character in a value released by `?`; text is fitted to the repertoire o
 level first (UNOA allows only upper case letters, digits and a few marks: ISO 9735-1 section
 6.2). The writer is this module's own, a join of prepared strings: pydifact's segment objects
 and serializer cost more than reading the message being answered.
+
+Two ways to the same bytes: `answer_interchange` writes `Segment`s (`serialize`) and fits
+every value to the repertoire when the text as written does not fit; `answer_written` takes
+messages already written line by line (`line`, what the CONTRL and APERAK writers use for
+every message: no segment objects) and leaves the rare interchange that needs fitting to the
+first (it returns None), which has each value apart. Tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -129,30 +135,49 @@ def _encodes(text: str, codec: str) -> bool:
 def segment(tag: str, *elements: Element) -> Segment:
     """A segment without trailing empty elements (ISO 9735-1 section 7.1: they are left
     out, not sent empty)."""
-    trimmed = list(elements)
-    while trimmed and trimmed[-1] in ("", []):
-        trimmed.pop()
-    return Segment(tag, trimmed)
+    return Segment(tag, list(elements[:_kept(elements)]))
+
+
+def _kept(elements: Sequence[Element]) -> int:
+    """How many elements are written: all but the trailing empty ones ("" or [])."""
+    end = len(elements)
+    while end and not elements[end - 1]:
+        end -= 1
+    return end
+
+
+def released(value: str) -> str:
+    """`value` with each service character preceded by the release character."""
+    # Codes, numbers and dates (alphanumeric: nothing to release) are most values.
+    return value if value.isalnum() else value.translate(_RELEASED)
+
+
+def element_text(element: Element) -> str:
+    """One element as written: a value released, or a composite's components released and
+    joined, its trailing empty components left out (ISO 9735-1 section 7.1)."""
+    if isinstance(element, str):
+        return released(element)
+    components = [released(part) for part in element]
+    while components and components[-1] == "":
+        components.pop()
+    return ":".join(components)
+
+
+def segment_line(written: Segment) -> str:
+    """A segment as one line of text: its tag, its elements, the terminator."""
+    return "+".join([written.tag, *[element_text(e) for e in written.elements]]) + "'\n"
+
+
+def line(tag: str, *elements: Element) -> str:
+    """`segment_line(segment(tag, *elements))`, without the segment object: what the
+    writers of the usual messages use (`contrl_written`, `aperak_written`)."""
+    kept = elements[:_kept(elements)]
+    return "+".join([tag, *[element_text(e) for e in kept]]) + "'\n"
 
 
 def serialize(segments: Sequence[Segment]) -> str:
-    """The UNA, then each segment on a line of its own, its values released; trailing
-    empty components of a composite are left out (ISO 9735-1 section 7.1)."""
-    parts = [UNA, "\n"]
-    for written in segments:
-        parts.append(written.tag)
-        for element in written.elements:
-            # Codes, numbers and dates (alphanumeric: nothing to release) are most values.
-            if isinstance(element, str):
-                parts += ("+", element if element.isalnum() else element.translate(_RELEASED))
-                continue
-            components = [part if part.isalnum() else part.translate(_RELEASED)
-                          for part in element]
-            while components and components[-1] == "":
-                components.pop()
-            parts += ("+", ":".join(components))
-        parts.append("'\n")
-    return "".join(parts)
+    """The UNA, then each segment on a line of its own, its values released."""
+    return "".join([UNA, "\n", *[segment_line(s) for s in segments]])
 
 
 def wrap_message(identifier: MessageIdentifier, body: Sequence[Segment]) -> list[Segment]:
@@ -161,25 +186,59 @@ def wrap_message(identifier: MessageIdentifier, body: Sequence[Segment]) -> list
             segment("UNT", str(len(body) + 2), identifier.reference)]
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Messages already written as text (each UNH ... UNT, one segment a line, values
+    released, as `serialize` writes them) and how many segments they hold in all."""
+
+    text: str
+    segments: int
+
+
 def answer_interchange(inbound: InboundEnvelope, reference: str, prepared: datetime,
                        messages: Sequence[Sequence[Segment]], application: str = "") -> bytes:
     """The whole interchange answering `inbound`: UNA, UNB (parties swapped), the messages
     (each already wrapped in UNH ... UNT), UNZ with the message count; encoded in the
     repertoire of the received syntax identifier, one segment per line."""
     syntax_id = inbound.syntax_id
-    # Syntax versions 1-3 write the date YYMMDD, version 4 CCYYMMDD (S004/0017).
-    date = prepared.strftime("%Y%m%d" if inbound.syntax_version == "4" else "%y%m%d")
-    unb = segment("UNB", [syntax_id, inbound.syntax_version], inbound.receiver.composite(),
-                  inbound.sender.composite(), [date, prepared.strftime("%H%M")], reference,
-                  "", application, "", "", "", "1" if inbound.test else "")
-    segments = [unb, *(s for message in messages for s in message),
+    segments = [_unb(inbound, reference, prepared, application),
+                *(s for message in messages for s in message),
                 segment("UNZ", str(len(messages)), reference)]
     text = serialize(segments)
-    # One line break after the UNA and after each segment: any other is in supplier text.
-    if text.count("\n") != len(segments) + 1 or not _fits(text, syntax_id):
+    if not _whole(text, len(segments), syntax_id):
         # Rare: some text has no spelling in the repertoire; fitted element by element.
         text = serialize([_fitted(s, syntax_id) for s in segments])
     return text.encode(codec_of(syntax_id))
+
+
+def answer_written(inbound: InboundEnvelope, reference: str, prepared: datetime,
+                   messages: Written, count: int, application: str = "") -> bytes | None:
+    """What `answer_interchange` writes for the same `count` messages, from their text; None
+    when some value must first be fitted to the repertoire, which only `answer_interchange`
+    does (it has each value apart)."""
+    syntax_id = inbound.syntax_id
+    text = "".join([UNA, "\n", segment_line(_unb(inbound, reference, prepared, application)),
+                    messages.text, line("UNZ", str(count), reference)])
+    if not _whole(text, messages.segments + 2, syntax_id):
+        return None
+    return text.encode(codec_of(syntax_id))
+
+
+def _unb(inbound: InboundEnvelope, reference: str, prepared: datetime,
+         application: str) -> Segment:
+    # Syntax versions 1-3 write the date YYMMDD, version 4 CCYYMMDD (S004/0017).
+    date = prepared.strftime("%Y%m%d" if inbound.syntax_version == "4" else "%y%m%d")
+    return segment("UNB", [inbound.syntax_id, inbound.syntax_version],
+                   inbound.receiver.composite(), inbound.sender.composite(),
+                   [date, prepared.strftime("%H%M")], reference, "", application, "", "", "",
+                   "1" if inbound.test else "")
+
+
+def _whole(text: str, segments: int, syntax_id: str) -> bool:
+    """Whether `text` (UNA and `segments` segments) needs no fitting: one line break after
+    the UNA and after each segment (any other is in supplier text), and every character in
+    the repertoire."""
+    return text.count("\n") == segments + 1 and _fits(text, syntax_id)
 
 
 def _fits(text: str, syntax_id: str) -> bool:

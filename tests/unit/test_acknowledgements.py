@@ -5,9 +5,9 @@ the gateway's own EDIFACT reader."""
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from gateway.domain.discrepancies import Discrepancy, DiscrepancyCode
@@ -28,17 +28,24 @@ from gateway.services.acknowledgements import (
 from mappings.registry import MessageHeading, read_message
 from outbound.edifact import (
     Action,
+    AperakError,
+    AperakMessage,
     ContrlReport,
+    ErrorKind,
     InboundEnvelope,
     MessageIdentifier,
     MessageResponse,
     Party,
     SyntaxFault,
     answer_interchange,
+    answer_written,
+    aperak_segments,
+    aperaks_written,
     contrl_segments,
+    contrl_written,
 )
 from outbound.edifact.aperak import text_parts
-from outbound.edifact.envelope import codec_of, fit_text
+from outbound.edifact.envelope import UNA, Segment, Written, codec_of, fit_text, serialize
 from parsers.edifact import EdifactMessage, InterchangeHeader, parse_edifact
 from parsers.errors import Problem, ProblemCode, Severity
 
@@ -321,3 +328,103 @@ def test_any_supplier_text_in_any_repertoire_reads_back(text: str, reference: st
         assert [type(i) for i in items if not isinstance(i, Problem)] == [EdifactMessage]
         assert [p.code for i in items if isinstance(i, EdifactMessage) for p in i.problems] \
             == []
+
+
+# -- The line-by-line writers write what the segment builders build ----------------------
+
+_VALUES = st.text(max_size=12)  # any supplier text: service characters, line breaks, any letter
+_OPTIONAL = st.one_of(st.none(), _VALUES)
+
+
+def _identifiers() -> st.SearchStrategy[MessageIdentifier]:
+    return st.builds(MessageIdentifier, _VALUES, st.sampled_from(["ORDRSP", "DESADV", "X", ""]),
+                     st.sampled_from(["D", "4", ""]), st.sampled_from(["96A", "01B", "1"]),
+                     st.sampled_from(["UN", ""]),
+                     st.sampled_from(["", "EAN005", "ean001", "ZZZ", ":+?'"]))
+
+
+_FAULTS = st.builds(SyntaxFault, st.sampled_from(["2", "12", "13", "29", ""]),
+                    st.one_of(st.none(), st.integers(1, 999)),
+                    st.one_of(st.none(), st.sampled_from(["UNB", "UNH", "LIN", "UNZ"])),
+                    st.one_of(st.none(), st.integers(1, 9)),
+                    st.one_of(st.none(), st.integers(1, 9)))
+_PARTIES = st.builds(Party, _VALUES, st.one_of(st.none(), st.sampled_from(["14", "ZZ"])))
+_REPORTS = st.builds(
+    ContrlReport, _VALUES, _PARTIES, _PARTIES,
+    st.lists(st.builds(MessageResponse, _identifiers(), st.booleans(),
+                       st.lists(_FAULTS, max_size=3).map(tuple)), max_size=4).map(tuple),
+    st.one_of(st.none(), _FAULTS), st.sampled_from(["3", "4"]))
+_ERRORS = st.builds(AperakError, st.sampled_from(list(ErrorKind)), st.text(max_size=400),
+                    _OPTIONAL, _OPTIONAL)
+# Two preparation times, so that the messages of one interchange are not always alike.
+_TIMES = st.sampled_from([PREPARED, datetime(2027, 1, 2, 3, 4, tzinfo=UTC)])
+_APERAKS = st.builds(AperakMessage, _VALUES, _TIMES, _identifiers(), _OPTIONAL,
+                     st.one_of(st.none(), st.dates()),
+                     st.lists(_ERRORS, max_size=3).map(tuple))
+# Each example builds several interchanges: on a loaded machine one may pass the default
+# deadline without anything being wrong.
+_UNHURRIED = settings(deadline=None)
+_ENVELOPES = st.builds(InboundEnvelope,
+                       st.sampled_from(["UNOA", "UNOB", "UNOC", "UNOD", "UNOW", "UNOY",
+                                        "UNOX", "XXXX"]),
+                       st.sampled_from(["3", "4"]), _PARTIES, _PARTIES, _VALUES, st.booleans())
+
+
+def _as_written(messages: list[list[Segment]]) -> Written:
+    """What `serialize` writes of the messages' segments, without the UNA."""
+    segments = [s for message in messages for s in message]
+    return Written(serialize(segments).removeprefix(UNA + "\n"), len(segments))
+
+
+@_UNHURRIED
+@given(_REPORTS, st.sampled_from(["1", "2", "?+"]))
+def test_contrl_written_line_by_line_is_what_the_segments_serialise_to(
+        report: ContrlReport, reference: str) -> None:
+    assert contrl_written(report, reference) == \
+        _as_written([contrl_segments(report, reference)])
+
+
+@_UNHURRIED
+@given(st.lists(_APERAKS, max_size=4))
+def test_aperaks_written_line_by_line_are_what_their_segments_serialise_to(
+        messages: list[AperakMessage]) -> None:
+    assert aperaks_written(messages) == _as_written(
+        [aperak_segments(message, str(n)) for n, message in enumerate(messages, 1)])
+
+
+@_UNHURRIED
+@given(_ENVELOPES, _VALUES, _TIMES, st.lists(_APERAKS, max_size=3), _REPORTS)
+def test_an_interchange_from_text_is_the_one_from_segments_or_none_when_it_needs_fitting(
+        envelope: InboundEnvelope, reference: str, prepared: datetime,
+        aperaks: list[AperakMessage], report: ContrlReport) -> None:
+    """`answer_written` gives the bytes `answer_interchange` gives, or leaves the interchange
+    to it (None) when some text has to be fitted to the repertoire first."""
+    segments = [aperak_segments(message, str(n)) for n, message in enumerate(aperaks, 1)]
+    general = answer_interchange(envelope, reference, prepared, segments, "APERAK")
+    written = answer_written(envelope, reference, prepared, aperaks_written(aperaks),
+                             len(aperaks), "APERAK")
+    assert written in (None, general)
+    general = answer_interchange(envelope, reference, prepared, [contrl_segments(report)],
+                                 "CONTRL")
+    assert answer_written(envelope, reference, prepared, contrl_written(report), 1,
+                          "CONTRL") in (None, general)
+
+
+def test_plain_values_are_written_from_text_and_fitted_ones_from_segments() -> None:
+    """The usual answer takes the text path; supplier text outside UNOA takes the other, and
+    `render` gives the same bytes either way."""
+    message = AperakMessage("1-1", PREPARED, ORDRSP, "AB-77", date(2026, 12, 1), ())
+    unoa = InboundEnvelope("UNOA", "3", Party("S"), Party("R"), "R1")
+    assert answer_written(unoa, "1", PREPARED, aperaks_written([message]), 1) == \
+        answer_interchange(unoa, "1", PREPARED, [aperak_segments(message)])
+    lower = AperakMessage("1-1", PREPARED, ORDRSP, "ab-77 größe", None, ())
+    assert answer_written(unoa, "1", PREPARED, aperaks_written([lower]), 1) is None
+    assert b"RFF+POR:AB-77 GROSSE'" in answer_interchange(unoa, "1", PREPARED,
+                                                          [aperak_segments(lower)])
+
+
+@given(st.dates())
+def test_document_dates_are_written_as_strftime_writes_them(day: date) -> None:
+    message = AperakMessage("1", PREPARED, ORDRSP, "AB-77", day, ())
+    (dtm,) = [s for s in aperak_segments(message) if s.tag == "DTM" and s.elements[0][0] == "171"]
+    assert dtm.elements == [["171", day.strftime("%Y%m%d"), "102"]]
