@@ -15,7 +15,9 @@ as one `COPY ... FROM STDIN`, the fastest way into a table (PostgreSQL docs, "Po
 Database"); the ids of inserted rows the caller needs are taken from the table's sequence first
 (`nextval`, one query) and written with the rows, instead of SQLAlchemy's multi-row
 `INSERT ... RETURNING`, which cost the client and the server more than the rows themselves.
-Updates go as one executemany, which psycopg sends in pipeline mode as a prepared statement.
+Updates go as one `UPDATE ... FROM unnest(...)`, each column's values one array: psycopg's
+executemany (pipeline mode, a prepared statement) runs a Python loop per row, 34-45 ms of this
+process's CPU for a batch's 2,480 order lines against 13-21 ms for the arrays (compiled build).
 """
 
 from __future__ import annotations
@@ -111,16 +113,45 @@ def insert_rows(connection: Connection, table: Table,
 def update_rows(connection: Connection, table: Table,
                 rows: Sequence[Mapping[str, Any]]) -> None:
     """Set columns of rows found by their `id`: every row has the key `id` and the same
-    other keys, the columns to set. One executemany: psycopg sends its rows in pipeline mode
-    as one server-side prepared statement, one round trip. One `UPDATE ... FROM unnest(...)`
-    was measured too, and cost the server more (a hash join over the whole table: 97 against
-    78 ms of server CPU for 2,480 order lines, and worse on a table of messages)."""
+    other keys, the columns to set. One executemany on SQLite; on PostgreSQL one statement
+    with the rows as arrays (`_update_from_arrays`)."""
     if not rows:
         return
     names = [name for name in rows[0] if name != "id"]
+    if connection.dialect.name == "postgresql":
+        _update_from_arrays(connection, table, names, rows)
+        return
     write_many(connection, update_statement(table).where(table.c.id == bindparam("_id"))
                .values({name: bindparam(name) for name in names}),
                [{"_id": row["id"], **{name: row[name] for name in names}} for row in rows])
+
+
+def _update_from_arrays(connection: Connection, table: Table, names: list[str],
+                        rows: Sequence[Mapping[str, Any]]) -> None:
+    """PostgreSQL: one `UPDATE ... FROM unnest(...)`, each column's values sent as one array.
+    psycopg's executemany runs its pipeline loop in Python for every row (parameters checked,
+    dumped, a prepared statement sent and its answer read): 14-18 µs of client CPU a row,
+    a dozen rows per supplier message. The arrays cost 5-8 µs a row.
+
+    The condition `id = ANY(ids)` beside the join is what keeps the server on the primary
+    key: joined to the unnest alone, whose row count the planner cannot know, it hash-joined
+    the whole table (a sequential scan of every order line or archived message). A row listed
+    twice is written once, with its last values, as the executemany left it."""
+    last: dict[Any, Mapping[str, Any]] = {row["id"]: row for row in rows}
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    columns = ["id", *names]
+    arrays = [_values(table.c[name], [row[name] for row in last.values()], dialect)
+              for name in columns]
+    types = [table.c[name].type.compile(dialect=dialect) for name in columns]
+    target = quote(table.name)
+    statement = (
+        f"UPDATE {target} SET "
+        + ", ".join(f"{quote(name)} = v.{quote(name)}" for name in names)
+        + " FROM unnest(" + ", ".join(f"%s::{kind}[]" for kind in types) + ") AS v("
+        + ", ".join(quote(name) for name in columns) + ")"
+        + f" WHERE {target}.id = v.id AND {target}.id = ANY(%s::{types[0]}[])")
+    connection.exec_driver_sql(statement, (*arrays, arrays[0]))
 
 
 def insert_many(connection: Connection, table: Table,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Date, DateTime, Engine, bindparam, insert, select, update
+from sqlalchemy import Date, DateTime, Engine, bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeEngine
@@ -240,3 +240,56 @@ def test_other_databases_keep_sqlalchemys_processors() -> None:
     dialect = postgresql.dialect()
     impl = Date().dialect_impl(dialect)
     assert faster_processor(impl, dialect, date.isoformat) is None
+
+
+def test_an_update_of_a_row_listed_twice_keeps_its_last_values(engine: Engine) -> None:
+    message_id, line_id = _message(engine), _line(engine)
+    with engine.begin() as connection:
+        ids = insert_many(connection, VERSIONS, _versions(message_id, line_id))
+        update_rows(connection, VERSIONS, [
+            {"id": ids[0], "kind": "receipt", "quantity": Decimal("1.5")},
+            {"id": ids[2], "kind": "despatch", "quantity": None},
+            {"id": ids[0], "kind": "despatch", "quantity": Decimal("2")}])
+        read = connection.execute(select(VERSIONS.c.kind, VERSIONS.c.quantity)
+                                  .where(VERSIONS.c.message_id == message_id)
+                                  .order_by(VERSIONS.c.position)).all()
+    assert [tuple(r) for r in read] == [("despatch", Decimal("2")),
+                                        ("despatch", Decimal("0.000001")),
+                                        ("despatch", None)]
+
+
+def test_an_update_on_postgresql_finds_its_rows_by_the_primary_key(engine: Engine) -> None:
+    """Joined to its unnest alone, the update hash-joined the whole table (a sequential scan
+    of every order line): the plan of the statement sent must look rows up by their key."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the statement is PostgreSQL's; SQLite runs an executemany")
+    with engine.begin() as connection:
+        order_id = connection.execute(insert(ORDERS).returning(ORDERS.c.id), {
+            "number": "4500000009", "source": "test", "updated_at": NOW}).scalar_one()
+        ids = insert_many(connection, LINES, [
+            {"order_id": order_id, "line_no": str(n), "quantity": Decimal(n), "state": "open",
+             "despatched_quantity": Decimal(0)} for n in range(5000)])
+        connection.exec_driver_sql("ANALYZE order_lines")
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                _executemany: bool) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with engine.begin() as connection:
+            update_rows(connection, LINES, [
+                {"id": line_id, "state": "confirmed", "confirmed_quantity": Decimal(7)}
+                for line_id in ids[100:140]])
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    ((statement, parameters),) = [(s, p) for s, p in sent if s.startswith("UPDATE")]
+    with engine.begin() as connection:
+        plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {statement}",
+                                                    parameters).scalars())
+        stored = connection.execute(select(LINES.c.state, LINES.c.confirmed_quantity).where(
+            LINES.c.id.in_(ids[99:141])).order_by(LINES.c.id)).all()
+    assert "Seq Scan on order_lines" not in plan, plan
+    assert [tuple(r) for r in stored] == [("open", None), *[("confirmed", Decimal(7))] * 40,
+                                          ("open", None)]
