@@ -301,7 +301,7 @@ def receive_end_to_end(material: Material, run: int, clients: int) -> tuple[floa
     database = _fresh_database(material.folder, run)
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", "from gateway.bench.as2 import serve_endpoint; "
+        [sys.executable, "-P", "-c", "from gateway.bench.as2 import serve_endpoint; "
          f"serve_endpoint({str(database)!r}, {str(material.folder / 'partners.toml')!r}, "
          f"{port})"])
     try:

@@ -90,7 +90,7 @@ class Run:
 def run_process(argv: Sequence[str], out: Path | None = None,
                 expected_status: int = 0) -> Run:
     """Run `argv` to completion through the runner; its wall time and peak RSS."""
-    done = subprocess.run([sys.executable, "-c", _RUNNER, str(out) if out else "-", *argv],
+    done = subprocess.run([sys.executable, "-P", "-c", _RUNNER, str(out) if out else "-", *argv],
                           capture_output=True, text=True, check=False)
     if done.returncode:
         raise BenchmarkRunError(f"the runner failed on {argv!r}:\n{done.stderr}")
@@ -103,7 +103,7 @@ def run_process(argv: Sequence[str], out: Path | None = None,
 def gateway_command() -> list[str]:
     """The `gateway` script of this environment, as a user's shell runs it."""
     script = Path(sysconfig.get_path("scripts")) / "gateway"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gateway"]
+    return [str(script)] if script.exists() else [sys.executable, "-P", "-m", "gateway"]
 
 
 @dataclass(slots=True)
@@ -149,7 +149,7 @@ def startup_sides(folder: Path) -> list[Side]:
     one = folder / "one.edi"
     one.write_text(_ONE_ORDRSP, encoding="latin-1")
     gateway = gateway_command()
-    python = [sys.executable, "-c"]
+    python = [sys.executable, "-P", "-c"]
     return [
         Side("python -c 'import click'", [*python, "import click"]),
         Side("gateway --help", [*gateway, "--help"]),
@@ -217,7 +217,7 @@ class Interchange:
 
 def parse_sides(path: Path, with_pydifact: bool) -> list[Side]:
     gateway = [*gateway_command(), "parse"]
-    pydifact = [Side("pydifact", [sys.executable, "-c", _PYDIFACT, str(path)])]
+    pydifact = [Side("pydifact", [sys.executable, "-P", "-c", _PYDIFACT, str(path)])]
     ours = [Side(f"gateway {name}", [*gateway, *flags, str(path)])
             for name, flags in (("--json", ["--json"]), ("--jsonl", ["--jsonl"]),
                                 ("(table)", []))]

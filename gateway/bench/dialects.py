@@ -289,7 +289,7 @@ def measure_x12_memory(memory_mb: int) -> dict[str, Any]:
         path = Path(folder) / "asn.x12"
         count = write_x12(path, memory_mb * MB)
         size = path.stat().st_size
-        completed = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(path)],
+        completed = subprocess.run([sys.executable, "-P", "-c", _RSS_SCRIPT, str(path)],
                                    capture_output=True, text=True, check=False)
     if completed.returncode:
         raise BenchmarkError(f"the memory run failed:\n{completed.stderr}")

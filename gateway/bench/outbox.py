@@ -143,7 +143,7 @@ def _free_port() -> int:
 def _sink(folder: Path) -> Iterator[tuple[int, Path, int]]:
     port, log = _free_port(), folder / "arrived.log"
     process = subprocess.Popen(
-        [sys.executable, "-c",
+        [sys.executable, "-P", "-c",
          f"from gateway.bench.outbox import serve_sink; serve_sink({port}, {str(log)!r})"],
         stdout=subprocess.PIPE, text=True)
     try:

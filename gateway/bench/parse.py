@@ -376,7 +376,7 @@ def measure_memory(memory_mb: int, step: Callable[[str], None]) -> MemoryResult:
         messages = write_interchange(path, "DESADV", memory_mb * MB)
         size = path.stat().st_size
         step(f"memory: parse+map of {size / MB:.0f} MB in a subprocess")
-        completed = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(path)],
+        completed = subprocess.run([sys.executable, "-P", "-c", _RSS_SCRIPT, str(path)],
                                    capture_output=True, text=True, check=False)
     if completed.returncode:
         raise BenchmarkError(f"the memory run failed:\n{completed.stderr}")

@@ -295,7 +295,7 @@ def run_case(case: HostileCase, directory: Path) -> CaseResult:
     path.write_bytes(raw)
     code = ("import json, gateway.bench.reading as bench, mappings.email.message;"
             f"print(json.dumps(bench.measure_case({str(path)!r})))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
                           check=False)
     if done.returncode != 0:
         raise BenchmarkError(f"{case.name}: the measuring process failed: {done.stderr[-2000:]}")

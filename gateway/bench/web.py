@@ -172,7 +172,7 @@ def web_server(url: str, log: Path, workers: int = 1) -> Iterator[tuple[int, int
     """`gateway web --workers N` in a subprocess of its own process group; yields its port and
     process id (the group's) once /healthz answers."""
     env = {**os.environ, "GATEWAY_DATABASE_URL": url, "GATEWAY_WEB_SECRET_KEY": SECRET_KEY}
-    with served([sys.executable, "-m", "gateway", "web", "--workers", str(workers)], env,
+    with served([sys.executable, "-P", "-m", "gateway", "web", "--workers", str(workers)], env,
                 log) as found:
         yield found
 
@@ -190,7 +190,7 @@ def floor_server(body: Path, statement: Statement | None, dsn: str, log: Path,
         sql = body.with_suffix(".sql.json")
         sql.write_text(json.dumps({"sql": statement.sql, "parameters": statement.parameters}))
         env.update({ENV_DSN: dsn, ENV_SQL: str(sql)})
-    with served([sys.executable, "-m", "uvicorn", "--factory",
+    with served([sys.executable, "-P", "-m", "uvicorn", "--factory",
                  "gateway.bench.web_floor:floor_app", "--workers", str(workers),
                  "--no-server-header"], env, log) as found:
         yield found
