@@ -38,6 +38,23 @@ MENDELSON = ("mecas2_signed.as2", "mecas2_encrypted.as2", "mecas2_signed_encrypt
              "mecas2_compressed.as2", "mecas2_compressed_signed_encrypted.as2")
 STERLING = ("sb2bi_signed_cmp.msg",)
 
+# A partner file for the tests' usual pair: our station BUYER-AS2 with `ours.key` and
+# `ours.pem`, and supplier ACME (AS2 id ACME-AS2) trusted by `acme.pem`, all in one folder.
+ACME_PARTNER_FILE = """
+[as2]
+[[as2.stations]]
+as2_id = "BUYER-AS2"
+key = "ours.key"
+certificate = "ours.pem"
+
+[[suppliers]]
+code = "ACME"
+name = "Acme"
+as2_id = "ACME-AS2"
+[suppliers.as2]
+certificates = ["acme.pem"]
+"""
+
 
 def require_interop() -> Path:
     """The captures' folder; skip when it is absent outside CI, fail under CI=true."""

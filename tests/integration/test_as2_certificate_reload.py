@@ -24,23 +24,11 @@ from gateway.channels.as2 import As2Channel
 from gateway.persistence.models import ConnectorStatusRow, ExceptionRow
 from gateway.services.as2_certificates import partner_file_reporter
 from gateway.web.as2_route import as2_app
-from tests.as2_material import Party, make_party
+from tests.as2_material import ACME_PARTNER_FILE, Party, make_party
 from tests.integration.test_as2_endpoint import EDI, _acme_message, _post, _Served
 
 CHECK_SECONDS = 0.2
-PARTNER_FILE = """
-[as2]
-[[as2.stations]]
-as2_id = "BUYER-AS2"
-key = "ours.key"
-certificate = "ours.pem"
-
-[[suppliers]]
-code = "ACME"
-as2_id = "ACME-AS2"
-[suppliers.as2]
-certificates = ["acme.pem"]
-"""
+PARTNER_FILE = ACME_PARTNER_FILE
 
 
 @pytest.fixture(scope="module")

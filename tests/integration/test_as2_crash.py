@@ -24,6 +24,7 @@ from gateway.bootstrap import make_session_factory
 from gateway.config import Settings
 from gateway.persistence.models import As2Transmission, InboundMessage
 from tests.as2_material import (
+    ACME_PARTNER_FILE,
     make_party,
     multipart_signed,
     payload_entity,
@@ -32,20 +33,7 @@ from tests.as2_material import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTNER_FILE = """
-[as2]
-[[as2.stations]]
-as2_id = "BUYER-AS2"
-key = "ours.key"
-certificate = "ours.pem"
-
-[[suppliers]]
-code = "ACME"
-name = "Acme"
-as2_id = "ACME-AS2"
-[suppliers.as2]
-certificates = ["acme.pem"]
-"""
+PARTNER_FILE = ACME_PARTNER_FILE
 MESSAGES = 40
 
 

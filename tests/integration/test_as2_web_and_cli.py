@@ -18,22 +18,16 @@ from gateway.cli import cli
 from gateway.config import Settings
 from gateway.persistence.models import As2Transmission, Base
 from gateway.web.app import create_app
-from tests.as2_material import Party, make_party, multipart_signed, payload_entity, sign
+from tests.as2_material import (
+    ACME_PARTNER_FILE,
+    Party,
+    make_party,
+    multipart_signed,
+    payload_entity,
+    sign,
+)
 
-PARTNER_FILE = """
-[as2]
-[[as2.stations]]
-as2_id = "BUYER-AS2"
-key = "ours.key"
-certificate = "ours.pem"
-
-[[suppliers]]
-code = "ACME"
-name = "Acme"
-as2_id = "ACME-AS2"
-[suppliers.as2]
-certificates = ["acme.pem"]
-"""
+PARTNER_FILE = ACME_PARTNER_FILE
 EDI = b"UNA:+.? 'UNB+UNOC:3+5412345000013:14+5400000000001:14+261126:0900+78'UNZ+0+78'"
 
 

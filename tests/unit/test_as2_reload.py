@@ -12,21 +12,9 @@ import pytest
 
 from gateway.as2.reload import PartnerFileWatch, files_named
 from gateway.errors import ConfigurationError
-from tests.as2_material import Party, make_party
+from tests.as2_material import ACME_PARTNER_FILE, Party, make_party
 
-PARTNER_FILE = """
-[as2]
-[[as2.stations]]
-as2_id = "BUYER-AS2"
-key = "ours.key"
-certificate = "ours.pem"
-
-[[suppliers]]
-code = "ACME"
-as2_id = "ACME-AS2"
-[suppliers.as2]
-certificates = ["acme.pem"]
-"""
+PARTNER_FILE = ACME_PARTNER_FILE
 
 
 class Ticks:
