@@ -22,9 +22,9 @@ from gateway.services.ingest import Intake, archive, process
 from gateway.services.outbox_sender import OutboxSender, Transports
 from gateway.services.partners import load_partners
 from gateway.services.replay import replay
-from gateway.services.replies import replier_info
 from parsers.edifact import EdifactMessage, parse_edifact
 from tests.integration.conftest import transactions
+from tests.integration.replying import email_with_attachment, process_email, replying_sessions
 from tests.integration.test_ingest import (
     GLN,
     LINE_10,
@@ -213,45 +213,18 @@ UNKNOWN_LINE = ("ORDRSP+'BGM+231+RSP-9+4'RFF+ON:4500000001'"
 
 def _email_with(attachment: bytes, body: str = "Please find our order response attached.",
                 filename: str = "ordrsp.edi") -> bytes:
-    mail = EmailMessage()
-    mail["From"] = "Acme EDI <edi@acme.example>"
-    mail["To"] = "orders@buyer.example"
-    mail["Subject"] = "Order response 4500000001"
-    mail["Message-ID"] = "<edi-1@acme.example>"
-    mail["Date"] = "Thu, 26 Nov 2026 08:00:00 +0000"
-    mail.set_content(body)
-    mail.add_attachment(attachment, maintype="application", subtype="EDIFACT",
-                        filename=filename)
-    return mail.as_bytes()
-
-
-def _replying(engine: Engine, partners: dict[str, object] = PARTNERS,
-              env: dict[str, str] | None = None) -> object:
-    factory = make_session_factory(engine, replier_info(env or {
-        "GATEWAY_REPLY_FROM": "einkauf@buyer.example",
-        "GATEWAY_ACK_FROM": "edi@buyer.example",
-        "GATEWAY_REPLY_MESSAGE_ID_DOMAIN": "gw.buyer.example"}))
-    with factory.begin() as session:
-        load_partners(session, partners, NOW)
-    return factory.begin
-
-
-def _process_email(sessions: object, raw: bytes) -> int:
-    with sessions() as session:  # type: ignore[operator]
-        message_id = archive(session, Intake(raw, "cli", "edi@acme.example", "reply.eml"),
-                             NOW).message_id
-    with sessions() as session:  # type: ignore[operator]
-        process(session, message_id, TODAY, NOW)
-    return message_id
+    return email_with_attachment(attachment, subtype="EDIFACT", filename=filename,
+                                 subject="Order response 4500000001",
+                                 message_id="<edi-1@acme.example>", body=body)
 
 
 def test_an_interchange_attached_to_an_email_is_acknowledged_like_a_bare_one(
         engine: Engine, tmp_path: Path) -> None:
     """CONTRL and APERAK for the attached interchange, from the configured sender; and no
     prose reply as well: the EDI acknowledgement is the answer."""
-    sessions = _replying(engine)
+    sessions = replying_sessions(engine, PARTNERS)
     import_orders(sessions, tmp_path, ORDERS_CSV)
-    message_id = _process_email(sessions, _email_with(interchange(UNKNOWN_LINE, "SUP-IC-8")))
+    message_id = process_email(sessions, _email_with(interchange(UNKNOWN_LINE, "SUP-IC-8")))
     rows = _sent(sessions)
     assert [row.kind for row in rows] == ["contrl", "aperak"]
     contrl, aperak = rows
@@ -273,14 +246,14 @@ def test_an_interchange_attached_to_an_email_is_acknowledged_like_a_bare_one(
 
 def test_each_attached_interchange_is_answered_on_its_own(
         engine: Engine, tmp_path: Path) -> None:
-    sessions = _replying(engine)
+    sessions = replying_sessions(engine, PARTNERS)
     import_orders(sessions, tmp_path, ORDERS_CSV)
     raw = _email_with(ordrsp("100", "RSP-1", ref="IC-A"))
     mail = email.message_from_bytes(raw, _class=EmailMessage, policy=email.policy.default)
     assert isinstance(mail, EmailMessage)
     mail.add_attachment(interchange(UNKNOWN_LINE, "IC-B"), maintype="application",
                         subtype="EDIFACT", filename="second.edi")
-    _process_email(sessions, mail.as_bytes())
+    process_email(sessions, mail.as_bytes())
     rows = _sent(sessions)
     assert [row.kind for row in rows] == ["contrl", "contrl", "aperak"]
     answered = [_interchange(row)[1][0].segments[0].component(0) for row in rows[:2]]
@@ -291,10 +264,10 @@ def test_each_attached_interchange_is_answered_on_its_own(
 
 def test_an_email_with_an_interchange_and_text_is_answered_in_prose_about_its_text(
         engine: Engine, tmp_path: Path) -> None:
-    sessions = _replying(engine)
+    sessions = replying_sessions(engine, PARTNERS)
     import_orders(sessions, tmp_path, ORDERS_CSV)
     body = "PO 4500000001 line 20: 50 pcs confirmed, delivery 2026-12-05"
-    _process_email(sessions, _email_with(ordrsp("100", "RSP-3"), body))
+    process_email(sessions, _email_with(ordrsp("100", "RSP-3"), body))
     rows = _sent(sessions)
     assert sorted(row.kind for row in rows) == ["contrl", "email_reply"]
     (reply,) = [row for row in rows if row.kind == "email_reply"]
@@ -314,9 +287,9 @@ def test_a_supplier_without_edi_acknowledgements_gets_the_prose_reply(
         engine: Engine, tmp_path: Path) -> None:
     quiet = {"suppliers": [{**PARTNERS["suppliers"][0], "contrl": "never",  # type: ignore[dict-item]
                             "aperak": "never"}]}
-    sessions = _replying(engine, quiet)
+    sessions = replying_sessions(engine, quiet)
     import_orders(sessions, tmp_path, ORDERS_CSV)
-    _process_email(sessions, _email_with(ordrsp("100", "RSP-4")))
+    process_email(sessions, _email_with(ordrsp("100", "RSP-4")))
     assert [row.kind for row in _sent(sessions)] == ["email_reply"]
 
 

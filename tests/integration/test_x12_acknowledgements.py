@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from gateway.bootstrap import make_session_factory
 from gateway.persistence.models import OutboundMessageRow, Supplier
 from gateway.services.ingest import Intake, archive, process
 from gateway.services.intake_worker import ReceivedWorker
 from gateway.services.partners import load_partners
-from gateway.services.replies import replier_info
 from parsers.x12 import Transaction, parse_x12
 from tests.integration.conftest import transactions
+from tests.integration.replying import email_with_attachment, process_email, replying_sessions
 from tests.integration.test_ingest import NOW, ORDERS_CSV, TODAY, import_orders
 from tests.integration.test_smtp import OURS, smtp_server
 
@@ -120,43 +119,16 @@ def test_functional_ack_key_is_checked(engine: Engine) -> None:
 
 def email_with(attachment: bytes, filename: str = "po855.x12",
                body: str = "Please find our acknowledgment attached.") -> bytes:
-    mail = EmailMessage()
-    mail["From"] = "Acme EDI <edi@acme.example>"
-    mail["To"] = "orders@buyer.example"
-    mail["Subject"] = "855 for 4500000001"
-    mail["Message-ID"] = "<x12-1@acme.example>"
-    mail["Date"] = "Thu, 26 Nov 2026 08:00:00 +0000"
-    mail.set_content(body)
-    mail.add_attachment(attachment, maintype="application", subtype="EDI-X12",
-                        filename=filename)
-    return mail.as_bytes()
-
-
-def replying(engine: Engine, partners: dict[str, object]) -> object:
-    """Sessions that write prose replies too (the acknowledgement must replace them)."""
-    factory = make_session_factory(engine, replier_info({
-        "GATEWAY_REPLY_FROM": "einkauf@buyer.example",
-        "GATEWAY_ACK_FROM": "edi@buyer.example",
-        "GATEWAY_REPLY_MESSAGE_ID_DOMAIN": "gw.buyer.example"}))
-    with factory.begin() as session:
-        load_partners(session, partners, NOW)
-    return factory.begin
-
-
-def ingest_email(sessions: object, raw: bytes) -> int:
-    with sessions() as session:  # type: ignore[operator]
-        message_id = archive(session, Intake(raw, "cli", "edi@acme.example", "reply.eml"),
-                             NOW).message_id
-    with sessions() as session:  # type: ignore[operator]
-        process(session, message_id, TODAY, NOW)
-    return message_id
+    return email_with_attachment(attachment, subtype="EDI-X12", filename=filename,
+                                 subject="855 for 4500000001",
+                                 message_id="<x12-1@acme.example>", body=body)
 
 
 def test_an_x12_file_attached_to_an_email_gets_its_997_and_no_prose_reply(
         engine: Engine, tmp_path: Path) -> None:
-    sessions = replying(engine, PARTNERS)
+    sessions = replying_sessions(engine, PARTNERS)
     import_orders(sessions, tmp_path, ORDERS_CSV)
-    message_id = ingest_email(sessions, email_with(RESPONSE))
+    message_id = process_email(sessions, email_with(RESPONSE))
     [row] = outbox(sessions)
     assert (row.kind, row.transport, row.recipient, row.sender, row.message_id) == (
         "functional_ack", "smtp", "edi@acme.example", "edi@buyer.example", message_id)
@@ -172,7 +144,7 @@ def test_each_x12_attachment_is_answered_on_its_own(engine: Engine, tmp_path: Pa
     assert isinstance(mail, EmailMessage)
     mail.add_attachment(x12_855(["DTM*067*20261205", "PO1*10*100*PCE"], "000000418"),
                         maintype="application", subtype="EDI-X12", filename="second.x12")
-    ingest_email(sessions, mail.as_bytes())
+    process_email(sessions, mail.as_bytes())
     first, second = outbox(sessions)
     assert answered_segments(first)[-1] == ["AK9", "A", "1", "1", "1"]
     assert answered_segments(second)[-1] == ["AK9", "R", "1", "1", "0"]
@@ -181,7 +153,7 @@ def test_each_x12_attachment_is_answered_on_its_own(engine: Engine, tmp_path: Pa
 def test_an_email_without_x12_gets_no_997(engine: Engine, tmp_path: Path) -> None:
     sessions = transactions(engine, PARTNERS, NOW)
     import_orders(sessions, tmp_path, ORDERS_CSV)
-    ingest_email(sessions, email_with(b"PO 4500000001 line 10: 100 pcs confirmed",
+    process_email(sessions, email_with(b"PO 4500000001 line 10: 100 pcs confirmed",
                                       "note.txt"))
     assert [row.kind for row in outbox(sessions)] == []
 
@@ -216,7 +188,7 @@ def test_an_x12_attachment_through_the_smtp_intake_is_answered_by_997(
 def test_an_email_with_x12_from_a_partner_without_997_gets_the_prose_reply(
         engine: Engine, tmp_path: Path) -> None:
     quiet = {"suppliers": [{**PARTNERS["suppliers"][0], "functional_ack": "never"}]}
-    sessions = replying(engine, quiet)
+    sessions = replying_sessions(engine, quiet)
     import_orders(sessions, tmp_path, ORDERS_CSV)
-    ingest_email(sessions, email_with(RESPONSE))
+    process_email(sessions, email_with(RESPONSE))
     assert [row.kind for row in outbox(sessions)] == ["email_reply"]
