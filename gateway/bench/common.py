@@ -8,12 +8,15 @@ import math
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from gateway.domain.documents import Document
+from parsers.errors import Problem
 
 
 class BenchmarkError(RuntimeError):
@@ -88,3 +91,30 @@ def scratch_server(server_url: str) -> Iterator[Callable[[str], str]]:
             for name in reversed(made):
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTally:
+    """What ours made of an input: documents, their lines, errors and warnings."""
+
+    documents: int
+    lines: int
+    errors: int
+    warnings: int
+
+
+def tally(results: Iterable[Document | Problem]) -> ReadTally:
+    """Count what a reader yielded, keeping none of it: a benchmark's check that the timed
+    side really read every document."""
+    documents = lines = errors = notices = 0
+    for result in results:
+        if isinstance(result, Document):
+            documents += 1
+            lines += len(result.lines)
+            notices += len(result.warnings)
+        elif result.is_error:
+            errors += 1
+        else:
+            notices += 1
+    return ReadTally(documents, lines, errors, notices)
+

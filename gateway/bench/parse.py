@@ -32,8 +32,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from gateway.bench.build import current_build
-from gateway.bench.common import BenchmarkError, TimedSide, check, timed
-from gateway.domain.documents import Document
+from gateway.bench.common import BenchmarkError, ReadTally, TimedSide, check, tally, timed
 from mappings.registry import read_stream
 from parsers.edifact.tokenizer import iter_segments
 
@@ -225,27 +224,9 @@ def write_interchange(path: Path, message_type: MessageType, min_bytes: int,
 # -- the timed sides ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ReadTally:
-    documents: int
-    lines: int
-    errors: int
-    warnings: int
-
-
 def parse_and_map(data: bytes) -> ReadTally:
     """Ours: parse and map every message to a canonical document, keeping none of them."""
-    documents = lines = errors = notices = 0
-    for result in read_stream(io.BufferedReader(io.BytesIO(data)), "bench"):
-        if isinstance(result, Document):
-            documents += 1
-            lines += len(result.lines)
-            notices += len(result.warnings)
-        elif result.is_error:
-            errors += 1
-        else:
-            notices += 1
-    return ReadTally(documents, lines, errors, notices)
+    return tally(read_stream(io.BufferedReader(io.BytesIO(data)), "bench"))
 
 
 def count_segments(data: bytes) -> int:

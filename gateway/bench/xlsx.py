@@ -32,9 +32,8 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.bench.build import current_build
-from gateway.bench.common import TimedSide, check, timed
-from gateway.domain.documents import Document
-from mappings.email.files import Result, workbook_results
+from gateway.bench.common import ReadTally, TimedSide, check, tally, timed
+from mappings.email.files import workbook_results
 from mappings.registry import read_stream
 from parsers.sheets import Workbook, read_spreadsheet
 
@@ -111,31 +110,7 @@ def openpyxl_rows(data: bytes) -> int:
         book.close()
 
 
-@dataclass(frozen=True, slots=True)
-class MapTally:
-    """What ours made of the file: documents, their lines, errors and warnings."""
-
-    documents: int
-    lines: int
-    errors: int
-    warnings: int
-
-
-def tally(results: Iterator[Result] | list[Result]) -> MapTally:
-    documents = lines = errors = notices = 0
-    for result in results:
-        if isinstance(result, Document):
-            documents += 1
-            lines += len(result.lines)
-            notices += len(result.warnings)
-        elif result.is_error:
-            errors += 1
-        else:
-            notices += 1
-    return MapTally(documents, lines, errors, notices)
-
-
-def read_and_map(data: bytes) -> MapTally:
+def read_and_map(data: bytes) -> ReadTally:
     """Ours: the registry's path for a received .xlsx, to canonical documents."""
     return tally(read_stream(io.BufferedReader(io.BytesIO(data)), FILE_NAME))
 
@@ -145,7 +120,7 @@ def read_only(data: bytes) -> Workbook:
     return read_spreadsheet(data, FILE_NAME)
 
 
-def map_only(workbook: Workbook) -> MapTally:
+def map_only(workbook: Workbook) -> ReadTally:
     """Ours, the mapping half: header, rows to canonical documents."""
     return tally(workbook_results(workbook, FILE_NAME, None, "sheet"))
 
@@ -154,7 +129,7 @@ def map_only(workbook: Workbook) -> MapTally:
 class XlsxResult:
     rows: int
     size: int
-    tally: MapTally
+    tally: ReadTally
     sides: dict[str, TimedSide]
     runs: int
 
