@@ -7,7 +7,8 @@ loopback, decrypt, verify, archive, commit, signed MDN) at no less than 70% of t
 used). The sides:
 
 - `endpoint`: the AS2 endpoint (`gateway.web.as2_route.as2_app`, uvicorn) in a process of its
-  own on a fresh SQLite database (commits flushed to disk, the embedded default). `--clients`
+  own on a fresh SQLite database (commits flushed to disk, the embedded default), in as many
+  worker processes as `gateway as2` runs by default (one per usable CPU; `--workers`). `--clients`
   threads of this process POST their share of the messages one after the other, each over a
   keep-alive connection of its own, as partners that send several messages at once do (4 by
   default, as `gateway bench smtp`; 1 is one message at a time). The clock starts once every
@@ -21,7 +22,8 @@ used). The sides:
   same concurrency as the endpoint's clients (information: the issue's loop is one).
 
 The sides alternate for `--runs` runs; medians, ratios, the CPU per message of the endpoint's
-process and of the layer's loop, and the load average are reported.
+processes and of the layer's loop, the number of worker processes and the load average are
+reported.
 """
 
 from __future__ import annotations
@@ -234,9 +236,29 @@ def _post(connection: http.client.HTTPConnection, message: Packed, message_id: s
     return answer
 
 
-def serve_endpoint(database: str, partner_file: str, port: int) -> None:
-    """The endpoint's process: `as2_app` on uvicorn, no worker (receiving is measured)."""
+def serve_endpoint(database: str, partner_file: str, port: int, workers: int = 1) -> None:
+    """The endpoint's process: `as2_app` on uvicorn, no worker (receiving is measured); with
+    `workers` above 1, that many processes started by uvicorn, as `gateway as2 --workers`
+    serves (`endpoint_from_environment` in each)."""
     import uvicorn
+
+    os.environ[_DATABASE_ENV], os.environ[_PARTNERS_ENV] = database, partner_file
+    if workers > 1:
+        uvicorn.run("gateway.bench.as2:endpoint_from_environment", factory=True,
+                    workers=workers, host="127.0.0.1", port=port, log_level="warning",
+                    log_config=None)
+        return
+    app = endpoint_from_environment()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", log_config=None)
+
+
+_DATABASE_ENV, _PARTNERS_ENV = "GATEWAY_BENCH_AS2_DATABASE", "GATEWAY_BENCH_AS2_PARTNERS"
+
+
+def endpoint_from_environment() -> Any:
+    """One process's endpoint on the run's SQLite file; its channel's queue committed when
+    the process stops."""
+    from contextlib import asynccontextmanager
 
     from gateway.as2.partners import directory_from_file
     from gateway.bootstrap import make_engine, make_session_factory
@@ -244,15 +266,23 @@ def serve_endpoint(database: str, partner_file: str, port: int) -> None:
     from gateway.config import Settings
     from gateway.web.as2_route import as2_app
 
+    database = os.environ[_DATABASE_ENV]
     settings = Settings(f"sqlite:///{database}", Path(database).parent)
     sessions = make_session_factory(make_engine(settings))
-    channel = As2Channel(sessions.begin, directory_from_file(Path(partner_file), os.environ),
+    channel = As2Channel(sessions.begin,
+                         directory_from_file(Path(os.environ[_PARTNERS_ENV]), os.environ),
                          lambda: datetime.now(UTC))
-    try:
-        uvicorn.run(as2_app(channel), host="127.0.0.1", port=port, log_level="warning",
-                    log_config=None)
-    finally:
-        channel.close()
+    app = as2_app(channel)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> Any:
+        try:
+            yield
+        finally:
+            channel.close()
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 def _free_port() -> int:
@@ -275,6 +305,21 @@ def _fresh_database(folder: Path, run: int) -> Path:
     return path
 
 
+def _wait_workers(pid: int, workers: int) -> None:
+    """With several workers the socket listens before every worker has started: wait until
+    the CPU of the process tree stops growing (the workers' imports and setup are done), so
+    that it is not counted as the messages'."""
+    if workers == 1:
+        return
+    before = _cpu_seconds(pid)
+    for _ in range(120):
+        time.sleep(0.5)
+        now = _cpu_seconds(pid)
+        if now - before < 0.02:
+            return
+        before = now
+
+
 def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     import socket
 
@@ -291,21 +336,32 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a live process (Linux /proc; fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a live process and of its live descendants (uvicorn's
+    worker processes; Linux /proc: fields 14 and 15 of each, and each thread's children)."""
+    total, pids = 0.0, [pid]
+    while pids:
+        found = pids.pop()
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{found}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{found}/task").iterdir():
+                pids += [int(child) for child in (task / "children").read_text().split()]
+    return total
 
 
-def receive_end_to_end(material: Material, run: int, clients: int) -> tuple[float, float]:
-    """Wall seconds of the POSTs, and the endpoint process's CPU seconds over them."""
+def receive_end_to_end(material: Material, run: int, clients: int, workers: int = 1
+                       ) -> tuple[float, float]:
+    """Wall seconds of the POSTs, and the endpoint's CPU seconds over them (all its
+    processes)."""
     database = _fresh_database(material.folder, run)
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-P", "-c", "from gateway.bench.as2 import serve_endpoint; "
          f"serve_endpoint({str(database)!r}, {str(material.folder / 'partners.toml')!r}, "
-         f"{port})"])
+         f"{port}, {workers})"])
     try:
         _wait_listening(port, process)
+        _wait_workers(process.pid, workers)
         ids = [f"<bench-{run}-{n}@bench.example>" for n in range(len(material.messages))]
         cpu_before = _cpu_seconds(process.pid)
         seconds, answers = post_all(port, material, ids, clients)
@@ -345,7 +401,7 @@ LABELS = {
 
 
 def run_as2_benchmark(count: int, runs: int, progress: Callable[[str], None],
-                      clients: int = 4) -> dict[str, Any]:
+                      clients: int = 4, workers: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gateway-bench-as2-") as name:
         progress("making keys and messages")
         material = make_material(Path(name), count)
@@ -358,8 +414,9 @@ def run_as2_benchmark(count: int, runs: int, progress: Callable[[str], None],
             "layer_threads": partial(open_with_layer_threads, material, clients)}
         for run in range(runs):
             loads.append(os.getloadavg()[0])
-            progress(f"run {run + 1}/{runs}: endpoint, {clients} client(s)")
-            seconds, endpoint_cpu = receive_end_to_end(material, run, clients)
+            progress(f"run {run + 1}/{runs}: endpoint, {workers} worker(s), "
+                     f"{clients} client(s)")
+            seconds, endpoint_cpu = receive_end_to_end(material, run, clients, workers)
             sides["endpoint"].seconds.append(seconds)
             cpu["endpoint"].append(endpoint_cpu)
             for side, action in actions.items():
@@ -376,6 +433,7 @@ def run_as2_benchmark(count: int, runs: int, progress: Callable[[str], None],
     # build `make bench` measures), so that the build is named for what ran.
     import gateway.services.ingest  # noqa: F401
     return {"messages": count, "payload_bytes": PAYLOAD_BYTES, "runs": runs, "clients": clients,
+            "workers": workers,
             "build": current_build().label,
             "sides": {name: {"label": side.label, "seconds": side.seconds,
                              "median_seconds": side.median, "per_second": rates[name],
@@ -402,7 +460,8 @@ def print_result(result: dict[str, Any], as_json: bool) -> None:
 
     table = Table(title=f"AS2: {result['messages']} signed+encrypted messages of "
                         f"{result['payload_bytes'] // 1024} KB, {result['runs']} runs, "
-                        f"{result['clients']} client(s), {result['build']}")
+                        f"{result['clients']} client(s), endpoint in {result['workers']} "
+                        f"worker process(es), {result['build']}")
     for column in ("side", "median s", "min-max s", "messages/s"):
         table.add_column(column)
     for side in result["sides"].values():
@@ -412,7 +471,8 @@ def print_result(result: dict[str, Any], as_json: bool) -> None:
     console = Console()
     console.print(table)
     cpu = result["cpu_ms_per_message"]
-    console.print(f"CPU per message: endpoint process {cpu['endpoint']:.2f} ms, bare layer "
+    console.print(f"CPU per message: endpoint ({result['workers']} worker process(es)) "
+                  f"{cpu['endpoint']:.2f} ms, bare layer "
                   f"loop {cpu['layer']:.2f} ms")
     for key, name in (("ratio_to_openssl", "the openssl process loop"),
                       ("ratio_to_layer", "the bare layer's loop")):

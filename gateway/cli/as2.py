@@ -5,9 +5,11 @@ with its validity)."""
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,10 +17,13 @@ from gateway.cli.context import AppContext, pass_app
 from gateway.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from gateway.as2.outgoing import SendPlan
     from gateway.as2.partners import As2Directory
 
 DEFAULT_WARN_DAYS = 30
+WORKERS_ENV = "GATEWAY_AS2_WORKERS"
 PARTNERS_HELP = "The partner file with the AS2 tables [default: GATEWAY_AS2_PARTNERS]."
 
 
@@ -43,9 +48,13 @@ def _partner_file(path: Path | None) -> Path:
                    "GATEWAY_AS2_TLS_CERT; none: plain HTTP].")
 @click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Its PEM private key [default: GATEWAY_AS2_TLS_KEY].")
+@click.option("--workers", type=click.IntRange(1, 64), envvar=WORKERS_ENV,
+              help="Processes serving requests (uvicorn workers), each opening, storing and "
+                   "signing on its own. Default: one per CPU this process may use (its "
+                   "affinity and cgroup quota). Also GATEWAY_AS2_WORKERS.")
 @click.pass_context
 def as2(ctx: click.Context, partners_path: Path | None, host: str, port: int,
-        tls_cert: Path | None, tls_key: Path | None) -> None:
+        tls_cert: Path | None, tls_key: Path | None, workers: int | None) -> None:
     """Receive AS2 messages (RFC 4130) at POST /as2 and answer their MDNs; each is stored
     and committed before its MDN, then processed in the background (by Celery workers when
     GATEWAY_BROKER_URL is set). Stops on SIGINT or SIGTERM."""
@@ -55,7 +64,9 @@ def as2(ctx: click.Context, partners_path: Path | None, host: str, port: int,
     assert app is not None
     tls = _tls(tls_cert or _env_path("GATEWAY_AS2_TLS_CERT"),
                tls_key or _env_path("GATEWAY_AS2_TLS_KEY"))
-    _serve(app, _partner_file(partners_path), host, port, tls)
+    from gateway.runtime import usable_cpus
+
+    _serve(app, _partner_file(partners_path), host, port, tls, workers or usable_cpus())
 
 
 def _env_path(name: str) -> Path | None:
@@ -69,14 +80,48 @@ def _tls(cert: Path | None, key: Path | None) -> tuple[str, str] | None:
 
 
 def _serve(app: AppContext, path: Path, host: str, port: int,
-           tls: tuple[str, str] | None) -> None:
+           tls: tuple[str, str] | None, workers: int) -> None:
+    """One process, or `workers` processes started by uvicorn, each with the whole endpoint
+    (the partner file's watch, the channel's group commit, the dispatcher): a request is
+    archived and committed by the process that answers it, so every guarantee holds per
+    process. Checked once, here: the schema, the partner file, the certificates' dates."""
     import uvicorn
 
     from gateway.as2.reload import PartnerFileWatch
-    from gateway.bootstrap import configure_logging, make_session_factory
+    from gateway.bootstrap import configure_logging
+    from gateway.persistence.schema import current_revision
+
+    directory = PartnerFileWatch(path, os.environ).current()
+    if current_revision(app.engine) is None:
+        raise ConfigurationError(f"{app.settings.display_url} holds no gateway schema; run "
+                                 "`gateway init` first")
+    _warn_at_start(app, directory)
+    configure_logging()
+    # Timeouts bound a slow or idle client: it holds one connection, never the others.
+    options: dict[str, Any] = {
+        "host": host, "port": port, "log_config": None, "server_header": False,
+        "timeout_keep_alive": 5, "limit_concurrency": 200,
+        "ssl_certfile": tls[0] if tls else None, "ssl_keyfile": tls[1] if tls else None}
+    if workers == 1:
+        with _endpoint(app, path) as served:
+            uvicorn.run(served, **options)
+        return
+    # Each worker builds its endpoint from the environment (`app_from_environment`).
+    os.environ["GATEWAY_AS2_PARTNERS"] = str(path.resolve())
+    uvicorn.run(WORKER_APP, factory=True, workers=workers, **options)
+
+
+WORKER_APP = "gateway.cli.as2:app_from_environment"
+
+
+@contextmanager
+def _endpoint(app: AppContext, path: Path) -> Iterator[Starlette]:
+    """The endpoint of one process: `POST /as2` with the partner file's watch, its channel
+    and a dispatcher; what is queued is committed before the dispatcher closes."""
+    from gateway.as2.reload import PartnerFileWatch
+    from gateway.bootstrap import make_session_factory
     from gateway.channels.as2 import As2Channel
     from gateway.cli.worker import open_dispatcher
-    from gateway.persistence.schema import current_revision
     from gateway.services.as2_certificates import partner_file_reporter
     from gateway.web.as2_route import as2_app
 
@@ -84,22 +129,34 @@ def _serve(app: AppContext, path: Path, host: str, port: int,
     # Read again when it or a key or certificate it names changes: a renewal needs no restart.
     watch = PartnerFileWatch(path, os.environ,
                              on_change=partner_file_reporter(transaction, app.now, path))
-    directory = watch.current()
-    if current_revision(app.engine) is None:
-        raise ConfigurationError(f"{app.settings.display_url} holds no gateway schema; run "
-                                 "`gateway init` first")
-    _warn_at_start(app, directory)
-    configure_logging()
     with open_dispatcher(app, ["as2"]) as dispatcher:
-        channel = As2Channel(transaction, directory, app.now, dispatcher.dispatch)
+        channel = As2Channel(transaction, watch.current(), app.now, dispatcher.dispatch)
         try:
-            # Timeouts bound a slow or idle client: it holds one connection, never the others.
-            uvicorn.run(as2_app(channel, watch), host=host, port=port, log_config=None,
-                        server_header=False, timeout_keep_alive=5, limit_concurrency=200,
-                        ssl_certfile=tls[0] if tls else None,
-                        ssl_keyfile=tls[1] if tls else None)
+            yield as2_app(channel, watch)
         finally:
-            channel.close()   # what is queued is committed before the dispatcher closes
+            channel.close()
+
+
+def app_from_environment() -> Starlette:
+    """The endpoint of one worker process of `gateway as2 --workers N` (uvicorn starts each
+    worker afresh and calls this): settings and the partner file from the environment; the
+    channel's queue committed and the dispatcher closed when the worker stops."""
+    from gateway.bootstrap import configure_logging
+
+    configure_logging()
+    stack = ExitStack()
+    served = stack.enter_context(_endpoint(AppContext(os.environ),
+                                           _partner_file(None)))
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            stack.close()
+
+    served.router.lifespan_context = lifespan
+    return served
 
 
 def _warn_at_start(app: AppContext, directory: As2Directory) -> None:

@@ -245,17 +245,23 @@ def bench_outbox(messages: int, runs: int, batch_size: int, as_json: bool) -> No
 @click.option("--runs", default=3, show_default=True, help="Runs per side, alternating (median).")
 @click.option("--clients", default=4, show_default=True,
               help="Concurrent HTTP connections posting to the endpoint (1: one at a time).")
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="The endpoint's worker processes; default: what gateway as2 runs (one "
+                   "per CPU this process may use).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def bench_as2(messages: int, runs: int, clients: int, as_json: bool) -> None:
+def bench_as2(messages: int, runs: int, clients: int, workers: int | None,
+              as_json: bool) -> None:
     """Signed+encrypted 100 KB AS2 messages received end to end (HTTP on loopback, decrypt,
     verify, archive, commit, signed MDN) against the bare S/MIME layer and `openssl cms` on
     the same messages; checks every MDN and that each message is stored once."""
     from rich.console import Console
 
     from gateway.bench.as2 import print_result, run_as2_benchmark
+    from gateway.runtime import usable_cpus
 
     with Console(stderr=True).status("benchmark") as status:
-        result = run_as2_benchmark(messages, runs, lambda text: status.update(text), clients)
+        result = run_as2_benchmark(messages, runs, lambda text: status.update(text), clients,
+                                   workers or usable_cpus())
     print_result(result, as_json)
 
 

@@ -53,7 +53,8 @@ class OutboundState(StrEnum):
     `suppressed` was decided and deliberately never sent (loop protection, a rate cap), kept
     with why. `awaiting_mdn` was taken by an AS2 partner that answers with an asynchronous
     MDN (RFC 4130 section 7.3): the MDN makes it `sent` or `failed`, and no MDN by its
-    `next_attempt_at` (the partner's window) makes it `failed`.
+    `next_attempt_at` (the partner's window) makes it `failed`; a positive MDN that comes
+    after that still makes it `sent` (the partner has it).
     """
 
     PENDING = "pending"
@@ -75,8 +76,9 @@ OUTBOUND_TRANSITIONS: dict[OutboundState, frozenset[OutboundState]] = {
     # the partner answered before the sender recorded the POST).
     _O.AWAITING_MDN: frozenset({_O.SENT, _O.FAILED, _O.CANCELLED}),
     _O.SENT: frozenset(),
-    # IT retries a failed or cancelled row once the cause is fixed, with the same wire id.
-    _O.FAILED: frozenset({_O.PENDING, _O.CANCELLED}),
+    # IT retries a failed or cancelled row once the cause is fixed, with the same wire id. A
+    # row failed for want of an asynchronous MDN is `sent` when a positive one comes late.
+    _O.FAILED: frozenset({_O.PENDING, _O.CANCELLED, _O.SENT}),
     _O.CANCELLED: frozenset({_O.PENDING}),
     _O.SUPPRESSED: frozenset(),
 }

@@ -3,7 +3,10 @@ AS2 endpoint: matched to the outbox row by the Original-Message-ID they name, ve
 the partner's certificates and checked against the MIC of what was sent
 (`as2_outbound.judge_receipt`, the same check as a synchronous MDN's), then the row is `sent`
 (`processed`) or `failed` with the reason and an OUTBOUND_FAILED exception for IT
-(`outbox_sender.record_receipt`).
+(`outbox_sender.record_receipt`). An MDN that comes after the row failed for want of it
+(its window passed) still settles it (`outbox_sender.record_late_receipt`): a positive one
+makes it `sent` and resolves the exception the expiry raised, with a note; an error one
+keeps it `failed` with the partner's reason.
 
 Every MDN is kept in `as2_transmissions` (header fields and body as received, linked to the
 row it decided), and is answered HTTP 200 with no body whatever it said: an MDN is never
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,19 +31,24 @@ from sqlalchemy.orm import Session
 from gateway.as2.errors import As2Error
 from gateway.as2.mdn import claimed_original_message_id
 from gateway.as2.partners import As2Directory
-from gateway.domain.outbound import Transport
+from gateway.domain.outbound import OutboundState, Transport
 from gateway.persistence.models import As2Transmission
 from gateway.services.as2_outbound import MIC_INSTRUCTION, judge_receipt
 from gateway.services.outbox_sender import (
     RECEIPT_STATES,
     AwaitedRow,
     awaited_row,
+    record_late_receipt,
     record_receipt,
 )
 from outbound.errors import PermanentDelivery
 from outbound.transports.base import Delivered
 
 log = logging.getLogger(__name__)
+
+# `record_receipt` for a row awaiting its MDN, `record_late_receipt` for one failed for want
+# of it.
+Recorder = Callable[[Session, int, Delivered | None, PermanentDelivery | None, datetime], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,22 +110,30 @@ def _decide(session: Session, mdn: IncomingMdn, directory: As2Directory,
     mismatch = _not_from_its_partner(sent, mdn)
     if mismatch is not None:
         return MdnTaken(row.id, False, mismatch)
-    if row.state.value not in RECEIPT_STATES:
-        return MdnTaken(row.id, False, f"an MDN for outbound #{row.id}, which is "
-                                       f"{row.state.value} already: nothing changed")
-    return _judge(session, row, sent, mdn, directory, now)
+    if row.state.value in RECEIPT_STATES:
+        return _judge(session, row, sent, mdn, directory, now, record_receipt, "")
+    if row.state is OutboundState.FAILED:
+        # Perhaps failed for want of this very MDN (its window passed): it still says what
+        # the partner did with the message. `record_late_receipt` moves the row only then.
+        late = _judge(session, row, sent, mdn, directory, now, record_late_receipt,
+                      "late: ")
+        if late.decided:
+            return late
+    return MdnTaken(row.id, False, f"an MDN for outbound #{row.id}, which is "
+                                   f"{row.state.value} already: nothing changed")
 
 
 def _judge(session: Session, row: AwaitedRow, sent: Mapping[str, str], mdn: IncomingMdn,
-           directory: As2Directory, now: datetime) -> MdnTaken:
+           directory: As2Directory, now: datetime, record: Recorder,
+           prefix: str) -> MdnTaken:
     try:
         line = judge_receipt(directory, sent, sent.get(MIC_INSTRUCTION.lower(), ""),
                              mdn.headers, mdn.body, now)
     except PermanentDelivery as exc:
-        moved = record_receipt(session, row.id, None, exc, now)
-        return MdnTaken(row.id, moved, f"outbound #{row.id} failed: {exc.reason}")
-    moved = record_receipt(session, row.id, Delivered(f"asynchronous {line}"), None, now)
-    return MdnTaken(row.id, moved, f"outbound #{row.id} sent: {line}")
+        moved = record(session, row.id, None, exc, now)
+        return MdnTaken(row.id, moved, f"{prefix}outbound #{row.id} failed: {exc.reason}")
+    moved = record(session, row.id, Delivered(f"asynchronous {prefix}{line}"), None, now)
+    return MdnTaken(row.id, moved, f"{prefix}outbound #{row.id} sent: {line}")
 
 
 def _not_from_its_partner(sent: Mapping[str, str], mdn: IncomingMdn) -> str | None:

@@ -68,6 +68,10 @@ class Dashboard:
     failed: int = 0
     outbox_failed: int = 0
     outbox_pending: int = 0
+    # Taken by an AS2 partner that answers with an asynchronous MDN, not yet answered; the
+    # oldest has waited this long since the partner took it.
+    outbox_awaiting_mdn: int = 0
+    outbox_awaiting_oldest: timedelta | None = None
 
 
 def _day(session: Session, column: Any) -> ColumnElement[Any]:
@@ -139,12 +143,18 @@ def _messages(session: Session, board: Dashboard, now: datetime) -> None:
         .group_by(InboundMessage.state)).all())
     board.quarantined = states.get(MessageState.QUARANTINED, 0)
     board.failed = states.get(MessageState.FAILED, 0)
-    outbox = dict(session.execute(
-        select(OutboundMessageRow.state, func.count())
-        .where(OutboundMessageRow.state.in_([OutboundState.FAILED, OutboundState.PENDING]))
-        .group_by(OutboundMessageRow.state)).all())
-    board.outbox_failed = outbox.get(OutboundState.FAILED, 0)
-    board.outbox_pending = outbox.get(OutboundState.PENDING, 0)
+    outbox = {state: (count, oldest) for state, count, oldest in session.execute(
+        select(OutboundMessageRow.state, func.count(), func.min(OutboundMessageRow.updated_at))
+        .where(OutboundMessageRow.state.in_([OutboundState.FAILED, OutboundState.PENDING,
+                                             OutboundState.AWAITING_MDN]))
+        .group_by(OutboundMessageRow.state))}
+    board.outbox_failed = outbox.get(OutboundState.FAILED, (0, None))[0]
+    board.outbox_pending = outbox.get(OutboundState.PENDING, (0, None))[0]
+    # A row moves to `awaiting_mdn` when the partner takes it (its `updated_at` then).
+    board.outbox_awaiting_mdn, oldest = outbox.get(OutboundState.AWAITING_MDN, (0, None))
+    if oldest is not None:
+        taken = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+        board.outbox_awaiting_oldest = max(now - taken, timedelta(0))
 
 
 def _connectors(session: Session, board: Dashboard) -> None:

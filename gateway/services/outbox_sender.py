@@ -526,6 +526,31 @@ def record_receipt(session: Session, row_id: int, delivered: Delivered | None,
     `sent` (its OUTBOUND_FAILED resolved, the message it answers acknowledged) or `failed`
     with the reason and an OUTBOUND_FAILED exception. Recorded as an attempt of zero
     duration. False when the row was in neither state (decided already)."""
+    return _record_receipt(session, row_id, delivered, error, now,
+                           OUTBOX.c.state.in_(RECEIPT_STATES), "sent on retry")
+
+
+def record_late_receipt(session: Session, row_id: int, delivered: Delivered | None,
+                        error: PermanentDelivery | None, now: datetime) -> bool:
+    """A receipt that came after its window: the row is `failed` because none came
+    (`expire_awaited`), and the partner has now said what became of the message. A positive
+    one proves the partner took it (RFC 4130 section 7.3: the MDN is the proof of receipt):
+    the row is `sent` and the OUTBOUND_FAILED exception the expiry raised is resolved with a
+    note saying so, so IT neither sends it again nor chases the partner. An error one keeps
+    the row `failed` with the partner's reason in place of "no MDN", and its exception is
+    told that reason (reopened if IT had closed it). False, changing nothing, when the row
+    is not `failed` for want of an MDN (IT retried or cancelled it, or it failed otherwise)."""
+    return _record_receipt(
+        session, row_id, delivered, error, now,
+        (OUTBOX.c.state == OutboundState.FAILED.value)
+        & (OUTBOX.c.state_reason == NO_MDN_REASON),
+        f"its MDN arrived after the window ({now:%Y-%m-%d %H:%M} UTC): the partner received "
+        "it")
+
+
+def _record_receipt(session: Session, row_id: int, delivered: Delivered | None,
+                    error: PermanentDelivery | None, now: datetime, guard: Any,
+                    resolved_because: str) -> bool:
     target = OutboundState.SENT if error is None else OutboundState.FAILED
     values: dict[str, Any] = {"state": target.value, "next_attempt_at": None,
                               "updated_at": now,
@@ -533,7 +558,7 @@ def record_receipt(session: Session, row_id: int, delivered: Delivered | None,
     if error is None:
         values["sent_at"] = now
     moved = session.execute(
-        update(OUTBOX).where(OUTBOX.c.id == row_id, OUTBOX.c.state.in_(RECEIPT_STATES))
+        update(OUTBOX).where(OUTBOX.c.id == row_id, guard)
         .values(values)
         .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.transport, OUTBOX.c.attempts,
                    OUTBOX.c.supplier_code, OUTBOX.c.message_id)).first()
@@ -546,9 +571,14 @@ def record_receipt(session: Session, row_id: int, delivered: Delivered | None,
     if error is not None:
         _raise_failures(session, [(claimed, _said(error))], now)
     else:
-        _resolve_failures(session, [outcome], now)
+        _resolve_failures(session, [outcome], now, resolved_because)
         _acknowledge_messages(session, [claimed])
     return True
+
+
+# Why a row `awaiting_mdn` failed when its window passed; a receipt that comes later finds
+# the row by it (`record_late_receipt`).
+NO_MDN_REASON = "no MDN came from the partner within its window (mdn_timeout_minutes)"
 
 
 def expire_awaited(session: Session, now: datetime) -> list[int]:
@@ -558,13 +588,12 @@ def expire_awaited(session: Session, now: datetime) -> list[int]:
         update(OUTBOX).where(OUTBOX.c.state == OutboundState.AWAITING_MDN.value,
                              OUTBOX.c.next_attempt_at <= now)
         .values(state=OutboundState.FAILED.value, next_attempt_at=None, updated_at=now,
-                state_reason="no MDN came from the partner within its window "
-                             "(mdn_timeout_minutes)")
+                state_reason=NO_MDN_REASON)
         .returning(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.transport, OUTBOX.c.attempts,
                    OUTBOX.c.supplier_code, OUTBOX.c.message_id)).all()
     if not late:
         return []
-    why = "no MDN came from the partner within its window (mdn_timeout_minutes)"
+    why = NO_MDN_REASON
     _raise_failures(session, [(Claimed(row_id, kind, Transport(transport), attempts, supplier,
                                        message, _NOTHING), why)
                               for row_id, kind, transport, attempts, supplier, message in late],
@@ -618,7 +647,8 @@ def _raise_failures(session: Session, failed: list[tuple[Claimed, str]],
     session.execute(insert(EVENTS), events)
 
 
-def _resolve_failures(session: Session, sent: list[Outcome], now: datetime) -> None:
+def _resolve_failures(session: Session, sent: list[Outcome], now: datetime,
+                      because: str = "sent on retry") -> None:
     """Resolve the open OUTBOUND_FAILED exceptions of rows a retry has now sent (one indexed
     lookup by key per 500 rows; rows that never failed have none)."""
     keys = {failure_key(o.claimed.supplier_code, o.claimed.id): o.claimed.id for o in sent}
@@ -630,7 +660,7 @@ def _resolve_failures(session: Session, sent: list[Outcome], now: datetime) -> N
                             .values(state=ExceptionState.RESOLVED.value, updated_at=now))
             session.execute(insert(EVENTS).values(_event(
                 exception_id, now, "resolved", ExceptionState(state), ExceptionState.RESOLVED,
-                f"outbound #{keys[key]} sent on retry", None)))
+                f"outbound #{keys[key]} {because}", None)))
 
 
 def _event(exception_id: int, now: datetime, action: str, before: ExceptionState | None,

@@ -11,12 +11,12 @@ numbers are formatted by Babel for the same locale (CLDR data), so a German page
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -85,6 +85,10 @@ class Formats:
 
     def datetime(self, value: datetime | None) -> str:
         return "" if value is None else format_datetime(value, "medium", locale=self.locale)
+
+    def age(self, value: timedelta | None) -> str:
+        """How long ago, roughly ("2 hours", "3 days")."""
+        return "" if value is None else format_timedelta(value, locale=self.locale)
 
     def number(self, value: Decimal | float | int | None) -> str:
         return "" if value is None else format_decimal(value, locale=self.locale)

@@ -22,22 +22,24 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.as2.mdn import MdnRequest
+from gateway.as2.errors import DispositionModifier
+from gateway.as2.mdn import Disposition, MdnRequest, ReceiptFacts, build_receipt
 from gateway.as2.outgoing import SendPlan
 from gateway.as2.partners import As2Directory, As2Partner
 from gateway.bootstrap import make_session_factory
-from gateway.channels.as2 import As2Channel
+from gateway.channels.as2 import As2Channel, As2Request
 from gateway.config import OutboundSettings
 from gateway.domain.outbound import OutboundKind, OutboundState
 from gateway.persistence.models import (
     As2Transmission,
+    ExceptionEventRow,
     ExceptionRow,
     OutboundAttemptRow,
     OutboundMessageRow,
 )
 from gateway.services import outbox
 from gateway.services.as2_outbound import as2_draft, mdn_check
-from gateway.services.outbox_sender import OutboxSender, Transports
+from gateway.services.outbox_sender import NO_MDN_REASON, OutboxSender, Transports
 from gateway.web.as2_route import as2_app
 from outbound.transports.as2 import As2Poster
 from outbound.transports.filedrop import FileDrop
@@ -319,8 +321,6 @@ def test_an_mdn_that_comes_before_the_sender_recorded_its_post_decides_the_row(
         sessions: sessionmaker[Session], parties: dict[str, Party], tmp_path: Path) -> None:
     """A fast partner: its MDN arrives while the row is still `sending` (the sender has not
     recorded the POST yet). The MDN makes it `sent`; the sender's late record moves nothing."""
-    from gateway.as2.mdn import Disposition, ReceiptFacts, build_receipt
-    from gateway.channels.as2 import As2Request
     from gateway.services.outbox_sender import Outcome, claim_due, record_outcomes
     from outbound.transports.base import Delivered
 
@@ -346,3 +346,84 @@ def test_an_mdn_that_comes_before_the_sender_recorded_its_post_decides_the_row(
                         lambda: 0.5)
     row = _row(sessions, row_id)
     assert (row.state, row.next_attempt_at) == (OutboundState.SENT, None)
+
+
+
+def _expired_row(sessions: sessionmaker[Session], parties: dict[str, Party],
+                 tmp_path: Path) -> tuple[int, As2Directory]:
+    """A row to a partner that took it and sent no MDN, failed by the sweep past its
+    window (one OUTBOUND_FAILED open); its id and our directory."""
+    with _silent_server(_SilentPartner()) as url:
+        ours = _ours(parties, url, "https://gateway.example/as2", minutes=1)
+        row_id = _enqueue(sessions, ours)
+        _sender(sessions, ours, tmp_path).drain()
+    assert _row(sessions, row_id).state == OutboundState.AWAITING_MDN
+    _sender(sessions, ours, tmp_path,
+            clock=lambda: datetime.now(UTC) + timedelta(minutes=5)).sweep()
+    row = _row(sessions, row_id)
+    assert (row.state, row.state_reason) == (OutboundState.FAILED, NO_MDN_REASON)
+    (failure,) = _failures(sessions, row_id)
+    assert failure.state == "open"
+    return row_id, ours
+
+
+def _late_receipt(sessions: sessionmaker[Session], parties: dict[str, Party],
+                  ours: As2Directory, row_id: int, disposition: Disposition) -> None:
+    """Acme's signed MDN for the row, taken by our endpoint's channel."""
+    sent = dict(_row(sessions, row_id).headers or ())
+    facts = ReceiptFacts(sent["Message-ID"], "ACME-AS2", "BUYER-AS2", disposition,
+                         sent["X-Gateway-AS2-MIC"], "received")
+    receipt = build_receipt(facts, MdnRequest(True, True, "sha256", None),
+                            parties["acme"].pair, datetime.now(UTC))
+    channel = As2Channel(sessions.begin, ours, lambda: datetime.now(UTC))
+    answer = channel.receive(As2Request(receipt.headers, receipt.body))
+    assert (answer.receipt, answer.message_id) == (None, None)
+
+
+def test_a_positive_mdn_after_the_window_makes_the_failed_row_sent(
+        sessions: sessionmaker[Session], parties: dict[str, Party], tmp_path: Path) -> None:
+    row_id, ours = _expired_row(sessions, parties, tmp_path)
+    _late_receipt(sessions, parties, ours, row_id, Disposition())
+    row = _row(sessions, row_id)
+    assert (row.state, row.state_reason) == (OutboundState.SENT, None)
+    assert row.sent_at is not None
+    (failure,) = _failures(sessions, row_id)
+    assert failure.state == "resolved"
+    with sessions.begin() as session:
+        notes = list(session.scalars(select(ExceptionEventRow.detail).where(
+            ExceptionEventRow.exception_id == failure.id, ExceptionEventRow.action ==
+            "resolved")))
+        (kept,) = session.scalars(select(As2Transmission).where(
+            As2Transmission.outbound_id == row_id)).all()
+    (note,) = notes
+    assert "MDN arrived after the window" in (note or "")
+    assert (kept.reason or "").startswith(f"late: outbound #{row_id} sent")
+    # The same MDN again (a partner retrying its POST) changes nothing more.
+    _late_receipt(sessions, parties, ours, row_id, Disposition())
+    assert _row(sessions, row_id).state == OutboundState.SENT
+
+
+def test_an_error_mdn_after_the_window_keeps_the_row_failed_with_its_reason(
+        sessions: sessionmaker[Session], parties: dict[str, Party], tmp_path: Path) -> None:
+    row_id, ours = _expired_row(sessions, parties, tmp_path)
+    _late_receipt(sessions, parties, ours, row_id,
+                  Disposition(DispositionModifier.DECRYPTION_FAILED))
+    row = _row(sessions, row_id)
+    assert row.state == OutboundState.FAILED
+    assert "decryption-failed" in (row.state_reason or "")
+    (failure,) = _failures(sessions, row_id)
+    assert failure.state == "open"
+    assert "decryption-failed" in (failure.actual or "")
+
+
+def test_a_late_mdn_changes_nothing_once_it_retried_or_cancelled_the_row(
+        sessions: sessionmaker[Session], parties: dict[str, Party], tmp_path: Path) -> None:
+    row_id, ours = _expired_row(sessions, parties, tmp_path)
+    with sessions.begin() as session:
+        assert outbox.cancel(session, [row_id], "it") == [row_id]
+    _late_receipt(sessions, parties, ours, row_id, Disposition())
+    assert _row(sessions, row_id).state == OutboundState.CANCELLED
+    with sessions.begin() as session:
+        (kept,) = session.scalars(select(As2Transmission).where(
+            As2Transmission.outbound_id == row_id)).all()
+    assert "cancelled already: nothing changed" in (kept.reason or "")

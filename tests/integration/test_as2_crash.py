@@ -1,5 +1,5 @@
-"""`gateway as2` as a process: kill -9 during a burst (every message that got an MDN is
-stored exactly once; sent again after the restart, each is stored once in all, a message
+"""`gateway as2` as a process, alone and in two worker processes: kill -9 of all of it during
+a burst (every message that got an MDN is stored exactly once; sent again after the restart, each is stored once in all, a message
 stored whose MDN was lost answered `duplicate-document`), and HTTPS with its own
 certificate."""
 
@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Engine, func, select
 
 from gateway.bootstrap import make_session_factory
@@ -39,8 +40,10 @@ MESSAGES = 40
 
 @contextmanager
 def _endpoint(settings: Settings, partner_file: Path, tmp_path: Path,
-              tls: tuple[Path, Path] | None = None
+              tls: tuple[Path, Path] | None = None, workers: int = 1
               ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`gateway as2` in a session of its own: with `workers` above 1 uvicorn starts them as
+    its children, and a crash is all of them killed (`os.killpg`)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -48,8 +51,9 @@ def _endpoint(settings: Settings, partner_file: Path, tmp_path: Path,
            "GATEWAY_VAR_DIR": str(tmp_path), "GATEWAY_AS2_PARTNERS": str(partner_file)}
     extra = ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])] if tls else []
     process = subprocess.Popen([sys.executable, "-m", "gateway", "as2", "--port", str(port),
-                                *extra], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                                "--workers", str(workers), *extra], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     deadline = time.monotonic() + 60
     while True:
         assert process.poll() is None, "gateway as2 stopped while starting"
@@ -123,7 +127,9 @@ def test_gateway_as2_serves_https_with_its_certificate(
                     "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True)
     message_id, headers, body = _messages(tmp_path)[0]
-    with _endpoint(settings, partner_file, tmp_path, (cert, key)) as (_process, url):
+    # Two worker processes: uvicorn hands them the TLS options too.
+    with _endpoint(settings, partner_file, tmp_path, (cert, key), workers=2) as (_process,
+                                                                                 url):
         assert url.startswith("https://")
         response = httpx.post(url, headers=headers, content=body, timeout=30,
                               verify=ssl.create_default_context(cafile=str(cert)))
@@ -131,14 +137,15 @@ def test_gateway_as2_serves_https_with_its_certificate(
     assert _stored(engine) == {message_id: 1}
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_every_message_answered_before_a_kill_is_stored_exactly_once(
-        engine: Engine, settings: Settings, tmp_path: Path) -> None:
+        engine: Engine, settings: Settings, tmp_path: Path, workers: int) -> None:
     partner_file = _partner_file(tmp_path)
     messages = _messages(tmp_path)
-    with _endpoint(settings, partner_file, tmp_path) as (process, url):
+    with _endpoint(settings, partner_file, tmp_path, workers=workers) as (process, url):
         def kill_at_ten(count: int) -> None:
             if count == 10:
-                os.kill(process.pid, signal.SIGKILL)
+                os.killpg(process.pid, signal.SIGKILL)   # every process of it at once
 
         answered = _burst(url, messages, kill_at_ten)
         process.wait(30)
@@ -149,7 +156,7 @@ def test_every_message_answered_before_a_kill_is_stored_exactly_once(
     for message_id in answered:
         assert stored.get(message_id) == 1, message_id
 
-    with _endpoint(settings, partner_file, tmp_path) as (_process, url):
+    with _endpoint(settings, partner_file, tmp_path, workers=workers) as (_process, url):
         again = _burst(url, messages)
     assert len(again) == MESSAGES
     stored = _stored(engine)

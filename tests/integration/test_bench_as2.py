@@ -15,12 +15,15 @@ def test_the_payload_is_about_100_kb_and_differs_per_message() -> None:
 
 def test_a_small_run_checks_every_side_and_reports_the_ratios() -> None:
     require_openssl()
-    result = run_as2_benchmark(3, 1, lambda _text: None, clients=2)
+    # Two worker processes, as `gateway as2` serves on two CPUs: every MDN still verifies
+    # and each message is stored once.
+    result = run_as2_benchmark(3, 1, lambda _text: None, clients=2, workers=2)
     assert set(result["sides"]) == {"endpoint", "layer", "layer_threads", "openssl"}
     assert all(len(side["seconds"]) == 1 for side in result["sides"].values())
     assert result["ratio_to_layer"] > 0
     assert result["ratio_to_openssl"] > 0
-    assert result["clients"] == 2
+    assert (result["clients"], result["workers"]) == (2, 2)
+    assert result["cpu_ms_per_message"]["endpoint"] > 0
     assert result["messages"] == 3
 
 

@@ -221,6 +221,13 @@ def _it_facts(engine: Engine) -> None:
             session.add(OutboundAttemptRow(
                 outbound_id=row.id, at=NOW - timedelta(minutes=10 - number), duration_ms=5,
                 outcome=outcome, error=error))
+        # Taken by an AS2 partner 3 hours and 20 minutes ago; their asynchronous MDNs due.
+        for number, taken in enumerate((NOW - timedelta(hours=3), NOW - timedelta(minutes=20))):
+            session.add(OutboundMessageRow(
+                kind="contrl", transport="as2", recipient="https://as2.acme.example/", sender="",
+                payload=b"", content_type="application/edifact", wire_id=f"as2-{number}",
+                state="awaiting_mdn", reason="test", attempts=1, created_at=taken,
+                updated_at=taken, next_attempt_at=taken + timedelta(hours=4)))
 
 
 def test_the_dashboard_shows_exceptions_orders_messages_and_connectors(
@@ -244,6 +251,7 @@ def test_the_dashboard_shows_exceptions_orders_messages_and_connectors(
     quarantined = sum(1 for m in messages if m.state == "quarantined")
     assert f'id="quarantined">Quarantined: {quarantined}<' in page
     assert 'id="outbox-failed">Outbox failed: 1<' in page
+    assert 'id="outbox-awaiting-mdn">Outbox awaiting an MDN: 2 (oldest 3 hours)<' in page
     imap = re.search(r'data-connector="imap:purchasing">(.*?)</tr>', page, re.S)
     assert imap is not None
     assert "LOGIN failed: &lt;b&gt;no&lt;/b&gt;" in imap.group(1)
