@@ -1,7 +1,7 @@
 """`gateway as2` as a process, alone and in two worker processes: kill -9 of all of it during
-a burst (every message that got an MDN is stored exactly once; sent again after the restart, each is stored once in all, a message
-stored whose MDN was lost answered `duplicate-document`), and HTTPS with its own
-certificate."""
+a burst (every message that got an MDN is stored exactly once; sent again after the restart,
+each is stored once in all, a message stored whose MDN was lost answered
+`duplicate-document`), and HTTPS with its own certificate."""
 
 from __future__ import annotations
 
