@@ -69,7 +69,7 @@ def read_decimal(text: str, element: etree._Element | None, notes: XmlNotes,
         value = Decimal(text)
     except InvalidOperation:
         value = None
-    if value is None or not value.is_finite() or "e" in text.lower() or "," in text:
+    if value is None or not value.is_finite() or "e" in text or "E" in text or "," in text:
         notes.add(element, ProblemCode.INVALID_NUMBER, f"{what} {text!r} is not a number")
         return None
     return value
