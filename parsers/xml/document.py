@@ -120,7 +120,7 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        line, column = exc.position if exc.position else (exc.lineno, None)
+        line, column = _position(exc)
         if "depth" in str(exc).lower():
             raise XmlLimitError(ProblemCode.OVER_LIMIT,
                                 f"the XML nests deeper than the parser accepts: {exc.msg}",
@@ -160,8 +160,21 @@ def _keyword(data: bytes, keyword: bytes, start: int, end: int) -> int:
     return -1
 
 
+def _position(exc: etree.XMLSyntaxError) -> tuple[int | None, int | None]:
+    """The line and column libxml2 gave the error; read untyped, as `tag_of` reads a tag (the
+    stubs promise two ints)."""
+    position: object = getattr(exc, "position", None)
+    if isinstance(position, tuple) and len(position) == 2:
+        line, column = position
+        return (line if isinstance(line, int) else None,
+                column if isinstance(column, int) else None)
+    return exc.lineno, None
+
+
 def line_of(element: etree._Element) -> int | None:
-    line = element.sourceline
+    """The element's line in the document. Read untyped: the stubs give `sourceline` no type
+    (mypyc took it for None and refused every int)."""
+    line: object = getattr(element, "sourceline", None)
     return line if isinstance(line, int) else None
 
 
