@@ -45,12 +45,17 @@ def read_date(text: str, element: etree._Element | None, notes: XmlNotes,
     day, whatever its zone: "2000-10-14T18:39:09-08:00" is 14 October)."""
     if not text:
         return None
-    match = _DATE.match(text)
-    if match is not None:
-        try:
+    try:
+        if (len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdecimal()
+                and text[5:7].isdecimal() and text[8:10].isdecimal()):
+            # The common shape, YYYY-MM-DD (and a time after it), read without the pattern:
+            # the same digits `_DATE` would take (`\d` is a decimal digit, as `isdecimal`).
+            return date(int(text[:4]), int(text[5:7]), int(text[8:10]))
+        match = _DATE.match(text)
+        if match is not None:
             return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        except ValueError:
-            pass
+    except ValueError:
+        pass
     notes.add(element, ProblemCode.INVALID_DATE, f"{what} {text!r} is not a date (YYYY-MM-DD)")
     return None
 
@@ -64,7 +69,7 @@ def read_decimal(text: str, element: etree._Element | None, notes: XmlNotes,
         value = Decimal(text)
     except InvalidOperation:
         value = None
-    if value is None or not value.is_finite() or "e" in text.lower() or "," in text:
+    if value is None or not value.is_finite() or "e" in text or "E" in text or "," in text:
         notes.add(element, ProblemCode.INVALID_NUMBER, f"{what} {text!r} is not a number")
         return None
     return value
@@ -101,7 +106,7 @@ def children(element: etree._Element) -> dict[str, etree._Element]:
     found: dict[str, etree._Element] = {}
     names = _LOCAL_NAMES
     for child in element:
-        tag = child.tag
+        tag = getattr(child, "tag")  # noqa: B009 (not always a string: parsers.xml.tag_of)
         local = names.get(tag) or _local_name_of(tag)
         if local and local not in found:
             found[local] = child
@@ -116,7 +121,7 @@ def descend(element: etree._Element | None, *names: str) -> etree._Element | Non
             return None
         parent, element = element, None
         for child in parent:
-            tag = child.tag
+            tag = getattr(child, "tag")  # noqa: B009 (not always a string: parsers.xml.tag_of)
             if (known.get(tag) or _local_name_of(tag)) == name:
                 element = child
                 break

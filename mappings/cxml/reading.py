@@ -37,6 +37,7 @@ from parsers.xml import (
     parse_xml,
     read_document,
     root_name,
+    tag_of,
 )
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ def _confirmation_line(element: etree._Element, notes: XmlNotes) -> Line:
     dates: list[date] = []
     item_id = None
     for child in element:
-        tag = child.tag
+        tag = tag_of(child)
         if tag == "UnitOfMeasure":
             line.unit = line.unit or text_of(child) or None
         elif tag == "ItemID":
@@ -268,7 +269,7 @@ def _confirmation_status(line: Line, status: etree._Element, notes: XmlNotes
     when = status.get("deliveryDate") or status.get("shipmentDate") or ""
     value = read_date(when, status, notes, "deliveryDate")
     for child in status:
-        tag = child.tag
+        tag = tag_of(child)
         if tag == "UnitOfMeasure":
             line.unit = text_of(child) or line.unit
         elif tag == "ItemIn":

@@ -39,7 +39,7 @@ from mappings.xmlvalues import (
     text_of,
 )
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
-from parsers.xml import XmlDocument, line_of, parse_xml, read_document, root_name
+from parsers.xml import XmlDocument, line_of, parse_xml, read_document, root_name, tag_of
 
 if TYPE_CHECKING:
     from mappings.email.columns import ColumnProfile
@@ -162,7 +162,7 @@ class _UblBuilder:
     def _parties(self) -> None:
         document = self.document
         for element in self.root:
-            role = codes.PARTY_ROLES.get(local_name_of(element.tag))
+            role = codes.PARTY_ROLES.get(local_name_of(tag_of(element)))
             if role is None:
                 continue
             party = element.find("{*}Party")
@@ -346,7 +346,7 @@ def _read_item(item: Item, element: etree._Element) -> None:
     kids: dict[str, etree._Element] = {}
     standards: list[etree._Element] = []
     for child in element:
-        name = local_name_of(child.tag)
+        name = local_name_of(tag_of(child))
         if name == "StandardItemIdentification":
             standards.append(child)
         if name and name not in kids:

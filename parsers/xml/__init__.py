@@ -9,6 +9,7 @@ from parsers.xml.document import (
     parse_xml,
     read_document,
     root_name,
+    tag_of,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "parse_xml",
     "read_document",
     "root_name",
+    "tag_of",
 ]

@@ -40,8 +40,10 @@ _BOM = b"\xef\xbb\xbf"
 # The prolog before the root element: declarations, comments, processing instructions and a
 # DOCTYPE (whose internal subset, in brackets, is where entities are declared).
 _ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
-_DOCTYPE = re.compile(rb"<!DOCTYPE\b")
-_ENTITY = re.compile(rb"<!ENTITY\b")
+_DOCTYPE = b"<!DOCTYPE"
+_ENTITY = b"<!ENTITY"
+# The bytes a name goes on with: a keyword followed by one of these is another word.
+_NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _SNIFF_LIMIT = 1 << 16
 # The first read of a document, doubled on each further read up to `_MAX_CHUNK`.
 _FIRST_CHUNK = 1 << 16
@@ -118,7 +120,7 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        line, column = exc.position if exc.position else (exc.lineno, None)
+        line, column = _position(exc)
         if "depth" in str(exc).lower():
             raise XmlLimitError(ProblemCode.OVER_LIMIT,
                                 f"the XML nests deeper than the parser accepts: {exc.msg}",
@@ -126,29 +128,65 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
         raise MalformedXmlError(ProblemCode.MALFORMED_XML,
                                 f"not well-formed XML at line {line}, column {column}: "
                                 f"{exc.msg}", line, column) from exc
-    qualified = etree.QName(root)
-    return XmlDocument(root, qualified.namespace or "", qualified.localname)
+    tag = str(root.tag)
+    if tag.startswith("{"):
+        namespace, _, name = tag[1:].partition("}")
+        return XmlDocument(root, namespace, name)
+    return XmlDocument(root, "", tag)
 
 
 def _refuse_entities(data: bytes) -> None:
     """A DOCTYPE that declares entities is refused whole (never expanded, never fetched)."""
-    doctype = _DOCTYPE.search(data, 0, _SNIFF_LIMIT)
-    if doctype is None:
+    doctype = _keyword(data, _DOCTYPE, 0, min(len(data), _SNIFF_LIMIT))
+    if doctype < 0:
         return
-    if _ENTITY.search(data, doctype.start()) is not None:
-        line = data.count(b"\n", 0, doctype.start()) + 1
+    if _keyword(data, _ENTITY, doctype, len(data)) >= 0:
+        line = data.count(b"\n", 0, doctype) + 1
         raise ForbiddenXmlError(ProblemCode.FORBIDDEN_XML,
                                 f"the DOCTYPE at line {line} declares entities: entity "
                                 "declarations are never processed, the document is refused",
                                 line, None)
 
 
+def _keyword(data: bytes, keyword: bytes, start: int, end: int) -> int:
+    """Where `keyword` stands whole (not the start of a longer name) in `data[start:end]`, or
+    -1. A byte search, not a pattern: it runs over every byte of every document."""
+    position = data.find(keyword, start, end)
+    while position >= 0:
+        after = position + len(keyword)
+        if after >= end or data[after] not in _NAME_BYTES:
+            return position
+        position = data.find(keyword, after, end)
+    return -1
+
+
+def _position(exc: etree.XMLSyntaxError) -> tuple[int | None, int | None]:
+    """The line and column libxml2 gave the error; read untyped, as `tag_of` reads a tag (the
+    stubs promise two ints)."""
+    position: object = getattr(exc, "position", None)
+    if isinstance(position, tuple) and len(position) == 2:
+        line, column = position
+        return (line if isinstance(line, int) else None,
+                column if isinstance(column, int) else None)
+    return exc.lineno, None
+
+
 def line_of(element: etree._Element) -> int | None:
-    line = element.sourceline
+    """The element's line in the document. Read untyped: the stubs give `sourceline` no type
+    (mypyc took it for None and refused every int)."""
+    line: object = getattr(element, "sourceline", None)
     return line if isinstance(line, int) else None
+
+
+def tag_of(node: etree._Element) -> object:
+    """The node's tag as lxml gives it: "{namespace}name" or "name" for an element, a function
+    (etree.Comment, etree.Entity, etree.ProcessingInstruction) for other nodes. The stubs say
+    `str`, and a module compiled with mypyc would check that and fail on an entity reference
+    (kept in the tree, never expanded: `resolve_entities=False`); read here untyped."""
+    return getattr(node, "tag")  # noqa: B009 (the attribute's declared type is not its type)
 
 
 def local_name(element: etree._Element) -> str:
     """The element's name without its namespace (comments and entities: empty)."""
-    tag = element.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    tag = tag_of(element)
+    return tag[tag.rfind("}") + 1:] if isinstance(tag, str) else ""

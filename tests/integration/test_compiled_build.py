@@ -4,8 +4,8 @@ mypyc turns type annotations into runtime checks and compiles classes into nativ
 typing lie or a dynamic trick that plain Python forgives fails only in the compiled build: the
 one the benchmarks measure and a deployment should run. This test builds it from this checkout in
 a scratch virtual environment and compares, byte for byte, what both builds print for every
-sample, every EDIFACT and X12 corpus file and generated interchanges, and the demo's exception
-queue.
+sample, every EDIFACT, X12, UBL and cXML corpus file and generated interchanges and documents,
+and the demo's exception queue.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from gateway.bench.dialects import build_x12
+from gateway.bench.dialects import build_x12, build_xml_files
 from gateway.bench.parse import build_interchange
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,6 +94,17 @@ def test_the_x12_reader_is_compiled(compiled: Path) -> None:
             "mappings.x12.orders", "mappings.x12.shipments", "mappings.x12.reading"} <= modules
 
 
+def test_the_xml_readers_are_compiled(compiled: Path) -> None:
+    probe = ("import json, mappings.ubl.reading, mappings.cxml.reading\n"
+             "from gateway.bench.build import current_build\n"
+             "print(json.dumps(current_build().as_json()))")
+    done = _run([str(compiled.with_name("python")), "-c", probe], cwd="/")
+    assert done.returncode == 0, done.stderr
+    modules = set(json.loads(done.stdout)["compiled_modules"])
+    assert {"parsers.xml.document", "mappings.xmlvalues", "mappings.ubl.reading",
+            "mappings.cxml.reading"} <= modules
+
+
 def _edifact_inputs(tmp_path: Path) -> list[Path]:
     files = sorted((REPO / "samples").rglob("*.edi"))
     if CORPUS.is_dir():
@@ -115,6 +126,29 @@ def _x12_inputs(tmp_path: Path) -> list[Path]:
         generated.write_bytes(build_x12(kind, 40))
         files.append(generated)
     return files
+
+
+def _xml_inputs(tmp_path: Path) -> list[Path]:
+    files = sorted(p for p in (REPO / "samples").rglob("*.xml") if p.parent.name in ("ubl", "cxml"))
+    if CORPUS.is_dir():
+        files += sorted(p for p in CORPUS.glob("ubl_*/*") if p.is_file())
+        files += sorted(p for p in CORPUS.glob("cxml_*/*") if p.is_file())
+    # The benchmark's own documents: namespaces bound to prefixes, a DOCTYPE, many lines.
+    for kind, stem in (("UBL OrderResponse", "ubl"), ("cXML ConfirmationRequest", "cxml")):
+        for index, data in enumerate(build_xml_files(kind, 3)):
+            generated = tmp_path / f"generated_{stem}_{index}.xml"
+            generated.write_bytes(data)
+            files.append(generated)
+    return files
+
+
+def test_xml_parse_prints_the_same_json(compiled: Path, tmp_path: Path) -> None:
+    files = [str(p) for p in _xml_inputs(tmp_path)]
+    plain = _run([str(PLAIN_GATEWAY), "parse", "--json", *files], cwd=REPO)
+    fast = _run([str(compiled), "parse", "--json", *files], cwd=REPO)
+    assert len(files) > 8
+    assert json.loads(plain.stdout)["documents"], plain.stderr
+    assert (fast.returncode, fast.stdout) == (plain.returncode, plain.stdout)
 
 
 def test_x12_parse_prints_the_same_json(compiled: Path, tmp_path: Path) -> None:

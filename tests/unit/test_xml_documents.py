@@ -51,6 +51,22 @@ def test_external_entity_naming_a_local_file_is_refused(tmp_path: Path) -> None:
         parse_xml(data)
 
 
+def test_an_entity_declared_far_into_the_doctype_is_refused_at_the_doctype_line() -> None:
+    padding = b"<!-- " + b"x" * (1 << 17) + b" -->\n"
+    data = (b'<?xml version="1.0"?>\n\n<!DOCTYPE Order [\n' + padding
+            + b'<!ENTITY\tx "y">]>\n<Order>&x;</Order>')
+    with pytest.raises(ForbiddenXmlError) as caught:
+        parse_xml(data)
+    assert caught.value.line == 3
+
+
+def test_a_doctype_whose_subset_has_no_entity_declaration_is_parsed() -> None:
+    # "<!ENTITYX" inside a comment is no declaration; the document parses.
+    data = (b'<?xml version="1.0"?>\n<!DOCTYPE Order [<!-- <!ENTITYX -->]>\n'
+            b'<Order><ID>1</ID></Order>')
+    assert parse_xml(data).name == "Order"
+
+
 def test_doctype_naming_a_dtd_on_the_network_is_read_without_fetching_it() -> None:
     data = (b'<?xml version="1.0"?>\n<!DOCTYPE cXML SYSTEM "http://192.0.2.1/cXML.dtd">\n'
             b'<cXML payloadID="1"><Header/></cXML>')
