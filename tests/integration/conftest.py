@@ -66,10 +66,11 @@ class BackgroundDrops:
     """Drops scratch databases on a thread of its own, so that a test does not wait for it:
     PostgreSQL 15 makes each DROP DATABASE wait for a checkpoint, which flushes every dirty
     buffer of the server and took longer than many tests. `close` waits for the last drop
-    and fails the run if one failed (a database left behind)."""
+    and fails the run if one failed (a database left behind). At most `backlog` wait: a test
+    that would leave more waits for a drop, so that a run never holds many databases at once."""
 
-    def __init__(self) -> None:
-        self._names: queue.Queue[str | None] = queue.Queue()
+    def __init__(self, backlog: int = 16) -> None:
+        self._names: queue.Queue[str | None] = queue.Queue(maxsize=backlog)
         self._failures: list[str] = []
         self._thread = threading.Thread(target=self._drop_all, daemon=True)
         self._thread.start()
@@ -120,10 +121,12 @@ class MigratedTemplates:
         if self._sqlite is None:
             path = self._folder / "migrated.db"
             engine = make_engine(Settings(f"sqlite:///{path}", self._folder))
-            upgrade(engine)
-            # The last connection closed checkpoints the write-ahead log into the file, so
-            # the file alone is the whole database.
-            engine.dispose()
+            try:
+                upgrade(engine)
+            finally:
+                # The last connection closed checkpoints the write-ahead log into the file, so
+                # the file alone is the whole database.
+                engine.dispose()
             self._sqlite = path
         return self._sqlite
 
@@ -131,10 +134,12 @@ class MigratedTemplates:
         if self._postgres is None:
             name = f"gateway_test_template_{uuid.uuid4().hex[:12]}"
             engine = make_engine(Settings(_create_database(name)))
-            self._postgres = name
-            upgrade(engine)
-            # PostgreSQL copies a database only while nobody is connected to it.
-            engine.dispose()
+            self._postgres = name   # dropped at the end even if a migration fails
+            try:
+                upgrade(engine)
+            finally:
+                # PostgreSQL copies a database only while nobody is connected to it.
+                engine.dispose()
         return self._postgres
 
     def drop(self) -> None:
