@@ -8,7 +8,8 @@ What one request costs, and why it is cheap (docs/benchmarks.md, `gateway bench 
   sent alone without BEGIN and COMMIT.
 - One hop to a worker thread (the context's own pool, `WebContext.in_thread`) for that
   transaction; the header and query checks run on the event loop.
-- The page's columns, not ORM objects (`queue_view.queue_query` with `API_COLUMNS`), each row
+- The page's columns, not ORM objects (`queue_view.queue_statement` with `API_COLUMNS`), its
+  text made once per combination of filters and sent straight to psycopg, each row (a tuple)
   turned into its JSON item by a plain function, the page written by orjson.
 """
 
@@ -16,14 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,7 +40,9 @@ from gateway.web.queue_view import (
     clean_filters,
     encode_cursor,
     page_size,
-    queue_query,
+    queue_shape,
+    queue_statement,
+    queue_values,
     utc,
     version_of,
 )
@@ -84,32 +86,16 @@ def page_json(rows: Sequence[Sequence[Any]], limit: int) -> bytes:
                                                                                 last[0])})
 
 
-def page_statement(filters: QueueFilters, cursor: str | None, limit: int,
-                   now: datetime) -> Select[Any]:
-    """The page's statement; the same object again for the same filters and size while no
-    cursor or age is given (the first page, which integrations poll): SQLAlchemy then finds
-    its compiled form without building and hashing the statement anew."""
-    if cursor or filters.age:
-        return queue_query(API_COLUMNS, filters, cursor, limit, now)
-    return _first_page_statement(filters, page_size(limit))
-
-
-@lru_cache(maxsize=256)
-def _first_page_statement(filters: QueueFilters, limit: int) -> Select[Any]:
-    # `now` only serves the age filter, which never reaches here.
-    return queue_query(API_COLUMNS, filters, None, limit, datetime.now(UTC))
-
-
-def checked_statement(actor: Actor | None, filters: QueueFilters, cursor: str | None,
-                      limit: int, now: datetime) -> Select[Any]:
-    """The page's statement for `actor` (401 when there is none, 403 without the scope, 400 for
-    a cursor this gateway did not make, in that order)."""
+def checked_values(actor: Actor | None, filters: QueueFilters, cursor: str | None,
+                   limit: int, now: datetime) -> dict[str, Any]:
+    """The page statement's values for `actor` (`queue_values`; 401 when there is none, 403
+    without the scope, 400 for a cursor this gateway did not make, in that order)."""
     if actor is None:
         raise unauthorized()
     if not may_read_exceptions(actor):
         raise ApiProblem(403, "Forbidden", "this token's scopes do not cover exceptions")
     try:
-        return page_statement(filters, cursor, limit, now)
+        return queue_values(filters, cursor, limit, now)
     except BadCursor as exc:
         raise ApiProblem(400, "Bad cursor", str(exc)) from exc
 
@@ -120,20 +106,23 @@ def read_page(ctx: WebContext, token: str, filters: QueueFilters, cursor: str | 
 
     A token remembered as valid (`gateway.web.api_tokens`) leaves the page as the request's
     only statement: it runs alone, outside a transaction (`WebContext.read_alone`), one round
-    trip instead of BEGIN, SELECT and COMMIT. Otherwise the token is looked up (and its last
-    use recorded) in the page's own transaction."""
+    trip instead of BEGIN, SELECT and COMMIT, its text made once per combination of filters
+    (`queue_shape`) and sent straight to psycopg. Otherwise the token is looked up (and its
+    last use recorded) in the page's own transaction."""
     now = ctx.now()
     remembered = ctx.tokens.remembered(token, now)
     if remembered is not None:
-        statement = checked_statement(remembered, filters, cursor, limit, now)
-        return page_json(ctx.read_alone(statement), limit)
+        values = checked_values(remembered, filters, cursor, limit, now)
+        return page_json(ctx.read_alone(
+            ("exceptions", queue_shape(filters, values)),
+            lambda: queue_statement(API_COLUMNS, filters, values), values), limit)
 
     def work(connection: Connection) -> Sequence[Sequence[Any]]:
         with Session(bind=connection) as session:
             found = ctx.tokens.actor(session, token, now)
             session.flush()
-        statement = checked_statement(found, filters, cursor, limit, now)
-        return connection.execute(statement).all()
+        values = checked_values(found, filters, cursor, limit, now)
+        return connection.execute(queue_statement(API_COLUMNS, filters, values)).all()
 
     return page_json(ctx.read_rows(work), limit)
 

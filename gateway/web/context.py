@@ -5,16 +5,16 @@ read in."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import Connection, Engine, Executable, Row
+from sqlalchemy import Connection, Engine, Executable, Row, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
@@ -52,6 +52,9 @@ class WebContext:
     # Connections in autocommit, for statements sent alone (`read_alone`).
     autocommit: Engine
     threads: ThreadPoolExecutor
+    # The text and constant parameters of statements `read_alone` sends through psycopg, by
+    # their key: a handful (the queue page's filter combinations).
+    texts: dict[Hashable, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, sessions: sessionmaker[Session], settings: WebSettings,
@@ -94,22 +97,72 @@ class WebContext:
         with engine.begin() as connection:
             return work(connection)
 
-    def read_alone(self, statement: Executable) -> Sequence[Row[Any]]:
+    def read_alone(self, key: Hashable, statement: Callable[[], Select[Any]],
+                   values: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of one statement sent alone, outside a transaction: a single statement
         sees one snapshot of the database either way (PostgreSQL: each statement outside a
         transaction block is its own transaction), and BEGIN and COMMIT would be two more
         round trips. Read once more on a new connection when the first was dead, as `read`
-        does."""
+        does.
+
+        `statement()` makes it with `values` bound by name; its text depends on `key` alone.
+        Through psycopg the text is compiled once per `key` and sent straight to the driver
+        with `values`, the rows taken as psycopg gives them (tuples): SQLAlchemy's execution
+        context and result rows cost more CPU than the query itself (docs/benchmarks.md,
+        `gateway bench web`). Only for columns psycopg returns as SQLAlchemy would (numbers,
+        text, timestamps with time zone): no type's result processing runs."""
+        if self.autocommit.dialect.driver != "psycopg":
+            return self._rows(statement())
+        text = self.texts.get(key)
+        if text is None:
+            compiled = statement().compile(dialect=self.autocommit.dialect,
+                                           compile_kwargs={"render_postcompile": True})
+            text = self.texts[key] = (compiled.string, dict(compiled.params))
+        sql, constants = text
+        parameters = {**constants, **values}
         try:
-            return self._rows(statement)
+            return self._driver_rows(sql, parameters)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
-        return self._rows(statement)
+        return self._driver_rows(sql, parameters)
 
     def _rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        try:
+            return self._execute(statement)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return self._execute(statement)
+
+    def _execute(self, statement: Executable) -> Sequence[Row[Any]]:
         with self.autocommit.connect() as connection:
             return connection.execute(statement).all()
+
+    def _driver_rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """`sql` on a pooled connection's psycopg cursor. A connection the server dropped is
+        told apart as SQLAlchemy tells it (`Dialect.is_disconnect`) and dealt with as it
+        would: the pool's connections are all replaced (`Engine.dispose`), and the error is
+        raised as SQLAlchemy's, marked `connection_invalidated`, for `read_alone` to read
+        once more."""
+        raw = self.autocommit.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, parameters)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+        except self.autocommit.dialect.loaded_dbapi.Error as exc:
+            dead = self.autocommit.dialect.is_disconnect(exc, raw.dbapi_connection, None)
+            if dead:
+                raw.invalidate(exc)
+                self.autocommit.dispose()
+            raise DBAPIError.instance(sql, parameters, exc,
+                                      self.autocommit.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=dead) from exc
+        finally:
+            raw.close()
 
     def read(self, work: Callable[[Session], T]) -> T:
         """`work` in one transaction; run once more in a new one when the database connection

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Integer, Select, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from gateway.domain.discrepancies import OPEN_STATES, ExceptionState
@@ -105,35 +105,71 @@ class QueuePage:
     next_cursor: str | None
 
 
+def queue_values(filters: QueueFilters, cursor: str | None, limit: int,
+                 now: datetime) -> dict[str, Any]:
+    """The page statement's values by bind parameter name: one per filter given, the cursor's
+    row value, the number of rows. Which names are present decides the statement's text
+    (`queue_query`), their values never do: the text of a page can be made once and sent
+    again with other values (`gateway.web.api_queue`). `BadCursor` for a cursor this gateway
+    did not make."""
+    values: dict[str, Any] = {}
+    for name, value in (("supplier", filters.supplier), ("severity", filters.severity),
+                        ("code", filters.code), ("order_number", filters.order)):
+        if value:
+            values[name] = value
+    if filters.state not in (STATE_OPEN, STATE_ANY):
+        values["state"] = filters.state
+    if filters.owner:
+        values["owner"] = filters.owner.lower()
+    if filters.age:
+        values["raised_before"] = now - timedelta(days=filters.age)
+    if cursor:
+        values["after_risk"], values["after_id"] = decode_cursor(cursor)
+    values["page_rows"] = page_size(limit) + 1
+    return values
+
+
+def queue_shape(filters: QueueFilters, values: dict[str, Any]) -> tuple[object, ...]:
+    """What the text of the page's statement depends on: the state filter's kind and which
+    values `queue_values` gave."""
+    return (filters.state == STATE_OPEN, filters.state == STATE_ANY, *sorted(values))
+
+
 def queue_query(columns: Sequence[Any], filters: QueueFilters, cursor: str | None,
                 limit: int, now: datetime) -> Select[Any]:
     """The page's one statement, selecting `columns` (the ORM row for the HTML page, the
     columns the API shows for `/api/v1/exceptions`): one more row than `limit`, so the caller
     knows whether another page follows."""
+    return queue_statement(columns, filters, queue_values(filters, cursor, limit, now))
+
+
+def queue_statement(columns: Sequence[Any], filters: QueueFilters,
+                    values: dict[str, Any]) -> Select[Any]:
+    """`queue_query` from `queue_values`: every value a named bind parameter."""
     table = ExceptionRow.__table__.c
+
+    def value(name: str, column: Any) -> Any:
+        return bindparam(name, values[name], type_=column.type)
+
     query = select(*columns)
-    if filters.supplier:
-        query = query.where(table.supplier_code == filters.supplier)
-    if filters.severity:
-        query = query.where(table.severity == filters.severity)
-    if filters.code:
-        query = query.where(table.code == filters.code)
+    for name, column in (("supplier", table.supplier_code), ("severity", table.severity),
+                         ("code", table.code), ("state", table.state),
+                         ("order_number", table.order_number),
+                         ("raised_before", table.created_at)):
+        if name in values:
+            query = query.where(column <= value(name, column) if name == "raised_before"
+                                else column == value(name, column))
     if filters.state == STATE_OPEN:
         query = query.where(table.state.in_(OPEN_STATES))
-    elif filters.state != STATE_ANY:
-        query = query.where(table.state == filters.state)
-    if filters.owner:
-        query = query.where(func.lower(table.owner) == filters.owner.lower())
-    if filters.order:
-        query = query.where(table.order_number == filters.order)
-    if filters.age:
-        query = query.where(table.created_at <= now - timedelta(days=filters.age))
-    if cursor:
-        risk, last_id = decode_cursor(cursor)
+    if "owner" in values:
+        query = query.where(func.lower(table.owner) == value("owner", table.owner))
+    if "after_id" in values:
         # A row-value comparison in the index's own order: PostgreSQL walks
         # ix_exceptions_risk_id backwards from the cursor, whatever the page number.
-        query = query.where(tuple_(table.risk, table.id) < tuple_(risk, last_id))
-    return query.order_by(table.risk.desc(), table.id.desc()).limit(page_size(limit) + 1)
+        query = query.where(tuple_(table.risk, table.id) < tuple_(
+            value("after_risk", table.risk), value("after_id", table.id)))
+    return query.order_by(table.risk.desc(), table.id.desc()).limit(
+        bindparam("page_rows", values["page_rows"], type_=Integer))
 
 
 def page_size(limit: int) -> int:

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select, text
@@ -218,6 +220,23 @@ def _statements(client: TestClient, path: str, token: str,
     def checkout(*_args: object) -> None:
         (transactions if transactions is not None else []).append("checkout")
 
+    class RecordingCursor(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            record(None, None, query)
+            (transactions if transactions is not None else []).append("autocommit")
+            return super().execute(query, *args, **kwargs)
+
+    def checkout_alone(dbapi_connection: object, *_args: object) -> None:
+        checkout()
+        # Through psycopg the page is sent straight to the driver (`WebContext.read_alone`),
+        # past SQLAlchemy's events: the connection's cursors record it instead.
+        if isinstance(dbapi_connection, psycopg.Connection):
+            dbapi_connection.cursor_factory = RecordingCursor
+
+    def checkin_alone(dbapi_connection: object, *_args: object) -> None:
+        if isinstance(dbapi_connection, psycopg.Connection):
+            dbapi_connection.cursor_factory = psycopg.Cursor
+
     def commit(*_args: object) -> None:
         (transactions if transactions is not None else []).append("commit")
 
@@ -226,7 +245,8 @@ def _statements(client: TestClient, path: str, token: str,
                  (web_engine.pool, "checkout", checkout), (web_engine, "commit", commit),
                  (alone, "commit", commit)]
     if alone.pool is not web_engine.pool:
-        listeners.append((alone.pool, "checkout", checkout))
+        listeners += [(alone.pool, "checkout", checkout_alone),
+                      (alone.pool, "checkin", checkin_alone)]
     for listened in listeners:
         event.listen(*listened)
     try:
@@ -288,6 +308,28 @@ def test_a_tokens_last_use_is_recorded_at_most_once_a_minute(
                 recorded.append(session.scalars(select(ApiTokenRow.last_used_at)).one())
     assert [moment and moment.timestamp() for moment in recorded] == [
         NOW.timestamp(), NOW.timestamp(), (NOW + timedelta(seconds=61)).timestamp()]
+
+
+def test_a_remembered_tokens_page_sent_alone_answers_as_in_a_transaction(
+        client: TestClient, engine: Engine) -> None:
+    """A token's first use reads the page through SQLAlchemy in the token's transaction; while
+    it is remembered, the page's text is made once per combination of filters and sent alone
+    (straight to psycopg on PostgreSQL). Both answer the same items, versions and cursors."""
+    first_page = client.get("/api/v1/exceptions?limit=2",
+                            headers=_auth(_token(engine, Scope.EXCEPTIONS_READ))).json()
+    assert first_page["next_cursor"]
+    queries = ["", "?limit=2", "?state=any&supplier=ALBRECHT", "?limit=1&owner=" + ANNA.upper(),
+               "?state=any&age=1", "?state=closed", "?limit=1&cursor=" + first_page["next_cursor"]]
+    for number, query in enumerate(queries):
+        token = _token(engine, Scope.EXCEPTIONS_READ, name=f"erp{number}")
+        in_transaction = client.get("/api/v1/exceptions" + query, headers=_auth(token))
+        alone = client.get("/api/v1/exceptions" + query, headers=_auth(token))
+        assert in_transaction.status_code == alone.status_code == 200, query
+        assert alone.content == in_transaction.content, query
+    bodies = [client.get("/api/v1/exceptions" + query, headers=_auth(token)).json()
+              for query in ("?state=any", "?state=any&limit=1")]
+    assert bodies[0]["items"]
+    assert bodies[0]["items"][0] == bodies[1]["items"][0]
 
 
 def test_the_queue_front_door_answers_as_the_route_does(client: TestClient,
