@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Insert, Table, Update, bindparam, insert
+from sqlalchemy import Column, Connection, Delete, Insert, Table, Update, and_, bindparam, insert
+from sqlalchemy import delete as delete_statement
 from sqlalchemy import update as update_statement
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
@@ -37,10 +38,10 @@ from sqlalchemy.types import TypeEngine
 Processor = Callable[[Any], Any]
 
 
-def write_many(connection: Connection, statement: Insert | Update,
+def write_many(connection: Connection, statement: Insert | Update | Delete,
                rows: Sequence[Mapping[str, Any]]) -> None:
-    """Execute an INSERT (without RETURNING) or an UPDATE once per row. Every row has the same
-    keys: the insert's columns, or the update's bind parameter names."""
+    """Execute an INSERT (without RETURNING), an UPDATE or a DELETE once per row. Every row
+    has the same keys: the insert's columns, or the statement's bind parameter names."""
     if not rows:
         return
     _execute(connection, _prepare(connection, statement, list(rows[0])), rows)
@@ -57,7 +58,8 @@ class _Prepared:
     positional: bool
 
 
-def _prepare(connection: Connection, statement: Insert | Update, keys: list[str]) -> _Prepared:
+def _prepare(connection: Connection, statement: Insert | Update | Delete,
+             keys: list[str]) -> _Prepared:
     dialect = connection.dialect
     compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
     if compiled.insert_prefetch or compiled.update_prefetch:
@@ -151,6 +153,35 @@ def _update_from_arrays(connection: Connection, table: Table, names: list[str],
         + " FROM unnest(" + ", ".join(f"%s::{kind}[]" for kind in types) + ") AS v("
         + ", ".join(quote(name) for name in columns) + ")"
         + f" WHERE {target}.id = v.id AND {target}.id = ANY(%s::{types[0]}[])")
+    connection.exec_driver_sql(statement, (*arrays, arrays[0]))
+
+
+def delete_rows(connection: Connection, table: Table,
+                rows: Sequence[Mapping[str, Any]]) -> None:
+    """Delete the rows whose columns have the values given (every row has the same keys):
+    one executemany on SQLite; on PostgreSQL one `DELETE ... USING unnest(...)`, each
+    column's values one array (a row per key otherwise: psycopg's loop per row, as for the
+    updates of `update_rows`). The condition `first column = ANY(...)` keeps the plan on the
+    index, as there."""
+    if not rows:
+        return
+    names = list(rows[0])
+    if connection.dialect.name != "postgresql":
+        write_many(connection, delete_statement(table).where(and_(
+            *(table.c[name] == bindparam(f"_{name}") for name in names))),
+            [{f"_{name}": row[name] for name in names} for row in rows])
+        return
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    arrays = [_values(table.c[name], [row[name] for row in rows], dialect) for name in names]
+    types = [table.c[name].type.compile(dialect=dialect) for name in names]
+    target = quote(table.name)
+    statement = (
+        f"DELETE FROM {target} USING unnest("
+        + ", ".join(f"%s::{kind}[]" for kind in types) + ") AS v("
+        + ", ".join(quote(name) for name in names) + ") WHERE "
+        + " AND ".join(f"{target}.{quote(name)} = v.{quote(name)}" for name in names)
+        + f" AND {target}.{quote(names[0])} = ANY(%s::{types[0]}[])")
     connection.exec_driver_sql(statement, (*arrays, arrays[0]))
 
 

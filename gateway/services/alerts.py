@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.alerts import (
@@ -34,7 +34,7 @@ from gateway.domain.alerts import (
 from gateway.domain.discrepancies import ExceptionState, is_open
 from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.domain.tolerances import Severity
-from gateway.persistence.bulk import insert_rows
+from gateway.persistence.bulk import delete_rows, insert_rows
 from gateway.persistence.models import (
     AlertMarkRow,
     ExceptionAlertRow,
@@ -42,9 +42,12 @@ from gateway.persistence.models import (
     NotifySettingsRow,
     Supplier,
 )
-from gateway.persistence.queries import chunked
+from gateway.persistence.queries import chunked, one_of
 from gateway.services.alert_routing import NotifyConfig, Recipient, notify_from_mapping
 from gateway.services.outbox import enqueue_many
+
+if TYPE_CHECKING:
+    from outbound.alert_mail import MailSender
 
 log = logging.getLogger(__name__)
 MARKS = cast(Table, AlertMarkRow.__table__)
@@ -91,7 +94,7 @@ def standing(session: Session, ids: Sequence[int], changes: Mapping[int, Change]
         for (row_id, code, severity, risk, state, supplier, order, line, expected, actual,
              owner, name, contact) in session.execute(
                 select(*columns).outerjoin(Supplier, Supplier.code == EXCEPTIONS.c.supplier_code)
-                .where(EXCEPTIONS.c.id.in_(batch))):
+                .where(one_of(EXCEPTIONS.c.id, batch, session.get_bind().dialect))):
             change = (changes or {}).get(row_id, Change.OPENED)
             item = DigestItem(row_id, supplier or "", name or supplier or "", code,
                               Severity(severity), float(risk), state, change, order, line,
@@ -158,11 +161,12 @@ class _Desk:
 
     def write(self) -> int:
         decisions, drafts = [], []
+        sender = _mail_sender(self.config) if self.decided else None
         for row, target, change, way in self.decided:
             item = _with_change(row.item, change)
             if change is not Change.RESOLVED and not is_open(ExceptionState(item.state)):
                 way = Delivery.DIGEST   # closed again within this batch: no mail at once
-            outbox = (at_once_drafts(self.config, target, item, self.now)
+            outbox = (at_once_drafts(self.config, target, item, self.now, sender)
                       if way is Delivery.AT_ONCE else [])
             decisions.append(({
                 "exception_id": item.exception_id, "recipient": target.name,
@@ -181,9 +185,8 @@ class _Desk:
         keys = sorted(self.touched)
         if not keys:
             return
-        self.session.execute(delete(MARKS).where(MARKS.c.exception_id == bindparam("e"),
-                                                 MARKS.c.recipient == bindparam("r")),
-                             [{"e": e, "r": r} for e, r in keys])
+        delete_rows(self.session.connection(), MARKS,
+                    [{"exception_id": e, "recipient": r} for e, r in keys])
         insert_rows(self.session.connection(), MARKS, [
             {"exception_id": e, "recipient": r, "change": h.change.value,
              "severity": h.severity.value, "heard_at": h.at, "at_once_at": h.at_once_at,
@@ -193,7 +196,8 @@ class _Desk:
 def _heard(session: Session, ids: list[int]) -> dict[tuple[int, str], Heard]:
     heard: dict[tuple[int, str], Heard] = {}
     for batch in chunked(sorted(ids)):
-        for row in session.execute(select(MARKS).where(MARKS.c.exception_id.in_(batch))):
+        for row in session.execute(select(MARKS).where(
+                one_of(MARKS.c.exception_id, batch, session.get_bind().dialect))):
             heard[(row.exception_id, row.recipient)] = Heard(
                 Change(row.change), Severity(row.severity), aware(row.heard_at),
                 aware(row.at_once_at) if row.at_once_at else None, bool(row.escalated))
@@ -211,19 +215,28 @@ def _with_change(item: DigestItem, change: Change) -> DigestItem:
     return replace(item, change=change)
 
 
+def _mail_sender(config: NotifyConfig) -> MailSender:
+    from outbound.alert_mail import MailSender
+
+    return MailSender.of(config.sender)
+
+
 def at_once_drafts(config: NotifyConfig, target: Recipient, item: DigestItem,
-                   now: datetime) -> list[OutboundDraft]:
-    """The mail to each of the recipient's addresses and their webhook, for one change."""
+                   now: datetime, sender: MailSender | None = None) -> list[OutboundDraft]:
+    """The mail to each of the recipient's addresses and their webhook, for one change.
+    `sender`: `config.sender` parsed, when the caller writes many alerts."""
     from outbound.alert_mail import alert_message
 
+    sender = sender or _mail_sender(config)
+    domain = sender.address.rpartition("@")[2]
     reason = f"alert: {item.code} #{item.exception_id} {item.change.value} for {target.name}"
     drafts = []
     for address in target.emails:
-        wire_id = message_id(config.sender)
+        wire_id = message_id_in(domain)
         drafts.append(OutboundDraft(
             OutboundKind.ALERT, Transport.SMTP, address,
-            alert_message(config.sender, (address,), item, target.language, wire_id, now),
-            wire_id, reason, sender=parseaddr(config.sender)[1],
+            alert_message(sender, (address,), item, target.language, wire_id, now),
+            wire_id, reason, sender=sender.address,
             supplier_code=item.supplier_code or None, exception_id=item.exception_id))
     if target.webhook is not None:
         drafts.append(webhook_draft(target, "alert", [item], now, reason,
@@ -259,5 +272,9 @@ def webhook_draft(target: Recipient, event: str, items: list[DigestItem], now: d
 
 def message_id(sender: str) -> str:
     """A Message-ID (without brackets) in the sender's domain, fixed with the draft."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "gateway.invalid"
-    return f"{uuid.uuid4().hex}.alert@{domain}"
+    return message_id_in(parseaddr(sender)[1].rpartition("@")[2])
+
+
+def message_id_in(domain: str) -> str:
+    """A Message-ID (without brackets) in `domain` (the sender's), or a reserved one."""
+    return f"{uuid.uuid4().hex}.alert@{domain or 'gateway.invalid'}"

@@ -22,7 +22,7 @@ from gateway.domain.reconciliation import Outcome
 from gateway.domain.silence import Silence
 from gateway.persistence.bulk import insert_many, insert_rows, update_rows
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
-from gateway.persistence.queries import chunked, result_rows
+from gateway.persistence.queries import chunked, one_of, result_rows
 from gateway.services.alerts import tell
 from gateway.services.lookups import SupplierInfo
 
@@ -113,10 +113,11 @@ class ExceptionLedger:
                 key.split("|", 2)[1] for key in pending.outcome.cleared)
         columns = (EXCEPTIONS.c.key, EXCEPTIONS.c.id, EXCEPTIONS.c.state, EXCEPTIONS.c.actual,
                    EXCEPTIONS.c.occurrences)
+        dialect = self.session.get_bind().dialect
         queries = [select(*columns).where(EXCEPTIONS.c.supplier_code == code,
-                                          EXCEPTIONS.c.order_number.in_(batch))
+                                          one_of(EXCEPTIONS.c.order_number, batch, dialect))
                    for code, numbers in orders.items() for batch in chunked(sorted(numbers))]
-        queries += [select(*columns).where(EXCEPTIONS.c.key.in_(batch))
+        queries += [select(*columns).where(one_of(EXCEPTIONS.c.key, batch, dialect))
                     for batch in chunked(sorted(orderless))]
         known: dict[str, _Row] = {}
         for query in queries:

@@ -44,9 +44,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -55,7 +55,7 @@ from gateway.config import PipelineSettings
 from gateway.domain.messages import MessageState, move_message
 from gateway.errors import GatewayError
 from gateway.persistence.models import InboundMessage
-from gateway.persistence.queries import chunked
+from gateway.persistence.queries import chunked, one_of
 from gateway.services.failures import TRANSIENT as TRANSIENT  # where workers import it from
 from gateway.services.failures import tell_buyers
 from gateway.services.processing import MessageReport, ReadBatch, read_batch, write_batch
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from gateway.services.mail_auth import Authenticate
 
 log = logging.getLogger(__name__)
+MESSAGE_ID = cast(Table, InboundMessage.__table__).c.id
 T = TypeVar("T")
 # How an entry point that retries in its own thread waits: returns true when it was told to
 # stop meanwhile (`threading.Event.wait`), false or None when the time is up (`time.sleep`).
@@ -106,7 +107,8 @@ def claim(session: Session, message_ids: list[int], max_attempts: int, now: date
     (done, missing) are left out."""
     rows = [tuple(row) for batch in chunked(sorted(set(message_ids)))
             for row in session.execute(select(InboundMessage.id, InboundMessage.attempts)
-                                       .where(InboundMessage.id.in_(batch),
+                                       .where(one_of(MESSAGE_ID, batch,
+                                                     session.get_bind().dialect),
                                               InboundMessage.state == MessageState.RECEIVED))]
     rows.sort()
     spent = [message_id for message_id, attempts in rows if attempts >= max_attempts]
@@ -118,7 +120,8 @@ def claim(session: Session, message_ids: list[int], max_attempts: int, now: date
     process = [message_id for message_id, attempts in rows if attempts < max_attempts]
     for batch in chunked(process):
         session.execute(update(InboundMessage)
-                        .where(InboundMessage.id.in_(batch),
+                        .where(one_of(MESSAGE_ID, batch,
+                                      session.get_bind().dialect),
                                InboundMessage.state == MessageState.RECEIVED)
                         .values(attempts=InboundMessage.attempts + 1, claimed_by=worker))
     alone = frozenset(m for m, attempts in rows if 0 < attempts < max_attempts)
@@ -332,7 +335,9 @@ def stamp_finished(session: Session, message_ids: list[int], began: datetime,
         return
     for batch in chunked(message_ids):
         session.execute(update(InboundMessage)
-                        .where(InboundMessage.id.in_(batch), InboundMessage.updated_at == began)
+                        .where(one_of(MESSAGE_ID, batch,
+                                      session.get_bind().dialect),
+                               InboundMessage.updated_at == began)
                         .values(updated_at=finished))
 
 

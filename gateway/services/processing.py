@@ -15,7 +15,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Numeric,
+    Select,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,12 +49,13 @@ from gateway.persistence.bulk import insert_many, insert_rows, update_rows, writ
 from gateway.persistence.models import (
     DkimSignatureRow,
     DocumentRow,
+    ExactDecimal,
     InboundMessage,
     LineVersionRow,
     OrderLineRow,
     PurchaseOrder,
 )
-from gateway.persistence.queries import chunked, result_rows
+from gateway.persistence.queries import chunked, one_of, result_rows
 from gateway.services.acknowledgements import (
     AS2_ROUTE,
     AckPolicy,
@@ -126,6 +138,8 @@ class _Message:
     attached_x12: tuple[AttachedX12, ...] = ()
     # By the file name of the document a value of which was refused.
     refusals: dict[str, list[Problem]] = field(default_factory=dict)
+    # `document_to_json` of each document, computed by the read step.
+    canonical: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -136,6 +150,21 @@ class ReadBatch:
     message_ids: list[int]
     messages: list[_Message]
     reports: list[MessageReport]
+    # PostgreSQL: the order lines the batch names, read here without a lock, each with its
+    # row versions (`OrderLinesRead`); the write step locks them and reads them again only
+    # if one changed since.
+    orders: dict[str, OrderLinesRead] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLinesRead:
+    """One supplier's order lines as the read step found them: each row (the order's number,
+    owner and supplier, then `LINE_COLUMNS`) and its version, (order number, line id, the
+    line's and the order's `xmin`). PostgreSQL gives a row a new `xmin` (the transaction that
+    wrote it) at every update: a row whose version is the same is the same."""
+
+    rows: list[Sequence[Any]]
+    versions: list[tuple[str, int, str, str]]
 
 
 def process_batch(session: Session, message_ids: list[int], today: date,
@@ -162,7 +191,13 @@ def read_batch(session: Session, message_ids: list[int], today: date,
             message.state, message.reason = MessageState.RECEIVED, None
     run = _Run(session, today, now)
     reports = [run.prepare(message) for message in messages]
-    return ReadBatch(message_ids, messages, reports)
+    for message in messages:
+        if message.supplier is not None:
+            # Pure work on what was read: done here, beside the write of the batch before,
+            # not in the write transaction.
+            message.canonical = [document_to_json(d) for d in message.documents]
+    orders = run.read_orders(messages) if _postgresql(session) else None
+    return ReadBatch(message_ids, messages, reports, orders)
 
 
 def write_batch(session: Session, batch: ReadBatch, today: date,
@@ -177,7 +212,7 @@ def write_batch(session: Session, batch: ReadBatch, today: date,
     _recheck(session, messages, reports)
     run = _Run(session, today, now)
     run.claim_signatures(messages, reports)
-    run.load_orders(messages)
+    run.load_orders(messages, batch.orders)
     run.insert_documents(messages)
     for message, report in zip(messages, reports, strict=True):
         if message.supplier is not None and report.state is MessageState.PARSED:
@@ -251,7 +286,7 @@ def _load(session: Session, message_ids: list[int]) -> list[_Message]:
         query = select(MESSAGES.c.id, MESSAGES.c.state, MESSAGES.c.raw, MESSAGES.c.filename,
                        MESSAGES.c.sender, MESSAGES.c.supplier_code, MESSAGES.c.state_reason,
                        MESSAGES.c.channel, MESSAGES.c.authentication
-                       ).where(MESSAGES.c.id.in_(batch))
+                       ).where(one_of(MESSAGES.c.id, batch, session.get_bind().dialect))
         for (message_id, state, raw, filename, sender, supplier_code, reason, channel,
              authentication) in result_rows(session.execute(query)):
             found[message_id] = _Message(message_id, MessageState(state), raw, filename,
@@ -271,7 +306,7 @@ def _recheck(session: Session, messages: list[_Message],
     current: dict[int, tuple[MessageState, str | None]] = {}
     for batch in chunked([message.id for message in messages]):
         query = select(MESSAGES.c.id, MESSAGES.c.state, MESSAGES.c.state_reason
-                       ).where(MESSAGES.c.id.in_(batch))
+                       ).where(one_of(MESSAGES.c.id, batch, session.get_bind().dialect))
         if session.get_bind().dialect.name != "sqlite":
             query = query.with_for_update()
         for message_id, state, reason in result_rows(session.execute(query)):
@@ -429,48 +464,91 @@ class _Run:
                                             SIGNATURES.c.domain == bindparam("_d"))
                    .values(message_id=bindparam("message_id")), moved)
 
-    def load_orders(self, messages: list[_Message]) -> None:
-        """Every order the batch names, per supplier, one query per 500 numbers."""
-        wanted: dict[str, set[str]] = {}
-        for message in messages:
-            if message.supplier is None:
-                continue
-            numbers = wanted.setdefault(message.supplier.code, set())
-            for document in message.documents:
-                numbers.update(document.order_numbers)
-                numbers.update(line.order_number for line in document.lines
-                               if line.order_number)
-        for supplier, numbers in sorted(wanted.items()):
-            self._load_supplier_orders(supplier, numbers)
+    def load_orders(self, messages: list[_Message],
+                    read: dict[str, OrderLinesRead] | None = None) -> None:
+        """Every order the batch names, per supplier, one query per 500 numbers. `read`: the
+        lines the read step found (PostgreSQL), used where no row changed since."""
+        for supplier, numbers in sorted(_wanted_orders(messages).items()):
+            self._load_supplier_orders(supplier, numbers,
+                                       None if read is None else read.get(supplier))
             self._load_known_numbers(supplier, messages)
 
-    def _load_supplier_orders(self, supplier: str, numbers: set[str]) -> None:
+    def read_orders(self, messages: list[_Message]) -> dict[str, OrderLinesRead]:
+        """The order lines `load_orders` will want, read without a lock, with their versions
+        (PostgreSQL). Building the lines from the rows is most of their cost to this process:
+        done here, while the batch before is written, the write step only checks the
+        versions."""
+        found: dict[str, OrderLinesRead] = {}
+        for supplier, numbers in sorted(_wanted_orders(messages).items()):
+            read = found[supplier] = OrderLinesRead([], [])
+            for batch in chunked(sorted(numbers)):
+                for row in result_rows(self.session.connection().execute(
+                        self._lines_query(supplier, batch,
+                                          (*_ORDER_COLUMNS_TRIMMED, *_VERSIONS)))):
+                    read.rows.append(row[:-2])
+                    read.versions.append((row[0], row[3], row[-2], row[-1]))
+        return found
+
+    def _lines_query(self, supplier: str, numbers: list[str],
+                     columns: Sequence[ColumnElement[Any]]) -> Select[Any]:
+        dialect = self.session.get_bind().dialect
+        return (select(*columns)
+                .join(ORDERS, ORDERS.c.id == LINES.c.order_id)
+                .where(one_of(ORDERS.c.number, numbers, dialect),
+                       (ORDERS.c.supplier_code == supplier) | ORDERS.c.supplier_code.is_(None))
+                .order_by(ORDERS.c.number, LINES.c.id))
+
+    def _load_supplier_orders(self, supplier: str, numbers: set[str],
+                              read: OrderLinesRead | None = None) -> None:
         """The order lines, locked on PostgreSQL until the batch commits, so that two workers
         never both add to the same line from the same starting value. Locked in one order for
         every batch (supplier, order number, then line), query after query: two batches that
         share orders wait for each other instead of deadlocking (one that remains possible, on
-        an order open to every supplier, is a transient error, retried)."""
+        an order open to every supplier, is a transient error, retried).
+
+        With what the read step found (`read`), the lock takes only the rows' versions: the
+        lines are built from the rows read before when every version (the order's and each
+        of its lines, and which lines it has) is the same now, under the lock, else read
+        again."""
+        wanted = sorted(numbers - set(self.orders))
+        rows: list[Sequence[Any]] = []
+        if read is not None:
+            asked = set(wanted)
+            before = [v for v in read.versions if v[0] in asked]
+            now: list[tuple[str, int, str, str]] = []
+            for batch in chunked(wanted):
+                now += [(number, line_id, line_version, order_version)
+                        for number, line_id, line_version, order_version in result_rows(
+                            self.session.connection().execute(self._lines_query(
+                                supplier, batch, (ORDERS.c.number, LINES.c.id, *_VERSIONS))
+                                .with_for_update(of=LINES)))]
+            if now == before:
+                rows, wanted = [row for row in read.rows if row[0] in asked], []
+            else:
+                # Changed since it was read (another batch wrote these orders): read
+                # again, the orders that changed or all, as before.
+                changed = {v[0] for v in set(now) ^ set(before)}
+                rows = [row for row in read.rows if row[0] in asked and row[0] not in changed]
+                wanted = sorted(changed)
+        for batch in chunked(wanted):
+            query = self._lines_query(supplier, batch, _ORDER_COLUMNS_TRIMMED
+                                      if _postgresql(self.session) else _ORDER_COLUMNS)
+            if not _sqlite(self.session):
+                query = query.with_for_update(of=LINES)
+            rows += result_rows(self.session.connection().execute(query))
+        self._take(rows)
+
+    def _take(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Orders from rows of `_ORDER_COLUMNS` (an order's lines together, in line order)."""
         lines: dict[str, list[OrderLine]] = {}
         heads: dict[str, tuple[str | None, str | None]] = {}
-        wanted = sorted(numbers - set(self.orders))
-        for batch in chunked(wanted):
-            query = (select(ORDERS.c.number, ORDERS.c.owner_email, ORDERS.c.supplier_code,
-                            *LINE_COLUMNS)
-                     .join(ORDERS, ORDERS.c.id == LINES.c.order_id)
-                     .where(ORDERS.c.number.in_(batch),
-                            (ORDERS.c.supplier_code == supplier)
-                            | ORDERS.c.supplier_code.is_(None))
-                     .order_by(ORDERS.c.number, LINES.c.id))
-            if self.session.get_bind().dialect.name != "sqlite":
-                query = query.with_for_update(of=LINES)
-            # Core rows, read by position: a Row's attribute lookup by name costs more than
-            # the rest of reading the line (`gateway bench reconcile`).
-            for number, owner, supplier_code, *values in result_rows(
-                    self.session.connection().execute(query)):
-                line = domain_line(number, values)
-                lines.setdefault(number, []).append(line)
-                heads[number] = (supplier_code, owner)
-                self.line_ids.setdefault(number, {})[line.line_no] = cast(int, line.id)
+        # Core rows, read by position: a Row's attribute lookup by name costs more than
+        # the rest of reading the line (`gateway bench reconcile`).
+        for number, owner, supplier_code, *values in rows:
+            line = domain_line(number, values)
+            lines.setdefault(number, []).append(line)
+            heads[number] = (supplier_code, owner)
+            self.line_ids.setdefault(number, {})[line.line_no] = cast(int, line.id)
         for number, found in lines.items():
             supplier_code, owner = heads[number]
             self.orders[number] = Order(number, supplier_code, owner, tuple(found))
@@ -490,7 +568,8 @@ class _Run:
                        func.min(DOCUMENTS.c.message_id))
                 .join(MESSAGES, MESSAGES.c.id == DOCUMENTS.c.message_id)
                 .where(DOCUMENTS.c.supplier_code == supplier,
-                       DOCUMENTS.c.document_number.in_(batch),
+                       one_of(DOCUMENTS.c.document_number, batch,
+                              self.session.get_bind().dialect),
                        MESSAGES.c.state.not_in([MessageState.FAILED.value,
                                                 MessageState.DUPLICATE.value]))
                 .group_by(DOCUMENTS.c.kind, DOCUMENTS.c.document_number))
@@ -509,7 +588,8 @@ class _Run:
                     select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number,
                            DOCUMENTS.c.message_id, DOCUMENTS.c.canonical)
                     .where(DOCUMENTS.c.supplier_code == supplier,
-                           DOCUMENTS.c.message_id.in_(batch)))):
+                           one_of(DOCUMENTS.c.message_id, batch,
+                                  self.session.get_bind().dialect)))):
                 if firsts.get((kind, number)) == message_id:
                     self.first_content.setdefault((supplier, kind, number),
                                                   (message_id, canonical))
@@ -524,13 +604,15 @@ class _Run:
         # it must not make the supplier's own later document a copy or a repeat.
         supplier_of = {m.id: None if m.trust is Trust.UNVERIFIED else m.supplier.code
                        for m in messages if m.supplier is not None}
+        canonical = {m.id: m.canonical for m in messages if m.canonical is not None}
         ids = insert_many(self.session.connection(), DOCUMENTS, [
             {"message_id": message_id, "message_index": document.message_index,
              "kind": document.kind.value, "message_type": document.message_type,
              "document_number": document.document_number,
              "supplier_code": supplier_of[message_id],
-             "canonical": document_to_json(document), "created_at": self.now}
-            for message_id, _index, document in rows])
+             "canonical": canonical[message_id][index] if message_id in canonical
+             else document_to_json(document), "created_at": self.now}
+            for message_id, index, document in rows])
         for (message_id, index, _document), document_id in zip(rows, ids, strict=True):
             self.document_ids[(message_id, index)] = document_id
 
@@ -786,6 +868,39 @@ LINE_COLUMNS = (LINES.c.id, LINES.c.line_no, LINES.c.quantity, LINES.c.unit, LIN
                 LINES.c.supplier_part, LINES.c.description, LINES.c.state,
                 LINES.c.confirmed_quantity, LINES.c.confirmed_date, LINES.c.confirmed_price,
                 LINES.c.despatched_quantity, LINES.c.expected_delivery)
+
+
+# What the write step builds orders from: the order's number, owner and supplier, its lines.
+_ORDER_COLUMNS = (ORDERS.c.number, ORDERS.c.owner_email, ORDERS.c.supplier_code, *LINE_COLUMNS)
+# A row's version on PostgreSQL (`OrderLinesRead`): the line's, then the order's.
+_VERSIONS: tuple[ColumnElement[Any], ...] = (literal_column(f"{LINES.name}.xmin::text"),
+                                              literal_column(f"{ORDERS.name}.xmin::text"))
+# The same on PostgreSQL: NUMERIC(38, 12) pads to twelve places, `trim_scale` drops the
+# padding on the server (what `models._unpadded` does here) and the driver's Decimal is final.
+_ORDER_COLUMNS_TRIMMED: tuple[ColumnElement[Any], ...] = tuple(
+    func.trim_scale(column, type_=Numeric(38, 12)).label(column.name)
+    if isinstance(column.type, ExactDecimal) else column for column in _ORDER_COLUMNS)
+
+
+def _wanted_orders(messages: list[_Message]) -> dict[str, set[str]]:
+    """The order numbers the batch's documents name, per supplier."""
+    wanted: dict[str, set[str]] = {}
+    for message in messages:
+        if message.supplier is None:
+            continue
+        numbers = wanted.setdefault(message.supplier.code, set())
+        for document in message.documents:
+            numbers.update(document.order_numbers)
+            numbers.update(line.order_number for line in document.lines if line.order_number)
+    return wanted
+
+
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def ack_policy(supplier: SupplierInfo) -> AckPolicy:

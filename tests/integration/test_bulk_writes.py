@@ -18,6 +18,7 @@ from sqlalchemy.types import TypeEngine
 from gateway.persistence.bulk import (
     Processor,
     bind_processor,
+    delete_rows,
     faster_processor,
     insert_many,
     insert_rows,
@@ -293,3 +294,17 @@ def test_an_update_on_postgresql_finds_its_rows_by_the_primary_key(engine: Engin
     assert "Seq Scan on order_lines" not in plan, plan
     assert [tuple(r) for r in stored] == [("open", None), *[("confirmed", Decimal(7))] * 40,
                                           ("open", None)]
+
+
+def test_a_delete_removes_the_rows_of_the_keys_given_and_no_other(engine: Engine) -> None:
+    """Rows found by two columns: a key whose first column matches another row's does not
+    take that row with it."""
+    message_id, line_id = _message(engine), _line(engine)
+    with engine.begin() as connection:
+        write_many(connection, insert(VERSIONS), _versions(message_id, line_id))
+        delete_rows(connection, VERSIONS, [
+            {"message_id": message_id, "position": 0}, {"message_id": message_id, "position": 2},
+            {"message_id": message_id + 1, "position": 1}])
+        left = connection.execute(select(VERSIONS.c.position).where(
+            VERSIONS.c.message_id == message_id)).scalars().all()
+    assert left == [1]

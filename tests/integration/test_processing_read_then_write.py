@@ -92,3 +92,27 @@ def test_the_write_starts_from_the_lines_as_they_are_when_it_writes(engine: Engi
             select(OrderLineRow.despatched_quantity).join(PurchaseOrder)
             .where(PurchaseOrder.number == "4500012345", OrderLineRow.line_no == "10"))
     assert despatched == Decimal(80)
+
+
+def test_a_line_changed_by_anyone_after_it_was_read_is_written_from_its_new_value(
+        engine: Engine) -> None:
+    """The read step reads the order lines too (PostgreSQL); a line written after that, by
+    any writer, is read again by the write step: the despatch adds to the value it finds."""
+    transaction = _world(engine)
+    [message_id] = _archived(transaction, DESADV_1)
+    with transaction() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        batch = read_batch(session, [message_id], TODAY, NOW)
+    with transaction() as session:
+        line = session.scalars(
+            select(OrderLineRow).join(PurchaseOrder)
+            .where(PurchaseOrder.number == "4500012345", OrderLineRow.line_no == "10")).one()
+        line.despatched_quantity = Decimal(7)
+    with transaction() as session:
+        [report] = write_batch(session, batch, TODAY, NOW)
+    assert report.state is MessageState.RECONCILED
+    with transaction() as session:
+        despatched = session.scalar(
+            select(OrderLineRow.despatched_quantity).join(PurchaseOrder)
+            .where(PurchaseOrder.number == "4500012345", OrderLineRow.line_no == "10"))
+    assert despatched == Decimal(57)
