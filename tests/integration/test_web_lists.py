@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, select, update
 
 from gateway.bootstrap import make_session_factory
 from gateway.config import Settings
 from gateway.persistence.models import InboundMessage, PurchaseOrder
 from gateway.services.ingest import Intake, archive
-from tests.integration.web_client import sign_in, web_client
+from tests.integration.web_client import page_selects, sign_in, web_client
 from tests.integration.web_scenario import (
     ADMIN,
     ANNA,
@@ -69,18 +69,7 @@ def _walk(client: TestClient, path: str) -> list[str]:
 
 
 def _selects(client: TestClient, path: str) -> int:
-    statements: list[str] = []
-    web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(web_engine, "before_cursor_execute", count)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(web_engine, "before_cursor_execute", count)
-    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+    return page_selects(client, path)[0]
 
 
 def _more_messages(engine: Engine, count: int) -> None:

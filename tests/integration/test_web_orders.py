@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from gateway.config import Settings
-from tests.integration.web_client import act, sign_in, web_client
+from tests.integration.web_client import act, page_selects, sign_in, web_client
 from tests.integration.web_scenario import ANNA, MARKUS, Scenario, build
 
 
@@ -71,18 +71,7 @@ def test_the_order_page_asks_for_sign_in(client: TestClient) -> None:
 
 
 def _selects(client: TestClient, path: str) -> int:
-    statements: list[str] = []
-    web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(web_engine, "before_cursor_execute", count)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(web_engine, "before_cursor_execute", count)
-    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+    return page_selects(client, path)[0]
 
 
 def test_an_order_page_costs_the_same_statements_whatever_its_number_of_lines(

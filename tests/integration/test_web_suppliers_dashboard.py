@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from gateway.bootstrap import make_session_factory
@@ -29,7 +29,7 @@ from gateway.persistence.models import (
     Supplier,
     WorkerHeartbeatRow,
 )
-from tests.integration.web_client import sign_in, web_client
+from tests.integration.web_client import page_selects, sign_in, web_client
 from tests.integration.web_scenario import ANNA, NOW, Scenario, build
 
 SCORED = "SCORED"
@@ -97,22 +97,6 @@ def _text(html: str, element_id: str) -> str:
     found = re.search(rf'id="{element_id}">(.*?)</dd>', html, re.S)
     assert found is not None, element_id
     return re.sub(r"<[^>]+>", "", found.group(1)).strip()
-
-
-def _selects(client: TestClient, path: str) -> tuple[int, str]:
-    statements: list[str] = []
-    web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(web_engine, "before_cursor_execute", count)
-    try:
-        page = client.get(path)
-    finally:
-        event.remove(web_engine, "before_cursor_execute", count)
-    assert page.status_code == 200, page.text
-    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")]), page.text
 
 
 def test_the_suppliers_list_links_each_supplier_with_its_open_exceptions(
@@ -187,9 +171,9 @@ def test_the_scorecard_follows_the_language(client: TestClient, engine: Engine, 
 def test_the_supplier_page_costs_the_same_statements_whatever_its_lines(
         client: TestClient, engine: Engine) -> None:
     sign_in(client, ANNA)
-    empty, _ = _selects(client, f"/suppliers/{SCORED}?{NOVEMBER}".replace(SCORED, "ALBRECHT"))
+    empty, _ = page_selects(client, f"/suppliers/{SCORED}?{NOVEMBER}".replace(SCORED, "ALBRECHT"))
     _scored_supplier(engine)
-    scored, page = _selects(client, f"/suppliers/{SCORED}?{NOVEMBER}")
+    scored, page = page_selects(client, f"/suppliers/{SCORED}?{NOVEMBER}")
     assert "(3 of 4)" in page
     # session and user (1), the supplier, its identities, its profile versions (3),
     # the lines, their versions, their exceptions (3)
@@ -295,10 +279,10 @@ def test_the_dashboard_lists_orders_due_this_week_not_yet_despatched(
 def test_the_dashboard_costs_the_same_statements_whatever_the_data(
         client: TestClient, engine: Engine) -> None:
     sign_in(client, ANNA)
-    before, _ = _selects(client, "/dashboard")
+    before, _ = page_selects(client, "/dashboard")
     _it_facts(engine)
     _scored_supplier(engine)
-    after, page = _selects(client, "/dashboard")
+    after, page = page_selects(client, "/dashboard")
     assert 'data-connector="outbox:webhook"' in page
     # session and user (1), exceptions (1), orders at risk and their count (2), messages per
     # day, message states, outbox states (3), the SMTP listener, connector rows, the two

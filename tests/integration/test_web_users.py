@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from gateway.bootstrap import make_session_factory
 from gateway.config import Settings
 from gateway.domain.access import Role
 from gateway.persistence.accounts import AuditEventRow, UserRow
 from gateway.services.accounts import create_user
-from tests.integration.web_client import csrf_of, sign_in, web_client
+from tests.integration.web_client import csrf_of, page_selects, sign_in, web_client
 from tests.integration.web_scenario import (
     ADMIN,
     ANNA,
@@ -189,20 +189,8 @@ def test_every_users_form_needs_the_session_token(client: TestClient, engine: En
 def test_the_users_page_costs_the_same_statements_whatever_the_number_of_users(
         client: TestClient, engine: Engine) -> None:
     sign_in(client, ADMIN)
-    web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
-
     def selects() -> int:
-        statements: list[str] = []
-
-        def count(*args: object) -> None:
-            statements.append(str(args[2]))
-
-        event.listen(web_engine, "before_cursor_execute", count)
-        try:
-            assert client.get("/users").status_code == 200
-        finally:
-            event.remove(web_engine, "before_cursor_execute", count)
-        return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+        return page_selects(client, "/users")[0]
 
     few = selects()
     with make_session_factory(engine).begin() as session:

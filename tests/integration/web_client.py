@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from gateway.config import Settings
 from gateway.web.app import create_app
@@ -45,3 +46,21 @@ def act(client: TestClient, exception_id: int, action: str, **fields: str) -> ob
     data = {"action": action, "csrf": csrf_of(page.text),
             "version": version.group(1) if version else "", **fields}
     return client.post(f"/exceptions/{exception_id}/actions", data=data)
+
+
+def page_selects(client: TestClient, path: str) -> tuple[int, str]:
+    """The SELECT statements the web app sent to answer GET `path` (200 asserted), and the
+    page: for the tests that pin a page's statements whatever its number of rows (no N+1)."""
+    statements: list[str] = []
+    web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(web_engine, "before_cursor_execute", count)
+    try:
+        page = client.get(path)
+    finally:
+        event.remove(web_engine, "before_cursor_execute", count)
+    assert page.status_code == 200, page.text
+    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")]), page.text
