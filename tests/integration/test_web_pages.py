@@ -12,14 +12,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from gateway.bootstrap import make_session_factory
 from gateway.config import Settings
 from gateway.persistence.accounts import AuditEventRow, LoginAttemptRow
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
 from gateway.web.security import SESSION_COOKIE
-from tests.integration.web_client import act, csrf_of, sign_in, web_client
+from tests.integration.web_client import act, csrf_of, page_selects, sign_in, web_client
 from tests.integration.web_scenario import (
     ADMIN,
     ANNA,
@@ -207,21 +207,11 @@ def test_a_queue_page_costs_the_same_statements_whatever_its_size(
                     state="open", supplier_code="ALBRECHT", order_number=f"9{number}",
                     expected="1 PCE", actual="0 PCE", rule="r", owner=ANNA, occurrences=1,
                     created_at=NOW, updated_at=NOW))
-    statements: list[str] = []
-    web_engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(web_engine, "before_cursor_execute", count)
-    try:
-        page = client.get("/exceptions?limit=200")
-    finally:
-        event.remove(web_engine, "before_cursor_execute", count)
-    shown = len(_ids(page.text))
+    selects, page = page_selects(client, "/exceptions?limit=200")
+    shown = len(_ids(page))
     assert shown == 50 if extra else 0 < shown < 50
     # session and user (1), the page (1), the suppliers of the filter (1)
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 3
+    assert selects == 3
 
 
 def test_the_exception_page_shows_what_why_timeline_and_the_highlighted_segment(
