@@ -42,6 +42,14 @@ def _archived(transaction: UnitOfWork, *raws: bytes) -> list[int]:
             session, [Intake(raw, "upload", "upload:anna") for raw in raws], NOW)]
 
 
+def _despatched_on_line_10(transaction: UnitOfWork) -> Decimal | None:
+    """The despatched quantity of order 4500012345's line 10 as committed."""
+    with transaction() as session:
+        return session.scalar(
+            select(OrderLineRow.despatched_quantity).join(PurchaseOrder)
+            .where(PurchaseOrder.number == "4500012345", OrderLineRow.line_no == "10"))
+
+
 def _counts(transaction: UnitOfWork) -> tuple[int, int]:
     with transaction() as session:
         return (int(session.scalar(select(func.count()).select_from(LineVersionRow)) or 0),
@@ -87,11 +95,7 @@ def test_the_write_starts_from_the_lines_as_they_are_when_it_writes(engine: Engi
         with transaction() as session:
             [report] = write_batch(session, batch, TODAY, NOW)
         assert report.state is MessageState.RECONCILED
-    with transaction() as session:
-        despatched = session.scalar(
-            select(OrderLineRow.despatched_quantity).join(PurchaseOrder)
-            .where(PurchaseOrder.number == "4500012345", OrderLineRow.line_no == "10"))
-    assert despatched == Decimal(80)
+    assert _despatched_on_line_10(transaction) == Decimal(80)
 
 
 def test_a_line_changed_by_anyone_after_it_was_read_is_written_from_its_new_value(
@@ -111,8 +115,4 @@ def test_a_line_changed_by_anyone_after_it_was_read_is_written_from_its_new_valu
     with transaction() as session:
         [report] = write_batch(session, batch, TODAY, NOW)
     assert report.state is MessageState.RECONCILED
-    with transaction() as session:
-        despatched = session.scalar(
-            select(OrderLineRow.despatched_quantity).join(PurchaseOrder)
-            .where(PurchaseOrder.number == "4500012345", OrderLineRow.line_no == "10"))
-    assert despatched == Decimal(57)
+    assert _despatched_on_line_10(transaction) == Decimal(57)
