@@ -199,12 +199,12 @@ def test_an_unknown_supplier_answers_404(client: TestClient) -> None:
 
 
 def test_the_edit_forms_cost_no_statement_more(client: TestClient, settings: Settings) -> None:
-    from tests.integration.test_web_suppliers_dashboard import _selects
+    from tests.integration.web_client import page_selects
 
     sign_in(client, ANNA)
-    read_only, _ = _selects(client, "/suppliers/ALBRECHT")
+    read_only, _ = page_selects(client, "/suppliers/ALBRECHT")
     with web_client(settings) as admin:
         sign_in(admin, ADMIN)
-        editing, page = _selects(admin, "/suppliers/ALBRECHT")
+        editing, page = page_selects(admin, "/suppliers/ALBRECHT")
     assert 'id="edit-profile"' in page
     assert editing == read_only == 7
