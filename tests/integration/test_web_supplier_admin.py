@@ -18,7 +18,7 @@ from gateway.bootstrap import make_session_factory
 from gateway.config import Settings
 from gateway.persistence.accounts import AuditEventRow
 from gateway.persistence.models import ExceptionRow, Supplier, ToleranceProfileRow
-from tests.integration.web_client import csrf_of, sign_in, web_client
+from tests.integration.web_client import csrf_of, page_selects, sign_in, web_client
 from tests.integration.web_scenario import ADMIN, ANNA, IT, MARKUS, Scenario, build
 
 VERSION_FIELD = r'.*?name="version" value="([^"]+)"'
@@ -199,8 +199,6 @@ def test_an_unknown_supplier_answers_404(client: TestClient) -> None:
 
 
 def test_the_edit_forms_cost_no_statement_more(client: TestClient, settings: Settings) -> None:
-    from tests.integration.web_client import page_selects
-
     sign_in(client, ANNA)
     read_only, _ = page_selects(client, "/suppliers/ALBRECHT")
     with web_client(settings) as admin:
