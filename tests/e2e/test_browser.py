@@ -122,13 +122,17 @@ def _shoot(driver: object, name: str) -> None:
 
 
 def _wait_for_text(driver: object, element_id: str, text: str) -> None:
-    """After a click the old page may still be there: wait for the new one (a stale element
-    is retried by the condition)."""
+    """After a click the old page may still be there: wait for the new one. While the page
+    is being replaced, reading the element can fail in more ways than a stale reference:
+    chromedriver also answers "unknown error: Node with given id does not belong to the
+    document" when the node it found went with the old document. Any driver error is a "not
+    yet" here; the assertion after the wait reads the settled page."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, 15).until(  # type: ignore[arg-type]
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(  # type: ignore[arg-type]
         expected_conditions.text_to_be_present_in_element((By.ID, element_id), text))
     assert driver.find_element(By.ID, element_id).text == text  # type: ignore[attr-defined]
 
