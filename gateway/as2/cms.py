@@ -9,6 +9,7 @@ structures are read with asn1crypto and the primitives run in cryptography.
 - verify: SignedData with RSA PKCS#1 v1.5 or RSA-PSS (RFC 4056), SHA-1 and the SHA-2 family,
   with or without signed attributes (RFC 5652 section 5.4).
 - decompress: CompressedData with zlib, never past a size cap.
+- sign: detached SignedData with RSA PKCS#1 v1.5 or RSA-PSS, SHA-1 and the SHA-2 family.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from asn1crypto import algos, core
 from asn1crypto import cms as asn1_cms
-from asn1crypto import core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -320,16 +321,29 @@ class _SignerTemplate:
 
 
 @lru_cache(maxsize=32)
-def _signer_template(certificate_der: bytes, digest: str) -> _SignerTemplate:
-    """Built with asn1crypto once per certificate and digest (building the whole SignedData
-    with asn1crypto for every MDN cost four times the RSA signature itself)."""
+def _signer_template(certificate_der: bytes, digest: str, pss: bool = False
+                     ) -> _SignerTemplate:
+    """Built with asn1crypto once per certificate, digest and padding (building the whole
+    SignedData with asn1crypto for every MDN cost four times the RSA signature itself)."""
     certificate = asn1_x509.Certificate.load(certificate_der)
     sid = asn1_cms.IssuerAndSerialNumber({"issuer": certificate.issuer,
                                           "serial_number": certificate.serial_number})
     return _SignerTemplate(
         asn1_cms.DigestAlgorithm({"algorithm": digest}).dump(),
-        asn1_cms.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"}).dump(),
-        sid.dump(), _tlv(0xA0, certificate_der))
+        _signature_algorithm(digest, pss).dump(), sid.dump(), _tlv(0xA0, certificate_der))
+
+
+def _signature_algorithm(digest: str, pss: bool) -> algos.SignedDigestAlgorithm:
+    """rsaEncryption, or RSASSA-PSS with the digest's hash for the message and for MGF1 and
+    a salt as long as the hash (RFC 4056 section 3; RFC 4055 section 3.1). asn1crypto leaves
+    out a field at its default value, as DER asks (X.690 section 11.5): with SHA-1 the
+    parameters are an empty SEQUENCE."""
+    if not pss:
+        return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"})
+    return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": {
+        "hash_algorithm": {"algorithm": digest},
+        "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": digest}},
+        "salt_length": HASHES[digest].digest_size}})
 
 
 def _tlv(tag: int, content: bytes) -> bytes:
@@ -360,17 +374,21 @@ def signed_attributes(digest: bytes, moment: datetime) -> bytes:
 
 
 def sign_detached(content: bytes, signer: KeyPair, digest: str,
-                  now: datetime | None = None) -> bytes:
+                  now: datetime | None = None, pss: bool = False) -> bytes:
     """A detached SignedData (DER) over the exact bytes given (already canonical), RSA
-    PKCS#1 v1.5 with signed attributes (RFC 5652 section 5.4). Built here rather than with
-    cryptography's PKCS7SignatureBuilder, which refuses SHA-1: AS2 partners still ask for
-    SHA-1 receipts (IBM Sterling's `signed-receipt-micalg=optional,sha1`). Written as DER
-    directly around the parts that change (the attributes and the signature); the same bytes
-    as asn1crypto's encoding of the structure (tests/unit/test_as2_mdn.py)."""
+    PKCS#1 v1.5 (or RSA-PSS with `pss`, RFC 4056) with signed attributes (RFC 5652 section
+    5.4). Built here rather than with cryptography's PKCS7SignatureBuilder, which refuses
+    SHA-1: AS2 partners still ask for SHA-1 receipts (IBM Sterling's
+    `signed-receipt-micalg=optional,sha1`). Written as DER directly around the parts that
+    change (the attributes and the signature); the same bytes as asn1crypto's encoding of
+    the structure (tests/unit/test_as2_mdn.py)."""
     algorithm = _hash(digest)
-    template = _signer_template(signer.certificate.public_bytes(Encoding.DER), digest)
+    template = _signer_template(signer.certificate.public_bytes(Encoding.DER), digest, pss)
     attrs = signed_attributes(_digest(algorithm, content), now or datetime.now(UTC))
-    signature = signer.key.sign(attrs, asym_padding.PKCS1v15(), algorithm)
+    padding_scheme: asym_padding.AsymmetricPadding = (
+        asym_padding.PSS(asym_padding.MGF1(algorithm), algorithm.digest_size) if pss
+        else asym_padding.PKCS1v15())
+    signature = signer.key.sign(attrs, padding_scheme, algorithm)
     info = _tlv(0x30, b"".join((
         _VERSION_1, template.sid, template.digest_algorithm,
         b"\xa0" + attrs[1:],  # [0] IMPLICIT in the SignerInfo, SET OF when signed

@@ -2,9 +2,12 @@
 encrypted as the partner's entry says, in that order (RFC 5402 section 4: compress before
 signing), with the MIC the partner's MDN must return.
 
-EnvelopedData is built here with asn1crypto (cryptography's PKCS7EnvelopeBuilder knows no
-OAEP key transport): a random content key, AES-CBC or 3DES content, the key wrapped with RSA
-PKCS#1 v1.5 or RSA-OAEP (SHA-256, MGF1-SHA-256) for the partner's certificate.
+EnvelopedData (RFC 5652 section 6) and AuthEnvelopedData (RFC 5083) are built here with
+asn1crypto (cryptography's PKCS7EnvelopeBuilder knows no OAEP key transport and no
+AuthEnvelopedData): a random content key, AES-CBC or 3DES content (EnvelopedData) or AES-GCM
+(AuthEnvelopedData, RFC 5084), the key wrapped with RSA PKCS#1 v1.5 or RSA-OAEP (SHA-256,
+MGF1-SHA-256) for the partner's certificate. The signature is RSA PKCS#1 v1.5, or RSA-PSS
+(RFC 4056) when the entry asks for it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.as2 import cms
@@ -32,14 +36,27 @@ from gateway.as2.smime import mic, micalg_name
 
 
 class ContentCipher(StrEnum):
+    """asn1crypto's names of the content-encryption algorithms (RFC 3565, RFC 5084)."""
+
     AES128_CBC = "aes128_cbc"
     AES192_CBC = "aes192_cbc"
     AES256_CBC = "aes256_cbc"
     TRIPLEDES = "tripledes_3key"
+    AES128_GCM = "aes128_gcm"
+    AES192_GCM = "aes192_gcm"
+    AES256_GCM = "aes256_gcm"
 
 
 _KEY_BYTES = {ContentCipher.AES128_CBC: 16, ContentCipher.AES192_CBC: 24,
-              ContentCipher.AES256_CBC: 32, ContentCipher.TRIPLEDES: 24}
+              ContentCipher.AES256_CBC: 32, ContentCipher.TRIPLEDES: 24,
+              ContentCipher.AES128_GCM: 16, ContentCipher.AES192_GCM: 24,
+              ContentCipher.AES256_GCM: 32}
+_GCM = frozenset({ContentCipher.AES128_GCM, ContentCipher.AES192_GCM,
+                  ContentCipher.AES256_GCM})
+# RFC 5084 section 3.2: a 12-byte nonce is the recommended one; the tag written at its full
+# 16 bytes (aes-ICVlen, whose default of 12 would otherwise be assumed, is written out).
+_GCM_NONCE_BYTES = 12
+_GCM_TAG_BYTES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +69,7 @@ class SendPlan:
     compress: bool = False
     mdn: MdnRequest | None = None         # None: no MDN asked; `async_url`: asked there
     mdn_timeout_minutes: float = 0.0      # an asynchronous MDN not back by then fails the row
+    pss: bool = False                     # RSA-PSS signatures (RFC 4056), not PKCS#1 v1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +94,16 @@ def pack(payload: bytes, content_type: str, filename: str, plan: SendPlan,
     if plan.sign is not None:
         if signer is None:
             raise ValueError("signing asked, and no key of ours to sign with")
-        entity = _multipart_signed(entity, cms.sign_detached(entity, signer, plan.sign),
-                                   plan.sign)
+        entity = _multipart_signed(
+            entity, cms.sign_detached(entity, signer, plan.sign, pss=plan.pss), plan.sign)
     elif plan.encrypt is None:
         mic_over = entity.split(b"\r\n\r\n", 1)[1]  # unsigned, unencrypted: the content
     if plan.encrypt is not None:
         if recipient is None:
             raise ValueError("encryption asked, and no valid certificate of the partner")
         entity = _pkcs7_mime(envelope(entity, recipient, plan.encrypt, plan.oaep),
-                             "enveloped-data")
+                             "authEnveloped-data" if plan.encrypt in _GCM
+                             else "enveloped-data")
     header, body = entity.split(b"\r\n\r\n", 1)
     fields = [tuple(line.split(": ", 1)) for line in header.decode("ascii").split("\r\n")]
     return Packed([(k, v) for k, v in fields], body, mic(mic_over, micalg))
@@ -99,32 +118,55 @@ def compress(content: bytes) -> bytes:
 
 def envelope(content: bytes, recipient: x509.Certificate, cipher: ContentCipher,
              oaep: bool) -> bytes:
-    """An EnvelopedData (RFC 5652 section 6) for one recipient."""
+    """An EnvelopedData (RFC 5652 section 6), or for AES-GCM an AuthEnvelopedData (RFC 5083),
+    for one recipient."""
+    public_key = recipient.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise ValueError("the partner's certificate has no RSA key")
     key = os.urandom(_KEY_BYTES[cipher])
+    issuer = asn1_x509.Certificate.load(recipient.public_bytes(Encoding.DER))
+    recipients = [asn1_cms.RecipientInfo(name="ktri", value={
+        "version": "v0",
+        "rid": asn1_cms.RecipientIdentifier(name="issuer_and_serial_number", value={
+            "issuer": issuer.issuer, "serial_number": issuer.serial_number}),
+        "key_encryption_algorithm": _transport_algorithm(oaep),
+        "encrypted_key": public_key.encrypt(key, _transport_padding(oaep))})]
+    if cipher in _GCM:
+        return _auth_enveloped(content, key, cipher, recipients)
     iv = os.urandom(8 if cipher is ContentCipher.TRIPLEDES else 16)
     block = TripleDES(key) if cipher is ContentCipher.TRIPLEDES else algorithms.AES(key)
     padder = padding.PKCS7(block.block_size).padder()
     encryptor = Cipher(block, modes.CBC(iv)).encryptor()
     sealed = encryptor.update(padder.update(content) + padder.finalize()) + \
         encryptor.finalize()
-    public_key = recipient.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        raise ValueError("the partner's certificate has no RSA key")
-    wrapped = public_key.encrypt(key, _transport_padding(oaep))
-    issuer = asn1_x509.Certificate.load(recipient.public_bytes(Encoding.DER))
     return bytes(asn1_cms.ContentInfo({"content_type": "enveloped_data", "content": {
         "version": "v0",
-        "recipient_infos": [asn1_cms.RecipientInfo(name="ktri", value={
-            "version": "v0",
-            "rid": asn1_cms.RecipientIdentifier(name="issuer_and_serial_number", value={
-                "issuer": issuer.issuer, "serial_number": issuer.serial_number}),
-            "key_encryption_algorithm": _transport_algorithm(oaep),
-            "encrypted_key": wrapped})],
+        "recipient_infos": recipients,
         "encrypted_content_info": {
             "content_type": "data",
             "content_encryption_algorithm": {"algorithm": cipher.value,
                                              "parameters": core.OctetString(iv)},
             "encrypted_content": sealed}}}).dump())
+
+
+def _auth_enveloped(content: bytes, key: bytes, cipher: ContentCipher,
+                    recipients: list[asn1_cms.RecipientInfo]) -> bytes:
+    """AuthEnvelopedData (RFC 5083 section 2.1) with AES-GCM (RFC 5084 section 3): no
+    authenticated attributes, so the additional authenticated data is empty (RFC 5083
+    section 2.2); the content encrypted, the tag in `mac`."""
+    nonce = os.urandom(_GCM_NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, content, None)  # the ciphertext, then the 16-byte tag
+    parameters = cms.GcmParameters({"aes_nonce": nonce, "aes_icvlen": _GCM_TAG_BYTES})
+    return bytes(asn1_cms.ContentInfo({"content_type": "authenticated_enveloped_data",
+                                       "content": {
+        "version": "v0",
+        "recipient_infos": recipients,
+        "auth_encrypted_content_info": {
+            "content_type": "data",
+            "content_encryption_algorithm": {"algorithm": cipher.value,
+                                             "parameters": parameters},
+            "encrypted_content": sealed[:-_GCM_TAG_BYTES]},
+        "mac": sealed[-_GCM_TAG_BYTES:]}}).dump())
 
 
 def _transport_padding(oaep: bool) -> asym_padding.AsymmetricPadding:

@@ -32,9 +32,11 @@ Shape (TOML; paths are relative to the file)::
     # Sending to the partner (the outbox's `as2` transport):
     url = "https://as2.acme.example/receive"
     sign = "sha256"                     # sha1, sha224 ... sha512, or "none" (default sha256)
-    encrypt = "aes256_cbc"              # aes128_cbc, aes192_cbc, aes256_cbc, tripledes_3key
+    encrypt = "aes256_cbc"              # aes128_cbc, aes192_cbc, aes256_cbc, tripledes_3key,
+                                        # aes128_gcm, aes192_gcm, aes256_gcm (RFC 5084)
                                         # or "none" (default aes256_cbc)
     oaep = false                        # RSA-OAEP key transport (default RSA PKCS#1 v1.5)
+    pss = false                         # RSA-PSS signatures (default RSA PKCS#1 v1.5)
     compress = false
     mdn = "sync"                        # sync (default), async (to [as2] mdn_url) or none
     mdn_timeout_minutes = 60            # async: no MDN by then fails the row (default 60)
@@ -233,16 +235,25 @@ def _partner(entry: Mapping[str, Any], base: Path, mdn_url: str | None) -> As2Pa
         if problem is not None:
             raise ConfigurationError(f"{where}: {base / name}: {problem}")
     return As2Partner(str(entry["as2_id"]), str(entry["code"]), certificates,
-                      bool(options.get("require_signed", True)),
-                      bool(options.get("require_encrypted", False)),
+                      flag(options, "require_signed", True, where),
+                      flag(options, "require_encrypted", False, where),
                       url=str(options["url"]) if options.get("url") else None,
                       plan=send_plan(options, where, mdn_url),
                       station=str(options["station"]) if options.get("station") else None)
 
 
 PARTNER_KEYS = frozenset({"certificates", "require_signed", "require_encrypted", "url", "sign",
-                          "encrypt", "oaep", "compress", "mdn", "mdn_signed", "station",
+                          "encrypt", "oaep", "pss", "compress", "mdn", "mdn_signed", "station",
                           "mdn_timeout_minutes", "ca_certificates"})
+
+
+def flag(options: Mapping[str, Any], name: str, default: bool, where: str) -> bool:
+    """A yes-or-no key: TOML's true or false, nothing else (the text "false" would be
+    true to Python)."""
+    value = options.get(name, default)
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{where}: {name} must be true or false, not {value!r}")
+    return value
 
 
 def send_plan(options: Mapping[str, Any], where: str, mdn_url: str | None = None
@@ -267,11 +278,11 @@ def send_plan(options: Mapping[str, Any], where: str, mdn_url: str | None = None
         raise ConfigurationError(f"{where}: mdn_timeout_minutes must be a positive number")
     signed = None if sign == "none" else sign
     return SendPlan(signed, None if cipher == "none" else ContentCipher(cipher),
-                    bool(options.get("oaep", False)), bool(options.get("compress", False)),
+                    flag(options, "oaep", False, where), flag(options, "compress", False, where),
                     None if mdn == "none" else MdnRequest(
-                        True, bool(options.get("mdn_signed", True)), signed or "sha256",
+                        True, flag(options, "mdn_signed", True, where), signed or "sha256",
                         mdn_url if mdn == "async" else None),
-                    float(timeout))
+                    float(timeout), flag(options, "pss", False, where))
 
 
 def _station_key(entry: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> KeyPair:

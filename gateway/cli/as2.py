@@ -219,7 +219,8 @@ def partners(partners_path: Path | None) -> None:
         plan = partner.plan
         needs = [word for word, needed in (("signed", partner.require_signed),
                                            ("encrypted", partner.require_encrypted)) if needed]
-        sending = (f"to {partner.url}: sign {plan.sign or 'no'}, encrypt "
+        sending = (f"to {partner.url}: sign {plan.sign or 'no'}"
+                   f"{' (PSS)' if plan.sign and plan.pss else ''}, encrypt "
                    f"{plan.encrypt.value if plan.encrypt else 'no'}"
                    f"{' (OAEP)' if plan.oaep else ''}, compress {'yes' if plan.compress else 'no'}"
                    f", MDN {'signed ' if plan.mdn and plan.mdn.signed else ''}"

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from gateway.as2.mdn import Disposition, MdnRequest, ReceiptFacts, build_receipt
-from gateway.as2.outgoing import SendPlan
+from gateway.as2.outgoing import ContentCipher, SendPlan
 from gateway.as2.partners import As2Directory, As2Partner
 from gateway.bootstrap import make_session_factory
 from gateway.channels.as2 import As2Channel
@@ -103,7 +103,8 @@ def _send(engine: Engine, directory: As2Directory, tmp_path: Path,
     SendPlan(mdn=SIGNED_MDN),
     SendPlan(sign="sha1", oaep=True, compress=True, mdn=MdnRequest(True, True, "sha1", None)),
     SendPlan(sign=None, mdn=MdnRequest(True, False, "sha256", None)),
-], ids=["signed-encrypted", "sha1-oaep-compressed", "encrypted-unsigned-mdn"])
+    SendPlan(encrypt=ContentCipher.AES256_GCM, pss=True, mdn=SIGNED_MDN),
+], ids=["signed-encrypted", "sha1-oaep-compressed", "encrypted-unsigned-mdn", "pss-aes-gcm"])
 def test_a_contrl_reaches_the_partner_and_its_mdn_makes_the_row_sent(
         engine: Engine, parties: dict[str, Party], partner_endpoint: str, tmp_path: Path,
         plan: SendPlan) -> None:

@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms as asn1_cms
 
-from gateway.as2.cms import sign_detached
+from gateway.as2.cms import content_info, sign_detached
 from gateway.as2.mdn import MdnRequest
 from gateway.as2.mime import entity_from_headers, signed_parts, split_entity
 from gateway.as2.outgoing import ContentCipher, SendPlan, pack
@@ -41,6 +42,10 @@ PLANS = [
     SendPlan(sign=None, encrypt=ContentCipher.AES192_CBC),
     SendPlan(sign="sha384", encrypt=None, compress=True),
     SendPlan(sign=None, encrypt=None),
+    SendPlan(encrypt=ContentCipher.AES128_GCM, pss=True),
+    SendPlan(sign="sha1", encrypt=ContentCipher.AES256_GCM, oaep=True, pss=True,
+             compress=True),
+    SendPlan(sign=None, encrypt=ContentCipher.AES192_GCM),
 ]
 
 
@@ -58,12 +63,17 @@ def test_what_we_send_opens_in_openssl_and_on_our_receiving_side(
     assert mic(opened.mic_content, micalg) == packed.mic
     if plan.encrypt is None:
         return
+    expected = "authenticated_enveloped_data" if plan.encrypt.value.endswith("_gcm") \
+        else "enveloped_data"
+    assert content_info(packed.body)[0] == expected
     inner = _openssl(["-decrypt", "-inform", "DER", "-recip",
                       str(parties["partner"].cert_path), "-inkey",
                       str(parties["partner"].key_path)], packed.body, tmp_path)
     entity = split_entity(inner)
     if plan.sign is not None:
         signed, signature = signed_parts(entity)
+        assert _signature_algorithm(signature.decoded_body()) == (
+            "rsassa_pss" if plan.pss else "rsassa_pkcs1v15")
         (tmp_path / "signed").write_bytes(signed)
         _openssl(["-verify", "-inform", "DER", "-content", str(tmp_path / "signed"),
                   "-CAfile", str(parties["ours"].cert_path), "-out", "/dev/null"],
@@ -79,6 +89,27 @@ def test_our_sha1_signature_verifies_in_openssl(parties: dict[str, Party],
     _openssl(["-verify", "-inform", "DER", "-content", str(tmp_path / "content"), "-CAfile",
               str(parties["ours"].cert_path), "-out", "/dev/null"],
              sign_detached(content, parties["ours"].pair, "sha1"), tmp_path)
+
+
+@pytest.mark.parametrize("digest", ["sha1", "sha256", "sha512"])
+def test_our_pss_signature_verifies_in_openssl_with_the_rfc_4056_parameters(
+        parties: dict[str, Party], tmp_path: Path, digest: str) -> None:
+    content = b"Content-Type: text/plain\r\n\r\nreceipt\r\n"
+    (tmp_path / "content").write_bytes(content)
+    der = sign_detached(content, parties["ours"].pair, digest, pss=True)
+    _openssl(["-verify", "-inform", "DER", "-content", str(tmp_path / "content"), "-CAfile",
+              str(parties["ours"].cert_path), "-out", "/dev/null"], der, tmp_path)
+    (signer,) = asn1_cms.ContentInfo.load(der)["content"]["signer_infos"]
+    parameters = signer["signature_algorithm"]["parameters"]
+    assert signer["signature_algorithm"]["algorithm"].native == "rsassa_pss"
+    assert parameters["hash_algorithm"]["algorithm"].native == digest
+    assert parameters["mask_gen_algorithm"]["parameters"]["algorithm"].native == digest
+    assert parameters["salt_length"].native == {"sha1": 20, "sha256": 32, "sha512": 64}[digest]
+
+
+def _signature_algorithm(der: bytes) -> str:
+    (signer,) = asn1_cms.ContentInfo.load(der)["content"]["signer_infos"]
+    return str(signer["signature_algorithm"]["algorithm"].native)
 
 
 def test_signing_without_a_key_or_encrypting_without_a_certificate_is_refused(

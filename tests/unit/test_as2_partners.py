@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from gateway.as2.errors import UnknownPartner
 from gateway.as2.mdn import Disposition, MdnRequest, ReceiptFacts, build_receipt, mdn_request
+from gateway.as2.outgoing import ContentCipher
 from gateway.as2.partners import directory_from_file
 from gateway.errors import ConfigurationError
 from tests.as2_material import Party, make_party, require_interop
@@ -170,6 +171,27 @@ def test_an_asynchronous_mdn_misconfigured_is_refused(
     text = FILE.replace("max_message_bytes = 1000\n", as2_table) + partner_lines
     (folder / "partners.toml").write_text(text)
     with pytest.raises(ConfigurationError, match=re.escape(complaint)):
+        directory_from_file(folder / "partners.toml", {})
+
+
+def test_rsa_pss_signatures_and_aes_gcm_are_asked_in_the_partners_entry(
+        folder: Path) -> None:
+    (folder / "partners.toml").write_text(
+        FILE + 'url = "https://as2.acme.example/in"\nencrypt = "aes128_gcm"\npss = true\n')
+    plan = directory_from_file(folder / "partners.toml", {}).partner(
+        "ACME-AS2", "BUYER-AS2").plan
+    assert plan.encrypt == ContentCipher.AES128_GCM
+    assert plan.pss
+    assert plan.sign == "sha256"
+
+
+@pytest.mark.parametrize("line", ['pss = "false"', 'oaep = "no"', "compress = 1",
+                                  'require_signed = "false"', 'mdn_signed = "true"'])
+def test_a_yes_or_no_key_given_as_anything_but_true_or_false_is_refused(
+        folder: Path, line: str) -> None:
+    """TOML's booleans only: the text "false" would have been true."""
+    (folder / "partners.toml").write_text(FILE + line + "\n")
+    with pytest.raises(ConfigurationError, match="must be true or false"):
         directory_from_file(folder / "partners.toml", {})
 
 
