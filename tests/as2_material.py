@@ -38,15 +38,16 @@ MENDELSON = ("mecas2_signed.as2", "mecas2_encrypted.as2", "mecas2_signed_encrypt
              "mecas2_compressed.as2", "mecas2_compressed_signed_encrypted.as2")
 STERLING = ("sb2bi_signed_cmp.msg",)
 
-# A partner file for the tests' usual pair: our station BUYER-AS2 with `ours.key` and
-# `ours.pem`, and supplier ACME (AS2 id ACME-AS2) trusted by `acme.pem`, all in one folder.
-ACME_PARTNER_FILE = """
-[as2]
+# The partner file's tables for our station BUYER-AS2 with `ours.key` and `ours.pem`.
+OUR_STATION = """[as2]
 [[as2.stations]]
 as2_id = "BUYER-AS2"
 key = "ours.key"
 certificate = "ours.pem"
-
+"""
+# A partner file for the tests' usual pair: our station, and supplier ACME (AS2 id ACME-AS2)
+# trusted by `acme.pem`, all in one folder.
+ACME_PARTNER_FILE = "\n" + OUR_STATION + """
 [[suppliers]]
 code = "ACME"
 name = "Acme"

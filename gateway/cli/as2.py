@@ -5,7 +5,7 @@ with its validity)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,26 +207,170 @@ def check(app: AppContext, partners_path: Path | None, warn_days: int, record: b
 
 
 
-@as2.command("partners")
+@as2.group("partners", invoke_without_command=True)
 @click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
               help=PARTNERS_HELP)
-def partners(partners_path: Path | None) -> None:
-    """The AS2 partners: supplier, what their messages must be, how ours are sent to them."""
+@click.pass_context
+def partners(ctx: click.Context, partners_path: Path | None) -> None:
+    """The AS2 partners: supplier, what their messages must be, how ours are sent to them.
+    `add`, `set` and `remove` change a supplier's AS2 table in the partner file (its
+    comments and layout kept, checked as the endpoint loads it, written by rename: a running
+    endpoint picks it up within seconds)."""
+    ctx.ensure_object(dict)["partners_path"] = partners_path
+    if ctx.invoked_subcommand is not None:
+        return
     from gateway.as2.partners import directory_from_file
 
     directory = directory_from_file(_partner_file(partners_path), os.environ)
-    for as2_id, partner in sorted(directory.partners.items()):
-        plan = partner.plan
-        needs = [word for word, needed in (("signed", partner.require_signed),
-                                           ("encrypted", partner.require_encrypted)) if needed]
-        sending = (f"to {partner.url}: sign {plan.sign or 'no'}"
-                   f"{' (PSS)' if plan.sign and plan.pss else ''}, encrypt "
-                   f"{plan.encrypt.value if plan.encrypt else 'no'}"
-                   f"{' (OAEP)' if plan.oaep else ''}, compress {'yes' if plan.compress else 'no'}"
-                   f", MDN {'signed ' if plan.mdn and plan.mdn.signed else ''}"
-                   f"{_mdn_way(plan)}") if partner.url else "no url: not sent to"
-        click.echo(f"{as2_id} ({partner.supplier_code}): receives {', '.join(needs) or 'any'};"
-                   f" {len(partner.certificates)} certificate(s); {sending}")
+    for as2_id in sorted(directory.partners):
+        click.echo(_partner_line(directory, as2_id))
+
+
+def _partner_line(directory: As2Directory, as2_id: str) -> str:
+    partner = directory.partners[as2_id]
+    plan = partner.plan
+    needs = [word for word, needed in (("signed", partner.require_signed),
+                                       ("encrypted", partner.require_encrypted)) if needed]
+    sending = (f"to {partner.url}: sign {plan.sign or 'no'}"
+               f"{' (PSS)' if plan.sign and plan.pss else ''}, encrypt "
+               f"{plan.encrypt.value if plan.encrypt else 'no'}"
+               f"{' (OAEP)' if plan.oaep else ''}, compress {'yes' if plan.compress else 'no'}"
+               f", MDN {'signed ' if plan.mdn and plan.mdn.signed else ''}"
+               f"{_mdn_way(plan)}") if partner.url else "no url: not sent to"
+    return (f"{as2_id} ({partner.supplier_code}): receives {', '.join(needs) or 'any'};"
+            f" {len(partner.certificates)} certificate(s); {sending}")
+
+
+def _sending_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The keys of a supplier's `as2` table, as options of `add` and `set` (docs/as2.md)."""
+    options = [
+        click.option("--partners", "partners_path",
+                     type=click.Path(path_type=Path, dir_okay=False), help=PARTNERS_HELP),
+        click.option("--certificate", "certificates", multiple=True,
+                     type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                     help="The partner's certificate (PEM or DER); repeat for several. "
+                          "With `set`, the whole list in place of the old one."),
+        click.option("--ca-certificate", "ca_certificates", multiple=True,
+                     type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                     help="A CA its certificates must chain to; repeat for several."),
+        click.option("--url", help="Its AS2 URL, where ours are sent (\"\": not sent to)."),
+        click.option("--sign", type=click.Choice(["sha1", "sha224", "sha256", "sha384",
+                                                  "sha512", "none"]),
+                     help="Digest our messages to it are signed with."),
+        click.option("--encrypt", type=click.Choice(_CIPHERS),
+                     help="Cipher our messages to it are encrypted with."),
+        click.option("--oaep/--no-oaep", default=None, help="RSA-OAEP key transport."),
+        click.option("--pss/--no-pss", default=None, help="RSA-PSS signatures."),
+        click.option("--compress/--no-compress", default=None,
+                     help="Compress our messages to it."),
+        click.option("--mdn", type=click.Choice(["sync", "async", "none"]),
+                     help="The MDN asked of it."),
+        click.option("--mdn-signed/--no-mdn-signed", default=None,
+                     help="Ask for a signed MDN."),
+        click.option("--mdn-timeout-minutes", type=click.FloatRange(min=0, min_open=True),
+                     help="An asynchronous MDN not back by then fails the row."),
+        click.option("--require-signed/--no-require-signed", default=None,
+                     help="Its messages must be signed."),
+        click.option("--require-encrypted/--no-require-encrypted", default=None,
+                     help="Its messages must be encrypted."),
+        click.option("--station", help="Our AS2 id towards it (\"\": our only one)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+_CIPHERS = ["aes128_cbc", "aes192_cbc", "aes256_cbc", "tripledes_3key", "aes128_gcm",
+            "aes192_gcm", "aes256_gcm", "none"]
+
+
+@partners.command("add")
+@click.argument("code")
+@click.argument("as2_id")
+@_sending_options
+@click.pass_context
+def partners_add(ctx: click.Context, /, code: str, as2_id: str, partners_path: Path | None,
+                 certificates: tuple[Path, ...], ca_certificates: tuple[Path, ...],
+                 **keys: Any) -> None:
+    """Make supplier CODE (an entry of the partner file) the AS2 partner AS2_ID."""
+    from gateway.as2.partner_edits import PartnerChange, add_partner
+
+    path = _edited_file(ctx, partners_path)
+    change = PartnerChange(certificates=_names(path, certificates) or None,
+                           ca_certificates=_names(path, ca_certificates) or None, **keys)
+    _edit(path, lambda text: add_partner(text, code, as2_id, change), as2_id, "added")
+
+
+@partners.command("set")
+@click.argument("as2_id")
+@_sending_options
+@click.option("--add-certificate", "added", multiple=True,
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A renewed certificate, listed beside the old ones (each is used while "
+                   "its dates say it is valid).")
+@click.option("--remove-certificate", "removed", multiple=True,
+              type=click.Path(path_type=Path, dir_okay=False),
+              help="A certificate to take off the list, as the file names it or by its path.")
+@click.pass_context
+def partners_set(ctx: click.Context, /, as2_id: str, partners_path: Path | None,
+                 certificates: tuple[Path, ...], ca_certificates: tuple[Path, ...],
+                 added: tuple[Path, ...], removed: tuple[Path, ...], **keys: Any) -> None:
+    """Change the AS2 partner AS2_ID's table: only the options given."""
+    from gateway.as2.partner_edits import PartnerChange, change_partner
+
+    path = _edited_file(ctx, partners_path)
+    change = PartnerChange(certificates=_names(path, certificates) or None,
+                           ca_certificates=_names(path, ca_certificates) or None,
+                           add_certificates=_names(path, added),
+                           remove_certificates=_names(path, removed), **keys)
+    _edit(path, lambda text: change_partner(text, as2_id, change), as2_id, "changed")
+
+
+@partners.command("remove")
+@click.argument("as2_id")
+@click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=PARTNERS_HELP)
+@click.pass_context
+def partners_remove(ctx: click.Context, as2_id: str, partners_path: Path | None) -> None:
+    """Take the AS2 partner AS2_ID out of the partner file (its AS2 id and table; the
+    supplier's entry stays)."""
+    from gateway.as2.partner_edits import remove_partner
+
+    path = _edited_file(ctx, partners_path)
+    _edit(path, lambda text: remove_partner(text, as2_id), None, f"{as2_id} removed")
+
+
+def _edited_file(ctx: click.Context, path: Path | None) -> Path:
+    parent = ctx.parent.obj if ctx.parent is not None and ctx.parent.obj else {}
+    return _partner_file(path or parent.get("partners_path"))
+
+
+def _names(partner_file: Path, paths: tuple[Path, ...]) -> tuple[str, ...]:
+    """Paths as the partner file names them: relative to its folder when inside it (the
+    file is read from there), absolute otherwise."""
+    folder = partner_file.resolve().parent
+    names = []
+    for path in paths:
+        absolute = path.resolve() if path.exists() else path.absolute()
+        names.append(str(absolute.relative_to(folder)) if absolute.is_relative_to(folder)
+                     else str(absolute))
+    return tuple(names)
+
+
+def _edit(path: Path, edit: Callable[[str], str], as2_id: str | None, done: str) -> None:
+    from gateway.as2.partner_edits import write_checked
+
+    try:
+        before = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: {exc.strerror}") from exc
+    directory = write_checked(path, before, edit(before), os.environ)
+    click.echo(f"{path}: {done}")
+    if as2_id is not None:
+        click.echo(_partner_line(directory, as2_id))
+    if done != "changed":
+        click.echo(f"A running endpoint reads the file again within seconds; `gateway partners "
+                   f"load {path}` records the supplier's AS2 id in the database too.")
 
 
 def _mdn_way(plan: SendPlan) -> str:

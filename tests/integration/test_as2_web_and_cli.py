@@ -166,3 +166,43 @@ def test_as2_partners_lists_how_each_partner_is_received_and_sent_to(
     listed = CliRunner().invoke(cli, ["as2", "partners", "--partners", str(partner_file)])
     assert listed.exit_code == 0, listed.output
     assert "MDN signed async to https://gw.example/as2 within 45 min" in listed.output
+
+
+def test_as2_partners_add_set_and_remove_edit_the_partner_file(partner_file: Path) -> None:
+    folder = partner_file.parent
+    make_party(folder, "acme-2027")
+    make_party(folder, "bolt")
+    partner_file.write_text(partner_file.read_text()
+                            + '\n[[suppliers]]\ncode = "BOLT"   # nuts and bolts\n')
+    env = {"GATEWAY_AS2_PARTNERS": str(partner_file)}
+
+    renewed = CliRunner().invoke(cli, [
+        "as2", "partners", "set", "ACME-AS2", "--add-certificate",
+        str(folder / "acme-2027.pem"), "--pss", "--encrypt", "aes256_gcm", "--url",
+        "https://as2.acme.example/in"], env=env)
+    assert renewed.exit_code == 0, renewed.output
+    assert ("ACME-AS2 (ACME): receives signed; 2 certificate(s); to https://as2.acme.example/in"
+            ": sign sha256 (PSS), encrypt aes256_gcm, compress no") in renewed.output
+    # Named as the file names its others: relative to its folder.
+    assert 'certificates = ["acme.pem", "acme-2027.pem"]' in partner_file.read_text()
+
+    added = CliRunner().invoke(cli, [
+        "as2", "partners", "--partners", str(partner_file), "add", "BOLT", "BOLT-AS2",
+        "--certificate", str(folder / "bolt.pem"), "--no-require-signed"])
+    assert added.exit_code == 0, added.output
+    assert "BOLT-AS2 (BOLT): receives any; 1 certificate(s); no url" in added.output
+    assert 'code = "BOLT"   # nuts and bolts' in partner_file.read_text()
+
+    before = partner_file.read_text()
+    refused = CliRunner().invoke(cli, ["as2", "partners", "set", "BOLT-AS2", "--mdn", "async"],
+                                 env=env)
+    assert refused.exit_code != 0
+    assert "needs `mdn_url`" in refused.output
+    assert partner_file.read_text() == before
+
+    removed = CliRunner().invoke(cli, ["as2", "partners", "remove", "ACME-AS2"], env=env)
+    assert removed.exit_code == 0, removed.output
+    listed = CliRunner().invoke(cli, ["as2", "partners"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "ACME-AS2" not in listed.output
+    assert "BOLT-AS2 (BOLT)" in listed.output
