@@ -50,6 +50,7 @@ class PartnerChange:
     add_certificates: tuple[str, ...] = ()           # a renewal's new one, beside the old
     remove_certificates: tuple[str, ...] = ()        # the old one, once the switch is done
     ca_certificates: tuple[str, ...] | None = None
+    crls: tuple[str, ...] | None = None
 
     def values(self) -> dict[str, Any]:
         """The plain keys to set (not the certificate lists), in the file's order."""
@@ -193,11 +194,11 @@ def _apply(table: Table, change: PartnerChange) -> None:
         kept = [name for name in listed if name not in change.remove_certificates]
         table["certificates"] = kept + [name for name in change.add_certificates
                                         if name not in kept]
-    if change.ca_certificates is not None:
-        if change.ca_certificates:
-            table["ca_certificates"] = list(change.ca_certificates)
-        elif "ca_certificates" in table:
-            del table["ca_certificates"]
+    for name, names in (("ca_certificates", change.ca_certificates), ("crls", change.crls)):
+        if names:
+            table[name] = list(names)
+        elif names is not None and name in table:
+            del table[name]
 
 
 def _whole(minutes: float) -> float | int:

@@ -27,6 +27,8 @@ Shape (TOML; paths are relative to the file)::
                                         # once: each is used while its dates say it is valid
     ca_certificates = ["certs/acme-ca.pem"]   # optional: each certificate above must chain
                                         # to one of these (PEM, several per file, or DER)
+    crls = ["certs/acme-ca.crl"]        # optional: revocation lists signed by those CAs; a
+                                        # certificate they revoke is not used
     require_signed = true               # optional (default true)
     require_encrypted = false           # optional (default false)
     # Sending to the partner (the outbox's `as2` transport):
@@ -67,6 +69,7 @@ from gateway.as2.cms import HASHES, KeyPair
 from gateway.as2.errors import UnknownPartner
 from gateway.as2.mdn import MdnRequest
 from gateway.as2.outgoing import ContentCipher, SendPlan
+from gateway.as2.revocation import crl_problem, load_crls, revoked_among
 from gateway.as2.smime import Security
 from gateway.errors import ConfigurationError
 
@@ -88,6 +91,10 @@ class As2Partner:
     url: str | None = None
     plan: SendPlan = field(default_factory=SendPlan)
     station: str | None = None  # our AS2 id towards it (default: our only one)
+    # The CRLs its entry lists (gateway.as2.revocation), and the certificates they revoke:
+    # listed still, never used.
+    crls: tuple[x509.CertificateRevocationList, ...] = ()
+    revoked: tuple[x509.Certificate, ...] = ()
 
     def encryption_certificate(self, now: datetime) -> x509.Certificate | None:
         """The newest valid certificate: a renewed partner gets the new one at once."""
@@ -95,9 +102,12 @@ class As2Partner:
                    default=None)
 
     def valid_certificates(self, now: datetime) -> list[x509.Certificate]:
+        """In their dates (unless dates are not checked) and not revoked."""
+        usable = [c for c in self.certificates if c not in self.revoked] if self.revoked \
+            else list(self.certificates)
         if not self.check_validity:
-            return list(self.certificates)
-        return [c for c in self.certificates if valid_at(c, now)]
+            return usable
+        return [c for c in usable if valid_at(c, now)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,17 +244,38 @@ def _partner(entry: Mapping[str, Any], base: Path, mdn_url: str | None) -> As2Pa
         problem = chain_problem(certificate, authorities) if authorities else None
         if problem is not None:
             raise ConfigurationError(f"{where}: {base / name}: {problem}")
+    crls = _crls(options, base, authorities, where)
     return As2Partner(str(entry["as2_id"]), str(entry["code"]), certificates,
                       flag(options, "require_signed", True, where),
                       flag(options, "require_encrypted", False, where),
                       url=str(options["url"]) if options.get("url") else None,
                       plan=send_plan(options, where, mdn_url),
-                      station=str(options["station"]) if options.get("station") else None)
+                      station=str(options["station"]) if options.get("station") else None,
+                      crls=crls, revoked=revoked_among(certificates, crls))
+
+
+def _crls(options: Mapping[str, Any], base: Path, authorities: list[x509.Certificate],
+          where: str) -> tuple[x509.CertificateRevocationList, ...]:
+    """The entry's CRLs, each signed by one of its `ca_certificates` (a CRL is trusted as
+    its CA's signature, so an entry without CAs lists none)."""
+    names = options.get("crls") or []
+    if names and not authorities:
+        raise ConfigurationError(f"{where}: crls needs ca_certificates: a CRL is checked "
+                                 "against the CA that signed it")
+    found = []
+    for name in names:
+        path = base / str(name)
+        for crl in load_crls(path, _read(path)):
+            problem = crl_problem(crl, authorities)
+            if problem is not None:
+                raise ConfigurationError(f"{where}: {path}: {problem}")
+            found.append(crl)
+    return tuple(found)
 
 
 PARTNER_KEYS = frozenset({"certificates", "require_signed", "require_encrypted", "url", "sign",
                           "encrypt", "oaep", "pss", "compress", "mdn", "mdn_signed", "station",
-                          "mdn_timeout_minutes", "ca_certificates"})
+                          "mdn_timeout_minutes", "ca_certificates", "crls"})
 
 
 def flag(options: Mapping[str, Any], name: str, default: bool, where: str) -> bool:

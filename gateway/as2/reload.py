@@ -109,8 +109,8 @@ def _stamp(path: Path) -> Stamp:
 
 
 def files_named(path: Path) -> list[Path]:
-    """The key and certificate files the partner file names (relative to it), in order;
-    none when it cannot be read (its own stamp then tells when it changes)."""
+    """The key, certificate and CRL files the partner file names (relative to it), in
+    order; none when it cannot be read (its own stamp then tells when it changes)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -126,5 +126,6 @@ def _names(data: Mapping[str, Any]) -> Iterator[str]:
                         if isinstance(station.get(key), str))
     for supplier in data.get("suppliers") or []:
         options = supplier.get("as2") if isinstance(supplier, dict) else None
-        if isinstance(options, dict) and isinstance(options.get("certificates"), list):
-            yield from (str(name) for name in options["certificates"])
+        for key in ("certificates", "ca_certificates", "crls"):
+            if isinstance(options, dict) and isinstance(options.get(key), list):
+                yield from (str(name) for name in options[key])

@@ -183,6 +183,7 @@ def check(app: AppContext, partners_path: Path | None, warn_days: int, record: b
     """Load the AS2 tables and print our ids, the partners and every certificate's dates,
     then the certificates that end within --warn-days."""
     from gateway.as2.partners import describe_certificate, directory_from_file, expiring
+    from gateway.as2.revocation import describe_crl
 
     directory = directory_from_file(_partner_file(partners_path), os.environ)
     now = datetime.now(UTC)
@@ -191,8 +192,11 @@ def check(app: AppContext, partners_path: Path | None, warn_days: int, record: b
             click.echo(f"ours {station}: {describe_certificate(pair.certificate, now)}")
     for as2_id, partner in sorted(directory.partners.items()):
         for certificate in partner.certificates:
+            revoked = ", REVOKED" if certificate in partner.revoked else ""
             click.echo(f"partner {as2_id} ({partner.supplier_code}): "
-                       f"{describe_certificate(certificate, now)}")
+                       f"{describe_certificate(certificate, now)}{revoked}")
+        for crl in partner.crls:
+            click.echo(f"partner {as2_id} ({partner.supplier_code}): {describe_crl(crl, now)}")
     notices = expiring(directory, now, warn_days)
     for notice in notices:
         when = "expired" if notice.days_left < 0 else f"expires in {notice.days_left} day(s)"
@@ -204,7 +208,6 @@ def check(app: AppContext, partners_path: Path | None, warn_days: int, record: b
         with app.transaction() as session:
             ids = record_expiring(session, notices, app.now())
         click.echo(f"exceptions for IT: {', '.join(f'#{i}' for i in ids)}")
-
 
 
 @as2.group("partners", invoke_without_command=True)
@@ -253,6 +256,9 @@ def _sending_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--ca-certificate", "ca_certificates", multiple=True,
                      type=click.Path(path_type=Path, dir_okay=False, exists=True),
                      help="A CA its certificates must chain to; repeat for several."),
+        click.option("--crl", "crls", multiple=True,
+                     type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                     help="A revocation list signed by one of those CAs; repeat for several."),
         click.option("--url", help="Its AS2 URL, where ours are sent (\"\": not sent to)."),
         click.option("--sign", type=click.Choice(["sha1", "sha224", "sha256", "sha384",
                                                   "sha512", "none"]),
@@ -291,13 +297,14 @@ _CIPHERS = ["aes128_cbc", "aes192_cbc", "aes256_cbc", "tripledes_3key", "aes128_
 @click.pass_context
 def partners_add(ctx: click.Context, /, code: str, as2_id: str, partners_path: Path | None,
                  certificates: tuple[Path, ...], ca_certificates: tuple[Path, ...],
-                 **keys: Any) -> None:
+                 crls: tuple[Path, ...], **keys: Any) -> None:
     """Make supplier CODE (an entry of the partner file) the AS2 partner AS2_ID."""
     from gateway.as2.partner_edits import PartnerChange, add_partner
 
     path = _edited_file(ctx, partners_path)
     change = PartnerChange(certificates=_names(path, certificates) or None,
-                           ca_certificates=_names(path, ca_certificates) or None, **keys)
+                           ca_certificates=_names(path, ca_certificates) or None,
+                           crls=_names(path, crls) or None, **keys)
     _edit(path, lambda text: add_partner(text, code, as2_id, change), as2_id, "added")
 
 
@@ -314,13 +321,15 @@ def partners_add(ctx: click.Context, /, code: str, as2_id: str, partners_path: P
 @click.pass_context
 def partners_set(ctx: click.Context, /, as2_id: str, partners_path: Path | None,
                  certificates: tuple[Path, ...], ca_certificates: tuple[Path, ...],
-                 added: tuple[Path, ...], removed: tuple[Path, ...], **keys: Any) -> None:
+                 crls: tuple[Path, ...], added: tuple[Path, ...], removed: tuple[Path, ...],
+                 **keys: Any) -> None:
     """Change the AS2 partner AS2_ID's table: only the options given."""
     from gateway.as2.partner_edits import PartnerChange, change_partner
 
     path = _edited_file(ctx, partners_path)
     change = PartnerChange(certificates=_names(path, certificates) or None,
                            ca_certificates=_names(path, ca_certificates) or None,
+                           crls=_names(path, crls) or None,
                            add_certificates=_names(path, added),
                            remove_certificates=_names(path, removed), **keys)
     _edit(path, lambda text: change_partner(text, as2_id, change), as2_id, "changed")

@@ -157,3 +157,15 @@ def test_the_file_is_replaced_by_rename_so_a_reader_sees_the_old_or_the_new(
     _write(folder, change_partner(FILE, "ACME-AS2", PartnerChange(compress=True)))
     assert path.stat().st_ino != inode
     assert "compress = true" in path.read_text()
+
+
+def test_ca_certificates_and_revocation_lists_are_set_and_taken_away_as_lists() -> None:
+    listed = change_partner(FILE, "ACME-AS2", PartnerChange(
+        ca_certificates=("acme-ca.pem",), crls=("acme-ca.crl", "acme-root.crl")))
+    assert 'ca_certificates = ["acme-ca.pem"]' in listed
+    assert 'crls = ["acme-ca.crl", "acme-root.crl"]' in listed
+    kept = change_partner(listed, "ACME-AS2", PartnerChange(sign="sha384"))
+    assert 'crls = ["acme-ca.crl", "acme-root.crl"]' in kept
+    taken = change_partner(listed, "ACME-AS2", PartnerChange(crls=()))
+    assert "crls" not in taken
+    assert 'ca_certificates = ["acme-ca.pem"]' in taken

@@ -251,3 +251,78 @@ def test_a_partner_certificate_must_chain_to_a_ca_its_entry_lists(folder: Path) 
         with pytest.raises(ConfigurationError,
                            match=rf"{re.escape(listed)}: not issued by a CA in ca_certificates"):
             directory_from_file(folder / "partners.toml", {})
+
+
+def _revocation_list(folder: Path, name: str,
+                     issuer: tuple[rsa.RSAPrivateKey, x509.Certificate],
+                     revoked: list[x509.Certificate], next_update_days: int = 7) -> None:
+    now = datetime.now(UTC)
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer[1].subject)
+               .last_update(now - timedelta(days=1))
+               .next_update(now + timedelta(days=next_update_days)))
+    for certificate in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(certificate.serial_number)
+            .revocation_date(now - timedelta(hours=1)).build())
+    crl = builder.sign(issuer[0], hashes.SHA256())
+    (folder / name).write_bytes(crl.public_bytes(Encoding.PEM))
+
+
+def test_a_certificate_its_cas_revocation_list_names_is_listed_and_never_used(
+        folder: Path) -> None:
+    ca = _issued(folder, "acme-ca", None, ca=True)
+    _key, revoked = _issued(folder, "acme-2025", ca)
+    _key, current = _issued(folder, "acme-2026", ca)
+    _revocation_list(folder, "acme-ca.crl", ca, [revoked])
+    (folder / "partners.toml").write_text(
+        FILE.replace('["old.pem", "new.pem"]', '["acme-2025.pem", "acme-2026.pem"]')
+        + 'ca_certificates = ["acme-ca.pem"]\ncrls = ["acme-ca.crl"]\n')
+    directory = directory_from_file(folder / "partners.toml", {})
+    partner = directory.partners["ACME-AS2"]
+    now = datetime.now(UTC)
+    assert partner.certificates == (revoked, current)
+    assert partner.revoked == (revoked,)
+    assert partner.valid_certificates(now) == [current]
+    # Neither a message signed with it verifies, nor is ours encrypted to it.
+    assert directory.security(partner, "BUYER-AS2", now).certificates == [current]
+    assert partner.encryption_certificate(now) == current
+
+
+@pytest.mark.parametrize(("signer", "with_cas", "complaint"), [
+    ("other-ca", True, "acme-ca.crl: not signed by a CA in ca_certificates"),
+    ("acme-ca", False, "crls needs ca_certificates"),
+])
+def test_a_revocation_list_not_signed_by_a_listed_ca_is_refused(
+        folder: Path, signer: str, with_cas: bool, complaint: str) -> None:
+    cas = {name: _issued(folder, name, None, ca=True) for name in ("acme-ca", "other-ca")}
+    _key, certificate = _issued(folder, "acme-2026", cas["acme-ca"])
+    # Named as Acme's CA's list, signed by another key.
+    forged = (cas[signer][0], cas["acme-ca"][1])
+    _revocation_list(folder, "acme-ca.crl", forged, [certificate])
+    (folder / "partners.toml").write_text(
+        FILE.replace('["old.pem", "new.pem"]', '["acme-2026.pem"]')
+        + ('ca_certificates = ["acme-ca.pem"]\n' if with_cas else "")
+        + 'crls = ["acme-ca.crl"]\n')
+    with pytest.raises(ConfigurationError, match=re.escape(complaint)):
+        directory_from_file(folder / "partners.toml", {})
+
+
+def test_gateway_as2_check_tells_a_revoked_certificate_and_an_out_of_date_list(
+        folder: Path) -> None:
+    from click.testing import CliRunner
+
+    from gateway.cli import cli
+
+    ca = _issued(folder, "acme-ca", None, ca=True)
+    _key, revoked = _issued(folder, "acme-2025", ca)
+    _revocation_list(folder, "acme-ca.crl", ca, [revoked], next_update_days=-1)
+    (folder / "partners.toml").write_text(
+        FILE.replace('["old.pem", "new.pem"]', '["acme-2025.pem"]')
+        + 'ca_certificates = ["acme-ca.pem"]\ncrls = ["acme-ca.crl"]\n')
+    checked = CliRunner().invoke(cli, ["as2", "check", "--partners",
+                                       str(folder / "partners.toml")])
+    assert checked.exit_code == 0, checked.output
+    assert "CN=acme-2025" in checked.output
+    assert "valid, REVOKED" in checked.output
+    assert "CRL of CN=acme-ca" in checked.output
+    assert "1 revoked, OUT OF DATE" in checked.output

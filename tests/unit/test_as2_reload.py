@@ -51,6 +51,10 @@ def test_the_files_named_are_the_partner_file_s_keys_and_certificates(folder: Pa
         folder / "ours.key", folder / "ours.pem", folder / "acme.pem"]
     (folder / "broken.toml").write_text("[as2\n")
     assert files_named(folder / "broken.toml") == []
+    # A new CA bundle or revocation list is a change too.
+    (folder / "partners.toml").write_text(
+        PARTNER_FILE + 'ca_certificates = ["ca.pem"]\ncrls = ["ca.crl"]\n')
+    assert files_named(folder / "partners.toml")[-2:] == [folder / "ca.pem", folder / "ca.crl"]
 
 
 def test_a_renewed_certificate_is_in_service_after_the_next_check(folder: Path) -> None:
