@@ -23,7 +23,7 @@ from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import AoT, Table
+from tomlkit.items import AbstractTable, AoT, InlineTable
 
 from gateway.as2.partners import As2Directory, directory_from_mapping
 from gateway.errors import ConfigurationError
@@ -75,10 +75,13 @@ def add_partner(text: str, code: str, as2_id: str, change: PartnerChange) -> str
     if not (change.certificates or change.add_certificates):
         raise ConfigurationError("a new AS2 partner needs at least one certificate")
     entry["as2_id"] = as2_id
-    table = tomlkit.table()
+    # A supplier written inline (`suppliers = [{...}]`) gets its AS2 table inline too.
+    table: AbstractTable = tomlkit.inline_table() if isinstance(entry, InlineTable) \
+        else tomlkit.table()
     table["certificates"] = list(change.certificates or change.add_certificates)
     _apply(table, replace(change, certificates=None, add_certificates=()))
-    table.add(tomlkit.nl())
+    if not isinstance(table, InlineTable):
+        table.add(tomlkit.nl())
     entry["as2"] = table
     return tomlkit.dumps(document)
 
@@ -97,7 +100,8 @@ def remove_partner(text: str, as2_id: str) -> str:
     entry = _partner(document, as2_id)
     del entry["as2"]
     del entry["as2_id"]
-    entry.add(tomlkit.nl())  # the blank line before the next table went with the AS2 table
+    if not isinstance(entry, InlineTable):
+        entry.add(tomlkit.nl())  # the blank line before the next table went with the AS2 one
     return tomlkit.dumps(document)
 
 
@@ -147,18 +151,19 @@ def _parse(text: str) -> tomlkit.TOMLDocument:
         raise ConfigurationError(f"the partner file does not read: {exc}") from exc
 
 
-def _suppliers(document: tomlkit.TOMLDocument) -> list[Table]:
+def _suppliers(document: tomlkit.TOMLDocument) -> list[AbstractTable]:
+    """The `[[suppliers]]` tables (or `suppliers = [{...}]`, inline tables)."""
     entries = document.get("suppliers")
     if not isinstance(entries, AoT | list):
         return []
-    return [entry for entry in entries if isinstance(entry, Table)]
+    return [entry for entry in entries if isinstance(entry, AbstractTable)]
 
 
 def _as2_ids(document: tomlkit.TOMLDocument) -> list[str]:
     return [str(entry["as2_id"]) for entry in _suppliers(document) if "as2_id" in entry]
 
 
-def _supplier(document: tomlkit.TOMLDocument, code: str) -> Table:
+def _supplier(document: tomlkit.TOMLDocument, code: str) -> AbstractTable:
     for entry in _suppliers(document):
         if str(entry.get("code")) == code:
             return entry
@@ -167,16 +172,16 @@ def _supplier(document: tomlkit.TOMLDocument, code: str) -> Table:
                              f"{codes}); add its entry first")
 
 
-def _partner(document: tomlkit.TOMLDocument, as2_id: str) -> Table:
+def _partner(document: tomlkit.TOMLDocument, as2_id: str) -> AbstractTable:
     for entry in _suppliers(document):
-        if str(entry.get("as2_id")) == as2_id and isinstance(entry.get("as2"), Table):
+        if str(entry.get("as2_id")) == as2_id and isinstance(entry.get("as2"), AbstractTable):
             return entry
     known = ", ".join(_as2_ids(document)) or "none"
     raise ConfigurationError(f"no AS2 partner {as2_id!r} in the partner file (its partners: "
                              f"{known})")
 
 
-def _apply(table: Table, change: PartnerChange) -> None:
+def _apply(table: AbstractTable, change: PartnerChange) -> None:
     for name, value in change.values().items():
         if value == "" and name in ("url", "station"):
             if name in table:

@@ -331,7 +331,8 @@ def partners_set(ctx: click.Context, /, as2_id: str, partners_path: Path | None,
                            ca_certificates=_names(path, ca_certificates) or None,
                            crls=_names(path, crls) or None,
                            add_certificates=_names(path, added),
-                           remove_certificates=_names(path, removed), **keys)
+                           remove_certificates=tuple(_listed_name(path, name)
+                                                     for name in removed), **keys)
     _edit(path, lambda text: change_partner(text, as2_id, change), as2_id, "changed")
 
 
@@ -364,6 +365,14 @@ def _names(partner_file: Path, paths: tuple[Path, ...]) -> tuple[str, ...]:
         names.append(str(absolute.relative_to(folder)) if absolute.is_relative_to(folder)
                      else str(absolute))
     return tuple(names)
+
+
+def _listed_name(partner_file: Path, path: Path) -> str:
+    """A certificate to take off the list: as the file names it when that is how it was
+    given (a relative name not found from here), else its path as `_names` writes it."""
+    if not path.is_absolute() and not path.exists():
+        return str(path)
+    return _names(partner_file, (path,))[0]
 
 
 def _edit(path: Path, edit: Callable[[str], str], as2_id: str | None, done: str) -> None:

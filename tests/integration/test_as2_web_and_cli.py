@@ -185,6 +185,11 @@ def test_as2_partners_add_set_and_remove_edit_the_partner_file(partner_file: Pat
             ": sign sha256 (PSS), encrypt aes256_gcm, compress no") in renewed.output
     # Named as the file names its others: relative to its folder.
     assert 'certificates = ["acme.pem", "acme-2027.pem"]' in partner_file.read_text()
+    # The old one taken off by the name the file gives it (not a path from here).
+    switched = CliRunner().invoke(cli, ["as2", "partners", "set", "ACME-AS2",
+                                        "--remove-certificate", "acme.pem"], env=env)
+    assert switched.exit_code == 0, switched.output
+    assert 'certificates = ["acme-2027.pem"]' in partner_file.read_text()
 
     added = CliRunner().invoke(cli, [
         "as2", "partners", "--partners", str(partner_file), "add", "BOLT", "BOLT-AS2",

@@ -169,3 +169,16 @@ def test_ca_certificates_and_revocation_lists_are_set_and_taken_away_as_lists() 
     taken = change_partner(listed, "ACME-AS2", PartnerChange(crls=()))
     assert "crls" not in taken
     assert 'ca_certificates = ["acme-ca.pem"]' in taken
+
+
+def test_suppliers_written_as_inline_tables_are_edited_inline() -> None:
+    inline = 'suppliers = [{code = "ACME", name = "Acme"}]   # one line each\n'
+    added = add_partner(inline, "ACME", "ACME-AS2", PartnerChange(certificates=("acme.pem",),
+                                                                  pss=True))
+    assert added.startswith('suppliers = [{code = "ACME", name = "Acme",')
+    assert '"# one line each' not in added
+    assert "# one line each" in added
+    assert "[suppliers.as2]" not in added
+    changed = change_partner(added, "ACME-AS2", PartnerChange(add_certificates=("new.pem",)))
+    assert '"acme.pem", "new.pem"' in changed
+    assert remove_partner(changed, "ACME-AS2").count("as2") == 0
