@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
     pkcs12,
 )
+from cryptography.x509.oid import NameOID
 
 from gateway.as2.cms import KeyPair
 from gateway.as2.partners import As2Directory, As2Partner
@@ -222,3 +223,53 @@ def as_http(entity: bytes) -> tuple[list[tuple[str, str]], bytes]:
         name, _, value = line.partition(":")
         fields.append((name.strip(), value.strip()))
     return fields, entity[end + 4:]
+
+
+def issue_certificate(folder: Path, name: str,
+                      issuer: tuple[rsa.RSAPrivateKey, x509.Certificate] | None,
+                      ca: bool = False, crl_url: str | None = None
+                      ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A key and its certificate, issued by `issuer` (None: self-signed), written to
+    `name.pem`; with `crl_url`, naming it as its issuer's CRL distribution point."""
+    now = datetime.now(UTC)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    signer_key, issuer_name = (key, subject) if issuer is None else (issuer[0],
+                                                                     issuer[1].subject)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - timedelta(days=1))
+               .not_valid_after(now + timedelta(days=60)))
+    if ca:
+        builder = (builder.add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                                         critical=True)
+                   .add_extension(x509.KeyUsage(True, False, False, False, False, True, True,
+                                                False, False), critical=True)
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+                       key.public_key()), critical=False))
+    if issuer is not None:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            issuer[0].public_key()), critical=False)
+    if crl_url is not None:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            [x509.UniformResourceIdentifier(crl_url)], None, None, None)]), critical=False)
+    certificate = builder.sign(signer_key, hashes.SHA256())
+    (folder / f"{name}.pem").write_bytes(certificate.public_bytes(Encoding.PEM))
+    return key, certificate
+
+
+def write_crl(folder: Path, name: str, issuer: tuple[rsa.RSAPrivateKey, x509.Certificate],
+              revoked: list[x509.Certificate], next_update_days: int = 7,
+              issued_hours_ago: float = 24) -> bytes:
+    """A CRL of `issuer` revoking `revoked`, written to `folder/name` (PEM); its bytes."""
+    now = datetime.now(UTC)
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer[1].subject)
+               .last_update(now - timedelta(hours=issued_hours_ago))
+               .next_update(now + timedelta(days=next_update_days)))
+    for certificate in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(certificate.serial_number)
+            .revocation_date(now - timedelta(hours=1)).build())
+    crl = builder.sign(issuer[0], hashes.SHA256())
+    (folder / name).write_bytes(crl.public_bytes(Encoding.PEM))
+    return crl.public_bytes(Encoding.PEM)

@@ -11,10 +11,6 @@ The edits are functions of the file's text (`add_partner`, `change_partner`,
 
 from __future__ import annotations
 
-import contextlib
-import os
-import stat
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -25,6 +21,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AbstractTable, AoT, InlineTable
 
+from gateway.as2.files import replace_by_rename
 from gateway.as2.partners import As2Directory, directory_from_mapping
 from gateway.errors import ConfigurationError
 
@@ -118,27 +115,7 @@ def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
     if path.read_text(encoding="utf-8") != before:
         raise ConfigurationError(f"{path} changed while this edit was being made: run it "
                                  "again")
-    status = path.stat()
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(after)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, stat.S_IMODE(status.st_mode))
-        if os.geteuid() == 0 and (status.st_uid, status.st_gid) != (0, 0):
-            os.chown(temporary, status.st_uid, status.st_gid)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)  # the rename itself survives a crash
-    finally:
-        os.close(folder)
+    replace_by_rename(path, after.encode("utf-8"))
     return directory
 
 

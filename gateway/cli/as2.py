@@ -399,6 +399,34 @@ def _mdn_way(plan: SendPlan) -> str:
     return f"async to {plan.mdn.async_url} within {plan.mdn_timeout_minutes:g} min"
 
 
+@as2.group("crls")
+def crls() -> None:
+    """Certificate revocation lists the partner entries list (`crls`)."""
+
+
+@crls.command("fetch")
+@click.option("--partners", "partners_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=PARTNERS_HELP)
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds to wait for a distribution point.")
+def crls_fetch(partners_path: Path | None, timeout: float) -> None:
+    """Fetch each listed CRL again from the distribution points its CA's certificates name,
+    and replace the file (by rename) when the one served is signed by the entry's CA and not
+    older. Run it from cron or a timer; exit status 1 when a CRL could not be refreshed."""
+    from functools import partial
+
+    from gateway.services.as2_crls import http_get, refresh_crls
+
+    results = refresh_crls(_partner_file(partners_path), partial(http_get, timeout=timeout),
+                           datetime.now(UTC))
+    for result in results:
+        click.echo(f"{result.path}: {result.outcome}: {result.detail}")
+    if not results:
+        click.echo("no partner entry lists crls")
+    if any(result.outcome == "failed" for result in results):
+        raise SystemExit(1)
+
+
 @as2.group("certs")
 def certs() -> None:
     """Certificates and keys: look at one, or import it (PEM, DER, PKCS#12) as files the

@@ -10,18 +10,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 
 from gateway.as2.errors import UnknownPartner
 from gateway.as2.mdn import Disposition, MdnRequest, ReceiptFacts, build_receipt, mdn_request
 from gateway.as2.outgoing import ContentCipher
 from gateway.as2.partners import directory_from_file
 from gateway.errors import ConfigurationError
-from tests.as2_material import Party, make_party, require_interop
+from tests.as2_material import (
+    Party,
+    issue_certificate,
+    make_party,
+    require_interop,
+    write_crl,
+)
 
 FILE = """
 [as2]
@@ -202,38 +203,10 @@ def test_a_certificate_that_is_not_the_keys_is_refused(folder: Path) -> None:
         directory_from_file(folder / "partners.toml", {})
 
 
-def _issued(folder: Path, name: str, issuer: tuple[rsa.RSAPrivateKey, x509.Certificate] | None,
-            ca: bool = False) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    """A key and its certificate, issued by `issuer` (None: self-signed), written to
-    `name.pem`."""
-    now = datetime.now(UTC)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    signer_key, issuer_name = (key, subject) if issuer is None else (issuer[0],
-                                                                     issuer[1].subject)
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - timedelta(days=1))
-               .not_valid_after(now + timedelta(days=60)))
-    if ca:
-        builder = (builder.add_extension(x509.BasicConstraints(ca=True, path_length=None),
-                                         critical=True)
-                   .add_extension(x509.KeyUsage(True, False, False, False, False, True, True,
-                                                False, False), critical=True)
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(
-                       key.public_key()), critical=False))
-    if issuer is not None:
-        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            issuer[0].public_key()), critical=False)
-    certificate = builder.sign(signer_key, hashes.SHA256())
-    (folder / f"{name}.pem").write_bytes(certificate.public_bytes(Encoding.PEM))
-    return key, certificate
-
-
 def test_a_partner_certificate_must_chain_to_a_ca_its_entry_lists(folder: Path) -> None:
-    ca = _issued(folder, "acme-ca", None, ca=True)
-    other_ca = _issued(folder, "other-ca", None, ca=True)
-    _issued(folder, "acme-issued", ca)
+    ca = issue_certificate(folder, "acme-ca", None, ca=True)
+    other_ca = issue_certificate(folder, "other-ca", None, ca=True)
+    issue_certificate(folder, "acme-issued", ca)
     # A bundle holding an unrelated CA before Acme's: any one of them may be the issuer.
     (folder / "bundle.pem").write_bytes((folder / "other-ca.pem").read_bytes()
                                         + (folder / "acme-ca.pem").read_bytes())
@@ -243,7 +216,7 @@ def test_a_partner_certificate_must_chain_to_a_ca_its_entry_lists(folder: Path) 
     partner = directory_from_file(folder / "partners.toml", {}).partners["ACME-AS2"]
     assert [c.subject.rfc4514_string() for c in partner.certificates] == ["CN=acme-issued"]
     # Issued by another CA, or self-signed (new.pem): refused, naming the file.
-    _issued(folder, "stranger-issued", other_ca)
+    issue_certificate(folder, "stranger-issued", other_ca)
     for listed in ("stranger-issued.pem", "new.pem"):
         (folder / "partners.toml").write_text(
             text.replace('["acme-issued.pem"]', f'["{listed}"]')
@@ -253,27 +226,12 @@ def test_a_partner_certificate_must_chain_to_a_ca_its_entry_lists(folder: Path) 
             directory_from_file(folder / "partners.toml", {})
 
 
-def _revocation_list(folder: Path, name: str,
-                     issuer: tuple[rsa.RSAPrivateKey, x509.Certificate],
-                     revoked: list[x509.Certificate], next_update_days: int = 7) -> None:
-    now = datetime.now(UTC)
-    builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer[1].subject)
-               .last_update(now - timedelta(days=1))
-               .next_update(now + timedelta(days=next_update_days)))
-    for certificate in revoked:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(certificate.serial_number)
-            .revocation_date(now - timedelta(hours=1)).build())
-    crl = builder.sign(issuer[0], hashes.SHA256())
-    (folder / name).write_bytes(crl.public_bytes(Encoding.PEM))
-
-
 def test_a_certificate_its_cas_revocation_list_names_is_listed_and_never_used(
         folder: Path) -> None:
-    ca = _issued(folder, "acme-ca", None, ca=True)
-    _key, revoked = _issued(folder, "acme-2025", ca)
-    _key, current = _issued(folder, "acme-2026", ca)
-    _revocation_list(folder, "acme-ca.crl", ca, [revoked])
+    ca = issue_certificate(folder, "acme-ca", None, ca=True)
+    _key, revoked = issue_certificate(folder, "acme-2025", ca)
+    _key, current = issue_certificate(folder, "acme-2026", ca)
+    write_crl(folder, "acme-ca.crl", ca, [revoked])
     (folder / "partners.toml").write_text(
         FILE.replace('["old.pem", "new.pem"]', '["acme-2025.pem", "acme-2026.pem"]')
         + 'ca_certificates = ["acme-ca.pem"]\ncrls = ["acme-ca.crl"]\n')
@@ -294,11 +252,11 @@ def test_a_certificate_its_cas_revocation_list_names_is_listed_and_never_used(
 ])
 def test_a_revocation_list_not_signed_by_a_listed_ca_is_refused(
         folder: Path, signer: str, with_cas: bool, complaint: str) -> None:
-    cas = {name: _issued(folder, name, None, ca=True) for name in ("acme-ca", "other-ca")}
-    _key, certificate = _issued(folder, "acme-2026", cas["acme-ca"])
+    cas = {name: issue_certificate(folder, name, None, ca=True) for name in ("acme-ca", "other-ca")}
+    _key, certificate = issue_certificate(folder, "acme-2026", cas["acme-ca"])
     # Named as Acme's CA's list, signed by another key.
     forged = (cas[signer][0], cas["acme-ca"][1])
-    _revocation_list(folder, "acme-ca.crl", forged, [certificate])
+    write_crl(folder, "acme-ca.crl", forged, [certificate])
     (folder / "partners.toml").write_text(
         FILE.replace('["old.pem", "new.pem"]', '["acme-2026.pem"]')
         + ('ca_certificates = ["acme-ca.pem"]\n' if with_cas else "")
@@ -313,9 +271,9 @@ def test_gateway_as2_check_tells_a_revoked_certificate_and_an_out_of_date_list(
 
     from gateway.cli import cli
 
-    ca = _issued(folder, "acme-ca", None, ca=True)
-    _key, revoked = _issued(folder, "acme-2025", ca)
-    _revocation_list(folder, "acme-ca.crl", ca, [revoked], next_update_days=-1)
+    ca = issue_certificate(folder, "acme-ca", None, ca=True)
+    _key, revoked = issue_certificate(folder, "acme-2025", ca)
+    write_crl(folder, "acme-ca.crl", ca, [revoked], next_update_days=-1)
     (folder / "partners.toml").write_text(
         FILE.replace('["old.pem", "new.pem"]', '["acme-2025.pem"]')
         + 'ca_certificates = ["acme-ca.pem"]\ncrls = ["acme-ca.crl"]\n')
