@@ -115,7 +115,9 @@ def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
     if path.read_text(encoding="utf-8") != before:
         raise ConfigurationError(f"{path} changed while this edit was being made: run it "
                                  "again")
-    replace_by_rename(path, after.encode("utf-8"))
+    # A partner file that is a symbolic link (to a checkout, a mounted volume) stays one:
+    # the file it points to is replaced.
+    replace_by_rename(path.resolve(), after.encode("utf-8"))
     return directory
 
 

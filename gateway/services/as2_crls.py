@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from cryptography import x509
 
@@ -27,6 +27,8 @@ from gateway.errors import ConfigurationError
 MAX_CRL_BYTES = 20 * 1024 * 1024
 TIMEOUT_SECONDS = 30.0
 USER_AGENT = "supplier-gateway-crl/1"
+MAX_REDIRECTS = 3
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 Fetch = Callable[[str], bytes]
 
@@ -126,9 +128,11 @@ def distribution_points(certificates: Sequence[x509.Certificate],
     return list(dict.fromkeys(urls))
 
 
-def http_get(url: str, timeout: float = TIMEOUT_SECONDS, cap: int = MAX_CRL_BYTES) -> bytes:
+def http_get(url: str, timeout: float = TIMEOUT_SECONDS, cap: int = MAX_CRL_BYTES,
+             redirects: int = MAX_REDIRECTS) -> bytes:
     """The body of a 200 answer to GET `url`, refused past `cap` bytes (checked against
-    Content-Length before reading, and while reading)."""
+    Content-Length before reading, and while reading). A redirect (301, 302, 303, 307, 308:
+    CAs move their CRLs, often from http to https) is followed `redirects` times at most."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OSError(f"not an http(s) URL: {url}")
@@ -140,6 +144,11 @@ def http_get(url: str, timeout: float = TIMEOUT_SECONDS, cap: int = MAX_CRL_BYTE
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.request("GET", target, headers={"User-Agent": USER_AGENT})
         response = connection.getresponse()
+        location = response.getheader("Location")
+        if response.status in _REDIRECTS and location:
+            if redirects <= 0:
+                raise OSError(f"more than {MAX_REDIRECTS} redirects")
+            return http_get(urljoin(url, location), timeout, cap, redirects - 1)
         if response.status != 200:
             raise OSError(f"HTTP {response.status} {response.reason}")
         declared = response.getheader("Content-Length")

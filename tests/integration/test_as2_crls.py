@@ -41,6 +41,13 @@ class DistributionPoint:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                moved = bodies.get(f"moved:{self.path}")
+                if moved is not None:
+                    self.send_response(301)
+                    self.send_header("Location", moved.decode())
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = bodies.get(self.path)
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Length", str(len(body or b"")))
@@ -104,6 +111,11 @@ def test_a_newer_crl_from_the_distribution_point_replaces_the_file_and_counts(
     # Fetched again: the same bytes, nothing written.
     (again,) = refresh_crls(partner_file, http_get, now)
     assert again.outcome == "current"
+    # The CA moved it: the redirect is followed.
+    point.bodies["moved:/acme-ca.crl"] = b"/crl/2026/acme-ca.crl"
+    point.bodies["/crl/2026/acme-ca.crl"] = point.bodies.pop("/acme-ca.crl")
+    (moved,) = refresh_crls(partner_file, http_get, now)
+    assert moved.outcome == "current", moved.detail
 
 
 @pytest.mark.parametrize("served", ["forged", "older", "missing", "too big"])

@@ -182,3 +182,13 @@ def test_suppliers_written_as_inline_tables_are_edited_inline() -> None:
     changed = change_partner(added, "ACME-AS2", PartnerChange(add_certificates=("new.pem",)))
     assert '"acme.pem", "new.pem"' in changed
     assert remove_partner(changed, "ACME-AS2").count("as2") == 0
+
+
+def test_a_partner_file_that_is_a_symbolic_link_stays_one(folder: Path) -> None:
+    real = folder / "config" / "partners.toml"
+    real.parent.mkdir()
+    (folder / "partners.toml").rename(real)
+    (folder / "partners.toml").symlink_to(real)
+    _write(folder, change_partner(FILE, "ACME-AS2", PartnerChange(sign="sha384")))
+    assert (folder / "partners.toml").is_symlink()
+    assert 'sign = "sha384"' in real.read_text()
