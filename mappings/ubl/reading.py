@@ -28,6 +28,7 @@ from gateway.domain.documents import (
     Party,
     SourceFormat,
 )
+from mappings.edifact.readers import gtin_problem
 from mappings.ubl import codes
 from mappings.xmlvalues import (
     XmlNotes,
@@ -272,14 +273,14 @@ class _UblBuilder:
             self._packages(line, element)
         item = kids.get("Item")
         if item is not None:
-            _read_item(line.item, item)
+            _read_item(line.item, item, self.notes)
         if not line.item.ids:
             self.notes.add(holder, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} identifies no item")
         substitute = descend(outer.get("SellerSubstitutedLineItem"), "Item")
         if substitute is not None:
             replacement = Item()
-            _read_item(replacement, substitute)
+            _read_item(replacement, substitute, self.notes)
             shown = ", ".join(i.id for i in replacement.ids) or "(no id)"
             self.notes.add(substitute, ProblemCode.ASSUMED_VALUE,
                            f"line {line.line_no or '?'}: the seller substitutes item {shown}")
@@ -290,7 +291,7 @@ class _UblBuilder:
         if not code or self.document.kind is not DocumentKind.ORDER_RESPONSE:
             return
         line.action_code = code
-        line.status = codes.LINE_STATUS.get(code)
+        line.status = codes.LINE_STATUS.get(code) or codes.LINE_STATUS_UNCL1225.get(code)
         if line.status is None:
             self.notes.add(element, ProblemCode.INVALID_CODE,
                            f"line status code {code!r} is not a known UNCL 1229 code")
@@ -342,7 +343,7 @@ def _party(role: str, party: etree._Element) -> Party:
                  ident.get("schemeID") if ident is not None else None, name or None)
 
 
-def _read_item(item: Item, element: etree._Element) -> None:
+def _read_item(item: Item, element: etree._Element, notes: XmlNotes) -> None:
     kids: dict[str, etree._Element] = {}
     standards: list[etree._Element] = []
     for child in element:
@@ -364,15 +365,29 @@ def _read_item(item: Item, element: etree._Element) -> None:
         value = text_of(standard)
         if standard is None or not value:
             continue
-        scheme = standard.get("schemeID")
-        if scheme in codes.GTIN_SCHEMES or (scheme is None and value.isdigit()
-                                            and len(value) in (8, 12, 13, 14)):
+        scheme = standard.get("schemeID") or None
+        if scheme in codes.GTIN_SCHEMES:
+            _add_gtin(item, value, standard, notes)
+        elif scheme is None and gtin_problem(value) is None:
             item.gtin = item.gtin or value
             item.ids.append(ItemId(value, "EN"))
         else:
             item.ids.append(ItemId(value, scheme))
     item.description = item.description or text_of(kids.get("Name")) or \
         text_of(kids.get("Description")) or None
+
+
+def _add_gtin(item: Item, value: str, element: etree._Element, notes: XmlNotes) -> None:
+    """A GTIN named by its scheme (ICD 0160), its GS1 check digit checked as EDIFACT's and
+    X12's are: a wrong one is kept and warned, a value that is not digits is no GTIN."""
+    problem = gtin_problem(value)
+    if problem is not None:
+        notes.add(element, ProblemCode.INVALID_IDENTIFIER, problem)
+        if not value.isascii() or not value.isdigit():
+            item.ids.append(ItemId(value, element.get("schemeID")))
+            return
+    item.gtin = item.gtin or value
+    item.ids.append(ItemId(value, "EN"))
 
 
 _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})

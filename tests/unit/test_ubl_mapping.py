@@ -1,0 +1,76 @@
+"""UBL variants seen in published PEPPOL examples: the BIS 28A line status codes of UNCL 1225
+and GTINs whose check digit is wrong are read the way EDIFACT and X12 read them."""
+
+from __future__ import annotations
+
+import io
+
+from gateway.domain.documents import Document, LineStatus
+from mappings.registry import read_stream
+from parsers.errors import ProblemCode
+
+RESPONSE = """<?xml version="1.0" encoding="UTF-8"?>
+<OrderResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:OrderResponse-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:ID>R-7</cbc:ID>
+ <cbc:IssueDate>2026-12-01</cbc:IssueDate>
+ <cbc:OrderResponseCode listID="UNCL1225">30</cbc:OrderResponseCode>
+ <cac:OrderReference><cbc:ID>4500000777</cbc:ID></cac:OrderReference>
+ {lines}
+</OrderResponse>"""
+
+LINE = """<cac:OrderLine><cac:LineItem><cbc:ID>{no}</cbc:ID>
+ <cbc:LineStatusCode listID="UNCL1225">{code}</cbc:LineStatusCode>
+ <cbc:Quantity unitCode="C62">4</cbc:Quantity>
+ <cac:Item><cac:StandardItemIdentification><cbc:ID schemeID="{scheme}">{gtin}</cbc:ID>
+ </cac:StandardItemIdentification></cac:Item></cac:LineItem></cac:OrderLine>"""
+
+
+def _read(xml: str) -> Document:
+    [document] = list(read_stream(io.BufferedReader(io.BytesIO(xml.encode())), "rsp.xml"))
+    assert isinstance(document, Document)
+    return document
+
+
+def _line(no: int, code: str, gtin: str = "4006381333931", scheme: str = "0160") -> str:
+    return LINE.format(no=no, code=code, gtin=gtin, scheme=scheme)
+
+
+def test_bis_28a_line_status_codes_of_uncl_1225_are_read() -> None:
+    # PEPPOL BIS 28A (CEN BII2 T76), rule EUGEN-T76-R004: the LineStatusCode is from UNCL
+    # 1225 (listID UNCL1225): 27 not accepted, 29 accepted, 30 accepted with amendment.
+    document = _read(RESPONSE.format(lines=_line(1, "29") + _line(2, "30") + _line(3, "27")))
+    assert [line.status for line in document.lines] == [
+        LineStatus.ACCEPTED, LineStatus.CHANGED, LineStatus.REJECTED]
+    assert [line.action_code for line in document.lines] == ["29", "30", "27"]
+    assert not [w for w in document.warnings if w.code == ProblemCode.INVALID_CODE.value]
+
+
+def test_a_line_status_code_of_neither_list_is_still_a_warning() -> None:
+    document = _read(RESPONSE.format(lines=_line(1, "99")))
+    assert document.lines[0].status is None
+    assert [w.code for w in document.warnings] == [ProblemCode.INVALID_CODE.value]
+
+
+def test_a_gtin_with_a_wrong_check_digit_is_kept_and_warned() -> None:
+    # GS1 General Specifications 7.9: the last digit is the mod-10 check digit; ICD 0160
+    # names the identifier a GTIN, as EDIFACT's EN and X12's UP do.
+    document = _read(RESPONSE.format(lines=_line(1, "29", gtin="4006381333932")))
+    assert document.lines[0].item.gtin == "4006381333932"
+    [warning] = document.warnings
+    assert warning.code == ProblemCode.INVALID_IDENTIFIER.value
+    assert "4006381333932" in warning.detail and warning.tag == "ID"
+
+
+def test_a_gtin_scheme_on_letters_is_no_gtin() -> None:
+    document = _read(RESPONSE.format(lines=_line(1, "29", gtin="ABC-1", scheme="GTIN")))
+    assert document.lines[0].item.gtin is None
+    assert [(i.id, i.type) for i in document.lines[0].item.ids] == [("ABC-1", "GTIN")]
+
+
+def test_an_unnamed_number_is_a_gtin_only_with_a_right_check_digit() -> None:
+    right = _read(RESPONSE.format(lines=_line(1, "29", scheme="")))
+    wrong = _read(RESPONSE.format(lines=_line(1, "29", gtin="4006381333932", scheme="")))
+    assert right.lines[0].item.gtin == "4006381333931"
+    assert wrong.lines[0].item.gtin is None
