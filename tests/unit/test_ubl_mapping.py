@@ -60,7 +60,8 @@ def test_a_gtin_with_a_wrong_check_digit_is_kept_and_warned() -> None:
     assert document.lines[0].item.gtin == "4006381333932"
     [warning] = document.warnings
     assert warning.code == ProblemCode.INVALID_IDENTIFIER.value
-    assert "4006381333932" in warning.detail and warning.tag == "ID"
+    assert "4006381333932" in warning.detail
+    assert warning.tag == "ID"
 
 
 def test_a_gtin_scheme_on_letters_is_no_gtin() -> None:
