@@ -43,6 +43,11 @@ KINDS: dict[str, DocumentKind] = {
     "DespatchAdvice": DocumentKind.DESPATCH_ADVICE,
 }
 
+# The PEPPOL Business Message Envelope (UN/CEFACT Standard Business Document Header 1.3) in
+# which access points carry a UBL document: the document is the element after the header.
+ENVELOPE = "StandardBusinessDocument"
+ENVELOPE_HEADER = "StandardBusinessDocumentHeader"
+
 # The parties of each document onto the canonical roles (EDIFACT 3035 codes).
 PARTY_ROLES: dict[str, str] = {
     "BuyerCustomerParty": "BY",

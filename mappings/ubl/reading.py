@@ -49,8 +49,10 @@ _UBL_NAMESPACE = "urn:oasis:names:specification:ubl:schema:xsd:"
 
 
 def is_ubl(head: bytes, _name: str = "") -> bool:
-    """XML whose root element is a UBL document the gateway reads."""
-    return root_name(head) in codes.KINDS
+    """XML whose root element is a UBL document the gateway reads, or the PEPPOL envelope
+    (StandardBusinessDocument) that may carry one."""
+    name = root_name(head)
+    return name in codes.KINDS or name == codes.ENVELOPE
 
 
 def read_ubl(stream: BinaryIO, name: str, *,
@@ -71,6 +73,14 @@ def _located(exc: ParseError) -> Problem:
 
 
 def map_ubl(parsed: XmlDocument, file: str | None = None) -> list[Document | Problem]:
+    if parsed.name == codes.ENVELOPE:
+        payload = _enveloped(parsed)
+        if payload is None:
+            return [Problem(Severity.ERROR, ProblemCode.MISSING_SEGMENT,
+                            "the StandardBusinessDocument envelope carries no document after "
+                            "its StandardBusinessDocumentHeader", 1, line_of(parsed.root),
+                            parsed.name)]
+        parsed = payload
     kind = codes.KINDS.get(parsed.name)
     if kind is None:
         return [Problem(Severity.ERROR, ProblemCode.UNSUPPORTED_MESSAGE,
@@ -83,6 +93,19 @@ def map_ubl(parsed: XmlDocument, file: str | None = None) -> list[Document | Pro
                   f"the root {parsed.name} is in namespace {parsed.namespace or '(none)'!r}, "
                   f"not UBL's {_UBL_NAMESPACE}{parsed.name}-2; read as UBL all the same")
     return [_UblBuilder(parsed, kind, notes, file).build()]
+
+
+def _enveloped(envelope: XmlDocument) -> XmlDocument | None:
+    """The document a PEPPOL envelope carries: its first element that is not the
+    StandardBusinessDocumentHeader (PEPPOL Business Message Envelope 2.0, SBDH 1.3)."""
+    for child in envelope.root:
+        tag = tag_of(child)
+        name = local_name_of(tag)
+        if not isinstance(tag, str) or not name or name == codes.ENVELOPE_HEADER:
+            continue
+        namespace = tag[1:tag.index("}")] if tag.startswith("{") else ""
+        return XmlDocument(child, namespace, name)
+    return None
 
 
 def _text(element: etree._Element, path: str) -> str:

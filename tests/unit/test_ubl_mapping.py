@@ -7,7 +7,7 @@ import io
 
 from gateway.domain.documents import Document, LineStatus
 from mappings.registry import read_stream
-from parsers.errors import ProblemCode
+from parsers.errors import Problem, ProblemCode
 
 RESPONSE = """<?xml version="1.0" encoding="UTF-8"?>
 <OrderResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:OrderResponse-2"
@@ -75,3 +75,39 @@ def test_an_unnamed_number_is_a_gtin_only_with_a_right_check_digit() -> None:
     wrong = _read(RESPONSE.format(lines=_line(1, "29", gtin="4006381333932", scheme="")))
     assert right.lines[0].item.gtin == "4006381333931"
     assert wrong.lines[0].item.gtin is None
+
+
+# PEPPOL Business Message Envelope 2.0: access points carry the UBL document in a UN/CEFACT
+# StandardBusinessDocument, after its StandardBusinessDocumentHeader.
+ENVELOPE = """<?xml version="1.0" encoding="UTF-8"?>
+<StandardBusinessDocument
+ xmlns="http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader">
+ <StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion>
+ </StandardBusinessDocumentHeader>
+ <!-- the payload -->
+ {payload}
+</StandardBusinessDocument>"""
+
+
+def test_a_document_in_a_peppol_envelope_is_read() -> None:
+    payload = RESPONSE.format(lines=_line(1, "29")).split("\n", 1)[1]
+    document = _read(ENVELOPE.format(payload=payload))
+    assert (document.message_type, document.document_number) == ("OrderResponse", "R-7")
+    assert document.order_numbers == ["4500000777"]
+    assert document.lines[0].status is LineStatus.ACCEPTED
+    assert document.warnings == []
+
+
+def test_an_empty_envelope_is_a_located_error() -> None:
+    data = ENVELOPE.format(payload="").encode()
+    [problem] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "empty.xml"))
+    assert isinstance(problem, Problem)
+    assert problem.code == ProblemCode.MISSING_SEGMENT
+    assert "StandardBusinessDocumentHeader" in problem.detail
+
+
+def test_xml_no_reader_takes_is_named_by_its_root_element() -> None:
+    data = b'<?xml version="1.0"?>\n<Invoice xmlns="urn:x"/>'
+    [problem] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "invoice.xml"))
+    assert isinstance(problem, Problem)
+    assert "root element is 'Invoice'" in problem.detail
