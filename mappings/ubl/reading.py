@@ -297,6 +297,7 @@ class _UblBuilder:
         item = kids.get("Item")
         if item is not None:
             _read_item(line.item, item, self.notes)
+            self._instance(line, item)
         if not line.item.ids:
             self.notes.add(holder, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} identifies no item")
@@ -308,6 +309,19 @@ class _UblBuilder:
             self.notes.add(substitute, ProblemCode.ASSUMED_VALUE,
                            f"line {line.line_no or '?'}: the seller substitutes item {shown}")
         return line
+
+    def _instance(self, line: Line, item: etree._Element) -> None:
+        """The batch and best-before date of the line's goods (cac:ItemInstance, UBL 2.1:
+        LotIdentification/LotNumberID and BestBeforeDate); the first of several, as EDIFACT's
+        first PIA/GIN batch is."""
+        for instance in item.iterfind("{*}ItemInstance"):
+            if line.batch is None:
+                line.batch = _text(instance, "{*}LotIdentification/{*}LotNumberID") or None
+            if line.best_before_date is None:
+                best = instance.find("{*}BestBeforeDate")
+                if best is not None:
+                    line.best_before_date = read_date(text_of(best), best, self.notes,
+                                                      "BestBeforeDate")
 
     def _status(self, line: Line, element: etree._Element | None) -> None:
         code = text_of(element)

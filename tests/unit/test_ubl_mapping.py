@@ -4,6 +4,7 @@ and GTINs whose check digit is wrong are read the way EDIFACT and X12 read them.
 from __future__ import annotations
 
 import io
+from datetime import date
 
 from gateway.domain.documents import Document, LineStatus
 from mappings.registry import read_stream
@@ -111,3 +112,34 @@ def test_xml_no_reader_takes_is_named_by_its_root_element() -> None:
     [problem] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "invoice.xml"))
     assert isinstance(problem, Problem)
     assert "root element is 'Invoice'" in problem.detail
+
+
+DESPATCH = """<?xml version="1.0" encoding="UTF-8"?>
+<DespatchAdvice xmlns="urn:oasis:names:specification:ubl:schema:xsd:DespatchAdvice-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:ID>D-9</cbc:ID><cbc:IssueDate>2026-12-02</cbc:IssueDate>
+ <cac:OrderReference><cbc:ID>4500000777</cbc:ID></cac:OrderReference>
+ <cac:DespatchLine><cbc:ID>1</cbc:ID>
+  <cbc:DeliveredQuantity unitCode="KGM">2.5</cbc:DeliveredQuantity>
+  <cac:Item><cac:SellersItemIdentification><cbc:ID>S-1</cbc:ID></cac:SellersItemIdentification>
+   <cac:ItemInstance><cbc:BestBeforeDate>2027-03-31</cbc:BestBeforeDate>
+    <cac:LotIdentification><cbc:LotNumberID>L-41</cbc:LotNumberID></cac:LotIdentification>
+   </cac:ItemInstance>
+   <cac:ItemInstance><cac:LotIdentification><cbc:LotNumberID>L-42</cbc:LotNumberID>
+   </cac:LotIdentification></cac:ItemInstance>
+  </cac:Item></cac:DespatchLine>
+</DespatchAdvice>"""
+
+
+def test_the_batch_and_best_before_date_of_a_despatch_line_are_read() -> None:
+    # UBL 2.1 cac:ItemInstance: LotIdentification/LotNumberID is the batch (EDIFACT's GIN+BX)
+    # and BestBeforeDate the best-before date (DTM 361); the first of several instances.
+    [line] = _read(DESPATCH).lines
+    assert (line.batch, line.best_before_date) == ("L-41", date(2027, 3, 31))
+
+
+def test_a_best_before_date_that_is_no_date_is_a_warning() -> None:
+    document = _read(DESPATCH.replace("2027-03-31", "31.03.2027"))
+    assert document.lines[0].best_before_date is None
+    assert [w.code for w in document.warnings] == [ProblemCode.INVALID_DATE.value]
