@@ -36,6 +36,17 @@ LINE_STATUS_UNCL1225: dict[str, LineStatus] = {
     "30": LineStatus.CHANGED,
 }
 
+# UBL 2.0/2.1's own default code list "Line Status" (listAgencyID UBL), which the OASIS
+# examples use instead of UNCL 1229: Added, Cancelled, Disputed, NoStatus, Revised. NoStatus
+# and Disputed say nothing the supplier commits to: no status.
+LINE_STATUS_UBL: dict[str, LineStatus | None] = {
+    "Added": LineStatus.ADDED,
+    "Revised": LineStatus.CHANGED,
+    "Cancelled": LineStatus.DELETED,
+    "NoStatus": None,
+    "Disputed": None,
+}
+
 KINDS: dict[str, DocumentKind] = {
     "Order": DocumentKind.PURCHASE_ORDER,
     "OrderResponse": DocumentKind.ORDER_RESPONSE,

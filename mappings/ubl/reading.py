@@ -329,9 +329,17 @@ class _UblBuilder:
             return
         line.action_code = code
         line.status = codes.LINE_STATUS.get(code) or codes.LINE_STATUS_UNCL1225.get(code)
-        if line.status is None:
+        if line.status is not None:
+            return
+        if code not in codes.LINE_STATUS_UBL:
             self.notes.add(element, ProblemCode.INVALID_CODE,
                            f"line status code {code!r} is not a known UNCL 1229 code")
+            return
+        line.status = codes.LINE_STATUS_UBL[code]
+        if code == "Disputed":
+            self.notes.add(element, ProblemCode.ASSUMED_VALUE,
+                           f"line {line.line_no or '?'}: status Disputed (UBL Line Status) "
+                           "says nothing the supplier commits to; read as no status")
 
     def _price(self, line: Line, price_element: etree._Element | None) -> None:
         if price_element is None:

@@ -143,3 +143,15 @@ def test_a_best_before_date_that_is_no_date_is_a_warning() -> None:
     document = _read(DESPATCH.replace("2027-03-31", "31.03.2027"))
     assert document.lines[0].best_before_date is None
     assert [w.code for w in document.warnings] == [ProblemCode.INVALID_DATE.value]
+
+
+def test_the_ubl_line_status_code_list_is_read() -> None:
+    # UBL 2.0/2.1 default code list "Line Status" (listAgencyID UBL): Added, Cancelled,
+    # Disputed, NoStatus, Revised, as the OASIS examples send them.
+    lines = "".join(_line(n, code) for n, code in enumerate(
+        ("Added", "Revised", "Cancelled", "NoStatus", "Disputed"), 1))
+    document = _read(RESPONSE.format(lines=lines))
+    assert [line.status for line in document.lines] == [
+        LineStatus.ADDED, LineStatus.CHANGED, LineStatus.DELETED, None, None]
+    assert [w.code for w in document.warnings] == [ProblemCode.ASSUMED_VALUE.value]
+    assert "Disputed" in document.warnings[0].detail
