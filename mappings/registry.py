@@ -31,6 +31,7 @@ from parsers.edifact import EdifactMessage, InterchangeHeader, parse_edifact
 from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.mime import header_sender
 from parsers.sheets import SheetLimits, read_xls
+from parsers.xml import root_name
 
 # RFC 5322 section 2.2: a field name is printable US-ASCII except the colon, then a colon.
 _FIELD = re.compile(rb"^[!-9;-~]+[ \t]*:")
@@ -117,16 +118,25 @@ def read_stream(stream: BinaryIO, name: str,
     head = stream.peek(_SNIFF_BYTES)[:_SNIFF_BYTES] if hasattr(stream, "peek") else b""
     reader = reader_for(head, name)
     if reader is None:
-        shown = head[:20].decode("latin-1", errors="replace")
-        yield Problem(Severity.ERROR, ProblemCode.NOT_EDIFACT,
-                      f"format not recognised: the file starts with {shown!r}, which is not "
-                      "EDIFACT (UNA/UNB/UNH), X12 (ISA), UBL or cXML, an email, an xlsx "
-                      "workbook, nor named .csv")
+        yield Problem(Severity.ERROR, ProblemCode.NOT_EDIFACT, _not_recognised(head))
         return
     try:
         yield from reader.read(stream, name, profile=profile)
     except ParseError as exc:
         yield exc.as_problem()
+
+
+def _not_recognised(head: bytes) -> str:
+    """What a file no reader takes is: XML is named by its root element, which says more than
+    its first bytes (always the XML declaration)."""
+    root = root_name(head)
+    if root is not None:
+        return (f"format not recognised: XML whose root element is {root!r}, which is not a "
+                "UBL Order, OrderResponse, OrderResponseSimple or DespatchAdvice (bare or in "
+                "a StandardBusinessDocument envelope) nor cXML")
+    shown = head[:20].decode("latin-1", errors="replace")
+    return (f"format not recognised: the file starts with {shown!r}, which is not EDIFACT "
+            "(UNA/UNB/UNH), X12 (ISA), UBL or cXML, an email, an xlsx workbook, nor named .csv")
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from gateway.domain.documents import Document, DocumentKind
+from gateway.domain.documents import Document, DocumentKind, Party
 from gateway.domain.orders import LineState, VersionKind
 from gateway.domain.storable import number_refusal, text_refusal
 from gateway.errors import ImportRowError
@@ -246,8 +246,9 @@ def _edifact_lines(data: bytes, name: str, supplier: str | None, owner: str | No
 def _lines_of_order(document: Document, supplier: str | None, owner: str | None,
                     errors: list[ImportRowError]) -> Iterator[ImportedLine]:
     row = document.message_index or 0
-    party = next((p for p in document.parties if p.role == "SU" and p.id), None)
-    named = f"NAD+SU of ORDERS {document.document_number or ''}".rstrip()
+    party = _supplier_party(document)
+    role = party.role if party is not None else "SU"
+    named = f"NAD+{role} of ORDERS {document.document_number or ''}".rstrip()
     if party is not None and party.agency:
         named += f" (code list agency {party.agency})"
     source = "--supplier" if supplier else named
@@ -264,6 +265,16 @@ def _lines_of_order(document: Document, supplier: str | None, owner: str | None,
             description=line.item.description,
             supplier_id=supplier or (party.id if party is not None else None),
             owner_email=owner, order_date=document.document_date, supplier_source=source)
+
+
+def _supplier_party(document: Document) -> Party | None:
+    """The order's supplier: NAD+SU, else NAD+SE. UNCL 3035 has both, "SU supplier" and
+    "SE seller"; EANCOM orders name the supplier SU, plain UN/EDIFACT ORDERS often SE."""
+    for role in ("SU", "SE"):
+        party = next((p for p in document.parties if p.role == role and p.id), None)
+        if party is not None:
+            return party
+    return None
 
 
 def import_lines(session: Session, lines: list[ImportedLine], source: str,

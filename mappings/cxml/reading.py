@@ -223,6 +223,11 @@ def _confirmation_line(element: etree._Element, notes: XmlNotes) -> Line:
     (the item and its price as confirmed)."""
     line = Line(line_no=element.get("lineNumber") or None)
     line.order_line_no = line.line_no
+    if line.line_no is None:
+        # cXML's Fulfill DTD makes ConfirmationItem's lineNumber #REQUIRED: the line it
+        # answers; without it only the item can tell.
+        notes.add(element, ProblemCode.MISSING_VALUE,
+                  "ConfirmationItem has no lineNumber: the order line it answers is not named")
     line.ordered_quantity = read_decimal(element.get("quantity", ""), element, notes,
                                          "ConfirmationItem quantity")
     committed: Decimal | None = None

@@ -28,6 +28,7 @@ from gateway.domain.documents import (
     Party,
     SourceFormat,
 )
+from mappings.edifact.readers import gtin_problem
 from mappings.ubl import codes
 from mappings.xmlvalues import (
     XmlNotes,
@@ -48,8 +49,10 @@ _UBL_NAMESPACE = "urn:oasis:names:specification:ubl:schema:xsd:"
 
 
 def is_ubl(head: bytes, _name: str = "") -> bool:
-    """XML whose root element is a UBL document the gateway reads."""
-    return root_name(head) in codes.KINDS
+    """XML whose root element is a UBL document the gateway reads, or the PEPPOL envelope
+    (StandardBusinessDocument) that may carry one."""
+    name = root_name(head)
+    return name in codes.KINDS or name == codes.ENVELOPE
 
 
 def read_ubl(stream: BinaryIO, name: str, *,
@@ -70,6 +73,14 @@ def _located(exc: ParseError) -> Problem:
 
 
 def map_ubl(parsed: XmlDocument, file: str | None = None) -> list[Document | Problem]:
+    if parsed.name == codes.ENVELOPE:
+        payload = _enveloped(parsed)
+        if payload is None:
+            return [Problem(Severity.ERROR, ProblemCode.MISSING_SEGMENT,
+                            "the StandardBusinessDocument envelope carries no document after "
+                            "its StandardBusinessDocumentHeader", 1, line_of(parsed.root),
+                            parsed.name)]
+        parsed = payload
     kind = codes.KINDS.get(parsed.name)
     if kind is None:
         return [Problem(Severity.ERROR, ProblemCode.UNSUPPORTED_MESSAGE,
@@ -82,6 +93,19 @@ def map_ubl(parsed: XmlDocument, file: str | None = None) -> list[Document | Pro
                   f"the root {parsed.name} is in namespace {parsed.namespace or '(none)'!r}, "
                   f"not UBL's {_UBL_NAMESPACE}{parsed.name}-2; read as UBL all the same")
     return [_UblBuilder(parsed, kind, notes, file).build()]
+
+
+def _enveloped(envelope: XmlDocument) -> XmlDocument | None:
+    """The document a PEPPOL envelope carries: its first element that is not the
+    StandardBusinessDocumentHeader (PEPPOL Business Message Envelope 2.0, SBDH 1.3)."""
+    for child in envelope.root:
+        tag = tag_of(child)
+        name = local_name_of(tag)
+        if not isinstance(tag, str) or not name or name == codes.ENVELOPE_HEADER:
+            continue
+        namespace = tag[1:tag.index("}")] if tag.startswith("{") else ""
+        return XmlDocument(child, namespace, name)
+    return None
 
 
 def _text(element: etree._Element, path: str) -> str:
@@ -272,28 +296,50 @@ class _UblBuilder:
             self._packages(line, element)
         item = kids.get("Item")
         if item is not None:
-            _read_item(line.item, item)
+            _read_item(line.item, item, self.notes)
+            self._instance(line, item)
         if not line.item.ids:
             self.notes.add(holder, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} identifies no item")
         substitute = descend(outer.get("SellerSubstitutedLineItem"), "Item")
         if substitute is not None:
             replacement = Item()
-            _read_item(replacement, substitute)
+            _read_item(replacement, substitute, self.notes)
             shown = ", ".join(i.id for i in replacement.ids) or "(no id)"
             self.notes.add(substitute, ProblemCode.ASSUMED_VALUE,
                            f"line {line.line_no or '?'}: the seller substitutes item {shown}")
         return line
+
+    def _instance(self, line: Line, item: etree._Element) -> None:
+        """The batch and best-before date of the line's goods (cac:ItemInstance, UBL 2.1:
+        LotIdentification/LotNumberID and BestBeforeDate); the first of several, as EDIFACT's
+        first PIA/GIN batch is."""
+        for instance in item.iterfind("{*}ItemInstance"):
+            if line.batch is None:
+                line.batch = _text(instance, "{*}LotIdentification/{*}LotNumberID") or None
+            if line.best_before_date is None:
+                best = instance.find("{*}BestBeforeDate")
+                if best is not None:
+                    line.best_before_date = read_date(text_of(best), best, self.notes,
+                                                      "BestBeforeDate")
 
     def _status(self, line: Line, element: etree._Element | None) -> None:
         code = text_of(element)
         if not code or self.document.kind is not DocumentKind.ORDER_RESPONSE:
             return
         line.action_code = code
-        line.status = codes.LINE_STATUS.get(code)
-        if line.status is None:
+        line.status = codes.LINE_STATUS.get(code) or codes.LINE_STATUS_UNCL1225.get(code)
+        if line.status is not None:
+            return
+        if code not in codes.LINE_STATUS_UBL:
             self.notes.add(element, ProblemCode.INVALID_CODE,
                            f"line status code {code!r} is not a known UNCL 1229 code")
+            return
+        line.status = codes.LINE_STATUS_UBL[code]
+        if code == "Disputed":
+            self.notes.add(element, ProblemCode.ASSUMED_VALUE,
+                           f"line {line.line_no or '?'}: status Disputed (UBL Line Status) "
+                           "says nothing the supplier commits to; read as no status")
 
     def _price(self, line: Line, price_element: etree._Element | None) -> None:
         if price_element is None:
@@ -342,7 +388,7 @@ def _party(role: str, party: etree._Element) -> Party:
                  ident.get("schemeID") if ident is not None else None, name or None)
 
 
-def _read_item(item: Item, element: etree._Element) -> None:
+def _read_item(item: Item, element: etree._Element, notes: XmlNotes) -> None:
     kids: dict[str, etree._Element] = {}
     standards: list[etree._Element] = []
     for child in element:
@@ -364,15 +410,29 @@ def _read_item(item: Item, element: etree._Element) -> None:
         value = text_of(standard)
         if standard is None or not value:
             continue
-        scheme = standard.get("schemeID")
-        if scheme in codes.GTIN_SCHEMES or (scheme is None and value.isdigit()
-                                            and len(value) in (8, 12, 13, 14)):
+        scheme = standard.get("schemeID") or None
+        if scheme in codes.GTIN_SCHEMES:
+            _add_gtin(item, value, standard, notes)
+        elif scheme is None and gtin_problem(value) is None:
             item.gtin = item.gtin or value
             item.ids.append(ItemId(value, "EN"))
         else:
             item.ids.append(ItemId(value, scheme))
     item.description = item.description or text_of(kids.get("Name")) or \
         text_of(kids.get("Description")) or None
+
+
+def _add_gtin(item: Item, value: str, element: etree._Element, notes: XmlNotes) -> None:
+    """A GTIN named by its scheme (ICD 0160), its GS1 check digit checked as EDIFACT's and
+    X12's are: a wrong one is kept and warned, a value that is not digits is no GTIN."""
+    problem = gtin_problem(value)
+    if problem is not None:
+        notes.add(element, ProblemCode.INVALID_IDENTIFIER, problem)
+        if not value.isascii() or not value.isdigit():
+            item.ids.append(ItemId(value, element.get("schemeID")))
+            return
+    item.gtin = item.gtin or value
+    item.ids.append(ItemId(value, "EN"))
 
 
 _NOT_COMMITTED = frozenset({LineStatus.REJECTED, LineStatus.DELETED})

@@ -75,7 +75,9 @@ def add_item_ids(item: Item, pairs: list[tuple[str, str]], segment: X12Segment,
             problem = gtin_problem(value)
             if problem is not None:
                 notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
-            elif item.gtin is None:
+            # A wrong check digit is kept and warned, as EDIFACT's EN and UBL's 0160 are
+            # (docs/formats.md, the line's `item.gtin`); a value that is not digits is no GTIN.
+            if item.gtin is None and is_digits(value):
                 item.gtin = value
         elif qualifier in codes.BUYER_QUALIFIERS:
             item.buyer_part = item.buyer_part or value

@@ -71,3 +71,26 @@ def test_a_response_is_not_imported_as_an_order(tmp_path: Path) -> None:
     lines, errors = read_order_file(path)
     assert lines == []
     assert [e.detail for e in errors] == ["855 is not an order"]
+
+
+# UN/EDIFACT ORDERS may name the supplier NAD+SE ("seller", UNCL 3035) instead of EANCOM's
+# NAD+SU; the order's supplier is then the seller.
+ORDERS_NAD_SE = ("UNB+UNOC:3+BUYER:ZZZ+SELLER:ZZZ+261201:0800+7'UNH+1+ORDERS:D:96A:UN'"
+                 "BGM+220+4500000033+9'DTM+137:20261201:102'NAD+BY+BUYER::92'"
+                 "NAD+SE+SUP-SE::92'LIN+1++P-1:VP'QTY+21:3'UNS+S'UNT+9+1'UNZ+1+7'")
+
+
+def test_edifact_orders_naming_the_seller_nad_se_take_it_as_supplier(tmp_path: Path) -> None:
+    path = tmp_path / "orders.edi"
+    path.write_text(ORDERS_NAD_SE)
+    lines, errors = read_order_file(path)
+    assert errors == []
+    assert [(line.supplier_id, line.supplier_source) for line in lines] == [
+        ("SUP-SE", "NAD+SE of ORDERS 4500000033 (code list agency 92)")]
+
+
+def test_nad_su_is_preferred_to_nad_se(tmp_path: Path) -> None:
+    path = tmp_path / "orders.edi"
+    path.write_text(ORDERS_NAD_SE.replace("NAD+BY+BUYER::92'", "NAD+SU+SUP-SU::92'"))
+    lines, _ = read_order_file(path)
+    assert [line.supplier_id for line in lines] == ["SUP-SU"]

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.domain.documents import Document, DocumentKind, DocumentStatus, LineStatus
 from mappings.x12.reading import read_x12
-from parsers.errors import Problem
+from parsers.errors import Problem, ProblemCode
 
 
 def interchange(kind: str, body: list[str]) -> bytes:
@@ -61,6 +61,17 @@ def test_856_packs_under_an_item_belong_to_that_item() -> None:
     [line] = asn.lines
     assert line.item.gtin == "036000291452"
     assert [p.sscc for p in line.packages] == [SSCC_A, SSCC_B]
+
+
+def test_856_a_gtin_with_a_wrong_check_digit_is_kept_and_warned() -> None:
+    # GS1 General Specifications 7.9: the last digit of a UPC/GTIN is its mod-10 check digit;
+    # a wrong one is kept and warned, as EDIFACT's and UBL's are.
+    asn = document("856", [
+        "BSN*00*SH-4*20261204", "HL*1**S", "HL*2*1*O", "PRF*4500000005",
+        "HL*3*2*I", "LIN**UP*036000291453*VN*V-1", "SN1**3*EA"])
+    [line] = asn.lines
+    assert (line.item.gtin, line.item.supplier_part) == ("036000291453", "V-1")
+    assert [w.code for w in asn.warnings] == [ProblemCode.INVALID_IDENTIFIER.value]
 
 
 def test_856_prf_at_item_level_overrides_the_order_loop() -> None:

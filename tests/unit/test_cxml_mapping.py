@@ -1,0 +1,44 @@
+"""cXML ConfirmationRequest variants seen in published samples."""
+
+from __future__ import annotations
+
+import io
+
+from gateway.domain.documents import Document
+from mappings.registry import read_stream
+from parsers.errors import ProblemCode
+
+CONFIRMATION = """<?xml version="1.0"?>
+<cXML payloadID="c-1@supplier.example" timestamp="2026-12-01T08:00:00+01:00">
+ <Header><From><Credential domain="NetworkID"><Identity>AN-S</Identity></Credential></From>
+  <To><Credential domain="NetworkID"><Identity>AN-B</Identity></Credential></To></Header>
+ <Request><ConfirmationRequest>
+  <ConfirmationHeader type="detail" noticeDate="2026-12-01" confirmID="C-1"/>
+  <OrderReference orderID="4500000888"/>
+  <ConfirmationItem quantity="4" lineNumber="{line}"><UnitOfMeasure>EA</UnitOfMeasure>
+   <ConfirmationStatus type="accept" quantity="4"><UnitOfMeasure>EA</UnitOfMeasure>
+   </ConfirmationStatus></ConfirmationItem>
+ </ConfirmationRequest></Request>
+</cXML>"""
+
+
+def _read(xml: str) -> Document:
+    [document] = list(read_stream(io.BufferedReader(io.BytesIO(xml.encode())), "c.xml"))
+    assert isinstance(document, Document)
+    return document
+
+
+def test_a_confirmation_item_without_line_number_is_read_with_a_warning() -> None:
+    # The Fulfill DTD makes ConfirmationItem/@lineNumber #REQUIRED; senders leave it empty.
+    document = _read(CONFIRMATION.replace("{line}", ""))
+    [line] = document.lines
+    assert (line.line_no, line.quantity) == (None, 4)
+    [warning] = document.warnings
+    assert warning.code == ProblemCode.MISSING_VALUE.value
+    assert warning.tag == "ConfirmationItem"
+
+
+def test_a_confirmation_item_with_its_line_number_has_no_warning() -> None:
+    document = _read(CONFIRMATION.replace("{line}", "10"))
+    assert document.lines[0].line_no == "10"
+    assert document.warnings == []
