@@ -18,15 +18,21 @@ Database"); the ids of inserted rows the caller needs are taken from the table's
 Updates go as one `UPDATE ... FROM unnest(...)`, each column's values one array: psycopg's
 executemany (pipeline mode, a prepared statement) runs a Python loop per row, 34-45 ms of this
 process's CPU for a batch's 2,480 order lines against 13-21 ms for the arrays (compiled build).
+Each array goes as one parameter in PostgreSQL's text form (`array_literal`), cast by the
+statement: psycopg dumps a list element by element in Python, 11-12 ms for those 2,480 rows'
+seven arrays against 2 ms for the text.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import Column, Connection, Delete, Insert, Table, Update, and_, bindparam, insert
 from sqlalchemy import delete as delete_statement
 from sqlalchemy import update as update_statement
@@ -143,7 +149,7 @@ def _update_from_arrays(connection: Connection, table: Table, names: list[str],
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
     columns = ["id", *names]
-    arrays = [_values(table.c[name], [row[name] for row in last.values()], dialect)
+    arrays = [_array(table.c[name], [row[name] for row in last.values()], dialect)
               for name in columns]
     types = [table.c[name].type.compile(dialect=dialect) for name in columns]
     target = quote(table.name)
@@ -173,7 +179,7 @@ def delete_rows(connection: Connection, table: Table,
         return
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
-    arrays = [_values(table.c[name], [row[name] for row in rows], dialect) for name in names]
+    arrays = [_array(table.c[name], [row[name] for row in rows], dialect) for name in names]
     types = [table.c[name].type.compile(dialect=dialect) for name in names]
     target = quote(table.name)
     statement = (
@@ -265,6 +271,51 @@ def _python_defaults(table: Table, names: list[str]) -> None:
 
 def _values(column: Column[Any], values: list[Any], dialect: Dialect) -> list[Any]:
     return _column(values, bind_processor(column.type, dialect))
+
+
+def _array(column: Column[Any], values: list[Any], dialect: Dialect) -> str | list[Any]:
+    """One column's values as one array parameter: its text form (`array_literal`), else,
+    for a value of another type, the list, which psycopg dumps value by value."""
+    bound = _values(column, values, dialect)
+    serializer = getattr(dialect, "_json_serializer", None)
+    text = array_literal(bound, serializer or json.dumps)
+    return bound if text is None else text
+
+
+def array_literal(values: Sequence[Any], dumps: Callable[[Any], str]) -> str | None:
+    """PostgreSQL's text form of a one-dimensional array of `values` (PostgreSQL docs,
+    "Array Value Input"), for the statement to cast to the column's array type; None if a
+    value is of a type not written here. Each value is written as the type's input function
+    reads it: text and timestamps quoted (a backslash before `"` and `\\`), NULL for None,
+    JSON (psycopg's `Json`, as SQLAlchemy binds it) serialized by its own function or
+    `dumps` (psycopg's default is `json.dumps`) and quoted."""
+    parts: list[str] = []
+    for value in values:
+        kind = type(value)
+        if value is None:
+            parts.append("NULL")
+        elif kind is int or (kind is Decimal and value.is_finite()):
+            parts.append(str(value))
+        elif kind is str:
+            parts.append(_quoted(value))
+        elif kind is date:
+            parts.append(value.isoformat())
+        elif kind is datetime:
+            parts.append(_quoted(value.isoformat()))
+        elif kind is bool:
+            parts.append("t" if value else "f")
+        elif kind is Json:
+            serialize = value.dumps or dumps
+            serialized = serialize(value.obj)
+            parts.append(_quoted(serialized if isinstance(serialized, str)
+                                 else bytes(serialized).decode()))
+        else:
+            return None
+    return "{" + ",".join(parts) + "}"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _column(values: list[Any], process: Processor | None) -> list[Any]:

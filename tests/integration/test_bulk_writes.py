@@ -3,6 +3,7 @@ executemany stores them, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from psycopg.types.json import Json
 from sqlalchemy import Date, DateTime, Engine, bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +19,7 @@ from sqlalchemy.types import TypeEngine
 
 from gateway.persistence.bulk import (
     Processor,
+    array_literal,
     bind_processor,
     delete_rows,
     faster_processor,
@@ -308,3 +311,47 @@ def test_a_delete_removes_the_rows_of_the_keys_given_and_no_other(engine: Engine
         left = connection.execute(select(VERSIONS.c.position).where(
             VERSIONS.c.message_id == message_id)).scalars().all()
     assert left == [1]
+
+
+_AWKWARD_TEXT = ['say "no"', "back\\slash", "a,b", "{braces}", "NULL", "", " spaced ",
+                 "ünïcode", None]
+
+
+@pytest.mark.parametrize(("kind", "values"), [
+    ("text", _AWKWARD_TEXT),
+    ("integer", [0, -7, 2**31 - 1, None]),
+    ("numeric", [Decimal("0.000001"), Decimal("-12.50"), Decimal("1E+3"), None]),
+    ("date", [date(2026, 12, 6), date(1, 1, 1), None]),
+    ("timestamp with time zone", [datetime(2026, 12, 6, 9, 5, 7, 123456, tzinfo=UTC),
+                                  datetime(2026, 12, 6, 9, 5, tzinfo=timezone(timedelta(
+                                      hours=-5))), None]),
+    ("boolean", [True, False, None]),
+])
+def test_an_array_literal_reads_back_as_the_values_given(engine: Engine, kind: str,
+                                                         values: list[Any]) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's array input")
+    literal = array_literal(values, json.dumps)
+    assert literal is not None
+    with engine.connect() as connection:
+        read = connection.exec_driver_sql(f"SELECT unnest(%s::{kind}[])", (literal,)
+                                          ).scalars().all()
+    assert read == values
+
+
+def test_json_in_an_array_literal_reads_back_as_the_objects_given(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's array input")
+    objects = [[{"code": "x", "detail": 'a "quoted" \\ value, {braced}'}], [], None]
+    literal = array_literal([None if o is None else Json(o) for o in objects], json.dumps)
+    assert literal is not None
+    with engine.connect() as connection:
+        read = connection.exec_driver_sql("SELECT unnest(%s::json[])", (literal,)
+                                          ).scalars().all()
+    assert read == objects
+
+
+def test_a_value_of_another_type_is_left_to_the_driver() -> None:
+    assert array_literal([1, b"raw"], json.dumps) is None
+    assert array_literal([Decimal("NaN")], json.dumps) is None
+    assert array_literal([1.5], json.dumps) is None
