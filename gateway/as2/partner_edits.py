@@ -12,12 +12,13 @@ The edits are functions of the file's text (`add_partner`, `change_partner`,
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AbstractTable, AoT, InlineTable
 
@@ -153,14 +154,16 @@ def _supplier(document: tomlkit.TOMLDocument, code: str) -> AbstractTable:
 
 def _partner(document: tomlkit.TOMLDocument, as2_id: str) -> AbstractTable:
     for entry in _suppliers(document):
-        if str(entry.get("as2_id")) == as2_id and isinstance(entry.get("as2"), AbstractTable):
+        # `as2.url = ...` dotted keys spread over the entry come as a proxy, not a table.
+        if str(entry.get("as2_id")) == as2_id and isinstance(entry.get("as2"), AbstractTable
+                                                                | OutOfOrderTableProxy):
             return entry
     known = ", ".join(_as2_ids(document)) or "none"
     raise ConfigurationError(f"no AS2 partner {as2_id!r} in the partner file (its partners: "
                              f"{known})")
 
 
-def _apply(table: AbstractTable, change: PartnerChange) -> None:
+def _apply(table: MutableMapping[str, Any], change: PartnerChange) -> None:
     for name, value in change.values().items():
         if value == "" and name in ("url", "station"):
             if name in table:

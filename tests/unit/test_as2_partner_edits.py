@@ -192,3 +192,17 @@ def test_a_partner_file_that_is_a_symbolic_link_stays_one(folder: Path) -> None:
     _write(folder, change_partner(FILE, "ACME-AS2", PartnerChange(sign="sha384")))
     assert (folder / "partners.toml").is_symlink()
     assert 'sign = "sha384"' in real.read_text()
+
+
+def test_an_as2_table_written_as_dotted_keys_is_changed_and_taken_out() -> None:
+    dotted = ('[[suppliers]]\ncode = "ACME"\nas2_id = "ACME-AS2"\n'
+              'as2.certificates = ["acme.pem"]   # renewed every March\n'
+              'as2.url = "https://old.example/as2"\n\n[[suppliers]]\ncode = "BOLT"\n')
+    changed = change_partner(dotted, "ACME-AS2", PartnerChange(url="https://new.example/as2",
+                                                               pss=True))
+    assert 'as2.url = "https://new.example/as2"' in changed
+    assert "as2.pss = true" in changed
+    assert "# renewed every March" in changed
+    removed = remove_partner(changed, "ACME-AS2")
+    assert "as2" not in removed
+    assert 'code = "BOLT"' in removed
