@@ -20,7 +20,7 @@ from typing import Any
 import tomlkit
 from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import AbstractTable, AoT, InlineTable
+from tomlkit.items import AbstractTable, AoT, Array, InlineTable
 
 from gateway.as2.files import replace_by_rename
 from gateway.as2.partners import As2Directory, directory_from_mapping
@@ -179,8 +179,15 @@ def _apply(table: MutableMapping[str, Any], change: PartnerChange) -> None:
                                  f"(listed: {', '.join(listed) or 'none'})")
     if change.add_certificates or change.remove_certificates:
         kept = [name for name in listed if name not in change.remove_certificates]
-        table["certificates"] = kept + [name for name in change.add_certificates
-                                        if name not in kept]
+        added = [name for name in change.add_certificates if name not in kept]
+        array = table.get("certificates")
+        if isinstance(array, Array):   # edited in place: a comment beside a name stays
+            for index in reversed(range(len(array))):
+                if str(array[index]) in change.remove_certificates:
+                    del array[index]
+            array.extend(added)
+        else:
+            table["certificates"] = kept + added
     for name, names in (("ca_certificates", change.ca_certificates), ("crls", change.crls)):
         if names:
             table[name] = list(names)

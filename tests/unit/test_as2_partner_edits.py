@@ -6,6 +6,7 @@ changed meanwhile."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,16 @@ def test_an_as2_table_written_as_dotted_keys_is_changed_and_taken_out() -> None:
     removed = remove_partner(changed, "ACME-AS2")
     assert "as2" not in removed
     assert 'code = "BOLT"' in removed
+
+
+def test_a_renewal_keeps_the_comments_written_beside_the_certificates() -> None:
+    listed = FILE.replace('certificates = ["acme.pem"]   # renewed every March',
+                          'certificates = [\n    "acme.pem",   # 2026, ends in March\n'
+                          '    "acme-old.pem",   # 2025\n]')
+    changed = change_partner(listed, "ACME-AS2", PartnerChange(
+        add_certificates=("acme-2027.pem",), remove_certificates=("acme-old.pem",)))
+    assert '    "acme.pem",   # 2026, ends in March\n' in changed
+    assert "acme-old.pem" not in changed
+    assert "# 2025" not in changed
+    assert tomllib.loads(changed)["suppliers"][0]["as2"]["certificates"] == [
+        "acme.pem", "acme-2027.pem"]
