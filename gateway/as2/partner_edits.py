@@ -81,7 +81,7 @@ def add_partner(text: str, code: str, as2_id: str, change: PartnerChange) -> str
     if not isinstance(table, InlineTable):
         table.add(tomlkit.nl())
     entry["as2"] = table
-    return tomlkit.dumps(document)
+    return _dumps(document, text)
 
 
 def change_partner(text: str, as2_id: str, change: PartnerChange) -> str:
@@ -89,7 +89,7 @@ def change_partner(text: str, as2_id: str, change: PartnerChange) -> str:
     document = _parse(text)
     entry = _partner(document, as2_id)
     _apply(entry["as2"], change)
-    return tomlkit.dumps(document)
+    return _dumps(document, text)
 
 
 def remove_partner(text: str, as2_id: str) -> str:
@@ -100,7 +100,7 @@ def remove_partner(text: str, as2_id: str) -> str:
     del entry["as2_id"]
     if not isinstance(entry, InlineTable):
         entry.add(tomlkit.nl())  # the blank line before the next table went with the AS2 one
-    return tomlkit.dumps(document)
+    return _dumps(document, text)
 
 
 def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
@@ -113,7 +113,7 @@ def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
     except tomllib.TOMLDecodeError as exc:  # tomlkit wrote what tomllib cannot read
         raise ConfigurationError(f"{path}: the edited file does not read back: {exc}") from exc
     directory = directory_from_mapping(data, path.parent, env)
-    if path.read_text(encoding="utf-8") != before:
+    if path.read_bytes() != before.encode("utf-8"):
         raise ConfigurationError(f"{path} changed while this edit was being made: run it "
                                  "again")
     # A partner file that is a symbolic link (to a checkout, a mounted volume) stays one:
@@ -123,6 +123,15 @@ def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
 
 
 # -- inside the document ----------------------------------------------------------------------
+
+def _dumps(document: tomlkit.TOMLDocument, text: str) -> str:
+    """The document as text, with the line ends of `text`: tomlkit ends the lines it adds
+    with LF, which in a file written with CRLF throughout would leave it with both."""
+    dumped = tomlkit.dumps(document)
+    if "\r\n" in text and text.count("\n") == text.count("\r\n"):
+        return dumped.replace("\r\n", "\n").replace("\n", "\r\n")
+    return dumped
+
 
 def _parse(text: str) -> tomlkit.TOMLDocument:
     try:

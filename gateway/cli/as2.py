@@ -378,10 +378,13 @@ def _listed_name(partner_file: Path, path: Path) -> str:
 def _edit(path: Path, edit: Callable[[str], str], as2_id: str | None, done: str) -> None:
     from gateway.as2.partner_edits import write_checked
 
-    try:
-        before = path.read_text(encoding="utf-8")
+    try:   # as it is on disk: CRLF line ends stay CRLF
+        before = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigurationError(f"{path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path}: not UTF-8 text, as a TOML file must be ({exc}); "
+                                 "the file is left as it is") from exc
     directory = write_checked(path, before, edit(before), os.environ)
     click.echo(f"{path}: {done}")
     if as2_id is not None:

@@ -211,3 +211,22 @@ def test_as2_partners_add_set_and_remove_edit_the_partner_file(partner_file: Pat
     assert listed.exit_code == 0, listed.output
     assert "ACME-AS2" not in listed.output
     assert "BOLT-AS2 (BOLT)" in listed.output
+
+
+def test_as2_partners_set_keeps_crlf_line_ends_and_refuses_a_file_not_in_utf8(
+        partner_file: Path) -> None:
+    crlf = partner_file.read_text().replace("\n", "\r\n").encode()
+    partner_file.write_bytes(crlf)
+    changed = CliRunner().invoke(cli, ["as2", "partners", "--partners", str(partner_file),
+                                       "set", "ACME-AS2", "--pss"])
+    assert changed.exit_code == 0, changed.output
+    written = partner_file.read_bytes()
+    assert b"pss = true\r\n" in written
+    assert written.count(b"\n") == written.count(b"\r\n")
+    latin1 = written.replace(b'code = "ACME"', 'code = "ACME" # Zürich'.encode("latin-1"))
+    partner_file.write_bytes(latin1)
+    refused = CliRunner().invoke(cli, ["as2", "partners", "--partners", str(partner_file),
+                                       "set", "ACME-AS2", "--no-pss"])
+    assert refused.exit_code != 0
+    assert "not UTF-8 text" in refused.output
+    assert partner_file.read_bytes() == latin1

@@ -220,3 +220,12 @@ def test_a_renewal_keeps_the_comments_written_beside_the_certificates() -> None:
     assert "# 2025" not in changed
     assert tomllib.loads(changed)["suppliers"][0]["as2"]["certificates"] == [
         "acme.pem", "acme-2027.pem"]
+
+
+def test_a_file_written_with_crlf_line_ends_keeps_them_in_the_lines_added() -> None:
+    crlf = FILE.replace("\n", "\r\n")
+    for edited in (change_partner(crlf, "ACME-AS2", PartnerChange(url="https://a.example")),
+                   add_partner(crlf, "BOLT", "BOLT-AS2", PartnerChange(certificates=("b.pem",))),
+                   remove_partner(crlf, "ACME-AS2")):
+        assert edited.count("\n") == edited.count("\r\n")
+    assert change_partner(FILE, "ACME-AS2", PartnerChange(pss=True)).count("\r") == 0
