@@ -11,8 +11,11 @@ The edits are functions of the file's text (`add_partner`, `change_partner`,
 
 from __future__ import annotations
 
+import fcntl
+import os
 import tomllib
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -113,13 +116,28 @@ def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
     except tomllib.TOMLDecodeError as exc:  # tomlkit wrote what tomllib cannot read
         raise ConfigurationError(f"{path}: the edited file does not read back: {exc}") from exc
     directory = directory_from_mapping(data, path.parent, env)
-    if path.read_bytes() != before.encode("utf-8"):
-        raise ConfigurationError(f"{path} changed while this edit was being made: run it "
-                                 "again")
     # A partner file that is a symbolic link (to a checkout, a mounted volume) stays one:
     # the file it points to is replaced.
-    replace_by_rename(path.resolve(), after.encode("utf-8"))
+    target = path.resolve()
+    # Two edits at once: the second waits for the first's rename, then finds the file changed
+    # (without the lock both could pass the comparison and the first edit would be lost).
+    with _locked(target.parent):
+        if path.read_bytes() != before.encode("utf-8"):
+            raise ConfigurationError(f"{path} changed while this edit was being made: run it "
+                                     "again")
+        replace_by_rename(target, after.encode("utf-8"))
     return directory
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the folder (flock: released when the process ends, however)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 # -- inside the document ----------------------------------------------------------------------

@@ -6,11 +6,13 @@ changed meanwhile."""
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from gateway.as2 import partner_edits
 from gateway.as2.outgoing import ContentCipher
 from gateway.as2.partner_edits import (
     PartnerChange,
@@ -229,3 +231,26 @@ def test_a_file_written_with_crlf_line_ends_keeps_them_in_the_lines_added() -> N
                    remove_partner(crlf, "ACME-AS2")):
         assert edited.count("\n") == edited.count("\r\n")
     assert change_partner(FILE, "ACME-AS2", PartnerChange(pss=True)).count("\r") == 0
+
+
+def test_two_edits_at_once_never_lose_the_first(folder: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    renaming, finish = threading.Event(), threading.Event()
+    rename = partner_edits.replace_by_rename
+
+    def slow_rename(path: Path, data: bytes) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            renaming.set()
+            finish.wait(5)
+        rename(path, data)
+
+    monkeypatch.setattr(partner_edits, "replace_by_rename", slow_rename)
+    first = threading.Thread(target=_write, args=(folder, change_partner(
+        FILE, "ACME-AS2", PartnerChange(sign="sha384"))))
+    first.start()
+    assert renaming.wait(5)
+    threading.Timer(0.5, finish.set).start()   # the first edit's rename, under way meanwhile
+    with pytest.raises(ConfigurationError, match="changed while this edit"):
+        _write(folder, change_partner(FILE, "ACME-AS2", PartnerChange(compress=True)))
+    first.join(5)
+    assert 'sign = "sha384"' in (folder / "partners.toml").read_text()
