@@ -251,7 +251,7 @@ def _partner(entry: Mapping[str, Any], base: Path, mdn_url: str | None) -> As2Pa
                       url=str(options["url"]) if options.get("url") else None,
                       plan=send_plan(options, where, mdn_url),
                       station=str(options["station"]) if options.get("station") else None,
-                      crls=crls, revoked=revoked_among(certificates, crls))
+                      crls=crls, revoked=revoked_among(certificates, crls, authorities))
 
 
 def _crls(options: Mapping[str, Any], base: Path, authorities: list[x509.Certificate],

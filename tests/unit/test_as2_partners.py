@@ -246,6 +246,25 @@ def test_a_certificate_its_cas_revocation_list_names_is_listed_and_never_used(
     assert partner.encryption_certificate(now) == current
 
 
+def test_a_certificate_issued_by_a_revoked_intermediate_ca_is_never_used(
+        folder: Path) -> None:
+    root = issue_certificate(folder, "acme-root", None, ca=True)
+    intermediate = issue_certificate(folder, "acme-ca", root, ca=True)
+    _key, certificate = issue_certificate(folder, "acme-2026", intermediate)
+    write_crl(folder, "acme-root.crl", root, [intermediate[1]])
+    write_crl(folder, "acme-ca.crl", intermediate, [])
+    (folder / "partners.toml").write_text(
+        FILE.replace('["old.pem", "new.pem"]', '["acme-2026.pem"]')
+        + 'ca_certificates = ["acme-root.pem", "acme-ca.pem"]\n'
+        + 'crls = ["acme-root.crl", "acme-ca.crl"]\n')
+    directory = directory_from_file(folder / "partners.toml", {})
+    partner = directory.partners["ACME-AS2"]
+    now = datetime.now(UTC)
+    assert partner.revoked == (certificate,)
+    assert partner.valid_certificates(now) == []
+    assert partner.encryption_certificate(now) is None
+
+
 @pytest.mark.parametrize(("signer", "with_cas", "complaint"), [
     ("other-ca", True, "acme-ca.crl: not signed by a CA in ca_certificates"),
     ("acme-ca", False, "crls needs ca_certificates"),
