@@ -125,7 +125,11 @@ def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
         if path.read_bytes() != before.encode("utf-8"):
             raise ConfigurationError(f"{path} changed while this edit was being made: run it "
                                      "again")
-        replace_by_rename(target, after.encode("utf-8"))
+        try:
+            replace_by_rename(target, after.encode("utf-8"))
+        except OSError as exc:   # a read-only folder, a full disk
+            raise ConfigurationError(f"{path}: not written ({exc.strerror or exc}); the file "
+                                     "is as it was") from exc
     return directory
 
 

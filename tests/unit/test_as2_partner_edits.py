@@ -254,3 +254,14 @@ def test_two_edits_at_once_never_lose_the_first(folder: Path,
         _write(folder, change_partner(FILE, "ACME-AS2", PartnerChange(compress=True)))
     first.join(5)
     assert 'sign = "sha384"' in (folder / "partners.toml").read_text()
+
+
+def test_a_file_that_cannot_be_written_is_said_so_and_left_as_it_was(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(path: Path, data: bytes) -> None:
+        raise PermissionError(13, "Permission denied", str(path.parent))
+
+    monkeypatch.setattr(partner_edits, "replace_by_rename", refused)
+    with pytest.raises(ConfigurationError, match="not written \\(Permission denied\\)"):
+        _write(folder, change_partner(FILE, "ACME-AS2", PartnerChange(pss=True)))
+    assert (folder / "partners.toml").read_text() == FILE
