@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from gateway.errors import ConfigurationError
@@ -45,11 +46,28 @@ def crl_problem(crl: x509.CertificateRevocationList,
     """Why `crl` is not to be trusted (not signed by one of `authorities`), or None."""
     for authority in authorities:
         public_key = authority.public_key()
-        if (authority.subject == crl.issuer and isinstance(public_key, _ISSUER_KEYS)
-                and crl.is_signature_valid(public_key)):
-            return None
+        if authority.subject != crl.issuer or not isinstance(public_key, _ISSUER_KEYS):
+            continue
+        try:
+            if crl.is_signature_valid(public_key):
+                return None
+        except UnsupportedAlgorithm as exc:
+            return f"its signature cannot be checked ({exc})"
+    weak = _weak_hash(crl)
+    if weak is not None:   # cryptography no longer checks these: never a valid signature
+        return (f"signed with {weak}, whose signatures are no longer checked: ask the CA "
+                "for a CRL signed with SHA-256 or better")
     return (f"not signed by a CA in ca_certificates (issuer "
             f"{crl.issuer.rfc4514_string()})")
+
+
+def _weak_hash(crl: x509.CertificateRevocationList) -> str | None:
+    try:
+        algorithm = crl.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return None
+    return algorithm.name.upper() if isinstance(algorithm, hashes.SHA1 | hashes.MD5) \
+        else None
 
 
 def revoked_among(certificates: Iterable[x509.Certificate],

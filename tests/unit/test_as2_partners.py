@@ -10,6 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from asn1crypto import crl as asn1_crl
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.as2.errors import UnknownPartner
 from gateway.as2.mdn import Disposition, MdnRequest, ReceiptFacts, build_receipt, mdn_request
@@ -263,6 +268,27 @@ def test_a_certificate_issued_by_a_revoked_intermediate_ca_is_never_used(
     assert partner.revoked == (certificate,)
     assert partner.valid_certificates(now) == []
     assert partner.encryption_certificate(now) is None
+
+
+def test_a_revocation_list_signed_with_sha1_is_refused_saying_so(folder: Path) -> None:
+    ca = issue_certificate(folder, "acme-ca", None, ca=True)
+    issue_certificate(folder, "acme-2026", ca)
+    # Re-signed with SHA-1 (as old CAs still do), which cryptography no longer checks.
+    crl = asn1_crl.CertificateList.load(x509.load_pem_x509_crl(
+        write_crl(folder, "acme-ca.crl", ca, [])).public_bytes(Encoding.DER))
+    tbs = crl["tbs_cert_list"]
+    tbs["signature"] = {"algorithm": "sha1_rsa"}
+    signed = tbs.dump(force=True)
+    (folder / "acme-ca.crl").write_bytes(asn1_crl.CertificateList({
+        "tbs_cert_list": asn1_crl.TbsCertList.load(signed),
+        "signature_algorithm": {"algorithm": "sha1_rsa"},
+        "signature": ca[0].sign(signed, padding.PKCS1v15(), hashes.SHA1())}).dump())
+    (folder / "partners.toml").write_text(
+        FILE.replace('["old.pem", "new.pem"]', '["acme-2026.pem"]')
+        + 'ca_certificates = ["acme-ca.pem"]\ncrls = ["acme-ca.crl"]\n')
+    with pytest.raises(ConfigurationError, match="signed with SHA1, whose signatures are no "
+                                                 "longer checked"):
+        directory_from_file(folder / "partners.toml", {})
 
 
 @pytest.mark.parametrize(("signer", "with_cas", "complaint"), [
