@@ -357,11 +357,12 @@ def _edited_file(ctx: click.Context, path: Path | None) -> Path:
 
 def _names(partner_file: Path, paths: tuple[Path, ...]) -> tuple[str, ...]:
     """Paths as the partner file names them: relative to its folder when inside it (the
-    file is read from there), absolute otherwise."""
-    folder = partner_file.resolve().parent
+    file is read from there), absolute otherwise. The folder is the one the file is named
+    in, not the one a symbolic link to it points into: the endpoint reads names from there."""
+    folder = Path(os.path.abspath(partner_file)).parent
     names = []
     for path in paths:
-        absolute = path.resolve() if path.exists() else path.absolute()
+        absolute = Path(os.path.abspath(path))
         names.append(str(absolute.relative_to(folder)) if absolute.is_relative_to(folder)
                      else str(absolute))
     return tuple(names)

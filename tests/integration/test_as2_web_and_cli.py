@@ -230,3 +230,20 @@ def test_as2_partners_set_keeps_crlf_line_ends_and_refuses_a_file_not_in_utf8(
     assert refused.exit_code != 0
     assert "not UTF-8 text" in refused.output
     assert partner_file.read_bytes() == latin1
+
+
+def test_as2_partners_set_names_a_certificate_as_the_endpoint_finds_it_through_a_link(
+        partner_file: Path) -> None:
+    folder = partner_file.parent
+    (folder / "config").mkdir()
+    real = folder / "config" / "partners.toml"
+    partner_file.rename(real)
+    partner_file.symlink_to(real)
+    make_party(folder / "config", "acme-2027")
+    renewed = CliRunner().invoke(cli, [
+        "as2", "partners", "--partners", str(partner_file), "set", "ACME-AS2",
+        "--add-certificate", str(folder / "config" / "acme-2027.pem")])
+    assert renewed.exit_code == 0, renewed.output
+    assert "2 certificate(s)" in renewed.output
+    assert 'certificates = ["acme.pem", "config/acme-2027.pem"]' in real.read_text()
+    assert partner_file.is_symlink()
