@@ -201,6 +201,20 @@ def test_a_yes_or_no_key_given_as_anything_but_true_or_false_is_refused(
         directory_from_file(folder / "partners.toml", {})
 
 
+@pytest.mark.parametrize(("line", "complaint"), [
+    ('station = "NOPE-AS2"', "station 'NOPE-AS2' is not one of our AS2 ids (BUYER-AS2)"),
+    ('url = "ftp://as2.acme.example/in"', "url must be an http(s) URL"),
+    ("mdn_timeout_minutes = inf", "mdn_timeout_minutes must be a positive number"),
+    ("mdn_timeout_minutes = nan", "mdn_timeout_minutes must be a positive number"),
+])
+def test_a_sending_key_that_could_never_work_is_refused(folder: Path, line: str,
+                                                       complaint: str) -> None:
+    """Loaded, these would only fail when a message is sent (or never time out)."""
+    (folder / "partners.toml").write_text(FILE + line + "\n")
+    with pytest.raises(ConfigurationError, match=re.escape(complaint)):
+        directory_from_file(folder / "partners.toml", {})
+
+
 def test_a_certificate_that_is_not_the_keys_is_refused(folder: Path) -> None:
     (folder / "partners.toml").write_text(FILE.replace('certificate = "ours.pem"',
                                                        'certificate = "new.pem"'))
