@@ -121,15 +121,14 @@ def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
     target = path.resolve()
     # Two edits at once: the second waits for the first's rename, then finds the file changed
     # (without the lock both could pass the comparison and the first edit would be lost).
-    with _locked(target.parent):
-        if path.read_bytes() != before.encode("utf-8"):
-            raise ConfigurationError(f"{path} changed while this edit was being made: run it "
-                                     "again")
-        try:
+    try:
+        with _locked(target.parent):
+            if path.read_bytes() != before.encode("utf-8"):
+                raise ConfigurationError(f"{path} changed while this edit was being made: run "
+                                         "it again")
             replace_by_rename(target, after.encode("utf-8"))
-        except OSError as exc:   # a read-only folder, a full disk
-            raise ConfigurationError(f"{path}: not written ({exc.strerror or exc}); the file "
-                                     "is as it was") from exc
+    except OSError as exc:   # a read-only folder, a full disk
+        raise ConfigurationError(f"{path}: not written ({exc.strerror or exc})") from exc
     return directory
 
 
