@@ -124,8 +124,9 @@ def _scope_problem(fresh: x509.CertificateRevocationList,
     """Why `fresh` would revoke less than `current` though newer: a delta CRL (only what
     changed since a base, RFC 5280 section 5.2.4) or one of another scope (its Issuing
     Distribution Point, section 5.2.5) in place of the one kept, or a lower CRL number."""
-    if _extension(fresh, x509.DeltaCRLIndicator) != _extension(current, x509.DeltaCRLIndicator):
-        return "a delta CRL where a complete one is kept (or the other way round)"
+    if _extension(fresh, x509.DeltaCRLIndicator) is not None \
+            and _extension(current, x509.DeltaCRLIndicator) is None:
+        return "a delta CRL where a complete one is kept"
     if (_extension(fresh, x509.IssuingDistributionPoint)
             != _extension(current, x509.IssuingDistributionPoint)):
         return "its Issuing Distribution Point (the certificates it covers) is not the kept one's"
