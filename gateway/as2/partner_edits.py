@@ -11,15 +11,19 @@ The edits are functions of the file's text (`add_partner`, `change_partner`,
 
 from __future__ import annotations
 
+import fcntl
+import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import AbstractTable, AoT, InlineTable
+from tomlkit.items import AbstractTable, AoT, Array, InlineTable
 
 from gateway.as2.files import replace_by_rename
 from gateway.as2.partners import As2Directory, directory_from_mapping
@@ -80,7 +84,7 @@ def add_partner(text: str, code: str, as2_id: str, change: PartnerChange) -> str
     if not isinstance(table, InlineTable):
         table.add(tomlkit.nl())
     entry["as2"] = table
-    return tomlkit.dumps(document)
+    return _dumps(document, text)
 
 
 def change_partner(text: str, as2_id: str, change: PartnerChange) -> str:
@@ -88,7 +92,7 @@ def change_partner(text: str, as2_id: str, change: PartnerChange) -> str:
     document = _parse(text)
     entry = _partner(document, as2_id)
     _apply(entry["as2"], change)
-    return tomlkit.dumps(document)
+    return _dumps(document, text)
 
 
 def remove_partner(text: str, as2_id: str) -> str:
@@ -99,7 +103,7 @@ def remove_partner(text: str, as2_id: str) -> str:
     del entry["as2_id"]
     if not isinstance(entry, InlineTable):
         entry.add(tomlkit.nl())  # the blank line before the next table went with the AS2 one
-    return tomlkit.dumps(document)
+    return _dumps(document, text)
 
 
 def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
@@ -112,16 +116,43 @@ def write_checked(path: Path, before: str, after: str, env: Mapping[str, str]
     except tomllib.TOMLDecodeError as exc:  # tomlkit wrote what tomllib cannot read
         raise ConfigurationError(f"{path}: the edited file does not read back: {exc}") from exc
     directory = directory_from_mapping(data, path.parent, env)
-    if path.read_text(encoding="utf-8") != before:
-        raise ConfigurationError(f"{path} changed while this edit was being made: run it "
-                                 "again")
     # A partner file that is a symbolic link (to a checkout, a mounted volume) stays one:
     # the file it points to is replaced.
-    replace_by_rename(path.resolve(), after.encode("utf-8"))
+    target = path.resolve()
+    # Two edits at once: the second waits for the first's rename, then finds the file changed
+    # (without the lock both could pass the comparison and the first edit would be lost).
+    try:
+        with _locked(target.parent):
+            if path.read_bytes() != before.encode("utf-8"):
+                raise ConfigurationError(f"{path} changed while this edit was being made: run "
+                                         "it again")
+            replace_by_rename(target, after.encode("utf-8"))
+    except OSError as exc:   # a read-only folder, a full disk
+        raise ConfigurationError(f"{path}: not written ({exc.strerror or exc})") from exc
     return directory
 
 
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the folder (flock: released when the process ends, however)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
 # -- inside the document ----------------------------------------------------------------------
+
+def _dumps(document: tomlkit.TOMLDocument, text: str) -> str:
+    """The document as text, with the line ends of `text`: tomlkit ends the lines it adds
+    with LF, which in a file written with CRLF throughout would leave it with both."""
+    dumped = tomlkit.dumps(document)
+    if "\r\n" in text and text.count("\n") == text.count("\r\n"):
+        return dumped.replace("\r\n", "\n").replace("\n", "\r\n")
+    return dumped
+
 
 def _parse(text: str) -> tomlkit.TOMLDocument:
     try:
@@ -153,14 +184,16 @@ def _supplier(document: tomlkit.TOMLDocument, code: str) -> AbstractTable:
 
 def _partner(document: tomlkit.TOMLDocument, as2_id: str) -> AbstractTable:
     for entry in _suppliers(document):
-        if str(entry.get("as2_id")) == as2_id and isinstance(entry.get("as2"), AbstractTable):
+        # `as2.url = ...` dotted keys spread over the entry come as a proxy, not a table.
+        if str(entry.get("as2_id")) == as2_id and isinstance(entry.get("as2"), AbstractTable
+                                                                | OutOfOrderTableProxy):
             return entry
     known = ", ".join(_as2_ids(document)) or "none"
     raise ConfigurationError(f"no AS2 partner {as2_id!r} in the partner file (its partners: "
                              f"{known})")
 
 
-def _apply(table: AbstractTable, change: PartnerChange) -> None:
+def _apply(table: MutableMapping[str, Any], change: PartnerChange) -> None:
     for name, value in change.values().items():
         if value == "" and name in ("url", "station"):
             if name in table:
@@ -176,8 +209,15 @@ def _apply(table: AbstractTable, change: PartnerChange) -> None:
                                  f"(listed: {', '.join(listed) or 'none'})")
     if change.add_certificates or change.remove_certificates:
         kept = [name for name in listed if name not in change.remove_certificates]
-        table["certificates"] = kept + [name for name in change.add_certificates
-                                        if name not in kept]
+        added = [name for name in change.add_certificates if name not in kept]
+        array = table.get("certificates")
+        if isinstance(array, Array):   # edited in place: a comment beside a name stays
+            for index in reversed(range(len(array))):
+                if str(array[index]) in change.remove_certificates:
+                    del array[index]
+            array.extend(added)
+        else:
+            table["certificates"] = kept + added
     for name, names in (("ca_certificates", change.ca_certificates), ("crls", change.crls)):
         if names:
             table[name] = list(names)

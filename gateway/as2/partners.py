@@ -52,6 +52,7 @@ before a renewal still opens); the newest of our valid certificates signs the MD
 
 from __future__ import annotations
 
+import math
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -210,6 +211,10 @@ def directory_from_mapping(data: Mapping[str, Any], base: Path, env: Mapping[str
     for entry in data.get("suppliers", []) or []:
         if isinstance(entry, dict) and entry.get("as2_id") and entry.get("as2"):
             partner = _partner(entry, base, mdn_url)
+            if partner.station is not None and partner.station not in stations:
+                raise ConfigurationError(
+                    f"supplier {partner.supplier_code}: as2: station {partner.station!r} is "
+                    f"not one of our AS2 ids ({', '.join(stations) or 'none'})")
             partners[partner.as2_id] = partner
     return As2Directory(stations, partners,
                         int(section.get("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES)),
@@ -245,13 +250,16 @@ def _partner(entry: Mapping[str, Any], base: Path, mdn_url: str | None) -> As2Pa
         if problem is not None:
             raise ConfigurationError(f"{where}: {base / name}: {problem}")
     crls = _crls(options, base, authorities, where)
+    url = str(options["url"]) if options.get("url") else None
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        raise ConfigurationError(f"{where}: url must be an http(s) URL, not {url!r}")
     return As2Partner(str(entry["as2_id"]), str(entry["code"]), certificates,
                       flag(options, "require_signed", True, where),
                       flag(options, "require_encrypted", False, where),
-                      url=str(options["url"]) if options.get("url") else None,
+                      url=url,
                       plan=send_plan(options, where, mdn_url),
                       station=str(options["station"]) if options.get("station") else None,
-                      crls=crls, revoked=revoked_among(certificates, crls))
+                      crls=crls, revoked=revoked_among(certificates, crls, authorities))
 
 
 def _crls(options: Mapping[str, Any], base: Path, authorities: list[x509.Certificate],
@@ -305,7 +313,8 @@ def send_plan(options: Mapping[str, Any], where: str, mdn_url: str | None = None
         raise ConfigurationError(f"{where}: mdn = \"async\" needs `mdn_url` in the [as2] "
                                  "table: our endpoint's URL, where the partner sends it")
     timeout = options.get("mdn_timeout_minutes", DEFAULT_MDN_TIMEOUT_MINUTES)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) \
+            or not 0 < timeout < math.inf:
         raise ConfigurationError(f"{where}: mdn_timeout_minutes must be a positive number")
     signed = None if sign == "none" else sign
     return SendPlan(signed, None if cipher == "none" else ContentCipher(cipher),

@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from gateway.errors import ConfigurationError
@@ -44,22 +46,71 @@ def crl_problem(crl: x509.CertificateRevocationList,
     """Why `crl` is not to be trusted (not signed by one of `authorities`), or None."""
     for authority in authorities:
         public_key = authority.public_key()
-        if (authority.subject == crl.issuer and isinstance(public_key, _ISSUER_KEYS)
-                and crl.is_signature_valid(public_key)):
-            return None
+        if authority.subject != crl.issuer or not isinstance(public_key, _ISSUER_KEYS):
+            continue
+        try:
+            if crl.is_signature_valid(public_key):
+                return None
+        except UnsupportedAlgorithm as exc:
+            return f"its signature cannot be checked ({exc})"
+    weak = _weak_hash(crl)
+    if weak is not None:   # cryptography no longer checks these: never a valid signature
+        return (f"signed with {weak}, whose signatures are no longer checked: ask the CA "
+                "for a CRL signed with SHA-256 or better")
     return (f"not signed by a CA in ca_certificates (issuer "
             f"{crl.issuer.rfc4514_string()})")
 
 
+def _weak_hash(crl: x509.CertificateRevocationList) -> str | None:
+    try:
+        algorithm = crl.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return None
+    return algorithm.name.upper() if isinstance(algorithm, hashes.SHA1 | hashes.MD5) \
+        else None
+
+
 def revoked_among(certificates: Iterable[x509.Certificate],
-                  crls: Sequence[x509.CertificateRevocationList]
+                  crls: Sequence[x509.CertificateRevocationList],
+                  authorities: Sequence[x509.Certificate] = ()
                   ) -> tuple[x509.Certificate, ...]:
     """The certificates a CRL of their own issuer revokes (a serial number is unique per
-    issuer only, RFC 5280 section 4.1.2.2)."""
+    issuer only, RFC 5280 section 4.1.2.2), and those issued by one of `authorities` that is
+    revoked itself, or is below one that is (RFC 5280 section 6.1.3: each certificate of the
+    path is checked)."""
+    fallen = _revoked_authorities(authorities, crls)
     return tuple(certificate for certificate in certificates
-                 if any(crl.issuer == certificate.issuer
-                        and crl.get_revoked_certificate_by_serial_number(
-                            certificate.serial_number) is not None for crl in crls))
+                 if _listed(certificate, crls)
+                 or any(_issued_by(certificate, ca) for ca in fallen))
+
+
+def _revoked_authorities(authorities: Sequence[x509.Certificate],
+                         crls: Sequence[x509.CertificateRevocationList]
+                         ) -> list[x509.Certificate]:
+    fallen = [ca for ca in authorities if _listed(ca, crls)]
+    below = fallen
+    while below:   # an intermediate CA issued by a revoked one falls with it
+        below = [ca for ca in authorities if ca not in fallen
+                 and any(_issued_by(ca, above) for above in below)]
+        fallen += below
+    return fallen
+
+
+def _listed(certificate: x509.Certificate,
+            crls: Sequence[x509.CertificateRevocationList]) -> bool:
+    return any(crl.issuer == certificate.issuer
+               and crl.get_revoked_certificate_by_serial_number(
+                   certificate.serial_number) is not None for crl in crls)
+
+
+def _issued_by(certificate: x509.Certificate, ca: x509.Certificate) -> bool:
+    if certificate.issuer != ca.subject:
+        return False
+    try:
+        certificate.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def out_of_date(crl: x509.CertificateRevocationList, now: datetime) -> bool:

@@ -357,11 +357,12 @@ def _edited_file(ctx: click.Context, path: Path | None) -> Path:
 
 def _names(partner_file: Path, paths: tuple[Path, ...]) -> tuple[str, ...]:
     """Paths as the partner file names them: relative to its folder when inside it (the
-    file is read from there), absolute otherwise."""
-    folder = partner_file.resolve().parent
+    file is read from there), absolute otherwise. The folder is the one the file is named
+    in, not the one a symbolic link to it points into: the endpoint reads names from there."""
+    folder = Path(os.path.abspath(partner_file)).parent
     names = []
     for path in paths:
-        absolute = path.resolve() if path.exists() else path.absolute()
+        absolute = Path(os.path.abspath(path))
         names.append(str(absolute.relative_to(folder)) if absolute.is_relative_to(folder)
                      else str(absolute))
     return tuple(names)
@@ -378,10 +379,13 @@ def _listed_name(partner_file: Path, path: Path) -> str:
 def _edit(path: Path, edit: Callable[[str], str], as2_id: str | None, done: str) -> None:
     from gateway.as2.partner_edits import write_checked
 
-    try:
-        before = path.read_text(encoding="utf-8")
+    try:   # as it is on disk: CRLF line ends stay CRLF
+        before = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigurationError(f"{path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path}: not UTF-8 text, as a TOML file must be ({exc}); "
+                                 "the file is left as it is") from exc
     directory = write_checked(path, before, edit(before), os.environ)
     click.echo(f"{path}: {done}")
     if as2_id is not None:

@@ -2,13 +2,15 @@
 from the distribution points their certificates name (RFC 5280 section 4.2.1.13), to be run
 from cron or a systemd timer. A CRL fetched is taken only as the file it replaces was: one
 CRL, of the same issuer, signed by one of the entry's `ca_certificates`, not older than the
-one kept. Then it is written by rename, and a running endpoint reads it with the partner file
-(`gateway.as2.reload`). A CRL is signed, so plain HTTP (how CAs publish them) is enough.
+one kept, and revoking as much (`_scope_problem`). Then it is written by rename, and a
+running endpoint reads it with the partner file (`gateway.as2.reload`). A CRL is signed, so
+plain HTTP (how CAs publish them) is enough.
 """
 
 from __future__ import annotations
 
 import http.client
+import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +30,8 @@ MAX_CRL_BYTES = 20 * 1024 * 1024
 TIMEOUT_SECONDS = 30.0
 USER_AGENT = "supplier-gateway-crl/1"
 MAX_REDIRECTS = 3
+TOTAL_SECONDS = 300.0
+_CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 Fetch = Callable[[str], bytes]
@@ -62,8 +66,11 @@ def refresh_crls(partner_file: Path, fetch: Fetch, now: datetime) -> list[CrlRef
 def refresh_crl(path: Path, certificates: Sequence[x509.Certificate],
                 authorities: Sequence[x509.Certificate], fetch: Fetch, now: datetime
                 ) -> CrlRefresh:
-    raw = path.read_bytes()
-    kept = load_crls(path, raw)
+    try:
+        raw = path.read_bytes()
+        kept = load_crls(path, raw)
+    except (OSError, ConfigurationError) as exc:
+        return CrlRefresh(path, "failed", f"the file kept does not read: {exc}")
     if len(kept) != 1:
         return CrlRefresh(path, "failed", f"holds {len(kept)} CRLs: keep one per file to "
                                           "have them fetched")
@@ -86,7 +93,10 @@ def refresh_crl(path: Path, certificates: Sequence[x509.Certificate],
             continue
         if body == raw:
             return CrlRefresh(path, "current", describe_crl(fresh, now))
-        replace_by_rename(path, body)
+        try:
+            replace_by_rename(path.resolve(), body)   # a symbolic link stays one
+        except OSError as exc:
+            return CrlRefresh(path, "failed", f"from {url}, not written: {exc}")
         return CrlRefresh(path, "updated",
                           f"from {url}: {describe_crl(fresh, now)}")
     return CrlRefresh(path, "failed", "; ".join(problems))
@@ -106,7 +116,34 @@ def _judged(path: Path, body: bytes, current: x509.CertificateRevocationList,
     if fresh.last_update_utc < current.last_update_utc:
         return (f"issued {fresh.last_update_utc:%Y-%m-%d %H:%M}, before the one kept "
                 f"({current.last_update_utc:%Y-%m-%d %H:%M})"), None
-    return None, fresh
+    return _scope_problem(fresh, current), fresh
+
+
+def _scope_problem(fresh: x509.CertificateRevocationList,
+                   current: x509.CertificateRevocationList) -> str | None:
+    """Why `fresh` would revoke less than `current` though newer: a delta CRL (only what
+    changed since a base, RFC 5280 section 5.2.4) or one of another scope (its Issuing
+    Distribution Point, section 5.2.5) in place of the one kept, or a lower CRL number."""
+    if _extension(fresh, x509.DeltaCRLIndicator) is not None \
+            and _extension(current, x509.DeltaCRLIndicator) is None:
+        return "a delta CRL where a complete one is kept"
+    if (_extension(fresh, x509.IssuingDistributionPoint)
+            != _extension(current, x509.IssuingDistributionPoint)):
+        return "its Issuing Distribution Point (the certificates it covers) is not the kept one's"
+    numbers = (_extension(fresh, x509.CRLNumber), _extension(current, x509.CRLNumber))
+    if isinstance(numbers[0], x509.CRLNumber) and isinstance(numbers[1], x509.CRLNumber) \
+            and numbers[0].crl_number < numbers[1].crl_number:
+        return (f"CRL number {numbers[0].crl_number}, below the kept one's "
+                f"({numbers[1].crl_number})")
+    return None
+
+
+def _extension(crl: x509.CertificateRevocationList, kind: type[x509.ExtensionType]
+               ) -> x509.ExtensionType | None:
+    try:
+        return crl.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
 
 
 def distribution_points(certificates: Sequence[x509.Certificate],
@@ -129,35 +166,55 @@ def distribution_points(certificates: Sequence[x509.Certificate],
 
 
 def http_get(url: str, timeout: float = TIMEOUT_SECONDS, cap: int = MAX_CRL_BYTES,
-             redirects: int = MAX_REDIRECTS) -> bytes:
+             redirects: int = MAX_REDIRECTS, within: float = TOTAL_SECONDS) -> bytes:
     """The body of a 200 answer to GET `url`, refused past `cap` bytes (checked against
     Content-Length before reading, and while reading). A redirect (301, 302, 303, 307, 308:
-    CAs move their CRLs, often from http to https) is followed `redirects` times at most."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    CAs move their CRLs, often from http to https) is followed `redirects` times at most.
+    `timeout` bounds each wait for the server, `within` the whole fetch (a server that
+    sends a byte now and then would otherwise hold it for as long as it likes)."""
+    deadline = time.monotonic() + within
+    for _hop in range(redirects + 1):
+        location, body = _get(url, timeout, cap, deadline)
+        if location is None:
+            return body
+        url = urljoin(url, location)
+    raise OSError(f"more than {redirects} redirects")
+
+
+def _get(url: str, timeout: float, cap: int, deadline: float) -> tuple[str | None, bytes]:
+    """One GET: where a redirect points (None: not one), or the body of a 200 answer."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:   # an unusable URL, from a certificate or a Location field
+        raise OSError(f"not a usable URL: {url} ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not host:
         raise OSError(f"not an http(s) URL: {url}")
     connection: http.client.HTTPConnection = (
-        http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout)
+        http.client.HTTPSConnection(host, port, timeout=timeout)
         if parts.scheme == "https"
-        else http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout))
+        else http.client.HTTPConnection(host, port, timeout=timeout))
     try:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.request("GET", target, headers={"User-Agent": USER_AGENT})
         response = connection.getresponse()
         location = response.getheader("Location")
         if response.status in _REDIRECTS and location:
-            if redirects <= 0:
-                raise OSError(f"more than {MAX_REDIRECTS} redirects")
-            return http_get(urljoin(url, location), timeout, cap, redirects - 1)
+            return location, b""
         if response.status != 200:
             raise OSError(f"HTTP {response.status} {response.reason}")
         declared = response.getheader("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise OSError(f"{declared} bytes, more than the cap of {cap} bytes")
-        body = response.read(cap + 1)
-        if len(body) > cap:
-            raise OSError(f"more than the cap of {cap} bytes")
-        return body
+        chunks, size = [], 0
+        while chunk := response.read1(min(_CHUNK, cap + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > cap:
+                raise OSError(f"more than the cap of {cap} bytes")
+            if time.monotonic() > deadline:
+                raise OSError(f"not received in time ({size} bytes so far)")
+        return None, b"".join(chunks)
     finally:
         connection.close()
 

@@ -6,15 +6,18 @@ past the cap leave the file as it was and say why."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.as2.partners import directory_from_file
 from gateway.cli import cli
@@ -47,6 +50,16 @@ class DistributionPoint:
                     self.send_header("Location", moved.decode())
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                slow = bodies.get(f"slow:{self.path}")
+                if slow is not None:   # a byte every tenth of a second
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(slow)))
+                    self.end_headers()
+                    for byte in slow:
+                        self.wfile.write(bytes((byte,)))
+                        self.wfile.flush()
+                        time.sleep(0.1)
                     return
                 body = bodies.get(self.path)
                 self.send_response(200 if body is not None else 404)
@@ -116,6 +129,65 @@ def test_a_newer_crl_from_the_distribution_point_replaces_the_file_and_counts(
     point.bodies["/crl/2026/acme-ca.crl"] = point.bodies.pop("/acme-ca.crl")
     (moved,) = refresh_crls(partner_file, http_get, now)
     assert moved.outcome == "current", moved.detail
+
+
+def _crl_with(issuer: Issued, extension: x509.ExtensionType) -> bytes:
+    """A CRL of `issuer` issued now, revoking nothing, with `extension` (PEM)."""
+    now = datetime.now(UTC)
+    return (x509.CertificateRevocationListBuilder().issuer_name(issuer[1].subject)
+            .last_update(now).next_update(now + timedelta(days=7))
+            .add_extension(extension, critical=isinstance(extension, x509.DeltaCRLIndicator
+                                                          | x509.IssuingDistributionPoint))
+            .sign(issuer[0], hashes.SHA256()).public_bytes(Encoding.PEM))
+
+
+@pytest.mark.parametrize(("served", "complaint"), [
+    ("delta", "a delta CRL where a complete one is kept"),
+    ("other scope", "Issuing Distribution Point"),
+    ("lower number", "CRL number 6, below the kept one's (7)"),
+    ("bad redirect", "not a usable URL: http://127.0.0.1:99999/x"),
+])
+def test_a_newer_crl_that_would_revoke_less_or_a_broken_redirect_leaves_the_file(
+        tmp_path: Path, point: DistributionPoint, served: str, complaint: str) -> None:
+    ca, _certificate, _kept = _acme(tmp_path, point, kept_hours_ago=2)
+    kept = _crl_with(ca, x509.CRLNumber(7)) if served == "lower number" else _kept
+    (tmp_path / "acme-ca.crl").write_bytes(kept)
+    if served == "bad redirect":
+        point.bodies["moved:/acme-ca.crl"] = b"http://127.0.0.1:99999/x"
+    else:
+        point.bodies["/acme-ca.crl"] = _crl_with(ca, {
+            "delta": x509.DeltaCRLIndicator(6),
+            "other scope": x509.IssuingDistributionPoint(None, None, True, False, None,
+                                                         False, False),
+            "lower number": x509.CRLNumber(6)}[served])
+    (result,) = refresh_crls(tmp_path / "partners.toml", http_get, datetime.now(UTC))
+    assert result.outcome == "failed"
+    assert complaint in result.detail
+    assert (tmp_path / "acme-ca.crl").read_bytes() == kept
+
+
+def test_a_distribution_point_that_sends_a_byte_now_and_then_is_given_up(
+        point: DistributionPoint) -> None:
+    point.bodies["slow:/acme-ca.crl"] = b"0" * 40
+    started = time.monotonic()
+    with pytest.raises(OSError, match="not received in time"):
+        http_get(f"{point.url}/acme-ca.crl", timeout=5, within=1)
+    assert time.monotonic() - started < 3
+
+
+def test_a_crl_file_that_is_a_symbolic_link_stays_one(
+        tmp_path: Path, point: DistributionPoint) -> None:
+    ca, certificate, kept = _acme(tmp_path, point, kept_hours_ago=2)
+    real = tmp_path / "pki" / "acme-ca.crl"
+    real.parent.mkdir()
+    (tmp_path / "acme-ca.crl").rename(real)
+    (tmp_path / "acme-ca.crl").symlink_to(real)
+    point.bodies["/acme-ca.crl"] = write_crl(tmp_path / "aside", "new.crl", ca, [certificate],
+                                             issued_hours_ago=1)
+    (result,) = refresh_crls(tmp_path / "partners.toml", http_get, datetime.now(UTC))
+    assert result.outcome == "updated", result.detail
+    assert (tmp_path / "acme-ca.crl").is_symlink()
+    assert real.read_bytes() == point.bodies["/acme-ca.crl"] != kept
 
 
 @pytest.mark.parametrize("served", ["forged", "older", "missing", "too big"])

@@ -211,3 +211,39 @@ def test_as2_partners_add_set_and_remove_edit_the_partner_file(partner_file: Pat
     assert listed.exit_code == 0, listed.output
     assert "ACME-AS2" not in listed.output
     assert "BOLT-AS2 (BOLT)" in listed.output
+
+
+def test_as2_partners_set_keeps_crlf_line_ends_and_refuses_a_file_not_in_utf8(
+        partner_file: Path) -> None:
+    crlf = partner_file.read_text().replace("\n", "\r\n").encode()
+    partner_file.write_bytes(crlf)
+    changed = CliRunner().invoke(cli, ["as2", "partners", "--partners", str(partner_file),
+                                       "set", "ACME-AS2", "--pss"])
+    assert changed.exit_code == 0, changed.output
+    written = partner_file.read_bytes()
+    assert b"pss = true\r\n" in written
+    assert written.count(b"\n") == written.count(b"\r\n")
+    latin1 = written.replace(b'code = "ACME"', 'code = "ACME" # Zürich'.encode("latin-1"))
+    partner_file.write_bytes(latin1)
+    refused = CliRunner().invoke(cli, ["as2", "partners", "--partners", str(partner_file),
+                                       "set", "ACME-AS2", "--no-pss"])
+    assert refused.exit_code != 0
+    assert "not UTF-8 text" in refused.output
+    assert partner_file.read_bytes() == latin1
+
+
+def test_as2_partners_set_names_a_certificate_as_the_endpoint_finds_it_through_a_link(
+        partner_file: Path) -> None:
+    folder = partner_file.parent
+    (folder / "config").mkdir()
+    real = folder / "config" / "partners.toml"
+    partner_file.rename(real)
+    partner_file.symlink_to(real)
+    make_party(folder / "config", "acme-2027")
+    renewed = CliRunner().invoke(cli, [
+        "as2", "partners", "--partners", str(partner_file), "set", "ACME-AS2",
+        "--add-certificate", str(folder / "config" / "acme-2027.pem")])
+    assert renewed.exit_code == 0, renewed.output
+    assert "2 certificate(s)" in renewed.output
+    assert 'certificates = ["acme.pem", "config/acme-2027.pem"]' in real.read_text()
+    assert partner_file.is_symlink()

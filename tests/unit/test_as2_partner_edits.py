@@ -6,10 +6,13 @@ changed meanwhile."""
 from __future__ import annotations
 
 import re
+import threading
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from gateway.as2 import partner_edits
 from gateway.as2.outgoing import ContentCipher
 from gateway.as2.partner_edits import (
     PartnerChange,
@@ -192,3 +195,73 @@ def test_a_partner_file_that_is_a_symbolic_link_stays_one(folder: Path) -> None:
     _write(folder, change_partner(FILE, "ACME-AS2", PartnerChange(sign="sha384")))
     assert (folder / "partners.toml").is_symlink()
     assert 'sign = "sha384"' in real.read_text()
+
+
+def test_an_as2_table_written_as_dotted_keys_is_changed_and_taken_out() -> None:
+    dotted = ('[[suppliers]]\ncode = "ACME"\nas2_id = "ACME-AS2"\n'
+              'as2.certificates = ["acme.pem"]   # renewed every March\n'
+              'as2.url = "https://old.example/as2"\n\n[[suppliers]]\ncode = "BOLT"\n')
+    changed = change_partner(dotted, "ACME-AS2", PartnerChange(url="https://new.example/as2",
+                                                               pss=True))
+    assert 'as2.url = "https://new.example/as2"' in changed
+    assert "as2.pss = true" in changed
+    assert "# renewed every March" in changed
+    removed = remove_partner(changed, "ACME-AS2")
+    assert "as2" not in removed
+    assert 'code = "BOLT"' in removed
+
+
+def test_a_renewal_keeps_the_comments_written_beside_the_certificates() -> None:
+    listed = FILE.replace('certificates = ["acme.pem"]   # renewed every March',
+                          'certificates = [\n    "acme.pem",   # 2026, ends in March\n'
+                          '    "acme-old.pem",   # 2025\n]')
+    changed = change_partner(listed, "ACME-AS2", PartnerChange(
+        add_certificates=("acme-2027.pem",), remove_certificates=("acme-old.pem",)))
+    assert '    "acme.pem",   # 2026, ends in March\n' in changed
+    assert "acme-old.pem" not in changed
+    assert "# 2025" not in changed
+    assert tomllib.loads(changed)["suppliers"][0]["as2"]["certificates"] == [
+        "acme.pem", "acme-2027.pem"]
+
+
+def test_a_file_written_with_crlf_line_ends_keeps_them_in_the_lines_added() -> None:
+    crlf = FILE.replace("\n", "\r\n")
+    for edited in (change_partner(crlf, "ACME-AS2", PartnerChange(url="https://a.example")),
+                   add_partner(crlf, "BOLT", "BOLT-AS2", PartnerChange(certificates=("b.pem",))),
+                   remove_partner(crlf, "ACME-AS2")):
+        assert edited.count("\n") == edited.count("\r\n")
+    assert change_partner(FILE, "ACME-AS2", PartnerChange(pss=True)).count("\r") == 0
+
+
+def test_two_edits_at_once_never_lose_the_first(folder: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    renaming, finish = threading.Event(), threading.Event()
+    rename = partner_edits.replace_by_rename
+
+    def slow_rename(path: Path, data: bytes) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            renaming.set()
+            finish.wait(5)
+        rename(path, data)
+
+    monkeypatch.setattr(partner_edits, "replace_by_rename", slow_rename)
+    first = threading.Thread(target=_write, args=(folder, change_partner(
+        FILE, "ACME-AS2", PartnerChange(sign="sha384"))))
+    first.start()
+    assert renaming.wait(5)
+    threading.Timer(0.5, finish.set).start()   # the first edit's rename, under way meanwhile
+    with pytest.raises(ConfigurationError, match="changed while this edit"):
+        _write(folder, change_partner(FILE, "ACME-AS2", PartnerChange(compress=True)))
+    first.join(5)
+    assert 'sign = "sha384"' in (folder / "partners.toml").read_text()
+
+
+def test_a_file_that_cannot_be_written_is_said_so_and_left_as_it_was(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(path: Path, data: bytes) -> None:
+        raise PermissionError(13, "Permission denied", str(path.parent))
+
+    monkeypatch.setattr(partner_edits, "replace_by_rename", refused)
+    with pytest.raises(ConfigurationError, match="not written \\(Permission denied\\)"):
+        _write(folder, change_partner(FILE, "ACME-AS2", PartnerChange(pss=True)))
+    assert (folder / "partners.toml").read_text() == FILE

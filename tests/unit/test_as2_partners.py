@@ -10,6 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from asn1crypto import crl as asn1_crl
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.as2.errors import UnknownPartner
 from gateway.as2.mdn import Disposition, MdnRequest, ReceiptFacts, build_receipt, mdn_request
@@ -196,6 +201,20 @@ def test_a_yes_or_no_key_given_as_anything_but_true_or_false_is_refused(
         directory_from_file(folder / "partners.toml", {})
 
 
+@pytest.mark.parametrize(("line", "complaint"), [
+    ('station = "NOPE-AS2"', "station 'NOPE-AS2' is not one of our AS2 ids (BUYER-AS2)"),
+    ('url = "ftp://as2.acme.example/in"', "url must be an http(s) URL"),
+    ("mdn_timeout_minutes = inf", "mdn_timeout_minutes must be a positive number"),
+    ("mdn_timeout_minutes = nan", "mdn_timeout_minutes must be a positive number"),
+])
+def test_a_sending_key_that_could_never_work_is_refused(folder: Path, line: str,
+                                                       complaint: str) -> None:
+    """Loaded, these would only fail when a message is sent (or never time out)."""
+    (folder / "partners.toml").write_text(FILE + line + "\n")
+    with pytest.raises(ConfigurationError, match=re.escape(complaint)):
+        directory_from_file(folder / "partners.toml", {})
+
+
 def test_a_certificate_that_is_not_the_keys_is_refused(folder: Path) -> None:
     (folder / "partners.toml").write_text(FILE.replace('certificate = "ours.pem"',
                                                        'certificate = "new.pem"'))
@@ -244,6 +263,49 @@ def test_a_certificate_its_cas_revocation_list_names_is_listed_and_never_used(
     # Neither a message signed with it verifies, nor is ours encrypted to it.
     assert directory.security(partner, "BUYER-AS2", now).certificates == [current]
     assert partner.encryption_certificate(now) == current
+
+
+def test_a_certificate_issued_by_a_revoked_intermediate_ca_is_never_used(
+        folder: Path) -> None:
+    root = issue_certificate(folder, "acme-root", None, ca=True)
+    intermediate = issue_certificate(folder, "acme-ca", root, ca=True)
+    _key, certificate = issue_certificate(folder, "acme-2026", intermediate)
+    write_crl(folder, "acme-root.crl", root, [intermediate[1]])
+    write_crl(folder, "acme-ca.crl", intermediate, [])
+    (folder / "partners.toml").write_text(
+        FILE.replace('["old.pem", "new.pem"]', '["acme-2026.pem"]')
+        + 'ca_certificates = ["acme-root.pem", "acme-ca.pem"]\n'
+        + 'crls = ["acme-root.crl", "acme-ca.crl"]\n')
+    directory = directory_from_file(folder / "partners.toml", {})
+    partner = directory.partners["ACME-AS2"]
+    now = datetime.now(UTC)
+    assert partner.revoked == (certificate,)
+    assert partner.valid_certificates(now) == []
+    assert partner.encryption_certificate(now) is None
+
+
+def test_a_revocation_list_signed_with_sha1_is_refused_saying_so(folder: Path) -> None:
+    ca = issue_certificate(folder, "acme-ca", None, ca=True)
+    issue_certificate(folder, "acme-2026", ca)
+    # Re-signed with SHA-1 (as old CAs still do), which cryptography no longer checks.
+    crl = asn1_crl.CertificateList.load(x509.load_pem_x509_crl(
+        write_crl(folder, "acme-ca.crl", ca, [])).public_bytes(Encoding.DER))
+    tbs = crl["tbs_cert_list"]
+    tbs["signature"] = {"algorithm": "sha1_rsa"}
+    signed = tbs.dump(force=True)
+    (folder / "acme-ca.crl").write_bytes(asn1_crl.CertificateList({
+        "tbs_cert_list": asn1_crl.TbsCertList.load(signed),
+        "signature_algorithm": {"algorithm": "sha1_rsa"},
+        "signature": ca[0].sign(signed, padding.PKCS1v15(), hashes.SHA1())}).dump())
+    if x509.load_der_x509_crl((folder / "acme-ca.crl").read_bytes()).is_signature_valid(
+            ca[1].public_key()):  # type: ignore[arg-type]
+        pytest.skip("this cryptography still checks SHA-1 signatures")
+    (folder / "partners.toml").write_text(
+        FILE.replace('["old.pem", "new.pem"]', '["acme-2026.pem"]')
+        + 'ca_certificates = ["acme-ca.pem"]\ncrls = ["acme-ca.crl"]\n')
+    with pytest.raises(ConfigurationError, match="signed with SHA1, whose signatures are no "
+                                                 "longer checked"):
+        directory_from_file(folder / "partners.toml", {})
 
 
 @pytest.mark.parametrize(("signer", "with_cas", "complaint"), [
