@@ -34,6 +34,8 @@ from gateway.services.partners import load_partners
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# A test of what only PostgreSQL does runs on it alone: no SQLite case that would skip.
+POSTGRESQL_ONLY = pytest.mark.parametrize("settings", ["postgresql"], indirect=True)
 
 
 def _create_database(name: str, template: str | None = None) -> str:

@@ -30,6 +30,7 @@ from gateway.persistence.bulk import (
 )
 from gateway.services.exception_store import EVENTS, EXCEPTIONS
 from gateway.services.processing import LINES, MESSAGES, ORDERS, VERSIONS
+from tests.integration.conftest import POSTGRESQL_ONLY
 
 NOW = datetime(2026, 11, 27, 9, 30, 1, 250000, tzinfo=UTC)
 
@@ -262,11 +263,11 @@ def test_an_update_of_a_row_listed_twice_keeps_its_last_values(engine: Engine) -
                                         ("despatch", None)]
 
 
+@POSTGRESQL_ONLY
 def test_an_update_on_postgresql_finds_its_rows_by_the_primary_key(engine: Engine) -> None:
     """Joined to its unnest alone, the update hash-joined the whole table (a sequential scan
-    of every order line): the plan of the statement sent must look rows up by their key."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the statement is PostgreSQL's; SQLite runs an executemany")
+    of every order line): the plan of the statement sent must look rows up by their key.
+    (SQLite runs an executemany.)"""
     with engine.begin() as connection:
         order_id = connection.execute(insert(ORDERS).returning(ORDERS.c.id), {
             "number": "4500000009", "source": "test", "updated_at": NOW}).scalar_one()
@@ -327,10 +328,9 @@ _AWKWARD_TEXT = ['say "no"', "back\\slash", "a,b", "{braces}", "NULL", "", " spa
                                       hours=-5))), None]),
     ("boolean", [True, False, None]),
 ])
+@POSTGRESQL_ONLY
 def test_an_array_literal_reads_back_as_the_values_given(engine: Engine, kind: str,
                                                          values: list[Any]) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's array input")
     literal = array_literal(values, json.dumps)
     assert literal is not None
     with engine.connect() as connection:
@@ -339,9 +339,8 @@ def test_an_array_literal_reads_back_as_the_values_given(engine: Engine, kind: s
     assert read == values
 
 
+@POSTGRESQL_ONLY
 def test_json_in_an_array_literal_reads_back_as_the_objects_given(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's array input")
     objects = [[{"code": "x", "detail": 'a "quoted" \\ value, {braced}'}], [], None]
     literal = array_literal([None if o is None else Json(o) for o in objects], json.dumps)
     assert literal is not None

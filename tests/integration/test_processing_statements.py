@@ -21,7 +21,7 @@ from gateway.persistence.models import ExceptionEventRow, LineVersionRow
 from gateway.services.ingest import Intake, UnitOfWork, archive_many
 from gateway.services.orders import import_lines
 from gateway.services.processing import MessageReport, read_batch, write_batch
-from tests.integration.conftest import transactions
+from tests.integration.conftest import POSTGRESQL_ONLY, transactions
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 # Two batch sizes an order of magnitude apart, both below one `IN (...)` chunk (500 keys).
@@ -134,10 +134,9 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
         assert (session.scalar(select(func.count()).select_from(ExceptionEventRow)) or 0) > 0
 
 
+@POSTGRESQL_ONLY
 def test_on_postgresql_the_rows_are_copied_one_statement_per_table(
         engine: Engine, statements: Statements) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
     transaction, ids = _world(engine, LARGE)
     statements.sent.clear()
     _read, write, _reports = _process(transaction, ids[:LARGE], statements)
