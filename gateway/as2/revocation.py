@@ -3,8 +3,8 @@
 `ca_certificates`, and a partner certificate a CRL of its issuer names is not used, as an
 expired one is not (`As2Partner.valid_certificates`). A CRL past its nextUpdate still
 counts (what it revokes stays revoked) and is reported by `gateway as2 check`. The files are
-read again when they change, with the partner file (`reload.PartnerFileWatch`); fetching
-them from the CAs' distribution points is the operator's (a cron job, `curl -o`).
+read again when they change, with the partner file (`reload.PartnerFileWatch`); `gateway as2
+crls fetch` (`gateway.services.as2_crls`) fetches them again from the CAs' distribution points.
 """
 
 from __future__ import annotations

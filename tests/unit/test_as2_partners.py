@@ -346,3 +346,12 @@ def test_gateway_as2_check_tells_a_revoked_certificate_and_an_out_of_date_list(
     assert "valid, REVOKED" in checked.output
     assert "CRL of CN=acme-ca" in checked.output
     assert "1 revoked, OUT OF DATE" in checked.output
+
+
+def test_the_commands_offer_every_digest_and_cipher_a_partner_entry_takes() -> None:
+    from gateway.as2.cms import HASHES
+    from gateway.as2.outgoing import ContentCipher
+    from gateway.cli.as2 import CIPHERS, DIGESTS
+
+    assert set(DIGESTS) == {*HASHES, "none"}
+    assert set(CIPHERS) == {*(cipher.value for cipher in ContentCipher), "none"}
