@@ -37,6 +37,7 @@ from gateway.web.queue_view import (
     MAX_PAGE_SIZE,
     BadCursor,
     QueueFilters,
+    VersionMemo,
     clean_filters,
     encode_cursor,
     page_size,
@@ -44,7 +45,6 @@ from gateway.web.queue_view import (
     queue_statement,
     queue_values,
     utc,
-    version_of,
 )
 
 _C = ExceptionRow.__table__.c
@@ -61,7 +61,7 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is UTC else utc(moment)
 
 
-def page_item(row: Sequence[Any]) -> dict[str, Any]:
+def page_item(row: Sequence[Any], versions: VersionMemo) -> dict[str, Any]:
     """One row of `API_COLUMNS` as the API's `ExceptionOut`."""
     (exception_id, code, severity, risk, state, supplier, order_number, line_no, expected,
      actual, difference, rule, tolerance, owner, message_id, occurrences, created_at,
@@ -72,16 +72,16 @@ def page_item(row: Sequence[Any]) -> dict[str, Any]:
             "difference": difference, "rule": rule, "tolerance": tolerance, "owner": owner,
             "message_id": message_id, "occurrences": occurrences,
             "created_at": as_utc(created_at), "updated_at": as_utc(updated_at),
-            "version": version_of(exception_id, state, owner, occurrences, actual,
-                                  updated_at)}
+            "version": versions.version(exception_id, state, owner, occurrences, actual,
+                                        updated_at)}
 
 
-def page_json(rows: Sequence[Sequence[Any]], limit: int) -> bytes:
+def page_json(rows: Sequence[Sequence[Any]], limit: int, versions: VersionMemo) -> bytes:
     """`ExceptionPage` from the page statement's rows (one more than the page when another
     follows)."""
     size = page_size(limit)
     last = rows[size - 1] if len(rows) > size else None
-    return orjson.dumps({"items": [page_item(row) for row in rows[:size]],
+    return orjson.dumps({"items": [page_item(row, versions) for row in rows[:size]],
                          "next_cursor": None if last is None else encode_cursor(last[3],
                                                                                 last[0])})
 
@@ -115,7 +115,7 @@ def read_page(ctx: WebContext, token: str, filters: QueueFilters, cursor: str | 
         values = checked_values(remembered, filters, cursor, limit, now)
         return page_json(ctx.read_alone(
             ("exceptions", queue_shape(filters, values)),
-            lambda: queue_statement(API_COLUMNS, filters, values), values), limit)
+            lambda: queue_statement(API_COLUMNS, filters, values), values), limit, ctx.versions)
 
     def work(connection: Connection) -> Sequence[Sequence[Any]]:
         with Session(bind=connection) as session:
@@ -124,7 +124,7 @@ def read_page(ctx: WebContext, token: str, filters: QueueFilters, cursor: str | 
         values = checked_values(found, filters, cursor, limit, now)
         return connection.execute(queue_statement(API_COLUMNS, filters, values)).all()
 
-    return page_json(ctx.read_rows(work), limit)
+    return page_json(ctx.read_rows(work), limit, ctx.versions)
 
 
 def register_queue_api(router: APIRouter, ctx: WebContext) -> None:
