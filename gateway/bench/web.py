@@ -438,7 +438,7 @@ def captured_queue_sql(url: str, cursor: str | None = None) -> list[Statement]:
     """The statement the API's page (the first, or the one after `cursor`) runs for the queue
     (`queue_query` with the API's columns), as SQLAlchemy sends it to psycopg: the bare side
     runs exactly this."""
-    from gateway.web.api_queue import API_COLUMNS
+    from gateway.web.queue_items import API_COLUMNS
     from gateway.web.queue_view import DEFAULT_PAGE_SIZE, QueueFilters, queue_query
 
     engine = create_engine(url)

@@ -10,17 +10,17 @@ What one request costs, and why it is cheap (docs/benchmarks.md, `gateway bench 
   transaction; the header and query checks run on the event loop.
 - The page's columns, not ORM objects (`queue_view.queue_statement` with `API_COLUMNS`), its
   text made once per combination of filters and sent straight to psycopg, each row (a tuple)
-  turned into its JSON item by a plain function, the page written by orjson.
+  turned into its JSON item by a plain function and written by orjson, or taken from the
+  worker's memo of items when the row has not changed since (`queue_items.ItemMemo`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-import orjson
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from sqlalchemy import Connection
@@ -28,62 +28,20 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.domain.access import Actor, may_read_exceptions
-from gateway.persistence.models import ExceptionRow
 from gateway.web.api import PREFIX, ApiProblem, ExceptionPage, problem_response, unauthorized
 from gateway.web.api_tokens import bearer_token
 from gateway.web.context import WebContext
+from gateway.web.queue_items import API_COLUMNS, page_json
 from gateway.web.queue_view import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     BadCursor,
     QueueFilters,
-    VersionMemo,
     clean_filters,
-    encode_cursor,
-    page_size,
     queue_shape,
     queue_statement,
     queue_values,
-    utc,
 )
-
-_C = ExceptionRow.__table__.c
-# In the order `page_item` unpacks them.
-API_COLUMNS = (_C.id, _C.code, _C.severity, _C.risk, _C.state, _C.supplier_code,
-               _C.order_number, _C.line_no, _C.expected, _C.actual, _C.difference, _C.rule,
-               _C.tolerance, _C.owner, _C.message_id, _C.occurrences, _C.created_at,
-               _C.updated_at)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """orjson writes an aware datetime as `isoformat()` does; in UTC already (the web
-    engine's session time zone) it is passed as it is."""
-    return moment if moment.tzinfo is UTC else utc(moment)
-
-
-def page_item(row: Sequence[Any], versions: VersionMemo) -> dict[str, Any]:
-    """One row of `API_COLUMNS` as the API's `ExceptionOut`."""
-    (exception_id, code, severity, risk, state, supplier, order_number, line_no, expected,
-     actual, difference, rule, tolerance, owner, message_id, occurrences, created_at,
-     updated_at) = row
-    return {"id": exception_id, "code": code, "severity": severity, "risk": risk,
-            "state": state, "supplier": supplier, "order_number": order_number,
-            "line_no": line_no, "expected": expected, "actual": actual,
-            "difference": difference, "rule": rule, "tolerance": tolerance, "owner": owner,
-            "message_id": message_id, "occurrences": occurrences,
-            "created_at": as_utc(created_at), "updated_at": as_utc(updated_at),
-            "version": versions.version(exception_id, state, owner, occurrences, actual,
-                                        updated_at)}
-
-
-def page_json(rows: Sequence[Sequence[Any]], limit: int, versions: VersionMemo) -> bytes:
-    """`ExceptionPage` from the page statement's rows (one more than the page when another
-    follows)."""
-    size = page_size(limit)
-    last = rows[size - 1] if len(rows) > size else None
-    return orjson.dumps({"items": [page_item(row, versions) for row in rows[:size]],
-                         "next_cursor": None if last is None else encode_cursor(last[3],
-                                                                                last[0])})
 
 
 def checked_values(actor: Actor | None, filters: QueueFilters, cursor: str | None,
@@ -115,7 +73,7 @@ def read_page(ctx: WebContext, token: str, filters: QueueFilters, cursor: str | 
         values = checked_values(remembered, filters, cursor, limit, now)
         return page_json(ctx.read_alone(
             ("exceptions", queue_shape(filters, values)),
-            lambda: queue_statement(API_COLUMNS, filters, values), values), limit, ctx.versions)
+            lambda: queue_statement(API_COLUMNS, filters, values), values), limit, ctx.items)
 
     def work(connection: Connection) -> Sequence[Sequence[Any]]:
         with Session(bind=connection) as session:
@@ -124,7 +82,7 @@ def read_page(ctx: WebContext, token: str, filters: QueueFilters, cursor: str | 
         values = checked_values(found, filters, cursor, limit, now)
         return connection.execute(queue_statement(API_COLUMNS, filters, values)).all()
 
-    return page_json(ctx.read_rows(work), limit, ctx.versions)
+    return page_json(ctx.read_rows(work), limit, ctx.items)
 
 
 def register_queue_api(router: APIRouter, ctx: WebContext) -> None:

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse
 
 from gateway.web.api_tokens import TokenCache
 from gateway.web.i18n import LANGUAGES, Formats, load_translations
-from gateway.web.queue_view import VersionMemo
+from gateway.web.queue_items import ItemMemo
 from gateway.web.security import CookieSigner, WebSettings
 
 T = TypeVar("T")
@@ -56,8 +56,8 @@ class WebContext:
     # The text and constant parameters of statements `read_alone` sends through psycopg, by
     # their key: a handful (the queue page's filter combinations).
     texts: dict[Hashable, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    # The versions (ETags) of the exceptions the API's queue pages showed lately.
-    versions: VersionMemo = field(default_factory=VersionMemo)
+    # The JSON items of the API's queue pages written lately, by their row.
+    items: ItemMemo = field(default_factory=ItemMemo)
 
     @classmethod
     def build(cls, sessions: sessionmaker[Session], settings: WebSettings,

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -210,36 +210,6 @@ def version_of(exception_id: int, state: str, owner: str | None, occurrences: in
     stamp = updated_at.timestamp() if updated_at.tzinfo is not None else utc(updated_at).timestamp()
     basis = f"{exception_id}|{state}|{owner}|{occurrences}|{actual}|{stamp!r}"
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
-
-
-VersionBasis = tuple[int, str, str | None, int, str | None, datetime]
-
-
-@dataclass(slots=True)
-class VersionMemo:
-    """The versions of exceptions seen lately, by everything `version_of` reads: the same
-    exception unchanged has the same basis and so the same version, and any change gives a
-    new basis, so a remembered version is never stale. The API's queue page computes one per
-    item (50 by default), and integrations poll the same pages: a SHA-256 and a float's text
-    per item become a dictionary lookup (docs/benchmarks.md, `gateway bench web`).
-
-    Bounded: when `limit` versions are held, they are all dropped and the memo fills again
-    (cheaper than ordering entries by use on every lookup). Shared by a worker's threads:
-    CPython's dictionary operations are atomic, and two threads computing the same version
-    store the same text."""
-
-    limit: int = 8192
-    known: dict[VersionBasis, str] = field(default_factory=dict)
-
-    def version(self, exception_id: int, state: str, owner: str | None, occurrences: int,
-                actual: str | None, updated_at: datetime) -> str:
-        basis = (exception_id, state, owner, occurrences, actual, updated_at)
-        found = self.known.get(basis)
-        if found is None:
-            if len(self.known) >= self.limit:
-                self.known.clear()
-            found = self.known[basis] = version_of(*basis)
-        return found
 
 
 def owner_group(session: Session, owner: str | None) -> str | None:

@@ -181,6 +181,31 @@ def test_the_lists_versions_follow_an_action_on_a_remembered_token(
     assert done.headers["etag"] == f'"{after}"'
 
 
+def test_the_lists_items_follow_an_action_on_a_remembered_token(
+        client: TestClient, engine: Engine, scenario: Scenario) -> None:
+    """The list remembers the items it wrote (`queue_items.ItemMemo`); after an action, the
+    next page shows the exception as it now is, with the version its ETag now has."""
+    token = _token(engine, Scope.EXCEPTIONS_READ, Scope.EXCEPTIONS_WRITE)
+    exception_id = scenario.exception_owned_by(ANNA)
+
+    def listed() -> dict[str, Any]:
+        items = client.get("/api/v1/exceptions?state=any&limit=200",
+                           headers=_auth(token)).json()["items"]
+        return dict(next(item for item in items if item["id"] == exception_id))
+
+    url = f"/api/v1/exceptions/{exception_id}"
+    before = listed()
+    assert listed() == before
+    assert client.get(url, headers=_auth(token)).headers["etag"] == f'"{before["version"]}"'
+    done = client.post(url + "/actions", json={"action": "acknowledge"},
+                       headers={**_auth(token), "If-Match": f'"{before["version"]}"'})
+    assert done.status_code == 200
+    after = listed()
+    assert (after["state"], before["state"]) == ("acknowledged", "open")
+    assert after["version"] != before["version"]
+    assert done.headers["etag"] == f'"{after["version"]}"'
+
+
 def test_a_read_only_token_cannot_act_and_unknown_ids_are_problems(
         client: TestClient, engine: Engine, scenario: Scenario) -> None:
     token = _token(engine, Scope.EXCEPTIONS_READ)
