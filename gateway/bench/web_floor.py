@@ -10,7 +10,7 @@ named by `GATEWAY_BENCH_FLOOR_BODY`):
 - with it: each request first runs the page's statement (`GATEWAY_BENCH_FLOOR_SQL`, a JSON
   file with `sql` and `parameters`, what the bare side runs) through psycopg, on a
   connection of its own per worker thread, in a worker thread as a synchronous driver must
-  (the event loop's hand-off to a plain pool of `THREADS`, as `gateway web` does): the
+  (`gateway.web.threads.WorkerThreads` of `THREADS`, the hand-off `gateway web` uses): the
   HTTP-and-query floor. The rows are fetched and dropped; the pre-rendered page is sent;
 - with `GATEWAY_BENCH_FLOOR_MODE=async` as well: the same statement through psycopg's asyncio
   connections on the event loop, no worker thread (what an async driver would save).
@@ -83,8 +83,7 @@ def async_page_query(dsn: str, sql: str, parameters: dict[str, Any]
 
 def floor_app() -> ASGIApp:
     """uvicorn's factory (`--factory`): the app, configured from the environment."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
+    from gateway.web.threads import WorkerThreads
 
     body = Path(os.environ[ENV_BODY]).read_bytes()
     query: Callable[[], None] | None = None
@@ -100,7 +99,7 @@ def floor_app() -> ASGIApp:
                       "headers": [(b"content-type", b"application/json"),
                                   (b"content-length", str(len(body)).encode())]}
     answer: Message = {"type": "http.response.body", "body": body}
-    threads = ThreadPoolExecutor(THREADS)
+    threads = WorkerThreads(THREADS, "floor")
 
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -114,7 +113,7 @@ def floor_app() -> ASGIApp:
         if scope["type"] != "http":
             return
         if query is not None:
-            await asyncio.get_running_loop().run_in_executor(threads, query)
+            await threads.call(query)
         elif awaited is not None:
             await awaited()
         await send(start)

@@ -97,7 +97,7 @@ def create_app(settings: Settings,
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        web.threads.shutdown(cancel_futures=True)
+        web.threads.shutdown()
         if broker is not None:
             broker.close()
         alone.dispose()

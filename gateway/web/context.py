@@ -4,9 +4,7 @@ read in."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ from gateway.web.api_tokens import TokenCache
 from gateway.web.i18n import LANGUAGES, Formats, load_translations
 from gateway.web.queue_items import ItemMemo
 from gateway.web.security import CookieSigner, WebSettings
+from gateway.web.threads import WorkerThreads
 
 T = TypeVar("T")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -52,7 +51,7 @@ class WebContext:
     tokens: TokenCache
     # Connections in autocommit, for statements sent alone (`read_alone`).
     autocommit: Engine
-    threads: ThreadPoolExecutor
+    threads: WorkerThreads
     # The text and constant parameters of statements `read_alone` sends through psycopg, by
     # their key: a handful (the queue page's filter combinations).
     texts: dict[Hashable, tuple[str, dict[str, Any]]] = field(default_factory=dict)
@@ -68,18 +67,18 @@ class WebContext:
         keeps connections (`bootstrap.serving_pool`). No thread starts before the first
         read."""
         engine: Engine = sessions.kw["bind"]
-        pool = ThreadPoolExecutor(threads, thread_name_prefix="gateway-web")
+        pool = WorkerThreads(threads, "gateway-web")
         return cls(sessions, settings, CookieSigner(settings.secret_key),
                    template_environments(), clock or (lambda: datetime.now(UTC)),
                    TokenCache(settings.token_cache_seconds),
                    alone or engine.execution_options(isolation_level="AUTOCOMMIT"), pool)
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
-        """`function(*args)` in one of the context's threads. The event loop's own hand-off
-        to a plain thread pool: anyio's `to_thread` (Starlette's `run_in_threadpool`) took
-        about twice the CPU per call (a capacity limiter, a cancel scope, a context copy and
-        its own worker queue; docs/benchmarks.md, `gateway bench web`)."""
-        return await asyncio.get_running_loop().run_in_executor(self.threads, function, *args)
+        """`function(*args)` in one of the context's threads (`threads.WorkerThreads`: a
+        queue of jobs and the result handed back to the event loop; `run_in_executor` on a
+        `ThreadPoolExecutor` cost about 100,000 instructions more per call, and anyio's
+        `to_thread`, Starlette's `run_in_threadpool`, more than that)."""
+        return await self.threads.call(function, *args)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
