@@ -124,3 +124,35 @@ def test_850_is_an_order_with_its_supplier_and_requested_dates() -> None:
         ("10", Decimal(24), "EA", Decimal("3.75"), date(2026, 12, 15)),
         ("20", Decimal(6), "CA", Decimal(20), date(2026, 12, 15))]
     assert order.lines[0].item.description == "Bolt"
+
+
+@pytest.mark.parametrize(("loops", "position"), [
+    (["HL*1**S", "HL*2*7*O"], 4),       # a parent that does not exist
+    (["HL*1**S", "HL*2*2*O"], 4),       # a loop that is its own parent
+    (["HL*1*2*S", "HL*2*1*O"], 3),      # two loops that are each other's parent
+])
+def test_856_an_hl_parent_that_names_no_earlier_loop_is_located_and_dropped(
+        loops: list[str], position: int) -> None:
+    # ASC X12 HL: HL02 is the HL01 of the parent loop, which comes before its children.
+    asn = document("856", ["BSN*00*SH-5*20261204", *loops, "PRF*4500000008",
+                           "HL*3*2*I", "LIN*1*BP*BR-1", "SN1**5*EA"])
+    [warning] = [w for w in asn.warnings if w.tag == "HL"]
+    assert (warning.code, warning.segment) == (ProblemCode.INVALID_IDENTIFIER.value, position)
+    assert "HL02" in warning.detail
+    assert [line.order_number for line in asn.lines] == ["4500000008"]
+
+
+def test_856_lines_under_a_pack_of_many_ssccs_carry_no_more_packages_than_segments() -> None:
+    # Every item under a pack takes all of the pack's SSCCs: 40 SSCCs over 40 items would be
+    # 1,600 packages from 163 segments. The packages stop at the segment count, with a warning.
+    ssccs = [f"MAN*GM*{index:018d}" for index in range(40)]
+    items = [segment for index in range(40)
+             for segment in (f"HL*{index + 4}*3*I", f"LIN*{index}*BP*BR-{index}", "SN1**1*EA")]
+    asn = document("856", ["BSN*00*SH-6*20261204", "HL*1**S", "HL*2*1*O", "PRF*4500000009",
+                           "HL*3*2*P", *ssccs, *items])
+    segments = 2 + 5 + len(ssccs) + len(items)
+    assert sum(len(line.packages) for line in asn.lines) <= segments
+    assert [len(line.packages) for line in asn.lines[:3]] == [40, 40, 40]
+    assert asn.lines[-1].packages == []
+    [warning] = [w for w in asn.warnings if w.code == ProblemCode.OVER_LIMIT.value]
+    assert "40 SSCC" in warning.detail
