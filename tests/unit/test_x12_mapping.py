@@ -156,3 +156,31 @@ def test_856_lines_under_a_pack_of_many_ssccs_carry_no_more_packages_than_segmen
     assert asn.lines[-1].packages == []
     [warning] = [w for w in asn.warnings if w.code == ProblemCode.OVER_LIMIT.value]
     assert "40 SSCC" in warning.detail
+
+
+@pytest.mark.parametrize("price", [
+    "1_000",                    # Python's Decimal reads the underscore as a digit separator
+    "\u0661\u0662",             # Arabic-Indic digits, which Decimal reads as 12
+    "1" + "0" * 40,             # more digits than decimal arithmetic keeps exactly
+    "1E99999", "NaN", "-Infinity", "0x10", "1.2.3",
+])
+def test_855_a_number_that_is_no_x12_numeric_is_a_warning_and_not_read(price: str) -> None:
+    # ASC X12.6 data types R and Nn: ASCII digits, an optional minus sign and decimal point.
+    response = document("855", ["BAK*00*AC*4500000010*20261201",
+                                f"PO1*10*4*EA*{price}**BP*BR-1", "ACK*IA*4*EA"])
+    [line] = response.lines
+    assert (line.price, line.quantity) == (None, Decimal(4))
+    [warning] = response.warnings
+    assert (warning.code, warning.segment, warning.tag) == (
+        ProblemCode.INVALID_NUMBER.value, 3, "PO1")
+
+
+@pytest.mark.parametrize(("price", "read"), [
+    ("-0", Decimal("-0")), ("12.50", Decimal("12.50")), (".5", Decimal("0.5")),
+    ("7.", Decimal(7)), ("-1.25", Decimal("-1.25")), ("9" * 28, Decimal("9" * 28)),
+])
+def test_855_x12_numerics_are_read(price: str, read: Decimal) -> None:
+    response = document("855", ["BAK*00*AC*4500000011*20261201",
+                                f"PO1*10*4*EA*{price}**BP*BR-1", "ACK*IA*4*EA"])
+    assert response.lines[0].price == read
+    assert response.warnings == []
