@@ -6,7 +6,8 @@ Supplier XML is hostile input (docs/limits.md):
   common and is never fetched;
 - no entity expansion: a document whose DOCTYPE declares entities (billion laughs, an external
   entity naming a local file: XXE) is refused before parsing, and lxml is told not to resolve
-  any entity besides;
+  any entity besides; a declaration the byte search cannot see (an encoding such as UTF-7,
+  RFC 2152, writes "<!" as "+ADwAIQ-") is found in the parsed DTD and refused all the same;
 - a size cap checked before the bytes are parsed, and a nesting depth cap: libxml2's own,
   256 levels without XML_PARSE_HUGE (`huge_tree`, never set), enforced while parsing, before
   anything deeper is built; over either, a located error. (A walk of the tree to check a lower
@@ -128,6 +129,7 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
         raise MalformedXmlError(ProblemCode.MALFORMED_XML,
                                 f"not well-formed XML at line {line}, column {column}: "
                                 f"{exc.msg}", line, column) from exc
+    _refuse_parsed_entities(root)
     tag = str(root.tag)
     if tag.startswith("{"):
         namespace, _, name = tag[1:].partition("}")
@@ -146,6 +148,23 @@ def _refuse_entities(data: bytes) -> None:
                                 f"the DOCTYPE at line {line} declares entities: entity "
                                 "declarations are never processed, the document is refused",
                                 line, None)
+
+
+def _refuse_parsed_entities(root: etree._Element) -> None:
+    """Entities the DOCTYPE declared though its bytes did not show it (never expanded:
+    `resolve_entities=False`; the document is refused as the byte search would have)."""
+    docinfo = root.getroottree().docinfo
+    dtd = docinfo.internalDTD
+    if dtd is None:
+        return
+    # Read untyped: the stubs do not declare `DTD.iterentities` (lxml 2.3 on).
+    entities = getattr(dtd, "iterentities")()  # noqa: B009
+    names = [str(getattr(entity, "name", "")) for entity in entities]
+    if names:
+        raise ForbiddenXmlError(ProblemCode.FORBIDDEN_XML,
+                                f"the DOCTYPE, written in {docinfo.encoding}, declares entities "
+                                f"({', '.join(names[:5])}): entity declarations are "
+                                "never processed, the document is refused", None, None)
 
 
 def _keyword(data: bytes, keyword: bytes, start: int, end: int) -> int:

@@ -5,6 +5,7 @@ the rest of a batch alone."""
 from __future__ import annotations
 
 import io
+import socket
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,25 @@ def test_an_entity_declared_far_into_the_doctype_is_refused_at_the_doctype_line(
     assert caught.value.line == 3
 
 
+def test_an_entity_declared_in_an_encoding_that_hides_the_doctype_bytes_is_refused() -> None:
+    # UTF-7 (RFC 2152) writes "<!" as "+ADwAIQ-": no "<!DOCTYPE" in the bytes, yet libxml2
+    # decodes it to a DOCTYPE with its entities.
+    doctype = '<!DOCTYPE Order [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
+    hidden = doctype.encode("utf-7")
+    for mark, coded in ((b"<", b"+ADw-"), (b">", b"+AD4-"), (b"!", b"+ACE-")):
+        hidden = hidden.replace(mark, coded)
+    assert b"<!DOCTYPE" not in hidden
+    assert b"<!ENTITY" not in hidden
+    data = (b'<?xml version="1.0" encoding="UTF-7"?>\n' + hidden
+            + b'\n<Order xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2">&x;</Order>')
+    with pytest.raises(ForbiddenXmlError) as caught:
+        parse_xml(data)
+    assert "entities" in caught.value.detail
+    [problem] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "o.xml"))
+    assert isinstance(problem, Problem)
+    assert problem.code is ProblemCode.FORBIDDEN_XML
+
+
 def test_a_doctype_whose_subset_has_no_entity_declaration_is_parsed() -> None:
     # "<!ENTITYX" inside a comment is no declaration; the document parses.
     data = (b'<?xml version="1.0"?>\n<!DOCTYPE Order [<!-- <!ENTITYX -->]>\n'
@@ -73,6 +93,37 @@ def test_doctype_naming_a_dtd_on_the_network_is_read_without_fetching_it() -> No
     document = parse_xml(data)
     assert document.name == "cXML"
     assert document.root.get("payloadID") == "1"
+
+
+@pytest.mark.parametrize("reference", [
+    b'<!DOCTYPE cXML SYSTEM "http://127.0.0.1:{port}/cXML.dtd">',
+    b'<!DOCTYPE cXML PUBLIC "-//x//y" "http://127.0.0.1:{port}/cXML.dtd">',
+    b'<?xml-stylesheet href="http://127.0.0.1:{port}/s.xsl"?>',
+    b'<!DOCTYPE cXML [<!ENTITY % remote SYSTEM "http://127.0.0.1:{port}/p.dtd"> %remote;]>',
+])
+def test_nothing_a_document_names_on_the_network_is_fetched(reference: bytes) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = str(listener.getsockname()[1]).encode()
+        data = (b'<?xml version="1.0"?>\n' + reference.replace(b"{port}", port)
+                + b'\n<cXML payloadID="1"><Header/><xi:include xmlns:xi="http://www.w3.org/'
+                b'2001/XInclude" href="http://127.0.0.1:' + port + b'/x.xml"/></cXML>')
+        list(read_stream(io.BufferedReader(io.BytesIO(data)), "c.xml"))
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+def test_a_dtd_the_doctype_names_as_a_local_file_is_not_read(tmp_path: Path) -> None:
+    # Read, this DTD would define &x; and give the root a default attribute.
+    dtd = tmp_path / "cXML.dtd"
+    dtd.write_text('<!ENTITY x "FETCHED">\n<!ATTLIST cXML fetched CDATA "yes">\n')
+    data = (b'<?xml version="1.0"?>\n<!DOCTYPE cXML SYSTEM "' + dtd.as_uri().encode()
+            + b'">\n<cXML payloadID="1"><Header>&x;</Header></cXML>')
+    root = parse_xml(data).root
+    assert root.get("fetched") is None
+    assert b"FETCHED" not in etree.tostring(root)
 
 
 def test_malformed_xml_is_located_by_line_and_column() -> None:
