@@ -10,8 +10,10 @@ Supplier XML is hostile input (docs/limits.md):
   RFC 2152, writes "<!" as "+ADwAIQ-") is found in the parsed DTD and refused all the same;
 - a size cap checked before the bytes are parsed, and a nesting depth cap: libxml2's own,
   256 levels without XML_PARSE_HUGE (`huge_tree`, never set), enforced while parsing, before
-  anything deeper is built; over either, a located error. (A walk of the tree to check a lower
-  depth would cost as much as the parse itself: every element would get its Python proxy.);
+  anything deeper is built, as are its caps on a text node (10 MB) and a start tag (its
+  attributes and namespace declarations); over any, a located `OVER_LIMIT` error. (A walk
+  of the tree to check a lower depth would cost as much as the parse itself: every element
+  would get its Python proxy.);
 - a document that is not well-formed is refused with the line and column libxml2 reports.
 
 lxml's errors never escape: each becomes an `XmlError` (parsers/errors.py).
@@ -122,10 +124,11 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         line, column = _position(exc)
-        if "depth" in str(exc).lower():
+        if _over_limit(exc):
             raise XmlLimitError(ProblemCode.OVER_LIMIT,
-                                f"the XML nests deeper than the parser accepts: {exc.msg}",
-                                line, column) from exc
+                                f"the XML is over a limit of the parser at line {line}, column "
+                                f"{column} (nesting, text or tag size, entity expansion): "
+                                f"{exc.msg}", line, column) from exc
         raise MalformedXmlError(ProblemCode.MALFORMED_XML,
                                 f"not well-formed XML at line {line}, column {column}: "
                                 f"{exc.msg}", line, column) from exc
@@ -135,6 +138,13 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
         namespace, _, name = tag[1:].partition("}")
         return XmlDocument(root, namespace, name)
     return XmlDocument(root, "", tag)
+
+
+def _over_limit(exc: etree.XMLSyntaxError) -> bool:
+    """libxml2 stopped at one of its limits (XML_ERR_RESOURCE_LIMIT: nesting over 256, a text
+    node over 10 MB, a start tag over its buffer, entity amplification), not at broken XML."""
+    code: object = getattr(exc, "code", None)
+    return code == etree.ErrorTypes.ERR_RESOURCE_LIMIT or "depth" in str(exc).lower()
 
 
 def _refuse_entities(data: bytes) -> None:

@@ -147,6 +147,18 @@ def test_depth_limit_refuses_deep_nesting() -> None:
     assert parse_xml(b"<a>" * 200 + b"</a>" * 200).name == "a"
 
 
+@pytest.mark.parametrize("body", [
+    b"<Note>" + b"x" * 10_000_001 + b"</Note>",     # libxml2's longest text node (10 MB)
+    b"<Note " + b" ".join(b'a%d="1"' % n for n in range(1_000_000)) + b"/>",
+])
+def test_libxml2_limits_are_reported_as_limits_not_as_broken_xml(body: bytes) -> None:
+    with pytest.raises(XmlLimitError) as caught:
+        parse_xml(b'<?xml version="1.0"?>\n<Order>\n' + body + b"</Order>")
+    assert caught.value.code is ProblemCode.OVER_LIMIT
+    assert caught.value.line == 3
+    assert "well-formed" not in caught.value.detail
+
+
 def test_root_name_looks_past_prolog_comments_and_doctype() -> None:
     head = (b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- note -->\n<!DOCTYPE cXML SYSTEM "x.dtd">'
             b'\n<cXML>')
