@@ -33,6 +33,10 @@ class XmlNotes:
                                  line_of(element) if element is not None else None,
                                  local_name(element) if element is not None else None))
 
+    def add_declaration(self, code: ProblemCode, detail: str) -> None:
+        """A notice about the XML declaration, which stands on line 1 (XML 1.0, 2.8)."""
+        self.items.append(Notice(code.value, detail, 1, None))
+
 
 def text_of(element: etree._Element | None) -> str:
     """The element's text, stripped; empty for a missing element."""

@@ -67,6 +67,8 @@ def read_cxml(stream: BinaryIO, name: str, *,
 
 def map_cxml(parsed: XmlDocument, file: str | None = None) -> list[Document | Problem]:
     root, notes = parsed.root, XmlNotes()
+    for repair in parsed.repairs:
+        notes.add_declaration(ProblemCode.CHARSET_MISMATCH, repair)
     request = _request(root, notes)
     if request is None:
         return [Problem(Severity.ERROR, ProblemCode.UNSUPPORTED_MESSAGE,

@@ -14,7 +14,8 @@ Supplier XML is hostile input (docs/limits.md):
   attributes and namespace declarations); over any, a located `OVER_LIMIT` error. (A walk
   of the tree to check a lower depth would cost as much as the parse itself: every element
   would get its Python proxy.);
-- a document that is not well-formed is refused with the line and column libxml2 reports.
+- a document that is not well-formed is refused with the line and column libxml2 reports;
+- UTF-16 is read as UTF-8 (parsers/xml/encoding.py), so every check sees the same bytes.
 
 lxml's errors never escape: each becomes an `XmlError` (parsers/errors.py).
 """
@@ -33,6 +34,7 @@ from parsers.errors import (
     ProblemCode,
     XmlLimitError,
 )
+from parsers.xml.encoding import as_utf8, sniffable
 
 # The largest XML document read (a PEPPOL order of thousands of lines is a few megabytes).
 MAX_XML_BYTES = 32 << 20
@@ -60,13 +62,15 @@ class XmlDocument:
     root: etree._Element
     namespace: str
     name: str
+    # What was read otherwise than declared (parsers.xml.encoding): warnings for the mapping.
+    repairs: tuple[str, ...] = ()
 
 
 def root_name(head: bytes) -> str | None:
     """The local name of the root element of an XML document from its first bytes, or None
     when the bytes are not XML (past a byte-order mark, white space, the XML declaration,
     comments, processing instructions and a DOCTYPE)."""
-    text = head.removeprefix(_BOM).lstrip()
+    text = sniffable(head).removeprefix(_BOM).lstrip()
     if not text.startswith(b"<"):
         return None
     position = 0
@@ -116,6 +120,7 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
     if len(data) > max_bytes:
         raise XmlLimitError(ProblemCode.OVER_LIMIT,
                             f"the XML document is over {max_bytes} bytes: refused")
+    data, repair = as_utf8(data)
     _refuse_entities(data)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              dtd_validation=False, huge_tree=False, remove_comments=True,
@@ -134,10 +139,11 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
                                 f"{exc.msg}", line, column) from exc
     _refuse_parsed_entities(root)
     tag = str(root.tag)
+    repairs = (repair,) if repair else ()
     if tag.startswith("{"):
         namespace, _, name = tag[1:].partition("}")
-        return XmlDocument(root, namespace, name)
-    return XmlDocument(root, "", tag)
+        return XmlDocument(root, namespace, name, repairs)
+    return XmlDocument(root, "", tag, repairs)
 
 
 def _over_limit(exc: etree.XMLSyntaxError) -> bool:

@@ -165,6 +165,72 @@ def test_root_name_looks_past_prolog_comments_and_doctype() -> None:
     assert root_name(head) == "cXML"
     assert root_name(b"<ubl:OrderResponse xmlns:ubl='x'>") == "OrderResponse"
     assert root_name(b"ISA*00*") is None
+    assert root_name('<?xml version="1.0"?><cXML>'.encode("utf-16")) == "cXML"
+    assert root_name('<?xml version="1.0"?><cXML>'.encode("utf-16-be")) == "cXML"
+
+
+UBL_RESPONSE = """<?xml version="1.0" encoding="{encoding}"?>
+<OrderResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:OrderResponse-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:ID>R-9</cbc:ID><cbc:OrderResponseCode>AP</cbc:OrderResponseCode>
+ <cac:OrderReference><cbc:ID>4500000999</cbc:ID></cac:OrderReference>
+ <cac:OrderLine><cac:LineItem><cbc:ID>1</cbc:ID><cbc:Quantity>4</cbc:Quantity>
+ <cac:Item><cbc:Name>Stück Öse</cbc:Name><cac:SellersItemIdentification><cbc:ID>S-1</cbc:ID>
+ </cac:SellersItemIdentification></cac:Item></cac:LineItem></cac:OrderLine>
+</OrderResponse>"""
+
+
+def _read_one(data: bytes) -> Document:
+    [document] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "r.xml"))
+    assert isinstance(document, Document), document
+    return document
+
+
+@pytest.mark.parametrize(("encoding", "codec"), [
+    ("UTF-16", "utf-16"),             # with a byte-order mark
+    ("UTF-16", "utf-16-be"),          # XML 1.0 appendix F: found by "<?" as two bytes each
+    ("UTF-16LE", "utf-16-le"),
+])
+def test_a_document_in_utf16_is_read(encoding: str, codec: str) -> None:
+    # XML 1.0, 4.3.3: every XML processor reads UTF-8 and UTF-16.
+    document = _read_one(UBL_RESPONSE.format(encoding=encoding).encode(codec))
+    assert (document.document_number, document.order_numbers) == ("R-9", ["4500000999"])
+    assert document.lines[0].item.description == "Stück Öse"
+    assert document.warnings == []
+
+
+@pytest.mark.parametrize("declared", ["UTF-16", "ISO-8859-1", "windows-1252"])
+def test_utf8_bytes_under_another_declared_encoding_are_read_as_utf8_with_a_warning(
+        declared: str) -> None:
+    # .NET's XmlWriter over a string writes encoding="utf-16" whatever the file's bytes are.
+    document = _read_one(UBL_RESPONSE.format(encoding=declared).encode("utf-8"))
+    assert document.lines[0].item.description == "Stück Öse"
+    [warning] = document.warnings
+    assert (warning.code, warning.segment) == (ProblemCode.CHARSET_MISMATCH.value, 1)
+    assert declared in warning.detail
+
+
+def test_latin1_bytes_under_their_declared_encoding_are_read_without_a_warning() -> None:
+    document = _read_one(UBL_RESPONSE.format(encoding="ISO-8859-1").encode("latin-1"))
+    assert document.lines[0].item.description == "Stück Öse"
+    assert document.warnings == []
+
+
+def test_entities_declared_in_a_utf16_document_are_refused_before_parsing() -> None:
+    data = BILLION_LAUGHS.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+    with pytest.raises(ForbiddenXmlError) as caught:
+        parse_xml(data.encode("utf-16"))
+    assert caught.value.line == 2
+
+
+def test_an_x12_file_in_utf16_is_refused_naming_its_encoding() -> None:
+    data = ("ISA*00*          *00*          *ZZ*SUPPLIER       *ZZ*BUYER          *261204*0915*"
+            "U*00401*000000009*0*P*>~").encode("utf-16")
+    [problem] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "a.x12"))
+    assert isinstance(problem, Problem)
+    assert "UTF-16" in problem.detail
+    assert "'ISA*00*" in problem.detail
 
 
 def test_broken_document_in_a_batch_is_one_error_and_the_others_read(tmp_path: Path) -> None:
