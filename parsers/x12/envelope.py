@@ -19,6 +19,10 @@ from parsers.x12.tokenizer import Token, iter_segments
 
 # The most segments one transaction set may hold: a bigger one is refused, not buffered.
 MAX_TRANSACTION_SEGMENTS = 500_000
+# The most problems listed per transaction set, and per file outside them; the rest are
+# counted. A broken segment is a problem, not a segment: without this a file of a million
+# of them would hold a million problems, whatever the segment cap.
+MAX_PROBLEMS = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,8 @@ class Transaction:
     group: GroupHeader | None
     segments: list[X12Segment] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Problems past `MAX_PROBLEMS`, counted and not listed.
+    unlisted: int = 0
 
     def position(self, segment: X12Segment) -> int:
         """The segment's position in this transaction set, ST being 1 (as SE01 counts)."""
@@ -116,12 +122,14 @@ class _Assembler:
         self.group_header: GroupHeader | None = None
         self.transaction: Transaction | None = None
         self.count = 0
+        self.file_problems = 0
+        self.unlisted = 0
 
     def run(self, tokens: Iterable[Token]) -> Iterator[Item]:
         control_tags = _CONTROL_TAGS
         for token in tokens:
             if token.__class__ is Problem:
-                yield from self._problem(token)
+                yield from self._listed(self._problem(token))
                 continue
             assert isinstance(token, X12Segment)
             transaction = self.transaction
@@ -138,8 +146,23 @@ class _Assembler:
                         self._add(transaction, token)
                     continue
                 yield self._truncated(transaction, token)
-            yield from self._control(token)
+            yield from self._listed(self._control(token))
         yield from self._end_of_file()
+        if self.unlisted:
+            yield Problem(Severity.WARNING, ProblemCode.OVER_LIMIT,
+                          f"{self.unlisted} more problems outside transaction sets are not "
+                          f"listed (the first {MAX_PROBLEMS} are)")
+
+    def _listed(self, items: Iterator[Item]) -> Iterator[Item]:
+        """File-level problems up to `MAX_PROBLEMS`; the rest are counted."""
+        for item in items:
+            if item.__class__ is not Problem:
+                yield item
+            elif self.file_problems < MAX_PROBLEMS:
+                self.file_problems += 1
+                yield item
+            else:
+                self.unlisted += 1
 
     def _add(self, transaction: Transaction, segment: X12Segment) -> None:
         """A segment past the cap: the first one refuses the transaction set, the rest are
@@ -154,6 +177,9 @@ class _Assembler:
         transaction = self.transaction
         if transaction is None or problem.segment is None:
             yield problem
+            return
+        if len(transaction.problems) >= MAX_PROBLEMS:
+            transaction.unlisted += 1
             return
         transaction.problems.append(Problem(
             problem.severity, problem.code, problem.detail, transaction.index,
@@ -208,6 +234,7 @@ class _Assembler:
 
     def _close(self, transaction: Transaction, se: X12Segment) -> Transaction:
         self.transaction = None
+        _count_unlisted(transaction, se)
         counted = transaction.position(se)
         declared = se.element(1)
         if declared.lstrip("0") != str(counted):
@@ -222,6 +249,7 @@ class _Assembler:
 
     def _truncated(self, transaction: Transaction, following: X12Segment) -> Transaction:
         self.transaction = None
+        _count_unlisted(transaction, following)
         transaction.problem(Severity.ERROR, ProblemCode.MESSAGE_NOT_TERMINATED,
                             f"transaction set {transaction.control_number!r} has no SE: "
                             f"{following.tag} follows after {len(transaction.segments) + 1} "
@@ -251,6 +279,7 @@ class _Assembler:
     def _end_of_file(self) -> Iterator[Item]:
         if self.transaction is not None:
             transaction, self.transaction = self.transaction, None
+            _count_unlisted(transaction, None)
             transaction.problem(Severity.ERROR, ProblemCode.MESSAGE_NOT_TERMINATED,
                                 f"the file ends inside transaction set "
                                 f"{transaction.control_number!r} (no SE): it may be cut short")
@@ -264,6 +293,13 @@ class _Assembler:
 
 
 _CONTROL_TAGS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
+
+
+def _count_unlisted(transaction: Transaction, where: X12Segment | None) -> None:
+    if transaction.unlisted:
+        transaction.problem(Severity.WARNING, ProblemCode.OVER_LIMIT,
+                            f"{transaction.unlisted} more problems of this transaction set are "
+                            f"not listed (the first {MAX_PROBLEMS} are)", where)
 
 
 def _check_trailer(trailer: X12Segment, counted: int, count_name: str, what: str,

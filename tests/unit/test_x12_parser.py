@@ -10,6 +10,7 @@ import pytest
 from parsers.errors import NotX12Error, Problem, ProblemCode, X12SegmentTooLongError
 from parsers.x12 import Separators, Transaction, parse_x12
 from parsers.x12 import tokenizer as x12_tokenizer
+from parsers.x12.envelope import MAX_PROBLEMS
 
 
 def isa(element: str = "*", repetition: str = "^", version: str = "00501",
@@ -129,3 +130,25 @@ def test_segment_without_terminator_is_refused_before_it_grows(
     text = isa() + text[len(isa()) - 1:]
     with pytest.raises(X12SegmentTooLongError):
         read(text, chunk_size=256)
+
+
+def test_problems_listed_per_transaction_set_stop_at_a_cap_with_a_count() -> None:
+    # Broken segments are problems, not segments: without a cap a file of a million of them
+    # holds a million problems, past the transaction set's segment cap.
+    cap = MAX_PROBLEMS
+    [transaction] = transactions(read(interchange(["1*"] * (cap + 50))))
+    assert len(transaction.problems) == cap + 1
+    assert [p.code for p in transaction.problems[:cap]] == [ProblemCode.INVALID_SEGMENT_TAG] * cap
+    last = transaction.problems[-1]
+    assert (last.code, last.tag) == (ProblemCode.OVER_LIMIT, "SE")
+    assert "50 more problems" in last.detail
+
+
+def test_file_problems_outside_transaction_sets_stop_at_a_cap_with_a_count() -> None:
+    cap = MAX_PROBLEMS
+    text = interchange([]).replace("GE*1*7~", "GE*1*7~" + "REF*ZZ*1~" * (cap + 7))
+    problems = [i for i in read(text) if isinstance(i, Problem)]
+    outside = [p for p in problems if p.code is ProblemCode.SEGMENT_OUTSIDE_MESSAGE]
+    assert len(outside) == cap
+    [summary] = [p for p in problems if p.code is ProblemCode.OVER_LIMIT]
+    assert "7 more problems" in summary.detail
