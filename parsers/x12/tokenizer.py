@@ -41,16 +41,28 @@ MAX_SEGMENT = 1 << 16
 # Enough characters to hold any ISA (106 when written to the standard, more when padded badly).
 _ISA_WINDOW = 512
 _TAG = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+# Where the fixed-length ISA has its second and third element separators (ISA01 and ISA02 are
+# two and ten characters).
+_ISA_SEPARATORS = (6, 17)
 _SHOWN = 40
 
 Token = X12Segment | Problem
 
 
 def is_x12(head: bytes) -> bool:
-    """The first bytes, past a UTF-8 byte-order mark and white space, are an ISA header."""
+    """The first bytes, past a UTF-8 byte-order mark and white space, are an ISA header.
+
+    An element separator that is a letter, digit or space is unusable, but the ISA is still
+    recognised when the separator stands where the fixed-length ISA (X12.5) puts its next two
+    (after ISA01 and ISA02), so that it is refused for what it is, not as an unknown format.
+    """
     head = head.removeprefix(UTF8_BOM).lstrip()
-    return head[:3] == b"ISA" and len(head) > 3 and not head[3:4].isalnum() \
-        and head[3:4] not in (b" ", b"\r", b"\n", b"\t")
+    if head[:3] != b"ISA" or len(head) <= 3:
+        return False
+    separator = head[3:4]
+    if not separator.isalnum() and separator not in (b" ", b"\r", b"\n", b"\t"):
+        return True
+    return all(head[position:position + 1] == separator for position in _ISA_SEPARATORS)
 
 
 def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Token]:

@@ -7,10 +7,12 @@ import io
 
 import pytest
 
+from mappings.registry import read_stream
 from parsers.errors import NotX12Error, Problem, ProblemCode, X12SegmentTooLongError
 from parsers.x12 import Separators, Transaction, parse_x12
 from parsers.x12 import tokenizer as x12_tokenizer
 from parsers.x12.envelope import MAX_PROBLEMS
+from parsers.x12.tokenizer import is_x12
 
 
 def isa(element: str = "*", repetition: str = "^", version: str = "00501",
@@ -152,3 +154,20 @@ def test_file_problems_outside_transaction_sets_stop_at_a_cap_with_a_count() -> 
     assert len(outside) == cap
     [summary] = [p for p in problems if p.code is ProblemCode.OVER_LIMIT]
     assert "7 more problems" in summary.detail
+
+
+@pytest.mark.parametrize("separator", ["A", "0", " "])
+def test_an_isa_whose_element_separator_is_a_letter_digit_or_space_is_refused_saying_so(
+        separator: str) -> None:
+    # The ISA is fixed-length (X12.5): the separator stands at positions 4, 7, 18 ... so the
+    # header is recognised whatever it is, and refused for what it is.
+    text = interchange([], element=separator)
+    [problem] = list(read_stream(io.BufferedReader(io.BytesIO(text.encode())), "a.x12"))
+    assert isinstance(problem, Problem)
+    assert problem.code is ProblemCode.BAD_SERVICE_STRING
+    assert f"element separator {separator!r} is a letter, digit or space" in problem.detail
+
+
+def test_text_that_starts_with_isa_is_not_taken_for_an_interchange() -> None:
+    assert not is_x12(b"ISAAC NEWTON, PRINCIPIA MATHEMATICA\n")
+    assert is_x12(interchange([]).encode())
