@@ -17,8 +17,10 @@ from parsers.errors import Problem, ProblemCode, Severity
 from parsers.x12.segments import X12Segment
 from parsers.x12.tokenizer import Token, iter_segments
 
-# The most segments one transaction set may hold: a bigger one is refused, not buffered.
+# The most segments one transaction set may hold, and the most characters (a segment may be
+# 64 KiB): a bigger one is refused, what is past the cap not buffered.
 MAX_TRANSACTION_SEGMENTS = 500_000
+MAX_TRANSACTION_CHARACTERS = 32 << 20
 # The most problems listed per transaction set, and per file outside them; the rest are
 # counted. A broken segment is a problem, not a segment: without this a file of a million
 # of them would hold a million problems, whatever the segment cap.
@@ -77,6 +79,9 @@ class Transaction:
     problems: list[Problem] = field(default_factory=list)
     # Problems past `MAX_PROBLEMS`, counted and not listed.
     unlisted: int = 0
+    # The characters of the segments read, and whether a cap was passed (then refused).
+    characters: int = 0
+    over_limit: bool = False
 
     def position(self, segment: X12Segment) -> int:
         """The segment's position in this transaction set, ST being 1 (as SE01 counts)."""
@@ -139,11 +144,13 @@ class _Assembler:
                     yield self._close(transaction, token)
                     continue
                 if tag not in control_tags:
-                    segments = transaction.segments
-                    if len(segments) < MAX_TRANSACTION_SEGMENTS:
-                        segments.append(token)
-                    else:
+                    transaction.characters += token.size
+                    if transaction.over_limit or \
+                            len(transaction.segments) >= MAX_TRANSACTION_SEGMENTS or \
+                            transaction.characters > MAX_TRANSACTION_CHARACTERS:
                         self._add(transaction, token)
+                    else:
+                        transaction.segments.append(token)
                     continue
                 yield self._truncated(transaction, token)
             yield from self._listed(self._control(token))
@@ -165,13 +172,15 @@ class _Assembler:
                 self.unlisted += 1
 
     def _add(self, transaction: Transaction, segment: X12Segment) -> None:
-        """A segment past the cap: the first one refuses the transaction set, the rest are
+        """A segment past a cap: the first one refuses the transaction set, the rest are
         dropped (its count is still checked against SE01)."""
-        if len(transaction.segments) == MAX_TRANSACTION_SEGMENTS:
+        if not transaction.over_limit:
+            transaction.over_limit = True
             transaction.segments.append(segment)
             transaction.problem(Severity.ERROR, ProblemCode.OVER_LIMIT,
                                 f"the transaction set holds more than "
-                                f"{MAX_TRANSACTION_SEGMENTS} segments: refused", segment)
+                                f"{MAX_TRANSACTION_SEGMENTS} segments or "
+                                f"{MAX_TRANSACTION_CHARACTERS} characters: refused", segment)
 
     def _problem(self, problem: Problem) -> Iterator[Item]:
         transaction = self.transaction

@@ -219,4 +219,4 @@ class _Tokenizer:
                                None, self.number, None)
             if tag == elements[0]:
                 self.tags.add(tag)
-        return X12Segment(tag, elements[1:], self.number, separators)
+        return X12Segment(tag, elements[1:], self.number, separators, len(text))

@@ -9,7 +9,7 @@ import pytest
 
 from mappings.registry import read_stream
 from parsers.errors import NotX12Error, Problem, ProblemCode, X12SegmentTooLongError
-from parsers.x12 import Separators, Transaction, parse_x12
+from parsers.x12 import Separators, Transaction, envelope, parse_x12
 from parsers.x12 import tokenizer as x12_tokenizer
 from parsers.x12.envelope import MAX_PROBLEMS
 from parsers.x12.tokenizer import is_x12
@@ -171,3 +171,18 @@ def test_an_isa_whose_element_separator_is_a_letter_digit_or_space_is_refused_sa
 def test_text_that_starts_with_isa_is_not_taken_for_an_interchange() -> None:
     assert not is_x12(b"ISAAC NEWTON, PRINCIPIA MATHEMATICA\n")
     assert is_x12(interchange([]).encode())
+
+
+def test_a_transaction_set_over_the_character_cap_is_refused_keeping_nothing_past_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 500,000 segments of up to 64 KiB each would be 32 GB: the characters are capped too,
+    # and the segments past the cap are not kept.
+    monkeypatch.setattr(envelope, "MAX_TRANSACTION_CHARACTERS", 10_000)
+    big = ["PID*F****" + "x" * 1_000] * 20
+    [refused] = transactions(read(interchange(["BAK*00*AD*1*20261201", *big])))
+    [error] = [p for p in refused.problems if p.is_error]
+    assert (error.code, error.tag, error.segment) == (ProblemCode.OVER_LIMIT, "PID", 12)
+    assert "10000 characters" in error.detail
+    assert len(refused.segments) == 11
+    [kept] = transactions(read(interchange(["BAK*00*AD*1*20261201", *big[:9]])))
+    assert not kept.refused
