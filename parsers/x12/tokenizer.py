@@ -125,8 +125,19 @@ class _Tokenizer:
         return not self.final
 
     def _next_header(self) -> Generator[Token, None, Separators | None]:
-        """Finds the next ISA, reporting text before it; returns its separators, or None at
-        the end of the stream. Generator-returning: `yield from` gives the separators."""
+        """Finds the next usable ISA, reporting text before it and ISAs whose separators
+        cannot be read; returns its separators, or None at the end of the stream.
+        Generator-returning: `yield from` gives the separators. A loop, not recursion: a file
+        may hold any number of unusable ISAs."""
+        while (yield from self._to_isa()):
+            separators = yield from self._usable_isa()
+            if separators is not None:
+                return separators
+        return None
+
+    def _to_isa(self) -> Generator[Token, None, bool]:
+        """Drops the text before the next "ISA" (reported), reading until the buffer starts
+        with it and holds an ISA's worth of characters; False at the end of the stream."""
         junk = 0
         shown = ""
         while True:
@@ -146,25 +157,36 @@ class _Tokenizer:
             junk += len(stripped[:end].strip())
             shown = (shown + stripped[:end])[:_SHOWN]
             self.buffer = stripped[end:]
-            if start >= 0:
-                break
             yield from self._junk(junk, shown)
-            return None
-        yield from self._junk(junk, shown)
-        try:
-            separators, length = Separators.from_isa(self.buffer)
-        except X12Error:
-            if self.interchanges == 0:
-                raise
-            yield Problem(Severity.ERROR, ProblemCode.BAD_SERVICE_STRING,
-                          "an ISA whose separators cannot be read: the interchange after "
-                          f"segment {self.number} is not read", segment=self.number + 1, tag="ISA")
-            self.buffer = self.buffer[3:]
-            return (yield from self._next_header())
-        self.interchanges += 1
-        yield self._segment(self.buffer[:length - 1], separators)
-        self.buffer = self.buffer[length:]
-        return separators
+            return start >= 0
+
+    def _usable_isa(self) -> Generator[Token, None, Separators | None]:
+        """The separators of the ISA the buffer starts with, or of the first usable one after
+        unusable ones (each reported); None to have `_to_isa` read on. Each ISA is read from a
+        window of `_ISA_WINDOW` characters and the buffer is cut once, not per ISA: reading
+        stays linear however many there are."""
+        buffer, position = self.buffer, 0
+        while True:
+            window = buffer[position:position + _ISA_WINDOW]
+            try:
+                separators, length = Separators.from_isa(window)
+            except X12Error:
+                if self.interchanges == 0:
+                    raise
+                yield Problem(Severity.ERROR, ProblemCode.BAD_SERVICE_STRING,
+                              "an ISA whose separators cannot be read: the interchange after "
+                              f"segment {self.number} is not read", segment=self.number + 1,
+                              tag="ISA")
+                following = buffer.find("ISA", position + 3)
+                if following < 0 or (len(buffer) - following < _ISA_WINDOW and not self.final):
+                    self.buffer = buffer[position + 3:]
+                    return None
+                position = following
+                continue
+            self.interchanges += 1
+            yield self._segment(window[:length - 1], separators)
+            self.buffer = buffer[position + length:]
+            return separators
 
     def _junk(self, count: int, text: str) -> Iterator[Problem]:
         text = text.strip()

@@ -186,3 +186,17 @@ def test_a_transaction_set_over_the_character_cap_is_refused_keeping_nothing_pas
     assert len(refused.segments) == 11
     [kept] = transactions(read(interchange(["BAK*00*AD*1*20261201", *big[:9]])))
     assert not kept.refused
+
+
+def test_thousands_of_unusable_isas_are_reported_and_the_interchange_after_them_read() -> None:
+    # Each unusable ISA is one problem; they were read by recursion, so a thousand of them
+    # ended in a RecursionError that escaped the reader and stopped the batch.
+    good = interchange(["BAK*00*AD*1*20261201"])
+    items = read(good + "ISA~" * 3_000 + "ISA*" * 2_000 + good, chunk_size=4096)
+    assert len(transactions(items)) == 2
+    problems = [i for i in items if isinstance(i, Problem)]
+    unusable = [p for p in problems if p.code is ProblemCode.BAD_SERVICE_STRING]
+    assert len(unusable) == MAX_PROBLEMS
+    assert unusable[0].tag == "ISA"
+    [counted] = [p for p in problems if p.code is ProblemCode.OVER_LIMIT]
+    assert int(counted.detail.split()[0]) >= 5_000 - MAX_PROBLEMS
