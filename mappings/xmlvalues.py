@@ -10,7 +10,7 @@ from decimal import Decimal
 from lxml import etree
 
 from gateway.domain.documents import Notice
-from parsers.errors import ProblemCode
+from parsers.errors import MAX_PROBLEMS, ProblemCode
 from parsers.xml import line_of, local_name
 
 _DATE = re.compile(r"\s*(-?\d{4,})-(\d\d)-(\d\d)")
@@ -21,14 +21,27 @@ MAX_DIGITS = 28
 
 
 class XmlNotes:
-    """The notices collected while mapping one XML document."""
+    """The notices collected while mapping one XML document; past `MAX_PROBLEMS` counted,
+    not listed."""
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "unlisted")
 
     def __init__(self) -> None:
         self.items: list[Notice] = []
+        self.unlisted = 0
+
+    def listed(self) -> list[Notice]:
+        """The notices, and one counting those past the cap."""
+        if not self.unlisted:
+            return self.items
+        return [*self.items, Notice(ProblemCode.OVER_LIMIT.value,
+                                    f"{self.unlisted} more warnings are not listed (the first "
+                                    f"{MAX_PROBLEMS} are)", None, None)]
 
     def add(self, element: etree._Element | None, code: ProblemCode, detail: str) -> None:
+        if len(self.items) >= MAX_PROBLEMS:
+            self.unlisted += 1
+            return
         self.items.append(Notice(code.value, detail,
                                  line_of(element) if element is not None else None,
                                  local_name(element) if element is not None else None))

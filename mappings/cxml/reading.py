@@ -91,7 +91,7 @@ def map_cxml(parsed: XmlDocument, file: str | None = None) -> list[Document | Pr
         if line.order_number is None and document.order_numbers:
             line.order_number = document.order_numbers[0]
         line.currency = line.currency or document.currency
-    document.warnings = notes.items
+    document.warnings = notes.listed()
     return [document]
 
 

@@ -174,7 +174,7 @@ class _UblBuilder:
                 line.order_number = document.order_numbers[0]
         if document.kind is DocumentKind.DESPATCH_ADVICE:
             self._shipment()
-        document.warnings = notes.items
+        document.warnings = notes.listed()
         return document
 
     # -- header ----------------------------------------------------------------------------

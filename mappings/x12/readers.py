@@ -10,7 +10,7 @@ from decimal import Decimal
 from gateway.domain.documents import Item, ItemId, Notice, Party
 from mappings.edifact.readers import gtin_problem, is_digits
 from mappings.x12 import codes
-from parsers.errors import ProblemCode
+from parsers.errors import MAX_PROBLEMS, ProblemCode
 from parsers.x12 import Transaction, X12Segment
 
 # ASC X12.6 numerics: a sign (only the minus is sent, a plus is tolerated), ASCII digits and
@@ -22,18 +22,31 @@ MAX_DIGITS = 28
 
 
 class Notes:
-    """The notices collected while mapping one transaction set, located by segment."""
+    """The notices collected while mapping one transaction set, located by segment; past
+    `MAX_PROBLEMS` counted, not listed."""
 
-    __slots__ = ("items", "transaction")
+    __slots__ = ("items", "transaction", "unlisted")
 
     def __init__(self, transaction: Transaction) -> None:
         self.transaction = transaction
         self.items: list[Notice] = []
+        self.unlisted = 0
 
     def add(self, segment: X12Segment | None, code: ProblemCode, detail: str) -> None:
+        if len(self.items) >= MAX_PROBLEMS:
+            self.unlisted += 1
+            return
         position = self.transaction.position(segment) if segment is not None else None
         self.items.append(Notice(code.value, detail, position,
                                  segment.tag if segment is not None else None))
+
+    def listed(self) -> list[Notice]:
+        """The notices, and one counting those past the cap."""
+        if not self.unlisted:
+            return self.items
+        return [*self.items, Notice(ProblemCode.OVER_LIMIT.value,
+                                    f"{self.unlisted} more warnings are not listed (the first "
+                                    f"{MAX_PROBLEMS} are)", None, None)]
 
 
 def read_date(text: str, segment: X12Segment, notes: Notes) -> date | None:

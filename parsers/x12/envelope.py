@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from parsers.errors import Problem, ProblemCode, Severity
+from parsers.errors import MAX_PROBLEMS, Problem, ProblemCode, Severity
 from parsers.x12.segments import X12Segment
 from parsers.x12.tokenizer import Token, iter_segments
 
@@ -21,10 +21,6 @@ from parsers.x12.tokenizer import Token, iter_segments
 # 64 KiB): a bigger one is refused, what is past the cap not buffered.
 MAX_TRANSACTION_SEGMENTS = 500_000
 MAX_TRANSACTION_CHARACTERS = 32 << 20
-# The most problems listed per transaction set, and per file outside them; the rest are
-# counted. A broken segment is a problem, not a segment: without this a file of a million
-# of them would hold a million problems, whatever the segment cap.
-MAX_PROBLEMS = 1_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.domain.documents import Document, LineStatus
 from mappings.registry import read_stream
-from parsers.errors import Problem, ProblemCode
+from parsers.errors import MAX_PROBLEMS, Problem, ProblemCode
 
 RESPONSE = """<?xml version="1.0" encoding="UTF-8"?>
 <OrderResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:OrderResponse-2"
@@ -172,3 +172,13 @@ def test_a_quantity_that_is_no_xsd_decimal_is_a_warning_and_not_read(quantity: s
 def test_an_xsd_decimal_with_a_sign_and_white_space_is_read() -> None:
     document = _read(RESPONSE.format(lines=_line(1, "29").replace(">4<", "> +4.50 <")))
     assert document.lines[0].quantity == Decimal("4.50")
+
+
+def test_warnings_past_the_cap_are_counted_not_listed() -> None:
+    lines = "".join(_line(n, "29", gtin="4006381333932") for n in range(MAX_PROBLEMS + 30))
+    document = _read(RESPONSE.format(lines=lines))
+    assert len(document.lines) == MAX_PROBLEMS + 30
+    codes = [w.code for w in document.warnings]
+    assert codes == [ProblemCode.INVALID_IDENTIFIER.value] * MAX_PROBLEMS + [
+        ProblemCode.OVER_LIMIT.value]
+    assert "30 more warnings" in document.warnings[-1].detail

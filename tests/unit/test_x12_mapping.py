@@ -11,7 +11,7 @@ import pytest
 
 from gateway.domain.documents import Document, DocumentKind, DocumentStatus, LineStatus
 from mappings.x12.reading import read_x12
-from parsers.errors import Problem, ProblemCode
+from parsers.errors import MAX_PROBLEMS, Problem, ProblemCode
 
 
 def interchange(kind: str, body: list[str]) -> bytes:
@@ -184,3 +184,14 @@ def test_855_x12_numerics_are_read(price: str, read: Decimal) -> None:
                                 f"PO1*10*4*EA*{price}**BP*BR-1", "ACK*IA*4*EA"])
     assert response.lines[0].price == read
     assert response.warnings == []
+
+
+def test_856_warnings_past_the_cap_are_counted_not_listed() -> None:
+    # A LIN of 1,200 GTINs that are no GTINs: one warning each would let a 64 KiB segment
+    # make thousands of warnings, a transaction set millions.
+    asn = document("856", ["BSN*00*SH-7*20261204", "HL*1**S", "PRF*4500000012", "HL*2*1*I",
+                           "LIN*1" + "*UP*1" * (MAX_PROBLEMS + 200), "SN1**1*EA"])
+    codes = [w.code for w in asn.warnings]
+    assert codes == [ProblemCode.INVALID_IDENTIFIER.value] * MAX_PROBLEMS + [
+        ProblemCode.OVER_LIMIT.value]
+    assert "200 more warnings" in asn.warnings[-1].detail

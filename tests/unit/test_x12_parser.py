@@ -8,10 +8,15 @@ import io
 import pytest
 
 from mappings.registry import read_stream
-from parsers.errors import NotX12Error, Problem, ProblemCode, X12SegmentTooLongError
+from parsers.errors import (
+    MAX_PROBLEMS,
+    NotX12Error,
+    Problem,
+    ProblemCode,
+    X12SegmentTooLongError,
+)
 from parsers.x12 import Separators, Transaction, envelope, parse_x12
 from parsers.x12 import tokenizer as x12_tokenizer
-from parsers.x12.envelope import MAX_PROBLEMS
 from parsers.x12.tokenizer import is_x12
 
 
