@@ -32,6 +32,7 @@ from parsers.errors import ParseError, Problem, ProblemCode, Severity
 from parsers.mime import header_sender
 from parsers.sheets import SheetLimits, read_xls
 from parsers.xml import root_name
+from parsers.xml.encoding import sniffable, utf16_codec
 
 # RFC 5322 section 2.2: a field name is printable US-ASCII except the colon, then a colon.
 _FIELD = re.compile(rb"^[!-9;-~]+[ \t]*:")
@@ -134,6 +135,11 @@ def _not_recognised(head: bytes) -> str:
         return (f"format not recognised: XML whose root element is {root!r}, which is not a "
                 "UBL Order, OrderResponse, OrderResponseSimple or DespatchAdvice (bare or in "
                 "a StandardBusinessDocument envelope) nor cXML")
+    if utf16_codec(head) is not None:
+        shown = sniffable(head)[:20].decode("utf-8", errors="replace")
+        return (f"format not recognised: the file is UTF-16 text starting {shown!r}; EDIFACT "
+                "and X12 are read in 8-bit encodings (ASCII, ISO 8859, UTF-8): send it in one "
+                "of those")
     shown = head[:20].decode("latin-1", errors="replace")
     return (f"format not recognised: the file starts with {shown!r}, which is not EDIFACT "
             "(UNA/UNB/UNH), X12 (ISA), UBL or cXML, an email, an xlsx workbook, nor named .csv")

@@ -5,29 +5,50 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lxml import etree
 
 from gateway.domain.documents import Notice
-from parsers.errors import ProblemCode
+from parsers.errors import MAX_PROBLEMS, ProblemCode
 from parsers.xml import line_of, local_name
 
 _DATE = re.compile(r"\s*(-?\d{4,})-(\d\d)-(\d\d)")
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# The digits decimal arithmetic keeps exactly (the default context's precision): a longer
+# number would be rounded on its first sum (split confirmations add up).
+MAX_DIGITS = 28
 
 
 class XmlNotes:
-    """The notices collected while mapping one XML document."""
+    """The notices collected while mapping one XML document; past `MAX_PROBLEMS` counted,
+    not listed."""
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "unlisted")
 
     def __init__(self) -> None:
         self.items: list[Notice] = []
+        self.unlisted = 0
+
+    def listed(self) -> list[Notice]:
+        """The notices, and one counting those past the cap."""
+        if not self.unlisted:
+            return self.items
+        return [*self.items, Notice(ProblemCode.OVER_LIMIT.value,
+                                    f"{self.unlisted} more warnings are not listed (the first "
+                                    f"{MAX_PROBLEMS} are)", None, None)]
 
     def add(self, element: etree._Element | None, code: ProblemCode, detail: str) -> None:
+        if len(self.items) >= MAX_PROBLEMS:
+            self.unlisted += 1
+            return
         self.items.append(Notice(code.value, detail,
                                  line_of(element) if element is not None else None,
                                  local_name(element) if element is not None else None))
+
+    def add_declaration(self, code: ProblemCode, detail: str) -> None:
+        """A notice about the XML declaration, which stands on line 1 (XML 1.0, 2.8)."""
+        self.items.append(Notice(code.value, detail, 1, None))
 
 
 def text_of(element: etree._Element | None) -> str:
@@ -56,21 +77,25 @@ def read_date(text: str, element: etree._Element | None, notes: XmlNotes,
             return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         pass
-    notes.add(element, ProblemCode.INVALID_DATE, f"{what} {text!r} is not a date (YYYY-MM-DD)")
+    notes.add(element, ProblemCode.INVALID_DATE, f"{what} {text[:40]!r} is not a date (YYYY-MM-DD)")
     return None
 
 
 def read_decimal(text: str, element: etree._Element | None, notes: XmlNotes,
                  what: str) -> Decimal | None:
-    """An xsd:decimal: digits, a sign, one decimal point (no exponent, no thousands mark)."""
+    """An xsd:decimal (XML Schema 1.1 Part 2, 3.3.3): a sign, ASCII digits, one decimal point,
+    white space around collapsed; at most `MAX_DIGITS` digits. `Decimal()` alone would also
+    take an exponent, NaN, `1_000` and other scripts' digits."""
+    text = text.strip()
     if not text:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or "e" in text or "E" in text or "," in text:
-        notes.add(element, ProblemCode.INVALID_NUMBER, f"{what} {text!r} is not a number")
+    if _DECIMAL.fullmatch(text) is None:
+        notes.add(element, ProblemCode.INVALID_NUMBER, f"{what} {text[:40]!r} is not a number")
+        return None
+    value = Decimal(text)
+    if len(value.as_tuple().digits) > MAX_DIGITS:
+        notes.add(element, ProblemCode.INVALID_NUMBER,
+                  f"{what} {text[:40]!r} has more than {MAX_DIGITS} digits: not read")
         return None
     return value
 

@@ -26,6 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# The most problems listed for one message (transaction set, document) and for one file
+# outside its messages; the rest are counted in one OVER_LIMIT warning. One broken segment or
+# value is one problem, so without a cap a file's problems grow with what it repeats (a
+# million broken segments, a LIN of thousands of ids that are no GTINs), whatever the caps
+# on segments and bytes.
+MAX_PROBLEMS = 1_000
+
 
 class Severity(StrEnum):
     """How bad a problem is: an error refuses the message, a warning only annotates it."""

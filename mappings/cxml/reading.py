@@ -67,6 +67,8 @@ def read_cxml(stream: BinaryIO, name: str, *,
 
 def map_cxml(parsed: XmlDocument, file: str | None = None) -> list[Document | Problem]:
     root, notes = parsed.root, XmlNotes()
+    for repair in parsed.repairs:
+        notes.add_declaration(ProblemCode.CHARSET_MISMATCH, repair)
     request = _request(root, notes)
     if request is None:
         return [Problem(Severity.ERROR, ProblemCode.UNSUPPORTED_MESSAGE,
@@ -89,7 +91,7 @@ def map_cxml(parsed: XmlDocument, file: str | None = None) -> list[Document | Pr
         if line.order_number is None and document.order_numbers:
             line.order_number = document.order_numbers[0]
         line.currency = line.currency or document.currency
-    document.warnings = notes.items
+    document.warnings = notes.listed()
     return [document]
 
 
@@ -144,15 +146,37 @@ def _order(document: Document, request: etree._Element, root: etree._Element,
         line.delivery_date = read_date(item_out.get("requestedDeliveryDate", ""), item_out,
                                        notes, "requestedDeliveryDate")
         line.requested_delivery_date = line.delivery_date
-        _item(line.item, item_out.find("ItemID"))
-        _detail(line, item_out.find("ItemDetail"), notes)
+        known = _KnownIds()
+        _item(line.item, item_out.find("ItemID"), known)
+        _detail(line, item_out.find("ItemDetail"), notes, known)
         if line.quantity is None:
             notes.add(item_out, ProblemCode.MISSING_VALUE,
                       f"line {line.line_no or '?'} has no quantity")
         document.lines.append(line)
 
 
-def _item(item: Item, item_id: etree._Element | None) -> None:
+class _KnownIds:
+    """The ids already on a line's item, so that an item repeated in each ConfirmationStatus
+    adds each id once, in one set look-up (not a search of the ids: a split confirmation may
+    repeat the item thousands of times)."""
+
+    __slots__ = ("ids", "values")
+
+    def __init__(self) -> None:
+        self.ids: set[ItemId] = set()
+        self.values: set[str] = set()
+
+    def add(self, item: Item, value: str, kind: str, any_kind: bool = False) -> None:
+        """`value` onto the item once; `any_kind`: not even under another kind."""
+        found = ItemId(value, kind)
+        if found in self.ids or (any_kind and value in self.values):
+            return
+        self.ids.add(found)
+        self.values.add(value)
+        item.ids.append(found)
+
+
+def _item(item: Item, item_id: etree._Element | None, known: _KnownIds) -> None:
     if item_id is None:
         return
     kids = children(item_id)
@@ -161,16 +185,16 @@ def _item(item: Item, item_id: etree._Element | None) -> None:
     buyer = text_of(kids.get("BuyerPartID"))
     if supplier:
         item.supplier_part = item.supplier_part or supplier
-        if all(i.id != supplier for i in item.ids):
-            item.ids.append(ItemId(supplier, "SA"))
+        known.add(item, supplier, "SA", any_kind=True)
     if auxiliary:
-        item.ids.append(ItemId(auxiliary, "SupplierPartAuxiliaryID"))
+        known.add(item, auxiliary, "SupplierPartAuxiliaryID")
     if buyer:
         item.buyer_part = item.buyer_part or buyer
-        item.ids.append(ItemId(buyer, "IN"))
+        known.add(item, buyer, "IN")
 
 
-def _detail(line: Line, detail: etree._Element | None, notes: XmlNotes) -> None:
+def _detail(line: Line, detail: etree._Element | None, notes: XmlNotes,
+            known: _KnownIds) -> None:
     """ItemDetail: UnitPrice/Money, Description, UnitOfMeasure, ManufacturerPartID."""
     if detail is None:
         return
@@ -184,8 +208,8 @@ def _detail(line: Line, detail: etree._Element | None, notes: XmlNotes) -> None:
     line.item.description = line.item.description or text_of(kids.get("Description")) \
         or None
     maker = text_of(kids.get("ManufacturerPartID"))
-    if maker and maker not in {i.id for i in line.item.ids}:
-        line.item.ids.append(ItemId(maker, "MF"))
+    if maker:
+        known.add(line.item, maker, "MF", any_kind=True)
 
 
 # -- ConfirmationRequest -------------------------------------------------------------------
@@ -234,6 +258,7 @@ def _confirmation_line(element: etree._Element, notes: XmlNotes) -> Line:
     statuses: list[LineStatus] = []
     dates: list[date] = []
     item_id = None
+    known = _KnownIds()
     for child in element:
         tag = tag_of(child)
         if tag == "UnitOfMeasure":
@@ -241,7 +266,7 @@ def _confirmation_line(element: etree._Element, notes: XmlNotes) -> Line:
         elif tag == "ItemID":
             item_id = child
         elif tag == "ConfirmationStatus":
-            mapped, quantity, when = _confirmation_status(line, child, notes)
+            mapped, quantity, when = _confirmation_status(line, child, notes, known)
             if mapped is not None:
                 statuses.append(mapped)
             if quantity is not None and mapped not in _NOT_COMMITTED:
@@ -256,11 +281,12 @@ def _confirmation_line(element: etree._Element, notes: XmlNotes) -> Line:
         notes.add(element, ProblemCode.MISSING_VALUE,
                   f"line {line.line_no or '?'} confirms no quantity")
     line.delivery_date = max(dates) if dates else None
-    _item(line.item, item_id)
+    _item(line.item, item_id, known)
     return line
 
 
-def _confirmation_status(line: Line, status: etree._Element, notes: XmlNotes
+def _confirmation_status(line: Line, status: etree._Element, notes: XmlNotes,
+                         known: _KnownIds
                          ) -> tuple[LineStatus | None, Decimal | None, date | None]:
     """One ConfirmationStatus: its line status, quantity and date; its unit, item and price
     go onto the line."""
@@ -279,8 +305,8 @@ def _confirmation_status(line: Line, status: etree._Element, notes: XmlNotes
             line.unit = text_of(child) or line.unit
         elif tag == "ItemIn":
             parts = children(child)
-            _item(line.item, parts.get("ItemID"))
-            _detail(line, parts.get("ItemDetail"), notes)
+            _item(line.item, parts.get("ItemID"), known)
+            _detail(line, parts.get("ItemDetail"), notes, known)
         elif tag == "UnitPrice":
             money = descend(child, "Money")
             if money is not None:
@@ -324,7 +350,7 @@ def _ship_notice(document: Document, request: etree._Element, notes: XmlNotes) -
             line.quantity = read_decimal(element.get("quantity", ""), element, notes,
                                          "ShipNoticeItem quantity")
             line.unit = text_of(element.find("UnitOfMeasure")) or None
-            _item(line.item, element.find("ItemID"))
+            _item(line.item, element.find("ItemID"), _KnownIds())
             line.delivery_date = document.expected_delivery_date
             codes_found = [text_of(c) for c in element.iterfind(
                 "Packaging/ShippingContainerSerialCode") if text_of(c)]

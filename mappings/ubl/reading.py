@@ -73,6 +73,7 @@ def _located(exc: ParseError) -> Problem:
 
 
 def map_ubl(parsed: XmlDocument, file: str | None = None) -> list[Document | Problem]:
+    repairs = parsed.repairs
     if parsed.name == codes.ENVELOPE:
         payload = _enveloped(parsed)
         if payload is None:
@@ -88,6 +89,8 @@ def map_ubl(parsed: XmlDocument, file: str | None = None) -> list[Document | Pro
                         "despatch advice; not processed", 1, line_of(parsed.root),
                         parsed.name)]
     notes = XmlNotes()
+    for repair in repairs:
+        notes.add_declaration(ProblemCode.CHARSET_MISMATCH, repair)
     if parsed.namespace != f"{_UBL_NAMESPACE}{parsed.name}-2":
         notes.add(parsed.root, ProblemCode.INVALID_CODE,
                   f"the root {parsed.name} is in namespace {parsed.namespace or '(none)'!r}, "
@@ -171,7 +174,7 @@ class _UblBuilder:
                 line.order_number = document.order_numbers[0]
         if document.kind is DocumentKind.DESPATCH_ADVICE:
             self._shipment()
-        document.warnings = notes.items
+        document.warnings = notes.listed()
         return document
 
     # -- header ----------------------------------------------------------------------------

@@ -3,29 +3,50 @@ positions that recur across the 850, 855 and 856)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from gateway.domain.documents import Item, ItemId, Notice, Party
 from mappings.edifact.readers import gtin_problem, is_digits
 from mappings.x12 import codes
-from parsers.errors import ProblemCode
+from parsers.errors import MAX_PROBLEMS, ProblemCode
 from parsers.x12 import Transaction, X12Segment
+
+# ASC X12.6 numerics: a sign (only the minus is sent, a plus is tolerated), ASCII digits and
+# for type R one decimal point anywhere.
+_NUMERIC = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# The digits decimal arithmetic keeps exactly (the default context's precision): a longer
+# number would be rounded on its first sum (split ACK quantities add up).
+MAX_DIGITS = 28
 
 
 class Notes:
-    """The notices collected while mapping one transaction set, located by segment."""
+    """The notices collected while mapping one transaction set, located by segment; past
+    `MAX_PROBLEMS` counted, not listed."""
 
-    __slots__ = ("items", "transaction")
+    __slots__ = ("items", "transaction", "unlisted")
 
     def __init__(self, transaction: Transaction) -> None:
         self.transaction = transaction
         self.items: list[Notice] = []
+        self.unlisted = 0
 
     def add(self, segment: X12Segment | None, code: ProblemCode, detail: str) -> None:
+        if len(self.items) >= MAX_PROBLEMS:
+            self.unlisted += 1
+            return
         position = self.transaction.position(segment) if segment is not None else None
         self.items.append(Notice(code.value, detail, position,
                                  segment.tag if segment is not None else None))
+
+    def listed(self) -> list[Notice]:
+        """The notices, and one counting those past the cap."""
+        if not self.unlisted:
+            return self.items
+        return [*self.items, Notice(ProblemCode.OVER_LIMIT.value,
+                                    f"{self.unlisted} more warnings are not listed (the first "
+                                    f"{MAX_PROBLEMS} are)", None, None)]
 
 
 def read_date(text: str, segment: X12Segment, notes: Notes) -> date | None:
@@ -46,23 +67,26 @@ def read_date(text: str, segment: X12Segment, notes: Notes) -> date | None:
             return date(year, int(text[2:4]), int(text[4:]))
         except ValueError:
             pass
-    notes.add(segment, ProblemCode.INVALID_DATE, f"{text!r} is not a date (CCYYMMDD)")
+    notes.add(segment, ProblemCode.INVALID_DATE, f"{text[:40]!r} is not a date (CCYYMMDD)")
     return None
 
 
 def read_decimal(text: str, segment: X12Segment, notes: Notes, what: str) -> Decimal | None:
-    """An X12 numeric (R or Nn): digits, an optional sign and decimal point."""
+    """An X12 numeric (ASC X12.6 types R and Nn): ASCII digits, an optional sign and decimal
+    point, at most `MAX_DIGITS` digits. `Decimal()` alone would also take an exponent, NaN,
+    `1_000` and other scripts' digits."""
     if not text:
         return None
-    if text.isdigit() and text.isascii():
+    if len(text) <= MAX_DIGITS and text.isdigit() and text.isascii():
         # Plain ASCII digits (most quantities): a finite number, nothing more to check.
         return Decimal(text)
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or "e" in text.lower():
-        notes.add(segment, ProblemCode.INVALID_NUMBER, f"{what} {text!r} is not a number")
+    if _NUMERIC.fullmatch(text) is None:
+        notes.add(segment, ProblemCode.INVALID_NUMBER, f"{what} {text[:40]!r} is not a number")
+        return None
+    value = Decimal(text)
+    if len(value.as_tuple().digits) > MAX_DIGITS:
+        notes.add(segment, ProblemCode.INVALID_NUMBER,
+                  f"{what} {text[:40]!r} has more than {MAX_DIGITS} digits: not read")
         return None
     return value
 

@@ -89,7 +89,7 @@ def map_transaction(transaction: Transaction, file: str | None = None
                         f"the {transaction.type} has no {kind.beginning} segment: no document "
                         "number or purpose", transaction.index, None, kind.beginning)]
     builder.finish()
-    document.warnings = [*(_notice(p) for p in transaction.problems), *notes.items]
+    document.warnings = [*(_notice(p) for p in transaction.problems), *notes.listed()]
     return document
 
 

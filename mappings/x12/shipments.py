@@ -6,11 +6,16 @@ under it: an order's PRF names the purchase order of every item below it, a pack
 REF*2I) names the SSCC of the items below it. Common layouts are S-O-I, S-O-P-I, S-O-T-P-I and
 S-O-I-P (the packs under the item): all read the same way, by walking up the tree from each
 item, and down from a pack under an item. A PRF may stand at any level, the nearest wins.
+
+Linear in the transaction set: SSCCs and order numbers are kept in insertion-ordered sets, the
+packs under each loop are indexed once, and the packages handed to lines stop at the number of
+segments read (every item under a pack takes all of its SSCCs, which could otherwise make a
+small file into a huge document).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -45,7 +50,8 @@ class _Level:
     code: str
     parent: str
     order: str | None = None
-    ssccs: list[str] = field(default_factory=list)
+    # An insertion-ordered set: membership is checked for every MAN and REF.
+    ssccs: dict[str, None] = field(default_factory=dict)
     lines: list[int] = field(default_factory=list)
 
 
@@ -56,6 +62,7 @@ class ShipNoticeBuilder:
         self.document = document
         self.notes = notes
         self.levels: dict[str, _Level] = {}
+        self.orders: set[str] = set()
         self.current: str | None = None
         self.line: Line | None = None
         self.dates: dict[str, date | None] = {}
@@ -83,6 +90,14 @@ class ShipNoticeBuilder:
         if code not in _LEVELS:
             self.notes.add(segment, ProblemCode.INVALID_CODE,
                            f"hierarchical level code (HL03) {code!r} is not known")
+        if parent and parent not in self.levels:
+            # HL02 is the HL01 of the parent loop, which comes before its children (ASC X12
+            # HL segment): anything else (an unknown id, the loop itself, a later loop, so a
+            # cycle) is dropped, and the tree stays a tree.
+            self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
+                           f"HL02 parent id {parent!r} names no HL loop before this one; the "
+                           "loop is read as a top level")
+            parent = ""
         self.levels[number] = _Level(code, parent)
         self.current = number
 
@@ -95,7 +110,8 @@ class ShipNoticeBuilder:
             self.levels[self.current].order = order
             if self.line is not None:
                 self.line.order_number = order
-        if order and order not in self.document.order_numbers:
+        if order and order not in self.orders:
+            self.orders.add(order)
             self.document.order_numbers.append(order)
 
     def lin(self, segment: X12Segment) -> None:
@@ -186,18 +202,22 @@ class ShipNoticeBuilder:
         if problem is not None and (level is None or sscc not in level.ssccs):
             self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
         level = self.levels.get(self.current or "")
-        if level is not None and sscc not in level.ssccs:
-            level.ssccs.append(sscc)
+        if level is not None:
+            level.ssccs[sscc] = None
 
     def finish(self) -> None:
         document = self.document
+        packs = self._packs_under()
+        budget = _Budget(len(self.notes.transaction.segments))
         for number, level in self.levels.items():
             for index in level.lines:
                 line = document.lines[index]
                 line.order_number = line.order_number or self._up(number, "order")
-                ssccs = self._ssccs_of(number)
-                if len(ssccs) == 1:
-                    line.packages = [Package(ssccs[0], line.quantity)]
+                ssccs = self._ssccs_of(number, packs)
+                if not budget.take(len(ssccs)):
+                    self._over_budget(line, len(ssccs), budget)
+                elif len(ssccs) == 1:
+                    line.packages = [Package(next(iter(ssccs)), line.quantity)]
                 else:
                     line.packages = [Package(sscc, None) for sscc in ssccs]
         orders = document.order_numbers
@@ -231,16 +251,33 @@ class ShipNoticeBuilder:
             seen += 1
         return None
 
-    def _ssccs_of(self, number: str) -> list[str]:
-        """The SSCCs of the packs an item loop stands in, else of the packs under it."""
+    def _packs_under(self) -> dict[str, list[_Level]]:
+        """The pack loops (T, P, Q) with SSCCs under each loop id, indexed in one pass."""
+        packs: dict[str, list[_Level]] = {}
+        for level in self.levels.values():
+            if level.code in _PACK_LEVELS and level.ssccs:
+                packs.setdefault(level.parent, []).append(level)
+        return packs
+
+    def _ssccs_of(self, number: str, packs: dict[str, list[_Level]]) -> Collection[str]:
+        """The SSCCs of the packs an item loop stands in, else of the packs under it; the
+        pack's own set, not a copy (the budget is checked before packages are made)."""
         seen, level = 0, self.levels.get(number)
         while level is not None and seen < _MAX_DEPTH:
             if level.ssccs:
-                return list(level.ssccs)
+                return level.ssccs.keys()
             level = self.levels.get(level.parent)
             seen += 1
-        return [sscc for child in self.levels.values() if child.parent == number
-                and child.code in _PACK_LEVELS for sscc in child.ssccs]
+        return [sscc for child in packs.get(number, ()) for sscc in child.ssccs]
+
+    def _over_budget(self, line: Line, count: int, budget: _Budget) -> None:
+        line.packages = []
+        if not budget.spent:
+            budget.spent = True
+            self.notes.add(None, ProblemCode.OVER_LIMIT,
+                           f"line {line.line_no or '?'} stands in packs of {count} SSCCs: the "
+                           f"lines would carry more packages than the {budget.limit} segments "
+                           "read, so from this line on no line names its packages")
 
     def _settle_shipment(self) -> None:
         shipment = self.document.shipment
@@ -248,6 +285,22 @@ class ShipNoticeBuilder:
             (self.tracking[q] for q in codes.TRACKING_REFERENCES if q in self.tracking), None)
         ssccs = {sscc for level in self.levels.values() for sscc in level.ssccs}
         shipment.packages = len(ssccs) if ssccs else self.lading
+
+
+@dataclass(slots=True)
+class _Budget:
+    """How many packages the lines may still take: no more than the segments read."""
+
+    limit: int
+    used: int = 0
+    spent: bool = False
+
+    def take(self, count: int) -> bool:
+        """False from the first line that would go over on: the lines after it get none."""
+        if self.spent or self.used + count > self.limit:
+            return False
+        self.used += count
+        return True
 
 
 def _without_ai(value: str) -> str:

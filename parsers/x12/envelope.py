@@ -13,12 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from parsers.errors import Problem, ProblemCode, Severity
+from parsers.errors import MAX_PROBLEMS, Problem, ProblemCode, Severity
 from parsers.x12.segments import X12Segment
 from parsers.x12.tokenizer import Token, iter_segments
 
-# The most segments one transaction set may hold: a bigger one is refused, not buffered.
+# The most segments one transaction set may hold, and the most characters (a segment may be
+# 64 KiB): a bigger one is refused, what is past the cap not buffered.
 MAX_TRANSACTION_SEGMENTS = 500_000
+MAX_TRANSACTION_CHARACTERS = 32 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,11 @@ class Transaction:
     group: GroupHeader | None
     segments: list[X12Segment] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Problems past `MAX_PROBLEMS`, counted and not listed.
+    unlisted: int = 0
+    # The characters of the segments read, and whether a cap was passed (then refused).
+    characters: int = 0
+    over_limit: bool = False
 
     def position(self, segment: X12Segment) -> int:
         """The segment's position in this transaction set, ST being 1 (as SE01 counts)."""
@@ -116,12 +123,14 @@ class _Assembler:
         self.group_header: GroupHeader | None = None
         self.transaction: Transaction | None = None
         self.count = 0
+        self.file_problems = 0
+        self.unlisted = 0
 
     def run(self, tokens: Iterable[Token]) -> Iterator[Item]:
         control_tags = _CONTROL_TAGS
         for token in tokens:
             if token.__class__ is Problem:
-                yield from self._problem(token)
+                yield from self._listed(self._problem(token))
                 continue
             assert isinstance(token, X12Segment)
             transaction = self.transaction
@@ -131,29 +140,51 @@ class _Assembler:
                     yield self._close(transaction, token)
                     continue
                 if tag not in control_tags:
-                    segments = transaction.segments
-                    if len(segments) < MAX_TRANSACTION_SEGMENTS:
-                        segments.append(token)
-                    else:
+                    transaction.characters += token.size
+                    if transaction.over_limit or \
+                            len(transaction.segments) >= MAX_TRANSACTION_SEGMENTS or \
+                            transaction.characters > MAX_TRANSACTION_CHARACTERS:
                         self._add(transaction, token)
+                    else:
+                        transaction.segments.append(token)
                     continue
                 yield self._truncated(transaction, token)
-            yield from self._control(token)
+            yield from self._listed(self._control(token))
         yield from self._end_of_file()
+        if self.unlisted:
+            yield Problem(Severity.WARNING, ProblemCode.OVER_LIMIT,
+                          f"{self.unlisted} more problems outside transaction sets are not "
+                          f"listed (the first {MAX_PROBLEMS} are)")
+
+    def _listed(self, items: Iterator[Item]) -> Iterator[Item]:
+        """File-level problems up to `MAX_PROBLEMS`; the rest are counted."""
+        for item in items:
+            if item.__class__ is not Problem:
+                yield item
+            elif self.file_problems < MAX_PROBLEMS:
+                self.file_problems += 1
+                yield item
+            else:
+                self.unlisted += 1
 
     def _add(self, transaction: Transaction, segment: X12Segment) -> None:
-        """A segment past the cap: the first one refuses the transaction set, the rest are
+        """A segment past a cap: the first one refuses the transaction set, the rest are
         dropped (its count is still checked against SE01)."""
-        if len(transaction.segments) == MAX_TRANSACTION_SEGMENTS:
+        if not transaction.over_limit:
+            transaction.over_limit = True
             transaction.segments.append(segment)
             transaction.problem(Severity.ERROR, ProblemCode.OVER_LIMIT,
                                 f"the transaction set holds more than "
-                                f"{MAX_TRANSACTION_SEGMENTS} segments: refused", segment)
+                                f"{MAX_TRANSACTION_SEGMENTS} segments or "
+                                f"{MAX_TRANSACTION_CHARACTERS} characters: refused", segment)
 
     def _problem(self, problem: Problem) -> Iterator[Item]:
         transaction = self.transaction
         if transaction is None or problem.segment is None:
             yield problem
+            return
+        if len(transaction.problems) >= MAX_PROBLEMS:
+            transaction.unlisted += 1
             return
         transaction.problems.append(Problem(
             problem.severity, problem.code, problem.detail, transaction.index,
@@ -208,6 +239,7 @@ class _Assembler:
 
     def _close(self, transaction: Transaction, se: X12Segment) -> Transaction:
         self.transaction = None
+        _count_unlisted(transaction, se)
         counted = transaction.position(se)
         declared = se.element(1)
         if declared.lstrip("0") != str(counted):
@@ -222,6 +254,7 @@ class _Assembler:
 
     def _truncated(self, transaction: Transaction, following: X12Segment) -> Transaction:
         self.transaction = None
+        _count_unlisted(transaction, following)
         transaction.problem(Severity.ERROR, ProblemCode.MESSAGE_NOT_TERMINATED,
                             f"transaction set {transaction.control_number!r} has no SE: "
                             f"{following.tag} follows after {len(transaction.segments) + 1} "
@@ -251,6 +284,7 @@ class _Assembler:
     def _end_of_file(self) -> Iterator[Item]:
         if self.transaction is not None:
             transaction, self.transaction = self.transaction, None
+            _count_unlisted(transaction, None)
             transaction.problem(Severity.ERROR, ProblemCode.MESSAGE_NOT_TERMINATED,
                                 f"the file ends inside transaction set "
                                 f"{transaction.control_number!r} (no SE): it may be cut short")
@@ -264,6 +298,13 @@ class _Assembler:
 
 
 _CONTROL_TAGS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
+
+
+def _count_unlisted(transaction: Transaction, where: X12Segment | None) -> None:
+    if transaction.unlisted:
+        transaction.problem(Severity.WARNING, ProblemCode.OVER_LIMIT,
+                            f"{transaction.unlisted} more problems of this transaction set are "
+                            f"not listed (the first {MAX_PROBLEMS} are)", where)
 
 
 def _check_trailer(trailer: X12Segment, counted: int, count_name: str, what: str,

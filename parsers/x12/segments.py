@@ -70,16 +70,18 @@ class Separators:
 
 
 class X12Segment:
-    """One segment: its tag, its elements (as text) and its position in the file (from 1)."""
+    """One segment: its tag, its elements (as text), its position in the file (from 1) and
+    its size in characters as read (what a transaction set's character cap counts)."""
 
-    __slots__ = ("elements", "number", "separators", "tag")
+    __slots__ = ("elements", "number", "separators", "size", "tag")
 
     def __init__(self, tag: str, elements: list[str], number: int,
-                 separators: Separators) -> None:
+                 separators: Separators, size: int = 0) -> None:
         self.tag = tag
         self.elements = elements
         self.number = number
         self.separators = separators
+        self.size = size
 
     def __repr__(self) -> str:
         return f"X12Segment({self.tag!r}, {self.elements!r}, number={self.number})"

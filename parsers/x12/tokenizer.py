@@ -41,16 +41,28 @@ MAX_SEGMENT = 1 << 16
 # Enough characters to hold any ISA (106 when written to the standard, more when padded badly).
 _ISA_WINDOW = 512
 _TAG = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+# Where the fixed-length ISA has its second and third element separators (ISA01 and ISA02 are
+# two and ten characters).
+_ISA_SEPARATORS = (6, 17)
 _SHOWN = 40
 
 Token = X12Segment | Problem
 
 
 def is_x12(head: bytes) -> bool:
-    """The first bytes, past a UTF-8 byte-order mark and white space, are an ISA header."""
+    """The first bytes, past a UTF-8 byte-order mark and white space, are an ISA header.
+
+    An element separator that is a letter, digit or space is unusable, but the ISA is still
+    recognised when the separator stands where the fixed-length ISA (X12.5) puts its next two
+    (after ISA01 and ISA02), so that it is refused for what it is, not as an unknown format.
+    """
     head = head.removeprefix(UTF8_BOM).lstrip()
-    return head[:3] == b"ISA" and len(head) > 3 and not head[3:4].isalnum() \
-        and head[3:4] not in (b" ", b"\r", b"\n", b"\t")
+    if head[:3] != b"ISA" or len(head) <= 3:
+        return False
+    separator = head[3:4]
+    if not separator.isalnum() and separator not in (b" ", b"\r", b"\n", b"\t"):
+        return True
+    return all(head[position:position + 1] == separator for position in _ISA_SEPARATORS)
 
 
 def iter_segments(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Token]:
@@ -113,8 +125,19 @@ class _Tokenizer:
         return not self.final
 
     def _next_header(self) -> Generator[Token, None, Separators | None]:
-        """Finds the next ISA, reporting text before it; returns its separators, or None at
-        the end of the stream. Generator-returning: `yield from` gives the separators."""
+        """Finds the next usable ISA, reporting text before it and ISAs whose separators
+        cannot be read; returns its separators, or None at the end of the stream.
+        Generator-returning: `yield from` gives the separators. A loop, not recursion: a file
+        may hold any number of unusable ISAs."""
+        while (yield from self._to_isa()):
+            separators = yield from self._usable_isa()
+            if separators is not None:
+                return separators
+        return None
+
+    def _to_isa(self) -> Generator[Token, None, bool]:
+        """Drops the text before the next "ISA" (reported), reading until the buffer starts
+        with it and holds an ISA's worth of characters; False at the end of the stream."""
         junk = 0
         shown = ""
         while True:
@@ -134,25 +157,36 @@ class _Tokenizer:
             junk += len(stripped[:end].strip())
             shown = (shown + stripped[:end])[:_SHOWN]
             self.buffer = stripped[end:]
-            if start >= 0:
-                break
             yield from self._junk(junk, shown)
-            return None
-        yield from self._junk(junk, shown)
-        try:
-            separators, length = Separators.from_isa(self.buffer)
-        except X12Error:
-            if self.interchanges == 0:
-                raise
-            yield Problem(Severity.ERROR, ProblemCode.BAD_SERVICE_STRING,
-                          "an ISA whose separators cannot be read: the interchange after "
-                          f"segment {self.number} is not read", segment=self.number + 1, tag="ISA")
-            self.buffer = self.buffer[3:]
-            return (yield from self._next_header())
-        self.interchanges += 1
-        yield self._segment(self.buffer[:length - 1], separators)
-        self.buffer = self.buffer[length:]
-        return separators
+            return start >= 0
+
+    def _usable_isa(self) -> Generator[Token, None, Separators | None]:
+        """The separators of the ISA the buffer starts with, or of the first usable one after
+        unusable ones (each reported); None to have `_to_isa` read on. Each ISA is read from a
+        window of `_ISA_WINDOW` characters and the buffer is cut once, not per ISA: reading
+        stays linear however many there are."""
+        buffer, position = self.buffer, 0
+        while True:
+            window = buffer[position:position + _ISA_WINDOW]
+            try:
+                separators, length = Separators.from_isa(window)
+            except X12Error:
+                if self.interchanges == 0:
+                    raise
+                yield Problem(Severity.ERROR, ProblemCode.BAD_SERVICE_STRING,
+                              "an ISA whose separators cannot be read: the interchange after "
+                              f"segment {self.number} is not read", segment=self.number + 1,
+                              tag="ISA")
+                following = buffer.find("ISA", position + 3)
+                if following < 0 or (len(buffer) - following < _ISA_WINDOW and not self.final):
+                    self.buffer = buffer[position + 3:]
+                    return None
+                position = following
+                continue
+            self.interchanges += 1
+            yield self._segment(window[:length - 1], separators)
+            self.buffer = buffer[position + length:]
+            return separators
 
     def _junk(self, count: int, text: str) -> Iterator[Problem]:
         text = text.strip()
@@ -207,4 +241,4 @@ class _Tokenizer:
                                None, self.number, None)
             if tag == elements[0]:
                 self.tags.add(tag)
-        return X12Segment(tag, elements[1:], self.number, separators)
+        return X12Segment(tag, elements[1:], self.number, separators, len(text))

@@ -6,12 +6,16 @@ Supplier XML is hostile input (docs/limits.md):
   common and is never fetched;
 - no entity expansion: a document whose DOCTYPE declares entities (billion laughs, an external
   entity naming a local file: XXE) is refused before parsing, and lxml is told not to resolve
-  any entity besides;
+  any entity besides; a declaration the byte search cannot see (an encoding such as UTF-7,
+  RFC 2152, writes "<!" as "+ADwAIQ-") is found in the parsed DTD and refused all the same;
 - a size cap checked before the bytes are parsed, and a nesting depth cap: libxml2's own,
   256 levels without XML_PARSE_HUGE (`huge_tree`, never set), enforced while parsing, before
-  anything deeper is built; over either, a located error. (A walk of the tree to check a lower
-  depth would cost as much as the parse itself: every element would get its Python proxy.);
-- a document that is not well-formed is refused with the line and column libxml2 reports.
+  anything deeper is built, as are its caps on a text node (10 MB) and a start tag (its
+  attributes and namespace declarations); over any, a located `OVER_LIMIT` error. (A walk
+  of the tree to check a lower depth would cost as much as the parse itself: every element
+  would get its Python proxy.);
+- a document that is not well-formed is refused with the line and column libxml2 reports;
+- UTF-16 is read as UTF-8 (parsers/xml/encoding.py), so every check sees the same bytes.
 
 lxml's errors never escape: each becomes an `XmlError` (parsers/errors.py).
 """
@@ -30,6 +34,7 @@ from parsers.errors import (
     ProblemCode,
     XmlLimitError,
 )
+from parsers.xml.encoding import as_utf8, sniffable
 
 # The largest XML document read (a PEPPOL order of thousands of lines is a few megabytes).
 MAX_XML_BYTES = 32 << 20
@@ -57,13 +62,15 @@ class XmlDocument:
     root: etree._Element
     namespace: str
     name: str
+    # What was read otherwise than declared (parsers.xml.encoding): warnings for the mapping.
+    repairs: tuple[str, ...] = ()
 
 
 def root_name(head: bytes) -> str | None:
     """The local name of the root element of an XML document from its first bytes, or None
     when the bytes are not XML (past a byte-order mark, white space, the XML declaration,
     comments, processing instructions and a DOCTYPE)."""
-    text = head.removeprefix(_BOM).lstrip()
+    text = sniffable(head).removeprefix(_BOM).lstrip()
     if not text.startswith(b"<"):
         return None
     position = 0
@@ -113,6 +120,7 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
     if len(data) > max_bytes:
         raise XmlLimitError(ProblemCode.OVER_LIMIT,
                             f"the XML document is over {max_bytes} bytes: refused")
+    data, repair = as_utf8(data)
     _refuse_entities(data)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              dtd_validation=False, huge_tree=False, remove_comments=True,
@@ -121,18 +129,28 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> XmlDocument:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         line, column = _position(exc)
-        if "depth" in str(exc).lower():
+        if _over_limit(exc):
             raise XmlLimitError(ProblemCode.OVER_LIMIT,
-                                f"the XML nests deeper than the parser accepts: {exc.msg}",
-                                line, column) from exc
+                                f"the XML is over a limit of the parser at line {line}, column "
+                                f"{column} (nesting, text or tag size, entity expansion): "
+                                f"{exc.msg}", line, column) from exc
         raise MalformedXmlError(ProblemCode.MALFORMED_XML,
                                 f"not well-formed XML at line {line}, column {column}: "
                                 f"{exc.msg}", line, column) from exc
+    _refuse_parsed_entities(root)
     tag = str(root.tag)
+    repairs = (repair,) if repair else ()
     if tag.startswith("{"):
         namespace, _, name = tag[1:].partition("}")
-        return XmlDocument(root, namespace, name)
-    return XmlDocument(root, "", tag)
+        return XmlDocument(root, namespace, name, repairs)
+    return XmlDocument(root, "", tag, repairs)
+
+
+def _over_limit(exc: etree.XMLSyntaxError) -> bool:
+    """libxml2 stopped at one of its limits (XML_ERR_RESOURCE_LIMIT: nesting over 256, a text
+    node over 10 MB, a start tag over its buffer, entity amplification), not at broken XML."""
+    code: object = getattr(exc, "code", None)
+    return code == etree.ErrorTypes.ERR_RESOURCE_LIMIT or "depth" in str(exc).lower()
 
 
 def _refuse_entities(data: bytes) -> None:
@@ -146,6 +164,23 @@ def _refuse_entities(data: bytes) -> None:
                                 f"the DOCTYPE at line {line} declares entities: entity "
                                 "declarations are never processed, the document is refused",
                                 line, None)
+
+
+def _refuse_parsed_entities(root: etree._Element) -> None:
+    """Entities the DOCTYPE declared though its bytes did not show it (never expanded:
+    `resolve_entities=False`; the document is refused as the byte search would have)."""
+    docinfo = root.getroottree().docinfo
+    dtd = docinfo.internalDTD
+    if dtd is None:
+        return
+    # Read untyped: the stubs do not declare `DTD.iterentities` (lxml 2.3 on).
+    entities = getattr(dtd, "iterentities")()  # noqa: B009
+    names = [str(getattr(entity, "name", "")) for entity in entities]
+    if names:
+        raise ForbiddenXmlError(ProblemCode.FORBIDDEN_XML,
+                                f"the DOCTYPE, written in {docinfo.encoding}, declares entities "
+                                f"({', '.join(names[:5])}): entity declarations are "
+                                "never processed, the document is refused", None, None)
 
 
 def _keyword(data: bytes, keyword: bytes, start: int, end: int) -> int:

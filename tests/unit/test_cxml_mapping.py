@@ -42,3 +42,23 @@ def test_a_confirmation_item_with_its_line_number_has_no_warning() -> None:
     document = _read(CONFIRMATION.replace("{line}", "10"))
     assert document.lines[0].line_no == "10"
     assert document.warnings == []
+
+
+def test_an_item_repeated_in_each_confirmation_status_keeps_each_id_once() -> None:
+    # A split confirmation repeats the item in each ConfirmationStatus/ItemIn.
+    status = ('<ConfirmationStatus type="accept" quantity="2" deliveryDate="2026-12-{day}">'
+              '<ItemIn quantity="2"><ItemID><SupplierPartID>S-1</SupplierPartID>'
+              '<SupplierPartAuxiliaryID>A-1</SupplierPartAuxiliaryID>'
+              '<BuyerPartID>B-1</BuyerPartID></ItemID><ItemDetail><UnitPrice>'
+              '<Money currency="EUR">3.50</Money></UnitPrice><UnitOfMeasure>EA</UnitOfMeasure>'
+              '<ManufacturerPartID>M-1</ManufacturerPartID></ItemDetail></ItemIn>'
+              '</ConfirmationStatus>')
+    item = ('<ConfirmationItem quantity="4" lineNumber="10"><UnitOfMeasure>EA</UnitOfMeasure>'
+            + status.format(day="05") + status.format(day="09") + '</ConfirmationItem>')
+    start = CONFIRMATION.index("<ConfirmationItem")
+    end = CONFIRMATION.index("</ConfirmationItem>") + len("</ConfirmationItem>")
+    document = _read(CONFIRMATION[:start] + item + CONFIRMATION[end:])
+    [line] = document.lines
+    assert line.quantity == 4
+    assert [(i.id, i.type) for i in line.item.ids] == [
+        ("S-1", "SA"), ("A-1", "SupplierPartAuxiliaryID"), ("B-1", "IN"), ("M-1", "MF")]

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from decimal import Decimal
+
+import pytest
 
 from gateway.domain.documents import Document, LineStatus
 from mappings.registry import read_stream
-from parsers.errors import Problem, ProblemCode
+from parsers.errors import MAX_PROBLEMS, Problem, ProblemCode
 
 RESPONSE = """<?xml version="1.0" encoding="UTF-8"?>
 <OrderResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:OrderResponse-2"
@@ -155,3 +158,27 @@ def test_the_ubl_line_status_code_list_is_read() -> None:
         LineStatus.ADDED, LineStatus.CHANGED, LineStatus.DELETED, None, None]
     assert [w.code for w in document.warnings] == [ProblemCode.ASSUMED_VALUE.value]
     assert "Disputed" in document.warnings[0].detail
+
+
+@pytest.mark.parametrize("quantity", ["1_000", "\u0661\u0662", "1" + "0" * 40, "1E3", "NaN"])
+def test_a_quantity_that_is_no_xsd_decimal_is_a_warning_and_not_read(quantity: str) -> None:
+    # XML Schema 1.1 Part 2, 3.3.3 decimal: an optional sign, ASCII digits, one point.
+    document = _read(RESPONSE.format(lines=_line(1, "29").replace(">4<", f">{quantity}<")))
+    assert document.lines[0].quantity is None
+    [warning] = [w for w in document.warnings if w.code == ProblemCode.INVALID_NUMBER.value]
+    assert (warning.tag, warning.segment) == ("Quantity", 11)
+
+
+def test_an_xsd_decimal_with_a_sign_and_white_space_is_read() -> None:
+    document = _read(RESPONSE.format(lines=_line(1, "29").replace(">4<", "> +4.50 <")))
+    assert document.lines[0].quantity == Decimal("4.50")
+
+
+def test_warnings_past_the_cap_are_counted_not_listed() -> None:
+    lines = "".join(_line(n, "29", gtin="4006381333932") for n in range(MAX_PROBLEMS + 30))
+    document = _read(RESPONSE.format(lines=lines))
+    assert len(document.lines) == MAX_PROBLEMS + 30
+    codes = [w.code for w in document.warnings]
+    assert codes == [ProblemCode.INVALID_IDENTIFIER.value] * MAX_PROBLEMS + [
+        ProblemCode.OVER_LIMIT.value]
+    assert "30 more warnings" in document.warnings[-1].detail

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.domain.documents import Document, DocumentKind, DocumentStatus, LineStatus
 from mappings.x12.reading import read_x12
-from parsers.errors import Problem, ProblemCode
+from parsers.errors import MAX_PROBLEMS, Problem, ProblemCode
 
 
 def interchange(kind: str, body: list[str]) -> bytes:
@@ -124,3 +124,74 @@ def test_850_is_an_order_with_its_supplier_and_requested_dates() -> None:
         ("10", Decimal(24), "EA", Decimal("3.75"), date(2026, 12, 15)),
         ("20", Decimal(6), "CA", Decimal(20), date(2026, 12, 15))]
     assert order.lines[0].item.description == "Bolt"
+
+
+@pytest.mark.parametrize(("loops", "position"), [
+    (["HL*1**S", "HL*2*7*O"], 4),       # a parent that does not exist
+    (["HL*1**S", "HL*2*2*O"], 4),       # a loop that is its own parent
+    (["HL*1*2*S", "HL*2*1*O"], 3),      # two loops that are each other's parent
+])
+def test_856_an_hl_parent_that_names_no_earlier_loop_is_located_and_dropped(
+        loops: list[str], position: int) -> None:
+    # ASC X12 HL: HL02 is the HL01 of the parent loop, which comes before its children.
+    asn = document("856", ["BSN*00*SH-5*20261204", *loops, "PRF*4500000008",
+                           "HL*3*2*I", "LIN*1*BP*BR-1", "SN1**5*EA"])
+    [warning] = [w for w in asn.warnings if w.tag == "HL"]
+    assert (warning.code, warning.segment) == (ProblemCode.INVALID_IDENTIFIER.value, position)
+    assert "HL02" in warning.detail
+    assert [line.order_number for line in asn.lines] == ["4500000008"]
+
+
+def test_856_lines_under_a_pack_of_many_ssccs_carry_no_more_packages_than_segments() -> None:
+    # Every item under a pack takes all of the pack's SSCCs: 40 SSCCs over 40 items would be
+    # 1,600 packages from 163 segments. The packages stop at the segment count, with a warning.
+    ssccs = [f"MAN*GM*{index:018d}" for index in range(40)]
+    items = [segment for index in range(40)
+             for segment in (f"HL*{index + 4}*3*I", f"LIN*{index}*BP*BR-{index}", "SN1**1*EA")]
+    asn = document("856", ["BSN*00*SH-6*20261204", "HL*1**S", "HL*2*1*O", "PRF*4500000009",
+                           "HL*3*2*P", *ssccs, *items])
+    segments = 2 + 5 + len(ssccs) + len(items)
+    assert sum(len(line.packages) for line in asn.lines) <= segments
+    assert [len(line.packages) for line in asn.lines[:3]] == [40, 40, 40]
+    assert asn.lines[-1].packages == []
+    [warning] = [w for w in asn.warnings if w.code == ProblemCode.OVER_LIMIT.value]
+    assert "40 SSCC" in warning.detail
+
+
+@pytest.mark.parametrize("price", [
+    "1_000",                    # Python's Decimal reads the underscore as a digit separator
+    "\u0661\u0662",             # Arabic-Indic digits, which Decimal reads as 12
+    "1" + "0" * 40,             # more digits than decimal arithmetic keeps exactly
+    "1E99999", "NaN", "-Infinity", "0x10", "1.2.3",
+])
+def test_855_a_number_that_is_no_x12_numeric_is_a_warning_and_not_read(price: str) -> None:
+    # ASC X12.6 data types R and Nn: ASCII digits, an optional minus sign and decimal point.
+    response = document("855", ["BAK*00*AC*4500000010*20261201",
+                                f"PO1*10*4*EA*{price}**BP*BR-1", "ACK*IA*4*EA"])
+    [line] = response.lines
+    assert (line.price, line.quantity) == (None, Decimal(4))
+    [warning] = response.warnings
+    assert (warning.code, warning.segment, warning.tag) == (
+        ProblemCode.INVALID_NUMBER.value, 3, "PO1")
+
+
+@pytest.mark.parametrize(("price", "read"), [
+    ("-0", Decimal("-0")), ("12.50", Decimal("12.50")), (".5", Decimal("0.5")),
+    ("7.", Decimal(7)), ("-1.25", Decimal("-1.25")), ("9" * 28, Decimal("9" * 28)),
+])
+def test_855_x12_numerics_are_read(price: str, read: Decimal) -> None:
+    response = document("855", ["BAK*00*AC*4500000011*20261201",
+                                f"PO1*10*4*EA*{price}**BP*BR-1", "ACK*IA*4*EA"])
+    assert response.lines[0].price == read
+    assert response.warnings == []
+
+
+def test_856_warnings_past_the_cap_are_counted_not_listed() -> None:
+    # A LIN of 1,200 GTINs that are no GTINs: one warning each would let a 64 KiB segment
+    # make thousands of warnings, a transaction set millions.
+    asn = document("856", ["BSN*00*SH-7*20261204", "HL*1**S", "PRF*4500000012", "HL*2*1*I",
+                           "LIN*1" + "*UP*1" * (MAX_PROBLEMS + 200), "SN1**1*EA"])
+    codes = [w.code for w in asn.warnings]
+    assert codes == [ProblemCode.INVALID_IDENTIFIER.value] * MAX_PROBLEMS + [
+        ProblemCode.OVER_LIMIT.value]
+    assert "200 more warnings" in asn.warnings[-1].detail

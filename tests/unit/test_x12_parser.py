@@ -7,9 +7,17 @@ import io
 
 import pytest
 
-from parsers.errors import NotX12Error, Problem, ProblemCode, X12SegmentTooLongError
-from parsers.x12 import Separators, Transaction, parse_x12
+from mappings.registry import read_stream
+from parsers.errors import (
+    MAX_PROBLEMS,
+    NotX12Error,
+    Problem,
+    ProblemCode,
+    X12SegmentTooLongError,
+)
+from parsers.x12 import Separators, Transaction, envelope, parse_x12
 from parsers.x12 import tokenizer as x12_tokenizer
+from parsers.x12.tokenizer import is_x12
 
 
 def isa(element: str = "*", repetition: str = "^", version: str = "00501",
@@ -129,3 +137,71 @@ def test_segment_without_terminator_is_refused_before_it_grows(
     text = isa() + text[len(isa()) - 1:]
     with pytest.raises(X12SegmentTooLongError):
         read(text, chunk_size=256)
+
+
+def test_problems_listed_per_transaction_set_stop_at_a_cap_with_a_count() -> None:
+    # Broken segments are problems, not segments: without a cap a file of a million of them
+    # holds a million problems, past the transaction set's segment cap.
+    cap = MAX_PROBLEMS
+    [transaction] = transactions(read(interchange(["1*"] * (cap + 50))))
+    assert len(transaction.problems) == cap + 1
+    assert [p.code for p in transaction.problems[:cap]] == [ProblemCode.INVALID_SEGMENT_TAG] * cap
+    last = transaction.problems[-1]
+    assert (last.code, last.tag) == (ProblemCode.OVER_LIMIT, "SE")
+    assert "50 more problems" in last.detail
+
+
+def test_file_problems_outside_transaction_sets_stop_at_a_cap_with_a_count() -> None:
+    cap = MAX_PROBLEMS
+    text = interchange([]).replace("GE*1*7~", "GE*1*7~" + "REF*ZZ*1~" * (cap + 7))
+    problems = [i for i in read(text) if isinstance(i, Problem)]
+    outside = [p for p in problems if p.code is ProblemCode.SEGMENT_OUTSIDE_MESSAGE]
+    assert len(outside) == cap
+    [summary] = [p for p in problems if p.code is ProblemCode.OVER_LIMIT]
+    assert "7 more problems" in summary.detail
+
+
+@pytest.mark.parametrize("separator", ["A", "0", " "])
+def test_an_isa_whose_element_separator_is_a_letter_digit_or_space_is_refused_saying_so(
+        separator: str) -> None:
+    # The ISA is fixed-length (X12.5): the separator stands at positions 4, 7, 18 ... so the
+    # header is recognised whatever it is, and refused for what it is.
+    text = interchange([], element=separator)
+    [problem] = list(read_stream(io.BufferedReader(io.BytesIO(text.encode())), "a.x12"))
+    assert isinstance(problem, Problem)
+    assert problem.code is ProblemCode.BAD_SERVICE_STRING
+    assert f"element separator {separator!r} is a letter, digit or space" in problem.detail
+
+
+def test_text_that_starts_with_isa_is_not_taken_for_an_interchange() -> None:
+    assert not is_x12(b"ISAAC NEWTON, PRINCIPIA MATHEMATICA\n")
+    assert is_x12(interchange([]).encode())
+
+
+def test_a_transaction_set_over_the_character_cap_is_refused_keeping_nothing_past_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 500,000 segments of up to 64 KiB each would be 32 GB: the characters are capped too,
+    # and the segments past the cap are not kept.
+    monkeypatch.setattr(envelope, "MAX_TRANSACTION_CHARACTERS", 10_000)
+    big = ["PID*F****" + "x" * 1_000] * 20
+    [refused] = transactions(read(interchange(["BAK*00*AD*1*20261201", *big])))
+    [error] = [p for p in refused.problems if p.is_error]
+    assert (error.code, error.tag, error.segment) == (ProblemCode.OVER_LIMIT, "PID", 12)
+    assert "10000 characters" in error.detail
+    assert len(refused.segments) == 11
+    [kept] = transactions(read(interchange(["BAK*00*AD*1*20261201", *big[:9]])))
+    assert not kept.refused
+
+
+def test_thousands_of_unusable_isas_are_reported_and_the_interchange_after_them_read() -> None:
+    # Each unusable ISA is one problem; they were read by recursion, so a thousand of them
+    # ended in a RecursionError that escaped the reader and stopped the batch.
+    good = interchange(["BAK*00*AD*1*20261201"])
+    items = read(good + "ISA~" * 3_000 + "ISA*" * 2_000 + good, chunk_size=4096)
+    assert len(transactions(items)) == 2
+    problems = [i for i in items if isinstance(i, Problem)]
+    unusable = [p for p in problems if p.code is ProblemCode.BAD_SERVICE_STRING]
+    assert len(unusable) == MAX_PROBLEMS
+    assert unusable[0].tag == "ISA"
+    [counted] = [p for p in problems if p.code is ProblemCode.OVER_LIMIT]
+    assert int(counted.detail.split()[0]) >= 5_000 - MAX_PROBLEMS

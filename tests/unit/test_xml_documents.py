@@ -5,6 +5,7 @@ the rest of a batch alone."""
 from __future__ import annotations
 
 import io
+import socket
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,25 @@ def test_an_entity_declared_far_into_the_doctype_is_refused_at_the_doctype_line(
     assert caught.value.line == 3
 
 
+def test_an_entity_declared_in_an_encoding_that_hides_the_doctype_bytes_is_refused() -> None:
+    # UTF-7 (RFC 2152) writes "<!" as "+ADwAIQ-": no "<!DOCTYPE" in the bytes, yet libxml2
+    # decodes it to a DOCTYPE with its entities.
+    doctype = '<!DOCTYPE Order [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
+    hidden = doctype.encode("utf-7")
+    for mark, coded in ((b"<", b"+ADw-"), (b">", b"+AD4-"), (b"!", b"+ACE-")):
+        hidden = hidden.replace(mark, coded)
+    assert b"<!DOCTYPE" not in hidden
+    assert b"<!ENTITY" not in hidden
+    data = (b'<?xml version="1.0" encoding="UTF-7"?>\n' + hidden
+            + b'\n<Order xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2">&x;</Order>')
+    with pytest.raises(ForbiddenXmlError) as caught:
+        parse_xml(data)
+    assert "entities" in caught.value.detail
+    [problem] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "o.xml"))
+    assert isinstance(problem, Problem)
+    assert problem.code is ProblemCode.FORBIDDEN_XML
+
+
 def test_a_doctype_whose_subset_has_no_entity_declaration_is_parsed() -> None:
     # "<!ENTITYX" inside a comment is no declaration; the document parses.
     data = (b'<?xml version="1.0"?>\n<!DOCTYPE Order [<!-- <!ENTITYX -->]>\n'
@@ -73,6 +93,37 @@ def test_doctype_naming_a_dtd_on_the_network_is_read_without_fetching_it() -> No
     document = parse_xml(data)
     assert document.name == "cXML"
     assert document.root.get("payloadID") == "1"
+
+
+@pytest.mark.parametrize("reference", [
+    b'<!DOCTYPE cXML SYSTEM "http://127.0.0.1:{port}/cXML.dtd">',
+    b'<!DOCTYPE cXML PUBLIC "-//x//y" "http://127.0.0.1:{port}/cXML.dtd">',
+    b'<?xml-stylesheet href="http://127.0.0.1:{port}/s.xsl"?>',
+    b'<!DOCTYPE cXML [<!ENTITY % remote SYSTEM "http://127.0.0.1:{port}/p.dtd"> %remote;]>',
+])
+def test_nothing_a_document_names_on_the_network_is_fetched(reference: bytes) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = str(listener.getsockname()[1]).encode()
+        data = (b'<?xml version="1.0"?>\n' + reference.replace(b"{port}", port)
+                + b'\n<cXML payloadID="1"><Header/><xi:include xmlns:xi="http://www.w3.org/'
+                b'2001/XInclude" href="http://127.0.0.1:' + port + b'/x.xml"/></cXML>')
+        list(read_stream(io.BufferedReader(io.BytesIO(data)), "c.xml"))
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+def test_a_dtd_the_doctype_names_as_a_local_file_is_not_read(tmp_path: Path) -> None:
+    # Read, this DTD would define &x; and give the root a default attribute.
+    dtd = tmp_path / "cXML.dtd"
+    dtd.write_text('<!ENTITY x "FETCHED">\n<!ATTLIST cXML fetched CDATA "yes">\n')
+    data = (b'<?xml version="1.0"?>\n<!DOCTYPE cXML SYSTEM "' + dtd.as_uri().encode()
+            + b'">\n<cXML payloadID="1"><Header>&x;</Header></cXML>')
+    root = parse_xml(data).root
+    assert root.get("fetched") is None
+    assert b"FETCHED" not in etree.tostring(root)
 
 
 def test_malformed_xml_is_located_by_line_and_column() -> None:
@@ -96,12 +147,90 @@ def test_depth_limit_refuses_deep_nesting() -> None:
     assert parse_xml(b"<a>" * 200 + b"</a>" * 200).name == "a"
 
 
+@pytest.mark.parametrize("body", [
+    b"<Note>" + b"x" * 10_000_001 + b"</Note>",     # libxml2's longest text node (10 MB)
+    b"<Note " + b" ".join(b'a%d="1"' % n for n in range(1_000_000)) + b"/>",
+])
+def test_libxml2_limits_are_reported_as_limits_not_as_broken_xml(body: bytes) -> None:
+    with pytest.raises(XmlLimitError) as caught:
+        parse_xml(b'<?xml version="1.0"?>\n<Order>\n' + body + b"</Order>")
+    assert caught.value.code is ProblemCode.OVER_LIMIT
+    assert caught.value.line == 3
+    assert "well-formed" not in caught.value.detail
+
+
 def test_root_name_looks_past_prolog_comments_and_doctype() -> None:
     head = (b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- note -->\n<!DOCTYPE cXML SYSTEM "x.dtd">'
             b'\n<cXML>')
     assert root_name(head) == "cXML"
     assert root_name(b"<ubl:OrderResponse xmlns:ubl='x'>") == "OrderResponse"
     assert root_name(b"ISA*00*") is None
+    assert root_name('<?xml version="1.0"?><cXML>'.encode("utf-16")) == "cXML"
+    assert root_name('<?xml version="1.0"?><cXML>'.encode("utf-16-be")) == "cXML"
+
+
+UBL_RESPONSE = """<?xml version="1.0" encoding="{encoding}"?>
+<OrderResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:OrderResponse-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:ID>R-9</cbc:ID><cbc:OrderResponseCode>AP</cbc:OrderResponseCode>
+ <cac:OrderReference><cbc:ID>4500000999</cbc:ID></cac:OrderReference>
+ <cac:OrderLine><cac:LineItem><cbc:ID>1</cbc:ID><cbc:Quantity>4</cbc:Quantity>
+ <cac:Item><cbc:Name>Stück Öse</cbc:Name><cac:SellersItemIdentification><cbc:ID>S-1</cbc:ID>
+ </cac:SellersItemIdentification></cac:Item></cac:LineItem></cac:OrderLine>
+</OrderResponse>"""
+
+
+def _read_one(data: bytes) -> Document:
+    [document] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "r.xml"))
+    assert isinstance(document, Document), document
+    return document
+
+
+@pytest.mark.parametrize(("encoding", "codec"), [
+    ("UTF-16", "utf-16"),             # with a byte-order mark
+    ("UTF-16", "utf-16-be"),          # XML 1.0 appendix F: found by "<?" as two bytes each
+    ("UTF-16LE", "utf-16-le"),
+])
+def test_a_document_in_utf16_is_read(encoding: str, codec: str) -> None:
+    # XML 1.0, 4.3.3: every XML processor reads UTF-8 and UTF-16.
+    document = _read_one(UBL_RESPONSE.format(encoding=encoding).encode(codec))
+    assert (document.document_number, document.order_numbers) == ("R-9", ["4500000999"])
+    assert document.lines[0].item.description == "Stück Öse"
+    assert document.warnings == []
+
+
+@pytest.mark.parametrize("declared", ["UTF-16", "ISO-8859-1", "windows-1252"])
+def test_utf8_bytes_under_another_declared_encoding_are_read_as_utf8_with_a_warning(
+        declared: str) -> None:
+    # .NET's XmlWriter over a string writes encoding="utf-16" whatever the file's bytes are.
+    document = _read_one(UBL_RESPONSE.format(encoding=declared).encode("utf-8"))
+    assert document.lines[0].item.description == "Stück Öse"
+    [warning] = document.warnings
+    assert (warning.code, warning.segment) == (ProblemCode.CHARSET_MISMATCH.value, 1)
+    assert declared in warning.detail
+
+
+def test_latin1_bytes_under_their_declared_encoding_are_read_without_a_warning() -> None:
+    document = _read_one(UBL_RESPONSE.format(encoding="ISO-8859-1").encode("latin-1"))
+    assert document.lines[0].item.description == "Stück Öse"
+    assert document.warnings == []
+
+
+def test_entities_declared_in_a_utf16_document_are_refused_before_parsing() -> None:
+    data = BILLION_LAUGHS.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+    with pytest.raises(ForbiddenXmlError) as caught:
+        parse_xml(data.encode("utf-16"))
+    assert caught.value.line == 2
+
+
+def test_an_x12_file_in_utf16_is_refused_naming_its_encoding() -> None:
+    data = ("ISA*00*          *00*          *ZZ*SUPPLIER       *ZZ*BUYER          *261204*0915*"
+            "U*00401*000000009*0*P*>~").encode("utf-16")
+    [problem] = list(read_stream(io.BufferedReader(io.BytesIO(data)), "a.x12"))
+    assert isinstance(problem, Problem)
+    assert "UTF-16" in problem.detail
+    assert "'ISA*00*" in problem.detail
 
 
 def test_broken_document_in_a_batch_is_one_error_and_the_others_read(tmp_path: Path) -> None:
