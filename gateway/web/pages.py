@@ -99,13 +99,12 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
         expected = ctx.signer.login_csrf(request.cookies.get(LOGIN_CSRF_COOKIE))
         if not tokens_match(expected, csrf):
             return _login_page(ctx, request, next, "csrf", 403)
-        with ctx.transaction() as session:
-            outcome = sign_in(session, email, password, _client(request), ctx.now())
-            opened = (open_session(session, outcome.user, ctx.now())
-                      if outcome.user is not None else None)
-        if opened is None:
+        outcome = sign_in(ctx.transaction, email, password, _client(request), ctx.now())
+        if outcome.user is None:
             reason = "limited" if "too many" in str(outcome.refusal) else "refused"
             return _login_page(ctx, request, next, reason, 401)
+        with ctx.transaction() as session:
+            opened = open_session(session, outcome.user, ctx.now())
         response = RedirectResponse(safe_next(next), status_code=303)
         set_cookie(response, request, ctx.settings, SESSION_COOKIE,
                    ctx.signer.sign_session(opened.token),

@@ -6,7 +6,9 @@ take them (ids guessed across groups and roles), and the languages."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -138,6 +140,30 @@ def test_sign_in_is_rate_limited_per_account(client: TestClient, engine: Engine)
         attempts = session.scalars(select(LoginAttemptRow.succeeded).where(
             LoginAttemptRow.email == ANNA)).all()
     assert attempts.count(False) == 6
+
+
+def test_sign_in_attempts_sent_at_once_are_limited_as_if_one_after_another(
+        client: TestClient, engine: Engine) -> None:
+    # A burst of guesses sent together: each must count the others, not only those committed
+    # before it read the count (PostgreSQL's read committed shows no uncommitted attempt).
+    burst = 12
+    token = csrf_of(client.get("/login").text)
+    ready = threading.Barrier(burst)
+
+    def guess(number: int) -> str:
+        ready.wait()
+        answer = client.post("/login", data={"email": ANNA, "password": f"guess-{number:04}-abcd",
+                                             "csrf": token})
+        assert answer.status_code == 401
+        return "limited" if "Too many failed sign-ins" in answer.text else "checked"
+
+    with ThreadPoolExecutor(burst) as pool:
+        outcomes = list(pool.map(guess, range(burst)))
+    assert outcomes.count("checked") <= 5
+    with make_session_factory(engine).begin() as session:
+        attempts = session.scalars(select(LoginAttemptRow.succeeded).where(
+            LoginAttemptRow.email == ANNA)).all()
+    assert attempts.count(False) == burst
 
 
 def test_sign_in_without_the_form_token_is_refused(client: TestClient) -> None:
