@@ -30,7 +30,7 @@ from gateway.persistence.models import (
 from gateway.services.acceptances import accept_change
 from gateway.services.queue import act_on_exception
 from gateway.services.rejections import reject_change
-from gateway.web.queue_view import exception_version, owner_group
+from gateway.web.queue_view import MAX_ROW_ID, exception_version, owner_group
 
 
 class Action(StrEnum):
@@ -61,7 +61,9 @@ def may_act(session: Session, actor: Actor, row: ExceptionRow) -> bool:
 
 def perform(session: Session, actor: Actor, exception_id: int, request: ActionRequest,
             now: datetime) -> ExceptionRow:
-    row = session.get(ExceptionRow, exception_id, with_for_update=True)
+    # An id past the database's INTEGER names no row (and would fail the statement).
+    row = (session.get(ExceptionRow, exception_id, with_for_update=True)
+           if 0 < exception_id <= MAX_ROW_ID else None)
     if row is None:
         raise LookupError(f"no exception #{exception_id}")
     if not may_act(session, actor, row):

@@ -34,6 +34,7 @@ from gateway.web.excerpt import message_excerpt
 from gateway.web.i18n import LANGUAGES, negotiate
 from gateway.web.queue_view import (
     DEFAULT_PAGE_SIZE,
+    MAX_ROW_ID,
     BadCursor,
     clean_filters,
     exception_version,
@@ -50,6 +51,34 @@ from gateway.web.security import (
 )
 
 SEVERITIES = ("high", "medium", "low")
+# Paths whose requests answer their own malformed values: the API (problem documents,
+# `gateway.web.api.refuse_nul`) and the AS2 endpoint (binary bodies).
+NOT_PAGES = ("/api/", "/as2")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class MalformedInput(Exception):
+    """A page request with a value no link or form of the app makes: answered 400 before
+    anything is read or written."""
+
+
+async def refuse_nul(request: Request) -> None:
+    """A NUL character in a page's path, query or form value is malformed: PostgreSQL text
+    cannot hold one (the statement would fail, a 500), and no code, order number, filter,
+    email or comment has one. The form is the one the route reads (Starlette keeps it)."""
+    if request.url.path.startswith(NOT_PAGES):
+        return
+    values = [*request.path_params.values(), *(v for _, v in request.query_params.multi_items())]
+    if request.headers.get("content-type", "").lower().startswith(FORM_TYPES):
+        values += [v for _, v in (await request.form()).multi_items() if isinstance(v, str)]
+    if any("\x00" in str(value) for value in values):
+        raise MalformedInput
+
+
+def stored_id(value: int) -> bool:
+    """Whether an id from a URL may name a row at all: PostgreSQL's row ids are 32-bit
+    INTEGERs, and a larger value would fail the statement (a 500) instead of finding nothing."""
+    return 0 < value <= MAX_ROW_ID
 
 
 def _signed_in(ctx: WebContext, request: Request, session: Session) -> SignedIn | None:
@@ -172,7 +201,7 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
             current = _signed_in(ctx, request, session)
             if current is None:
                 return _to_login(request)
-            detail = show_exception(session, exception_id)
+            detail = show_exception(session, exception_id) if stored_id(exception_id) else None
             if detail is None:
                 return _problem_page(ctx, request, current, 404, "not_found")
             row = detail.exception
@@ -216,6 +245,11 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
         except InvalidTransition:
             return _problem_page(ctx, request, current, 409, "transition", exception_id)
         return RedirectResponse(f"/exceptions/{exception_id}?done={action}", status_code=303)
+
+    @app.exception_handler(MalformedInput)
+    async def malformed(request: Request, _exc: MalformedInput) -> Response:
+        return ctx.render(request, _locale(request, None), "problem.html", status=400, me=None,
+                          http_status=400, reason="malformed", exception_id=None)
 
 
 def _login_page(ctx: WebContext, request: Request, next_path: str, error: str | None,

@@ -308,6 +308,52 @@ def test_guessed_ids_of_another_group_are_read_only(client: TestClient, engine: 
     assert client.get("/exceptions/999999").status_code == 404
 
 
+# Past a 32-bit INTEGER, the type of every row id on PostgreSQL.
+BEYOND_ROW_IDS = 2**31
+
+
+def test_an_exception_id_past_what_the_database_stores_is_not_found(
+        client: TestClient) -> None:
+    csrf = sign_in(client, ADMIN)
+    assert client.get(f"/exceptions/{BEYOND_ROW_IDS}").status_code == 404
+    answer = client.post(f"/exceptions/{BEYOND_ROW_IDS}/actions",
+                         data={"action": "acknowledge", "csrf": csrf})
+    assert answer.status_code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/exceptions?owner=a%00b", "/exceptions?order=%00", "/exceptions?supplier=%00",
+    "/orders/45%0000", "/orders?supplier=%00", "/messages?channel=%00", "/outbox?supplier=%00",
+    "/suppliers/ALB%00RECHT"])
+def test_a_nul_character_in_a_pages_path_or_query_is_refused(client: TestClient,
+                                                             path: str) -> None:
+    # PostgreSQL text cannot hold one, and no code, order number or filter value has one.
+    sign_in(client, ADMIN)
+    answer = client.get(path)
+    assert answer.status_code == 400
+    assert 'id="problem"' in answer.text
+
+
+def test_a_nul_character_in_a_form_is_refused_and_changes_nothing(
+        client: TestClient, engine: Engine, scenario: Scenario) -> None:
+    form = client.get("/login")
+    refused = client.post("/login", data={"email": f"{ANNA}\x00", "password": "x" * 12,
+                                          "csrf": csrf_of(form.text)})
+    assert refused.status_code == 400
+    csrf = sign_in(client, ANNA)
+    exception_id = scenario.exception_owned_by(ANNA)
+    for fields in ({"action": "comment", "comment": "call \x00 them"},
+                   {"action": "assign", "assignee": f"{JONAS}\x00"}):
+        answer = client.post(f"/exceptions/{exception_id}/actions",
+                             data={"csrf": csrf, **fields})
+        assert answer.status_code == 400
+    with make_session_factory(engine).begin() as session:
+        actions = session.scalars(select(ExceptionEventRow.action).where(
+            ExceptionEventRow.exception_id == exception_id)).all()
+    assert "comment" not in actions
+    assert "assign" not in actions
+
+
 def test_an_admin_acts_on_any_exception_and_assigns_it(client: TestClient, engine: Engine,
                                                         scenario: Scenario) -> None:
     sign_in(client, ADMIN)
