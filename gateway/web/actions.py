@@ -7,7 +7,8 @@ for the moves.
 
 The row is locked first (PostgreSQL), then checked: may this actor act on it (its owner or the
 owner's group, `gateway.domain.access`), and is it still the version the actor saw (`expected`
-is the ETag the page or the API client had; another change meanwhile answers 412).
+is the ETag the page or the API client had; another change meanwhile answers 412, and so does
+an action that names no version).
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ def perform(session: Session, actor: Actor, exception_id: int, request: ActionRe
     if not may_act(session, actor, row):
         raise Forbidden("you may read this exception but not act on it: it belongs to "
                         "another buyer's group")
-    if request.expected is not None and request.expected != exception_version(row):
+    # No version is no proof of what the actor saw (a form without it, a pick without it):
+    # refused as a stale one would be. The API asks for If-Match before this (428).
+    if not request.expected or request.expected.strip() != exception_version(row):
         raise StaleVersion("the exception changed since you loaded it; reload and try again")
     comment = (request.comment or "").strip()[:2000] or None
     if request.action is Action.ASSIGN:

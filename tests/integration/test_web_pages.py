@@ -394,6 +394,14 @@ def test_an_action_on_a_page_loaded_before_a_change_is_refused(
                          data={"action": "resolve", "csrf": csrf, "version": stale.group(1)})
     assert answer.status_code == 412
     assert _state(engine, exception_id) == "acknowledged"
+    # A form without the version the page showed is no proof of what was seen: refused too.
+    for version in ("", "  "):
+        answer = client.post(f"/exceptions/{exception_id}/actions",
+                             data={"action": "resolve", "csrf": csrf, "version": version})
+        assert answer.status_code == 412
+    assert client.post(f"/exceptions/{exception_id}/actions",
+                       data={"action": "resolve", "csrf": csrf}).status_code == 412
+    assert _state(engine, exception_id) == "acknowledged"
 
 
 def test_signing_in_and_out_is_audited_and_ends_the_session(client: TestClient,
