@@ -65,11 +65,13 @@ class MalformedInput(Exception):
 async def refuse_nul(request: Request) -> None:
     """A NUL character in a page's path, query or form value is malformed: PostgreSQL text
     cannot hold one (the statement would fail, a 500), and no code, order number, filter,
-    email or comment has one. The form is the one the route reads (Starlette keeps it)."""
+    email or comment has one. The form is the one a POST route reads anyway (Starlette keeps
+    it); the body of any other request is left unread."""
     if request.url.path.startswith(NOT_PAGES):
         return
     values = [*request.path_params.values(), *(v for _, v in request.query_params.multi_items())]
-    if request.headers.get("content-type", "").lower().startswith(FORM_TYPES):
+    if request.method == "POST" and request.headers.get(
+            "content-type", "").lower().startswith(FORM_TYPES):
         values += [v for _, v in (await request.form()).multi_items() if isinstance(v, str)]
     if any("\x00" in str(value) for value in values):
         raise MalformedInput
