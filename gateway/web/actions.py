@@ -98,8 +98,7 @@ def _assign(session: Session, actor: Actor, row: ExceptionRow, assignee: str | N
         func.lower(UserRow.email) == email.lower(), UserRow.disabled.is_(False))).first()
     if user is None or user.role != Role.BUYER.value:
         raise AccessError(f"{email or 'nobody'} is not an active buyer")
-    if actor.role is Role.BUYER and user.group_name != actor.group and (
-            user.email.lower() != (actor.email or "").lower()):
+    if actor.role is Role.BUYER and not _may_hand_to(actor, user):
         raise Forbidden("a buyer assigns within their own group")
     before = row.owner
     row.owner = user.email
@@ -110,3 +109,11 @@ def _assign(session: Session, actor: Actor, row: ExceptionRow, assignee: str | N
                                   detail=detail))
     session.flush()
     return row
+
+
+def _may_hand_to(actor: Actor, user: UserRow) -> bool:
+    """A buyer hands an exception to themselves or to a buyer of their group; a buyer in no
+    group shares with nobody (as `access.may_act_on_exception` reads a group)."""
+    if user.email.lower() == (actor.email or "").lower():
+        return True
+    return actor.group is not None and user.group_name == actor.group

@@ -291,6 +291,30 @@ def test_a_buyer_acts_on_the_exceptions_of_their_group(client: TestClient, engin
     assert _state(engine, exception_id) == "acknowledged"
 
 
+def test_a_buyer_without_a_group_hands_an_exception_to_no_other_buyer(
+        client: TestClient, engine: Engine, scenario: Scenario) -> None:
+    # Two buyers in no group share none: neither acts on the other's exceptions, so neither
+    # may hand one to the other.
+    from gateway.domain.access import Role
+    from gateway.services.accounts import create_user
+
+    loner, other = "lena.loner@brenner-antrieb.example", "olaf.other@brenner-antrieb.example"
+    exception_id = scenario.exception_owned_by(ANNA)
+    with make_session_factory(engine).begin() as session:
+        for email in (loner, other):
+            create_user(session, email, email.split("@")[0], Role.BUYER, None,
+                        "correct-horse-battery", "test", NOW)
+        row = session.get(ExceptionRow, exception_id)
+        assert row is not None
+        row.owner = loner
+    sign_in(client, loner)
+    assert act(client, exception_id, "assign", assignee=other).status_code == 403  # type: ignore[attr-defined]
+    with make_session_factory(engine).begin() as session:
+        found = session.get(ExceptionRow, exception_id)
+        assert found is not None
+        assert found.owner == loner
+
+
 @pytest.mark.parametrize("who", [MARKUS, IT])
 def test_guessed_ids_of_another_group_are_read_only(client: TestClient, engine: Engine,
                                                     scenario: Scenario, who: str) -> None:
