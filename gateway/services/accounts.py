@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gateway.domain.access import SUPPLIER_BINDING, Actor, Role, Scope
@@ -24,6 +24,7 @@ from gateway.persistence.accounts import (
     UserRow,
     WebSessionRow,
 )
+from gateway.services.unit_of_work import UnitOfWork
 
 MIN_PASSWORD_LENGTH = 12
 SESSION_LIFETIME = timedelta(hours=12)
@@ -127,45 +128,67 @@ def list_users(session: Session) -> list[UserRow]:
 
 
 def _recent_failures(session: Session, column: InstrumentedAttribute[str], value: str,
-                     since: datetime) -> int:
+                     since: datetime, besides: int) -> int:
     return session.scalar(select(func.count()).select_from(LoginAttemptRow).where(
-        column == value, LoginAttemptRow.at >= since,
+        column == value, LoginAttemptRow.at >= since, LoginAttemptRow.id != besides,
         LoginAttemptRow.succeeded.is_(False))) or 0
 
 
 @dataclass(frozen=True, slots=True)
 class SignInOutcome:
-    """The user signed in, or the refusal (`SignInRefused`) to raise once the attempt it
-    recorded is committed: a refused attempt must count."""
+    """The user signed in, or the refusal (`SignInRefused`) to report: the attempt counted
+    either way (it is committed before the answer)."""
 
-    user: UserRow | None
+    user: UserView | None
     refusal: SignInRefused | None
 
 
-def sign_in(session: Session, email: str, password: str, client: str,
+def _record_attempt(transaction: UnitOfWork, email: str, client: str, now: datetime) -> int:
+    with transaction() as session:
+        attempt = LoginAttemptRow(email=email, client=client, at=now, succeeded=False)
+        session.add(attempt)
+        session.flush()
+        return attempt.id
+
+
+def sign_in(transaction: UnitOfWork, email: str, password: str, client: str,
             now: datetime) -> SignInOutcome:
     """The user when the password matches, the account is enabled and neither the account nor
     the client has failed too often lately; otherwise one refusal for all of these, so that
-    the answer tells an attacker nothing. Every attempt is recorded."""
+    the answer tells an attacker nothing.
+
+    Every attempt is recorded as a failure and committed before the failures are counted
+    (then marked succeeded when it is one): attempts sent at once each count the others, so a
+    burst gets no more passwords checked than the limit. Counted in the attempt's own
+    transaction instead, each would see only what was committed before it (PostgreSQL's read
+    committed) and a burst of any size would pass the check together."""
     email = email.strip().lower()[:200]
     client = client[:64]
+    attempt_id = _record_attempt(transaction, email, client, now)
     since = now - LOGIN_WINDOW
-    limited = (_recent_failures(session, LoginAttemptRow.email, email, since)
-               >= MAX_FAILURES_PER_ACCOUNT
-               or _recent_failures(session, LoginAttemptRow.client, client, since)
-               >= MAX_FAILURES_PER_CLIENT)
-    user = find_user(session, email)
-    matches = _password_matches(user.password_hash if user else _UNKNOWN_USER_HASH, password)
-    succeeded = bool(matches and user is not None and not user.disabled and not limited)
-    session.add(LoginAttemptRow(email=email, client=client, at=now, succeeded=succeeded))
-    if not succeeded or user is None:
+    with transaction() as session:
+        limited = (_recent_failures(session, LoginAttemptRow.email, email, since, attempt_id)
+                   >= MAX_FAILURES_PER_ACCOUNT
+                   or _recent_failures(session, LoginAttemptRow.client, client, since,
+                                       attempt_id) >= MAX_FAILURES_PER_CLIENT)
+        user = find_user(session, email)
+        matches = _password_matches(user.password_hash if user else _UNKNOWN_USER_HASH,
+                                    password)
         if limited:
             return SignInOutcome(None, SignInRefused(
                 "too many failed sign-ins; wait a few minutes and try again"))
-        return SignInOutcome(None, SignInRefused(
-            "wrong email or password, or the account is disabled"))
-    audit(session, user.email, "signed_in", user.email, now)
-    return SignInOutcome(user, None)
+        if not matches or user is None or user.disabled:
+            return SignInOutcome(None, SignInRefused(
+                "wrong email or password, or the account is disabled"))
+        session.execute(update(LoginAttemptRow).where(LoginAttemptRow.id == attempt_id)
+                        .values(succeeded=True))
+        audit(session, user.email, "signed_in", user.email, now)
+        return SignInOutcome(_view(user), None)
+
+
+def _view(user: UserRow) -> UserView:
+    return UserView(user.id, user.email, user.name, Role(user.role), user.group_name,
+                    user.locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +198,7 @@ class NewSession:
     expires_at: datetime
 
 
-def open_session(session: Session, user: UserRow, now: datetime) -> NewSession:
+def open_session(session: Session, user: UserRow | UserView, now: datetime) -> NewSession:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME
@@ -217,9 +240,7 @@ def current_session(session: Session, token: str, now: datetime) -> SignedIn | N
     web_session, user = found
     if user.disabled or _aware(web_session.expires_at) <= now:
         return None
-    view = UserView(user.id, user.email, user.name, Role(user.role), user.group_name,
-                    user.locale)
-    return SignedIn(view, web_session.csrf_token, web_session.id)
+    return SignedIn(_view(user), web_session.csrf_token, web_session.id)
 
 
 def close_session(session: Session, token: str) -> None:

@@ -133,13 +133,14 @@ def supplier_by_code(session: Session, code: str, lock: bool = False) -> Supplie
 
 
 def add_profile_version(session: Session, code: str, changes: Mapping[str, object],
-                        expected: str | None, actor: str, now: datetime) -> ProfileChange:
+                        expected: str, actor: str, now: datetime) -> ProfileChange:
     """A new version of the supplier's profile with `changes`, when `expected` (a
-    `profile_tag`) is still the newest; audited with each limit that changed."""
+    `profile_tag`) is still the newest; audited with each limit that changed. No `expected`
+    (empty) proves nothing of what the editor saw and is refused as a stale one."""
     supplier = supplier_by_code(session, code, lock=True)
     name = profile_name_of(supplier)
     current = current_profile(session, name)
-    if expected is not None and expected != profile_tag(name, current.version):
+    if expected != profile_tag(name, current.version):
         raise StaleVersion(f"profile {name} has a newer version than the one you saw; "
                            "reload and try again")
     wanted = next_profile(current, changes)
@@ -239,11 +240,12 @@ def checked_entry(session: Session, edit: EntryEdit) -> dict[str, str | bool | N
             "aperak": _choice("aperak", edit.aperak, ACK_POLICIES)}
 
 
-def edit_entry(session: Session, code: str, edit: EntryEdit, expected: str | None,
+def edit_entry(session: Session, code: str, edit: EntryEdit, expected: str,
                actor: str, now: datetime) -> list[str]:
-    """Apply an edit to the entry the editor saw; returns what changed (audited)."""
+    """Apply an edit to the entry the editor saw (`expected`, its `entry_tag`; empty is refused
+    as a stale one); returns what changed (audited)."""
     supplier = supplier_by_code(session, code, lock=True)
-    if expected is not None and expected != entry_tag(supplier):
+    if expected != entry_tag(supplier):
         raise StaleVersion(f"supplier {code} was changed since you loaded it; reload and try "
                            "again")
     wanted = checked_entry(session, edit)

@@ -7,7 +7,8 @@ for the moves.
 
 The row is locked first (PostgreSQL), then checked: may this actor act on it (its owner or the
 owner's group, `gateway.domain.access`), and is it still the version the actor saw (`expected`
-is the ETag the page or the API client had; another change meanwhile answers 412).
+is the ETag the page or the API client had; another change meanwhile answers 412, and so does
+an action that names no version).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from gateway.persistence.models import (
 from gateway.services.acceptances import accept_change
 from gateway.services.queue import act_on_exception
 from gateway.services.rejections import reject_change
-from gateway.web.queue_view import exception_version, owner_group
+from gateway.web.queue_view import MAX_ROW_ID, exception_version, owner_group
 
 
 class Action(StrEnum):
@@ -61,13 +62,17 @@ def may_act(session: Session, actor: Actor, row: ExceptionRow) -> bool:
 
 def perform(session: Session, actor: Actor, exception_id: int, request: ActionRequest,
             now: datetime) -> ExceptionRow:
-    row = session.get(ExceptionRow, exception_id, with_for_update=True)
+    # An id past the database's INTEGER names no row (and would fail the statement).
+    row = (session.get(ExceptionRow, exception_id, with_for_update=True)
+           if 0 < exception_id <= MAX_ROW_ID else None)
     if row is None:
         raise LookupError(f"no exception #{exception_id}")
     if not may_act(session, actor, row):
         raise Forbidden("you may read this exception but not act on it: it belongs to "
                         "another buyer's group")
-    if request.expected is not None and request.expected != exception_version(row):
+    # No version is no proof of what the actor saw (a form without it, a pick without it):
+    # refused as a stale one would be. The API asks for If-Match before this (428).
+    if not request.expected or request.expected.strip() != exception_version(row):
         raise StaleVersion("the exception changed since you loaded it; reload and try again")
     comment = (request.comment or "").strip()[:2000] or None
     if request.action is Action.ASSIGN:
@@ -93,8 +98,7 @@ def _assign(session: Session, actor: Actor, row: ExceptionRow, assignee: str | N
         func.lower(UserRow.email) == email.lower(), UserRow.disabled.is_(False))).first()
     if user is None or user.role != Role.BUYER.value:
         raise AccessError(f"{email or 'nobody'} is not an active buyer")
-    if actor.role is Role.BUYER and user.group_name != actor.group and (
-            user.email.lower() != (actor.email or "").lower()):
+    if actor.role is Role.BUYER and not _may_hand_to(actor, user):
         raise Forbidden("a buyer assigns within their own group")
     before = row.owner
     row.owner = user.email
@@ -105,3 +109,11 @@ def _assign(session: Session, actor: Actor, row: ExceptionRow, assignee: str | N
                                   detail=detail))
     session.flush()
     return row
+
+
+def _may_hand_to(actor: Actor, user: UserRow) -> bool:
+    """A buyer hands an exception to themselves or to a buyer of their group; a buyer in no
+    group shares with nobody (as `access.may_act_on_exception` reads a group)."""
+    if user.email.lower() == (actor.email or "").lower():
+        return True
+    return actor.group is not None and user.group_name == actor.group

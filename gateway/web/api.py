@@ -125,10 +125,14 @@ class ExceptionPage(BaseModel):
                                                 "on the last.")
 
 
+# Text without a NUL character: PostgreSQL text cannot hold one (refused as malformed, 422).
+NO_NUL_TEXT = r"^[^\x00]*$"
+
+
 class ActionIn(BaseModel):
     action: Action
-    comment: str | None = Field(default=None, max_length=2000)
-    owner: str | None = Field(default=None, max_length=200,
+    comment: str | None = Field(default=None, max_length=2000, pattern=NO_NUL_TEXT)
+    owner: str | None = Field(default=None, max_length=200, pattern=NO_NUL_TEXT,
                               description="For `assign`: the buyer's email.")
 
 

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
@@ -54,7 +54,7 @@ from gateway.web.message_pages import register_message_pages
 from gateway.web.metrics import GatewayCollector
 from gateway.web.order_pages import register_order_pages
 from gateway.web.outbox_pages import register_outbox_pages
-from gateway.web.pages import register_pages
+from gateway.web.pages import refuse_nul, register_pages
 from gateway.web.security import SecurityHeaders, WebSettings
 from gateway.web.supplier_admin_pages import register_supplier_admin_pages
 from gateway.web.supplier_pages import register_supplier_pages
@@ -104,7 +104,8 @@ def create_app(settings: Settings,
         engine.dispose()
 
     app = FastAPI(title="Supplier gateway API", version="1", lifespan=lifespan, docs_url=None,
-                  redoc_url=None, openapi_url="/api/v1/openapi.json")
+                  redoc_url=None, openapi_url="/api/v1/openapi.json",
+                  dependencies=[Depends(refuse_nul)])
     app.state.settings = settings
     app.state.sessions = make_session_factory(engine)
     app.state.dispatch = dispatch

@@ -21,6 +21,7 @@ from gateway.errors import AccessError, Forbidden, InvalidTransition, StaleVersi
 from gateway.web.actions import Action, ActionRequest, perform
 from gateway.web.context import WebContext
 from gateway.web.pages import _locale, _problem_page, posted_by
+from gateway.web.queue_view import MAX_ROW_ID
 
 # What may be done to many exceptions at once: nothing that decides a supplier's change.
 BULK_ACTIONS = (Action.ACKNOWLEDGE, Action.ASSIGN, Action.RESOLVE)
@@ -46,11 +47,13 @@ class Outcome:
 
 
 def parse_picks(values: list[str]) -> list[Pick]:
-    """`id:version` values of the ticked boxes, duplicates and garbage dropped, bounded."""
+    """`id:version` values of the ticked boxes, duplicates and garbage (an id in other than
+    ASCII digits, or past the database's INTEGER) dropped, bounded."""
     picks: dict[int, Pick] = {}
     for value in values[:MAX_PICKS]:
         number, _sep, version = value.partition(":")
-        if number.isdigit() and int(number) not in picks:
+        if (number.isascii() and number.isdigit() and 0 < int(number) <= MAX_ROW_ID
+                and int(number) not in picks):
             picks[int(number)] = Pick(int(number), version.strip() or None)
     return list(picks.values())
 

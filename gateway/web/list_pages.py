@@ -88,7 +88,10 @@ def read_filters(params: Mapping[str, str], states: tuple[str, ...]) -> ListFilt
 def read_cursor(text: str | None) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or not 0 < int(text[:12]) <= MAX_ROW_ID:
+    # ASCII digits only (str.isdigit takes "²", which int() refuses), and few enough of them
+    # to be read whole: the cursor is an id the database can hold.
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ROW_ID))
+            and 0 < int(text) <= MAX_ROW_ID):
         raise BadFilter("this page link is not valid")
     return int(text)
 
@@ -149,7 +152,7 @@ def message_list(session: Session, filters: ListFilters, cursor: int | None,
         query = query.where(InboundMessage.channel == filters.channel)
     if filters.start:
         query = query.where(InboundMessage.received_at >= _after(filters.start))
-    if filters.end:
+    if filters.end and filters.end < date.max:  # the calendar's last day bounds nothing
         query = query.where(InboundMessage.received_at < _after(filters.end + timedelta(1)))
     if cursor is not None:
         query = query.where(InboundMessage.id < cursor)

@@ -33,7 +33,14 @@ from gateway.services.inbound import message_detail, release
 from gateway.services.replay import replay
 from gateway.web.context import WebContext
 from gateway.web.excerpt import Excerpt, message_excerpt
-from gateway.web.pages import _locale, _problem_page, _signed_in, _to_login, posted_by
+from gateway.web.pages import (
+    _locale,
+    _problem_page,
+    _signed_in,
+    _to_login,
+    posted_by,
+    stored_id,
+)
 
 
 class MessageAction(StrEnum):
@@ -88,6 +95,8 @@ def register_message_pages(app: FastAPI, ctx: WebContext) -> None:
             if current is None:
                 return _to_login(request)
             try:
+                if not stored_id(message_id):
+                    raise LookupError(f"no message #{message_id}")
                 detail = message_detail(session, message_id)
             except LookupError:
                 return _problem_page(ctx, request, current, 404, "no_message")
@@ -119,7 +128,8 @@ def register_message_pages(app: FastAPI, ctx: WebContext) -> None:
         now = ctx.now()
         try:
             with ctx.transaction() as session:
-                found = session.get(InboundMessage, message_id)
+                found = (session.get(InboundMessage, message_id) if stored_id(message_id)
+                         else None)
                 if found is None:
                     return _problem_page(ctx, request, current, 404, "no_message")
                 before = found.state

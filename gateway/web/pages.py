@@ -34,6 +34,7 @@ from gateway.web.excerpt import message_excerpt
 from gateway.web.i18n import LANGUAGES, negotiate
 from gateway.web.queue_view import (
     DEFAULT_PAGE_SIZE,
+    MAX_ROW_ID,
     BadCursor,
     clean_filters,
     exception_version,
@@ -50,6 +51,36 @@ from gateway.web.security import (
 )
 
 SEVERITIES = ("high", "medium", "low")
+# Paths whose requests answer their own malformed values: the API (problem documents,
+# `gateway.web.api.refuse_nul`) and the AS2 endpoint (binary bodies).
+NOT_PAGES = ("/api/", "/as2")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class MalformedInput(Exception):
+    """A page request with a value no link or form of the app makes: answered 400 before
+    anything is read or written."""
+
+
+async def refuse_nul(request: Request) -> None:
+    """A NUL character in a page's path, query or form value is malformed: PostgreSQL text
+    cannot hold one (the statement would fail, a 500), and no code, order number, filter,
+    email or comment has one. The form is the one a POST route reads anyway (Starlette keeps
+    it); the body of any other request is left unread."""
+    if request.url.path.startswith(NOT_PAGES):
+        return
+    values = [*request.path_params.values(), *(v for _, v in request.query_params.multi_items())]
+    if request.method == "POST" and request.headers.get(
+            "content-type", "").lower().startswith(FORM_TYPES):
+        values += [v for _, v in (await request.form()).multi_items() if isinstance(v, str)]
+    if any("\x00" in str(value) for value in values):
+        raise MalformedInput
+
+
+def stored_id(value: int) -> bool:
+    """Whether an id from a URL may name a row at all: PostgreSQL's row ids are 32-bit
+    INTEGERs, and a larger value would fail the statement (a 500) instead of finding nothing."""
+    return 0 < value <= MAX_ROW_ID
 
 
 def _signed_in(ctx: WebContext, request: Request, session: Session) -> SignedIn | None:
@@ -99,13 +130,12 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
         expected = ctx.signer.login_csrf(request.cookies.get(LOGIN_CSRF_COOKIE))
         if not tokens_match(expected, csrf):
             return _login_page(ctx, request, next, "csrf", 403)
-        with ctx.transaction() as session:
-            outcome = sign_in(session, email, password, _client(request), ctx.now())
-            opened = (open_session(session, outcome.user, ctx.now())
-                      if outcome.user is not None else None)
-        if opened is None:
+        outcome = sign_in(ctx.transaction, email, password, _client(request), ctx.now())
+        if outcome.user is None:
             reason = "limited" if "too many" in str(outcome.refusal) else "refused"
             return _login_page(ctx, request, next, reason, 401)
+        with ctx.transaction() as session:
+            opened = open_session(session, outcome.user, ctx.now())
         response = RedirectResponse(safe_next(next), status_code=303)
         set_cookie(response, request, ctx.settings, SESSION_COOKIE,
                    ctx.signer.sign_session(opened.token),
@@ -173,7 +203,7 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
             current = _signed_in(ctx, request, session)
             if current is None:
                 return _to_login(request)
-            detail = show_exception(session, exception_id)
+            detail = show_exception(session, exception_id) if stored_id(exception_id) else None
             if detail is None:
                 return _problem_page(ctx, request, current, 404, "not_found")
             row = detail.exception
@@ -217,6 +247,11 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
         except InvalidTransition:
             return _problem_page(ctx, request, current, 409, "transition", exception_id)
         return RedirectResponse(f"/exceptions/{exception_id}?done={action}", status_code=303)
+
+    @app.exception_handler(MalformedInput)
+    async def malformed(request: Request, _exc: MalformedInput) -> Response:
+        return ctx.render(request, _locale(request, None), "problem.html", status=400, me=None,
+                          http_status=400, reason="malformed", exception_id=None)
 
 
 def _login_page(ctx: WebContext, request: Request, next_path: str, error: str | None,

@@ -68,19 +68,19 @@ def register_supplier_admin_pages(app: FastAPI, ctx: WebContext) -> None:
         edit = EntryEdit(name, buyer_contact, profile_name, language, mail_auth,
                          reminders == "on", contrl, aperak)
         return _apply(ctx, request, current, code, "entry", lambda session: edit_entry(
-            session, code, edit, version or None, current.actor.audit_name, ctx.now()))
+            session, code, edit, version, current.actor.audit_name, ctx.now()))
 
     @app.post("/suppliers/{code}/profile", include_in_schema=False)
     async def new_profile_version(request: Request, code: str) -> Response:
         # Eleven limits: read from the form as a mapping, then handled off the event loop.
         form = await request.form()
         values = {key: str(form.get(key, ""))[:64] for key in PROFILE_FIELDS}
-        csrf, version = str(form.get("csrf", "")), str(form.get("version", "")) or None
+        csrf, version = str(form.get("csrf", "")), str(form.get("version", ""))
         return await run_in_threadpool(_profile, ctx, request, code, csrf, values, version)
 
 
 def _profile(ctx: WebContext, request: Request, code: str, csrf: str,
-             values: dict[str, str], version: str | None) -> Response:
+             values: dict[str, str], version: str) -> Response:
     current = _admin(ctx, request, csrf)
     if isinstance(current, Response):
         return current

@@ -25,7 +25,7 @@ from gateway.services.accounts import (
     reset_password,
 )
 from gateway.web.context import WebContext
-from gateway.web.pages import _locale, _signed_in, _to_login, posted_by
+from gateway.web.pages import _locale, _signed_in, _to_login, posted_by, stored_id
 from gateway.web.supplier_admin_pages import admin_problem
 
 MAX_PASSWORD_LENGTH = 1024  # longer is no password a person types: refused before hashing
@@ -45,6 +45,8 @@ def _admin(ctx: WebContext, request: Request, csrf: str) -> SignedIn | Response:
 
 
 def _email_of(ctx: WebContext, user_id: int) -> str | None:
+    if not stored_id(user_id):
+        return None
     with ctx.transaction() as session:
         row = session.get(UserRow, user_id)
         return row.email if row is not None else None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.cli import cli
 from gateway.persistence.accounts import ApiTokenRow, AuditEventRow, UserRow
@@ -43,11 +43,13 @@ def test_the_first_admin_and_a_buyer_are_made_listed_and_disabled(
     engine = create_engine(database["GATEWAY_DATABASE_URL"])
     with Session(engine) as session:
         stored = session.scalars(select(UserRow.password_hash)).all()
-        assert all(value.startswith("$argon2id$") for value in stored)
-        assert sign_in(session, "anna@buyer.example", "a-long-buyer-password", "t",
-                       NOW).user is None
-        assert sign_in(session, "root@buyer.example", "a-long-admin-password", "t",
-                       NOW).user is not None
+    assert all(value.startswith("$argon2id$") for value in stored)
+    transaction = sessionmaker(engine).begin
+    assert sign_in(transaction, "anna@buyer.example", "a-long-buyer-password", "t",
+                   NOW).user is None
+    assert sign_in(transaction, "root@buyer.example", "a-long-admin-password", "t",
+                   NOW).user is not None
+    with Session(engine) as session:
         actions = session.scalars(select(AuditEventRow.action)).all()
     assert actions[:3] == ["user_created", "user_created", "user_disabled"]
 
@@ -70,10 +72,10 @@ def test_reset_password_replaces_the_old_one(database: dict[str, str]) -> None:
          stdin="first-long-password\n")
     _run(database, "users", "reset-password", "a@b.example", "--password-stdin",
          stdin="second-long-password\n")
-    with Session(create_engine(database["GATEWAY_DATABASE_URL"])) as session:
-        assert sign_in(session, "a@b.example", "first-long-password", "t", NOW).user is None
-        assert sign_in(session, "a@b.example", "second-long-password", "t",
-                       NOW).user is not None
+    transaction = sessionmaker(create_engine(database["GATEWAY_DATABASE_URL"])).begin
+    assert sign_in(transaction, "a@b.example", "first-long-password", "t", NOW).user is None
+    assert sign_in(transaction, "a@b.example", "second-long-password", "t",
+                   NOW).user is not None
     missing = CliRunner().invoke(cli, ["users", "reset-password", "x@b.example",
                                        "--password-stdin"], env=database, input="x" * 20)
     assert missing.exit_code == 1

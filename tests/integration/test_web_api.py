@@ -220,6 +220,20 @@ def test_a_read_only_token_cannot_act_and_unknown_ids_are_problems(
              422)
 
 
+def test_a_nul_character_in_an_actions_text_is_refused_and_changes_nothing(
+        client: TestClient, engine: Engine, scenario: Scenario) -> None:
+    # PostgreSQL text cannot hold one: refused as malformed before the database is asked.
+    token = _token(engine, Scope.EXCEPTIONS_READ, Scope.EXCEPTIONS_WRITE)
+    exception_id = scenario.exception_owned_by(ANNA)
+    url = f"/api/v1/exceptions/{exception_id}"
+    etag = client.get(url, headers=_auth(token)).headers["etag"]
+    for body in ({"action": "comment", "comment": "call \x00 them"},
+                 {"action": "assign", "owner": f"{ANNA}\x00"}):
+        _problem(client.post(url + "/actions", json=body,
+                             headers={**_auth(token), "If-Match": etag}), 422)
+    assert client.get(url, headers=_auth(token)).headers["etag"] == etag
+
+
 def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
     document = client.get("/api/v1/openapi.json").json()
     assert set(document["paths"]) == {"/api/v1/exceptions", "/api/v1/exceptions/{exception_id}",

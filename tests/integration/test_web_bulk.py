@@ -50,6 +50,10 @@ def _states(engine: Engine, ids: list[int]) -> dict[int, str]:
 def test_the_picks_are_read_as_id_and_version_without_duplicates_or_garbage() -> None:
     assert parse_picks(["3:abc", "3:def", "x:1", "4", "", "5:"]) == [
         Pick(3, "abc"), Pick(4, None), Pick(5, None)]
+    # Digits other than ASCII ones (int() refuses "²"), and ids no row can have (past a
+    # 32-bit INTEGER, PostgreSQL's row id) are garbage too.
+    assert parse_picks(["²:abc", "١٢:abc", "0:abc", f"{2**31}:abc", "6:abc"]) == [
+        Pick(6, "abc")]
 
 
 def test_ticked_rows_are_acted_on_each_audited_and_the_failures_named(
@@ -69,6 +73,12 @@ def test_ticked_rows_are_acted_on_each_audited_and_the_failures_named(
     assert act(client, stale, "assign", assignee=JONAS if other == ANNA else ANNA
                ).status_code == 303
     picks = [f"{i}:{versions[str(i)]}" for i in (*north, *south)]
+    # A pick without the version the queue showed proves nothing of what was seen.
+    answer = client.post("/exceptions/bulk", data={
+        "csrf": csrf, "action": "acknowledge", "pick": [f"{stale}"]})
+    assert re.search(rf'data-failed="{stale}">.*?class="why">Someone changed it', answer.text,
+                     re.S)
+    assert _states(engine, [stale]) == {stale: "open"}
     answer = client.post("/exceptions/bulk", data={
         "csrf": csrf, "action": "acknowledge", "pick": picks})
     assert answer.status_code == 200

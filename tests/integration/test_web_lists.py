@@ -186,6 +186,20 @@ def test_the_messages_list_filters_by_state_channel_supplier_and_day(
     assert client.get("/messages?state=lost").status_code == 400
 
 
+def test_the_calendars_last_day_bounds_nothing_and_a_cursor_no_page_made_is_refused(
+        client: TestClient, scenario: Scenario) -> None:
+    sign_in(client, IT)
+    everything = _messages(client.get("/messages").text)
+    last_day = client.get("/messages?to=9999-12-31")
+    assert last_day.status_code == 200
+    assert _messages(last_day.text) == everything
+    # A superscript digit is a digit to str.isdigit but not to int(); twelve leading digits
+    # in bounds followed by more make an id past the database's INTEGER.
+    for cursor in ("%C2%B2", "000000000001999999999999", "2147483648"):
+        for path in ("/messages", "/orders"):
+            assert client.get(f"{path}?cursor={cursor}").status_code == 400, (path, cursor)
+
+
 def test_message_pages_follow_by_keyset_in_a_fixed_number_of_statements(
         client: TestClient, engine: Engine) -> None:
     sign_in(client, ANNA)

@@ -169,3 +169,11 @@ def test_a_buyer_reads_but_cannot_act(client: TestClient, scenario: Scenario,
     assert answer.status_code == 403
     assert csrf_of(answer.text) == csrf
     assert client.get("/messages/999999").status_code == 404
+
+
+def test_a_message_id_past_what_the_database_stores_is_not_found(client: TestClient) -> None:
+    csrf = sign_in(client, IT)
+    beyond = 2**31  # past a 32-bit INTEGER, the type of every row id on PostgreSQL
+    assert client.get(f"/messages/{beyond}").status_code == 404
+    answer = client.post(f"/messages/{beyond}/actions", data={"action": "retry", "csrf": csrf})
+    assert answer.status_code == 404

@@ -6,7 +6,9 @@ take them (ids guessed across groups and roles), and the languages."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -140,6 +142,30 @@ def test_sign_in_is_rate_limited_per_account(client: TestClient, engine: Engine)
     assert attempts.count(False) == 6
 
 
+def test_sign_in_attempts_sent_at_once_are_limited_as_if_one_after_another(
+        client: TestClient, engine: Engine) -> None:
+    # A burst of guesses sent together: each must count the others, not only those committed
+    # before it read the count (PostgreSQL's read committed shows no uncommitted attempt).
+    burst = 12
+    token = csrf_of(client.get("/login").text)
+    ready = threading.Barrier(burst)
+
+    def guess(number: int) -> str:
+        ready.wait()
+        answer = client.post("/login", data={"email": ANNA, "password": f"guess-{number:04}-abcd",
+                                             "csrf": token})
+        assert answer.status_code == 401
+        return "limited" if "Too many failed sign-ins" in answer.text else "checked"
+
+    with ThreadPoolExecutor(burst) as pool:
+        outcomes = list(pool.map(guess, range(burst)))
+    assert outcomes.count("checked") <= 5
+    with make_session_factory(engine).begin() as session:
+        attempts = session.scalars(select(LoginAttemptRow.succeeded).where(
+            LoginAttemptRow.email == ANNA)).all()
+    assert attempts.count(False) == burst
+
+
 def test_sign_in_without_the_form_token_is_refused(client: TestClient) -> None:
     client.get("/login")
     answer = client.post("/login", data={"email": ANNA, "password": "correct-horse-battery",
@@ -265,6 +291,30 @@ def test_a_buyer_acts_on_the_exceptions_of_their_group(client: TestClient, engin
     assert _state(engine, exception_id) == "acknowledged"
 
 
+def test_a_buyer_without_a_group_hands_an_exception_to_no_other_buyer(
+        client: TestClient, engine: Engine, scenario: Scenario) -> None:
+    # Two buyers in no group share none: neither acts on the other's exceptions, so neither
+    # may hand one to the other.
+    from gateway.domain.access import Role
+    from gateway.services.accounts import create_user
+
+    loner, other = "lena.loner@brenner-antrieb.example", "olaf.other@brenner-antrieb.example"
+    exception_id = scenario.exception_owned_by(ANNA)
+    with make_session_factory(engine).begin() as session:
+        for email in (loner, other):
+            create_user(session, email, email.split("@")[0], Role.BUYER, None,
+                        "correct-horse-battery", "test", NOW)
+        row = session.get(ExceptionRow, exception_id)
+        assert row is not None
+        row.owner = loner
+    sign_in(client, loner)
+    assert act(client, exception_id, "assign", assignee=other).status_code == 403  # type: ignore[attr-defined]
+    with make_session_factory(engine).begin() as session:
+        found = session.get(ExceptionRow, exception_id)
+        assert found is not None
+        assert found.owner == loner
+
+
 @pytest.mark.parametrize("who", [MARKUS, IT])
 def test_guessed_ids_of_another_group_are_read_only(client: TestClient, engine: Engine,
                                                     scenario: Scenario, who: str) -> None:
@@ -280,6 +330,52 @@ def test_guessed_ids_of_another_group_are_read_only(client: TestClient, engine: 
         assert answer.status_code == 403, action
     assert _state(engine, exception_id) == "open"
     assert client.get("/exceptions/999999").status_code == 404
+
+
+# Past a 32-bit INTEGER, the type of every row id on PostgreSQL.
+BEYOND_ROW_IDS = 2**31
+
+
+def test_an_exception_id_past_what_the_database_stores_is_not_found(
+        client: TestClient) -> None:
+    csrf = sign_in(client, ADMIN)
+    assert client.get(f"/exceptions/{BEYOND_ROW_IDS}").status_code == 404
+    answer = client.post(f"/exceptions/{BEYOND_ROW_IDS}/actions",
+                         data={"action": "acknowledge", "csrf": csrf})
+    assert answer.status_code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/exceptions?owner=a%00b", "/exceptions?order=%00", "/exceptions?supplier=%00",
+    "/orders/45%0000", "/orders?supplier=%00", "/messages?channel=%00", "/outbox?supplier=%00",
+    "/suppliers/ALB%00RECHT"])
+def test_a_nul_character_in_a_pages_path_or_query_is_refused(client: TestClient,
+                                                             path: str) -> None:
+    # PostgreSQL text cannot hold one, and no code, order number or filter value has one.
+    sign_in(client, ADMIN)
+    answer = client.get(path)
+    assert answer.status_code == 400
+    assert 'id="problem"' in answer.text
+
+
+def test_a_nul_character_in_a_form_is_refused_and_changes_nothing(
+        client: TestClient, engine: Engine, scenario: Scenario) -> None:
+    form = client.get("/login")
+    refused = client.post("/login", data={"email": f"{ANNA}\x00", "password": "x" * 12,
+                                          "csrf": csrf_of(form.text)})
+    assert refused.status_code == 400
+    csrf = sign_in(client, ANNA)
+    exception_id = scenario.exception_owned_by(ANNA)
+    for fields in ({"action": "comment", "comment": "call \x00 them"},
+                   {"action": "assign", "assignee": f"{JONAS}\x00"}):
+        answer = client.post(f"/exceptions/{exception_id}/actions",
+                             data={"csrf": csrf, **fields})
+        assert answer.status_code == 400
+    with make_session_factory(engine).begin() as session:
+        actions = session.scalars(select(ExceptionEventRow.action).where(
+            ExceptionEventRow.exception_id == exception_id)).all()
+    assert "comment" not in actions
+    assert "assign" not in actions
 
 
 def test_an_admin_acts_on_any_exception_and_assigns_it(client: TestClient, engine: Engine,
@@ -321,6 +417,14 @@ def test_an_action_on_a_page_loaded_before_a_change_is_refused(
     answer = client.post(f"/exceptions/{exception_id}/actions",
                          data={"action": "resolve", "csrf": csrf, "version": stale.group(1)})
     assert answer.status_code == 412
+    assert _state(engine, exception_id) == "acknowledged"
+    # A form without the version the page showed is no proof of what was seen: refused too.
+    for version in ("", "  "):
+        answer = client.post(f"/exceptions/{exception_id}/actions",
+                             data={"action": "resolve", "csrf": csrf, "version": version})
+        assert answer.status_code == 412
+    assert client.post(f"/exceptions/{exception_id}/actions",
+                       data={"action": "resolve", "csrf": csrf}).status_code == 412
     assert _state(engine, exception_id) == "acknowledged"
 
 

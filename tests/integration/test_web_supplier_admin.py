@@ -103,6 +103,16 @@ def test_the_same_values_make_no_version_and_a_stale_form_changes_nothing(
     stale = client.post("/suppliers/ALBRECHT/profile", data={**seen, "price_pct": "4"})
     assert stale.status_code == 412
     assert [v.price_pct for v in _versions(engine, "c-parts")][-1] == 3
+    # A form without the version the page showed proves nothing of what was seen.
+    csrf = seen["csrf"]
+    assert client.post("/suppliers/ALBRECHT/profile",
+                       data={"csrf": csrf, "price_pct": "5"}).status_code == 412
+    assert client.post("/suppliers/ALBRECHT/entry",
+                       data={"csrf": csrf, **ENTRY, "name": "Unseen"}).status_code == 412
+    assert [v.price_pct for v in _versions(engine, "c-parts")][-1] == 3
+    with make_session_factory(engine).begin() as session:
+        assert session.scalars(select(Supplier.name).where(
+            Supplier.code == "ALBRECHT")).one() != "Unseen"
 
 
 @pytest.mark.parametrize(('field', 'value'), [

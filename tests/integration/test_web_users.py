@@ -182,8 +182,13 @@ def test_every_users_form_needs_the_session_token(client: TestClient, engine: En
     anna = _user(engine, ANNA)
     assert anna is not None
     assert not anna.disabled
-    assert client.post("/users/999999/disable",
-                       data={"csrf": csrf_of(client.get("/users").text)}).status_code == 404
+    csrf = csrf_of(client.get("/users").text)
+    # Past a 32-bit INTEGER too (the type of every row id on PostgreSQL).
+    for target in (999999, 2**31):
+        assert client.post(f"/users/{target}/disable", data={"csrf": csrf}).status_code == 404
+        assert client.post(f"/users/{target}/password", data={
+            "csrf": csrf, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+                           ).status_code == 404
 
 
 def test_the_users_page_costs_the_same_statements_whatever_the_number_of_users(
