@@ -443,3 +443,30 @@ def test_quantity_after_the_line_reference_is_not_dropped_without_a_remark() -> 
     # UNH 1, BGM 2, RFF 3, LIN 4, RFF 5, QTY 6
     assert doc.lines[0].quantity == Decimal(5) or any(
         n.segment == 6 and n.tag == "QTY" for n in doc.warnings)
+
+
+def sscc(serial: int) -> str:
+    body = f"3541234{serial:010d}"
+    return f"{body}{gs1_check_digit(body)}"
+
+
+def test_ssccs_repeated_over_the_gins_of_a_level_are_kept_once_in_order() -> None:
+    doc = document_of(read(desadv(
+        f"CPS+1'GIN+BJ+{sscc(1)}+{sscc(2)}'GIN+BJ+{sscc(2)}+{sscc(3)}'GIN+BJ+{sscc(1)}'"
+        f"LIN+1++{GTIN_1}:EN'QTY+12:30'")))
+    assert [p.sscc for p in doc.lines[0].packages] == [sscc(1), sscc(2), sscc(3)]
+    assert doc.shipment.packages == 3
+
+
+def test_a_line_takes_the_ssccs_of_the_nearest_level_above_that_has_any() -> None:
+    # ISO 9735 hierarchy: CPS 7166 names the parent level; levels 2 and 3 send no GIN.
+    doc = document_of(read(desadv(
+        f"CPS+1'GIN+BJ+{sscc(1)}'CPS+2+1'CPS+3+2'LIN+1++{GTIN_1}:EN'QTY+12:30'"
+        f"CPS+4+3'GIN+BJ+{sscc(4)}+{sscc(5)}'LIN+2++{GTIN_2}:EN'QTY+12:5'"
+        f"CPS+5'LIN+3++{GTIN_2}:EN'QTY+12:5'")))
+    first, second, third = doc.lines
+    assert [(p.sscc, p.quantity) for p in first.packages] == [(sscc(1), Decimal(30))]
+    assert [(p.sscc, p.quantity) for p in second.packages] == [(sscc(4), None),
+                                                                (sscc(5), None)]
+    assert third.packages == []
+
