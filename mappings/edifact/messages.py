@@ -135,7 +135,7 @@ class _DocumentBuilder:
         self.customer_refs: list[str] = []
         self.tracking: dict[str, str] = {}
         self.conveyance: str | None = None
-        self.packages = PackageTree()
+        self.packages = PackageTree(len(message.segments))
         # Per line index: the rank (in the profile's date order) of the line's own best date,
         # readable or not; -1 for a line that commits to nothing. Absent: no own date.
         self.own_dates: dict[int, int] = {}
@@ -445,10 +445,26 @@ class _DocumentBuilder:
             self.notes.add(state.segment, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} identifies no item (LIN/PIA)")
         if not line.packages and state.package_level is not None:
-            line.packages = self.packages.packages_of(state.package_level, line.quantity)
+            line.packages = self._level_packages(state)
         elif len(line.packages) == 1:
             line.packages = [Package(line.packages[0].sscc, line.quantity)]
         self.document.lines.append(line)
+
+    def _level_packages(self, state: _LineState) -> list[Package]:
+        """The packages of the line's level; none, with one warning at the first line so
+        refused, once they would outgrow what the message holds."""
+        tree = self.packages
+        if tree.refused:
+            return []
+        packages = tree.packages_of(state.package_level, state.line.quantity)
+        if packages is None:
+            self.notes.add(state.segment, ProblemCode.OVER_LIMIT,
+                           f"line {state.line.line_no or '?'} stands in a package level (CPS) "
+                           f"of {tree.refused} SSCCs: the lines would carry more packages "
+                           f"than the {tree.limit} segments and SSCCs read, so from this line "
+                           "on no line names its packages")
+            return []
+        return packages
 
     @staticmethod
     def _take_price(line: Line, prices: list[Price]) -> None:

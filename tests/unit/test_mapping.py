@@ -470,3 +470,28 @@ def test_a_line_takes_the_ssccs_of_the_nearest_level_above_that_has_any() -> Non
                                                                 (sscc(5), None)]
     assert third.packages == []
 
+
+def test_desadv_lines_under_a_level_of_many_ssccs_stop_at_the_segments_and_ssccs_read() -> None:
+    # Every line under a CPS level takes all of its SSCCs: 40 SSCCs over 40 lines would be
+    # 1,600 packages from 126 segments. The packages stop at the segments and SSCCs read
+    # (126 + 40), with a warning at the LIN of the first line that gets none.
+    gins = [f"GIN+BJ+{sscc(serial)}'" for serial in range(40)]
+    lines = [f"LIN+{index + 1}++{GTIN_1}:EN'QTY+12:1'" for index in range(40)]
+    doc = document_of(read(desadv(f"CPS+1'PAC+40++PX'{''.join(gins)}{''.join(lines)}")))
+    assert [len(line.packages) for line in doc.lines[:5]] == [40, 40, 40, 40, 0]
+    assert all(line.packages == [] for line in doc.lines[4:])
+    [warning] = [w for w in doc.warnings if w.code == ProblemCode.OVER_LIMIT.value]
+    # UNH 1, BGM 2, RFF 3, CPS 4, PAC 5, GIN 6-45, LIN+1 46 ... LIN+5 54
+    assert (warning.segment, warning.tag) == (54, "LIN")
+    assert "line 5" in warning.detail
+    assert "40 SSCCs" in warning.detail
+    assert doc.shipment.packages == 40
+
+
+def test_a_line_under_a_large_sscc_range_takes_all_of_its_packages() -> None:
+    # One GIN range (C208 from:to) names 300 pallets in one segment: the line takes them all.
+    doc = document_of(read(desadv(
+        f"CPS+1'PAC+300++PX'GIN+BJ+{sscc(0)}:{sscc(299)}'LIN+1++{GTIN_1}:EN'QTY+12:300'")))
+    assert [p.sscc for p in doc.lines[0].packages] == [sscc(serial) for serial in range(300)]
+    assert ProblemCode.OVER_LIMIT.value not in codes(doc)
+    assert doc.shipment.packages == 300
