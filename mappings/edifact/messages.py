@@ -131,7 +131,8 @@ class _DocumentBuilder:
         self.line: _LineState | None = None
         self.seen_bgm = False
         self.dates: dict[str, date | None] = {}
-        self.orders: list[str] = []
+        # An insertion-ordered set: membership is checked for every RFF+ON.
+        self.orders: dict[str, None] = {}
         self.customer_refs: list[str] = []
         self.tracking: dict[str, str] = {}
         self.conveyance: str | None = None
@@ -161,7 +162,7 @@ class _DocumentBuilder:
                            f"message function code (1225) {function!r} is not a known code")
         document.status = codes.FUNCTION_STATUS.get(function)
         if self.profile.order_number_in_bgm and document.document_number:
-            self.orders.append(document.document_number)
+            self.orders[document.document_number] = None
 
     def dtm(self, segment: Segment) -> None:
         qualifier, value = read_date(segment, self.notes)
@@ -204,8 +205,7 @@ class _DocumentBuilder:
             # and in an order the BGM number is the order: neither names the order answered.
             pass
         elif qualifier == ReferenceQualifier.ORDER:
-            if value not in self.orders:
-                self.orders.append(value)
+            self.orders[value] = None
         elif qualifier == ReferenceQualifier.CUSTOMER_REFERENCE:
             self.customer_refs.append(value)
         if qualifier in _TRACKING_REFERENCES:
@@ -520,16 +520,17 @@ class _DocumentBuilder:
 
     def _settle_order_numbers(self) -> None:
         document = self.document
-        orders = list(self.orders)
-        if not orders and not self.line_orders_from_on and self.customer_refs:
-            orders = [self.customer_refs[0]]
+        named = dict(self.orders)
+        if not named and not self.line_orders_from_on and self.customer_refs:
+            named = {self.customer_refs[0]: None}
             self.notes.add(None, ProblemCode.ASSUMED_VALUE,
                            "order number taken from RFF+CR (customer reference); "
                            "no RFF+ON was sent")
-        header_orders = list(orders)
+        header_orders = list(named)
         for line in document.lines:
-            if line.order_number and line.order_number not in orders:
-                orders.append(line.order_number)
+            if line.order_number:
+                named[line.order_number] = None
+        orders = list(named)
         document.order_numbers = orders
         if not orders and not self.profile.order_number_in_bgm:
             self.notes.add(None, ProblemCode.MISSING_VALUE,

@@ -495,3 +495,13 @@ def test_a_line_under_a_large_sscc_range_takes_all_of_its_packages() -> None:
     assert [p.sscc for p in doc.lines[0].packages] == [sscc(serial) for serial in range(300)]
     assert ProblemCode.OVER_LIMIT.value not in codes(doc)
     assert doc.shipment.packages == 300
+
+
+def test_order_numbers_are_listed_once_each_header_ones_first() -> None:
+    body = ("UNH+1+DESADV:D:96A:UN'BGM+351+D1+9'RFF+ON:A'RFF+ON:B'RFF+ON:A'"
+            f"LIN+1++{GTIN_1}:EN'QTY+12:1'RFF+ON:B'LIN+2++{GTIN_1}:EN'QTY+12:1'RFF+ON:C'"
+            f"LIN+3++{GTIN_1}:EN'QTY+12:1'RFF+ON:C'LIN+4++{GTIN_1}:EN'QTY+12:1'RFF+ON:D'"
+            "UNT+17+1'")
+    doc = one_document(body)
+    assert doc.order_numbers == ["A", "B", "C", "D"]
+    assert [line.order_number for line in doc.lines] == ["B", "C", "C", "D"]
