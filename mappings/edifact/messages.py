@@ -28,6 +28,7 @@ from mappings.edifact.codes import DateQualifier, QuantityQualifier, ReferenceQu
 from mappings.edifact.packages import PackageTree
 from mappings.edifact.profiles import GROUP_TRIGGERS, PROFILES, MessageProfile
 from mappings.edifact.readers import (
+    MAX_RANGE_SSCCS,
     Notes,
     Price,
     Quantity,
@@ -51,6 +52,7 @@ from mappings.edifact.readers import (
     read_quantity,
     read_reference,
     sscc_problem,
+    sscc_range_size,
 )
 from parsers.edifact import EdifactMessage, Segment
 from parsers.errors import Problem, ProblemCode, Severity
@@ -137,6 +139,7 @@ class _DocumentBuilder:
         self.tracking: dict[str, str] = {}
         self.conveyance: str | None = None
         self.packages = PackageTree(len(message.segments))
+        self.range_ssccs = 0  # SSCCs named by the message's GIN ranges so far
         # Per line index: the rank (in the profile's date order) of the line's own best date,
         # readable or not; -1 for a line that commits to nothing. Absent: no own date.
         self.own_dates: dict[int, int] = {}
@@ -270,19 +273,29 @@ class _DocumentBuilder:
         values: list[str] = []
         for first, last in ranges:
             if last:
-                expanded = expand_sscc_range(first, last)
-                if expanded is None:
-                    self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
-                                   f"SSCC range {first}:{last} cannot be read; its ends kept")
-                    values += [first, last]
-                else:
-                    values += expanded
+                values += self._sscc_range(segment, first, last)
                 continue
             problem = sscc_problem(first)
             if problem is not None:
                 self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
             values.append(first)
         return values
+
+    def _sscc_range(self, segment: Segment, first: str, last: str) -> list[str]:
+        """The SSCCs of a GIN range (C208 from:to); its two ends when it cannot be read or
+        would take the message's ranges past `MAX_RANGE_SSCCS`."""
+        size = sscc_range_size(first, last)
+        if size is None:
+            self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
+                           f"SSCC range {first}:{last} cannot be read; its ends kept")
+            return [first, last]
+        if self.range_ssccs + size > MAX_RANGE_SSCCS:
+            self.notes.add(segment, ProblemCode.OVER_LIMIT,
+                           f"SSCC range {first}:{last} would take the message's ranges past "
+                           f"{MAX_RANGE_SSCCS} SSCCs; its ends kept")
+            return [first, last]
+        self.range_ssccs += size
+        return expand_sscc_range(first, last) or [first, last]
 
     def end_of_detail(self, segment: Segment) -> None:
         """UNS/CNT: the summary section starts; no more lines."""

@@ -505,3 +505,15 @@ def test_order_numbers_are_listed_once_each_header_ones_first() -> None:
     doc = one_document(body)
     assert doc.order_numbers == ["A", "B", "C", "D"]
     assert [line.order_number for line in doc.lines] == ["B", "C", "C", "D"]
+
+
+def test_sscc_ranges_stop_at_the_message_limit_and_keep_their_ends() -> None:
+    # Each GIN range names 10,000 pallets in one segment: eleven of them would be 110,000.
+    firsts = range(0, 110_000, 10_000)
+    gins = [f"GIN+BJ+{sscc(first)}:{sscc(first + 9_999)}'" for first in firsts]
+    doc = document_of(read(desadv(f"CPS+1'{''.join(gins)}")))
+    [warning] = [w for w in doc.warnings if w.code == ProblemCode.OVER_LIMIT.value]
+    # UNH 1, BGM 2, RFF 3, CPS 4, GIN 5-15: the eleventh GIN is segment 15
+    assert (warning.segment, warning.tag) == (15, "GIN")
+    assert f"{sscc(100_000)}:{sscc(109_999)}" in warning.detail
+    assert doc.shipment.packages == 100_002
