@@ -28,6 +28,7 @@ from mappings.edifact.codes import DateQualifier, QuantityQualifier, ReferenceQu
 from mappings.edifact.packages import PackageTree
 from mappings.edifact.profiles import GROUP_TRIGGERS, PROFILES, MessageProfile
 from mappings.edifact.readers import (
+    MAX_RANGE_SSCCS,
     Notes,
     Price,
     Quantity,
@@ -51,6 +52,7 @@ from mappings.edifact.readers import (
     read_quantity,
     read_reference,
     sscc_problem,
+    sscc_range_size,
 )
 from parsers.edifact import EdifactMessage, Segment
 from parsers.errors import Problem, ProblemCode, Severity
@@ -131,11 +133,13 @@ class _DocumentBuilder:
         self.line: _LineState | None = None
         self.seen_bgm = False
         self.dates: dict[str, date | None] = {}
-        self.orders: list[str] = []
+        # An insertion-ordered set: membership is checked for every RFF+ON.
+        self.orders: dict[str, None] = {}
         self.customer_refs: list[str] = []
         self.tracking: dict[str, str] = {}
         self.conveyance: str | None = None
-        self.packages = PackageTree()
+        self.packages = PackageTree(len(message.segments))
+        self.range_ssccs = 0  # SSCCs named by the message's GIN ranges so far
         # Per line index: the rank (in the profile's date order) of the line's own best date,
         # readable or not; -1 for a line that commits to nothing. Absent: no own date.
         self.own_dates: dict[int, int] = {}
@@ -161,7 +165,7 @@ class _DocumentBuilder:
                            f"message function code (1225) {function!r} is not a known code")
         document.status = codes.FUNCTION_STATUS.get(function)
         if self.profile.order_number_in_bgm and document.document_number:
-            self.orders.append(document.document_number)
+            self.orders[document.document_number] = None
 
     def dtm(self, segment: Segment) -> None:
         qualifier, value = read_date(segment, self.notes)
@@ -204,8 +208,7 @@ class _DocumentBuilder:
             # and in an order the BGM number is the order: neither names the order answered.
             pass
         elif qualifier == ReferenceQualifier.ORDER:
-            if value not in self.orders:
-                self.orders.append(value)
+            self.orders[value] = None
         elif qualifier == ReferenceQualifier.CUSTOMER_REFERENCE:
             self.customer_refs.append(value)
         if qualifier in _TRACKING_REFERENCES:
@@ -270,19 +273,29 @@ class _DocumentBuilder:
         values: list[str] = []
         for first, last in ranges:
             if last:
-                expanded = expand_sscc_range(first, last)
-                if expanded is None:
-                    self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
-                                   f"SSCC range {first}:{last} cannot be read; its ends kept")
-                    values += [first, last]
-                else:
-                    values += expanded
+                values += self._sscc_range(segment, first, last)
                 continue
             problem = sscc_problem(first)
             if problem is not None:
                 self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER, problem)
             values.append(first)
         return values
+
+    def _sscc_range(self, segment: Segment, first: str, last: str) -> list[str]:
+        """The SSCCs of a GIN range (C208 from:to); its two ends when it cannot be read or
+        would take the message's ranges past `MAX_RANGE_SSCCS`."""
+        size = sscc_range_size(first, last)
+        if size is None:
+            self.notes.add(segment, ProblemCode.INVALID_IDENTIFIER,
+                           f"SSCC range {first}:{last} cannot be read; its ends kept")
+            return [first, last]
+        if self.range_ssccs + size > MAX_RANGE_SSCCS:
+            self.notes.add(segment, ProblemCode.OVER_LIMIT,
+                           f"SSCC range {first}:{last} would take the message's ranges past "
+                           f"{MAX_RANGE_SSCCS} SSCCs; its ends kept")
+            return [first, last]
+        self.range_ssccs += size
+        return expand_sscc_range(first, last) or [first, last]
 
     def end_of_detail(self, segment: Segment) -> None:
         """UNS/CNT: the summary section starts; no more lines."""
@@ -445,10 +458,26 @@ class _DocumentBuilder:
             self.notes.add(state.segment, ProblemCode.MISSING_VALUE,
                            f"line {line.line_no or '?'} identifies no item (LIN/PIA)")
         if not line.packages and state.package_level is not None:
-            line.packages = self.packages.packages_of(state.package_level, line.quantity)
+            line.packages = self._level_packages(state)
         elif len(line.packages) == 1:
             line.packages = [Package(line.packages[0].sscc, line.quantity)]
         self.document.lines.append(line)
+
+    def _level_packages(self, state: _LineState) -> list[Package]:
+        """The packages of the line's level; none, with one warning at the first line so
+        refused, once they would outgrow what the message holds."""
+        tree = self.packages
+        if tree.refused:
+            return []
+        packages = tree.packages_of(state.package_level, state.line.quantity)
+        if packages is None:
+            self.notes.add(state.segment, ProblemCode.OVER_LIMIT,
+                           f"line {state.line.line_no or '?'} stands in a package level (CPS) "
+                           f"of {tree.refused} SSCCs: the lines would carry more packages "
+                           f"than the {tree.limit} segments and SSCCs read, so from this line "
+                           "on no line names its packages")
+            return []
+        return packages
 
     @staticmethod
     def _take_price(line: Line, prices: list[Price]) -> None:
@@ -504,16 +533,17 @@ class _DocumentBuilder:
 
     def _settle_order_numbers(self) -> None:
         document = self.document
-        orders = list(self.orders)
-        if not orders and not self.line_orders_from_on and self.customer_refs:
-            orders = [self.customer_refs[0]]
+        named = dict(self.orders)
+        if not named and not self.line_orders_from_on and self.customer_refs:
+            named = {self.customer_refs[0]: None}
             self.notes.add(None, ProblemCode.ASSUMED_VALUE,
                            "order number taken from RFF+CR (customer reference); "
                            "no RFF+ON was sent")
-        header_orders = list(orders)
+        header_orders = list(named)
         for line in document.lines:
-            if line.order_number and line.order_number not in orders:
-                orders.append(line.order_number)
+            if line.order_number:
+                named[line.order_number] = None
+        orders = list(named)
         document.order_numbers = orders
         if not orders and not self.profile.order_number_in_bgm:
             self.notes.add(None, ProblemCode.MISSING_VALUE,

@@ -267,16 +267,26 @@ def read_identities(segment: Segment) -> tuple[str, list[tuple[str, str]]]:
 
 # More SSCCs than this in one range is not a despatch but a typo.
 _MAX_SSCC_RANGE = 10_000
+# The SSCCs all the ranges of one message may name: a range is one segment, so without it a
+# file of ranges would hold thousands of times its own size.
+MAX_RANGE_SSCCS = 100_000
+
+
+def sscc_range_size(first: str, last: str) -> int | None:
+    """How many SSCCs the range from `first` to `last` names, or None when it cannot be read
+    (an end that is no SSCC, the ends reversed, more than `_MAX_SSCC_RANGE`)."""
+    if sscc_problem(first) or sscc_problem(last) or first[:-1] > last[:-1]:
+        return None
+    size = int(last[:-1]) - int(first[:-1]) + 1
+    return size if size <= _MAX_SSCC_RANGE else None
 
 
 def expand_sscc_range(first: str, last: str) -> list[str] | None:
     """Every SSCC from `first` to `last` (GS1: the serial part counts up, the check digit is
     recomputed), or None when the range cannot be read."""
-    if sscc_problem(first) or sscc_problem(last) or first[:-1] > last[:-1]:
+    if sscc_range_size(first, last) is None:
         return None
     start, stop = int(first[:-1]), int(last[:-1])
-    if stop - start >= _MAX_SSCC_RANGE:
-        return None
     return [f"{body:017d}{gs1_check_digit(f'{body:017d}')}" for body in range(start, stop + 1)]
 
 

@@ -443,3 +443,77 @@ def test_quantity_after_the_line_reference_is_not_dropped_without_a_remark() -> 
     # UNH 1, BGM 2, RFF 3, LIN 4, RFF 5, QTY 6
     assert doc.lines[0].quantity == Decimal(5) or any(
         n.segment == 6 and n.tag == "QTY" for n in doc.warnings)
+
+
+def sscc(serial: int) -> str:
+    body = f"3541234{serial:010d}"
+    return f"{body}{gs1_check_digit(body)}"
+
+
+def test_ssccs_repeated_over_the_gins_of_a_level_are_kept_once_in_order() -> None:
+    doc = document_of(read(desadv(
+        f"CPS+1'GIN+BJ+{sscc(1)}+{sscc(2)}'GIN+BJ+{sscc(2)}+{sscc(3)}'GIN+BJ+{sscc(1)}'"
+        f"LIN+1++{GTIN_1}:EN'QTY+12:30'")))
+    assert [p.sscc for p in doc.lines[0].packages] == [sscc(1), sscc(2), sscc(3)]
+    assert doc.shipment.packages == 3
+
+
+def test_a_line_takes_the_ssccs_of_the_nearest_level_above_that_has_any() -> None:
+    # ISO 9735 hierarchy: CPS 7166 names the parent level; levels 2 and 3 send no GIN.
+    doc = document_of(read(desadv(
+        f"CPS+1'GIN+BJ+{sscc(1)}'CPS+2+1'CPS+3+2'LIN+1++{GTIN_1}:EN'QTY+12:30'"
+        f"CPS+4+3'GIN+BJ+{sscc(4)}+{sscc(5)}'LIN+2++{GTIN_2}:EN'QTY+12:5'"
+        f"CPS+5'LIN+3++{GTIN_2}:EN'QTY+12:5'")))
+    first, second, third = doc.lines
+    assert [(p.sscc, p.quantity) for p in first.packages] == [(sscc(1), Decimal(30))]
+    assert [(p.sscc, p.quantity) for p in second.packages] == [(sscc(4), None),
+                                                                (sscc(5), None)]
+    assert third.packages == []
+
+
+def test_desadv_lines_under_a_level_of_many_ssccs_stop_at_the_segments_and_ssccs_read() -> None:
+    # Every line under a CPS level takes all of its SSCCs: 40 SSCCs over 40 lines would be
+    # 1,600 packages from 126 segments. The packages stop at the segments and SSCCs read
+    # (126 + 40), with a warning at the LIN of the first line that gets none.
+    gins = [f"GIN+BJ+{sscc(serial)}'" for serial in range(40)]
+    lines = [f"LIN+{index + 1}++{GTIN_1}:EN'QTY+12:1'" for index in range(40)]
+    doc = document_of(read(desadv(f"CPS+1'PAC+40++PX'{''.join(gins)}{''.join(lines)}")))
+    assert [len(line.packages) for line in doc.lines[:5]] == [40, 40, 40, 40, 0]
+    assert all(line.packages == [] for line in doc.lines[4:])
+    [warning] = [w for w in doc.warnings if w.code == ProblemCode.OVER_LIMIT.value]
+    # UNH 1, BGM 2, RFF 3, CPS 4, PAC 5, GIN 6-45, LIN+1 46 ... LIN+5 54
+    assert (warning.segment, warning.tag) == (54, "LIN")
+    assert "line 5" in warning.detail
+    assert "40 SSCCs" in warning.detail
+    assert doc.shipment.packages == 40
+
+
+def test_a_line_under_a_large_sscc_range_takes_all_of_its_packages() -> None:
+    # One GIN range (C208 from:to) names 300 pallets in one segment: the line takes them all.
+    doc = document_of(read(desadv(
+        f"CPS+1'PAC+300++PX'GIN+BJ+{sscc(0)}:{sscc(299)}'LIN+1++{GTIN_1}:EN'QTY+12:300'")))
+    assert [p.sscc for p in doc.lines[0].packages] == [sscc(serial) for serial in range(300)]
+    assert ProblemCode.OVER_LIMIT.value not in codes(doc)
+    assert doc.shipment.packages == 300
+
+
+def test_order_numbers_are_listed_once_each_header_ones_first() -> None:
+    body = ("UNH+1+DESADV:D:96A:UN'BGM+351+D1+9'RFF+ON:A'RFF+ON:B'RFF+ON:A'"
+            f"LIN+1++{GTIN_1}:EN'QTY+12:1'RFF+ON:B'LIN+2++{GTIN_1}:EN'QTY+12:1'RFF+ON:C'"
+            f"LIN+3++{GTIN_1}:EN'QTY+12:1'RFF+ON:C'LIN+4++{GTIN_1}:EN'QTY+12:1'RFF+ON:D'"
+            "UNT+17+1'")
+    doc = one_document(body)
+    assert doc.order_numbers == ["A", "B", "C", "D"]
+    assert [line.order_number for line in doc.lines] == ["B", "C", "C", "D"]
+
+
+def test_sscc_ranges_stop_at_the_message_limit_and_keep_their_ends() -> None:
+    # Each GIN range names 10,000 pallets in one segment: eleven of them would be 110,000.
+    firsts = range(0, 110_000, 10_000)
+    gins = [f"GIN+BJ+{sscc(first)}:{sscc(first + 9_999)}'" for first in firsts]
+    doc = document_of(read(desadv(f"CPS+1'{''.join(gins)}")))
+    [warning] = [w for w in doc.warnings if w.code == ProblemCode.OVER_LIMIT.value]
+    # UNH 1, BGM 2, RFF 3, CPS 4, GIN 5-15: the eleventh GIN is segment 15
+    assert (warning.segment, warning.tag) == (15, "GIN")
+    assert f"{sscc(100_000)}:{sscc(109_999)}" in warning.detail
+    assert doc.shipment.packages == 100_002
