@@ -527,7 +527,7 @@ class _DocumentBuilder:
         self._settle_shipment()
         document.warnings = [
             *(_notice(p) for p in self.message.problems),
-            *self.notes.items,
+            *self.notes.listed(),
         ]
         return document
 

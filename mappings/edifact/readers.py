@@ -16,7 +16,7 @@ from gateway.domain.documents import Notice, Party
 from mappings.edifact.codes import DateFormat
 from parsers.edifact import EdifactMessage, Segment
 from parsers.edifact.segments import part
-from parsers.errors import ProblemCode
+from parsers.errors import MAX_PROBLEMS, ProblemCode
 
 # ASCII digits only: str.isdigit() and \d also accept '²' (ISO 8859-1 0xB2) and other
 # scripts' digits, which int() and Decimal() then reject or misread.
@@ -27,18 +27,32 @@ _CENTURY_PIVOT = 50
 
 
 class Notes:
-    """The notices collected while mapping one message, located by segment."""
+    """The notices collected while mapping one message, located by segment; past
+    `MAX_PROBLEMS` counted, not listed (as X12's, UBL's and cXML's: one value that is no value
+    is one warning, and a message may repeat a bad value a million times)."""
 
-    __slots__ = ("items", "message")
+    __slots__ = ("items", "message", "unlisted")
 
     def __init__(self, message: EdifactMessage) -> None:
         self.message = message
         self.items: list[Notice] = []
+        self.unlisted = 0
 
     def add(self, segment: Segment | None, code: ProblemCode, detail: str) -> None:
+        if len(self.items) >= MAX_PROBLEMS:
+            self.unlisted += 1
+            return
         position = self.message.position(segment) if segment is not None else None
         self.items.append(Notice(code.value, detail, position,
                                  segment.tag if segment is not None else None))
+
+    def listed(self) -> list[Notice]:
+        """The notices, and one counting those past the cap."""
+        if not self.unlisted:
+            return self.items
+        return [*self.items, Notice(ProblemCode.OVER_LIMIT.value,
+                                    f"{self.unlisted} more warnings are not listed (the first "
+                                    f"{MAX_PROBLEMS} are)", None, None)]
 
 
 def is_digits(text: str) -> bool:

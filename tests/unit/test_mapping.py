@@ -11,7 +11,7 @@ import pytest
 from gateway.domain.documents import Document, DocumentStatus, LineStatus
 from mappings.edifact.readers import gs1_check_digit, gtin_problem
 from mappings.registry import read_stream
-from parsers.errors import Problem, ProblemCode
+from parsers.errors import MAX_PROBLEMS, Problem, ProblemCode
 
 UNA = "UNA:+.? '"
 UNB = "UNB+UNOC:3+5412345000013:14+5400000000001:14+261120:1015+IC1'"
@@ -151,6 +151,21 @@ def test_quantities_are_decimals_or_null(qty: str, expected: Decimal | None,
     doc = one_document(body)
     assert doc.lines[0].quantity == expected
     assert codes(doc) == ([code.value] if code else [])
+
+
+def test_warnings_past_the_cap_are_counted_in_one_not_listed() -> None:
+    """A message repeating a bad value is one warning per value up to `MAX_PROBLEMS`; the
+    rest are counted in one OVER_LIMIT warning, as X12's, UBL's and cXML's are."""
+    lines = "".join(f"LIN+{n}++4000862141404:EN'QTY+12:zwoelf:PCE'" for n in range(1, 1201))
+    doc = one_document(f"UNH+1+DESADV:D:96A:UN'BGM+351+D1+9'RFF+ON:PO1'{lines}"
+                       f"UNT+{2 * 1200 + 4}+1'")
+    assert len(doc.lines) == 1200
+    assert len(doc.warnings) == MAX_PROBLEMS + 1
+    assert {w.code for w in doc.warnings[:MAX_PROBLEMS]} == {ProblemCode.INVALID_NUMBER.value}
+    assert doc.warnings[0].segment == 5
+    last = doc.warnings[-1]
+    assert last.code == ProblemCode.OVER_LIMIT.value
+    assert last.detail.startswith("200 more warnings")
 
 
 def test_order_number_from_customer_reference_is_flagged() -> None:
