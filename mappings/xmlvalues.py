@@ -10,6 +10,7 @@ from decimal import Decimal
 from lxml import etree
 
 from gateway.domain.documents import Notice
+from mappings.edifact.readers import capped
 from parsers.errors import MAX_PROBLEMS, ProblemCode
 from parsers.xml import line_of, local_name
 
@@ -32,11 +33,7 @@ class XmlNotes:
 
     def listed(self) -> list[Notice]:
         """The notices, and one counting those past the cap."""
-        if not self.unlisted:
-            return self.items
-        return [*self.items, Notice(ProblemCode.OVER_LIMIT.value,
-                                    f"{self.unlisted} more warnings are not listed (the first "
-                                    f"{MAX_PROBLEMS} are)", None, None)]
+        return capped(self.items, self.unlisted)
 
     def add(self, element: etree._Element | None, code: ProblemCode, detail: str) -> None:
         if len(self.items) >= MAX_PROBLEMS:

@@ -48,11 +48,17 @@ class Notes:
 
     def listed(self) -> list[Notice]:
         """The notices, and one counting those past the cap."""
-        if not self.unlisted:
-            return self.items
-        return [*self.items, Notice(ProblemCode.OVER_LIMIT.value,
-                                    f"{self.unlisted} more warnings are not listed (the first "
-                                    f"{MAX_PROBLEMS} are)", None, None)]
+        return capped(self.items, self.unlisted)
+
+
+def capped(items: list[Notice], unlisted: int) -> list[Notice]:
+    """A document's warnings: the first `MAX_PROBLEMS` listed, and one counting the `unlisted`
+    rest (every reader's notes keep to this)."""
+    if not unlisted:
+        return items
+    return [*items, Notice(ProblemCode.OVER_LIMIT.value,
+                           f"{unlisted} more warnings are not listed (the first "
+                           f"{MAX_PROBLEMS} are)", None, None)]
 
 
 def is_digits(text: str) -> bool:

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from gateway.domain.documents import Item, ItemId, Notice, Party
-from mappings.edifact.readers import gtin_problem, is_digits
+from mappings.edifact.readers import capped, gtin_problem, is_digits
 from mappings.x12 import codes
 from parsers.errors import MAX_PROBLEMS, ProblemCode
 from parsers.x12 import Transaction, X12Segment
@@ -42,11 +42,7 @@ class Notes:
 
     def listed(self) -> list[Notice]:
         """The notices, and one counting those past the cap."""
-        if not self.unlisted:
-            return self.items
-        return [*self.items, Notice(ProblemCode.OVER_LIMIT.value,
-                                    f"{self.unlisted} more warnings are not listed (the first "
-                                    f"{MAX_PROBLEMS} are)", None, None)]
+        return capped(self.items, self.unlisted)
 
 
 def read_date(text: str, segment: X12Segment, notes: Notes) -> date | None:

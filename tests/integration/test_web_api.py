@@ -157,30 +157,6 @@ def test_an_action_needs_the_current_version_in_if_match(client: TestClient, eng
         assert (last.actor, last.action, last.detail) == ("token:erp", "acknowledged", "on it")
 
 
-def test_the_lists_versions_follow_an_action_on_a_remembered_token(
-        client: TestClient, engine: Engine, scenario: Scenario) -> None:
-    """The list remembers the versions it computed (`queue_view.VersionMemo`); after an
-    action, the next page shows the exception's new version, the one its ETag now has."""
-    token = _token(engine, Scope.EXCEPTIONS_READ, Scope.EXCEPTIONS_WRITE)
-    exception_id = scenario.exception_owned_by(ANNA)
-
-    def listed() -> str:
-        items = client.get("/api/v1/exceptions?state=any&limit=200",
-                           headers=_auth(token)).json()["items"]
-        return str(next(item["version"] for item in items if item["id"] == exception_id))
-
-    url = f"/api/v1/exceptions/{exception_id}"
-    before = listed()
-    assert listed() == before
-    assert client.get(url, headers=_auth(token)).headers["etag"] == f'"{before}"'
-    done = client.post(url + "/actions", json={"action": "acknowledge"},
-                       headers={**_auth(token), "If-Match": f'"{before}"'})
-    assert done.status_code == 200
-    after = listed()
-    assert after != before
-    assert done.headers["etag"] == f'"{after}"'
-
-
 def test_the_lists_items_follow_an_action_on_a_remembered_token(
         client: TestClient, engine: Engine, scenario: Scenario) -> None:
     """The list remembers the items it wrote (`queue_items.ItemMemo`); after an action, the
