@@ -90,7 +90,9 @@ def read_decimal(text: str, element: etree._Element | None, notes: XmlNotes,
         notes.add(element, ProblemCode.INVALID_NUMBER, f"{what} {text[:40]!r} is not a number")
         return None
     value = Decimal(text)
-    if len(value.as_tuple().digits) > MAX_DIGITS:
+    # The coefficient's digits are some of the text's characters: a text no longer than
+    # MAX_DIGITS cannot hold more (and `as_tuple` costs more than the rest of the read).
+    if len(text) > MAX_DIGITS and len(value.as_tuple().digits) > MAX_DIGITS:
         notes.add(element, ProblemCode.INVALID_NUMBER,
                   f"{what} {text[:40]!r} has more than {MAX_DIGITS} digits: not read")
         return None

@@ -163,17 +163,18 @@ class _KnownIds:
     __slots__ = ("ids", "values")
 
     def __init__(self) -> None:
-        self.ids: set[ItemId] = set()
+        # (value, kind) pairs: a tuple hashes in C, an `ItemId` dataclass in Python.
+        self.ids: set[tuple[str, str]] = set()
         self.values: set[str] = set()
 
     def add(self, item: Item, value: str, kind: str, any_kind: bool = False) -> None:
         """`value` onto the item once; `any_kind`: not even under another kind."""
-        found = ItemId(value, kind)
-        if found in self.ids or (any_kind and value in self.values):
+        key = (value, kind)
+        if key in self.ids or (any_kind and value in self.values):
             return
-        self.ids.add(found)
+        self.ids.add(key)
         self.values.add(value)
-        item.ids.append(found)
+        item.ids.append(ItemId(value, kind))
 
 
 def _item(item: Item, item_id: etree._Element | None, known: _KnownIds) -> None:
