@@ -10,15 +10,11 @@ from decimal import Decimal
 from lxml import etree
 
 from gateway.domain.documents import Notice
-from mappings.edifact.readers import capped
+from mappings.edifact.readers import capped, plain_decimal
 from parsers.errors import MAX_PROBLEMS, ProblemCode
 from parsers.xml import line_of, local_name
 
 _DATE = re.compile(r"\s*(-?\d{4,})-(\d\d)-(\d\d)")
-_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-# The digits decimal arithmetic keeps exactly (the default context's precision): a longer
-# number would be rounded on its first sum (split confirmations add up).
-MAX_DIGITS = 28
 
 
 class XmlNotes:
@@ -86,15 +82,9 @@ def read_decimal(text: str, element: etree._Element | None, notes: XmlNotes,
     text = text.strip()
     if not text:
         return None
-    if _DECIMAL.fullmatch(text) is None:
-        notes.add(element, ProblemCode.INVALID_NUMBER, f"{what} {text[:40]!r} is not a number")
-        return None
-    value = Decimal(text)
-    # The coefficient's digits are some of the text's characters: a text no longer than
-    # MAX_DIGITS cannot hold more (and `as_tuple` costs more than the rest of the read).
-    if len(text) > MAX_DIGITS and len(value.as_tuple().digits) > MAX_DIGITS:
-        notes.add(element, ProblemCode.INVALID_NUMBER,
-                  f"{what} {text[:40]!r} has more than {MAX_DIGITS} digits: not read")
+    value = plain_decimal(text)
+    if isinstance(value, str):
+        notes.add(element, ProblemCode.INVALID_NUMBER, f"{what} {value}")
         return None
     return value
 

@@ -61,6 +61,28 @@ def capped(items: list[Notice], unlisted: int) -> list[Notice]:
                            f"{MAX_PROBLEMS} are)", None, None)]
 
 
+# X12's type R (ASC X12.6: a sign, ASCII digits, one decimal point anywhere; only the minus is
+# sent, a plus is tolerated) and xsd:decimal (XML Schema 1.1 Part 2, 3.3.3) are one pattern.
+_PLAIN_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# The digits decimal arithmetic keeps exactly (the default context's precision): a longer
+# number would be rounded on its first sum (split confirmations and ACK quantities add up).
+MAX_DIGITS = 28
+
+
+def plain_decimal(text: str) -> Decimal | str:
+    """`text` as an X12 R numeric or xsd:decimal of at most `MAX_DIGITS` digits, or what is
+    wrong with it (after the value's name in a warning). `Decimal()` alone would also take an
+    exponent, NaN, `1_000` and other scripts' digits."""
+    if _PLAIN_DECIMAL.fullmatch(text) is None:
+        return f"{text[:40]!r} is not a number"
+    value = Decimal(text)
+    # The coefficient's digits are some of the text's characters: a text no longer than
+    # MAX_DIGITS cannot hold more (and `as_tuple` costs more than the rest of the read).
+    if len(text) > MAX_DIGITS and len(value.as_tuple().digits) > MAX_DIGITS:
+        return f"{text[:40]!r} has more than {MAX_DIGITS} digits: not read"
+    return value
+
+
 def is_digits(text: str) -> bool:
     """Only the ASCII digits 0-9, at least one."""
     return text.isascii() and text.isdigit()

@@ -3,22 +3,14 @@ positions that recur across the 850, 855 and 856)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 
 from gateway.domain.documents import Item, ItemId, Notice, Party
-from mappings.edifact.readers import capped, gtin_problem, is_digits
+from mappings.edifact.readers import MAX_DIGITS, capped, gtin_problem, is_digits, plain_decimal
 from mappings.x12 import codes
 from parsers.errors import MAX_PROBLEMS, ProblemCode
 from parsers.x12 import Transaction, X12Segment
-
-# ASC X12.6 numerics: a sign (only the minus is sent, a plus is tolerated), ASCII digits and
-# for type R one decimal point anywhere.
-_NUMERIC = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-# The digits decimal arithmetic keeps exactly (the default context's precision): a longer
-# number would be rounded on its first sum (split ACK quantities add up).
-MAX_DIGITS = 28
 
 
 class Notes:
@@ -76,15 +68,9 @@ def read_decimal(text: str, segment: X12Segment, notes: Notes, what: str) -> Dec
     if len(text) <= MAX_DIGITS and text.isdigit() and text.isascii():
         # Plain ASCII digits (most quantities): a finite number, nothing more to check.
         return Decimal(text)
-    if _NUMERIC.fullmatch(text) is None:
-        notes.add(segment, ProblemCode.INVALID_NUMBER, f"{what} {text[:40]!r} is not a number")
-        return None
-    value = Decimal(text)
-    # The coefficient's digits are some of the text's characters: a text no longer than
-    # MAX_DIGITS cannot hold more (and `as_tuple` costs more than the rest of the read).
-    if len(text) > MAX_DIGITS and len(value.as_tuple().digits) > MAX_DIGITS:
-        notes.add(segment, ProblemCode.INVALID_NUMBER,
-                  f"{what} {text[:40]!r} has more than {MAX_DIGITS} digits: not read")
+    value = plain_decimal(text)
+    if isinstance(value, str):
+        notes.add(segment, ProblemCode.INVALID_NUMBER, f"{what} {value}")
         return None
     return value
 
