@@ -19,7 +19,10 @@ used). The sides:
 - `layer`: `gateway.as2.smime.open_message` on each message in one loop in this process
   (decrypt, verify, MIC), the alternative baseline the issue names;
 - `layer_threads`: the same layer from `--clients` threads of this process at once, for the
-  same concurrency as the endpoint's clients (information: the issue's loop is one).
+  same concurrency as the endpoint's clients (information: the issue's loop is one);
+- `layer_mdn`: the layer and then the signed MDN the endpoint answers (`build_receipt`, our
+  key), one loop (information: the least any endpoint does per message before it stores
+  anything, so `layer_mdn / layer` is the most one loop can reach against the layer).
 
 The sides alternate for `--runs` runs; medians, ratios, the CPU per message of the endpoint's
 processes and of the layer's loop, the number of worker processes and the load average are
@@ -56,7 +59,14 @@ from cryptography.hazmat.primitives.serialization import (
 from cryptography.x509.oid import NameOID
 
 from gateway.as2.cms import KeyPair
-from gateway.as2.mdn import MdnRequest, read_receipt
+from gateway.as2.mdn import (
+    Disposition,
+    MdnRequest,
+    Receipt,
+    ReceiptFacts,
+    build_receipt,
+    read_receipt,
+)
 from gateway.as2.mime import entity_from_headers, signed_parts, split_entity
 from gateway.as2.outgoing import Packed, SendPlan, pack
 from gateway.as2.smime import Security, open_message, received_mic
@@ -140,6 +150,25 @@ def open_with_layer(material: Material, messages: Sequence[Packed] | None = None
         result = open_message(entity_from_headers(message.headers, message.body), security)
         opened += received_mic(result, "sha256") == message.mic
     return opened
+
+
+def open_and_answer(material: Material, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+                    ) -> list[Receipt]:
+    """`open_with_layer`, then the signed MDN for each message as the endpoint builds it
+    (`As2Channel._receipt`: our station's key, the MIC, a `processed` disposition): one MDN
+    for each message whose MIC came out as expected."""
+    security = Security([material.ours], [material.partner.certificate], 10 * PAYLOAD_BYTES)
+    asked = MdnRequest(True, True, "sha256", None)
+    receipts: list[Receipt] = []
+    for n, message in enumerate(material.messages):
+        mic = received_mic(open_message(entity_from_headers(message.headers, message.body),
+                                        security), "sha256")
+        if mic != message.mic:
+            continue
+        facts = ReceiptFacts(f"<layer-{n}@bench>", "BUYER-AS2", "BENCH-AS2", Disposition(), mic,
+                             "The AS2 message was received and stored.")
+        receipts.append(build_receipt(facts, asked, material.ours, now()))
+    return receipts
 
 
 def open_with_layer_threads(material: Material, threads: int) -> int:
@@ -397,6 +426,7 @@ LABELS = {
     "openssl": "openssl cms -decrypt, -verify: a process each, one message after the other",
     "layer": "the bare S/MIME layer (decrypt, verify, MIC) in one loop",
     "layer_threads": "the bare S/MIME layer from as many threads as clients (info)",
+    "layer_mdn": "the bare layer and the signed MDN, no storing, in one loop (info)",
 }
 
 
@@ -406,12 +436,13 @@ def run_as2_benchmark(count: int, runs: int, progress: Callable[[str], None],
         progress("making keys and messages")
         material = make_material(Path(name), count)
         sides = {side: TimedSide(side, label) for side, label in LABELS.items()}
-        cpu: dict[str, list[float]] = {"endpoint": [], "layer": []}
+        cpu: dict[str, list[float]] = {"endpoint": [], "layer": [], "layer_mdn": []}
         loads: list[float] = []
         actions: dict[str, Callable[[], object]] = {
             "openssl": partial(open_with_openssl, material),
             "layer": partial(open_with_layer, material),
-            "layer_threads": partial(open_with_layer_threads, material, clients)}
+            "layer_threads": partial(open_with_layer_threads, material, clients),
+            "layer_mdn": lambda: len(open_and_answer(material))}
         for run in range(runs):
             loads.append(os.getloadavg()[0])
             progress(f"run {run + 1}/{runs}: endpoint, {workers} worker(s), "
@@ -423,8 +454,8 @@ def run_as2_benchmark(count: int, runs: int, progress: Callable[[str], None],
                 progress(f"run {run + 1}/{runs}: {side}")
                 cpu_before = time.process_time()
                 seconds, opened = timed(action)
-                if side == "layer":
-                    cpu["layer"].append(time.process_time() - cpu_before)
+                if side in cpu:
+                    cpu[side].append(time.process_time() - cpu_before)
                 if opened != count:
                     raise BenchmarkError(f"{side} opened {opened} of {count}")
                 sides[side].seconds.append(seconds)
@@ -442,6 +473,9 @@ def run_as2_benchmark(count: int, runs: int, progress: Callable[[str], None],
             "ratio_to_openssl": rates["endpoint"] / rates["openssl"],
             "ratio_to_layer": rates["endpoint"] / rates["layer"],
             "ratio_to_layer_threads": rates["endpoint"] / rates["layer_threads"],
+            # What one loop that opens and answers, storing nothing, reaches against the
+            # layer: the ceiling of any endpoint that runs on one core.
+            "layer_mdn_to_layer": rates["layer_mdn"] / rates["layer"],
             # CPU milliseconds per message (the endpoint's process; this process for the
             # layer's loop): less sensitive to the load than wall time.
             "cpu_ms_per_message": {name: 1000 * statistics.median(values) / count
@@ -480,6 +514,8 @@ def print_result(result: dict[str, Any], as_json: bool) -> None:
         console.print(f"end to end / {name}: {result[key]:.2f} (target {TARGET_RATIO}: "
                       f"{verdict})")
     console.print(f"end to end / the layer from {result['clients']} threads: "
-                  f"{result['ratio_to_layer_threads']:.2f} (info); load average at each run "
+                  f"{result['ratio_to_layer_threads']:.2f} (info); the layer and the signed MDN, "
+                  f"one loop, / the layer: {result['layer_mdn_to_layer']:.2f} (info: one "
+                  f"core's ceiling); load average at each run "
                   f"{', '.join(f'{v:.1f}' for v in result['load_average_at_each_run'])}, at "
                   f"the end {', '.join(f'{v:.1f}' for v in result['load_average'])}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lxml import etree
+
 from gateway.bench import dialects
 
 
@@ -24,6 +26,22 @@ def test_generated_xml_files_read_without_errors() -> None:
         assert (documents, errors) == (4, 0)
         assert 20 <= lines <= 200
         assert dialects.lxml_bare(files) == 4
+
+
+def test_the_walk_visits_every_element_of_every_file() -> None:
+    files = dialects.build_xml_files("UBL OrderResponse", 3)
+    elements = sum(sum(1 for _ in etree.fromstring(data).iter()) for data in files)
+    assert elements > 3 * 5 * 10
+    assert dialects.lxml_walk(files) == elements
+
+
+def test_an_xml_input_reports_the_walk_beside_the_bare_parse() -> None:
+    result = dialects.bench_xml("cXML ConfirmationRequest", 3, 1)
+    assert list(result.sides) == ["lxml", "ours", "walk"]
+    assert result.walk_ratio == result.sides["lxml"].median / result.sides["walk"].median
+    report = dialects.results_json([result], None, 1)["inputs"]["cXML ConfirmationRequest"]
+    assert report["walk_ratio"] == result.walk_ratio
+    assert dialects.bench_x12("855", 2, 1).walk_ratio is None
 
 
 def test_bots_reads_the_same_transaction_sets() -> None:
