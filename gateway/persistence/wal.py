@@ -30,7 +30,10 @@ is answered 451, the sender retries, and the retry is kept as a duplicate delive
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -77,3 +80,38 @@ class WalFlush:
             finally:
                 os.close(folder)
             self._inode = inode
+
+
+class WriterTurn:
+    """The group commits of several processes on one SQLite database (`gateway as2` and
+    `gateway web` run one worker process per CPU, each with its own) taking turns at writing.
+
+    SQLite has one write lock per database. A writer that finds it taken waits in SQLite's busy
+    handler, which sleeps 1, 2, 5, 10 ... up to 100 ms between attempts (sqlite3.c,
+    `sqliteDefaultBusyCallback`): the lock is free again after a millisecond or two, but the
+    next writer sleeps on. Here each group commit first takes an exclusive `flock(2)` on a
+    file of its own beside the database (`<database>-writers`) and holds it for its
+    transaction: the kernel wakes the next writer the moment it is released. The lock only
+    orders the gateway's group commits among themselves; every other writer still meets
+    SQLite's own lock, which alone keeps the data safe. A separate file, not the database:
+    over NFS, Linux emulates `flock` with the byte-range locks SQLite itself takes (flock(2),
+    NOTES)."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = Path(f"{database}-writers")
+        self._descriptor: int | None = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if self._descriptor is None:
+            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None

@@ -1,11 +1,13 @@
 """The SMTP intake on SQLite commits without flushing the write-ahead log inside the write lock,
 and flushes it itself before any 250: a message is answered only once the log that holds it was
-flushed to disk; a failed flush answers 451; the rest of the gateway keeps synchronous=FULL."""
+flushed to disk; a failed flush answers 451; the rest of the gateway keeps synchronous=FULL.
+The group commits of several processes on one database take turns on a lock file."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import os
 import threading
 from collections.abc import Iterator
@@ -100,6 +102,36 @@ def test_the_flush_syncs_the_log_and_its_folder_once_per_new_log_file(
     path.unlink()   # as SQLite removes it at the last close, once checkpointed
     flush()
     assert fsyncs.paths == [str(path), str(path.parent), str(path)]
+
+
+def test_a_group_commit_writes_only_in_its_turn_on_the_database_lock_file(
+        sqlite_engine: Engine) -> None:
+    """Another process's group commit holding the turn (here: this test, through a descriptor
+    of its own) keeps this one from writing until it lets go; then it writes at once."""
+    writer = GroupCommitWriter(make_session_factory(sqlite_engine).begin, lambda: NOW)
+    turn = f"{sqlite_engine.url.database}-writers"
+
+    async def main() -> tuple[bool, int, Archived]:
+        await writer.submit(Intake(mail(1), "smtp", "orders@acme.example"))
+        holder = os.open(turn, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        try:
+            future = writer.submit(Intake(mail(2), "smtp", "orders@acme.example"))
+            await asyncio.sleep(0.5)
+            waiting, stored = not future.done(), count(sqlite_engine)
+        finally:
+            fcntl.flock(holder, fcntl.LOCK_UN)
+            os.close(holder)
+        return waiting, stored, await asyncio.wait_for(future, 30)
+
+    try:
+        waiting, stored, archived = asyncio.run(main())
+    finally:
+        writer.close()
+    assert waiting
+    assert stored == 1
+    assert archived.duplicate_of is None
+    assert count(sqlite_engine) == 2
 
 
 def test_no_message_is_settled_before_the_log_holding_it_was_flushed(
