@@ -115,7 +115,7 @@ def create_app(settings: Settings,
 
     # The queue's front door inside the security headers: its answers carry them too.
     app.add_middleware(QueueFrontDoor, ctx=web)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=web.settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     register_pages(app, web)
     register_supplier_pages(app, web)

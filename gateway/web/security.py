@@ -112,30 +112,59 @@ def set_cookie(response: Response, request: Request, settings: WebSettings, name
 
 _RAW_SECURITY_HEADERS = tuple((name.lower().encode("latin-1"), value.encode("latin-1"))
                               for name, value in SECURITY_HEADERS.items())
+# RFC 6797: a year, this host only (includeSubDomains would bind every other site of the
+# domain to HTTPS, which is not this application's to decide). Browsers ignore it when it comes
+# over plain HTTP (section 8.1).
+_RAW_HSTS = (b"strict-transport-security", b"max-age=31536000")
+# What Starlette's ServerErrorMiddleware answers when not in debug mode.
+_SERVER_ERROR = b"Internal Server Error"
 
 
 class SecurityHeaders:
     """ASGI middleware: every HTTP answer carries `SECURITY_HEADERS`, unless the route set one
-    of them itself. Plain ASGI (the start message's header list is extended), not
-    `BaseHTTPMiddleware`, which runs each request in a task group with memory streams."""
+    of them itself, and `Strict-Transport-Security` when the request came over TLS or `hsts`
+    (the site is served over HTTPS behind a proxy: `GATEWAY_WEB_SECURE_COOKIES`), as cookies
+    are made `Secure`. Plain ASGI (the start message's header list is
+    extended), not `BaseHTTPMiddleware`, which runs each request in a task group with memory
+    streams.
 
-    def __init__(self, app: ASGIApp) -> None:
+    An exception no handler took is answered here, 500 with Starlette's own plain body, so that
+    answer carries the headers too: Starlette's `ServerErrorMiddleware`, which would otherwise
+    answer it, sits outside every middleware an app adds. The exception goes on up, and is
+    logged there as before."""
+
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self._app = app
+        self._hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        started = False
+        added = _RAW_SECURITY_HEADERS + ((_RAW_HSTS,) if self._hsts or scope.get("scheme") ==
+                                         "https" else ())
 
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
-                headers += [pair for pair in _RAW_SECURITY_HEADERS if pair[0] not in present]
+                headers += [pair for pair in added if pair[0] not in present]
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self._app(scope, receive, with_headers)
+        try:
+            await self._app(scope, receive, with_headers)
+        except Exception:
+            if not started:
+                await with_headers({"type": "http.response.start", "status": 500,
+                                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                                (b"content-length",
+                                                 str(len(_SERVER_ERROR)).encode())]})
+                await with_headers({"type": "http.response.body", "body": _SERVER_ERROR})
+            raise
 
 
 def safe_next(target: str | None) -> str:

@@ -20,8 +20,16 @@ from gateway.bootstrap import make_session_factory
 from gateway.config import Settings
 from gateway.persistence.accounts import AuditEventRow, LoginAttemptRow
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
-from gateway.web.security import SESSION_COOKIE
-from tests.integration.web_client import act, csrf_of, page_selects, sign_in, web_client
+from gateway.web.app import create_app
+from gateway.web.security import SESSION_COOKIE, WebSettings
+from tests.integration.web_client import (
+    SECRET,
+    act,
+    csrf_of,
+    page_selects,
+    sign_in,
+    web_client,
+)
 from tests.integration.web_scenario import (
     ADMIN,
     ANNA,
@@ -99,6 +107,27 @@ def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
         assert headers["x-frame-options"] == "DENY"
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "same-origin"
+        # Not over plain HTTP unless the site says it is served over HTTPS (below).
+        assert "strict-transport-security" not in headers
+
+
+def test_an_unhandled_error_is_answered_500_with_the_security_headers(settings: Settings) -> None:
+    app = create_app(settings, web_settings=WebSettings(SECRET, secure_cookies=True),
+                     clock=lambda: NOW)
+
+    def defect() -> None:
+        raise RuntimeError("a defect")
+
+    app.add_api_route("/defect", defect)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/defect")
+        assert answer.status_code == 500
+        assert answer.text == "Internal Server Error"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        for path in ("/defect", "/healthz", "/login"):
+            assert client.get(path).headers["strict-transport-security"] == "max-age=31536000"
 
 
 def test_pages_have_no_inline_script(client: TestClient, scenario: Scenario) -> None:
