@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.config import Settings
 from gateway.errors import ConfigurationError
 from gateway.observability import JsonLogFormatter
-from gateway.persistence.wal import BUSY_TIMEOUT_SECONDS
 from gateway.runtime import tune_garbage_collector as tune_garbage_collector  # re-exported
 
 # Loggers that would write message content or credentials below WARNING: aiosmtpd's logs every
@@ -186,7 +185,7 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={round(BUSY_TIMEOUT_SECONDS * 1000)}")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
     _record.info[_SYNCHRONOUS] = "FULL"
 

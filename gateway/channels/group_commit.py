@@ -43,7 +43,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -52,7 +51,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from gateway.bootstrap import FLUSH_LATER
-from gateway.persistence.wal import WalFlush, WriterTurn, wal_file
+from gateway.persistence.wal import WalFlush, wal_file
 from gateway.services.ingest import Archived, Intake, UnitOfWork, archive_many
 
 log = logging.getLogger(__name__)
@@ -106,7 +105,6 @@ class GroupCommit(Generic[T, R]):
         self._queue: queue.SimpleQueue[_Pending[T, R] | object] = queue.SimpleQueue()
         # Decided at the first commit: how this database's log is flushed (None: by COMMIT).
         self._flush: WalFlush | None = None
-        self._turn: WriterTurn | None = None   # with the flush: a SQLite file database
         self._decided = False
         self._unflushed: queue.SimpleQueue[_Committed[T, R] | object] = queue.SimpleQueue()
         self._flushing = threading.Lock()   # the writer's and the flusher's, one at a time
@@ -138,8 +136,6 @@ class GroupCommit(Generic[T, R]):
         self._thread.join()
         self._unflushed.put(_STOP)
         self._flusher.join()
-        if self._turn is not None:
-            self._turn.close()
 
     def _run(self) -> None:
         carry: _Pending[T, R] | object | None = None
@@ -171,8 +167,7 @@ class GroupCommit(Generic[T, R]):
         """Archive and commit a batch. On SQLite its log is flushed here when nothing else
         waits to be written, else by the flusher thread while the next batch is written."""
         try:
-            with self._turn() if self._turn is not None else nullcontext(), \
-                    self._transaction() as session:
+            with self._transaction() as session:
                 connection = session.connection(
                     execution_options={FLUSH_LATER: True} if self._flush else {})
                 self._decide(connection)
@@ -194,9 +189,7 @@ class GroupCommit(Generic[T, R]):
         log of this database can be flushed after the commits, by us."""
         if not self._decided:
             path = wal_file(connection)
-            if path is not None:
-                self._flush = WalFlush(path)
-                self._turn = WriterTurn(path.with_name(path.name.removesuffix("-wal")))
+            self._flush = WalFlush(path) if path is not None else None
             self._decided = True
 
     def _run_flusher(self) -> None:

@@ -30,20 +30,10 @@ is answered 451, the sender retries, and the retry is kept as a duplicate delive
 
 from __future__ import annotations
 
-import fcntl
-import logging
 import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection
-
-log = logging.getLogger(__name__)
-
-# SQLite's own wait for its write lock (`PRAGMA busy_timeout`, `gateway.bootstrap`).
-BUSY_TIMEOUT_SECONDS = 30.0
 
 
 def wal_file(connection: Connection) -> Path | None:
@@ -87,73 +77,3 @@ class WalFlush:
             finally:
                 os.close(folder)
             self._inode = inode
-
-
-class WriterTurn:
-    """The group commits of several processes on one SQLite database (`gateway as2` and
-    `gateway web` run one worker process per CPU, each with its own) taking turns at writing.
-
-    SQLite has one write lock per database. A writer that finds it taken waits in SQLite's busy
-    handler, which sleeps 1, 2, 5, 10 ... up to 100 ms between attempts (sqlite3.c,
-    `sqliteDefaultBusyCallback`), while the lock is free again after a millisecond or two. So
-    a group commit (from its second commit on: the first decides that the database is a SQLite
-    file) first takes an exclusive `flock(2)` on a file of its own beside the database
-    (`<database>-writers`) and holds it for its transaction; a writer that finds it taken
-    tries again every `POLL_SECONDS`. No order among the waiting writers is promised.
-
-    The turn only orders the gateway's group commits among themselves; every other writer
-    still meets SQLite's own lock, which alone keeps the data safe. So when the file cannot be
-    opened or locked (another user's database, a read-only folder), or another process keeps
-    the turn past `timeout` (a stopped process), the transaction goes ahead without it, as it
-    did before, and says so in the log. A separate file, not the database: over NFS, Linux
-    emulates `flock` with the byte-range locks SQLite itself takes (flock(2), NOTES). Used
-    from one thread at a time (the group commit's writer)."""
-
-    POLL_SECONDS = 0.0005
-
-    def __init__(self, database: Path, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
-        self.database = database.resolve()
-        self.path = Path(f"{self.database}-writers")
-        self._timeout = timeout
-        self._descriptor: int | None = None
-        self._unusable = False
-
-    @contextmanager
-    def __call__(self) -> Iterator[bool]:
-        """Holds the turn for the `with` block; yields whether it was taken."""
-        taken = self._take()
-        try:
-            yield taken
-        finally:
-            if taken and self._descriptor is not None:
-                fcntl.flock(self._descriptor, fcntl.LOCK_UN)
-
-    def _take(self) -> bool:
-        if self._unusable:
-            return False
-        try:
-            if self._descriptor is None:
-                # The database file's permissions, as SQLite gives its -wal and -shm files.
-                mode = os.stat(self.database).st_mode & 0o666
-                self._descriptor = os.open(self.path, os.O_RDONLY | os.O_CREAT, mode)
-            deadline = time.monotonic() + self._timeout
-            while True:
-                try:
-                    fcntl.flock(self._descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return True
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        log.warning("another process has held %s for over %.0f s: writing "
-                                    "without waiting for it", self.path, self._timeout)
-                        return False
-                    time.sleep(self.POLL_SECONDS)
-        except OSError as exc:
-            log.warning("the writers' turn file %s cannot be used (%s): the group commit "
-                        "writes without it", self.path, exc)
-            self._unusable = True
-            return False
-
-    def close(self) -> None:
-        if self._descriptor is not None:
-            os.close(self._descriptor)
-            self._descriptor = None

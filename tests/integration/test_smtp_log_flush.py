@@ -1,13 +1,11 @@
 """The SMTP intake on SQLite commits without flushing the write-ahead log inside the write lock,
 and flushes it itself before any 250: a message is answered only once the log that holds it was
-flushed to disk; a failed flush answers 451; the rest of the gateway keeps synchronous=FULL.
-The group commits of several processes on one database take turns on a lock file."""
+flushed to disk; a failed flush answers 451; the rest of the gateway keeps synchronous=FULL."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import fcntl
 import os
 import threading
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from gateway.bootstrap import FLUSH_LATER, READ_ONLY, make_engine, make_session_
 from gateway.channels.group_commit import GroupCommitWriter
 from gateway.config import Settings
 from gateway.persistence.schema import upgrade
-from gateway.persistence.wal import WalFlush, WriterTurn, wal_file
+from gateway.persistence.wal import WalFlush, wal_file
 from gateway.services.ingest import Archived, Intake
 from tests.integration.test_smtp import NOW, OURS, count, mail, smtp_server
 
@@ -102,95 +100,6 @@ def test_the_flush_syncs_the_log_and_its_folder_once_per_new_log_file(
     path.unlink()   # as SQLite removes it at the last close, once checkpointed
     flush()
     assert fsyncs.paths == [str(path), str(path.parent), str(path)]
-
-
-def test_a_group_commit_writes_only_in_its_turn_on_the_database_lock_file(
-        sqlite_engine: Engine) -> None:
-    """Another process's group commit holding the turn (here: this test, through a descriptor
-    of its own) keeps this one from writing until it lets go; then it writes at once."""
-    writer = GroupCommitWriter(make_session_factory(sqlite_engine).begin, lambda: NOW)
-    turn = f"{sqlite_engine.url.database}-writers"
-
-    async def main() -> tuple[bool, int, Archived]:
-        await writer.submit(Intake(mail(1), "smtp", "orders@acme.example"))
-        holder = os.open(turn, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(holder, fcntl.LOCK_EX)
-        try:
-            future = writer.submit(Intake(mail(2), "smtp", "orders@acme.example"))
-            await asyncio.sleep(0.5)
-            waiting, stored = not future.done(), count(sqlite_engine)
-        finally:
-            fcntl.flock(holder, fcntl.LOCK_UN)
-            os.close(holder)
-        return waiting, stored, await asyncio.wait_for(future, 30)
-
-    try:
-        waiting, stored, archived = asyncio.run(main())
-    finally:
-        writer.close()
-    assert waiting
-    assert stored == 1
-    assert archived.duplicate_of is None
-    assert count(sqlite_engine) == 2
-    assert _free(Path(turn))   # let go after the commit
-
-
-def _free(turn: Path) -> bool:
-    """Whether another descriptor could take the turn now (and lets it go again)."""
-    probe = os.open(turn, os.O_RDONLY)
-    try:
-        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(probe)
-    return True
-
-
-def test_the_turn_is_let_go_when_the_transaction_fails(tmp_path: Path) -> None:
-    (tmp_path / "gateway.db").write_bytes(b"")
-    turn = WriterTurn(tmp_path / "gateway.db")
-    seen: list[bool] = []
-
-    def refused_batch() -> None:
-        with turn() as taken:
-            seen.extend([taken, _free(turn.path)])
-            raise RuntimeError("the database refused the batch")
-
-    try:
-        with pytest.raises(RuntimeError):
-            refused_batch()
-        assert seen == [True, False]   # held during the transaction
-        assert _free(turn.path)
-    finally:
-        turn.close()
-
-
-def test_a_turn_kept_past_the_timeout_is_gone_without(tmp_path: Path,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
-    (tmp_path / "gateway.db").write_bytes(b"")
-    turn = WriterTurn(tmp_path / "gateway.db", timeout=0.05)
-    holder = os.open(turn.path, os.O_RDONLY | os.O_CREAT, 0o600)
-    fcntl.flock(holder, fcntl.LOCK_EX)
-    try:
-        with turn() as taken:
-            assert not taken
-        assert "writing without waiting" in caplog.text
-    finally:
-        os.close(holder)
-        turn.close()
-
-
-def test_a_turn_file_that_cannot_be_made_leaves_the_writes_to_sqlite(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    (tmp_path / "gateway.db").write_bytes(b"")
-    (tmp_path / "gateway.db-writers").mkdir()   # a name the file cannot take
-    turn = WriterTurn(tmp_path / "gateway.db")
-    with turn() as taken:
-        assert not taken
-    with turn() as again:   # given up for good, said once
-        assert not again
-    assert caplog.text.count("cannot be used") == 1
 
 
 def test_no_message_is_settled_before_the_log_holding_it_was_flushed(
