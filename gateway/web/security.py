@@ -124,9 +124,8 @@ class SecurityHeaders:
     """ASGI middleware: every HTTP answer carries `SECURITY_HEADERS`, unless the route set one
     of them itself, and `Strict-Transport-Security` when the request came over TLS or `hsts`
     (the site is served over HTTPS behind a proxy: `GATEWAY_WEB_SECURE_COOKIES`), as cookies
-    are made `Secure`. Plain ASGI (the start message's header list is
-    extended), not `BaseHTTPMiddleware`, which runs each request in a task group with memory
-    streams.
+    are made `Secure`. Plain ASGI (the start message's header list is extended), not
+    `BaseHTTPMiddleware`, which runs each request in a task group with memory streams.
 
     An exception no handler took is answered here, 500 with Starlette's own plain body, so that
     answer carries the headers too: Starlette's `ServerErrorMiddleware`, which would otherwise
