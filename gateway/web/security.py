@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, Signer
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.web.api_tokens import DEFAULT_CACHE_SECONDS, cache_seconds
@@ -117,7 +117,7 @@ _RAW_SECURITY_HEADERS = tuple((name.lower().encode("latin-1"), value.encode("lat
 # over plain HTTP (section 8.1).
 _RAW_HSTS = (b"strict-transport-security", b"max-age=31536000")
 # What Starlette's ServerErrorMiddleware answers when not in debug mode.
-_SERVER_ERROR = b"Internal Server Error"
+_SERVER_ERROR = "Internal Server Error"
 
 
 class SecurityHeaders:
@@ -158,11 +158,8 @@ class SecurityHeaders:
             await self._app(scope, receive, with_headers)
         except Exception:
             if not started:
-                await with_headers({"type": "http.response.start", "status": 500,
-                                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                                (b"content-length",
-                                                 str(len(_SERVER_ERROR)).encode())]})
-                await with_headers({"type": "http.response.body", "body": _SERVER_ERROR})
+                await PlainTextResponse(_SERVER_ERROR, status_code=500)(scope, receive,
+                                                                        with_headers)
             raise
 
 
