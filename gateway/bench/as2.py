@@ -143,8 +143,14 @@ def make_material(folder: Path, count: int) -> Material:
 # -- the sides --------------------------------------------------------------------------------
 
 
+def _security(material: Material) -> Security:
+    """What the layer opens the benchmark's messages with: our key, the partner's certificate,
+    a cap of ten messages' size."""
+    return Security([material.ours], [material.partner.certificate], 10 * PAYLOAD_BYTES)
+
+
 def open_with_layer(material: Material, messages: Sequence[Packed] | None = None) -> int:
-    security = Security([material.ours], [material.partner.certificate], 10 * PAYLOAD_BYTES)
+    security = _security(material)
     opened = 0
     for message in material.messages if messages is None else messages:
         result = open_message(entity_from_headers(message.headers, message.body), security)
@@ -157,7 +163,7 @@ def open_and_answer(material: Material, now: Callable[[], datetime] = lambda: da
     """`open_with_layer`, then the signed MDN for each message as the endpoint builds it
     (`As2Channel._receipt`: our station's key, the MIC, a `processed` disposition): one MDN
     for each message whose MIC came out as expected."""
-    security = Security([material.ours], [material.partner.certificate], 10 * PAYLOAD_BYTES)
+    security = _security(material)
     asked = MdnRequest(True, True, "sha256", None)
     receipts: list[Receipt] = []
     for n, message in enumerate(material.messages):
