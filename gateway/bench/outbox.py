@@ -38,7 +38,7 @@ from typing import Any, cast
 from rich.table import Table
 
 from gateway.bench.build import current_build
-from gateway.bench.common import BenchmarkError, TimedSide, timed
+from gateway.bench.common import BenchmarkError, TimedSide, process_cpu_seconds, timed
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import OutboundSettings, Settings
 from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
@@ -154,15 +154,6 @@ def _sink(folder: Path) -> Iterator[tuple[int, Path, int]]:
     finally:
         process.terminate()
         process.wait(10)
-
-
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of process `pid` so far (Linux's /proc), or None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _arrived_since(log: Path, offset: int) -> tuple[Counter[str], int]:

@@ -6,10 +6,18 @@ service all at once (200 per transaction, the next batch read while one is writt
 and on PostgreSQL. How long a batch waits in a queue is `gateway bench pipeline`'s to measure.
 The baseline is pydifact's `Interchange.from_str` of the same messages, and nothing else.
 Synthetic and seeded: every run measures the same bytes.
+
+Beside each gateway side, the CPU it took per message: this process's, and on PostgreSQL the
+server's (its backends for the scratch database, read from /proc where the server runs on this
+machine). From them two ceilings of the ratio to pydifact, what no scheduling of the same work
+can beat: this process's CPU alone (the wall time if it never waited; its Python threads share
+one core), and all the CPU spread evenly over the usable cores (the best any split of this
+work into processes could do).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -24,10 +32,11 @@ from typing import Any
 
 from pydifact.segmentcollection import Interchange
 from rich.table import Table
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.bench.build import current_build
-from gateway.bench.common import database_url, scratch_server
+from gateway.bench.common import database_url, process_cpu_seconds, scratch_server
 from gateway.bootstrap import make_engine, make_session_factory
 from gateway.config import Settings
 from gateway.domain.messages import MessageState
@@ -127,6 +136,9 @@ class SideResult:
     side: str
     seconds: float
     messages: int
+    # CPU seconds the side took: this process's, and the database server's where it is known.
+    cpu_seconds: float | None = None
+    server_cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -159,13 +171,45 @@ def gateway_run(settings: Settings, orders: list[list[ImportedLine]],
     # All of them handed in at once: archived `batch_size` per transaction, then processed
     # `batch_size` per batch, the next batch read while one is written
     # (`gateway.services.pipeline.process_in_order`).
-    started = time.perf_counter()
+    # The connections of the setup closed: every backend left at the end served the run.
+    engine.dispose()
+    server_before = server_cpu_seconds(engine)
+    started, cpu = time.perf_counter(), time.process_time()
     reports = ingest(factory.begin, intakes, TODAY, now, batch_size)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = server_cpu_seconds(engine)
     if any(r.state is not MessageState.RECONCILED for r in reports):
         raise RuntimeError(f"bench messages not reconciled: {reports[0]}")
     engine.dispose()
-    return SideResult(label, elapsed, len(messages))
+    server = None if server_before is None or server_after is None \
+        else server_after - server_before
+    return SideResult(label, elapsed, len(messages), cpu, server)
+
+
+def server_cpu_seconds(engine: Engine) -> float | None:
+    """CPU seconds so far of the PostgreSQL backends connected to the engine's database, the
+    one asking included, where the server runs on this machine (Linux's /proc); 0 on SQLite,
+    which runs in this process; None where it cannot be known. A backend that ended before
+    is not counted: the figure can only be too low."""
+    if engine.dialect.name == "sqlite":
+        return 0.0
+    with engine.connect() as connection:
+        pids = connection.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()
+        total = 0.0
+        for pid in pids:
+            seconds = process_cpu_seconds(pid)
+            if seconds is None or not _is_postgres(pid):
+                return None       # a server elsewhere: its pids are not this machine's
+            total += seconds
+    return total
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"postgres")
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -198,7 +242,7 @@ def run_reconcile_benchmark(lines: int, count: int, runs: int, sqlite_path: str,
             except OperationalError as exc:
                 postgres_error = str(exc.orig)
     _remove_sqlite(sqlite_path)
-    return summarize(results, lines, count, runs, postgres_error)
+    return summarize(results, lines, count, runs, postgres_error, len(os.sched_getaffinity(0)))
 
 
 def _remove_sqlite(path: str) -> None:
@@ -207,9 +251,9 @@ def _remove_sqlite(path: str) -> None:
 
 
 def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs: int,
-              postgres_error: str | None) -> dict[str, Any]:
+              postgres_error: str | None, cores: int = 1) -> dict[str, Any]:
     def median(side: str, attr: str) -> float | None:
-        values = [getattr(r, attr) for r in results[side]]
+        values = [getattr(r, attr) for r in results[side] if getattr(r, attr) is not None]
         return statistics.median(values) if values else None
 
     baseline = median("pydifact", "rate") or 0.0
@@ -221,15 +265,38 @@ def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs
         sides[side] = {"label": results[side][0].side, "messages_per_s": round(rate, 1),
                        "seconds": round(median(side, "seconds") or 0, 2),
                        "ratio_to_pydifact": round(rate / baseline, 2) if baseline else None}
+        if side != "pydifact":
+            sides[side].update(cpu_per_message(median(side, "cpu_seconds"),
+                                               median(side, "server_cpu_seconds"), count,
+                                               baseline, cores))
     # The two databases side by side, run by run (each run measures both, one after the
     # other): on a shared machine the load moves both, their ratio less.
     pairs = [postgres.rate / lite.rate for lite, postgres
              in zip(results["sqlite"], results["postgresql"], strict=False) if lite.rate]
     postgres_vs_sqlite = round(statistics.median(pairs), 2) if pairs else None
     return {"build": current_build().as_json(), "order_lines": lines, "messages": count,
-            "runs": runs, "sides": sides, "target_ratio_sqlite": TARGET,
+            "runs": runs, "cores": cores, "sides": sides, "target_ratio_sqlite": TARGET,
             "target_ratio_postgresql": TARGET, "postgresql_vs_sqlite": postgres_vs_sqlite,
             "postgresql_error": postgres_error}
+
+
+def cpu_per_message(cpu: float | None, server: float | None, count: int, baseline: float,
+                    cores: int) -> dict[str, float | None]:
+    """CPU milliseconds a message (this process, the server) and the two ceilings of the
+    ratio to the baseline (messages a second) that they leave: this process's CPU alone as
+    the wall time, and all the CPU spread over `cores`."""
+    if cpu is None or not count or not baseline:
+        return {"cpu_ms_per_message": None, "server_cpu_ms_per_message": None,
+                "ceiling_this_process": None, "ceiling_all_cores": None}
+    ms, server_ms, baseline_ms = 1000 * cpu / count, None, 1000 / baseline
+    ceiling_all = None
+    if server is not None:
+        server_ms = 1000 * server / count
+        ceiling_all = round(baseline_ms * cores / (ms + server_ms), 2) if ms + server_ms else None
+    return {"cpu_ms_per_message": round(ms, 3),
+            "server_cpu_ms_per_message": None if server_ms is None else round(server_ms, 3),
+            "ceiling_this_process": round(baseline_ms / ms, 2) if ms else None,
+            "ceiling_all_cores": ceiling_all}
 
 
 def reconcile_table(result: dict[str, Any]) -> Table:
@@ -237,7 +304,8 @@ def reconcile_table(result: dict[str, Any]) -> Table:
                          f"{result['order_lines']:,} order lines, {result['messages']:,} "
                          f"messages, median of {result['runs']} run(s)"),
                   title_justify="left")
-    for column in ("side", "seconds", "messages/s", "vs pydifact"):
+    for column in ("side", "seconds", "messages/s", "vs pydifact", "CPU ms/message",
+                   "ceilings"):
         table.add_column(column, justify="left" if column == "side" else "right")
     for name, side in result["sides"].items():
         ratio = side["ratio_to_pydifact"]
@@ -246,9 +314,26 @@ def reconcile_table(result: dict[str, Any]) -> Table:
         if target is not None:
             mark = " ✓" if ratio >= target else f" < {target}x ✗"
         table.add_row(side["label"], f"{side['seconds']:.2f}", f"{side['messages_per_s']:,.0f}",
-                      f"{ratio:.2f}x{mark}")
+                      f"{ratio:.2f}x{mark}", _cpu_cell(side), _ceilings_cell(side))
+    captions = [f"ceilings: pydifact's time a message over this process's CPU a message, "
+                f"then over all the CPU a message on {result.get('cores', 1)} core(s)"]
     if result.get("postgresql_error"):
-        table.caption = f"PostgreSQL skipped: {result['postgresql_error']}"
+        captions.append(f"PostgreSQL skipped: {result['postgresql_error']}")
     elif result.get("postgresql_vs_sqlite") is not None:
-        table.caption = f"PostgreSQL / SQLite, same run: {result['postgresql_vs_sqlite']:.2f}"
+        captions.append(f"PostgreSQL / SQLite, same run: {result['postgresql_vs_sqlite']:.2f}")
+    table.caption = "\n".join(captions)
     return table
+
+
+def _cpu_cell(side: dict[str, Any]) -> str:
+    cpu, server = side.get("cpu_ms_per_message"), side.get("server_cpu_ms_per_message")
+    if cpu is None:
+        return ""
+    return f"{cpu:.2f}" + (f" + server {server:.2f}" if server else "")
+
+
+def _ceilings_cell(side: dict[str, Any]) -> str:
+    alone, spread = side.get("ceiling_this_process"), side.get("ceiling_all_cores")
+    if alone is None:
+        return ""
+    return f"{alone:.2f}x" + ("" if spread is None else f", {spread:.2f}x")

@@ -41,7 +41,13 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
 from gateway.bench.build import current_build
-from gateway.bench.common import BenchmarkError, database_url, percentile, scratch_server
+from gateway.bench.common import (
+    BenchmarkError,
+    database_url,
+    percentile,
+    process_cpu_seconds,
+    scratch_server,
+)
 
 TARGET_MEDIAN_MS = 200.0
 TARGET_P99_MS = 500.0
@@ -471,21 +477,11 @@ def bare_work(dsn: str, statements: list[Statement]) -> Callable[[], Worker]:
     return make
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU seconds of a process so far (Linux /proc; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # fields[11], fields[12]: utime and stime in clock ticks (proc(5), fields 14 and 15)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def group_cpu_seconds(group: int) -> float | None:
     """User plus system CPU seconds of every live process in process group `group` (the web
     server and its uvicorn workers; Linux /proc; None elsewhere). A worker that exited is
     not counted: none does during a round."""
-    if cpu_seconds(group) is None:
+    if process_cpu_seconds(group) is None:
         return None
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):

@@ -357,7 +357,10 @@ class ExceptionRow(Base):
     __tablename__ = "exceptions"
     __table_args__ = (Index("ix_exceptions_key_state", "key", "state"),
                       # The web queue's keyset, worst first (gateway.web.exceptions_view).
-                      Index("ix_exceptions_risk_id", "risk", "id"))
+                      Index("ix_exceptions_risk_id", "risk", "id"),
+                      # What a batch's orders already have (`ExceptionLedger`), found
+                      # without reading the supplier's whole history; a supplier's alone.
+                      Index("ix_exceptions_supplier_order", "supplier_code", "order_number"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))
@@ -365,7 +368,7 @@ class ExceptionRow(Base):
     severity: Mapped[str] = mapped_column(String(8))
     risk: Mapped[float] = mapped_column()
     state: Mapped[str] = mapped_column(String(16), index=True)
-    supplier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    supplier_code: Mapped[str | None] = mapped_column(String(64))
     order_number: Mapped[str | None] = mapped_column(String(64))
     line_no: Mapped[str | None] = mapped_column(String(32))
     order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -17,10 +18,19 @@ from sqlalchemy import Engine, event, func, select
 from gateway.bench.reconcile import PARTNERS, TODAY, make_messages, make_orders
 from gateway.bootstrap import READ_ONLY
 from gateway.domain.messages import MessageState
+from gateway.persistence.bulk import insert_many, insert_rows
 from gateway.persistence.models import ExceptionEventRow, LineVersionRow
 from gateway.services.ingest import Intake, UnitOfWork, archive_many
 from gateway.services.orders import import_lines
-from gateway.services.processing import MessageReport, read_batch, write_batch
+from gateway.services.processing import (
+    DOCUMENTS,
+    LINES,
+    MESSAGES,
+    ORDERS,
+    MessageReport,
+    read_batch,
+    write_batch,
+)
 from tests.integration.conftest import POSTGRESQL_ONLY, transactions
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -147,3 +157,69 @@ def test_on_postgresql_the_rows_are_copied_one_statement_per_table(
     # No multi-row INSERT ... VALUES left on the write path, and no statement per row.
     assert not [key for key in statements.sent if key.startswith("INSERT")]
     assert write <= WRITE, statements.sent
+
+
+@POSTGRESQL_ONLY
+def test_on_postgresql_a_batch_finds_its_orders_and_earlier_documents_by_their_keys(
+        engine: Engine) -> None:
+    """With a supplier's long history and the planner's statistics, the statements a batch
+    sends look its orders up by their numbers and the documents sent before by supplier,
+    kind and number: never a scan of every order line or of every document the supplier
+    sent (work that grew with the history, batch after batch)."""
+    transaction, ids = _world(engine, SMALL)
+    with engine.begin() as connection:
+        _history(connection)
+        connection.exec_driver_sql("ANALYZE")
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                executemany: bool) -> None:
+        if statement.lstrip().startswith("SELECT") and not executemany:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        # Responses, then despatch advices repeating no number: both read the documents.
+        _read, _write, reports = _process(transaction, ids[:SMALL], Statements())
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert {r.state for r in reports} == {MessageState.RECONCILED}
+    plans: dict[str, str] = {}
+    with engine.begin() as connection:
+        for statement, parameters in sent:
+            if "order_lines" in statement or "FROM documents" in statement:
+                plans[statement] = "\n".join(connection.exec_driver_sql(
+                    f"EXPLAIN {statement}", parameters).scalars())
+    orders = [plan for statement, plan in plans.items() if "order_lines" in statement]
+    documents = [plan for statement, plan in plans.items() if "FROM documents" in statement]
+    assert len(orders) >= 2
+    assert documents
+    for plan in orders:
+        assert "Seq Scan on order_lines" not in plan, plan
+        assert "uq_purchase_orders_number" in plan, plan
+    for plan in documents:
+        assert "Seq Scan on documents" not in plan, plan
+        assert "document_number" in _index_conditions(plan), plan
+
+
+def _history(connection: Any) -> None:
+    """30,000 more order lines and 5,000 documents of the supplier the batch comes from."""
+    order_ids = insert_many(connection, ORDERS, [
+        {"number": f"HIST{n:06d}", "supplier_code": "BENCH", "source": "test",
+         "updated_at": NOW} for n in range(2000)])
+    insert_many(connection, LINES, [
+        {"order_id": order_id, "line_no": str(10 * (n + 1)), "quantity": Decimal(5),
+         "state": "open", "despatched_quantity": Decimal(0)}
+        for order_id in order_ids for n in range(15)])
+    (message_id,) = insert_many(connection, MESSAGES, [
+        {"sha256": "0" * 64, "size": 1, "channel": "test", "sender": "test", "raw": b"x",
+         "received_at": NOW, "updated_at": NOW, "state": "reconciled", "attempts": 1}])
+    insert_rows(connection, DOCUMENTS, [
+        {"message_id": message_id, "message_index": n, "kind": "order_response",
+         "message_type": "ORDRSP", "document_number": f"OLD{n:06d}", "supplier_code": "BENCH",
+         "canonical": {}, "created_at": NOW}
+        for n in range(5000)])
+
+
+def _index_conditions(plan: str) -> str:
+    return "\n".join(line for line in plan.splitlines() if "Index Cond" in line)
