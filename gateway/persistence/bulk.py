@@ -191,6 +191,38 @@ def delete_rows(connection: Connection, table: Table,
     connection.exec_driver_sql(statement, (*arrays, arrays[0]))
 
 
+def replace_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
+                 keys: Sequence[str]) -> None:
+    """Store `rows` (every row with the same keys, the columns to write), each in place of
+    the row with the same values of `keys`, the table's primary key, if there is one. On
+    PostgreSQL one `INSERT ... SELECT FROM unnest(...) ON CONFLICT (keys) DO UPDATE`, each
+    column's values one array: the conflict is found through the key's unique index, so the
+    statement costs the same however many rows the table holds (a `DELETE ... USING
+    unnest(...)`, which the planner may answer by scanning the table, did not:
+    docs/architecture.md, "Measured facts"). A key listed twice keeps its last row. Elsewhere
+    `delete_rows` of the keys, then `insert_rows`."""
+    if not rows:
+        return
+    last = list({tuple(row[key] for key in keys): row for row in rows}.values())
+    if connection.dialect.name != "postgresql":
+        delete_rows(connection, table, [{key: row[key] for key in keys} for row in last])
+        insert_rows(connection, table, last)
+        return
+    names = list(rows[0])
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    arrays = [_array(table.c[name], [row[name] for row in last], dialect) for name in names]
+    types = [table.c[name].type.compile(dialect=dialect) for name in names]
+    changed = [name for name in names if name not in keys]
+    statement = (
+        f"INSERT INTO {quote(table.name)} (" + ", ".join(quote(name) for name in names)
+        + ") SELECT * FROM unnest(" + ", ".join(f"%s::{kind}[]" for kind in types)
+        + ") ON CONFLICT (" + ", ".join(quote(key) for key in keys) + ") DO "
+        + ("UPDATE SET " + ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}"
+                                     for name in changed) if changed else "NOTHING"))
+    connection.exec_driver_sql(statement, tuple(arrays))
+
+
 def insert_many(connection: Connection, table: Table,
                 rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert rows; their new ids, in the rows' order (ascending).

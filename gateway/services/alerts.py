@@ -34,7 +34,7 @@ from gateway.domain.alerts import (
 from gateway.domain.discrepancies import ExceptionState, is_open
 from gateway.domain.outbound import OutboundDraft, OutboundKind, Transport
 from gateway.domain.tolerances import Severity
-from gateway.persistence.bulk import delete_rows, insert_rows
+from gateway.persistence.bulk import insert_rows, replace_rows
 from gateway.persistence.models import (
     AlertMarkRow,
     ExceptionAlertRow,
@@ -42,7 +42,7 @@ from gateway.persistence.models import (
     NotifySettingsRow,
     Supplier,
 )
-from gateway.persistence.queries import chunked, one_of
+from gateway.persistence.queries import chunked, found_by_key, one_of
 from gateway.services.alert_routing import NotifyConfig, Recipient, notify_from_mapping
 from gateway.services.outbox import enqueue_many
 
@@ -185,19 +185,19 @@ class _Desk:
         keys = sorted(self.touched)
         if not keys:
             return
-        delete_rows(self.session.connection(), MARKS,
-                    [{"exception_id": e, "recipient": r} for e, r in keys])
-        insert_rows(self.session.connection(), MARKS, [
+        replace_rows(self.session.connection(), MARKS, [
             {"exception_id": e, "recipient": r, "change": h.change.value,
              "severity": h.severity.value, "heard_at": h.at, "at_once_at": h.at_once_at,
-             "escalated": h.escalated} for (e, r) in keys for h in [self.heard[(e, r)]]])
+             "escalated": h.escalated} for (e, r) in keys for h in [self.heard[(e, r)]]],
+            ("exception_id", "recipient"))
 
 
 def _heard(session: Session, ids: list[int]) -> dict[tuple[int, str], Heard]:
     heard: dict[tuple[int, str], Heard] = {}
     for batch in chunked(sorted(ids)):
-        for row in session.execute(select(MARKS).where(
-                one_of(MARKS.c.exception_id, batch, session.get_bind().dialect))):
+        marks = found_by_key(select(MARKS), MARKS.c.exception_id, batch,
+                             session.get_bind().dialect)
+        for row in session.execute(select(*marks.c)):
             heard[(row.exception_id, row.recipient)] = Heard(
                 Change(row.change), Severity(row.severity), aware(row.heard_at),
                 aware(row.at_once_at) if row.at_once_at else None, bool(row.escalated))

@@ -22,7 +22,7 @@ from gateway.domain.reconciliation import Outcome
 from gateway.domain.silence import Silence
 from gateway.persistence.bulk import insert_many, insert_rows, update_rows
 from gateway.persistence.models import ExceptionEventRow, ExceptionRow
-from gateway.persistence.queries import chunked, one_of, result_rows
+from gateway.persistence.queries import chunked, found_by_key, result_rows
 from gateway.services.alerts import tell
 from gateway.services.lookups import SupplierInfo
 
@@ -114,15 +114,15 @@ class ExceptionLedger:
         columns = (EXCEPTIONS.c.key, EXCEPTIONS.c.id, EXCEPTIONS.c.state, EXCEPTIONS.c.actual,
                    EXCEPTIONS.c.occurrences)
         dialect = self.session.get_bind().dialect
-        queries = [select(*columns).where(EXCEPTIONS.c.supplier_code == code,
-                                          one_of(EXCEPTIONS.c.order_number, batch, dialect))
-                   for code, numbers in orders.items() for batch in chunked(sorted(numbers))]
-        queries += [select(*columns).where(one_of(EXCEPTIONS.c.key, batch, dialect))
-                    for batch in chunked(sorted(orderless))]
+        found = [found_by_key(select(*columns).where(EXCEPTIONS.c.supplier_code == code),
+                              EXCEPTIONS.c.order_number, batch, dialect)
+                 for code, numbers in orders.items() for batch in chunked(sorted(numbers))]
+        found += [found_by_key(select(*columns), EXCEPTIONS.c.key, batch, dialect)
+                  for batch in chunked(sorted(orderless))]
         known: dict[str, _Row] = {}
-        for query in queries:
+        for rows in found:
             for key, row_id, state, actual, occurrences in result_rows(self.session.execute(
-                    query.order_by(EXCEPTIONS.c.id))):
+                    select(*rows.c).order_by(rows.c.id))):
                 known[key] = _Row(row_id, ExceptionState(state), actual, occurrences)
         return known
 

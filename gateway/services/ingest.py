@@ -15,14 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import Select, Table, select, text, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from gateway.config import PipelineSettings
 from gateway.domain.messages import MessageState, move_message
 from gateway.persistence.bulk import insert_many
 from gateway.persistence.models import InboundMessage
-from gateway.persistence.queries import chunked
+from gateway.persistence.queries import chunked, found_by_key, result_rows
 from gateway.services.pipeline import Wait, process_retrying
 from gateway.services.processing import MessageReport, process_batch
 from gateway.services.unit_of_work import UnitOfWork as UnitOfWork  # where channels import it
@@ -51,12 +52,15 @@ class Archived:
 # The table itself, not the mapped class: archiving runs on Core's paths. The ORM's bulk insert
 # and row loading took half the CPU of the SMTP intake's writer (`gateway bench smtp`).
 _MESSAGES = cast(Table, InboundMessage.__table__)
-# Built once: the SMTP intake runs it for every group commit of a few messages.
-_EARLIER_COPIES = (
-    select(_MESSAGES.c.sha256, _MESSAGES.c.sender, _MESSAGES.c.id)
-    .where(_MESSAGES.c.sha256.in_(bindparam("digests", expanding=True)),
-           _MESSAGES.c.state.not_in([MessageState.FAILED, MessageState.DUPLICATE]))
-    .order_by(_MESSAGES.c.id.desc()))
+
+
+def _earlier_copies(digests: list[str], dialect: Dialect) -> Select[Any]:
+    """The kept messages with one of these digests, newest first."""
+    copies = found_by_key(
+        select(_MESSAGES.c.sha256, _MESSAGES.c.sender, _MESSAGES.c.id)
+        .where(_MESSAGES.c.state.not_in([MessageState.FAILED, MessageState.DUPLICATE])),
+        _MESSAGES.c.sha256, digests, dialect)
+    return select(*copies.c).order_by(copies.c.id.desc())
 
 
 def archive(session: Session, intake: Intake, now: datetime) -> Archived:
@@ -73,8 +77,8 @@ def archive_many(session: Session, intakes: list[Intake], now: datetime) -> list
                            for intake, digest in zip(intakes, digests, strict=True)})
     originals: dict[tuple[str, str], int] = {}
     for batch in chunked(sorted(set(digests))):
-        for digest, sender, message_id in session.connection().execute(
-                _EARLIER_COPIES, {"digests": batch}):
+        for digest, sender, message_id in result_rows(session.connection().execute(
+                _earlier_copies(batch, session.get_bind().dialect))):
             originals[(digest, sender)] = message_id
     results: list[Archived] = []
     first: list[int] = []

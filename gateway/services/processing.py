@@ -55,7 +55,13 @@ from gateway.persistence.models import (
     OrderLineRow,
     PurchaseOrder,
 )
-from gateway.persistence.queries import chunked, one_of, result_rows
+from gateway.persistence.queries import (
+    chunked,
+    found_by_key,
+    found_by_keys,
+    one_of,
+    result_rows,
+)
 from gateway.services.acknowledgements import (
     AS2_ROUTE,
     AckPolicy,
@@ -562,25 +568,24 @@ class _Run:
         keys = {(d.kind.value, d.document_number) for m in messages
                 if m.supplier is not None and m.supplier.code == supplier
                 for d in m.documents if d.document_number}
-        # An IN on the kinds and one on the numbers, the pair compared here: a (kind, number)
-        # tuple IN scans the index on SQLite (docs/architecture.md, "Measured facts"), and
-        # without the kinds the index (supplier, kind, number) finds only the supplier, whose
-        # every document the server then read for each batch.
-        kinds = sorted({kind for kind, _number in keys})
-        for batch in chunked(sorted({number for _kind, number in keys})):
+        # Each (kind, number) found through the index (supplier, kind, number)
+        # (`found_by_keys`); on SQLite an IN on the kinds and one on the numbers, the pair
+        # compared here: a tuple IN scans the index there (docs/architecture.md, "Measured
+        # facts").
+        dialect = self.session.get_bind().dialect
+        for batch in chunked(sorted(keys)):
             # Documents of a message that failed, or of a duplicate delivery, were never the
             # first sending of anything.
-            earliest = self.session.execute(
-                select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number,
-                       func.min(DOCUMENTS.c.message_id))
+            sent = found_by_keys(
+                select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number, DOCUMENTS.c.message_id)
                 .join(MESSAGES, MESSAGES.c.id == DOCUMENTS.c.message_id)
                 .where(DOCUMENTS.c.supplier_code == supplier,
-                       one_of(DOCUMENTS.c.kind, kinds, self.session.get_bind().dialect),
-                       one_of(DOCUMENTS.c.document_number, batch,
-                              self.session.get_bind().dialect),
                        MESSAGES.c.state.not_in([MessageState.FAILED.value,
-                                                MessageState.DUPLICATE.value]))
-                .group_by(DOCUMENTS.c.kind, DOCUMENTS.c.document_number))
+                                                MessageState.DUPLICATE.value])),
+                (DOCUMENTS.c.kind, DOCUMENTS.c.document_number), batch, dialect)
+            earliest = self.session.execute(
+                select(sent.c.kind, sent.c.document_number, func.min(sent.c.message_id))
+                .group_by(sent.c.kind, sent.c.document_number))
             firsts: dict[tuple[str, str], int] = {}
             for kind, number, first in result_rows(earliest):
                 if (kind, number) in keys:
@@ -592,12 +597,12 @@ class _Run:
         """What the first sending of each repeated number said, to tell a copy (the same
         document under another envelope or through another channel) from a changed one."""
         for batch in chunked(sorted(set(firsts.values()))):
+            sent = found_by_key(
+                select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number, DOCUMENTS.c.message_id,
+                       DOCUMENTS.c.canonical).where(DOCUMENTS.c.supplier_code == supplier),
+                DOCUMENTS.c.message_id, batch, self.session.get_bind().dialect)
             for kind, number, message_id, canonical in result_rows(self.session.execute(
-                    select(DOCUMENTS.c.kind, DOCUMENTS.c.document_number,
-                           DOCUMENTS.c.message_id, DOCUMENTS.c.canonical)
-                    .where(DOCUMENTS.c.supplier_code == supplier,
-                           one_of(DOCUMENTS.c.message_id, batch,
-                                  self.session.get_bind().dialect)))):
+                    select(*sent.c))):
                 if firsts.get((kind, number)) == message_id:
                     self.first_content.setdefault((supplier, kind, number),
                                                   (message_id, canonical))

@@ -25,9 +25,11 @@ from gateway.persistence.bulk import (
     faster_processor,
     insert_many,
     insert_rows,
+    replace_rows,
     update_rows,
     write_many,
 )
+from gateway.services.alerts import MARKS
 from gateway.services.exception_store import EVENTS, EXCEPTIONS
 from gateway.services.processing import LINES, MESSAGES, ORDERS, VERSIONS
 from tests.integration.conftest import POSTGRESQL_ONLY
@@ -312,6 +314,46 @@ def test_a_delete_removes_the_rows_of_the_keys_given_and_no_other(engine: Engine
         left = connection.execute(select(VERSIONS.c.position).where(
             VERSIONS.c.message_id == message_id)).scalars().all()
     assert left == [1]
+
+
+def _exception(engine: Engine) -> int:
+    with engine.begin() as connection:
+        (exception_id,) = insert_many(connection, EXCEPTIONS, [
+            {"key": "S|4500000001|10|QTY", "code": "QTY_SHORT", "severity": "warning",
+             "risk": 1.0, "state": "open", "rule": "test", "supplier_code": "S",
+             "order_number": "4500000001", "occurrences": 1, "created_at": NOW,
+             "updated_at": NOW}])
+    return exception_id
+
+
+def _mark(exception_id: int, recipient: str, change: str,
+          at_once: datetime | None = None) -> dict[str, Any]:
+    return {"exception_id": exception_id, "recipient": recipient, "change": change,
+            "severity": "warning", "heard_at": NOW, "at_once_at": at_once,
+            "escalated": at_once is not None}
+
+
+def test_replaced_rows_take_the_place_of_those_with_their_keys(engine: Engine) -> None:
+    """A row whose key is stored replaces it (every column), one whose key is not is added,
+    a key listed twice keeps its last row, and the other rows stay as they were."""
+    first, second = _exception(engine), _exception(engine)
+    later = NOW + timedelta(hours=1)
+    with engine.begin() as connection:
+        insert_rows(connection, MARKS, [_mark(first, "a@example.com", "opened"),
+                                        _mark(first, "b@example.com", "opened"),
+                                        _mark(second, "a@example.com", "opened")])
+        replace_rows(connection, MARKS, [_mark(first, "a@example.com", "worse", later),
+                                         _mark(second, "c@example.com", "opened"),
+                                         _mark(second, "c@example.com", "better")],
+                     ("exception_id", "recipient"))
+        stored = connection.execute(select(
+            MARKS.c.exception_id, MARKS.c.recipient, MARKS.c.change, MARKS.c.at_once_at,
+            MARKS.c.escalated).order_by(MARKS.c.exception_id, MARKS.c.recipient)).all()
+    assert [(e, r, c, a is not None, bool(x)) for e, r, c, a, x in stored] == [
+        (first, "a@example.com", "worse", True, True),
+        (first, "b@example.com", "opened", False, False),
+        (second, "a@example.com", "opened", False, False),
+        (second, "c@example.com", "better", False, False)]
 
 
 _AWKWARD_TEXT = ['say "no"', "back\\slash", "a,b", "{braces}", "NULL", "", " spaced ",
