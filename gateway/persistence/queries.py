@@ -57,14 +57,14 @@ def found_by_keys(query: Select[Any], keys: Sequence[ColumnElement[Any]],
 
     On PostgreSQL each tuple is looked up on its own: `unnest` of each key's values as one
     array, then `query` for each tuple (a `LATERAL` subquery, kept apart from the outer query
-    by `OFFSET 0`, which PostgreSQL never merges into it: "LIMIT/OFFSET" in the docs' notes
-    on subquery flattening). Written as `key = ANY(values)`, the planner weighed a scan of
-    every row, each compared with the whole array, against an index descent per value; on a
-    table without statistics (young, `ANALYZE` not run yet) it chose the scan, or the index
-    by a first column that every row shares, and a batch then read everything stored before
-    it, its cost growing with the history (docs/architecture.md, "Measured facts"). An
-    equality per key column on an index's columns is found through the index whatever the
-    statistics say.
+    by `OFFSET 0`: the planner merges no subquery with a LIMIT or OFFSET into the query around
+    it, `is_simple_subquery` in PostgreSQL's prepjointree.c). Written as `key = ANY(values)`,
+    the planner weighed a scan of every row, each compared with the whole array, against an
+    index descent per value; on a table without statistics (young, `ANALYZE` not run yet) it
+    chose the scan, or the index by a first column that every row shares, and a batch then
+    read everything stored before it, its cost growing with the history
+    (docs/architecture.md, "Measured facts"). An equality per key column on an index's
+    columns is found through the index whatever the statistics say.
 
     Elsewhere (SQLite) one `IN` per key column, each of that column's values: with several
     keys a superset of the tuples (a tuple `IN` scans the index on SQLite), which the caller
