@@ -194,7 +194,8 @@ def delete_rows(connection: Connection, table: Table,
 def replace_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
                  keys: Sequence[str]) -> None:
     """Store `rows` (every row with the same keys, the columns to write), each in place of
-    the row with the same values of `keys`, the table's primary key, if there is one. On
+    the row with the same values of `keys` (the columns of the table's primary key or of a
+    unique constraint), if there is one. On
     PostgreSQL one `INSERT ... SELECT FROM unnest(...) ON CONFLICT (keys) DO UPDATE`, each
     column's values one array: the conflict is found through the key's unique index, so the
     statement costs the same however many rows the table holds (a `DELETE ... USING

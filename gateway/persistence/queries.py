@@ -42,7 +42,6 @@ def one_of(column: ColumnElement[Any], values: Sequence[Any],
     return column.in_(values)
 
 
-
 def found_by_key(query: Select[Any], key: ColumnElement[Any], values: Sequence[Any],
                  dialect: Dialect) -> Subquery:
     """The rows of `query` whose `key` is one of `values`, as a subquery to select from
