@@ -6,7 +6,8 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -200,6 +201,16 @@ def make_session_factory(engine: Engine, info: Mapping[str, Any] | None = None
     """`info` travels with every session: what the services built from the configuration
     put there (the email `Replier` of gateway.services.replies, under its key)."""
     return sessionmaker(engine, expire_on_commit=False, info=dict(info or {}))
+
+
+def open_database(settings: Settings, info: Mapping[str, Any] | None = None
+                  ) -> tuple[Callable[[], AbstractContextManager[Session]], Callable[[], None]]:
+    """A new engine and its unit of work (`sessionmaker.begin`), and how to close it: what a
+    worker process forked by `gateway.services.spread` opens for itself, never touching the
+    pooled connections it inherited (a connection's socket is one, whichever process speaks
+    on it)."""
+    engine = make_engine(settings)
+    return make_session_factory(engine, info).begin, engine.dispose
 
 
 def _sqlite_begin_immediate(connection: Any) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import statistics
 import time
 import warnings
@@ -27,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +39,14 @@ from sqlalchemy.exc import OperationalError
 
 from gateway.bench.build import current_build
 from gateway.bench.common import database_url, process_cpu_seconds, scratch_server
-from gateway.bootstrap import make_engine, make_session_factory
+from gateway.bootstrap import make_engine, make_session_factory, open_database
 from gateway.config import Settings
 from gateway.domain.messages import MessageState
 from gateway.persistence.schema import upgrade
 from gateway.services.ingest import Intake, ingest
 from gateway.services.orders import ImportedLine, import_lines
 from gateway.services.partners import load_partners
+from gateway.services.spread import Spread
 
 SEED = 4711
 # End to end against pydifact's bare parse, on either database.
@@ -157,8 +160,10 @@ def pydifact_baseline(messages: list[bytes]) -> SideResult:
 
 
 def gateway_run(settings: Settings, orders: list[list[ImportedLine]],
-                messages: list[bytes], label: str, batch_size: int = 200) -> SideResult:
-    """Fresh schema and orders (not timed), then every message archived and processed."""
+                messages: list[bytes], label: str, batch_size: int = 200,
+                processes: int = 1) -> SideResult:
+    """Fresh schema and orders (not timed), then every message archived and processed (on
+    PostgreSQL in `processes` worker processes, as `gateway ingest` does)."""
     engine = make_engine(settings)
     upgrade(engine)
     factory = make_session_factory(engine)
@@ -174,9 +179,10 @@ def gateway_run(settings: Settings, orders: list[list[ImportedLine]],
     # The connections of the setup closed: every backend left at the end served the run.
     engine.dispose()
     server_before = server_cpu_seconds(engine)
-    started, cpu = time.perf_counter(), time.process_time()
-    reports = ingest(factory.begin, intakes, TODAY, now, batch_size)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    spread = Spread(processes, partial(open_database, settings))
+    started, cpu = time.perf_counter(), gateway_cpu_seconds()
+    reports = ingest(factory.begin, intakes, TODAY, now, batch_size, spread=spread)
+    elapsed, cpu = time.perf_counter() - started, gateway_cpu_seconds() - cpu
     server_after = server_cpu_seconds(engine)
     if any(r.state is not MessageState.RECONCILED for r in reports):
         raise RuntimeError(f"bench messages not reconciled: {reports[0]}")
@@ -187,29 +193,64 @@ def gateway_run(settings: Settings, orders: list[list[ImportedLine]],
 
 
 def server_cpu_seconds(engine: Engine) -> float | None:
-    """CPU seconds so far of the PostgreSQL backends connected to the engine's database, the
-    one asking included, where the server runs on this machine (Linux's /proc); 0 on SQLite,
-    which runs in this process; None where it cannot be known. A backend that ended before
-    is not counted: the figure can only be too low."""
+    """CPU seconds so far of the whole PostgreSQL server the engine speaks to, where it runs on
+    this machine (Linux's /proc): the postmaster's own and its children's, the backends that
+    ended included (the kernel adds a child's CPU to its parent's when the parent reaps it,
+    proc(5) `cutime`, `cstime`; the postmaster reaps its backends). So the backends of worker
+    processes that closed before the run's end are counted. 0 on SQLite, which runs in this
+    process; None where it cannot be known. Whatever else the server did meanwhile is counted
+    too: the figure can only be too high on a busy server."""
     if engine.dialect.name == "sqlite":
         return 0.0
     with engine.connect() as connection:
-        pids = connection.execute(text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()
-        total = 0.0
-        for pid in pids:
-            seconds = process_cpu_seconds(pid)
-            if seconds is None or not _is_postgres(pid):
-                return None       # a server elsewhere: its pids are not this machine's
+        backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    postmaster = _parent(backend)
+    if postmaster is None or not _is_postgres(postmaster):
+        return None       # a server elsewhere: its pids are not this machine's
+    total = _reaped_cpu_seconds(postmaster)
+    for pid in [postmaster, *_children(postmaster)]:
+        seconds = process_cpu_seconds(pid)
+        if seconds is not None:   # a backend that ended meanwhile is in `cutime` already
             total += seconds
     return total
 
 
 def _is_postgres(pid: int) -> bool:
+    """The postmaster (`.../bin/postgres -D ...`) or one of its processes (`postgres: ...`)."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"postgres")
+        program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
     except OSError:
         return False
+    return program.rpartition(b"/")[2] == b"postgres" or program.startswith(b"postgres:")
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(child) for task in tasks
+                for child in (task / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _reaped_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the children `pid` reaped so far (proc(5) fields 16 and 17)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def gateway_cpu_seconds() -> float:
+    """CPU seconds so far of this process and of the worker processes it ended
+    (`gateway.services.spread`'s, reaped when joined)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 @contextmanager
@@ -220,8 +261,10 @@ def postgres_database(admin_url: str) -> Iterator[Settings]:
 
 
 def run_reconcile_benchmark(lines: int, count: int, runs: int, sqlite_path: str,
-                            postgres_url: str | None,
-                            step: Callable[[str], None]) -> dict[str, Any]:
+                            postgres_url: str | None, step: Callable[[str], None],
+                            processes: int | None = None) -> dict[str, Any]:
+    cores = len(os.sched_getaffinity(0))
+    processes = processes or cores
     orders = make_orders(lines)
     messages = make_messages(orders, count)
     results: dict[str, list[SideResult]] = {"pydifact": [], "sqlite": [], "postgresql": []}
@@ -238,11 +281,13 @@ def run_reconcile_benchmark(lines: int, count: int, runs: int, sqlite_path: str,
             try:
                 with postgres_database(postgres_url) as settings:
                     results["postgresql"].append(gateway_run(
-                        settings, orders, messages, "gateway end to end, PostgreSQL"))
+                        settings, orders, messages,
+                        f"gateway end to end, PostgreSQL, {processes} process(es)",
+                        processes=processes))
             except OperationalError as exc:
                 postgres_error = str(exc.orig)
     _remove_sqlite(sqlite_path)
-    return summarize(results, lines, count, runs, postgres_error, len(os.sched_getaffinity(0)))
+    return summarize(results, lines, count, runs, postgres_error, cores)
 
 
 def _remove_sqlite(path: str) -> None:

@@ -146,9 +146,12 @@ def bench_replies(corpus: Path, as_json: bool) -> None:
 @click.option("--sqlite-path", default="var/bench-reconcile.db", show_default=True)
 @click.option("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
               show_default=True, help="Server to create a scratch database on ('' to skip).")
+@click.option("--processes", type=click.IntRange(1),
+              help="Worker processes of `ingest` on PostgreSQL, as `gateway ingest "
+                   "--processes` [default: one per usable CPU].")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_reconcile(lines: int, messages: int, runs: int, sqlite_path: str,
-                    postgres_url: str, as_json: bool) -> None:
+                    postgres_url: str, processes: int | None, as_json: bool) -> None:
     """End-to-end ingest (archive, parse, map, reconcile, persist) against pydifact's bare
     parse of the same messages, on SQLite and PostgreSQL."""
     from rich.console import Console
@@ -160,7 +163,7 @@ def bench_reconcile(lines: int, messages: int, runs: int, sqlite_path: str,
     with console.status("benchmark") as status:
         result = run_reconcile_benchmark(lines, messages, runs, sqlite_path,
                                          postgres_url or None,
-                                         lambda text: status.update(text))
+                                         lambda text: status.update(text), processes)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:

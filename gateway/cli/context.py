@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
     from gateway.config import PipelineSettings, Settings
     from gateway.services.mail_auth import Authenticate
+    from gateway.services.spread import Spread
 
 
 @dataclass(slots=True)
@@ -103,6 +105,14 @@ class AppContext:
         from gateway.config import PipelineSettings
 
         return PipelineSettings.from_env(self.env)
+
+    def spread(self, processes: int) -> Spread:
+        """Processing in `processes` worker processes, each opening this run's database
+        afresh with this run's session info (`gateway.services.spread`)."""
+        from gateway.bootstrap import open_database
+        from gateway.services.spread import Spread
+
+        return Spread(processes, partial(open_database, self.settings, self.session_info()))
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from gateway.services.queue import (
     order_timeline,
 )
 from gateway.services.replay import replay
+from gateway.services.spread import Spread
 
 
 def _masked(url: str) -> str:
@@ -175,18 +177,22 @@ def _json(value: object) -> str | None:
 @click.option("--supplier", help="Supplier code, when the files do not identify the sender.")
 @click.option("--sender", default="cli", show_default=True, help="Sender recorded on archive.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
+@click.option("--processes", type=click.IntRange(1), envvar="GATEWAY_INGEST_PROCESSES",
+              help="Worker processes that process the batches side by side, on PostgreSQL "
+                   "[default: one per usable CPU].")
 @pass_app
 def ingest(app: AppContext, paths: tuple[Path, ...], supplier: str | None, sender: str,
-           as_json: bool) -> None:
+           as_json: bool, processes: int | None) -> None:
     """Archive and process supplier files now, one message per file."""
     files = list(expand_paths(paths))
+    spread = app.spread(processes or len(os.sched_getaffinity(0)))
     if not files:
         raise click.ClickException(f"no files to ingest under {', '.join(map(str, paths))}")
     console = Console(stderr=as_json)
     reports: list[MessageReport] = []
     with _progress(console, len(files), as_json) as advance:
         for chunk in handed_in(files, [path.stat().st_size for path in files]):
-            reports += ingest_files(app, chunk, supplier, sender)
+            reports += ingest_files(app, chunk, supplier, sender, spread)
             advance(len(chunk))
     for report, path in zip(reports, files, strict=True):
         if as_json:
@@ -220,12 +226,13 @@ def handed_in(files: list[Path], sizes: list[int]) -> Iterator[list[Path]]:
 
 
 def ingest_files(app: AppContext, paths: list[Path], supplier: str | None,
-                 sender: str) -> list[MessageReport]:
-    """Archive the files (committed first), then process them, a batch per transaction."""
+                 sender: str, spread: Spread | None = None) -> list[MessageReport]:
+    """Archive the files (committed first), then process them, a batch per transaction
+    (batches side by side in the processes of `spread`, on PostgreSQL)."""
     intakes = [Intake(path.read_bytes(), "cli", supplier or sender, path.name, supplier)
                for path in paths]
     return ingest_intakes(app.transaction, intakes, app.today(), app.now(), BATCH,
-                          app.pipeline())
+                          app.pipeline(), spread=spread)
 
 
 class _progress:

@@ -3,8 +3,9 @@
 `archive` stores the raw bytes and their row before anything else and recognises a duplicate
 delivery (docs/architecture.md, "Archive before acknowledge" and "Exactly-once processing").
 `ingest` archives and commits a batch, then processes it through the one processing path
-(`gateway.services.pipeline.process_retrying`), transient errors included. Replaying a
-message is `gateway.services.replay`.
+(`gateway.services.pipeline.process_retrying`), transient errors included; on PostgreSQL,
+given a `Spread`, several batches are processed side by side in worker processes
+(`gateway.services.spread`). Replaying a message is `gateway.services.replay`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gateway.persistence.models import InboundMessage
 from gateway.persistence.queries import chunked, found_by_key, result_rows
 from gateway.services.pipeline import Wait, process_retrying
 from gateway.services.processing import MessageReport, process_batch
+from gateway.services.spread import Spread, process_spread
 from gateway.services.unit_of_work import UnitOfWork as UnitOfWork  # where channels import it
 
 
@@ -156,7 +158,7 @@ def _insert_messages(session: Session, rows: list[tuple[Intake, str, int | None]
 
 def ingest(transaction: UnitOfWork, intakes: list[Intake], today: date, now: datetime,
            batch_size: int = 200, settings: PipelineSettings | None = None,
-           wait: Wait = time.sleep) -> list[MessageReport]:
+           wait: Wait = time.sleep, spread: Spread | None = None) -> list[MessageReport]:
     """Archive and process intakes, `batch_size` per batch; a report for each, in order.
 
     Every batch is archived and committed first, so the bytes are safe whatever happens next;
@@ -166,13 +168,22 @@ def ingest(transaction: UnitOfWork, intakes: list[Intake], today: date, now: dat
     transient error is retried with back-off up to `settings.max_retries`, then the messages
     still `received` are `failed` with the reason. The channel `cli` is trusted: no sender
     authentication.
+
+    With a `spread` of several processes, on PostgreSQL, and more than one batch, the
+    batches are processed in that many worker processes, in arrival order where they share an
+    order (`gateway.services.spread`); SQLite has one writer at a time and processes here.
     """
     policy = replace(settings or PipelineSettings(), batch_size=batch_size)
     archived: list[int] = []
+    dialect = ""
     for start in range(0, len(intakes), batch_size):
         with transaction() as session:
+            dialect = session.get_bind().dialect.name
             archived += [a.message_id
                          for a in archive_many(session, intakes[start : start + batch_size], now)]
+    if spread is not None and spread.processes > 1 and dialect == "postgresql" \
+            and len(archived) > batch_size:
+        return process_spread(transaction, spread, archived, today, lambda: now, policy, wait)
     return process_retrying(transaction, archived, today, lambda: now, policy, wait=wait)
 
 

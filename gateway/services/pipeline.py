@@ -155,7 +155,7 @@ def process_ids(transaction: UnitOfWork, message_ids: list[int], today: date,
     Raises `ProcessingDeferred` on a transient error; what was committed before it stays done.
     `authenticate` checks the senders of mail first, outside the processing transaction
     (`gateway.services.mail_auth`); without it, mail has no verdict and is not verified."""
-    claimed: list[int] = []            # what was claimed, for `_unclaim`
+    claimed: list[int] = []            # what was claimed, for `unclaim`
     failed: list[MessageReport] = []   # what `claim` failed (started too often)
 
     def claimed_groups() -> Iterator[list[int]]:
@@ -166,7 +166,7 @@ def process_ids(transaction: UnitOfWork, message_ids: list[int], today: date,
             failed.extend(batch.failed)
             if authenticate is not None:
                 authenticate(transaction, batch.process)
-            yield from _groups(batch.process, batch.alone, batch_size)
+            yield from groups_of(batch.process, batch.alone, batch_size)
 
     try:
         done = process_in_order(transaction, claimed_groups(), today, clock)
@@ -174,12 +174,12 @@ def process_ids(transaction: UnitOfWork, message_ids: list[int], today: date,
         # Stopped by a known, transient error, not lost: the start is not one that "never
         # finished" (else the attempts cap, lower than the retry cap, fails the messages
         # with the wrong reason before the retries are spent).
-        _unclaim(transaction, claimed)
+        unclaim(transaction, claimed)
         raise ProcessingDeferred(describe(exc)) from exc
     return failed + done
 
 
-def _unclaim(transaction: UnitOfWork, message_ids: list[int]) -> None:
+def unclaim(transaction: UnitOfWork, message_ids: list[int]) -> None:
     """Take back the start `claim` counted on the messages still `received`. Best effort:
     with the database gone it stays counted, one attempt per outage."""
     try:
@@ -199,7 +199,7 @@ def process_in_order(transaction: UnitOfWork, groups: Iterable[list[int]], today
                      clock: Callable[[], datetime]) -> list[MessageReport]:
     """Process each group of message ids as one batch, in order. While a batch is reconciled
     and written, the next one is read and parsed in a second thread, in its own read-only
-    transaction (`_read_ahead`): on PostgreSQL the server writes one batch while this process
+    transaction (`read_ahead`): on PostgreSQL the server writes one batch while this process
     parses the next. Writes stay one at a time, in order: a batch's write transaction begins
     after the one before it committed, and reads the states again under its lock, so a
     message is applied once whatever was read ahead. The next group is taken from `groups`
@@ -216,19 +216,19 @@ def process_in_order(transaction: UnitOfWork, groups: Iterable[list[int]], today
         return []
     reports: list[MessageReport] = []
     with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
-        reading: Future[_Ahead] | None = reader.submit(_read_ahead, transaction, group,
+        reading: Future[Ahead] | None = reader.submit(read_ahead, transaction, group,
                                                        today, clock)
         while reading is not None:
             ahead = reading.result()
             group = next(pending, None)
             reading = None if group is None else reader.submit(
-                _read_ahead, transaction, group, today, clock)
-            reports += _process_group(transaction, ahead.group, today, clock, ahead)
+                read_ahead, transaction, group, today, clock)
+            reports += process_group(transaction, ahead.group, today, clock, ahead)
     return reports
 
 
 @dataclass(frozen=True, slots=True)
-class _Ahead:
+class Ahead:
     """A group read ahead of its write: what `read_batch` found, or the error it raised
     (not transient: the group is then processed message by message, as when its write
     fails)."""
@@ -239,18 +239,20 @@ class _Ahead:
     error: Exception | None = None
 
 
-def _read_ahead(transaction: UnitOfWork, group: list[int], today: date,
-                clock: Callable[[], datetime]) -> _Ahead:
+def read_ahead(transaction: UnitOfWork, group: list[int], today: date,
+               clock: Callable[[], datetime]) -> Ahead:
+    """Read, parse and map a group in its own read-only transaction, before its write."""
     began = clock()
     try:
-        return _Ahead(group, began, read_apart(transaction, group, today, began))
+        return Ahead(group, began, read_apart(transaction, group, today, began))
     except TRANSIENT:
         raise
-    except Exception as exc:  # noqa: BLE001 - raised again by `_process_group`, which splits
-        return _Ahead(group, began, None, exc)
+    except Exception as exc:  # noqa: BLE001 - raised again by `process_group`, which splits
+        return Ahead(group, began, None, exc)
 
 
-def _groups(message_ids: list[int], alone: frozenset[int], size: int) -> Iterator[list[int]]:
+def groups_of(message_ids: list[int], alone: frozenset[int], size: int) -> Iterator[list[int]]:
+    """Consecutive messages `size` at a time, each of `alone` in a group of its own."""
     group: list[int] = []
     for message_id in message_ids:
         if message_id in alone or len(group) >= size:
@@ -265,9 +267,10 @@ def _groups(message_ids: list[int], alone: frozenset[int], size: int) -> Iterato
         yield group
 
 
-def _process_group(transaction: UnitOfWork, group: list[int], today: date,
-                   clock: Callable[[], datetime],
-                   ahead: _Ahead | None = None) -> list[MessageReport]:
+def process_group(transaction: UnitOfWork, group: list[int], today: date,
+                  clock: Callable[[], datetime],
+                  ahead: Ahead | None = None) -> list[MessageReport]:
+    """Write a group (read now, or `ahead`); one that fails is split, message by message."""
     try:
         if ahead is None:
             return process_apart(transaction, group, today, clock)
@@ -282,7 +285,7 @@ def _process_group(transaction: UnitOfWork, group: list[int], today: date,
             log.warning("batch of %d message(s) failed (%s); processing them one by one",
                         len(group), type(exc).__name__)
             return [report for message_id in group
-                    for report in _process_group(transaction, [message_id], today, clock)]
+                    for report in process_group(transaction, [message_id], today, clock)]
         reason = f"processing failed: {describe(exc)}"
     with transaction() as session:
         now = clock()

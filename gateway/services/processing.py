@@ -245,6 +245,30 @@ def write_batch(session: Session, batch: ReadBatch, today: date,
     return result
 
 
+def write_keys(batch: ReadBatch) -> frozenset[str]:
+    """What the write step of `batch` may share with another batch's write, as keys that are
+    equal where two writes would touch the same rows: the orders its documents name (by
+    number alone: an order open to every supplier is one order whoever answers it), the
+    document numbers it sends (by which a later copy is found), the supplier of an email
+    (answered in prose, `replies`), and one key for every quarantine. A message already done
+    has none: its write changes nothing (`gateway.services.spread`)."""
+    keys: set[str] = set()
+    for message, report in zip(batch.messages, batch.reports, strict=True):
+        if report.state is MessageState.QUARANTINED:
+            keys.add("quarantine")
+        if report.state is not MessageState.PARSED or message.supplier is None:
+            continue
+        supplier = message.supplier.code
+        if message.envelope is not None:
+            keys.add(f"mail\x1f{supplier}")
+        for document in message.documents:
+            keys.update(f"order\x1f{number}" for number in _numbers(document))
+            if document.document_number:
+                keys.add(f"document\x1f{supplier}\x1f{document.kind.value}"
+                         f"\x1f{document.document_number}")
+    return frozenset(keys)
+
+
 def _answered(messages: list[_Message], reports: list[MessageReport]) -> list[EmailFacts]:
     """The emails of known suppliers this batch reconciled: each is answered in prose, except
     what EDIFACT acknowledgements answer (`_in_prose`)."""
