@@ -130,7 +130,7 @@ def process_spread(transaction: UnitOfWork, spread: Spread, message_ids: list[in
             ours, theirs = context.Pipe()
             process = context.Process(
                 target=_work, name=f"gateway-spread-{number}", daemon=True,
-                args=(theirs, spread.connect, today, clock, settings, f"spread-{number}"))
+                args=(theirs, spread.connect, today, clock, settings))
             process.start()
             theirs.close()
             workers.append(_Worker(process, ours))
@@ -199,6 +199,7 @@ def _receive(worker: _Worker) -> tuple[Any, ...]:
         said: tuple[Any, ...] = worker.connection.recv()
     except (EOFError, OSError):
         worker.batch = None
+        worker.process.join(5)   # its pipe closes as it exits: the exit code comes just after
         return ("lost", index, f"worker process {worker.process.name} was lost "
                 f"(exit code {worker.process.exitcode})")
     return said
@@ -217,27 +218,29 @@ def _end(workers: list[_Worker]) -> None:
 
 
 def _work(connection: Connection, connect: Callable[[], tuple[UnitOfWork, Callable[[], None]]],
-          today: date, clock: Callable[[], datetime], settings: PipelineSettings,
-          name: str) -> None:
+          today: date, clock: Callable[[], datetime], settings: PipelineSettings) -> None:
     """A worker process: read the batch it is handed, tell its keys, write it when told."""
     transaction, close = connect()
     try:
         while (order := connection.recv())[0] == "read":
             _, index, batch = order
             connection.send(_one_batch(connection, transaction, index, batch, today, clock,
-                                       settings, name))
+                                       settings))
     finally:
         close()
         connection.close()
 
 
 def _one_batch(connection: Connection, transaction: UnitOfWork, index: int, batch: list[int],
-               today: date, clock: Callable[[], datetime], settings: PipelineSettings,
-               name: str) -> tuple[Any, ...]:
+               today: date, clock: Callable[[], datetime], settings: PipelineSettings
+               ) -> tuple[Any, ...]:
+    """Claim, read, tell the keys, then write or give back one batch. The claim names no
+    worker, as `gateway ingest`'s own never did: a Celery worker's take-over of lost workers'
+    messages (`worker_liveness`) would take a name without a heartbeat for a lost one."""
     claimed: list[int] = []
     try:
         with transaction() as session:
-            claimed_now = claim(session, batch, settings.max_attempts, clock(), name)
+            claimed_now = claim(session, batch, settings.max_attempts, clock())
         claimed = claimed_now.process
         read = [read_ahead(transaction, group, today, clock) for group
                 in groups_of(claimed, claimed_now.alone, settings.batch_size)]

@@ -5,18 +5,22 @@ this process, still in arrival order. On SQLite the same call processes in this 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
-from gateway.bench.reconcile import GLN, PARTNERS, make_orders
+from gateway.bench.reconcile import GLN, PARTNERS, make_messages, make_orders
 from gateway.bootstrap import make_engine, make_session_factory, open_database
 from gateway.config import PipelineSettings, Settings
 from gateway.domain.messages import MessageState
@@ -32,6 +36,7 @@ TODAY = date(2026, 11, 26)
 ROUNDS = 8
 BATCH = 2
 PARENT = os.getpid()
+GATEWAY = [sys.executable, "-c", "from gateway.cli import main; main()"]
 
 
 def confirmation(order: list[ImportedLine], round_: int, reference: str) -> bytes:
@@ -173,3 +178,27 @@ def test_a_lost_worker_leaves_its_batch_and_the_rest_to_this_process(
             "SELECT count(*) FROM inbound_messages WHERE attempts > 1"))
         assert started_twice
 
+
+
+@pytest.mark.parametrize("settings", ["postgresql"], indirect=True)
+def test_gateway_ingest_of_more_than_a_batch_of_files_in_worker_processes(
+        engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    """As an operator runs it: 240 files (two batches), `--processes 2`, one JSON line each."""
+    made = make_orders(3_000)
+    with transactions(engine, PARTNERS, NOW)() as session:
+        import_lines(session, [line for order in made for line in order], "test", NOW)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    for index, raw in enumerate(make_messages(made, 240)):
+        (folder / f"m{index:03d}.edi").write_bytes(raw)
+    env = {**os.environ, "GATEWAY_DATABASE_URL": settings.database_url}
+    done = subprocess.run([*GATEWAY, "--today", TODAY.isoformat(), "ingest", "--processes",
+                           "2", "--json", str(folder)], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    reports = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["state"] for r in reports] == ["reconciled"] * 240
+    assert len({r["message_id"] for r in reports}) == 240
+    with engine.connect() as connection:
+        assert connection.scalar(text(
+            "SELECT count(*) FROM inbound_messages WHERE state = 'reconciled'")) == 240
