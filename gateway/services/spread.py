@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -128,9 +129,13 @@ def process_spread(transaction: UnitOfWork, spread: Spread, message_ids: list[in
     try:
         for number in range(min(spread.processes, len(batches))):
             ours, theirs = context.Pipe()
+            # The child inherits this process's ends of its pipe and of the pipes of the
+            # workers before it: it closes them, else a worker would never see its pipe's end
+            # when this process closes its own.
             process = context.Process(
                 target=_work, name=f"gateway-spread-{number}", daemon=True,
-                args=(theirs, spread.connect, today, clock, settings))
+                args=(theirs, [ours, *(w.connection for w in workers)], spread.connect, today,
+                      clock, settings))
             process.start()
             theirs.close()
             workers.append(_Worker(process, ours))
@@ -206,29 +211,50 @@ def _receive(worker: _Worker) -> tuple[Any, ...]:
 
 
 def _end(workers: list[_Worker]) -> None:
+    """Tell every worker to end and close the pipes (a worker waiting for its turn gives its
+    batch back; one writing finishes its write), then wait for them: 10 s, then SIGTERM."""
     for worker in workers:
-        with suppress(OSError):  # a worker already gone (BrokenPipeError is an OSError)
-            worker.connection.send(("end",))
+        _say(worker.connection, ("end",))
+        worker.connection.close()
     for worker in workers:
         worker.process.join(10)
         if worker.process.is_alive():
             worker.process.terminate()
             worker.process.join()
-        worker.connection.close()
 
 
-def _work(connection: Connection, connect: Callable[[], tuple[UnitOfWork, Callable[[], None]]],
-          today: date, clock: Callable[[], datetime], settings: PipelineSettings) -> None:
-    """A worker process: read the batch it is handed, tell its keys, write it when told."""
+def _work(connection: Connection, inherited: list[Connection],
+          connect: Callable[[], tuple[UnitOfWork, Callable[[], None]]], today: date,
+          clock: Callable[[], datetime], settings: PipelineSettings) -> None:
+    """A worker process: read the batch it is handed, tell its keys, write it when told.
+    Ctrl-C reaches the whole process group; the calling process decides what it ends
+    (`_end`), so a worker ignores it rather than stop in the middle of a batch."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for other in inherited:
+        other.close()
     transaction, close = connect()
     try:
-        while (order := connection.recv())[0] == "read":
+        while (order := _said(connection))[0] == "read":
             _, index, batch = order
-            connection.send(_one_batch(connection, transaction, index, batch, today, clock,
-                                       settings))
+            _say(connection, _one_batch(connection, transaction, index, batch, today, clock,
+                                        settings))
     finally:
         close()
         connection.close()
+
+
+def _said(connection: Connection) -> tuple[Any, ...]:
+    """The next order; the coordinator gone (its end closed) is the order to end."""
+    try:
+        said: tuple[Any, ...] = connection.recv()
+    except (EOFError, OSError):
+        return ("end",)
+    return said
+
+
+def _say(connection: Connection, message: tuple[Any, ...]) -> None:
+    with suppress(OSError):  # the other end gone: a lost worker, or the coordinator ended
+        connection.send(message)
 
 
 def _one_batch(connection: Connection, transaction: UnitOfWork, index: int, batch: list[int],
@@ -244,8 +270,8 @@ def _one_batch(connection: Connection, transaction: UnitOfWork, index: int, batc
         claimed = claimed_now.process
         read = [read_ahead(transaction, group, today, clock) for group
                 in groups_of(claimed, claimed_now.alone, settings.batch_size)]
-        connection.send(("told", index, _keys(read)))
-        if connection.recv()[0] != "write":
+        _say(connection, ("told", index, _keys(read)))
+        if _said(connection)[0] != "write":
             # Given back after a stop, or the spread ended: written by no one here.
             unclaim(transaction, claimed)
             return ("given back", index, claimed_now.failed)

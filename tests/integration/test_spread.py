@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
@@ -202,3 +204,48 @@ def test_gateway_ingest_of_more_than_a_batch_of_files_in_worker_processes(
     with engine.connect() as connection:
         assert connection.scalar(text(
             "SELECT count(*) FROM inbound_messages WHERE state = 'reconciled'")) == 240
+
+
+@pytest.mark.parametrize("settings", ["postgresql"], indirect=True)
+def test_ctrl_c_ends_the_workers_with_each_message_done_once_or_left_received(
+        engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the process group) while worker processes write: the command exits
+    130, a batch being written finishes, one waiting is given back with its start taken
+    back, and no worker is left behind."""
+    made = make_orders(3_000)
+    with transactions(engine, PARTNERS, NOW)() as session:
+        import_lines(session, [line for order in made for line in order], "test", NOW)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    for index, raw in enumerate(make_messages(made, 1_000)):
+        (folder / f"m{index:04d}.edi").write_bytes(raw)
+    env = {**os.environ, "GATEWAY_DATABASE_URL": settings.database_url}
+    command = subprocess.Popen([*GATEWAY, "ingest", "--processes", "2", "--json", str(folder)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    count = text("SELECT count(*) FROM inbound_messages WHERE state = 'reconciled'")
+    deadline = time.monotonic() + 120
+    with engine.connect() as connection:
+        while not connection.scalar(count) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            connection.rollback()
+    os.killpg(command.pid, signal.SIGINT)
+    interrupted = time.monotonic()
+    _out, err = command.communicate(timeout=60)
+    # A worker that waited for a pipe nobody would close kept it 10 s a worker (the join's
+    # timeout), then SIGTERM.
+    assert time.monotonic() - interrupted < 8
+    assert command.returncode == 130, err
+    with engine.connect() as connection:
+        states = dict(connection.execute(text(
+            "SELECT state, count(*) FROM inbound_messages GROUP BY state")).all())
+        started = connection.scalar(text(
+            "SELECT count(*) FROM inbound_messages WHERE state = 'received' AND attempts > 0"))
+        versions = connection.scalar(text(
+            "SELECT count(DISTINCT message_id) FROM line_versions"))
+    assert sum(states.values()) == 1_000
+    assert set(states) <= {"reconciled", "received"}
+    assert 0 < states.get("reconciled", 0) < 1_000
+    assert versions == states["reconciled"]
+    assert started == 0
+    assert subprocess.run(["pgrep", "-s", str(command.pid)], check=False).returncode == 1
