@@ -2,17 +2,18 @@
 
 100,000 open order lines, 10,000 supplier messages (ORDRSP and DESADV, 5-20 lines each), each
 archived, parsed, mapped, reconciled and persisted with its exceptions, handed to the `ingest`
-service all at once (200 per transaction, the next batch read while one is written), on SQLite
-and on PostgreSQL. How long a batch waits in a queue is `gateway bench pipeline`'s to measure.
-The baseline is pydifact's `Interchange.from_str` of the same messages, and nothing else.
-Synthetic and seeded: every run measures the same bytes.
+service all at once (200 per transaction), on SQLite (processed in this process, the next
+batch read while one is written) and on PostgreSQL (processed in worker processes side by
+side, as `gateway ingest` does: `gateway.services.spread`). How long a batch waits in a queue
+is `gateway bench pipeline`'s to measure. The baseline is pydifact's `Interchange.from_str` of
+the same messages, and nothing else. Synthetic and seeded: every run measures the same bytes.
 
-Beside each gateway side, the CPU it took per message: this process's, and on PostgreSQL the
-server's (its backends for the scratch database, read from /proc where the server runs on this
-machine). From them two ceilings of the ratio to pydifact, what no scheduling of the same work
-can beat: this process's CPU alone (the wall time if it never waited; its Python threads share
-one core), and all the CPU spread evenly over the usable cores (the best any split of this
-work into processes could do).
+Beside each gateway side, the CPU it took per message: the gateway's (this process and its
+worker processes), and on PostgreSQL the whole server's (read from /proc where the server runs
+on this machine). From them two ceilings of the ratio to pydifact: the gateway's CPU on one
+core (the wall time of one process that never waited; worker processes go past it), and all
+the CPU spread evenly over the usable cores (what no split of this work into processes can
+beat).
 """
 
 from __future__ import annotations
@@ -327,12 +328,12 @@ def summarize(results: dict[str, list[SideResult]], lines: int, count: int, runs
 
 def cpu_per_message(cpu: float | None, server: float | None, count: int, baseline: float,
                     cores: int) -> dict[str, float | None]:
-    """CPU milliseconds a message (this process, the server) and the two ceilings of the
-    ratio to the baseline (messages a second) that they leave: this process's CPU alone as
-    the wall time, and all the CPU spread over `cores`."""
+    """CPU milliseconds a message (the gateway's processes, the server) and the two ceilings
+    of the ratio to the baseline (messages a second) that they leave: the gateway's CPU as the
+    wall time of one core, and all the CPU spread over `cores`."""
     if cpu is None or not count or not baseline:
         return {"cpu_ms_per_message": None, "server_cpu_ms_per_message": None,
-                "ceiling_this_process": None, "ceiling_all_cores": None}
+                "ceiling_one_core": None, "ceiling_all_cores": None}
     ms, server_ms, baseline_ms = 1000 * cpu / count, None, 1000 / baseline
     ceiling_all = None
     if server is not None:
@@ -340,7 +341,7 @@ def cpu_per_message(cpu: float | None, server: float | None, count: int, baselin
         ceiling_all = round(baseline_ms * cores / (ms + server_ms), 2) if ms + server_ms else None
     return {"cpu_ms_per_message": round(ms, 3),
             "server_cpu_ms_per_message": None if server_ms is None else round(server_ms, 3),
-            "ceiling_this_process": round(baseline_ms / ms, 2) if ms else None,
+            "ceiling_one_core": round(baseline_ms / ms, 2) if ms else None,
             "ceiling_all_cores": ceiling_all}
 
 
@@ -360,8 +361,8 @@ def reconcile_table(result: dict[str, Any]) -> Table:
             mark = " ✓" if ratio >= target else f" < {target}x ✗"
         table.add_row(side["label"], f"{side['seconds']:.2f}", f"{side['messages_per_s']:,.0f}",
                       f"{ratio:.2f}x{mark}", _cpu_cell(side), _ceilings_cell(side))
-    captions = [f"ceilings: pydifact's time a message over this process's CPU a message, "
-                f"then over all the CPU a message on {result.get('cores', 1)} core(s)"]
+    captions = [f"ceilings: pydifact's time a message over the gateway's CPU a message (one "
+                f"core), then over all the CPU a message on {result.get('cores', 1)} core(s)"]
     if result.get("postgresql_error"):
         captions.append(f"PostgreSQL skipped: {result['postgresql_error']}")
     elif result.get("postgresql_vs_sqlite") is not None:
@@ -378,7 +379,7 @@ def _cpu_cell(side: dict[str, Any]) -> str:
 
 
 def _ceilings_cell(side: dict[str, Any]) -> str:
-    alone, spread = side.get("ceiling_this_process"), side.get("ceiling_all_cores")
+    alone, spread = side.get("ceiling_one_core"), side.get("ceiling_all_cores")
     if alone is None:
         return ""
     return f"{alone:.2f}x" + ("" if spread is None else f", {spread:.2f}x")

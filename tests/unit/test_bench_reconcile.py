@@ -44,21 +44,21 @@ def test_without_postgresql_there_is_no_comparison() -> None:
 
 
 def test_cpu_per_message_gives_both_ceilings() -> None:
-    # 1,000 messages: 2 s of this process's CPU, 1 s of the server's; the baseline reads
+    # 1,000 messages: 2 s of the gateway's CPU, 1 s of the server's; the baseline reads
     # 500 a second (2 ms a message), on 2 cores.
     found = cpu_per_message(2.0, 1.0, 1000, 500.0, 2)
     assert found["cpu_ms_per_message"] == 2.0
     assert found["server_cpu_ms_per_message"] == 1.0
-    assert found["ceiling_this_process"] == 1.0          # 2 ms / 2 ms
+    assert found["ceiling_one_core"] == 1.0          # 2 ms / 2 ms
     assert found["ceiling_all_cores"] == round(2 * 2 / 3, 2)   # 2 ms over (3 ms / 2 cores)
 
 
-def test_without_the_servers_cpu_only_this_process_ceiling_is_given() -> None:
+def test_without_the_servers_cpu_only_the_one_core_ceiling_is_given() -> None:
     found = cpu_per_message(1.0, None, 1000, 500.0, 2)
-    assert found["ceiling_this_process"] == 2.0
+    assert found["ceiling_one_core"] == 2.0
     assert found["server_cpu_ms_per_message"] is None
     assert found["ceiling_all_cores"] is None
-    assert cpu_per_message(None, None, 1000, 500.0, 2)["ceiling_this_process"] is None
+    assert cpu_per_message(None, None, 1000, 500.0, 2)["ceiling_one_core"] is None
 
 
 def test_the_summary_carries_each_sides_cpu_and_the_table_shows_it() -> None:
@@ -72,7 +72,7 @@ def test_the_summary_carries_each_sides_cpu_and_the_table_shows_it() -> None:
     assert summary["cores"] == 2
     assert postgresql["cpu_ms_per_message"] == 1.6
     assert postgresql["server_cpu_ms_per_message"] == 0.8
-    assert postgresql["ceiling_this_process"] == 1.25      # 2 ms / 1.6 ms
+    assert postgresql["ceiling_one_core"] == 1.25      # 2 ms / 1.6 ms
     assert postgresql["ceiling_all_cores"] == round(2 * 2 / 2.4, 2)
     assert "cpu_ms_per_message" not in summary["sides"]["pydifact"]
     console = Console(width=200, record=True)
