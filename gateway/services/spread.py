@@ -24,16 +24,18 @@ is left is processed as `gateway ingest` processed everything before.
 
 from __future__ import annotations
 
+import io
 import logging
 import multiprocessing
+import pickle
 import signal
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkProcess
-from typing import Any
+from typing import Any, cast
 
 from gateway.config import PipelineSettings
 from gateway.services.pipeline import (
@@ -167,7 +169,7 @@ def _coordinate(workers: list[_Worker], batches: list[list[int]],
         index = next(following, None)
         if index is not None and not turns._stopped(index):
             worker.batch = index
-            worker.connection.send(("read", index, batches[index]))
+            _say(worker.connection, ("read", index, batches[index]))
         else:
             worker.batch = None
 
@@ -191,9 +193,9 @@ def _coordinate(workers: list[_Worker], batches: list[list[int]],
                     hand_out(worker)
         by_batch = {worker.batch: worker for worker in workers if worker.batch is not None}
         for index in turns.ready():
-            by_batch[index].connection.send(("write", index))
+            _say(by_batch[index].connection, ("write", index))
         for index in turns.given_back():
-            by_batch[index].connection.send(("give back", index))
+            _say(by_batch[index].connection, ("give back", index))
 
 
 def _receive(worker: _Worker) -> tuple[Any, ...]:
@@ -201,7 +203,7 @@ def _receive(worker: _Worker) -> tuple[Any, ...]:
     its batch, whose claimed starts stay counted (`pipeline.claim`: they never finished)."""
     index = worker.batch
     try:
-        said: tuple[Any, ...] = worker.connection.recv()
+        said = _loads(worker.connection.recv_bytes())
     except (EOFError, OSError):
         worker.batch = None
         worker.process.join(5)   # its pipe closes as it exits: the exit code comes just after
@@ -246,15 +248,45 @@ def _work(connection: Connection, inherited: list[Connection],
 def _said(connection: Connection) -> tuple[Any, ...]:
     """The next order; the coordinator gone (its end closed) is the order to end."""
     try:
-        said: tuple[Any, ...] = connection.recv()
+        return _loads(connection.recv_bytes())
     except (EOFError, OSError):
         return ("end",)
-    return said
 
 
 def _say(connection: Connection, message: tuple[Any, ...]) -> None:
     with suppress(OSError):  # the other end gone: a lost worker, or the coordinator ended
-        connection.send(message)
+        connection.send_bytes(_dumps(message))
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles the reports' frozen dataclasses field by field. The compiled build's (mypyc)
+    have no `__setstate__`: pickle's default sets their slots through `setattr`, which a
+    frozen dataclass refuses (`FrozenInstanceError` on load)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if is_dataclass(obj) and not isinstance(obj, type) \
+                and obj.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            return _rebuilt, (type(obj), {f.name: getattr(obj, f.name) for f in fields(obj)})
+        return NotImplemented
+
+
+def _rebuilt(kind: type[Any], values: dict[str, Any]) -> Any:
+    made = cast(Any, kind).__new__(kind)
+    for name, value in values.items():
+        object.__setattr__(made, name, value)   # what a frozen dataclass's __init__ does
+    return made
+
+
+def _dumps(message: tuple[Any, ...]) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump(message)
+    return buffer.getvalue()
+
+
+def _loads(data: bytes) -> tuple[Any, ...]:
+    # Only ever bytes our own worker processes (or this one) pickled.
+    message: tuple[Any, ...] = pickle.loads(data)
+    return message
 
 
 def _one_batch(connection: Connection, transaction: UnitOfWork, index: int, batch: list[int],

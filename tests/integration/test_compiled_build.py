@@ -160,3 +160,16 @@ def test_reconciliation_raises_the_same_exceptions(compiled: Path, tmp_path: Pat
     fast = _queue_after_demo(compiled, tmp_path / "compiled.db")
     assert len({item["code"] for item in plain}) >= 10
     assert fast == plain
+
+
+def test_worker_processes_hand_back_the_compiled_reports(compiled: Path, tmp_path: Path) -> None:
+    """`gateway ingest`'s worker processes on PostgreSQL send their reports (frozen
+    dataclasses, native classes in this build) back through a pipe: the compiled build's
+    benchmark reconciles every message that way (300 messages, two batches, two processes)."""
+    done = _run([str(compiled), "bench", "reconcile", "--lines", "3000", "--messages", "300",
+                 "--processes", "2", "--sqlite-path", str(tmp_path / "bench.db"), "--json"],
+                cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["postgresql_error"] is None
+    assert result["sides"]["postgresql"]["label"].endswith("2 process(es)")
