@@ -155,15 +155,17 @@ def bench_reconcile(lines: int, messages: int, runs: int, sqlite_path: str,
     """End-to-end ingest (archive, parse, map, reconcile, persist) against pydifact's bare
     parse of the same messages, on SQLite and PostgreSQL."""
     from rich.console import Console
+    from rich.markup import escape
 
     from gateway.bench.reconcile import reconcile_table, run_reconcile_benchmark
 
     console = Console(stderr=True)
     Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-    with console.status("benchmark") as status:
-        result = run_reconcile_benchmark(lines, messages, runs, sqlite_path,
-                                         postgres_url or None,
-                                         lambda text: status.update(text), processes)
+    # The step printed as a line, not a spinner: a spinner's thread would be running when
+    # the PostgreSQL side forks its worker processes.
+    result = run_reconcile_benchmark(lines, messages, runs, sqlite_path, postgres_url or None,
+                                     lambda text: console.print(f"[dim]{escape(text)}[/]"),
+                                     processes)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:

@@ -236,12 +236,15 @@ def ingest_files(app: AppContext, paths: list[Path], supplier: str | None,
 
 
 class _progress:
-    """A progress bar on long runs, nothing for one file or JSON output."""
+    """A progress bar on long runs, nothing for one file or JSON output. Drawn when it moves,
+    with no refresh thread: `ingest` forks worker processes on PostgreSQL
+    (`gateway.services.spread`), and a thread that holds a lock at the fork leaves it held
+    in the child."""
 
     def __init__(self, console: Console, total: int, quiet: bool) -> None:
         self.bar = None if quiet or total < 5 else Progress(
             TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), console=console,
-            transient=True)
+            transient=True, auto_refresh=False)
         self.total = total
 
     def __enter__(self) -> Any:
@@ -249,7 +252,13 @@ class _progress:
             return lambda _count: None
         self.bar.start()
         task = self.bar.add_task("ingest", total=self.total)
-        return lambda count: self.bar.advance(task, count) if self.bar else None
+        self.bar.refresh()
+
+        def advance(count: int) -> None:
+            if self.bar is not None:
+                self.bar.advance(task, count)
+                self.bar.refresh()
+        return advance
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -248,10 +248,13 @@ def write_batch(session: Session, batch: ReadBatch, today: date,
 def write_keys(batch: ReadBatch) -> frozenset[str]:
     """What the write step of `batch` may share with another batch's write, as keys that are
     equal where two writes would touch the same rows: the orders its documents name (by
-    number alone: an order open to every supplier is one order whoever answers it), the
-    document numbers it sends (by which a later copy is found), the supplier of an email
-    (answered in prose, `replies`), and one key for every quarantine. A message already done
-    has none: its write changes nothing (`gateway.services.spread`)."""
+    number alone: an order open to every supplier is one order whoever answers it) and an
+    email's header names (its UNREADABLE_REPLY is filed under them); the document numbers it
+    sends (by which a later copy is found); the supplier of an email (answered in prose,
+    `replies`); the supplier of a document that does not name exactly one order in its
+    heading (its UNKNOWN_ORDER or DUPLICATE_DOCUMENT exception has no order number: one row
+    per supplier and code); and one key for every quarantine. A message already done has
+    none: its write changes nothing (`gateway.services.spread`)."""
     keys: set[str] = set()
     for message, report in zip(batch.messages, batch.reports, strict=True):
         if report.state is MessageState.QUARANTINED:
@@ -261,8 +264,11 @@ def write_keys(batch: ReadBatch) -> frozenset[str]:
         supplier = message.supplier.code
         if message.envelope is not None:
             keys.add(f"mail\x1f{supplier}")
+            keys.update(f"order\x1f{number}" for number in message.envelope.order_numbers)
         for document in message.documents:
             keys.update(f"order\x1f{number}" for number in _numbers(document))
+            if len(document.order_numbers) != 1:
+                keys.add(f"supplier\x1f{supplier}")
             if document.document_number:
                 keys.add(f"document\x1f{supplier}\x1f{document.kind.value}"
                          f"\x1f{document.document_number}")

@@ -29,6 +29,7 @@ import logging
 import multiprocessing
 import pickle
 import signal
+import sys
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -187,7 +188,8 @@ def _coordinate(workers: list[_Worker], batches: list[list[int]],
                 reports.update((report.message_id, report) for report in said[2])
                 hand_out(worker)
             else:  # "stopped" by a transient error, or "lost"
-                log.warning("spread stopped at batch %d: %s", said[1], said[2])
+                log.warning("spread stopped at batch %d: %s", said[1], said[3])
+                reports.update((report.message_id, report) for report in said[2])
                 turns.stop(said[1])
                 if said[0] == "stopped":
                     hand_out(worker)
@@ -207,7 +209,7 @@ def _receive(worker: _Worker) -> tuple[Any, ...]:
     except (EOFError, OSError):
         worker.batch = None
         worker.process.join(5)   # its pipe closes as it exits: the exit code comes just after
-        return ("lost", index, f"worker process {worker.process.name} was lost "
+        return ("lost", index, [], f"worker process {worker.process.name} was lost "
                 f"(exit code {worker.process.exitcode})")
     return said
 
@@ -234,6 +236,9 @@ def _work(connection: Connection, inherited: list[Connection],
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in inherited:
         other.close()
+    # A terminal display of the calling process (rich's progress bar) may have put proxies in
+    # place of the standard streams: a worker's log lines go to the streams themselves.
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     transaction, close = connect()
     try:
         while (order := _said(connection))[0] == "read":
@@ -296,23 +301,26 @@ def _one_batch(connection: Connection, transaction: UnitOfWork, index: int, batc
     worker, as `gateway ingest`'s own never did: a Celery worker's take-over of lost workers'
     messages (`worker_liveness`) would take a name without a heartbeat for a lost one."""
     claimed: list[int] = []
+    # What was done, reported whatever stops the batch: a group written before a transient
+    # error in the next one stays written.
+    reports: list[MessageReport] = []
     try:
         with transaction() as session:
             claimed_now = claim(session, batch, settings.max_attempts, clock())
-        claimed = claimed_now.process
+        claimed, reports = claimed_now.process, list(claimed_now.failed)
         read = [read_ahead(transaction, group, today, clock) for group
                 in groups_of(claimed, claimed_now.alone, settings.batch_size)]
         _say(connection, ("told", index, _keys(read)))
         if _said(connection)[0] != "write":
             # Given back after a stop, or the spread ended: written by no one here.
             unclaim(transaction, claimed)
-            return ("given back", index, claimed_now.failed)
-        return ("wrote", index, claimed_now.failed + [
-            report for ahead in read
-            for report in process_group(transaction, ahead.group, today, clock, ahead)])
+            return ("given back", index, reports)
+        for ahead in read:
+            reports += process_group(transaction, ahead.group, today, clock, ahead)
+        return ("wrote", index, reports)
     except TRANSIENT as exc:
         unclaim(transaction, claimed)
-        return ("stopped", index, describe(exc))
+        return ("stopped", index, reports, describe(exc))
 
 
 def _keys(read: list[Ahead]) -> frozenset[str] | None:

@@ -249,3 +249,22 @@ def test_ctrl_c_ends_the_workers_with_each_message_done_once_or_left_received(
     assert versions == states["reconciled"]
     assert started == 0
     assert subprocess.run(["pgrep", "-s", str(command.pid)], check=False).returncode == 1
+
+
+@pytest.mark.parametrize("settings", ["postgresql"], indirect=True)
+def test_documents_naming_no_order_share_their_suppliers_exception_side_by_side(
+        engine: Engine, settings: Settings, orders: list[list[ImportedLine]]) -> None:
+    """Despatch advices that name no order, one a batch, in three processes: their
+    UNKNOWN_ORDER problem has no order number, so it is one exception row per supplier, seen
+    and counted once by each batch in turn."""
+    transaction = transactions(engine, PARTNERS, NOW)
+    line = orders[0][0]
+    intakes = [Intake(edifact_interchange(
+        f"DESADV+'BGM+351+ASN{number}+9'LIN+1++{line.gtin}:EN'QTY+12:5:PCE'",
+        f"A{number}", GLN), "cli", "as2:bench", f"a{number}.edi") for number in range(12)]
+    reports = ingest(transaction, intakes, TODAY, NOW, 1, spread=spread_over(3, settings))
+    assert [r.state for r in reports] == [MessageState.RECONCILED] * len(intakes)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT occurrences FROM exceptions WHERE code = 'UNKNOWN_ORDER'")).all()
+    assert [tuple(row) for row in rows] == [(12,)]
