@@ -182,17 +182,23 @@ def test_a_lost_worker_leaves_its_batch_and_the_rest_to_this_process(
 
 
 
-@pytest.mark.parametrize("settings", ["postgresql"], indirect=True)
-def test_gateway_ingest_of_more_than_a_batch_of_files_in_worker_processes(
-        engine: Engine, settings: Settings, tmp_path: Path) -> None:
-    """As an operator runs it: 240 files (two batches), `--processes 2`, one JSON line each."""
+def incoming(engine: Engine, tmp_path: Path, count: int) -> Path:
+    """The benchmark's orders (3,000 lines) imported, and `count` of its messages as files."""
     made = make_orders(3_000)
     with transactions(engine, PARTNERS, NOW)() as session:
         import_lines(session, [line for order in made for line in order], "test", NOW)
     folder = tmp_path / "incoming"
     folder.mkdir()
-    for index, raw in enumerate(make_messages(made, 240)):
-        (folder / f"m{index:03d}.edi").write_bytes(raw)
+    for index, raw in enumerate(make_messages(made, count)):
+        (folder / f"m{index:04d}.edi").write_bytes(raw)
+    return folder
+
+
+@pytest.mark.parametrize("settings", ["postgresql"], indirect=True)
+def test_gateway_ingest_of_more_than_a_batch_of_files_in_worker_processes(
+        engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    """As an operator runs it: 240 files (two batches), `--processes 2`, one JSON line each."""
+    folder = incoming(engine, tmp_path, 240)
     env = {**os.environ, "GATEWAY_DATABASE_URL": settings.database_url}
     done = subprocess.run([*GATEWAY, "--today", TODAY.isoformat(), "ingest", "--processes",
                            "2", "--json", str(folder)], env=env, capture_output=True,
@@ -212,13 +218,7 @@ def test_ctrl_c_ends_the_workers_with_each_message_done_once_or_left_received(
     """Ctrl-C (SIGINT to the process group) while worker processes write: the command exits
     130, a batch being written finishes, one waiting is given back with its start taken
     back, and no worker is left behind."""
-    made = make_orders(3_000)
-    with transactions(engine, PARTNERS, NOW)() as session:
-        import_lines(session, [line for order in made for line in order], "test", NOW)
-    folder = tmp_path / "incoming"
-    folder.mkdir()
-    for index, raw in enumerate(make_messages(made, 1_000)):
-        (folder / f"m{index:04d}.edi").write_bytes(raw)
+    folder = incoming(engine, tmp_path, 1_000)
     env = {**os.environ, "GATEWAY_DATABASE_URL": settings.database_url}
     command = subprocess.Popen([*GATEWAY, "ingest", "--processes", "2", "--json", str(folder)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
