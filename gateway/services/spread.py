@@ -97,7 +97,7 @@ class Turns:
     def ready(self) -> list[int]:
         """The batches told, not yet released, that may be written now (each released once)."""
         ready = [index for index in sorted(self.keys)
-                 if index not in self.released and not self._stopped(index)
+                 if index not in self.released and not self.stopped(index)
                  and all(self._clear(before, self.keys[index]) for before in range(index))]
         self.released.update(ready)
         return ready
@@ -105,11 +105,12 @@ class Turns:
     def given_back(self) -> list[int]:
         """The batches told, not released, that come after a stop: never to be written here."""
         back = [index for index in sorted(self.keys)
-                if index not in self.released and self._stopped(index)]
+                if index not in self.released and self.stopped(index)]
         self.released.update(back)
         return back
 
-    def _stopped(self, index: int) -> bool:
+    def stopped(self, index: int) -> bool:
+        """Whether batch `index` comes after a stop: it is not to be handed out or written."""
         return self.stopped_at is not None and index > self.stopped_at
 
     def _clear(self, before: int, keys: frozenset[str] | None) -> bool:
@@ -174,7 +175,7 @@ def _coordinate(workers: list[_Worker], batches: list[list[int]],
 
     def hand_out(worker: _Worker) -> None:
         index = next(following, None)
-        if index is not None and not turns._stopped(index):
+        if index is not None and not turns.stopped(index):
             worker.batch = index
             _say(worker.connection, ("read", index, batches[index]))
         else:
