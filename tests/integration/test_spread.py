@@ -39,6 +39,8 @@ ROUNDS = 8
 BATCH = 2
 PARENT = os.getpid()
 GATEWAY = [sys.executable, "-c", "from gateway.cli import main; main()"]
+IN_A_TERMINAL = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                 "from gateway.cli import main; main()")
 
 
 def confirmation(order: list[ImportedLine], round_: int, reference: str) -> bytes:
@@ -220,7 +222,11 @@ def test_ctrl_c_ends_the_workers_with_each_message_done_once_or_left_received(
     back, and no worker is left behind."""
     folder = incoming(engine, tmp_path, 1_000)
     env = {**os.environ, "GATEWAY_DATABASE_URL": settings.database_url}
-    command = subprocess.Popen([*GATEWAY, "ingest", "--processes", "2", "--json", str(folder)],
+    # As from a terminal: Ctrl-C raises KeyboardInterrupt. A process started with SIGINT
+    # ignored (a background job of a non-interactive shell, as a CI runner may start the
+    # tests) keeps ignoring it, and Python keeps it so in its children.
+    command = subprocess.Popen([sys.executable, "-c", IN_A_TERMINAL, "ingest", "--processes",
+                                "2", "--json", str(folder)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
     count = text("SELECT count(*) FROM inbound_messages WHERE state = 'reconciled'")
