@@ -21,11 +21,19 @@ from gateway.domain.documents import Document
 from parsers.errors import Problem
 
 
+def process_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (proc(5) field 3 is the first),
+    or None where there is no such process or no /proc."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def process_cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of process `pid` so far (Linux's /proc), or None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = process_stat(pid)
+    if fields is None:
         return None
     # fields[11], fields[12]: utime and stime in clock ticks (proc(5), fields 14 and 15)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -39,7 +39,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.bench.build import current_build
-from gateway.bench.common import database_url, process_cpu_seconds, scratch_server
+from gateway.bench.common import (
+    database_url,
+    process_cpu_seconds,
+    process_stat,
+    scratch_server,
+)
 from gateway.bootstrap import make_engine, make_session_factory, open_database
 from gateway.config import Settings
 from gateway.domain.messages import MessageState
@@ -209,6 +214,8 @@ def server_cpu_seconds(engine: Engine) -> float | None:
     if postmaster is None or not _is_postgres(postmaster):
         return None       # a server elsewhere: its pids are not this machine's
     total = _reaped_cpu_seconds(postmaster)
+    if total is None:
+        return None       # the server stopped meanwhile
     for pid in [postmaster, *_children(postmaster)]:
         seconds = process_cpu_seconds(pid)
         if seconds is not None:   # a backend that ended meanwhile is in `cutime` already
@@ -226,10 +233,9 @@ def _is_postgres(pid: int) -> bool:
 
 
 def _parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
+    fields = process_stat(pid)
+    # fields[1]: the parent's pid (proc(5) field 4)
+    return None if fields is None else int(fields[1])
 
 
 def _children(pid: int) -> list[int]:
@@ -241,10 +247,11 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _reaped_cpu_seconds(pid: int) -> float:
+def _reaped_cpu_seconds(pid: int) -> float | None:
     """CPU seconds of the children `pid` reaped so far (proc(5) fields 16 and 17)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    fields = process_stat(pid)
+    return None if fields is None else (int(fields[13]) + int(fields[14])) / os.sysconf(
+        "SC_CLK_TCK")
 
 
 def gateway_cpu_seconds() -> float:
